@@ -1,0 +1,23 @@
+//! Consentry's core: the formats other programs read and the maths that makes them
+//! verifiable, with no I/O, no async and no clock, so the same code runs in the server,
+//! in the `consentry verify` command and, compiled to WebAssembly, in a browser.
+//!
+//! - [`canonical`]: RFC 8785 canonical JSON, the bytes every hash and signature covers;
+//! - [`merkle`]: RFC 9162 tree hashing, proofs and their verification, an incremental log;
+//! - [`keys`]: the Ed25519 seal and log keys;
+//! - [`checkpoint`]: C2SP tlog-checkpoint bodies in C2SP signed notes;
+//! - [`proof`] and [`certificate`]: the `consentry.proof/v1` and
+//!   `consentry.certificate/v1` documents;
+//! - [`tlog_proof`]: the C2SP `tlog-proof@v1` export of a certificate's inclusion part;
+//! - [`verify`]: checking any of these documents and reporting each check.
+#![deny(missing_docs)]
+
+pub mod canonical;
+pub mod certificate;
+pub mod checkpoint;
+pub mod ids;
+pub mod keys;
+pub mod merkle;
+pub mod proof;
+pub mod time;
+pub mod verify;
