@@ -8,6 +8,7 @@
 //! fingerprints with the operator's published ones.
 
 use crate::merkle::Hash;
+use crate::proof::SealedProof;
 use serde::{Deserialize, Serialize};
 
 /// The `type` of a certificate document.
@@ -37,6 +38,31 @@ pub struct Certificate {
 }
 
 impl Certificate {
+    /// Assembles a certificate for `proof` (at its `log_index`) from the inclusion path
+    /// to the tree of the signed checkpoint `checkpoint_note`.
+    pub fn new(
+        proof: &SealedProof,
+        inclusion: &[Hash],
+        checkpoint_note: String,
+        log_key: String,
+        anchors: Vec<serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<Certificate, serde_json::Error> {
+        let serde_json::Value::Object(proof_obj) = serde_json::to_value(proof)? else {
+            return Err(serde::ser::Error::custom(
+                "a proof serialises to a JSON object",
+            ));
+        };
+        Ok(Certificate {
+            kind: CERTIFICATE_TYPE.to_owned(),
+            proof: proof_obj,
+            leaf_index: proof.body.log_index,
+            inclusion: inclusion.iter().map(Hash::to_base64).collect(),
+            checkpoint: checkpoint_note,
+            log_key,
+            anchors,
+        })
+    }
+
     /// Decodes the inclusion path, or `None` if a hash is not 32 bytes of base64.
     pub fn inclusion_hashes(&self) -> Option<Vec<Hash>> {
         self.inclusion

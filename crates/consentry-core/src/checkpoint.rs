@@ -134,6 +134,15 @@ fn signer_labels(note: &str) -> Vec<String> {
         .collect()
 }
 
+/// Checks that `vkey` is a well-formed Ed25519 signed-note verifier key and returns its
+/// `name+hexid` label.
+pub fn verifier_key_label(vkey: &str) -> Result<String, CheckpointError> {
+    use signed_note::Verifier as _;
+    let v =
+        signed_note::StandardVerifier::new(vkey).map_err(|_| CheckpointError::BadVerifierKey)?;
+    Ok(format!("{}+{:08x}", v.name(), v.key_id()))
+}
+
 /// Verifies a signed checkpoint against the log's verifier key
 /// (`origin+hexid+base64(0x01‖key)`), and checks that the body names that log.
 pub fn verify_signed_checkpoint(
