@@ -20,4 +20,5 @@ pub mod keys;
 pub mod merkle;
 pub mod proof;
 pub mod time;
+pub mod tlog_proof;
 pub mod verify;

@@ -235,6 +235,13 @@ pub fn verify_seal(
     proof: &serde_json::Map<String, serde_json::Value>,
     seal: &Seal,
 ) -> Result<SealPublicKey, ProofError> {
+    let mut body = proof.clone();
+    body.remove("seal");
+    verify_seal_bytes(&to_canonical_bytes(&body)?, seal)
+}
+
+/// Checks a seal over already-canonicalised body bytes (every member but `seal`).
+pub fn verify_seal_bytes(body: &[u8], seal: &Seal) -> Result<SealPublicKey, ProofError> {
     if seal.alg != SEAL_ALG {
         return Err(ProofError::UnknownAlgorithm(seal.alg.clone()));
     }
@@ -251,10 +258,7 @@ pub fn verify_seal(
         .ok()
         .filter(|s| s.len() == 64)
         .ok_or(ProofError::MalformedSignature)?;
-    let mut body = proof.clone();
-    body.remove("seal");
-    let msg = to_canonical_bytes(&body)?;
-    if !public.verify(&msg, &sig) {
+    if !public.verify(body, &sig) {
         return Err(ProofError::BadSignature);
     }
     Ok(public)

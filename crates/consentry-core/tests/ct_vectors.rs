@@ -56,7 +56,7 @@ use consentry_core::merkle::{
 // ---------------------------------------------------------------------------------------
 
 fn unhex(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "odd-length hex {s:?}");
+    assert!(s.len().is_multiple_of(2), "odd-length hex {s:?}");
     (0..s.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or_else(|_| panic!("bad hex {s:?}")))
@@ -85,7 +85,7 @@ fn unbase64(s: &str) -> Vec<u8> {
     }
     let bytes = s.as_bytes();
     assert!(
-        bytes.len() % 4 == 0,
+        bytes.len().is_multiple_of(4),
         "base64 length not a multiple of 4: {s:?}"
     );
     let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
@@ -1272,7 +1272,9 @@ fn trivial_consistency_cases() {
     let root1 = h(SHA256_SOME_HASH); // stands in for "don't care 1"
     let root2 = root(8); // stands in for "don't care 2"
     let empty = h(SHA256_EMPTY_TREE_HASH);
-    let cases: &[(u64, u64, Hash, Hash, Vec<Hash>, bool, &str)] = &[
+    /// (size1, size2, root1, root2, proof, want_err, description)
+    type Case = (u64, u64, Hash, Hash, Vec<Hash>, bool, &'static str);
+    let cases: &[Case] = &[
         (0, 0, root1, root2, vec![], true, "0,0 roots differ"),
         (1, 1, root1, root2, vec![], true, "1,1 roots differ"),
         // Sizes that are always consistent.

@@ -20,11 +20,47 @@ enum Command {
     ///
     /// Exit status: 0 valid, 1 invalid (the reason is printed), 2 unusable input.
     Verify(verify_cmd::VerifyArgs),
+    /// Print a certificate's inclusion part as a C2SP tlog-proof@v1 file.
+    ///
+    /// The `extra` line carries the proof's canonical bytes, so generic transparency-log
+    /// tooling can recompute the leaf hash and check the path against the checkpoint.
+    TlogProof(TlogProofArgs),
+}
+
+#[derive(clap::Args)]
+struct TlogProofArgs {
+    /// The certificate JSON file (`-` for standard input).
+    certificate: std::path::PathBuf,
+}
+
+fn tlog_proof(args: &TlogProofArgs) -> ExitCode {
+    let run = || -> Result<String, String> {
+        let bytes = verify_cmd::read_document(&args.certificate)?;
+        let cert: consentry_core::certificate::Certificate =
+            serde_json::from_slice(&bytes).map_err(|e| format!("not a certificate: {e}"))?;
+        if cert.kind != consentry_core::certificate::CERTIFICATE_TYPE {
+            return Err(format!("not a certificate: type {:?}", cert.kind));
+        }
+        consentry_core::tlog_proof::TlogProof::from_certificate(&cert)
+            .map(|t| t.to_text())
+            .map_err(|e| e.to_string())
+    };
+    match run() {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("consentry tlog-proof: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Verify(args) => verify_cmd::run(&args),
+        Command::TlogProof(args) => tlog_proof(&args),
     }
 }

@@ -14,7 +14,8 @@ use std::process::ExitCode;
 /// Arguments of `consentry verify`.
 #[derive(clap::Args)]
 pub struct VerifyArgs {
-    /// The proof or certificate JSON file (`-` for standard input).
+    /// The proof or certificate JSON file, or a `c2sp.org/tlog-proof@v1` file exported
+    /// from a certificate (`-` for standard input).
     file: PathBuf,
     /// Print the report as JSON.
     #[arg(long)]
@@ -83,14 +84,20 @@ fn verify(args: &VerifyArgs) -> Result<Report, String> {
 }
 
 fn read_input(args: &VerifyArgs) -> Result<Vec<u8>, String> {
+    read_document(&args.file)
+}
+
+/// Reads a document file (`-` for standard input), at most one byte past the verifier's
+/// size limit so that an oversized file is refused rather than read whole.
+pub fn read_document(path: &std::path::Path) -> Result<Vec<u8>, String> {
     let limit = consentry_core::verify::MAX_DOCUMENT_BYTES as u64 + 1;
     let mut bytes = Vec::new();
-    let read = if args.file.as_os_str() == "-" {
+    let read = if path.as_os_str() == "-" {
         std::io::stdin().take(limit).read_to_end(&mut bytes)
     } else {
-        std::fs::File::open(&args.file).and_then(|f| f.take(limit).read_to_end(&mut bytes))
+        std::fs::File::open(path).and_then(|f| f.take(limit).read_to_end(&mut bytes))
     };
-    read.map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+    read.map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     Ok(bytes)
 }
 
@@ -98,6 +105,7 @@ fn print_human(report: &Report) {
     let kind = match report.kind {
         consentry_core::verify::DocumentKind::Proof => "proof",
         consentry_core::verify::DocumentKind::Certificate => "certificate",
+        consentry_core::verify::DocumentKind::TlogProof => "tlog-proof",
     };
     println!("{kind} {}", report.proof_id);
     println!("leaf hash {}", report.leaf_hash);

@@ -310,6 +310,49 @@ fn unusable_inputs_exit_2_with_a_reason() {
     assert!(o.stderr.contains("cannot read"), "{}", o.stderr);
 }
 
+#[test]
+fn a_certificate_exports_as_a_tlog_proof_that_verifies_with_the_log_key() {
+    let f = fixture();
+    let cert = f.write("cert.json", f.cert_json().to_string());
+    let out = Command::new(env!("CARGO_BIN_EXE_consentry"))
+        .args(["tlog-proof"])
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("c2sp.org/tlog-proof@v1\nextra "), "{text}");
+    assert!(text.contains("\nindex 6\n"), "{text}");
+    assert!(text.ends_with(f.cert.checkpoint.as_str()));
+    let tp = f.write("p.tlog-proof", &text);
+
+    let o = verify(&tp, &["--log-key", &f.log_vkey]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(o.stdout.starts_with("tlog-proof prf_p6"), "{}", o.stdout);
+    assert!(o.stdout.contains("ok      inclusion"), "{}", o.stdout);
+
+    // Without the log key there is nothing to check the checkpoint against.
+    let o = verify(&tp, &[]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("--log-key"), "{}", o.stderr);
+
+    // A changed path hash is caught.
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut h = base64_decode(lines[3]);
+    h[31] ^= 0x80;
+    let tampered = text.replacen(lines[3], &base64_encode(&h), 1);
+    let o = verify(
+        &f.write("t.tlog-proof", tampered),
+        &["--log-key", &f.log_vkey],
+    );
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert!(o.stdout.contains("INVALID: inclusion"), "{}", o.stdout);
+}
+
 fn base64_decode(s: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.decode(s).unwrap()
