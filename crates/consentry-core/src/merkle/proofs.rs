@@ -27,7 +27,7 @@ impl<R: SubtreeReader + ?Sized> SubtreeReader for &R {
 /// power of two not above the width) this reads one subtree per set bit of `hi - lo`.
 pub fn range_hash<R: SubtreeReader>(r: &R, lo: u64, hi: u64) -> Result<Hash, MerkleError> {
     let n = hi - lo;
-    if n.is_power_of_two() && lo % n == 0 {
+    if n.is_power_of_two() && lo.is_multiple_of(n) {
         let level = n.trailing_zeros() as u8;
         return r.subtree(level, lo >> level);
     }
