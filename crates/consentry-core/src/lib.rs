@@ -19,6 +19,7 @@ pub mod ids;
 pub mod keys;
 pub mod merkle;
 pub mod proof;
+pub mod tiles;
 pub mod time;
 pub mod tlog_proof;
 pub mod verify;

@@ -38,7 +38,8 @@ fn examples() -> Vec<(&'static str, String)> {
         decision: Decision::Granted,
         method: Method::Delegated,
         recipient: Recipient {
-            address_commitment: "5b0e0f4a2e31d83f6a0b1d3f0f3c5c1c52a1a7a0f1e6f0e4d4a5b2c3d4e5f6a7".into(),
+            address_commitment: "5b0e0f4a2e31d83f6a0b1d3f0f3c5c1c52a1a7a0f1e6f0e4d4a5b2c3d4e5f6a7"
+                .into(),
             category: RecipientCategory::Private,
         },
         notice: Some(Notice {
@@ -69,7 +70,8 @@ fn examples() -> Vec<(&'static str, String)> {
     .sign(&log_key)
     .unwrap();
     let path = log.inclusion_proof(41, size).unwrap();
-    let cert = Certificate::new(&proof, &path, note.clone(), log_key.verifier_key(), vec![]).unwrap();
+    let cert =
+        Certificate::new(&proof, &path, note.clone(), log_key.verifier_key(), vec![]).unwrap();
     let tlog = TlogProof::from_certificate(&cert).unwrap().to_text();
     let keys = format!(
         "seal public key (base64): {}\nseal key fingerprint (sha256): {}\nlog verifier key: {}\n",
@@ -78,9 +80,18 @@ fn examples() -> Vec<(&'static str, String)> {
         log_key.verifier_key()
     );
     vec![
-        ("proof.json", serde_json::to_string_pretty(&proof).unwrap() + "\n"),
-        ("proof.canonical.json", String::from_utf8(proof.entry_bytes().unwrap()).unwrap()),
-        ("certificate.json", serde_json::to_string_pretty(&cert).unwrap() + "\n"),
+        (
+            "proof.json",
+            serde_json::to_string_pretty(&proof).unwrap() + "\n",
+        ),
+        (
+            "proof.canonical.json",
+            String::from_utf8(proof.entry_bytes().unwrap()).unwrap(),
+        ),
+        (
+            "certificate.json",
+            serde_json::to_string_pretty(&cert).unwrap() + "\n",
+        ),
         ("certificate.tlog-proof", tlog),
         ("checkpoint.txt", note),
         ("keys.txt", keys),
@@ -101,7 +112,10 @@ fn docs_examples_are_current_and_verify() {
         }
         let on_disk = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_DOCS=1", path.display()));
-        assert_eq!(on_disk, content, "{name} is stale; run with UPDATE_DOCS=1 after a deliberate change");
+        assert_eq!(
+            on_disk, content,
+            "{name} is stale; run with UPDATE_DOCS=1 after a deliberate change"
+        );
     }
     let keys = std::fs::read_to_string(dir().join("keys.txt")).unwrap();
     let field = |label: &str| {
@@ -111,7 +125,10 @@ fn docs_examples_are_current_and_verify() {
             .trim()
             .to_owned()
     };
-    let (seal_key, log_key) = (field("seal public key (base64):"), field("log verifier key:"));
+    let (seal_key, log_key) = (
+        field("seal public key (base64):"),
+        field("log verifier key:"),
+    );
     for file in ["proof.json", "certificate.json", "certificate.tlog-proof"] {
         let out = Command::new(env!("CARGO_BIN_EXE_consentry"))
             .args(["verify", "--seal-key", &seal_key, "--log-key", &log_key])

@@ -1,0 +1,580 @@
+#!/usr/bin/env python3
+"""Independent cross-check of the documents in docs/examples/.
+
+This script does not use any Consentry (Rust) code. It checks the published
+example documents against the standards they claim to follow, using standard
+third-party implementations:
+
+  * Ed25519 (RFC 8032): pyca/cryptography
+  * JSON Canonicalization Scheme (RFC 8785): the `jcs` package (the reference
+    Python implementation published alongside the RFC by its author)
+  * SHA-256: hashlib
+  * Merkle inclusion verification: RFC 9162 section 2.1.3.2, transcribed below
+    from the RFC text (there is no maintained PyPI package for it), and itself
+    self-tested against trees built from the RFC 9162 section 2.1.1 / 2.1.3.1
+    definitions.
+
+Formats checked: the Consentry proof seal and certificate, the C2SP signed note
+(c2sp.org/signed-note) used as a C2SP checkpoint (c2sp.org/tlog-checkpoint),
+and the C2SP tlog-proof@v1 text format (c2sp.org/tlog-proof).
+
+Every positive check is paired with negative checks (tampered inputs that MUST
+be rejected) so the script cannot pass vacuously.
+
+Usage:  python3 verify_examples.py [EXAMPLES_DIR]
+Prints one line per check, then "N passed, M failed"; exits 1 on any failure.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import hashlib
+import json
+import os
+import random
+import sys
+from pathlib import Path
+
+try:
+    import jcs
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+except ImportError as exc:  # pragma: no cover
+    print(f"missing dependency: {exc}; pip install -r requirements.txt", file=sys.stderr)
+    sys.exit(2)
+
+EM_DASH = "\u2014"
+TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
+SIGNED_NOTE_ED25519 = 0x01  # C2SP signed-note signature type for Ed25519
+
+
+# --------------------------------------------------------------------------
+# small helpers
+# --------------------------------------------------------------------------
+
+class CheckFailed(Exception):
+    pass
+
+
+def require(cond: bool, msg: str) -> None:
+    if not cond:
+        raise CheckFailed(msg)
+
+
+def b64d(s: str) -> bytes:
+    """Strict RFC 4648 section 4 base64: valid alphabet, padding, canonical."""
+    try:
+        raw = base64.b64decode(s, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise CheckFailed(f"invalid base64 {s!r}: {exc}") from None
+    require(base64.b64encode(raw).decode("ascii") == s, f"non-canonical base64 {s!r}")
+    return raw
+
+
+def sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def load_json(path: Path):
+    def no_dups(pairs):
+        keys = [k for k, _ in pairs]
+        if len(keys) != len(set(keys)):
+            raise CheckFailed(f"{path.name}: duplicate JSON member names")
+        return dict(pairs)
+
+    return json.loads(path.read_bytes().decode("utf-8"), object_pairs_hook=no_dups)
+
+
+def ed25519_verify(pub: bytes, sig: bytes, msg: bytes) -> None:
+    require(len(pub) == 32, f"Ed25519 public key must be 32 bytes, got {len(pub)}")
+    require(len(sig) == 64, f"Ed25519 signature must be 64 bytes, got {len(sig)}")
+    try:
+        Ed25519PublicKey.from_public_bytes(pub).verify(sig, msg)
+    except InvalidSignature:
+        raise CheckFailed("Ed25519 signature does not verify") from None
+
+
+def flip_bit_b64(s: str, byte_index: int, bit: int = 0) -> str:
+    raw = bytearray(base64.b64decode(s))
+    raw[byte_index] ^= 1 << bit
+    return base64.b64encode(bytes(raw)).decode("ascii")
+
+
+# --------------------------------------------------------------------------
+# RFC 8785 / seal
+# --------------------------------------------------------------------------
+
+def canonical(obj) -> bytes:
+    return jcs.canonicalize(obj)
+
+
+def check_seal(proof: dict) -> None:
+    """Seal: Ed25519 over JCS(proof minus "seal"); key_id = hex(SHA-256(pk))[:16]."""
+    require(isinstance(proof.get("seal"), dict), "proof has no seal object")
+    seal = proof["seal"]
+    require(seal.get("alg") == "Ed25519", f"seal.alg is {seal.get('alg')!r}")
+    pub = b64d(seal["public_key"])
+    require(len(pub) == 32, "seal.public_key is not 32 bytes")
+    expect_kid = hashlib.sha256(pub).hexdigest()[:16]
+    require(seal["key_id"] == expect_kid, f"seal.key_id {seal['key_id']} != {expect_kid}")
+    unsealed = {k: v for k, v in proof.items() if k != "seal"}
+    ed25519_verify(pub, b64d(seal["signature"]), canonical(unsealed))
+
+
+def leaf_hash(proof: dict) -> bytes:
+    # RFC 9162 section 2.1.1: leaf hash = HASH(0x00 || entry); entry = JCS(proof incl. seal)
+    return sha256(b"\x00" + canonical(proof))
+
+
+# --------------------------------------------------------------------------
+# RFC 9162 Merkle inclusion
+# --------------------------------------------------------------------------
+
+def verify_inclusion_rfc9162(leaf_index: int, tree_size: int, leaf: bytes,
+                             path: list[bytes], root: bytes) -> bool:
+    """RFC 9162 section 2.1.3.2 "Verifying an Inclusion Proof", step by step."""
+    # 1. Compare leaf_index from the inclusion_proof_v2 structure against
+    #    tree_size. If leaf_index is greater than or equal to tree_size, then
+    #    fail the proof verification.
+    if leaf_index >= tree_size:
+        return False
+    # 2. Set fn to leaf_index and sn to tree_size - 1.
+    fn, sn = leaf_index, tree_size - 1
+    # 3. Set r to hash.
+    r = leaf
+    # 4. For each value p in the inclusion_path array:
+    for p in path:
+        # a. If sn is 0, then stop the iteration and fail the proof verification.
+        if sn == 0:
+            return False
+        # b. If LSB(fn) is set, or if fn is equal to sn, then:
+        if fn & 1 or fn == sn:
+            # i. Set r to HASH(0x01 || p || r).
+            r = sha256(b"\x01" + p + r)
+            # ii. If LSB(fn) is not set, then right-shift both fn and sn equally
+            #     until either LSB(fn) is set or fn is 0.
+            if not fn & 1:
+                while not (fn & 1) and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        # Otherwise:
+        else:
+            # i. Set r to HASH(0x01 || r || p).
+            r = sha256(b"\x01" + r + p)
+        # c. Finally, right-shift both fn and sn one time.
+        fn >>= 1
+        sn >>= 1
+    # 5. Compare sn to 0. Compare r against the root_hash. If sn is equal to 0
+    #    and r and the root_hash are equal, then the log has proven the
+    #    inclusion of hash. Otherwise, fail the proof verification.
+    return sn == 0 and r == root
+
+
+def _mth(leaves: list[bytes]) -> bytes:
+    """RFC 9162 section 2.1.1 MTH over already-hashed leaves (test oracle only)."""
+    n = len(leaves)
+    if n == 1:
+        return leaves[0]
+    k = 1 << ((n - 1).bit_length() - 1)  # largest power of two < n
+    return sha256(b"\x01" + _mth(leaves[:k]) + _mth(leaves[k:]))
+
+
+def _path(m: int, leaves: list[bytes]) -> list[bytes]:
+    """RFC 9162 section 2.1.3.1 PATH(m, D[n]) over hashed leaves (test oracle only)."""
+    n = len(leaves)
+    if n == 1:
+        return []
+    k = 1 << ((n - 1).bit_length() - 1)
+    if m < k:
+        return _path(m, leaves[:k]) + [_mth(leaves[k:])]
+    return _path(m - k, leaves[k:]) + [_mth(leaves[:k])]
+
+
+def check_rfc9162_selftest() -> None:
+    rng = random.Random(9162)
+    for n in range(1, 70):
+        leaves = [sha256(b"\x00" + rng.randbytes(8)) for _ in range(n)]
+        root = _mth(leaves)
+        for m in range(n):
+            p = _path(m, leaves)
+            require(verify_inclusion_rfc9162(m, n, leaves[m], p, root),
+                    f"self-test: valid path rejected (m={m}, n={n})")
+            if p:
+                bad = list(p)
+                j = rng.randrange(len(bad))
+                bad[j] = bytes([bad[j][0] ^ 1]) + bad[j][1:]
+                require(not verify_inclusion_rfc9162(m, n, leaves[m], bad, root),
+                        f"self-test: tampered path accepted (m={m}, n={n})")
+                require(not verify_inclusion_rfc9162(m, n, leaves[m], p[:-1], root),
+                        f"self-test: short path accepted (m={m}, n={n})")
+            require(not verify_inclusion_rfc9162(m, n, leaves[m], p + [root], root),
+                    f"self-test: long path accepted (m={m}, n={n})")
+            if n > 1:
+                require(not verify_inclusion_rfc9162((m + 1) % n, n, leaves[m], p, root),
+                        f"self-test: wrong index accepted (m={m}, n={n})")
+
+
+# --------------------------------------------------------------------------
+# C2SP signed note / checkpoint / verifier key
+# --------------------------------------------------------------------------
+
+def signed_note_key_id(name: str, pub: bytes) -> bytes:
+    # c2sp.org/signed-note: key ID = SHA-256(key name || 0x0A || sig type || pubkey)[:4]
+    return sha256(name.encode("utf-8") + b"\n" + bytes([SIGNED_NOTE_ED25519]) + pub)[:4]
+
+
+def parse_verifier_key(vkey: str) -> tuple[str, bytes, bytes]:
+    """name+hexkeyid+base64(0x01||pubkey) -> (name, key_id, pubkey); checks key id."""
+    parts = vkey.split("+")
+    require(len(parts) == 3, f"verifier key must have 3 '+'-separated fields: {vkey!r}")
+    name, kid_hex, key_b64 = parts
+    require(name and not any(c.isspace() for c in name), "bad key name")
+    require(len(kid_hex) == 8 and kid_hex == kid_hex.lower(), f"key id must be 8 lowercase hex: {kid_hex!r}")
+    kid = bytes.fromhex(kid_hex)
+    key = b64d(key_b64)
+    require(len(key) == 33 and key[0] == SIGNED_NOTE_ED25519,
+            "verifier key data must be 0x01 || 32-byte Ed25519 key")
+    pub = key[1:]
+    require(kid == signed_note_key_id(name, pub),
+            f"verifier key id {kid_hex} != {signed_note_key_id(name, pub).hex()}")
+    return name, kid, pub
+
+
+def parse_signed_note(note: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """Split a C2SP signed note into (text, [(name, keyid||sig), ...])."""
+    require(note.endswith("\n"), "note must end with a newline")
+    split = note.rfind("\n\n")
+    require(split >= 0, "note has no blank line before signatures")
+    text, sig_block = note[: split + 1], note[split + 2:]
+    require(text and "\n\n" not in text, "note text must be non-empty lines")
+    sigs = []
+    for line in sig_block[:-1].split("\n"):
+        require(line.startswith(EM_DASH + " "), f"signature line must start with U+2014 and space: {line!r}")
+        fields = line[2:].split(" ")
+        require(len(fields) == 2, f"signature line must be '— name base64': {line!r}")
+        sigs.append((fields[0], b64d(fields[1])))
+    require(sigs, "note has no signature lines")
+    return text, sigs
+
+
+def verify_signed_note(note: str, vkey: str) -> str:
+    """Verify the note's signature by vkey; return the signed text."""
+    name, kid, pub = parse_verifier_key(vkey)
+    text, sigs = parse_signed_note(note)
+    matching = [blob for (n, blob) in sigs if n == name and blob[:4] == kid]
+    require(matching, f"no signature line by {name} with key id {kid.hex()}")
+    for blob in matching:
+        require(len(blob) == 4 + 64, f"Ed25519 signed-note signature must be 68 bytes, got {len(blob)}")
+        ed25519_verify(pub, blob[4:], text.encode("utf-8"))
+    return text
+
+
+def parse_checkpoint_body(text: str) -> tuple[str, int, bytes]:
+    # c2sp.org/tlog-checkpoint: origin, decimal size (no leading zeros), base64 root
+    lines = text.split("\n")[:-1]
+    require(len(lines) >= 3, "checkpoint needs origin, size and root lines")
+    origin, size_s, root_b64 = lines[:3]
+    require(size_s.isdigit() and (size_s == "0" or not size_s.startswith("0")),
+            f"bad checkpoint size {size_s!r}")
+    root = b64d(root_b64)
+    require(len(root) == 32, "checkpoint root must be 32 bytes")
+    return origin, int(size_s), root
+
+
+def verify_checkpoint(note: str, vkey: str) -> tuple[str, int, bytes]:
+    return parse_checkpoint_body(verify_signed_note(note, vkey))
+
+
+# --------------------------------------------------------------------------
+# C2SP tlog-proof@v1
+# --------------------------------------------------------------------------
+
+def parse_tlog_proof(s: str) -> tuple[bytes | None, int, list[bytes], str]:
+    """c2sp.org/tlog-proof@v1 -> (extra, index, hashes, checkpoint note verbatim)."""
+    header, sep, rest = s.partition("\n")
+    require(sep and header == TLOG_PROOF_HEADER, "first line must be c2sp.org/tlog-proof@v1")
+    extra = None
+    if rest.startswith("extra "):
+        line, _, rest = rest.partition("\n")
+        extra = b64d(line[len("extra "):])
+    line, sep, rest = rest.partition("\n")
+    require(sep and line.startswith("index "), "missing index line")
+    idx_s = line[len("index "):]
+    require(idx_s.isdigit() and (idx_s == "0" or not idx_s.startswith("0")),
+            f"bad index {idx_s!r}")
+    hashes = []
+    while True:
+        line, sep, rest = rest.partition("\n")
+        require(sep, "missing empty line before checkpoint")
+        if line == "":
+            break
+        h = b64d(line)
+        require(len(h) == 32, "inclusion hash must be 32 bytes")
+        hashes.append(h)
+    return extra, int(idx_s), hashes, rest
+
+
+# --------------------------------------------------------------------------
+# the checks
+# --------------------------------------------------------------------------
+
+class Runner:
+    def __init__(self) -> None:
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name: str, fn) -> None:
+        try:
+            fn()
+        except CheckFailed as exc:
+            self.failed += 1
+            print(f"FAIL  {name}: {exc}")
+        except Exception as exc:  # unexpected error is a failure, never a pass
+            self.failed += 1
+            print(f"FAIL  {name}: unexpected {type(exc).__name__}: {exc}")
+        else:
+            self.passed += 1
+            print(f"ok    {name}")
+
+    def reject(self, name: str, fn) -> None:
+        """Negative check: fn must raise CheckFailed (i.e. the verifier rejects)."""
+        def inner():
+            try:
+                fn()
+            except CheckFailed:
+                return
+            raise CheckFailed("tampered input was ACCEPTED")
+        self.check(f"rejects {name}", inner)
+
+
+def parse_keys_txt(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        if ":" in line:
+            k, _, v = line.partition(":")
+            out[k.strip()] = v.strip()
+    return out
+
+
+def main(argv: list[str]) -> int:
+    here = Path(__file__).resolve().parent
+    ex = Path(argv[1]) if len(argv) > 1 else here.parent.parent / "docs" / "examples"
+    print(f"examples: {ex}")
+    print(f"jcs {jcs.__version__}; cryptography {__import__('cryptography').__version__}; "
+          f"python {sys.version.split()[0]}")
+
+    proof = load_json(ex / "proof.json")
+    canonical_file = (ex / "proof.canonical.json").read_bytes()
+    cert = load_json(ex / "certificate.json")
+    checkpoint_txt = (ex / "checkpoint.txt").read_bytes().decode("utf-8")
+    tlog_proof_txt = (ex / "certificate.tlog-proof").read_bytes().decode("utf-8")
+    keys = parse_keys_txt((ex / "keys.txt").read_text("utf-8"))
+    log_vkey = keys["log verifier key"]
+    seal_pub_b64 = keys["seal public key (base64)"]
+    seal_fpr = keys["seal key fingerprint (sha256)"]
+
+    r = Runner()
+
+    # ---- RFC 8785 ---------------------------------------------------------
+    def jcs_bytes():
+        got = canonical(proof)
+        require(got == canonical_file,
+                f"jcs(proof.json) differs from proof.canonical.json ({len(got)} vs {len(canonical_file)} bytes)")
+    r.check("RFC 8785: proof.canonical.json == jcs(proof.json) byte for byte", jcs_bytes)
+
+    def jcs_idempotent():
+        require(canonical(json.loads(canonical_file)) == canonical_file,
+                "proof.canonical.json is not a JCS fixed point")
+    r.check("RFC 8785: proof.canonical.json is its own canonical form", jcs_idempotent)
+
+    # ---- seal -------------------------------------------------------------
+    r.check("seal: Ed25519 (RFC 8032) signature over JCS(proof without seal) verifies",
+            lambda: check_seal(proof))
+
+    def seal_key_id():
+        pub = b64d(proof["seal"]["public_key"])
+        require(proof["seal"]["key_id"] == hashlib.sha256(pub).hexdigest()[:16], "key_id mismatch")
+    r.check("seal: key_id == first 16 hex of SHA-256(public key)", seal_key_id)
+
+    def seal_matches_keys_txt():
+        pub = b64d(proof["seal"]["public_key"])
+        require(proof["seal"]["public_key"] == seal_pub_b64, "seal.public_key != keys.txt seal public key")
+        require(hashlib.sha256(pub).hexdigest() == seal_fpr, "keys.txt fingerprint != SHA-256(public key)")
+    r.check("seal: public key and fingerprint match keys.txt", seal_matches_keys_txt)
+
+    # ---- certificate ------------------------------------------------------
+    def cert_shape():
+        require(cert.get("type") == "consentry.certificate/v1", f"type is {cert.get('type')!r}")
+        want = {"type", "proof", "leaf_index", "inclusion", "checkpoint", "log_key", "anchors"}
+        require(set(cert) == want, f"members {sorted(set(cert) ^ want)} unexpected/missing")
+        require(isinstance(cert["anchors"], list), "anchors must be a list")
+        require(isinstance(cert["leaf_index"], int) and cert["leaf_index"] >= 0, "bad leaf_index")
+    r.check("certificate: type consentry.certificate/v1 with the documented members", cert_shape)
+
+    def cert_proof_equal():
+        require(cert["proof"] == proof, "certificate.proof != proof.json")
+        require(canonical(cert["proof"]) == canonical_file, "JCS(certificate.proof) != proof.canonical.json")
+    r.check("certificate: proof equals proof.json (as JSON and as JCS bytes)", cert_proof_equal)
+
+    r.check("certificate: embedded proof's seal verifies", lambda: check_seal(cert["proof"]))
+
+    def cert_index_consistent():
+        require(cert["leaf_index"] == proof["log_index"], "leaf_index != proof.log_index")
+    r.check("certificate: leaf_index == proof.log_index", cert_index_consistent)
+
+    lh = leaf_hash(proof)
+
+    def leaf_hash_check():
+        require(lh == sha256(b"\x00" + canonical_file), "leaf hash mismatch")
+    r.check(f"leaf hash = SHA-256(0x00 || JCS(proof)) = {lh.hex()}", leaf_hash_check)
+
+    # ---- signed note checkpoint -------------------------------------------
+    def vkey_check():
+        require(cert["log_key"] == log_vkey, "certificate.log_key != keys.txt log verifier key")
+        parse_verifier_key(log_vkey)
+    r.check("log key: certificate.log_key == keys.txt, key id == SHA-256(name||\\n||0x01||pk)[:4]", vkey_check)
+
+    def checkpoint_same():
+        require(cert["checkpoint"] == checkpoint_txt, "certificate.checkpoint != checkpoint.txt")
+    r.check("checkpoint: certificate.checkpoint == checkpoint.txt byte for byte", checkpoint_same)
+
+    r.check("checkpoint: C2SP signed-note Ed25519 signature verifies under keys.txt log key",
+            lambda: verify_checkpoint(checkpoint_txt, log_vkey))
+
+    def checkpoint_origin():
+        origin, size, _ = verify_checkpoint(checkpoint_txt, log_vkey)
+        name = log_vkey.split("+")[0]
+        require(origin == name, f"origin {origin!r} != key name {name!r}")
+        require(origin == proof["log"], f"origin {origin!r} != proof.log {proof['log']!r}")
+        require(cert["leaf_index"] < size, "leaf_index outside checkpointed tree")
+    r.check("checkpoint: origin == key name == proof.log; leaf_index < size", checkpoint_origin)
+
+    # ---- RFC 9162 inclusion -----------------------------------------------
+    r.check("RFC 9162 §2.1.3.2 verifier self-test against §2.1.1/§2.1.3.1 trees (n=1..69)",
+            check_rfc9162_selftest)
+
+    def inclusion_check(c):
+        """Certificate c: leaf hash of c.proof, c.inclusion, c.leaf_index -> checkpoint root."""
+        _, size, root = verify_checkpoint(c["checkpoint"], log_vkey)
+        path = [b64d(h) for h in c["inclusion"]]
+        require(verify_inclusion_rfc9162(c["leaf_index"], size, leaf_hash(c["proof"]), path, root),
+                "inclusion proof does not verify to checkpoint root")
+    r.check("inclusion: RFC 9162 §2.1.3.2 path verifies leaf to checkpoint root",
+            lambda: inclusion_check(cert))
+
+    # ---- tlog-proof@v1 ----------------------------------------------------
+    def tlog_proof_check():
+        extra, index, hashes, note = parse_tlog_proof(tlog_proof_txt)
+        require(extra == canonical_file, "extra != proof.canonical.json")
+        require(index == cert["leaf_index"], f"index {index} != leaf_index {cert['leaf_index']}")
+        require(hashes == [b64d(h) for h in cert["inclusion"]], "hashes != certificate inclusion")
+        require(note == cert["checkpoint"], "checkpoint note != certificate checkpoint")
+    r.check("tlog-proof@v1: parses; extra, index, hashes, note match certificate", tlog_proof_check)
+
+    def tlog_proof_verifies(text=tlog_proof_txt):
+        extra, index, hashes, note = parse_tlog_proof(text)
+        _, size, root = verify_checkpoint(note, log_vkey)
+        require(extra is not None, "no extra")
+        entry = json.loads(extra)
+        check_seal(entry)
+        require(verify_inclusion_rfc9162(index, size, sha256(b"\x00" + canonical(entry)), hashes, root),
+                "tlog-proof inclusion does not verify")
+    r.check("tlog-proof@v1: standalone verification (seal of extra, note, inclusion)", tlog_proof_verifies)
+
+    # ---- negative checks --------------------------------------------------
+    for i in range(len(cert["inclusion"])):
+        def tamper_hash(i=i):
+            c = copy.deepcopy(cert)
+            c["inclusion"][i] = flip_bit_b64(c["inclusion"][i], 31 - (i % 32), i % 8)
+            inclusion_check(c)
+        r.reject(f"inclusion hash #{i} with one bit flipped", tamper_hash)
+
+    def tamper_index():
+        c = copy.deepcopy(cert)
+        c["leaf_index"] += 1
+        inclusion_check(c)
+    r.reject("inclusion with leaf_index + 1", tamper_index)
+
+    def tamper_path_len():
+        c = copy.deepcopy(cert)
+        c["inclusion"] = c["inclusion"][:-1]
+        inclusion_check(c)
+    r.reject("inclusion with last hash dropped", tamper_path_len)
+
+    for byte_i, bit in ((0, 0), (31, 7), (63, 3)):
+        def tamper_sig(byte_i=byte_i, bit=bit):
+            p = copy.deepcopy(proof)
+            p["seal"]["signature"] = flip_bit_b64(p["seal"]["signature"], byte_i, bit)
+            check_seal(p)
+        r.reject(f"seal signature with bit {bit} of byte {byte_i} flipped", tamper_sig)
+
+    def tamper_decision_seal():
+        p = copy.deepcopy(proof)
+        require(p["decision"] == "granted", "example decision is not 'granted'")
+        p["decision"] = "denied"
+        check_seal(p)
+    r.reject("proof with decision changed: seal", tamper_decision_seal)
+
+    def tamper_decision_inclusion():
+        c = copy.deepcopy(cert)
+        c["proof"]["decision"] = "denied"
+        inclusion_check(c)
+    r.reject("proof with decision changed: inclusion of leaf hash", tamper_decision_inclusion)
+
+    def tamper_decision_canonical():
+        p = copy.deepcopy(proof)
+        p["decision"] = "denied"
+        require(canonical(p) == canonical_file, "canonical bytes differ")
+    r.reject("proof with decision changed: canonical bytes", tamper_decision_canonical)
+
+    def tamper_key_id():
+        p = copy.deepcopy(proof)
+        kid = p["seal"]["key_id"]
+        p["seal"]["key_id"] = kid[:-1] + ("0" if kid[-1] != "0" else "1")
+        check_seal(p)
+    r.reject("seal with altered key_id", tamper_key_id)
+
+    def tamper_note_sig():
+        text, rest = checkpoint_txt.split("\n\n", 1)
+        name, sig = rest[2:-1].split(" ")
+        bad = f"{text}\n\n{EM_DASH} {name} {flip_bit_b64(sig, 10, 2)}\n"
+        verify_checkpoint(bad, log_vkey)
+    r.reject("checkpoint with one signature bit flipped", tamper_note_sig)
+
+    def tamper_note_size():
+        lines = checkpoint_txt.split("\n")
+        lines[1] = str(int(lines[1]) + 1)
+        verify_checkpoint("\n".join(lines), log_vkey)
+    r.reject("checkpoint with tree size changed", tamper_note_size)
+
+    def tamper_note_dash():
+        verify_checkpoint(checkpoint_txt.replace(EM_DASH, "-"), log_vkey)
+    r.reject("checkpoint with ASCII '-' instead of U+2014", tamper_note_dash)
+
+    def tamper_vkey_id():
+        name, kid, key = log_vkey.split("+")
+        bad_kid = format(int(kid, 16) ^ 1, "08x")
+        verify_checkpoint(checkpoint_txt, f"{name}+{bad_kid}+{key}")
+    r.reject("log verifier key with wrong key id", tamper_vkey_id)
+
+    def tamper_tlog_extra():
+        p = json.loads(canonical_file)
+        p["decision"] = "denied"
+        bad_extra = base64.b64encode(canonical(p)).decode("ascii")
+        lines = tlog_proof_txt.split("\n")
+        lines[1] = "extra " + bad_extra
+        tlog_proof_verifies("\n".join(lines))
+    r.reject("tlog-proof with decision changed in extra", tamper_tlog_extra)
+
+    def tamper_tlog_header():
+        parse_tlog_proof(tlog_proof_txt.replace("tlog-proof@v1", "tlog-proof@v2", 1))
+    r.reject("tlog-proof with wrong header line", tamper_tlog_header)
+
+    print(f"{r.passed} passed, {r.failed} failed")
+    return 0 if r.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
