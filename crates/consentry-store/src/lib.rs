@@ -1,0 +1,164 @@
+//! Consentry's storage: tenants and API keys, contacts (identity only as ciphertext),
+//! consent status, proofs, and the tiled RFC 9162 log — on SQLite or PostgreSQL.
+//!
+//! One implementation serves both databases through sqlx's `Any` driver: the SQL is the
+//! subset both accept (`INSERT … ON CONFLICT`, `RETURNING`), the schema lives in one
+//! migration folder per backend, embedded and applied at start; a database written by a
+//! newer Consentry is refused. The backend is chosen from the URL scheme; any other scheme
+//! is an error.
+//!
+//! The log is appended in batches ([`Store::append`]): one transaction takes the head
+//! row's lock, reads the size, lets the caller build (and seal) entries for the indices it
+//! is handed, writes the entries, the changed tiles, the rows the entries stand for, and
+//! the new head, and commits. Indices are therefore gap-free and unique even with several
+//! processes on one PostgreSQL database, and an entry is durable before anyone is told
+//! its index.
+
+mod log;
+mod rows;
+
+pub use log::{AppendOutcome, NewEntry};
+pub use rows::*;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor as _};
+use std::time::Duration;
+
+/// A storage failure. Never means "not found": lookups return `Option`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL's scheme is neither `sqlite:` nor `postgres:`/`postgresql:`.
+    #[error("unsupported database URL scheme in {0:?}: use sqlite://PATH or postgres://…")]
+    UnknownScheme(String),
+    /// The database holds migrations this binary does not know: it was written by a newer
+    /// Consentry.
+    #[error("the database schema is newer than this binary or was altered: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// The database failed or is unreachable.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Stored data breaks an invariant (a tile or hash of the wrong length, a gap).
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    /// The caller's entry builder refused the batch.
+    #[error("entries could not be built: {0}")]
+    Build(String),
+}
+
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// The storage handle. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    edge: log::EdgeCache,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Opens (creating an SQLite file if needed) and migrates the database at `url`.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnknownScheme(url.chars().take(20).collect()));
+        };
+        let (url, max) = match backend {
+            Backend::Sqlite => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                let url = if url.contains("mode=") {
+                    url.to_owned()
+                } else {
+                    format!("{url}{sep}mode=rwc")
+                };
+                (url, 8)
+            }
+            Backend::Postgres => (url.to_owned(), 16),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the writer; synchronous=FULL fsyncs
+                        // every commit so an acknowledged write survives power loss too.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        match backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+        }
+        Ok(Store {
+            pool,
+            backend,
+            edge: log::EdgeCache::default(),
+        })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes every connection, waiting for those in use.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A value from the `meta` table.
+    pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let v: Option<(String,)> = sqlx::query_as("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(v.map(|(v,)| v))
+    }
+
+    /// Sets `key` to `value` only if it has no value yet; returns the value now stored.
+    pub async fn meta_init(&self, key: &str, value: &str) -> Result<String, StoreError> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        self.meta(key)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("meta {key} vanished")))
+    }
+}
+
+pub(crate) fn to_i64(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{v} does not fit a BIGINT")))
+}
+
+pub(crate) fn to_u64(v: i64) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative count {v}")))
+}

@@ -1,0 +1,397 @@
+//! The tiled log in the database: batched, durable appends and the reads proofs need.
+
+use crate::rows::{ProofRow, StatusRow};
+use crate::{Store, StoreError, to_i64, to_u64};
+use consentry_core::merkle::{self, Hash, MerkleError};
+use consentry_core::tiles::{TileEdge, TileId, TileSet, tile_bytes, tiles_for_subtrees};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// One entry to append, with the rows it stands for.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    /// The entry bytes (canonical JSON).
+    pub entry: Vec<u8>,
+    /// Its leaf hash, `SHA-256(0x00 ‖ entry)`.
+    pub leaf: Hash,
+    /// The proof index row, if the entry is a proof.
+    pub proof: Option<ProofRow>,
+    /// The consent status it sets, if any.
+    pub status: Option<StatusRow>,
+}
+
+/// What a committed append produced.
+#[derive(Debug)]
+pub struct AppendOutcome<T> {
+    /// Index of the first entry appended.
+    pub first_index: u64,
+    /// Log size after the append.
+    pub size: u64,
+    /// Root after the append.
+    pub root: Hash,
+    /// What the builder returned alongside the entries.
+    pub built: T,
+}
+
+/// Rows per multi-row INSERT, well under both databases' bind-parameter limits.
+const CHUNK: usize = 200;
+
+/// The right edge of the log as this process last committed it; reused when the head has
+/// not moved since (the common case: one writer), reloaded from the tiles otherwise.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct EdgeCache(Arc<Mutex<Option<TileEdge>>>);
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+fn hash_from(bytes: &[u8]) -> Result<Hash, StoreError> {
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| corrupt("a stored hash is not 32 bytes"))?;
+    Ok(Hash(arr))
+}
+
+impl Store {
+    /// Appends a batch in one transaction. `build` is handed the index of the first new
+    /// entry (the log size under the lock) and returns the entries in order; they are
+    /// durable when this returns `Ok`. On any error nothing is written.
+    pub async fn append<T, F>(&self, build: F) -> Result<AppendOutcome<T>, StoreError>
+    where
+        F: FnOnce(u64) -> Result<(Vec<NewEntry>, T), String>,
+    {
+        let mut cached = self.edge.0.lock().await;
+        let result = self.append_locked(&mut cached, build).await;
+        if result.is_err() {
+            *cached = None;
+        }
+        result
+    }
+
+    async fn append_locked<T, F>(
+        &self,
+        cached: &mut Option<TileEdge>,
+        build: F,
+    ) -> Result<AppendOutcome<T>, StoreError>
+    where
+        F: FnOnce(u64) -> Result<(Vec<NewEntry>, T), String>,
+    {
+        let mut tx = self.pool.begin().await?;
+        // Taking the head row for update serialises appends across processes (a row lock
+        // on PostgreSQL, the write lock on SQLite) before the size is read.
+        let (size, _root): (i64, Vec<u8>) =
+            sqlx::query_as("UPDATE log_head SET size = size WHERE id = 1 RETURNING size, root")
+                .fetch_one(&mut *tx)
+                .await?;
+        let size = to_u64(size)?;
+        let mut edge = match cached.take() {
+            Some(e) if e.size() == size => e,
+            _ => {
+                let wanted: BTreeSet<TileId> = TileEdge::tiles_to_load(size)
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .collect();
+                let set = load_tiles(&mut tx, &wanted).await?;
+                TileEdge::from_tiles(size, &set).map_err(corrupt)?
+            }
+        };
+        let (entries, built) = build(size).map_err(StoreError::Build)?;
+        let leaves: Vec<Hash> = entries.iter().map(|e| e.leaf).collect();
+        let changed = edge.append(&leaves);
+        let root = edge.root().map_err(corrupt)?;
+        let new_size = edge.size();
+
+        for (n, chunk) in entries.chunks(CHUNK).enumerate() {
+            let base = size + (n * CHUNK) as u64;
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+                .collect();
+            let sql = format!(
+                "INSERT INTO log_entries (idx, entry) VALUES {}",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (i, e) in chunk.iter().enumerate() {
+                q = q.bind(to_i64(base + i as u64)?).bind(e.entry.clone());
+            }
+            q.execute(&mut *tx).await?;
+        }
+
+        let proofs: Vec<(u64, &ProofRow)> = entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.proof.as_ref().map(|p| (size + i as u64, p)))
+            .collect();
+        for chunk in proofs.chunks(CHUNK) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let b = 7 * i;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6,
+                        b + 7
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO proofs (id, tenant_id, subject_id, purpose, decision, log_index, recorded_at) VALUES {}",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (index, p) in chunk {
+                q = q
+                    .bind(p.id.as_str())
+                    .bind(p.tenant.as_str())
+                    .bind(p.subject.as_str())
+                    .bind(p.purpose.as_str())
+                    .bind(p.decision.as_str())
+                    .bind(to_i64(*index)?)
+                    .bind(p.recorded_at);
+            }
+            q.execute(&mut *tx).await?;
+        }
+
+        // One upsert per (tenant, subject, purpose): the batch's last entry wins, and an
+        // older entry never overwrites a newer status.
+        let mut latest: BTreeMap<(String, String, String), (u64, &StatusRow)> = BTreeMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            if let Some(s) = &e.status {
+                let index = s.log_index.unwrap_or(size + i as u64);
+                latest.insert(
+                    (
+                        s.tenant.to_string(),
+                        s.subject.to_string(),
+                        s.purpose.clone(),
+                    ),
+                    (index, s),
+                );
+            }
+        }
+        let statuses: Vec<(u64, &StatusRow)> = latest.into_values().collect();
+        for chunk in statuses.chunks(CHUNK) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let b = 8 * i;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6,
+                        b + 7,
+                        b + 8
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO consent_status (tenant_id, subject_id, purpose, status, proof_id, log_index, updated_at, valid_until) \
+                 VALUES {} ON CONFLICT (tenant_id, subject_id, purpose) DO UPDATE SET status = excluded.status, \
+                 proof_id = excluded.proof_id, log_index = excluded.log_index, updated_at = excluded.updated_at, \
+                 valid_until = excluded.valid_until \
+                 WHERE consent_status.log_index IS NULL OR consent_status.log_index < excluded.log_index",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (index, s) in chunk {
+                q = q
+                    .bind(s.tenant.as_str())
+                    .bind(s.subject.as_str())
+                    .bind(s.purpose.as_str())
+                    .bind(s.status.as_str())
+                    .bind(s.proof_id.as_ref().map(|p| p.as_str().to_owned()))
+                    .bind(to_i64(*index)?)
+                    .bind(s.updated_at)
+                    .bind(s.valid_until);
+            }
+            q.execute(&mut *tx).await?;
+        }
+
+        let tiles: Vec<(TileId, Vec<u8>)> =
+            changed.iter().map(|(id, h)| (*id, tile_bytes(h))).collect();
+        for chunk in tiles.chunks(CHUNK) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+                .collect();
+            let sql = format!(
+                "INSERT INTO log_tiles (level, idx, hashes) VALUES {} \
+                 ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, bytes) in chunk {
+                q = q
+                    .bind(i32::from(id.level))
+                    .bind(to_i64(id.index)?)
+                    .bind(bytes.clone());
+            }
+            q.execute(&mut *tx).await?;
+        }
+
+        sqlx::query("UPDATE log_head SET size = $1, root = $2 WHERE id = 1")
+            .bind(to_i64(new_size)?)
+            .bind(root.0.to_vec())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        *cached = Some(edge);
+        Ok(AppendOutcome {
+            first_index: size,
+            size: new_size,
+            root,
+            built,
+        })
+    }
+
+    /// The durable log's size and root.
+    pub async fn log_head(&self) -> Result<(u64, Hash), StoreError> {
+        let (size, root): (i64, Vec<u8>) =
+            sqlx::query_as("SELECT size, root FROM log_head WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok((to_u64(size)?, hash_from(&root)?))
+    }
+
+    /// The entry at `index`.
+    pub async fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let row: Option<(Vec<u8>,)> =
+            sqlx::query_as("SELECT entry FROM log_entries WHERE idx = $1")
+                .bind(to_i64(index)?)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(e,)| e))
+    }
+
+    /// The stored tiles among `ids`.
+    pub async fn tiles(&self, ids: &BTreeSet<TileId>) -> Result<TileSet, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        load_tiles(&mut conn, ids).await
+    }
+
+    /// The tile `id` as stored (full, or the current partial one).
+    pub async fn tile(&self, id: TileId) -> Result<Option<Vec<u8>>, StoreError> {
+        let row: Option<(Vec<u8>,)> =
+            sqlx::query_as("SELECT hashes FROM log_tiles WHERE level = $1 AND idx = $2")
+                .bind(i32::from(id.level))
+                .bind(to_i64(id.index)?)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(h,)| h))
+    }
+
+    /// Root, inclusion proof and leaf hash for `index` in the tree of `size` leaves, read
+    /// from the stored tiles. `size` must not exceed the durable size.
+    pub async fn inclusion(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> Result<Result<(Hash, Vec<Hash>, Hash), MerkleError>, StoreError> {
+        let (durable, _) = self.log_head().await?;
+        if size > durable {
+            return Ok(Err(MerkleError::SizeBeyondLog {
+                size,
+                available: durable,
+            }));
+        }
+        let needed = match merkle::needed_subtrees_for_inclusion(index, size) {
+            Ok(n) => n,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut ids = tiles_for_subtrees(&needed);
+        ids.extend(tiles_for_subtrees(&[(0, index)]));
+        let set = self.tiles(&ids).await?;
+        let root = merkle::tree_root(&set, size).map_err(corrupt)?;
+        let path = merkle::inclusion_proof(&set, index, size).map_err(corrupt)?;
+        let leaf = merkle::SubtreeReader::subtree(&set, 0, index).map_err(corrupt)?;
+        Ok(Ok((root, path, leaf)))
+    }
+
+    /// Consistency proof between two sizes, with both roots, from the stored tiles.
+    pub async fn consistency(
+        &self,
+        old: u64,
+        new: u64,
+    ) -> Result<Result<(Hash, Hash, Vec<Hash>), MerkleError>, StoreError> {
+        let (durable, _) = self.log_head().await?;
+        if new > durable {
+            return Ok(Err(MerkleError::SizeBeyondLog {
+                size: new,
+                available: durable,
+            }));
+        }
+        let needed = match merkle::needed_subtrees_for_consistency(old, new) {
+            Ok(n) => n,
+            Err(e) => return Ok(Err(e)),
+        };
+        let set = self.tiles(&tiles_for_subtrees(&needed)).await?;
+        let old_root = merkle::tree_root(&set, old).map_err(corrupt)?;
+        let new_root = merkle::tree_root(&set, new).map_err(corrupt)?;
+        let proof = merkle::consistency_proof(&set, old, new).map_err(corrupt)?;
+        Ok(Ok((old_root, new_root, proof)))
+    }
+
+    /// Records a signed checkpoint (idempotent per size).
+    pub async fn save_checkpoint(
+        &self,
+        size: u64,
+        root: &Hash,
+        note: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO checkpoints (size, root, note, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING",
+        )
+        .bind(to_i64(size)?)
+        .bind(root.0.to_vec())
+        .bind(note)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The latest signed checkpoint: size and note text.
+    pub async fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|(s, n)| Ok((to_u64(s)?, n))).transpose()
+    }
+}
+
+async fn load_tiles(
+    conn: &mut sqlx::AnyConnection,
+    ids: &BTreeSet<TileId>,
+) -> Result<TileSet, StoreError> {
+    let mut set = TileSet::new();
+    let ids: Vec<&TileId> = ids.iter().collect();
+    for chunk in ids.chunks(CHUNK) {
+        let conds: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(level = ${} AND idx = ${})", 2 * i + 1, 2 * i + 2))
+            .collect();
+        let sql = format!(
+            "SELECT level, idx, hashes FROM log_tiles WHERE {}",
+            conds.join(" OR ")
+        );
+        let mut q = sqlx::query_as::<_, (i32, i64, Vec<u8>)>(&sql);
+        for id in chunk {
+            q = q.bind(i32::from(id.level)).bind(to_i64(id.index)?);
+        }
+        for (level, idx, hashes) in q.fetch_all(&mut *conn).await? {
+            let id = TileId {
+                level: u8::try_from(level).map_err(corrupt)?,
+                index: to_u64(idx)?,
+            };
+            set.insert_bytes(id, &hashes).map_err(corrupt)?;
+        }
+    }
+    Ok(set)
+}

@@ -1,0 +1,414 @@
+//! Tenants, API keys, contacts, consent status and proofs.
+
+use crate::{Store, StoreError, to_u64};
+use consentry_core::ids::{ProofId, SubjectId, TenantId};
+
+/// A tenant (a sender company).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantRow {
+    /// Its ID.
+    pub id: TenantId,
+    /// Its display name.
+    pub name: String,
+}
+
+/// What an API key grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRow {
+    /// The key's public ID (never the key).
+    pub key_id: String,
+    /// The tenant it acts for.
+    pub tenant: TenantRow,
+}
+
+/// A contact to insert. Identity data arrives already encrypted.
+#[derive(Clone)]
+pub struct NewContact {
+    /// Pseudonym.
+    pub id: SubjectId,
+    /// Owner.
+    pub tenant: TenantId,
+    /// Keyed blind index of the normalised e-mail address.
+    pub email_index: [u8; 32],
+    /// The subject key, wrapped by the tenant key.
+    pub wrapped_key: Vec<u8>,
+    /// The sealed identity record.
+    pub identity: Vec<u8>,
+    /// Keyed commitment to the normalised address, as proofs carry it.
+    pub address_commitment: String,
+    /// `private`, `professional` or `unspecified`.
+    pub category: String,
+    /// Non-identifying attributes, JSON object text.
+    pub attributes: String,
+    /// Creation time, Unix milliseconds.
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for NewContact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewContact")
+            .field("id", &self.id)
+            .field("tenant", &self.tenant)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The outcome of inserting a contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContactInsert {
+    /// Stored.
+    Inserted,
+    /// The tenant already has a contact with this e-mail address.
+    Duplicate(SubjectId),
+}
+
+/// A stored contact (identity still encrypted).
+#[derive(Clone)]
+pub struct ContactRow {
+    /// Pseudonym.
+    pub id: SubjectId,
+    /// Keyed commitment to the normalised address.
+    pub address_commitment: String,
+    /// Recipient category.
+    pub category: String,
+    /// Non-identifying attributes, JSON object text.
+    pub attributes: String,
+    /// Creation time, Unix milliseconds.
+    pub created_at: i64,
+    /// Wrapped subject key; `None` once erased.
+    pub wrapped_key: Option<Vec<u8>>,
+    /// Sealed identity; `None` once erased.
+    pub identity: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ContactRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContactRow")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The consent state of one subject for one purpose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRow {
+    /// Owner.
+    pub tenant: TenantId,
+    /// Subject.
+    pub subject: SubjectId,
+    /// Purpose key.
+    pub purpose: String,
+    /// `granted`, `refused`, `revoked`, `pending` or `expired`.
+    pub status: String,
+    /// The proof that set it, if any.
+    pub proof_id: Option<ProofId>,
+    /// That proof's log index.
+    pub log_index: Option<u64>,
+    /// When it was set, Unix milliseconds.
+    pub updated_at: i64,
+    /// When a granted consent lapses, Unix milliseconds.
+    pub valid_until: Option<i64>,
+}
+
+/// A proof's index row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProofRow {
+    /// Proof ID.
+    pub id: ProofId,
+    /// Owner.
+    pub tenant: TenantId,
+    /// Subject.
+    pub subject: SubjectId,
+    /// Purpose.
+    pub purpose: String,
+    /// Decision.
+    pub decision: String,
+    /// Recorded at, Unix milliseconds.
+    pub recorded_at: i64,
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+type ContactTuple = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+);
+
+fn contact_from(t: ContactTuple) -> Result<ContactRow, StoreError> {
+    Ok(ContactRow {
+        id: SubjectId::parse(&t.0).map_err(corrupt)?,
+        address_commitment: t.1,
+        category: t.2,
+        attributes: t.3,
+        created_at: t.4,
+        wrapped_key: t.5,
+        identity: t.6,
+    })
+}
+
+const CONTACT_COLUMNS: &str =
+    "id, address_commitment, category, attributes, created_at, wrapped_key, identity";
+
+impl Store {
+    /// Creates a tenant.
+    pub async fn create_tenant(
+        &self,
+        id: &TenantId,
+        name: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(id.as_str())
+            .bind(name)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A tenant by ID.
+    pub async fn tenant(&self, id: &TenantId) -> Result<Option<TenantRow>, StoreError> {
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT id, name FROM tenants WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|(id, name)| {
+            Ok(TenantRow {
+                id: TenantId::parse(&id).map_err(corrupt)?,
+                name,
+            })
+        })
+        .transpose()
+    }
+
+    /// Stores an API key's hash for a tenant.
+    pub async fn add_api_key(
+        &self,
+        tenant: &TenantId,
+        key_id: &str,
+        key_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO api_keys (key_hash, id, tenant_id, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(key_hash.to_vec())
+        .bind(key_id)
+        .bind(tenant.as_str())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The live (unrevoked) key with this hash, and its tenant.
+    pub async fn api_key(&self, key_hash: &[u8; 32]) -> Result<Option<ApiKeyRow>, StoreError> {
+        let row: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT k.id, t.id, t.name FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
+             WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+        )
+        .bind(key_hash.to_vec())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(key_id, tid, name)| {
+            Ok(ApiKeyRow {
+                key_id,
+                tenant: TenantRow {
+                    id: TenantId::parse(&tid).map_err(corrupt)?,
+                    name,
+                },
+            })
+        })
+        .transpose()
+    }
+
+    /// Inserts a contact, or reports the tenant's existing contact with the same address.
+    pub async fn insert_contact(&self, c: &NewContact) -> Result<ContactInsert, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO contacts (id, tenant_id, email_index, wrapped_key, identity, address_commitment, \
+             category, attributes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (tenant_id, email_index) DO NOTHING",
+        )
+        .bind(c.id.as_str())
+        .bind(c.tenant.as_str())
+        .bind(c.email_index.to_vec())
+        .bind(c.wrapped_key.clone())
+        .bind(c.identity.clone())
+        .bind(c.address_commitment.as_str())
+        .bind(c.category.as_str())
+        .bind(c.attributes.as_str())
+        .bind(c.created_at)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(ContactInsert::Inserted);
+        }
+        let existing: (String,) =
+            sqlx::query_as("SELECT id FROM contacts WHERE tenant_id = $1 AND email_index = $2")
+                .bind(c.tenant.as_str())
+                .bind(c.email_index.to_vec())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(ContactInsert::Duplicate(
+            SubjectId::parse(&existing.0).map_err(corrupt)?,
+        ))
+    }
+
+    /// A tenant's contact by pseudonym.
+    pub async fn contact(
+        &self,
+        tenant: &TenantId,
+        id: &SubjectId,
+    ) -> Result<Option<ContactRow>, StoreError> {
+        let row: Option<ContactTuple> = sqlx::query_as(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(contact_from).transpose()
+    }
+
+    /// A page of a tenant's contacts in pseudonym order, after `after`, optionally only
+    /// those whose consent for `purpose` has `status` (`none` = no record).
+    pub async fn list_contacts(
+        &self,
+        tenant: &TenantId,
+        after: Option<&SubjectId>,
+        limit: u32,
+        filter: Option<(&str, &str)>,
+    ) -> Result<Vec<ContactRow>, StoreError> {
+        let after = after.map(|a| a.as_str().to_owned()).unwrap_or_default();
+        let cols = "c.id, c.address_commitment, c.category, c.attributes, c.created_at, c.wrapped_key, c.identity";
+        let rows: Vec<ContactTuple> = match filter {
+            None => {
+                sqlx::query_as(&format!(
+                    "SELECT {cols} FROM contacts c WHERE c.tenant_id = $1 AND c.id > $2 ORDER BY c.id LIMIT $3"
+                ))
+                .bind(tenant.as_str())
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?
+            }
+            Some((purpose, "none")) => {
+                sqlx::query_as(&format!(
+                    "SELECT {cols} FROM contacts c WHERE c.tenant_id = $1 AND c.id > $2 AND NOT EXISTS \
+                     (SELECT 1 FROM consent_status s WHERE s.tenant_id = c.tenant_id AND s.subject_id = c.id \
+                     AND s.purpose = $3) ORDER BY c.id LIMIT $4"
+                ))
+                .bind(tenant.as_str())
+                .bind(after)
+                .bind(purpose)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?
+            }
+            Some((purpose, status)) => {
+                sqlx::query_as(&format!(
+                    "SELECT {cols} FROM contacts c JOIN consent_status s ON s.tenant_id = c.tenant_id \
+                     AND s.subject_id = c.id WHERE c.tenant_id = $1 AND c.id > $2 AND s.purpose = $3 \
+                     AND s.status = $4 ORDER BY c.id LIMIT $5"
+                ))
+                .bind(tenant.as_str())
+                .bind(after)
+                .bind(purpose)
+                .bind(status)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.into_iter().map(contact_from).collect()
+    }
+
+    /// Every consent status of the given subjects of a tenant.
+    pub async fn statuses(
+        &self,
+        tenant: &TenantId,
+        subjects: &[SubjectId],
+    ) -> Result<Vec<StatusRow>, StoreError> {
+        if subjects.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> =
+            (0..subjects.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT subject_id, purpose, status, proof_id, log_index, updated_at, valid_until FROM consent_status \
+             WHERE tenant_id = $1 AND subject_id IN ({}) ORDER BY subject_id, purpose",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query_as::<
+            _,
+            (
+                String,
+                String,
+                String,
+                Option<String>,
+                Option<i64>,
+                i64,
+                Option<i64>,
+            ),
+        >(&sql)
+        .bind(tenant.as_str());
+        for s in subjects {
+            q = q.bind(s.as_str());
+        }
+        q.fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(
+                |(subject, purpose, status, proof_id, log_index, updated_at, valid_until)| {
+                    Ok(StatusRow {
+                        tenant: tenant.clone(),
+                        subject: SubjectId::parse(&subject).map_err(corrupt)?,
+                        purpose,
+                        status,
+                        proof_id: proof_id
+                            .map(|p| ProofId::parse(&p))
+                            .transpose()
+                            .map_err(corrupt)?,
+                        log_index: log_index.map(to_u64).transpose()?,
+                        updated_at,
+                        valid_until,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// A tenant's proof: its log index and its entry bytes (the canonical sealed proof).
+    pub async fn proof(
+        &self,
+        tenant: &TenantId,
+        id: &ProofId,
+    ) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let row: Option<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT p.log_index, e.entry FROM proofs p JOIN log_entries e ON e.idx = p.log_index \
+             WHERE p.tenant_id = $1 AND p.id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(i, e)| Ok((to_u64(i)?, e))).transpose()
+    }
+
+    /// Number of proofs a tenant has (for metrics and tests).
+    pub async fn proof_count(&self, tenant: &TenantId) -> Result<u64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM proofs WHERE tenant_id = $1")
+            .bind(tenant.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        to_u64(n)
+    }
+}

@@ -1,0 +1,278 @@
+//! One story run against every backend: SQLite in a temporary file and PostgreSQL at
+//! `CONSENTRY_TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/test`), each
+//! test in a schema of its own. A missing PostgreSQL fails the tests; it is never skipped.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use consentry_core::ids::{ProofId, SubjectId, TenantId};
+use consentry_core::merkle::{Hash, MemoryLog, leaf_hash, verify_consistency, verify_inclusion};
+use consentry_store::{
+    ContactInsert, NewContact, NewEntry, ProofRow, StatusRow, Store, StoreError,
+};
+use rand::Rng as _;
+use std::collections::BTreeSet;
+
+fn pg_url() -> String {
+    std::env::var("CONSENTRY_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A fresh PostgreSQL schema, and the URL that puts it first on the search path.
+async fn pg_store() -> (Store, String) {
+    let base = pg_url();
+    let schema = format!("t_{:016x}", rand::thread_rng().r#gen::<u64>());
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {base} is required for the tests: {e}"));
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+    (Store::open(&url).await.unwrap(), url)
+}
+
+async fn sqlite_store(dir: &tempfile::TempDir) -> (Store, String) {
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    (Store::open(&url).await.unwrap(), url)
+}
+
+fn entry(tenant: &TenantId, n: u64, tag: &str) -> NewEntry {
+    let subject = SubjectId::from_suffix(&format!("s{}", n % 7)).unwrap();
+    let id = ProofId::from_suffix(&format!("{tag}{n}")).unwrap();
+    let bytes = format!("{{\"n\":{n},\"tag\":\"{tag}\"}}").into_bytes();
+    NewEntry {
+        leaf: leaf_hash(&bytes),
+        entry: bytes,
+        proof: Some(ProofRow {
+            id: id.clone(),
+            tenant: tenant.clone(),
+            subject: subject.clone(),
+            purpose: "newsletter".into(),
+            decision: "granted".into(),
+            recorded_at: 1,
+        }),
+        status: Some(StatusRow {
+            tenant: tenant.clone(),
+            subject,
+            purpose: "newsletter".into(),
+            status: if n % 2 == 0 {
+                "granted".into()
+            } else {
+                "refused".into()
+            },
+            proof_id: Some(id),
+            log_index: None,
+            updated_at: 1,
+            valid_until: None,
+        }),
+    }
+}
+
+async fn story(store: Store) {
+    let tenant = TenantId::parse("ten_acme").unwrap();
+    store.create_tenant(&tenant, "ACME", 1).await.unwrap();
+    store
+        .add_api_key(&tenant, "key_1", &[7; 32], 1)
+        .await
+        .unwrap();
+    let k = store.api_key(&[7; 32]).await.unwrap().unwrap();
+    assert_eq!(k.tenant.id, tenant);
+    assert!(store.api_key(&[8; 32]).await.unwrap().is_none());
+
+    let c = NewContact {
+        id: SubjectId::parse("sub_a").unwrap(),
+        tenant: tenant.clone(),
+        email_index: [1; 32],
+        wrapped_key: vec![1, 2, 3],
+        identity: vec![4, 5, 6],
+        address_commitment: "ab".into(),
+        category: "private".into(),
+        attributes: "{}".into(),
+        created_at: 5,
+    };
+    assert_eq!(
+        store.insert_contact(&c).await.unwrap(),
+        ContactInsert::Inserted
+    );
+    let dup = NewContact {
+        id: SubjectId::parse("sub_b").unwrap(),
+        ..c.clone()
+    };
+    assert_eq!(
+        store.insert_contact(&dup).await.unwrap(),
+        ContactInsert::Duplicate(c.id.clone())
+    );
+    let other = TenantId::parse("ten_other").unwrap();
+    store.create_tenant(&other, "Other", 1).await.unwrap();
+    assert!(
+        store.contact(&other, &c.id).await.unwrap().is_none(),
+        "tenants are isolated"
+    );
+    assert_eq!(
+        store
+            .contact(&tenant, &c.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .identity,
+        Some(vec![4, 5, 6])
+    );
+
+    // Batches across a tile boundary; the store's tiles give the same roots and proofs
+    // as an in-memory log.
+    let mut mem = MemoryLog::new();
+    let mut n = 0u64;
+    for batch in [1u64, 5, 250, 3, 300] {
+        let entries: Vec<NewEntry> = (n..n + batch).map(|i| entry(&tenant, i, "p")).collect();
+        for e in &entries {
+            mem.append(e.leaf);
+        }
+        let out = store
+            .append(|first| {
+                assert_eq!(first, n);
+                Ok((entries, ()))
+            })
+            .await
+            .unwrap();
+        n += batch;
+        assert_eq!(out.size, n);
+        assert_eq!(out.root, mem.root(n).unwrap());
+    }
+    assert_eq!(store.log_head().await.unwrap(), (n, mem.root(n).unwrap()));
+    for (index, size) in [(0, n), (300, n), (n - 1, n), (3, 7), (256, 257)] {
+        let (root, path, leaf) = store.inclusion(index, size).await.unwrap().unwrap();
+        assert_eq!(leaf, mem.leaf(index).unwrap());
+        verify_inclusion(index, size, &leaf, &path, &root).unwrap();
+        assert_eq!(path, mem.inclusion_proof(index, size).unwrap());
+    }
+    assert!(
+        store.inclusion(0, n + 1).await.unwrap().is_err(),
+        "sizes beyond the log are refused"
+    );
+    let (old_root, new_root, proof) = store.consistency(6, n).await.unwrap().unwrap();
+    verify_consistency(6, n, &old_root, &new_root, &proof).unwrap();
+
+    // A failing builder writes nothing.
+    let err = store
+        .append(|_| Err::<(Vec<NewEntry>, ()), _>("nope".into()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Build(_)));
+    assert_eq!(store.log_head().await.unwrap().0, n);
+
+    // Statuses: the last entry per subject wins.
+    let statuses = store
+        .statuses(&tenant, &[SubjectId::parse("sub_s0").unwrap()])
+        .await
+        .unwrap();
+    assert_eq!(statuses.len(), 1);
+    let (idx, entry_bytes) = store
+        .proof(&tenant, statuses[0].proof_id.as_ref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(Some(idx), statuses[0].log_index);
+    assert_eq!(leaf_hash(&entry_bytes), mem.leaf(idx).unwrap());
+    assert!(
+        store
+            .proof(&other, statuses[0].proof_id.as_ref().unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    store
+        .save_checkpoint(n, &mem.root(n).unwrap(), "note", 9)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.latest_checkpoint().await.unwrap(),
+        Some((n, "note".into()))
+    );
+}
+
+#[tokio::test]
+async fn sqlite_story() {
+    let dir = tempfile::tempdir().unwrap();
+    story(sqlite_store(&dir).await.0).await;
+}
+
+#[tokio::test]
+async fn postgres_story() {
+    story(pg_store().await.0).await;
+}
+
+/// Two handles on one database, as two `consentry serve` processes are: appends
+/// interleave, and indices stay unique and gap-free.
+async fn concurrent_appends(a: Store, b: Store) {
+    let tenant = TenantId::parse("ten_acme").unwrap();
+    a.create_tenant(&tenant, "ACME", 1).await.unwrap();
+    let mut tasks = Vec::new();
+    for (w, store) in [a.clone(), b.clone(), a.clone(), b.clone()]
+        .into_iter()
+        .enumerate()
+    {
+        let tenant = tenant.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            for round in 0..25u64 {
+                let tag = format!("w{w}r{round}x");
+                let out = store
+                    .append(|first| {
+                        Ok((
+                            (0..4).map(|i| entry(&tenant, first + i, &tag)).collect(),
+                            (),
+                        ))
+                    })
+                    .await
+                    .unwrap();
+                mine.push(out.first_index);
+            }
+            mine
+        }));
+    }
+    let mut firsts = Vec::new();
+    for t in tasks {
+        firsts.extend(t.await.unwrap());
+    }
+    firsts.sort();
+    let expected: Vec<u64> = (0..100).map(|i| i * 4).collect();
+    assert_eq!(firsts, expected, "batches tile the index space exactly");
+    let (size, root) = a.log_head().await.unwrap();
+    assert_eq!(size, 400);
+    let mut mem = MemoryLog::new();
+    for i in 0..size {
+        mem.append(leaf_hash(&a.entry(i).await.unwrap().unwrap()));
+    }
+    assert_eq!(
+        mem.root(size).unwrap(),
+        root,
+        "the tiles agree with the entries"
+    );
+    let ids: BTreeSet<Hash> = (0..size).map(|i| mem.leaf(i).unwrap()).collect();
+    assert_eq!(ids.len(), 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_handles_keep_indices_gap_free() {
+    let (a, url) = pg_store().await;
+    let b = Store::open(&url).await.unwrap();
+    concurrent_appends(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_two_handles_keep_indices_gap_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, url) = sqlite_store(&dir).await;
+    let b = Store::open(&url).await.unwrap();
+    concurrent_appends(a, b).await;
+}
+
+#[tokio::test]
+async fn unknown_schemes_are_refused() {
+    let e = Store::open("mysql://localhost/x").await.unwrap_err();
+    assert!(matches!(e, StoreError::UnknownScheme(_)), "{e}");
+}
