@@ -121,7 +121,7 @@ impl TileSet {
 
     /// Decodes a tile's bytes (concatenated 32-byte hashes) and adds it.
     pub fn insert_bytes(&mut self, id: TileId, bytes: &[u8]) -> Result<(), MerkleError> {
-        if bytes.len() % 32 != 0 || bytes.len() as u64 > 32 * TILE_WIDTH {
+        if !bytes.len().is_multiple_of(32) || bytes.len() as u64 > 32 * TILE_WIDTH {
             return Err(MerkleError::MissingSubtree {
                 level: id.level * TILE_HEIGHT,
                 index: id.index * TILE_WIDTH,

@@ -1,6 +1,9 @@
 //! The `consentry` command. Parses the command line and hands each subcommand to its
 //! module; errors become a message on stderr and a non-zero exit code here, and only here.
 
+mod config;
+mod serve_cmd;
+mod tenant_cmd;
 mod verify_cmd;
 
 use clap::{Parser, Subcommand};
@@ -16,6 +19,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the service (SQLite in ./consentry-data by default).
+    Serve(config::ServeArgs),
+    /// Manage tenants (senders).
+    #[command(subcommand)]
+    Tenant(tenant_cmd::TenantCommand),
     /// Verify a proof or certificate file offline.
     ///
     /// Exit status: 0 valid, 1 invalid (the reason is printed), 2 unusable input.
@@ -31,6 +39,17 @@ enum Command {
 struct TlogProofArgs {
     /// The certificate JSON file (`-` for standard input).
     certificate: std::path::PathBuf,
+}
+
+/// Prints an error chain and maps it to exit status 1.
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("consentry: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn tlog_proof(args: &TlogProofArgs) -> ExitCode {
@@ -60,6 +79,8 @@ fn tlog_proof(args: &TlogProofArgs) -> ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => report(serve_cmd::run(&args)),
+        Command::Tenant(cmd) => report(tenant_cmd::run(&cmd)),
         Command::Verify(args) => verify_cmd::run(&args),
         Command::TlogProof(args) => tlog_proof(&args),
     }

@@ -1,0 +1,227 @@
+//! The application state, the router, and running the service until a signal.
+
+use crate::auth::KEY_CACHE_MS;
+use crate::clock::Clock;
+use crate::config::ServerConfig;
+use crate::keys::Keys;
+use crate::metrics::{Metrics, ResponseLabels};
+use crate::sequencer::Sequencer;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use consentry_core::ids::TenantId;
+use consentry_store::{ApiKeyRow, Store};
+use consentry_vault::TenantKeys;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Storage.
+    pub store: Store,
+    /// Keys.
+    pub keys: Arc<Keys>,
+    /// The log origin.
+    pub origin: Arc<str>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Configuration.
+    pub config: Arc<ServerConfig>,
+    /// Group commit of proofs.
+    pub sequencer: Sequencer,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    key_cache: Arc<Mutex<HashMap<[u8; 32], (i64, ApiKeyRow)>>>,
+    tenant_keys: Arc<Mutex<HashMap<TenantId, Arc<TenantKeys>>>>,
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(
+        store: Store,
+        keys: Arc<Keys>,
+        clock: Arc<dyn Clock>,
+        config: Arc<ServerConfig>,
+        sequencer: Sequencer,
+        metrics: Arc<Metrics>,
+    ) -> AppState {
+        AppState {
+            origin: keys.log.origin().into(),
+            store,
+            keys,
+            clock,
+            config,
+            sequencer,
+            metrics,
+            key_cache: Arc::default(),
+            tenant_keys: Arc::default(),
+        }
+    }
+
+    pub(crate) fn cached_key(&self, hash: &[u8; 32], now: i64) -> Option<ApiKeyRow> {
+        let cache = self.key_cache.lock().ok()?;
+        cache
+            .get(hash)
+            .filter(|(at, _)| now - at < KEY_CACHE_MS)
+            .map(|(_, row)| row.clone())
+    }
+
+    pub(crate) fn cache_key(&self, hash: [u8; 32], row: ApiKeyRow, now: i64) {
+        if let Ok(mut cache) = self.key_cache.lock() {
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(hash, (now, row));
+        }
+    }
+
+    /// The vault keys of a tenant (derived once, then cached).
+    pub fn tenant_keys(&self, tenant: &TenantId) -> Arc<TenantKeys> {
+        if let Ok(mut cache) = self.tenant_keys.lock() {
+            return cache
+                .entry(tenant.clone())
+                .or_insert_with(|| Arc::new(self.keys.master.tenant_keys(tenant)))
+                .clone();
+        }
+        Arc::new(self.keys.master.tenant_keys(tenant))
+    }
+}
+
+async fn count_responses(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    state
+        .metrics
+        .responses
+        .get_or_create(&ResponseLabels {
+            code: res.status().as_u16(),
+        })
+        .inc();
+    res
+}
+
+/// The whole router.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    crate::routes::routes()
+        .fallback(crate::routes::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_responses,
+        ))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// Why the service could not start or stopped badly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Storage could not be opened.
+    #[error(transparent)]
+    Store(#[from] consentry_store::StoreError),
+    /// Keys could not be loaded.
+    #[error(transparent)]
+    Keys(#[from] crate::keys::KeyFileError),
+    /// The listening socket.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The log's origin differs from the one it was created with.
+    #[error(
+        "this database's log is {stored:?} but the keys name {configured:?}; a log's origin never changes"
+    )]
+    OriginMismatch {
+        /// In the database.
+        stored: String,
+        /// From the keys.
+        configured: String,
+    },
+    /// Serving failed.
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs the service until `shutdown` resolves, then stops accepting, lets in-flight
+/// requests finish, drains the sequencer, publishes a last checkpoint and closes storage.
+/// `ready` receives the bound address once the socket listens.
+pub async fn serve(
+    config: ServerConfig,
+    clock: Arc<dyn Clock>,
+    master_override: Option<String>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ready: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), ServeError> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let store = Store::open(&config.database_url).await?;
+    let keys = crate::keys::load(
+        &config.data_dir,
+        crate::keys::default_origin,
+        master_override.as_deref(),
+    )?;
+    let stored = store.meta_init("log_origin", keys.log.origin()).await?;
+    if stored != keys.log.origin() {
+        return Err(ServeError::OriginMismatch {
+            stored,
+            configured: keys.log.origin().to_owned(),
+        });
+    }
+    let keys = Arc::new(keys);
+    let metrics = Arc::new(Metrics::new());
+    let config = Arc::new(config);
+    let (sequencer, seq_task) = Sequencer::start(
+        store.clone(),
+        keys.seal.clone(),
+        keys.log.origin().to_owned(),
+        clock.clone(),
+        metrics.clone(),
+        config.max_batch,
+    );
+    let log_key = keys.log.clone();
+    crate::publisher::publish_once(&store, &log_key, clock.as_ref(), &metrics).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let publisher = tokio::spawn(crate::publisher::run(
+        store.clone(),
+        log_key,
+        clock.clone(),
+        metrics.clone(),
+        config.checkpoint_interval,
+        stop_rx,
+    ));
+    let state = AppState::new(
+        store.clone(),
+        keys,
+        clock,
+        config.clone(),
+        sequencer,
+        metrics,
+    );
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, origin = %state.origin, backend = ?store.backend(), "consentry listening");
+    ready(addr);
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    tracing::info!("stopped accepting; draining the log sequencer");
+    // The router (and with it every sequencer handle) is dropped: the sequencer drains.
+    if let Err(e) = seq_task.await {
+        tracing::error!(error = %e, "sequencer task failed");
+    }
+    let _ = stop_tx.send(true);
+    if let Err(e) = publisher.await {
+        tracing::error!(error = %e, "publisher task failed");
+    }
+    store.close().await;
+    tracing::info!("consentry stopped");
+    Ok(())
+}

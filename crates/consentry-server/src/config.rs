@@ -1,0 +1,41 @@
+//! The validated service configuration. The binary merges flags, `CONSENTRY_*`
+//! environment variables and `consentry.toml` into this, checking each value once.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything `consentry serve` needs, already checked.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where keys, the SQLite file and the mail outbox live.
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// The base URL people reach the service at (links in e-mails and PDFs).
+    pub public_url: String,
+    /// How often the publisher signs a checkpoint of the grown log.
+    pub checkpoint_interval: Duration,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Most proofs sealed and committed in one transaction.
+    pub max_batch: usize,
+}
+
+impl ServerConfig {
+    /// Defaults for a data dir: SQLite inside it, listening on 127.0.0.1:8080.
+    pub fn with_data_dir(data_dir: PathBuf) -> ServerConfig {
+        let database_url = format!("sqlite://{}", data_dir.join("consentry.sqlite3").display());
+        ServerConfig {
+            data_dir,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url,
+            public_url: "http://127.0.0.1:8080".into(),
+            checkpoint_interval: Duration::from_secs(1),
+            max_body_bytes: 64 * 1024,
+            max_batch: 512,
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Consentry's HTTP service.
+//!
+//! - [`config`]: the validated configuration the binary hands in;
+//! - [`keys`]: the seal, log and master keys, generated on first start (0600) and reused;
+//! - [`sequencer`]: group commit — many requests' proofs sealed and appended to the log in
+//!   one transaction, each request answered only once its entry is durable;
+//! - [`publisher`]: signs checkpoints of the durable log, apart from appending;
+//! - [`routes`]: the HTTP API, with tenant authorisation in the handlers' signatures and
+//!   every error as RFC 9457 problem+json ([`problem`]).
+#![deny(missing_docs)]
+
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod keys;
+pub mod metrics;
+pub mod problem;
+pub mod publisher;
+pub mod random;
+pub mod routes;
+pub mod sequencer;
+
+pub use app::{AppState, serve};
+pub use config::ServerConfig;

@@ -1,0 +1,115 @@
+//! Prometheus metrics, served as text at `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Labels of HTTP response counts.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResponseLabels {
+    /// The HTTP status code.
+    pub code: u16,
+}
+
+/// The service's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Proofs durably appended by this process.
+    pub proofs_appended: Counter,
+    /// Append transactions committed by this process.
+    pub append_batches: Counter,
+    /// Append transactions that failed (nothing written).
+    pub append_failures: Counter,
+    /// Entries per committed batch.
+    pub batch_size: Histogram,
+    /// Seconds per committed batch.
+    pub batch_seconds: Histogram,
+    /// The durable log size last seen.
+    pub log_size: Gauge,
+    /// Checkpoints signed by this process.
+    pub checkpoints_signed: Counter,
+    /// HTTP responses by status code.
+    pub responses: Family<ResponseLabels, Counter>,
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("consentry");
+        let m = Metrics {
+            proofs_appended: Counter::default(),
+            append_batches: Counter::default(),
+            append_failures: Counter::default(),
+            batch_size: Histogram::new(
+                [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0].into_iter(),
+            ),
+            batch_seconds: Histogram::new(
+                [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0].into_iter(),
+            ),
+            log_size: Gauge::default(),
+            checkpoints_signed: Counter::default(),
+            responses: Family::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "proofs_appended",
+            "Proofs durably appended to the log",
+            m.proofs_appended.clone(),
+        );
+        registry.register(
+            "append_batches",
+            "Append transactions committed",
+            m.append_batches.clone(),
+        );
+        registry.register(
+            "append_failures",
+            "Append transactions that failed, nothing written",
+            m.append_failures.clone(),
+        );
+        registry.register(
+            "append_batch_size",
+            "Entries per committed append transaction",
+            m.batch_size.clone(),
+        );
+        registry.register(
+            "append_batch_seconds",
+            "Duration of committed append transactions",
+            m.batch_seconds.clone(),
+        );
+        registry.register(
+            "log_size",
+            "Durable log size last seen by this process",
+            m.log_size.clone(),
+        );
+        registry.register(
+            "checkpoints_signed",
+            "Checkpoints signed by this process",
+            m.checkpoints_signed.clone(),
+        );
+        registry.register(
+            "http_responses",
+            "HTTP responses by status code",
+            m.responses.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}

@@ -1,0 +1,296 @@
+//! The address book: contacts held under pseudonyms, identity data only in the vault.
+
+use crate::app::AppState;
+use crate::auth::TenantAuth;
+use crate::problem::{ApiJson, ApiQuery, Problem};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use consentry_core::ids::SubjectId;
+use consentry_core::proof::RecipientCategory;
+use consentry_core::time::Timestamp;
+use consentry_store::{ContactInsert, ContactRow, NewContact, StatusRow};
+use consentry_vault::{Identity, normalize_email};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// Body of `POST /v1/contacts`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateContact {
+    email: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    attributes: Option<Map<String, Value>>,
+    #[serde(default)]
+    category: Option<RecipientCategory>,
+}
+
+fn check_len(what: &str, v: &Option<String>, max: usize) -> Result<(), Problem> {
+    match v {
+        Some(s) if s.chars().count() > max => Err(Problem::invalid(format!(
+            "{what} is longer than {max} characters"
+        ))),
+        Some(s) if s.chars().any(|c| c.is_control() && c != '\n') => Err(Problem::invalid(
+            format!("{what} contains control characters"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Checks the non-identifying attributes: at most 32, keys `[a-z0-9_]{1,40}`, values
+/// short strings, numbers or booleans.
+pub fn check_attributes(attrs: &Map<String, Value>) -> Result<(), Problem> {
+    if attrs.len() > 32 {
+        return Err(Problem::invalid("at most 32 attributes"));
+    }
+    for (k, v) in attrs {
+        let key_ok = (1..=40).contains(&k.len())
+            && k.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !key_ok {
+            return Err(Problem::invalid(format!(
+                "attribute name {k:?} must be 1 to 40 of a-z 0-9 _"
+            )));
+        }
+        match v {
+            Value::String(s) if s.chars().count() <= 200 => {}
+            Value::Number(_) | Value::Bool(_) => {}
+            _ => {
+                return Err(Problem::invalid(format!(
+                    "attribute {k:?} must be a string of at most 200 characters, a number or a boolean"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn category_str(c: RecipientCategory) -> &'static str {
+    match c {
+        RecipientCategory::Private => "private",
+        RecipientCategory::Professional => "professional",
+        RecipientCategory::Unspecified => "unspecified",
+    }
+}
+
+fn ts(ms: i64) -> Value {
+    Timestamp::from_unix_millis(ms)
+        .map(|t| Value::String(t.to_string()))
+        .unwrap_or(Value::Null)
+}
+
+/// The pseudonymous view of a contact: never an identity field.
+pub fn contact_view(c: &ContactRow, statuses: &[StatusRow], now: i64) -> Value {
+    let mut consents = Map::new();
+    for s in statuses.iter().filter(|s| s.subject == c.id) {
+        let expired = s.status == "granted" && s.valid_until.is_some_and(|v| v <= now);
+        consents.insert(
+            s.purpose.clone(),
+            json!({
+                "status": if expired { "expired" } else { s.status.as_str() },
+                "proof_id": s.proof_id.as_ref().map(|p| p.to_string()),
+                "log_index": s.log_index,
+                "updated_at": ts(s.updated_at),
+                "valid_until": s.valid_until.map(ts),
+            }),
+        );
+    }
+    let attributes: Value = serde_json::from_str(&c.attributes).unwrap_or_else(|_| json!({}));
+    json!({
+        "id": c.id.to_string(),
+        "category": c.category,
+        "attributes": attributes,
+        "created_at": ts(c.created_at),
+        "erased": c.wrapped_key.is_none(),
+        "consents": consents,
+    })
+}
+
+/// `POST /v1/contacts`: adds a contact; identity data goes to the vault.
+pub async fn create(
+    State(state): State<AppState>,
+    auth: TenantAuth,
+    ApiJson(body): ApiJson<CreateContact>,
+) -> Result<(StatusCode, Json<Value>), Problem> {
+    let email =
+        normalize_email(&body.email).map_err(|e| Problem::invalid(format!("email: {e}")))?;
+    check_len("name", &body.name, 200)?;
+    check_len("address", &body.address, 500)?;
+    check_len("phone", &body.phone, 40)?;
+    let attributes = body.attributes.unwrap_or_default();
+    check_attributes(&attributes)?;
+    let category = body.category.unwrap_or(RecipientCategory::Unspecified);
+
+    let tenant = &auth.tenant.id;
+    let now = state.clock.now_ms();
+    let id =
+        SubjectId::from_suffix(&crate::random::id_suffix(now)).map_err(Problem::unavailable)?;
+    let keys = state.tenant_keys(tenant);
+    let mut rng = crate::random::rng();
+    let (subject_key, wrapped) = keys.new_subject_key(&mut rng, &id);
+    let identity = Identity {
+        email: email.clone(),
+        name: body.name,
+        address: body.address,
+        phone: body.phone,
+        fields: BTreeMap::new(),
+    };
+    let row = NewContact {
+        id: id.clone(),
+        tenant: tenant.clone(),
+        email_index: keys.blind_index(&email),
+        wrapped_key: wrapped.into_bytes(),
+        identity: subject_key.seal(&mut rng, tenant, &id, &identity),
+        address_commitment: subject_key.commitment("address", email.as_bytes()),
+        category: category_str(category).to_owned(),
+        attributes: Value::Object(attributes).to_string(),
+        created_at: now,
+    };
+    match state.store.insert_contact(&row).await? {
+        ContactInsert::Inserted => {
+            let stored = state
+                .store
+                .contact(tenant, &id)
+                .await?
+                .ok_or_else(|| Problem::unavailable("contact vanished after insert"))?;
+            Ok((StatusCode::CREATED, Json(contact_view(&stored, &[], now))))
+        }
+        ContactInsert::Duplicate(existing) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "duplicate-contact",
+            "Duplicate contact",
+            "this address book already has a contact with this e-mail address",
+        )
+        .with("contact_id", existing.to_string())),
+    }
+}
+
+/// Query of `GET /v1/contacts`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    limit: Option<u32>,
+    #[serde(default)]
+    purpose: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+const STATUSES: [&str; 6] = [
+    "granted", "refused", "revoked", "pending", "expired", "none",
+];
+
+/// `GET /v1/contacts`: a page of the address book, pseudonymous, with consent status.
+pub async fn list(
+    State(state): State<AppState>,
+    auth: TenantAuth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Value>, Problem> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(Problem::invalid("limit must be between 1 and 500"));
+    }
+    let after = match &q.cursor {
+        Some(c) => Some(
+            SubjectId::parse(c)
+                .map_err(|_| Problem::invalid("cursor is not a value this API returned"))?,
+        ),
+        None => None,
+    };
+    let filter = match (&q.purpose, &q.status) {
+        (Some(p), Some(s)) => {
+            if !STATUSES.contains(&s.as_str()) {
+                return Err(Problem::invalid(format!(
+                    "status must be one of {}",
+                    STATUSES.join(", ")
+                )));
+            }
+            Some((p.as_str(), s.as_str()))
+        }
+        (None, Some(_)) => return Err(Problem::invalid("status filters need a purpose")),
+        (Some(p), None) => Some((p.as_str(), "any")),
+        (None, None) => None,
+    };
+    let tenant = &auth.tenant.id;
+    let rows = match filter {
+        Some((p, "any")) => {
+            // Any recorded status for the purpose: granted, refused, revoked, pending.
+            let mut all = Vec::new();
+            for s in ["granted", "refused", "revoked", "pending"] {
+                all.extend(
+                    state
+                        .store
+                        .list_contacts(tenant, after.as_ref(), limit, Some((p, s)))
+                        .await?,
+                );
+            }
+            all.sort_by(|a, b| a.id.cmp(&b.id));
+            all.truncate(limit as usize);
+            all
+        }
+        Some((p, "expired")) => {
+            state
+                .store
+                .list_contacts(tenant, after.as_ref(), limit, Some((p, "granted")))
+                .await?
+        }
+        other => {
+            state
+                .store
+                .list_contacts(tenant, after.as_ref(), limit, other)
+                .await?
+        }
+    };
+    let ids: Vec<SubjectId> = rows.iter().map(|r| r.id.clone()).collect();
+    let statuses = state.store.statuses(tenant, &ids).await?;
+    let now = state.clock.now_ms();
+    let next = if rows.len() == limit as usize {
+        rows.last().map(|r| r.id.to_string())
+    } else {
+        None
+    };
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| contact_view(r, &statuses, now))
+        .filter(|v| match (&q.purpose, q.status.as_deref()) {
+            (Some(p), Some("expired")) => v["consents"][p]["status"] == "expired",
+            (Some(p), Some("granted")) => v["consents"][p]["status"] == "granted",
+            _ => true,
+        })
+        .collect();
+    Ok(Json(json!({ "items": items, "next_cursor": next })))
+}
+
+/// Loads a tenant's contact from a path segment; malformed and unknown IDs are both 404.
+pub async fn load(state: &AppState, auth: &TenantAuth, id: &str) -> Result<ContactRow, Problem> {
+    let id = SubjectId::parse(id).map_err(|_| Problem::not_found("contact"))?;
+    state
+        .store
+        .contact(&auth.tenant.id, &id)
+        .await?
+        .ok_or_else(|| Problem::not_found("contact"))
+}
+
+/// `GET /v1/contacts/{id}`.
+pub async fn show(
+    State(state): State<AppState>,
+    auth: TenantAuth,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    let c = load(&state, &auth, &id).await?;
+    let statuses = state
+        .store
+        .statuses(&auth.tenant.id, std::slice::from_ref(&c.id))
+        .await?;
+    Ok(Json(contact_view(&c, &statuses, state.clock.now_ms())))
+}

@@ -1,0 +1,86 @@
+//! The public log routes, served from the stored tiles.
+
+use crate::app::AppState;
+use crate::problem::{ApiQuery, Problem};
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use consentry_core::merkle::{Hash, MerkleError};
+use serde::Deserialize;
+use serde_json::json;
+
+/// `GET /v1/log/checkpoint`: the latest signed checkpoint, as a signed note.
+pub async fn checkpoint(State(state): State<AppState>) -> Result<impl IntoResponse, Problem> {
+    let (_, note) = state
+        .store
+        .latest_checkpoint()
+        .await?
+        .ok_or_else(|| Problem::unavailable("no checkpoint published yet"))?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note))
+}
+
+/// Query of the inclusion route.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionQuery {
+    index: u64,
+    size: u64,
+}
+
+fn b64(hashes: &[Hash]) -> Vec<String> {
+    hashes.iter().map(Hash::to_base64).collect()
+}
+
+fn merkle_problem(e: MerkleError) -> Problem {
+    match e {
+        MerkleError::SizeBeyondLog { .. } => Problem::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "beyond-log",
+            "Beyond the log",
+            e.to_string(),
+        ),
+        other => Problem::invalid(other.to_string()),
+    }
+}
+
+/// `GET /v1/log/proof/inclusion?index=&size=` → `{index, tree_size, leaf_hash, hashes}`.
+pub async fn inclusion(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<InclusionQuery>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let (_root, path, leaf) = state
+        .store
+        .inclusion(q.index, q.size)
+        .await?
+        .map_err(merkle_problem)?;
+    Ok(Json(json!({
+        "index": q.index,
+        "tree_size": q.size,
+        "leaf_hash": leaf.to_base64(),
+        "hashes": b64(&path),
+    })))
+}
+
+/// Query of the consistency route.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    old: u64,
+    new: u64,
+}
+
+/// `GET /v1/log/proof/consistency?old=&new=` → `{old_size, new_size, hashes}`.
+pub async fn consistency(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ConsistencyQuery>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let (_old_root, _new_root, proof) = state
+        .store
+        .consistency(q.old, q.new)
+        .await?
+        .map_err(merkle_problem)?;
+    Ok(Json(
+        json!({ "old_size": q.old, "new_size": q.new, "hashes": b64(&proof) }),
+    ))
+}

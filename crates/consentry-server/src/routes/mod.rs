@@ -1,0 +1,33 @@
+//! The HTTP routes. Handlers that act for a sender take [`crate::auth::TenantAuth`];
+//! the public ones (log, keys, health) take nothing.
+
+mod consents;
+mod contacts;
+mod log;
+mod meta;
+mod proofs;
+
+use crate::app::AppState;
+use crate::problem::Problem;
+use axum::Router;
+use axum::routing::{get, post};
+
+/// Every route.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(meta::healthz))
+        .route("/metrics", get(meta::metrics))
+        .route("/.well-known/consentry.json", get(meta::well_known))
+        .route("/v1/log/checkpoint", get(log::checkpoint))
+        .route("/v1/log/proof/inclusion", get(log::inclusion))
+        .route("/v1/log/proof/consistency", get(log::consistency))
+        .route("/v1/contacts", post(contacts::create).get(contacts::list))
+        .route("/v1/contacts/{id}", get(contacts::show))
+        .route("/v1/contacts/{id}/consents", post(consents::record))
+        .route("/v1/proofs/{id}", get(proofs::show))
+}
+
+/// 404 for every unknown path, as problem+json.
+pub async fn not_found() -> Problem {
+    Problem::not_found("resource at this path")
+}
