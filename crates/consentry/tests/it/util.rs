@@ -1,0 +1,321 @@
+//! Starting the real `consentry` binary and talking to it over HTTP.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_consentry");
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+pub fn pg_base() -> String {
+    std::env::var("CONSENTRY_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A data dir and a database URL of the test's own: a temporary directory, and for
+/// PostgreSQL a fresh schema. A missing PostgreSQL fails the test, never skips it.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub db: Db,
+    pub url: String,
+    pub schema: Option<String>,
+}
+
+impl Env {
+    pub fn new(db: Db) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, schema) = match db {
+            Db::Sqlite => (
+                format!("sqlite://{}", dir.path().join("c.sqlite3").display()),
+                None,
+            ),
+            Db::Postgres => {
+                let schema = format!("it_{:016x}", rand::random::<u64>());
+                psql(&format!("CREATE SCHEMA {schema}"));
+                let base = pg_base();
+                let sep = if base.contains('?') { '&' } else { '?' };
+                (
+                    format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+                    Some(schema),
+                )
+            }
+        };
+        Env {
+            dir,
+            db,
+            url,
+            schema,
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn db_args(&self) -> Vec<String> {
+        vec![
+            "--data-dir".into(),
+            self.data_dir().display().to_string(),
+            "--database-url".into(),
+            self.url.clone(),
+        ]
+    }
+
+    /// `consentry tenant create NAME --json` → (tenant ID, API key).
+    pub fn tenant(&self, name: &str) -> (String, String) {
+        let out = Command::new(BIN)
+            .args(["tenant", "create", name, "--json"])
+            .args(self.db_args())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (
+            v["tenant"].as_str().unwrap().into(),
+            v["api_key"].as_str().unwrap().into(),
+        )
+    }
+
+    pub fn start(&self) -> Server {
+        Server::start(self, &[])
+    }
+
+    /// Every byte the database holds for this test: the SQLite files, or a text dump of
+    /// the schema's tables.
+    pub fn raw_database(&self) -> Vec<u8> {
+        match self.db {
+            Db::Sqlite => {
+                let mut all = Vec::new();
+                for suffix in ["", "-wal", "-shm"] {
+                    if let Ok(b) = std::fs::read(format!(
+                        "{}{suffix}",
+                        self.dir.path().join("c.sqlite3").display()
+                    )) {
+                        all.extend(b);
+                    }
+                }
+                all
+            }
+            Db::Postgres => {
+                let schema = self.schema.as_ref().unwrap();
+                let tables = psql(&format!(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = '{schema}'"
+                ));
+                let mut all = Vec::new();
+                for t in tables.lines().map(str::trim).filter(|t| !t.is_empty()) {
+                    all.extend(psql(&format!("SELECT * FROM {schema}.{t}")).into_bytes());
+                    // bytea columns come out as hex: add a decoded copy of every hex run.
+                    all.extend(decode_hex_runs(&psql(&format!(
+                        "SELECT * FROM {schema}.{t}"
+                    ))));
+                }
+                all
+            }
+        }
+    }
+}
+
+fn decode_hex_runs(text: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for word in text.split(|c: char| !c.is_ascii_hexdigit() && c != 'x') {
+        if let Some(h) = word.strip_prefix("x") {
+            let clean: String = h.chars().collect();
+            if clean.len() % 2 == 0 {
+                for i in (0..clean.len()).step_by(2) {
+                    if let Ok(b) = u8::from_str_radix(&clean[i..i + 2], 16) {
+                        out.push(b);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Runs SQL on the test PostgreSQL with `psql`, returning unaligned tuples.
+pub fn psql(sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([
+            &pg_base(),
+            "-X",
+            "-q",
+            "-t",
+            "-A",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("psql is required for the PostgreSQL tests: {e}"));
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A running `consentry serve`; killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    stderr_path: PathBuf,
+}
+
+impl Server {
+    pub fn start(env: &Env, extra: &[&str]) -> Server {
+        Server::start_in(env, &env.data_dir(), extra)
+    }
+
+    pub fn start_in(env: &Env, data_dir: &Path, extra: &[&str]) -> Server {
+        let stderr_path = env
+            .dir
+            .path()
+            .join(format!("serve-{:08x}.log", rand::random::<u32>()));
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(["--database-url", &env.url])
+            .args(extra)
+            .env("CONSENTRY_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("consentry listening on ") {
+                    let _ = tx.send(url.to_owned());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "server did not start: {}",
+                    std::fs::read_to_string(&stderr_path).unwrap_or_default()
+                )
+            });
+        Server {
+            child,
+            base,
+            stderr_path,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response: status, content type, body.
+#[derive(Debug)]
+pub struct Res {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl Res {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn finish(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Res {
+    let mut r = r.unwrap();
+    let content_type = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let body = r
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024 * 1024)
+        .read_to_vec()
+        .unwrap();
+    Res {
+        status: r.status().as_u16(),
+        content_type,
+        body,
+    }
+}
+
+pub fn get(url: &str, key: Option<&str>) -> Res {
+    let mut req = agent().get(url);
+    if let Some(k) = key {
+        req = req.header("Authorization", &format!("Bearer {k}"));
+    }
+    finish(req.call())
+}
+
+pub fn post_raw(url: &str, key: Option<&str>, content_type: &str, body: &[u8]) -> Res {
+    let mut req = agent().post(url).header("Content-Type", content_type);
+    if let Some(k) = key {
+        req = req.header("Authorization", &format!("Bearer {k}"));
+    }
+    finish(req.send(body))
+}
+
+pub fn post(url: &str, key: Option<&str>, body: &serde_json::Value) -> Res {
+    post_raw(url, key, "application/json", body.to_string().as_bytes())
+}
