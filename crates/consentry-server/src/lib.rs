@@ -13,6 +13,7 @@ pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod contacts;
 pub mod keys;
 pub mod metrics;
 pub mod problem;

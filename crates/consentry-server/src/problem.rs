@@ -108,6 +108,15 @@ impl From<consentry_store::StoreError> for Problem {
     }
 }
 
+impl From<crate::contacts::ContactError> for Problem {
+    fn from(e: crate::contacts::ContactError) -> Problem {
+        match e {
+            crate::contacts::ContactError::Invalid(m) => Problem::invalid(m),
+            crate::contacts::ContactError::Store(e) => Problem::unavailable(e),
+        }
+    }
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let mut body = serde_json::Map::new();

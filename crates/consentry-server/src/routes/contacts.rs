@@ -2,83 +2,16 @@
 
 use crate::app::AppState;
 use crate::auth::TenantAuth;
+use crate::contacts::{self, ContactInput, Created};
 use crate::problem::{ApiJson, ApiQuery, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use consentry_core::ids::SubjectId;
-use consentry_core::proof::RecipientCategory;
 use consentry_core::time::Timestamp;
-use consentry_store::{ContactInsert, ContactRow, NewContact, StatusRow};
-use consentry_vault::{Identity, normalize_email};
+use consentry_store::{ContactRow, StatusRow};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
-
-/// Body of `POST /v1/contacts`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateContact {
-    email: String,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    address: Option<String>,
-    #[serde(default)]
-    phone: Option<String>,
-    #[serde(default)]
-    attributes: Option<Map<String, Value>>,
-    #[serde(default)]
-    category: Option<RecipientCategory>,
-}
-
-fn check_len(what: &str, v: &Option<String>, max: usize) -> Result<(), Problem> {
-    match v {
-        Some(s) if s.chars().count() > max => Err(Problem::invalid(format!(
-            "{what} is longer than {max} characters"
-        ))),
-        Some(s) if s.chars().any(|c| c.is_control() && c != '\n') => Err(Problem::invalid(
-            format!("{what} contains control characters"),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// Checks the non-identifying attributes: at most 32, keys `[a-z0-9_]{1,40}`, values
-/// short strings, numbers or booleans.
-pub fn check_attributes(attrs: &Map<String, Value>) -> Result<(), Problem> {
-    if attrs.len() > 32 {
-        return Err(Problem::invalid("at most 32 attributes"));
-    }
-    for (k, v) in attrs {
-        let key_ok = (1..=40).contains(&k.len())
-            && k.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if !key_ok {
-            return Err(Problem::invalid(format!(
-                "attribute name {k:?} must be 1 to 40 of a-z 0-9 _"
-            )));
-        }
-        match v {
-            Value::String(s) if s.chars().count() <= 200 => {}
-            Value::Number(_) | Value::Bool(_) => {}
-            _ => {
-                return Err(Problem::invalid(format!(
-                    "attribute {k:?} must be a string of at most 200 characters, a number or a boolean"
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn category_str(c: RecipientCategory) -> &'static str {
-    match c {
-        RecipientCategory::Private => "private",
-        RecipientCategory::Professional => "professional",
-        RecipientCategory::Unspecified => "unspecified",
-    }
-}
 
 fn ts(ms: i64) -> Value {
     Timestamp::from_unix_millis(ms)
@@ -117,52 +50,14 @@ pub fn contact_view(c: &ContactRow, statuses: &[StatusRow], now: i64) -> Value {
 pub async fn create(
     State(state): State<AppState>,
     auth: TenantAuth,
-    ApiJson(body): ApiJson<CreateContact>,
+    ApiJson(body): ApiJson<ContactInput>,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
-    let email =
-        normalize_email(&body.email).map_err(|e| Problem::invalid(format!("email: {e}")))?;
-    check_len("name", &body.name, 200)?;
-    check_len("address", &body.address, 500)?;
-    check_len("phone", &body.phone, 40)?;
-    let attributes = body.attributes.unwrap_or_default();
-    check_attributes(&attributes)?;
-    let category = body.category.unwrap_or(RecipientCategory::Unspecified);
-
-    let tenant = &auth.tenant.id;
+    let checked = contacts::check(body)?;
     let now = state.clock.now_ms();
-    let id =
-        SubjectId::from_suffix(&crate::random::id_suffix(now)).map_err(Problem::unavailable)?;
-    let keys = state.tenant_keys(tenant);
-    let mut rng = crate::random::rng();
-    let (subject_key, wrapped) = keys.new_subject_key(&mut rng, &id);
-    let identity = Identity {
-        email: email.clone(),
-        name: body.name,
-        address: body.address,
-        phone: body.phone,
-        fields: BTreeMap::new(),
-    };
-    let row = NewContact {
-        id: id.clone(),
-        tenant: tenant.clone(),
-        email_index: keys.blind_index(&email),
-        wrapped_key: wrapped.into_bytes(),
-        identity: subject_key.seal(&mut rng, tenant, &id, &identity),
-        address_commitment: subject_key.commitment("address", email.as_bytes()),
-        category: category_str(category).to_owned(),
-        attributes: Value::Object(attributes).to_string(),
-        created_at: now,
-    };
-    match state.store.insert_contact(&row).await? {
-        ContactInsert::Inserted => {
-            let stored = state
-                .store
-                .contact(tenant, &id)
-                .await?
-                .ok_or_else(|| Problem::unavailable("contact vanished after insert"))?;
-            Ok((StatusCode::CREATED, Json(contact_view(&stored, &[], now))))
-        }
-        ContactInsert::Duplicate(existing) => Err(Problem::new(
+    let keys = state.tenant_keys(&auth.tenant.id);
+    match contacts::store(&state.store, &keys, &auth.tenant.id, checked, now).await? {
+        Created::New(row) => Ok((StatusCode::CREATED, Json(contact_view(&row, &[], now)))),
+        Created::Duplicate(existing) => Err(Problem::new(
             StatusCode::CONFLICT,
             "duplicate-contact",
             "Duplicate contact",

@@ -1,0 +1,176 @@
+//! Creating contacts: validation, then identity into the vault. Shared by the HTTP API,
+//! CSV import and the CLI, so that every path checks and encrypts the same way.
+
+use consentry_core::ids::{SubjectId, TenantId};
+use consentry_core::proof::RecipientCategory;
+use consentry_store::{ContactInsert, ContactRow, NewContact, Store, StoreError};
+use consentry_vault::{Identity, TenantKeys, normalize_email};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// A contact as a sender gives it.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ContactInput {
+    /// E-mail address (required).
+    pub email: String,
+    /// Full name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Postal address.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Phone number.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Non-identifying attributes.
+    #[serde(default)]
+    pub attributes: Option<Map<String, Value>>,
+    /// Private person or professional.
+    #[serde(default)]
+    pub category: Option<RecipientCategory>,
+}
+
+impl std::fmt::Debug for ContactInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ContactInput { .. }")
+    }
+}
+
+/// Why a contact was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum ContactError {
+    /// A value is not acceptable (the message names the field, never its value).
+    #[error("{0}")]
+    Invalid(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The outcome of creating a contact.
+#[derive(Debug)]
+pub enum Created {
+    /// A new contact.
+    New(ContactRow),
+    /// The book already has this address, under this pseudonym.
+    Duplicate(SubjectId),
+}
+
+fn check_len(what: &str, v: &Option<String>, max: usize) -> Result<(), ContactError> {
+    match v {
+        Some(s) if s.chars().count() > max => Err(ContactError::Invalid(format!(
+            "{what} is longer than {max} characters"
+        ))),
+        Some(s) if s.chars().any(|c| c.is_control() && c != '\n') => Err(ContactError::Invalid(
+            format!("{what} contains control characters"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Checks the non-identifying attributes: at most 32, keys `[a-z0-9_]{1,40}`, values
+/// short strings, numbers or booleans.
+pub fn check_attributes(attrs: &Map<String, Value>) -> Result<(), ContactError> {
+    if attrs.len() > 32 {
+        return Err(ContactError::Invalid("at most 32 attributes".into()));
+    }
+    for (k, v) in attrs {
+        let key_ok = (1..=40).contains(&k.len())
+            && k.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !key_ok {
+            return Err(ContactError::Invalid(format!(
+                "attribute name {k:?} must be 1 to 40 of a-z 0-9 _"
+            )));
+        }
+        match v {
+            Value::String(s) if s.chars().count() <= 200 => {}
+            Value::Number(_) | Value::Bool(_) => {}
+            _ => {
+                return Err(ContactError::Invalid(format!(
+                    "attribute {k:?} must be a string of at most 200 characters, a number or a boolean"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The stored spelling of a category.
+pub fn category_str(c: RecipientCategory) -> &'static str {
+    match c {
+        RecipientCategory::Private => "private",
+        RecipientCategory::Professional => "professional",
+        RecipientCategory::Unspecified => "unspecified",
+    }
+}
+
+/// A checked contact, ready to encrypt and store.
+pub struct Checked {
+    email: String,
+    input: ContactInput,
+    attributes: Map<String, Value>,
+    category: RecipientCategory,
+}
+
+/// Checks every field; nothing is stored.
+pub fn check(input: ContactInput) -> Result<Checked, ContactError> {
+    let email =
+        normalize_email(&input.email).map_err(|e| ContactError::Invalid(format!("email: {e}")))?;
+    check_len("name", &input.name, 200)?;
+    check_len("address", &input.address, 500)?;
+    check_len("phone", &input.phone, 40)?;
+    let attributes = input.attributes.clone().unwrap_or_default();
+    check_attributes(&attributes)?;
+    let category = input.category.unwrap_or(RecipientCategory::Unspecified);
+    Ok(Checked {
+        email,
+        input,
+        attributes,
+        category,
+    })
+}
+
+/// Encrypts and stores a checked contact.
+pub async fn store(
+    store: &Store,
+    keys: &TenantKeys,
+    tenant: &TenantId,
+    c: Checked,
+    now: i64,
+) -> Result<Created, ContactError> {
+    let id = SubjectId::from_suffix(&crate::random::id_suffix(now))
+        .map_err(|e| ContactError::Invalid(e.to_string()))?;
+    let mut rng = crate::random::rng();
+    let (subject_key, wrapped) = keys.new_subject_key(&mut rng, &id);
+    let identity = Identity {
+        email: c.email.clone(),
+        name: c.input.name,
+        address: c.input.address,
+        phone: c.input.phone,
+        fields: BTreeMap::new(),
+    };
+    let row = NewContact {
+        id: id.clone(),
+        tenant: tenant.clone(),
+        email_index: keys.blind_index(&c.email),
+        wrapped_key: wrapped.into_bytes(),
+        identity: subject_key.seal(&mut rng, tenant, &id, &identity),
+        address_commitment: subject_key.commitment("address", c.email.as_bytes()),
+        category: category_str(c.category).to_owned(),
+        attributes: Value::Object(c.attributes).to_string(),
+        created_at: now,
+    };
+    match store.insert_contact(&row).await? {
+        ContactInsert::Inserted => {
+            let stored = store
+                .contact(tenant, &id)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("contact vanished after insert".into()))?;
+            Ok(Created::New(stored))
+        }
+        ContactInsert::Duplicate(existing) => Ok(Created::Duplicate(existing)),
+    }
+}
