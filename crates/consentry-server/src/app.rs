@@ -33,6 +33,8 @@ pub struct AppState {
     pub sequencer: Sequencer,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// Wakes the mail loop when requests are queued.
+    pub mail_wake: Arc<tokio::sync::Notify>,
     key_cache: Arc<Mutex<HashMap<[u8; 32], (i64, ApiKeyRow)>>>,
     tenant_keys: Arc<Mutex<HashMap<TenantId, Arc<TenantKeys>>>>,
 }
@@ -55,6 +57,7 @@ impl AppState {
             config,
             sequencer,
             metrics,
+            mail_wake: Arc::default(),
             key_cache: Arc::default(),
             tenant_keys: Arc::default(),
         }
@@ -141,6 +144,9 @@ pub enum ServeError {
         /// From the keys.
         configured: String,
     },
+    /// Mail could not be set up.
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
     /// Serving failed.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
@@ -184,6 +190,7 @@ pub async fn serve(
     let log_key = keys.log.clone();
     crate::publisher::publish_once(&store, &log_key, clock.as_ref(), &metrics).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (mail_stop_tx, stop_rx_mail) = tokio::sync::watch::channel(false);
     let publisher = tokio::spawn(crate::publisher::run(
         store.clone(),
         log_key,
@@ -192,6 +199,7 @@ pub async fn serve(
         config.checkpoint_interval,
         stop_rx,
     ));
+    let (transport, from) = crate::mail::Transport::from_config(&config)?;
     let state = AppState::new(
         store.clone(),
         keys,
@@ -200,6 +208,13 @@ pub async fn serve(
         sequencer,
         metrics,
     );
+    let mailer = tokio::spawn(crate::mail::run(
+        state.clone(),
+        transport,
+        from,
+        state.mail_wake.clone(),
+        stop_rx_mail,
+    ));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Listen {
@@ -213,10 +228,16 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await?;
     tracing::info!("stopped accepting; draining the log sequencer");
-    // The router (and with it every sequencer handle) is dropped: the sequencer drains.
+    // The mail loop holds a copy of the state, and with it a sequencer handle: stop it
+    // first, so that every handle is dropped and the sequencer drains and ends.
+    let _ = mail_stop_tx.send(true);
+    if let Err(e) = mailer.await {
+        tracing::error!(error = %e, "mail task failed");
+    }
     if let Err(e) = seq_task.await {
         tracing::error!(error = %e, "sequencer task failed");
     }
+    // Only now that every acknowledged proof is committed, the last checkpoint.
     let _ = stop_tx.send(true);
     if let Err(e) = publisher.await {
         tracing::error!(error = %e, "publisher task failed");

@@ -22,6 +22,11 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Most proofs sealed and committed in one transaction.
     pub max_batch: usize,
+    /// SMTP server URL (`smtp://host:port`, `smtp://…?tls=required` for STARTTLS,
+    /// `smtps://…`); `None` writes `.eml` files to `data_dir/outbox`.
+    pub smtp_url: Option<String>,
+    /// The From address of the e-mails Consentry sends.
+    pub mail_from: String,
 }
 
 impl ServerConfig {
@@ -36,6 +41,8 @@ impl ServerConfig {
             checkpoint_interval: Duration::from_secs(1),
             max_body_bytes: 64 * 1024,
             max_batch: 512,
+            smtp_url: None,
+            mail_from: "Consentry <consentry@localhost>".into(),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod config;
 pub mod contacts;
 pub mod keys;
+pub mod mail;
 pub mod metrics;
 pub mod problem;
 pub mod publisher;

@@ -119,6 +119,67 @@ impl Sequencer {
     }
 }
 
+/// Stamps, indexes and seals one draft: the log entry with the rows it stands for, and
+/// the sealed proof. Used by the sequencer and by the answer-by-link path alike.
+pub fn seal_draft(
+    d: &ProofDraft,
+    log_index: u64,
+    now: i64,
+    seal: &SealKey,
+    origin: &str,
+) -> Result<(NewEntry, Sealed), String> {
+    let recorded_at = Timestamp::from_unix_millis(now).map_err(|e| e.to_string())?;
+    let valid_until = match (d.decision, d.valid_days) {
+        (Decision::Granted, Some(days)) => Some(
+            Timestamp::from_unix_millis(now + i64::from(days) * DAY_MS)
+                .map_err(|e| e.to_string())?,
+        ),
+        _ => None,
+    };
+    let body = ProofBody {
+        kind: PROOF_TYPE.to_owned(),
+        log: origin.to_owned(),
+        id: d.id.clone(),
+        tenant: d.tenant.clone(),
+        subject: d.subject.clone(),
+        purpose: d.purpose.clone(),
+        decision: d.decision,
+        method: d.method,
+        recipient: d.recipient.clone(),
+        notice: d.notice.clone(),
+        evidence: d.evidence.clone(),
+        request: d.request.clone(),
+        valid_until,
+        recorded_at,
+        log_index,
+    };
+    let proof = body.seal(seal).map_err(|e| e.to_string())?;
+    let entry = proof.entry_bytes().map_err(|e| e.to_string())?;
+    let new_entry = NewEntry {
+        leaf: consentry_core::merkle::leaf_hash(&entry),
+        entry: entry.clone(),
+        proof: Some(ProofRow {
+            id: d.id.clone(),
+            tenant: d.tenant.clone(),
+            subject: d.subject.clone(),
+            purpose: d.purpose.clone(),
+            decision: d.decision.as_str().to_owned(),
+            recorded_at: now,
+        }),
+        status: Some(StatusRow {
+            tenant: d.tenant.clone(),
+            subject: d.subject.clone(),
+            purpose: d.purpose.clone(),
+            status: d.decision.as_str().to_owned(),
+            proof_id: Some(d.id.clone()),
+            log_index: Some(log_index),
+            updated_at: now,
+            valid_until: valid_until.map(|t| t.unix_millis()),
+        }),
+    };
+    Ok((new_entry, Sealed { proof, entry }))
+}
+
 #[allow(clippy::disallowed_methods)] // Instant::now times the batch for a metric only
 async fn commit(
     store: &Store,
@@ -133,60 +194,12 @@ async fn commit(
     let drafts: Vec<&ProofDraft> = jobs.iter().map(|j| &j.draft).collect();
     let result = store
         .append(|first_index| {
-            let recorded_at = Timestamp::from_unix_millis(now).map_err(|e| e.to_string())?;
             let mut entries = Vec::with_capacity(drafts.len());
             let mut sealed = Vec::with_capacity(drafts.len());
             for (i, d) in drafts.iter().enumerate() {
-                let log_index = first_index + i as u64;
-                let valid_until = match (d.decision, d.valid_days) {
-                    (Decision::Granted, Some(days)) => Some(
-                        Timestamp::from_unix_millis(now + i64::from(days) * DAY_MS)
-                            .map_err(|e| e.to_string())?,
-                    ),
-                    _ => None,
-                };
-                let body = ProofBody {
-                    kind: PROOF_TYPE.to_owned(),
-                    log: origin.to_owned(),
-                    id: d.id.clone(),
-                    tenant: d.tenant.clone(),
-                    subject: d.subject.clone(),
-                    purpose: d.purpose.clone(),
-                    decision: d.decision,
-                    method: d.method,
-                    recipient: d.recipient.clone(),
-                    notice: d.notice.clone(),
-                    evidence: d.evidence.clone(),
-                    request: d.request.clone(),
-                    valid_until,
-                    recorded_at,
-                    log_index,
-                };
-                let proof = body.seal(seal).map_err(|e| e.to_string())?;
-                let entry = proof.entry_bytes().map_err(|e| e.to_string())?;
-                entries.push(NewEntry {
-                    leaf: consentry_core::merkle::leaf_hash(&entry),
-                    entry: entry.clone(),
-                    proof: Some(ProofRow {
-                        id: d.id.clone(),
-                        tenant: d.tenant.clone(),
-                        subject: d.subject.clone(),
-                        purpose: d.purpose.clone(),
-                        decision: d.decision.as_str().to_owned(),
-                        recorded_at: now,
-                    }),
-                    status: Some(StatusRow {
-                        tenant: d.tenant.clone(),
-                        subject: d.subject.clone(),
-                        purpose: d.purpose.clone(),
-                        status: d.decision.as_str().to_owned(),
-                        proof_id: Some(d.id.clone()),
-                        log_index: Some(log_index),
-                        updated_at: now,
-                        valid_until: valid_until.map(|t| t.unix_millis()),
-                    }),
-                });
-                sealed.push(Sealed { proof, entry });
+                let (entry, proof) = seal_draft(d, first_index + i as u64, now, seal, origin)?;
+                entries.push(entry);
+                sealed.push(proof);
             }
             Ok((entries, sealed))
         })

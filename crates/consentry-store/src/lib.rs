@@ -15,9 +15,11 @@
 //! its index.
 
 mod log;
+mod requests;
 mod rows;
 
 pub use log::{AppendOutcome, NewEntry};
+pub use requests::{Answer, NewRequest, RequestRow};
 pub use rows::*;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

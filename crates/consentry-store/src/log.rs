@@ -78,21 +78,43 @@ impl Store {
         F: FnOnce(u64) -> Result<(Vec<NewEntry>, T), String>,
     {
         let mut tx = self.pool.begin().await?;
+        let (out, edge) = append_in_tx(&mut tx, cached.take(), build).await?;
+        tx.commit().await?;
+        *cached = Some(edge);
+        Ok(out)
+    }
+
+    pub(crate) async fn edge_lock(&self) -> tokio::sync::MutexGuard<'_, Option<TileEdge>> {
+        self.edge.0.lock().await
+    }
+}
+
+/// Appends inside an open transaction (the caller commits); returns the new edge, to be
+/// cached only once the transaction commits.
+pub(crate) async fn append_in_tx<T, F>(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    cached: Option<TileEdge>,
+    build: F,
+) -> Result<(AppendOutcome<T>, TileEdge), StoreError>
+where
+    F: FnOnce(u64) -> Result<(Vec<NewEntry>, T), String>,
+{
+    {
         // Taking the head row for update serialises appends across processes (a row lock
         // on PostgreSQL, the write lock on SQLite) before the size is read.
         let (size, _root): (i64, Vec<u8>) =
             sqlx::query_as("UPDATE log_head SET size = size WHERE id = 1 RETURNING size, root")
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await?;
         let size = to_u64(size)?;
-        let mut edge = match cached.take() {
+        let mut edge = match cached {
             Some(e) if e.size() == size => e,
             _ => {
                 let wanted: BTreeSet<TileId> = TileEdge::tiles_to_load(size)
                     .into_iter()
                     .map(|(id, _)| id)
                     .collect();
-                let set = load_tiles(&mut tx, &wanted).await?;
+                let set = load_tiles(tx, &wanted).await?;
                 TileEdge::from_tiles(size, &set).map_err(corrupt)?
             }
         };
@@ -115,7 +137,7 @@ impl Store {
             for (i, e) in chunk.iter().enumerate() {
                 q = q.bind(to_i64(base + i as u64)?).bind(e.entry.clone());
             }
-            q.execute(&mut *tx).await?;
+            q.execute(&mut **tx).await?;
         }
 
         let proofs: Vec<(u64, &ProofRow)> = entries
@@ -154,7 +176,7 @@ impl Store {
                     .bind(to_i64(*index)?)
                     .bind(p.recorded_at);
             }
-            q.execute(&mut *tx).await?;
+            q.execute(&mut **tx).await?;
         }
 
         // One upsert per (tenant, subject, purpose): the batch's last entry wins, and an
@@ -211,7 +233,7 @@ impl Store {
                     .bind(s.updated_at)
                     .bind(s.valid_until);
             }
-            q.execute(&mut *tx).await?;
+            q.execute(&mut **tx).await?;
         }
 
         let tiles: Vec<(TileId, Vec<u8>)> =
@@ -232,24 +254,27 @@ impl Store {
                     .bind(to_i64(id.index)?)
                     .bind(bytes.clone());
             }
-            q.execute(&mut *tx).await?;
+            q.execute(&mut **tx).await?;
         }
 
         sqlx::query("UPDATE log_head SET size = $1, root = $2 WHERE id = 1")
             .bind(to_i64(new_size)?)
             .bind(root.0.to_vec())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
-        tx.commit().await?;
-        *cached = Some(edge);
-        Ok(AppendOutcome {
-            first_index: size,
-            size: new_size,
-            root,
-            built,
-        })
+        Ok((
+            AppendOutcome {
+                first_index: size,
+                size: new_size,
+                root,
+                built,
+            },
+            edge,
+        ))
     }
+}
 
+impl Store {
     /// The durable log's size and root.
     pub async fn log_head(&self) -> Result<(u64, Hash), StoreError> {
         let (size, root): (i64, Vec<u8>) =

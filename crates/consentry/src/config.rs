@@ -38,6 +38,13 @@ pub struct ServeArgs {
     /// Log format: text or json [default: text]
     #[arg(long, env = "CONSENTRY_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<String>,
+    /// SMTP server for e-mails: smtp://[user:pass@]host:port (add ?tls=required for
+    /// STARTTLS) or smtps://… [default: .eml files in DATA_DIR/outbox]
+    #[arg(long, env = "CONSENTRY_SMTP_URL", value_name = "URL")]
+    pub smtp_url: Option<String>,
+    /// From address of the e-mails [default: Consentry <consentry@localhost>]
+    #[arg(long, env = "CONSENTRY_MAIL_FROM", value_name = "ADDRESS")]
+    pub mail_from: Option<String>,
 }
 
 /// `consentry.toml`: the same options, by their long names with underscores.
@@ -50,6 +57,8 @@ struct FileConfig {
     public_url: Option<String>,
     checkpoint_interval: Option<u64>,
     log_format: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
 }
 
 fn read_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -115,6 +124,10 @@ pub fn server(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
         bail!("--checkpoint-interval must be between 1 and 3600 seconds");
     }
     cfg.checkpoint_interval = std::time::Duration::from_secs(interval);
+    cfg.smtp_url = args.smtp_url.clone().or(file.smtp_url);
+    if let Some(from) = args.mail_from.clone().or(file.mail_from) {
+        cfg.mail_from = from;
+    }
     let format = args
         .log_format
         .clone()

@@ -1,11 +1,13 @@
 //! The HTTP routes. Handlers that act for a sender take [`crate::auth::TenantAuth`];
 //! the public ones (log, keys, health) take nothing.
 
+mod answer;
 mod consents;
 mod contacts;
 mod log;
 mod meta;
-mod proofs;
+pub mod proofs;
+mod requests;
 
 use crate::app::AppState;
 use crate::problem::Problem;
@@ -25,6 +27,10 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/contacts/{id}", get(contacts::show))
         .route("/v1/contacts/{id}/consents", post(consents::record))
         .route("/v1/proofs/{id}", get(proofs::show))
+        .route("/v1/consent-requests", post(requests::create))
+        .route("/v1/consent-requests/{id}", get(requests::show))
+        .route("/c/{token}", get(answer::show).post(answer::answer))
+        .route("/c/{token}/proof", get(answer::proof))
 }
 
 /// 404 for every unknown path, as problem+json.

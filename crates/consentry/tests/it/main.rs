@@ -2,6 +2,7 @@
 //! PostgreSQL, driven over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod delegated;
 mod durability;
 mod service;
 mod util;

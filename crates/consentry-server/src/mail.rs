@@ -1,0 +1,228 @@
+//! E-mail: consent-request messages, delivered by SMTP or written as `.eml` files to the
+//! data dir's outbox, from a queue kept in the database with retries and backoff.
+//!
+//! The queue holds request IDs, never addresses: the recipient's address is read from the
+//! vault at send time, and the link token is recomputed from the master key
+//! ([`consentry_vault::MasterKey::link_token`]), so neither is ever stored in clear. The
+//! same loop closes requests whose response window has passed.
+
+use crate::app::AppState;
+use crate::config::ServerConfig;
+use consentry_store::RequestRow;
+use consentry_vault::WrappedKey;
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::{
+    AsyncFileTransport, AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor,
+};
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+
+/// Why mail cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// The SMTP URL is not one lettre understands.
+    #[error("invalid SMTP URL: {0}")]
+    Url(String),
+    /// The From address is not an address.
+    #[error("invalid mail From address: {0}")]
+    From(String),
+    /// The outbox directory.
+    #[error("outbox: {0}")]
+    Outbox(#[from] std::io::Error),
+}
+
+/// Where messages go.
+#[derive(Clone)]
+pub enum Transport {
+    /// `.eml` files in a directory.
+    Outbox(AsyncFileTransport<Tokio1Executor>),
+    /// An SMTP server.
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+impl Transport {
+    /// From the configuration.
+    pub fn from_config(cfg: &ServerConfig) -> Result<(Transport, Mailbox), MailError> {
+        let from: Mailbox = cfg
+            .mail_from
+            .parse()
+            .map_err(|e: lettre::address::AddressError| MailError::From(e.to_string()))?;
+        let t = match &cfg.smtp_url {
+            Some(url) => Transport::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| MailError::Url(e.to_string()))?
+                    .timeout(Some(Duration::from_secs(20)))
+                    .build(),
+            ),
+            None => {
+                let dir = cfg.data_dir.join("outbox");
+                std::fs::create_dir_all(&dir)?;
+                Transport::Outbox(AsyncFileTransport::new(dir))
+            }
+        };
+        Ok((t, from))
+    }
+
+    async fn send(&self, msg: Message) -> Result<(), String> {
+        match self {
+            Transport::Outbox(t) => t.send(msg).await.map(|_| ()).map_err(|e| e.to_string()),
+            Transport::Smtp(t) => t.send(msg).await.map(|_| ()).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// The link token of a request, and the hash stored for it.
+pub fn request_token(state: &AppState, request_id: &str) -> (String, [u8; 32]) {
+    let token = hex::encode(state.keys.master.link_token("consent-request", request_id));
+    let hash = crate::auth::key_hash(&token);
+    (token, hash)
+}
+
+/// The answer page's URL for a request.
+pub fn request_link(state: &AppState, request_id: &str) -> String {
+    let (token, _) = request_token(state, request_id);
+    format!(
+        "{}/c/{token}",
+        state.config.public_url.trim_end_matches('/')
+    )
+}
+
+/// Attempts before a message is marked failed.
+const MAX_ATTEMPTS: i64 = 8;
+
+fn backoff_ms(attempts: i64) -> i64 {
+    (30_000i64 << attempts.clamp(0, 7)).min(3_600_000)
+}
+
+fn build(
+    state: &AppState,
+    from: &Mailbox,
+    r: &RequestRow,
+    tenant_name: &str,
+    to: &str,
+) -> Result<Message, String> {
+    let link = request_link(state, r.id.as_str());
+    let until = crate::routes::proofs::paris_time(r.expires_at);
+    let until = until.split(' ').next().unwrap_or("").to_owned();
+    let (subject, body) = if r.language == "fr" {
+        (
+            format!("{tenant_name} vous demande votre consentement"),
+            format!(
+                "Bonjour,\n\n{tenant_name} souhaite obtenir votre consentement pour : {purpose}.\n\n{notice}\n\n\
+                 Pour répondre (accepter ou refuser), ouvrez ce lien avant le {until} :\n{link}\n\n\
+                 Ce lien vous est personnel et ne sert qu'une fois. Sans réponse, aucun consentement n'est enregistré.\n\n\
+                 -- \nEnvoyé par Consentry pour le compte de {tenant_name}.\n",
+                purpose = r.purpose,
+                notice = r.notice_text,
+            ),
+        )
+    } else {
+        (
+            format!("{tenant_name} asks for your consent"),
+            format!(
+                "Hello,\n\n{tenant_name} would like your consent for: {purpose}.\n\n{notice}\n\n\
+                 To answer (accept or refuse), open this link before {until}:\n{link}\n\n\
+                 This link is personal and works once. If you do not answer, no consent is recorded.\n\n\
+                 -- \nSent by Consentry on behalf of {tenant_name}.\n",
+                purpose = r.purpose,
+                notice = r.notice_text,
+            ),
+        )
+    };
+    let to: Mailbox = to
+        .parse()
+        .map_err(|_| "the recipient's stored address is not deliverable".to_owned())?;
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(subject)
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)
+        .map_err(|e| e.to_string())
+}
+
+/// Sends one request's e-mail; returns a reason safe to store on failure.
+async fn deliver(
+    state: &AppState,
+    transport: &Transport,
+    from: &Mailbox,
+    r: &RequestRow,
+) -> Result<(), String> {
+    let tenant = state
+        .store
+        .tenant(&r.tenant)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("tenant gone")?;
+    let contact = state
+        .store
+        .contact(&r.tenant, &r.subject)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("contact gone")?;
+    let (Some(wrapped), Some(sealed)) = (contact.wrapped_key, contact.identity) else {
+        return Err("the contact's data was erased".into());
+    };
+    let keys = state.tenant_keys(&r.tenant);
+    let key = keys
+        .unwrap_subject_key(&r.subject, &WrappedKey::from_bytes(wrapped))
+        .map_err(|e| e.to_string())?;
+    let identity = key
+        .open(&r.tenant, &r.subject, &sealed)
+        .map_err(|e| e.to_string())?;
+    let msg = build(state, from, r, &tenant.name, &identity.email)?;
+    transport.send(msg).await
+}
+
+/// One round: close expired requests, then send what is due.
+pub async fn round(state: &AppState, transport: &Transport, from: &Mailbox) {
+    let now = state.clock.now_ms();
+    match state.store.expire_requests(now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(expired = n, "consent requests expired"),
+        Err(e) => tracing::warn!(error = %e, "expiring requests failed"),
+    }
+    let due = match state.store.due_mail(now, 100).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the mail queue failed");
+            return;
+        }
+    };
+    for r in due {
+        let outcome = deliver(state, transport, from, &r).await;
+        let record = match &outcome {
+            Ok(()) => {
+                tracing::info!(request = %r.id, "consent request e-mail sent");
+                state.store.mail_attempted(&r.id, Ok(())).await
+            }
+            Err(e) => {
+                let attempts = r.mail_attempts + 1;
+                let next = (attempts < MAX_ATTEMPTS).then(|| now + backoff_ms(attempts));
+                tracing::warn!(request = %r.id, attempts, error = %e, "consent request e-mail not sent");
+                state.store.mail_attempted(&r.id, Err((next, e))).await
+            }
+        };
+        if let Err(e) = record {
+            tracing::warn!(error = %e, "recording a delivery failed");
+        }
+    }
+}
+
+/// Runs rounds every second, or at once when `wake` is notified, until `stop`.
+pub async fn run(
+    state: AppState,
+    transport: Transport,
+    from: Mailbox,
+    wake: std::sync::Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        round(&state, &transport, &from).await;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = wake.notified() => {}
+            _ = stop.changed() => break,
+        }
+    }
+}

@@ -1,0 +1,419 @@
+//! Delegated consent: the request e-mail (outbox file or a real SMTP server on loopback),
+//! the answer page, the proof it makes, and links that are reused or forged.
+
+use crate::service::{add_contact, well_known};
+use crate::util::{Db, Env, Server, get, post, post_raw};
+use consentry_core::merkle::Hash;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const NOTICE: &str =
+    "Nous vous enverrons notre lettre d'information mensuelle. Désinscription à tout moment.";
+
+/// The body of an e-mail file, its transfer encoding undone.
+fn mail_body(raw: &str) -> String {
+    let (headers, body) = raw
+        .split_once("\r\n\r\n")
+        .or_else(|| raw.split_once("\n\n"))
+        .unwrap();
+    if headers
+        .to_ascii_lowercase()
+        .contains("content-transfer-encoding: base64")
+    {
+        use base64::Engine as _;
+        let clean: String = body.split_whitespace().collect();
+        return String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(clean)
+                .unwrap(),
+        )
+        .unwrap();
+    }
+    // quoted-printable: soft line breaks, then =XX escapes.
+    let unfolded = body.replace("=\r\n", "").replace("=\n", "");
+    let bytes = unfolded.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(
+                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                16,
+            ) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Waits for `n` message files in `dir` (recursively); returns their contents.
+fn wait_mails(dir: &Path, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut found = Vec::new();
+        let mut stack = vec![dir.to_owned()];
+        while let Some(d) = stack.pop() {
+            if let Ok(rd) = std::fs::read_dir(&d) {
+                for e in rd.flatten() {
+                    let p = e.path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else if !p.file_name().unwrap().to_string_lossy().starts_with('.') {
+                        found.push(std::fs::read_to_string(&p).unwrap_or_default());
+                    }
+                }
+            }
+        }
+        if found.len() >= n
+            && found
+                .iter()
+                .all(|m| m.contains("\n\n") || m.contains("\r\n\r\n"))
+        {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {n} e-mails in {}",
+            found.len(),
+            dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn link_path(body: &str) -> String {
+    let start = body.find("/c/").expect("a link in the e-mail");
+    body[start..start + 3 + 64].to_owned()
+}
+
+fn page(s: &Server, path: &str, lang: &str, form: Option<&str>) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = s.url(path);
+    let res = match form {
+        None => agent.get(&url).header("Accept-Language", lang).call(),
+        Some(f) => agent
+            .post(&url)
+            .header("Accept-Language", lang)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .send(f.as_bytes()),
+    };
+    let mut r = res.unwrap();
+    assert!(
+        r.headers()
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+}
+
+/// Requests a consent, answers it from the e-mail's link, and checks everything that follows.
+fn walk(env: &Env, s: &Server, key: &str, mails: &Path) {
+    let contact = add_contact(s, key, "claire.fontaine@example.net");
+    let r = post(
+        &s.url("/v1/consent-requests"),
+        Some(key),
+        &json!({"contact_id": contact, "purpose": "newsletter", "notice": {"text": NOTICE, "version": "2026-11"}, "language": "fr", "valid_days": 365}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let req = r.json();
+    assert_eq!(req["status"], "pending");
+    let rid = req["id"].as_str().unwrap().to_owned();
+    let c = get(&s.url(&format!("/v1/contacts/{contact}")), Some(key)).json();
+    assert_eq!(c["consents"]["newsletter"]["status"], "pending");
+
+    let mails = wait_mails(mails, 1);
+    let raw = &mails[0];
+    assert!(
+        raw.contains("claire.fontaine@example.net"),
+        "the e-mail goes to the contact"
+    );
+    let body = mail_body(raw);
+    assert!(
+        body.contains("ACME SAS") && body.contains("newsletter"),
+        "{body}"
+    );
+    assert!(body.contains("lettre d'information mensuelle"), "{body}");
+    let link = link_path(&body);
+
+    let (status, html) = page(s, &link, "fr-FR,fr;q=0.9", None);
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("ACME SAS vous demande votre consentement"),
+        "{html}"
+    );
+    assert!(
+        html.contains("lettre d&#39;information") || html.contains("lettre d'information"),
+        "{html}"
+    );
+    assert!(html.contains("name=\"decision\" value=\"granted\""));
+    let (status, html_en) = page(s, &link, "en-GB,en;q=0.8", None);
+    assert_eq!(status, 200);
+    assert!(html_en.contains("asks for your consent"));
+
+    // A bad answer changes nothing.
+    let (status, _) = page(s, &link, "fr", Some("decision=maybe"));
+    assert_eq!(status, 400);
+    assert_eq!(
+        get(&s.url(&format!("/v1/consent-requests/{rid}")), Some(key)).json()["status"],
+        "pending"
+    );
+
+    let (status, html) = page(s, &link, "fr", Some("decision=granted"));
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Merci"), "{html}");
+
+    let req = get(&s.url(&format!("/v1/consent-requests/{rid}")), Some(key)).json();
+    assert_eq!(req["status"], "granted");
+    assert_eq!(req["email"]["status"], "sent");
+    let pid = req["proof_id"].as_str().unwrap();
+    let proof = get(&s.url(&format!("/v1/proofs/{pid}")), Some(key));
+    let p: Value = proof.json();
+    assert_eq!(p["method"], "delegated");
+    assert_eq!(p["request"], rid.as_str());
+    assert_eq!(p["decision"], "granted");
+    assert_eq!(
+        p["notice"]["sha256"],
+        Hash::digest(NOTICE.as_bytes()).to_hex()
+    );
+    assert_eq!(p["notice"]["version"], "2026-11");
+    assert_eq!(p["recipient"]["category"], "private");
+    assert!(p["valid_until"].is_string());
+    let c = get(&s.url(&format!("/v1/contacts/{contact}")), Some(key)).json();
+    assert_eq!(
+        c["consents"]["newsletter"]["status"], "granted",
+        "the book updated by itself"
+    );
+    // The recipient can keep the proof; it verifies.
+    let (seal_key, _) = well_known(s);
+    let mine = get(&s.url(&format!("{link}/proof")), None);
+    assert_eq!(mine.body, proof.body);
+    let f = env.dir.path().join("delegated.json");
+    std::fs::write(&f, &mine.body).unwrap();
+    let out = Command::new(crate::util::BIN)
+        .args(["verify", "--seal-key", &seal_key])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+
+    // Reuse: a clear page, nothing changes.
+    let (status, html) = page(s, &link, "fr", Some("decision=refused"));
+    assert_eq!(status, 409, "{html}");
+    assert!(html.contains("déjà"), "{html}");
+    assert_eq!(
+        get(&s.url(&format!("/v1/consent-requests/{rid}")), Some(key)).json()["proof_id"],
+        pid
+    );
+    let c = get(&s.url(&format!("/v1/contacts/{contact}")), Some(key)).json();
+    assert_eq!(c["consents"]["newsletter"]["status"], "granted");
+    // Forged and malformed tokens.
+    let forged = format!("/c/{}", "ab".repeat(32));
+    assert_eq!(page(s, &forged, "en", None).0, 404);
+    assert_eq!(page(s, &forged, "en", Some("decision=granted")).0, 404);
+    assert_eq!(page(s, "/c/short", "en", Some("decision=granted")).0, 404);
+}
+
+#[test]
+fn sqlite_delegated_consent_through_the_outbox() {
+    let env = Env::new(Db::Sqlite);
+    let (_, key) = env.tenant("ACME SAS");
+    let s = env.start();
+    walk(&env, &s, &key, &env.data_dir().join("outbox"));
+}
+
+#[test]
+fn postgres_delegated_consent_through_the_outbox() {
+    let env = Env::new(Db::Postgres);
+    let (_, key) = env.tenant("ACME SAS");
+    let s = env.start();
+    walk(&env, &s, &key, &env.data_dir().join("outbox"));
+}
+
+/// A real SMTP server on loopback: Python's aiosmtpd writing a maildir.
+struct Smtp {
+    child: Child,
+    port: u16,
+    maildir: PathBuf,
+}
+
+impl Smtp {
+    fn start(dir: &Path) -> Smtp {
+        let python = std::env::var("CONSENTRY_TEST_PYTHON").unwrap_or_else(|_| {
+            panic!(
+                "CONSENTRY_TEST_PYTHON must name a python with aiosmtpd (scripts/test sets it up)"
+            )
+        });
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let maildir = dir.join("maildir");
+        let child = Command::new(python)
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "aiosmtpd did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Smtp {
+            child,
+            port,
+            maildir,
+        }
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn delegated_consent_through_a_real_smtp_server() {
+    let env = Env::new(Db::Sqlite);
+    let (_, key) = env.tenant("ACME SAS");
+    let smtp = Smtp::start(env.dir.path());
+    let s = Server::start(
+        &env,
+        &[
+            "--smtp-url",
+            &format!("smtp://127.0.0.1:{}", smtp.port),
+            "--mail-from",
+            "Consentry <noreply@consentry.test>",
+        ],
+    );
+    walk(&env, &s, &key, &smtp.maildir.join("new"));
+    assert!(
+        !env.data_dir().join("outbox").exists()
+            || std::fs::read_dir(env.data_dir().join("outbox"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
+}
+
+#[test]
+fn unreachable_smtp_is_retried_and_reported_not_lost() {
+    let env = Env::new(Db::Sqlite);
+    let (_, key) = env.tenant("ACME SAS");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let s = Server::start(&env, &["--smtp-url", &format!("smtp://127.0.0.1:{closed}")]);
+    let contact = add_contact(&s, &key, "x@example.com");
+    let r = post(
+        &s.url("/v1/consent-requests"),
+        Some(&key),
+        &json!({"contact_id": contact, "purpose": "sms", "notice": "Texte."}),
+    );
+    assert_eq!(r.status, 201);
+    let rid = r.json()["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v = get(&s.url(&format!("/v1/consent-requests/{rid}")), Some(&key)).json();
+        if v["email"]["attempts"].as_i64().unwrap() >= 1 {
+            assert_eq!(v["email"]["status"], "queued", "still queued for a retry");
+            assert!(v["email"]["error"].as_str().unwrap().len() > 3);
+            assert!(
+                !v["email"]["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("x@example.com")
+            );
+            assert_eq!(v["status"], "pending");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no delivery attempt recorded");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn bulk_requests_report_each_contact() {
+    let env = Env::new(Db::Sqlite);
+    let (_, key) = env.tenant("ACME SAS");
+    let s = env.start();
+    let ids: Vec<String> = (0..5)
+        .map(|i| add_contact(&s, &key, &format!("bulk{i}@example.com")))
+        .collect();
+    let mut asked = ids.clone();
+    asked.push("sub_doesnotexist".into());
+    let r = post(
+        &s.url("/v1/consent-requests"),
+        Some(&key),
+        &json!({"contact_ids": asked, "purpose": "events", "notice": "Invitations.", "language": "en"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["requests"].as_array().unwrap().len(), 5);
+    assert_eq!(v["errors"].as_array().unwrap().len(), 1);
+    let mails = wait_mails(&env.data_dir().join("outbox"), 5);
+    assert!(mails.iter().all(|m| m.contains("asks for your consent")));
+    for (name, body, status) in [
+        (
+            "window too short",
+            json!({"contact_id": ids[0], "purpose": "x", "notice": "n", "response_days": 2}),
+            422,
+        ),
+        (
+            "window too long",
+            json!({"contact_id": ids[0], "purpose": "x", "notice": "n", "response_days": 31}),
+            422,
+        ),
+        ("no contact", json!({"purpose": "x", "notice": "n"}), 422),
+        (
+            "unknown contact",
+            json!({"contact_id": "sub_nope", "purpose": "x", "notice": "n"}),
+            404,
+        ),
+        (
+            "empty notice",
+            json!({"contact_id": ids[0], "purpose": "x", "notice": " "}),
+            422,
+        ),
+        (
+            "bad language",
+            json!({"contact_id": ids[0], "purpose": "x", "notice": "n", "language": "de"}),
+            422,
+        ),
+    ] {
+        let r = post_raw(
+            &s.url("/v1/consent-requests"),
+            Some(&key),
+            "application/json",
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(r.status, status, "{name}: {}", r.text());
+    }
+}
