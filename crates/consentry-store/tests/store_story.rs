@@ -271,6 +271,117 @@ async fn sqlite_two_handles_keep_indices_gap_free() {
     concurrent_appends(a, b).await;
 }
 
+/// Requests: pending in the book, answered once by link, expired when the window closes
+/// (and then not answerable), with `now` passed in so the window is tested exactly.
+async fn requests_story(store: Store) {
+    use consentry_store::{Answer, NewRequest};
+    let tenant = TenantId::parse("ten_acme").unwrap();
+    store.create_tenant(&tenant, "ACME", 1).await.unwrap();
+    let day = 86_400_000i64;
+    let mk = |n: u8, subject: &str| NewRequest {
+        id: consentry_core::ids::RequestId::from_suffix(&format!("r{n}")).unwrap(),
+        tenant: tenant.clone(),
+        subject: SubjectId::parse(subject).unwrap(),
+        purpose: "newsletter".into(),
+        token_hash: [n; 32],
+        notice_text: "notice".into(),
+        notice_sha256: "00".repeat(32),
+        notice_version: None,
+        notice_url: None,
+        language: "fr".into(),
+        valid_days: None,
+        created_at: 1000,
+        expires_at: 1000 + 15 * day,
+    };
+    store
+        .insert_requests(&[mk(1, "sub_a"), mk(2, "sub_b")])
+        .await
+        .unwrap();
+    let st = store
+        .statuses(&tenant, &[SubjectId::parse("sub_a").unwrap()])
+        .await
+        .unwrap();
+    assert_eq!(st[0].status, "pending");
+    assert_eq!(store.due_mail(1000, 10).await.unwrap().len(), 2);
+
+    // Answer r1 inside the window: claimed and appended together.
+    let pid = ProofId::parse("prf_x1").unwrap();
+    let out = store
+        .answer_request(&[1; 32], "granted", &pid, 2000, |first, req| {
+            assert_eq!(req.subject.as_str(), "sub_a");
+            let mut e = entry(&tenant, first, "ans");
+            e.status.as_mut().unwrap().subject = req.subject.clone();
+            e.status.as_mut().unwrap().status = "granted".into();
+            Ok((vec![e], ()))
+        })
+        .await
+        .unwrap();
+    assert!(matches!(out, Answer::Recorded(..)));
+    // A second answer by the same link changes nothing.
+    let again = store
+        .answer_request(&[1; 32], "refused", &pid, 3000, |_, _| Ok((vec![], ())))
+        .await
+        .unwrap();
+    match again {
+        Answer::NotPending(Some(r)) => assert_eq!(r.status, "granted"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.log_head().await.unwrap().0, 1);
+    // r2 expires when its window closes, and cannot be answered after.
+    assert_eq!(store.expire_requests(1000 + 15 * day - 1).await.unwrap(), 0);
+    assert_eq!(store.expire_requests(1000 + 15 * day).await.unwrap(), 1);
+    let st = store
+        .statuses(&tenant, &[SubjectId::parse("sub_b").unwrap()])
+        .await
+        .unwrap();
+    assert_eq!(st[0].status, "expired");
+    let late = store
+        .answer_request(&[2; 32], "granted", &pid, 1000 + 16 * day, |_, _| {
+            Ok((vec![], ()))
+        })
+        .await
+        .unwrap();
+    assert!(matches!(late, Answer::NotPending(Some(ref r)) if r.status == "expired"));
+    // Even before the expiry sweep runs, a closed window refuses the answer.
+    store
+        .insert_requests(&[NewRequest {
+            created_at: 0,
+            expires_at: 10,
+            ..mk(3, "sub_c")
+        }])
+        .await
+        .unwrap();
+    let late = store
+        .answer_request(&[3; 32], "granted", &pid, 11, |_, _| Ok((vec![], ())))
+        .await
+        .unwrap();
+    assert!(matches!(late, Answer::NotPending(Some(ref r)) if r.status == "pending"));
+    assert_eq!(
+        store.log_head().await.unwrap().0,
+        1,
+        "nothing appended for refused answers"
+    );
+    // Unknown token.
+    assert!(matches!(
+        store
+            .answer_request(&[9; 32], "granted", &pid, 5, |_, _| Ok((vec![], ())))
+            .await
+            .unwrap(),
+        Answer::NotPending(None)
+    ));
+}
+
+#[tokio::test]
+async fn sqlite_requests_story() {
+    let dir = tempfile::tempdir().unwrap();
+    requests_story(sqlite_store(&dir).await.0).await;
+}
+
+#[tokio::test]
+async fn postgres_requests_story() {
+    requests_story(pg_store().await.0).await;
+}
+
 #[tokio::test]
 async fn unknown_schemes_are_refused() {
     let e = Store::open("mysql://localhost/x").await.unwrap_err();
