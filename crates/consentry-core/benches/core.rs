@@ -199,6 +199,11 @@ fn verify_benches(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    // An auditor's case: many certificates from one anchored checkpoint, one Verifier.
+    let mut verifier = consentry_core::verify::Verifier::new(TrustedKeys::default());
+    g.bench_function("certificates_same_checkpoint", |b| {
+        b.iter(|| black_box(verifier.verify(&bytes).unwrap().valid))
+    });
     let key = SealKey::from_seed(&[5; 32]);
     let msg = vec![7u8; 600];
     let sig = key.sign(&msg);
