@@ -16,6 +16,9 @@ use consentry_vault::TenantKeys;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// Verified API keys by hash, with when they were verified.
+type KeyCache = HashMap<[u8; 32], (i64, ApiKeyRow)>;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -35,7 +38,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Wakes the mail loop when requests are queued.
     pub mail_wake: Arc<tokio::sync::Notify>,
-    key_cache: Arc<Mutex<HashMap<[u8; 32], (i64, ApiKeyRow)>>>,
+    key_cache: Arc<Mutex<KeyCache>>,
     tenant_keys: Arc<Mutex<HashMap<TenantId, Arc<TenantKeys>>>>,
 }
 

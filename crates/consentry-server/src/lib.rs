@@ -22,6 +22,7 @@ pub mod publisher;
 pub mod random;
 pub mod routes;
 pub mod sequencer;
+pub mod webhooks;
 
 pub use app::{AppState, serve};
 pub use config::ServerConfig;

@@ -177,7 +177,14 @@ async fn deliver(
 /// One round: close expired requests, then send what is due.
 pub async fn round(state: &AppState, transport: &Transport, from: &Mailbox) {
     let now = state.clock.now_ms();
-    match state.store.expire_requests(now).await {
+    let expired = state.store.expire_requests(now, |id, _tenant, subject, purpose| {
+        crate::webhooks::event(
+            now,
+            "consent_request.expired",
+            serde_json::json!({"request_id": id, "contact_id": subject, "purpose": purpose, "status": "expired"}),
+        )
+    });
+    match expired.await {
         Ok(0) => {}
         Ok(n) => tracing::info!(expired = n, "consent requests expired"),
         Err(e) => tracing::warn!(error = %e, "expiring requests failed"),
@@ -209,7 +216,8 @@ pub async fn round(state: &AppState, transport: &Transport, from: &Mailbox) {
     }
 }
 
-/// Runs rounds every second, or at once when `wake` is notified, until `stop`.
+/// Runs rounds (e-mails, expiry, webhooks) every second, or at once when `wake` is
+/// notified, until `stop`.
 pub async fn run(
     state: AppState,
     transport: Transport,
@@ -219,6 +227,7 @@ pub async fn run(
 ) {
     loop {
         round(&state, &transport, &from).await;
+        crate::webhooks::round(&state).await;
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = wake.notified() => {}

@@ -44,12 +44,8 @@ impl Metrics {
             proofs_appended: Counter::default(),
             append_batches: Counter::default(),
             append_failures: Counter::default(),
-            batch_size: Histogram::new(
-                [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0].into_iter(),
-            ),
-            batch_seconds: Histogram::new(
-                [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0].into_iter(),
-            ),
+            batch_size: Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0]),
+            batch_seconds: Histogram::new([0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0]),
             log_size: Gauge::default(),
             checkpoints_signed: Counter::default(),
             responses: Family::default(),

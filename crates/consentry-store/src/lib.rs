@@ -17,10 +17,12 @@
 mod log;
 mod requests;
 mod rows;
+mod webhooks;
 
 pub use log::{AppendOutcome, NewEntry};
 pub use requests::{Answer, NewRequest, RequestRow};
 pub use rows::*;
+pub use webhooks::{Delivery, Webhook};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor as _};

@@ -263,16 +263,25 @@ impl Store {
 
     /// Closes every pending request whose window has passed: the request becomes
     /// `expired`, and a book entry still `pending` without any decision becomes `expired`.
-    pub async fn expire_requests(&self, now: i64) -> Result<u64, StoreError> {
+    ///
+    /// `webhook` makes the `(delivery ID, JSON)` event queued for each expired request.
+    pub async fn expire_requests(
+        &self,
+        now: i64,
+        mut webhook: impl FnMut(&str, &str, &str, &str) -> (String, String),
+    ) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let expired: Vec<(String, String, String)> = sqlx::query_as(
+        let expired: Vec<(String, String, String, String)> = sqlx::query_as(
             "UPDATE consent_requests SET status = 'expired' WHERE status = 'pending' AND expires_at <= $1 \
-             RETURNING tenant_id, subject_id, purpose",
+             RETURNING id, tenant_id, subject_id, purpose",
         )
         .bind(now)
         .fetch_all(&mut *tx)
         .await?;
-        for (tenant, subject, purpose) in &expired {
+        for (id, tenant, subject, purpose) in &expired {
+            let (delivery_id, event) = webhook(id, tenant, subject, purpose);
+            let tenant_id = TenantId::parse(tenant).map_err(corrupt)?;
+            crate::webhooks::enqueue_in_tx(&mut tx, &tenant_id, &delivery_id, &event, now).await?;
             sqlx::query(
                 "UPDATE consent_status SET status = 'expired', updated_at = $4 WHERE tenant_id = $1 AND subject_id = $2 \
                  AND purpose = $3 AND status = 'pending' AND proof_id IS NULL AND NOT EXISTS (SELECT 1 FROM consent_requests r \
@@ -292,12 +301,17 @@ impl Store {
     /// Answers the request behind `token_hash` with `decision`, if it is still pending and
     /// its window open: in one transaction, claims it, appends the entries `build` makes
     /// (handed the first log index and the request), and links the proof.
+    ///
+    /// `webhook` is an event `(delivery ID, JSON)` queued in the same transaction for the
+    /// tenant's webhook, if it has one: the sender hears of every answer recorded, and of
+    /// no answer that was not.
     pub async fn answer_request<T, F>(
         &self,
         token_hash: &[u8; 32],
         decision: &str,
         proof_id: &ProofId,
         now: i64,
+        webhook: impl FnOnce(&RequestRow, u64) -> (String, String),
         build: F,
     ) -> Result<Answer<T>, StoreError>
     where
@@ -331,6 +345,9 @@ impl Store {
         let result = append_in_tx(&mut tx, cached.take(), |first| build(first, &request)).await;
         match result {
             Ok((out, edge)) => {
+                let (delivery_id, event) = webhook(&request, out.first_index);
+                crate::webhooks::enqueue_in_tx(&mut tx, &request.tenant, &delivery_id, &event, now)
+                    .await?;
                 tx.commit().await?;
                 *cached = Some(edge);
                 Ok(Answer::Recorded(Box::new(request), out))

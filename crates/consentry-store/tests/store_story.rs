@@ -58,7 +58,7 @@ fn entry(tenant: &TenantId, n: u64, tag: &str) -> NewEntry {
             tenant: tenant.clone(),
             subject,
             purpose: "newsletter".into(),
-            status: if n % 2 == 0 {
+            status: if n.is_multiple_of(2) {
                 "granted".into()
             } else {
                 "refused".into()
@@ -307,19 +307,33 @@ async fn requests_story(store: Store) {
     // Answer r1 inside the window: claimed and appended together.
     let pid = ProofId::parse("prf_x1").unwrap();
     let out = store
-        .answer_request(&[1; 32], "granted", &pid, 2000, |first, req| {
-            assert_eq!(req.subject.as_str(), "sub_a");
-            let mut e = entry(&tenant, first, "ans");
-            e.status.as_mut().unwrap().subject = req.subject.clone();
-            e.status.as_mut().unwrap().status = "granted".into();
-            Ok((vec![e], ()))
-        })
+        .answer_request(
+            &[1; 32],
+            "granted",
+            &pid,
+            2000,
+            |_, _| ("d1".into(), "{}".into()),
+            |first, req| {
+                assert_eq!(req.subject.as_str(), "sub_a");
+                let mut e = entry(&tenant, first, "ans");
+                e.status.as_mut().unwrap().subject = req.subject.clone();
+                e.status.as_mut().unwrap().status = "granted".into();
+                Ok((vec![e], ()))
+            },
+        )
         .await
         .unwrap();
     assert!(matches!(out, Answer::Recorded(..)));
     // A second answer by the same link changes nothing.
     let again = store
-        .answer_request(&[1; 32], "refused", &pid, 3000, |_, _| Ok((vec![], ())))
+        .answer_request(
+            &[1; 32],
+            "refused",
+            &pid,
+            3000,
+            |_, _| ("d".into(), "{}".into()),
+            |_, _| Ok((vec![], ())),
+        )
         .await
         .unwrap();
     match again {
@@ -328,17 +342,34 @@ async fn requests_story(store: Store) {
     }
     assert_eq!(store.log_head().await.unwrap().0, 1);
     // r2 expires when its window closes, and cannot be answered after.
-    assert_eq!(store.expire_requests(1000 + 15 * day - 1).await.unwrap(), 0);
-    assert_eq!(store.expire_requests(1000 + 15 * day).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .expire_requests(1000 + 15 * day - 1, |_, _, _, _| ("d".into(), "{}".into()))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .expire_requests(1000 + 15 * day, |_, _, _, _| ("d".into(), "{}".into()))
+            .await
+            .unwrap(),
+        1
+    );
     let st = store
         .statuses(&tenant, &[SubjectId::parse("sub_b").unwrap()])
         .await
         .unwrap();
     assert_eq!(st[0].status, "expired");
     let late = store
-        .answer_request(&[2; 32], "granted", &pid, 1000 + 16 * day, |_, _| {
-            Ok((vec![], ()))
-        })
+        .answer_request(
+            &[2; 32],
+            "granted",
+            &pid,
+            1000 + 16 * day,
+            |_, _| ("d".into(), "{}".into()),
+            |_, _| Ok((vec![], ())),
+        )
         .await
         .unwrap();
     assert!(matches!(late, Answer::NotPending(Some(ref r)) if r.status == "expired"));
@@ -352,7 +383,14 @@ async fn requests_story(store: Store) {
         .await
         .unwrap();
     let late = store
-        .answer_request(&[3; 32], "granted", &pid, 11, |_, _| Ok((vec![], ())))
+        .answer_request(
+            &[3; 32],
+            "granted",
+            &pid,
+            11,
+            |_, _| ("d".into(), "{}".into()),
+            |_, _| Ok((vec![], ())),
+        )
         .await
         .unwrap();
     assert!(matches!(late, Answer::NotPending(Some(ref r)) if r.status == "pending"));
@@ -364,7 +402,14 @@ async fn requests_story(store: Store) {
     // Unknown token.
     assert!(matches!(
         store
-            .answer_request(&[9; 32], "granted", &pid, 5, |_, _| Ok((vec![], ())))
+            .answer_request(
+                &[9; 32],
+                "granted",
+                &pid,
+                5,
+                |_, _| ("d".into(), "{}".into()),
+                |_, _| Ok((vec![], ()))
+            )
             .await
             .unwrap(),
         Answer::NotPending(None)

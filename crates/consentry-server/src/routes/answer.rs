@@ -235,10 +235,30 @@ pub async fn answer(
     let origin = state.origin.clone();
     let outcome = state
         .store
-        .answer_request(&hash, decision.as_str(), &proof_id, now, |first, _req| {
-            let (entry, sealed) = seal_draft(&draft, first, now, &seal, &origin)?;
-            Ok((vec![entry], sealed))
-        })
+        .answer_request(
+            &hash,
+            decision.as_str(),
+            &proof_id,
+            now,
+            |req, index| {
+                crate::webhooks::event(
+                    now,
+                    "consent_request.answered",
+                    serde_json::json!({
+                        "request_id": req.id.as_str(),
+                        "contact_id": req.subject.as_str(),
+                        "purpose": req.purpose,
+                        "status": decision.as_str(),
+                        "proof_id": proof_id.as_str(),
+                        "log_index": index,
+                    }),
+                )
+            },
+            |first, _req| {
+                let (entry, sealed) = seal_draft(&draft, first, now, &seal, &origin)?;
+                Ok((vec![entry], sealed))
+            },
+        )
         .await?;
     match outcome {
         Answer::Recorded(_, out) => {

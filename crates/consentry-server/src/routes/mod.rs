@@ -8,6 +8,7 @@ mod log;
 mod meta;
 pub mod proofs;
 mod requests;
+mod webhook;
 
 use crate::app::AppState;
 use crate::problem::Problem;
@@ -29,6 +30,10 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/proofs/{id}", get(proofs::show))
         .route("/v1/consent-requests", post(requests::create))
         .route("/v1/consent-requests/{id}", get(requests::show))
+        .route(
+            "/v1/webhook",
+            get(webhook::show).put(webhook::set).delete(webhook::delete),
+        )
         .route("/c/{token}", get(answer::show).post(answer::answer))
         .route("/c/{token}/proof", get(answer::proof))
 }

@@ -37,15 +37,19 @@ fn mail_body(raw: &str) -> String {
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'=' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(
-                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                16,
-            ) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        let escaped = (bytes[i] == b'=' && i + 2 < bytes.len())
+            .then(|| {
+                u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                )
+                .ok()
+            })
+            .flatten();
+        if let Some(b) = escaped {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -416,4 +420,122 @@ fn bulk_requests_report_each_contact() {
         );
         assert_eq!(r.status, status, "{name}: {}", r.text());
     }
+}
+
+/// A webhook receiver on loopback: answers 500 to the first POST (to exercise retries),
+/// then 200, and keeps every request's headers and body.
+fn receiver() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks/consentry", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0u8; len];
+            reader.read_exact(&mut body).unwrap();
+            let status = if n == 0 {
+                "500 Internal Server Error"
+            } else {
+                "200 OK"
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let _ = tx.send((head, String::from_utf8(body).unwrap()));
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn answers_reach_the_sender_by_a_signed_webhook_with_retries() {
+    let env = Env::new(Db::Sqlite);
+    let (tenant, key) = env.tenant("ACME SAS");
+    let s = env.start();
+    let (url, hits) = receiver();
+    let r = crate::util::put(&s.url("/v1/webhook"), Some(&key), &json!({"url": url}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let secret = r.json()["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+
+    let contact = add_contact(&s, &key, "hook@example.com");
+    let r = post(
+        &s.url("/v1/consent-requests"),
+        Some(&key),
+        &json!({"contact_id": contact, "purpose": "newsletter", "notice": "Texte."}),
+    );
+    let rid = r.json()["id"].as_str().unwrap().to_owned();
+    let body = mail_body(&wait_mails(&env.data_dir().join("outbox"), 1)[0]);
+    let (status, _) = page(&s, &link_path(&body), "fr", Some("decision=refused"));
+    assert_eq!(status, 200);
+
+    // First attempt refused by the receiver, the retry is delivered (backoff: 10 s after
+    // the first failure), with a valid signature over the exact body.
+    let (_, first) = hits
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a first delivery attempt");
+    let (head, body) = hits
+        .recv_timeout(Duration::from_secs(40))
+        .expect("a retried delivery");
+    assert_eq!(first, body, "the retry resends the same event");
+    let event: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(event["type"], "consent_request.answered");
+    assert_eq!(event["data"]["request_id"], rid.as_str());
+    assert_eq!(event["data"]["contact_id"], contact.as_str());
+    assert_eq!(event["data"]["status"], "refused");
+    assert!(
+        !body.contains("hook@example.com"),
+        "no personal data in events"
+    );
+    let sig = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("consentry-signature: ")
+                .or_else(|| l.strip_prefix("Consentry-Signature: "))
+        })
+        .unwrap()
+        .trim()
+        .to_owned();
+    let t = sig.split(',').next().unwrap().strip_prefix("t=").unwrap();
+    let expected = Command::new("openssl")
+        .args(["dgst", "-sha256", "-hmac", &secret])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map(|mut c| {
+            use std::io::Write as _;
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(format!("{t}.{body}").as_bytes())
+                .unwrap();
+            String::from_utf8(c.wait_with_output().unwrap().stdout).unwrap()
+        })
+        .unwrap();
+    let expected_hex = expected.trim().rsplit(' ').next().unwrap();
+    assert_eq!(
+        sig,
+        format!("t={t},v1={expected_hex}"),
+        "signature checked with openssl"
+    );
+    let _ = tenant;
+    let hook = get(&s.url("/v1/webhook"), Some(&key)).json();
+    let deliveries = hook["recent_deliveries"].as_array().unwrap();
+    assert_eq!(deliveries[0]["status"], "delivered");
+    assert_eq!(deliveries[0]["attempts"], 2);
 }

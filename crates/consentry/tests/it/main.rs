@@ -1,6 +1,8 @@
 //! End-to-end tests: the real `consentry` binary, started on port 0 against SQLite and
 //! PostgreSQL, driven over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+// Tests poll a real server against wall-clock deadlines.
+#![allow(clippy::disallowed_methods)]
 
 mod delegated;
 mod durability;

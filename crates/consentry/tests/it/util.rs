@@ -131,7 +131,7 @@ fn decode_hex_runs(text: &str) -> Vec<u8> {
     for word in text.split(|c: char| !c.is_ascii_hexdigit() && c != 'x') {
         if let Some(h) = word.strip_prefix("x") {
             let clean: String = h.chars().collect();
-            if clean.len() % 2 == 0 {
+            if clean.len().is_multiple_of(2) {
                 for i in (0..clean.len()).step_by(2) {
                     if let Ok(b) = u8::from_str_radix(&clean[i..i + 2], 16) {
                         out.push(b);
@@ -318,4 +318,12 @@ pub fn post_raw(url: &str, key: Option<&str>, content_type: &str, body: &[u8]) -
 
 pub fn post(url: &str, key: Option<&str>, body: &serde_json::Value) -> Res {
     post_raw(url, key, "application/json", body.to_string().as_bytes())
+}
+
+pub fn put(url: &str, key: Option<&str>, body: &serde_json::Value) -> Res {
+    let mut req = agent().put(url).header("Content-Type", "application/json");
+    if let Some(k) = key {
+        req = req.header("Authorization", &format!("Bearer {k}"));
+    }
+    finish(req.send(body.to_string().as_bytes()))
 }
