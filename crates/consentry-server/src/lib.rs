@@ -14,6 +14,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod contacts;
+pub mod contacts_csv;
 pub mod keys;
 pub mod mail;
 pub mod metrics;

@@ -14,11 +14,13 @@
 //! processes on one PostgreSQL database, and an entry is durable before anyone is told
 //! its index.
 
+mod export;
 mod log;
 mod requests;
 mod rows;
 mod webhooks;
 
+pub use export::ExportContact;
 pub use log::{AppendOutcome, NewEntry};
 pub use requests::{Answer, NewRequest, RequestRow};
 pub use rows::*;

@@ -2,6 +2,7 @@
 //! module; errors become a message on stderr and a non-zero exit code here, and only here.
 
 mod config;
+mod contacts_cmd;
 mod serve_cmd;
 mod tenant_cmd;
 mod verify_cmd;
@@ -24,6 +25,9 @@ enum Command {
     /// Manage tenants (senders).
     #[command(subcommand)]
     Tenant(tenant_cmd::TenantCommand),
+    /// Import and export the address book as CSV (see docs/csv.md).
+    #[command(subcommand)]
+    Contacts(contacts_cmd::ContactsCommand),
     /// Verify a proof or certificate file offline.
     ///
     /// Exit status: 0 valid, 1 invalid (the reason is printed), 2 unusable input.
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => report(serve_cmd::run(&args)),
         Command::Tenant(cmd) => report(tenant_cmd::run(&cmd)),
+        Command::Contacts(cmd) => report(contacts_cmd::run(&cmd)),
         Command::Verify(args) => verify_cmd::run(&args),
         Command::TlogProof(args) => tlog_proof(&args),
     }

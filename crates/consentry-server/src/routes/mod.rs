@@ -4,6 +4,7 @@
 mod answer;
 mod consents;
 mod contacts;
+mod contacts_csv;
 mod log;
 mod meta;
 pub mod proofs;
@@ -25,6 +26,8 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/log/proof/inclusion", get(log::inclusion))
         .route("/v1/log/proof/consistency", get(log::consistency))
         .route("/v1/contacts", post(contacts::create).get(contacts::list))
+        .route("/v1/contacts/import", contacts_csv::import_route())
+        .route("/v1/contacts/export", get(contacts_csv::export))
         .route("/v1/contacts/{id}", get(contacts::show))
         .route("/v1/contacts/{id}/consents", post(consents::record))
         .route("/v1/proofs/{id}", get(proofs::show))

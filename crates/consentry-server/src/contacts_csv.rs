@@ -1,0 +1,795 @@
+//! CSV import and export of the address book, shared by the HTTP API and the CLI. The
+//! format is specified in `docs/csv.md`.
+//!
+//! Import is in two steps on purpose. [`parse`] reads the whole file and puts every line
+//! through [`contacts::check`], the same checks as `POST /v1/contacts`; any bad line
+//! (duplicate addresses within the file included) rejects the file, with every bad line's
+//! number and reason — never its value, so an error list holds no personal data. Only a
+//! file with no bad line reaches [`import`], which stores the lines through
+//! [`contacts::store`] and reports the addresses the book already had as `existing`.
+//! Storing is one insert per contact, not one transaction: should storage fail part way,
+//! importing the same file again stores the rest, the stored lines then being `existing`.
+//!
+//! Export ([`Export`]) is pseudonymous: pseudonym, category, creation time, attributes
+//! and the consent status per purpose; identity never leaves the vault this way. It pages
+//! through the book in pseudonym order, so a large book is never held at once; the
+//! columns are fixed by a first pass over the book when the export starts.
+
+use crate::contacts::{self, Checked, ContactError, ContactInput, Created};
+use consentry_core::ids::{SubjectId, TenantId};
+use consentry_core::proof::RecipientCategory;
+use consentry_core::time::Timestamp;
+use consentry_store::{ExportContact, StatusRow, Store, StoreError};
+use consentry_vault::{TenantKeys, normalize_email};
+use futures_util::StreamExt as _;
+use serde_json::{Map, Value};
+use std::collections::{BTreeSet, HashMap};
+
+/// Most data rows an import accepts.
+pub const MAX_ROWS: usize = 100_000;
+/// Largest file an import accepts, in bytes (20 MiB).
+pub const MAX_BYTES: usize = 20 * 1024 * 1024;
+/// Contacts stored at once during an import.
+const STORE_CONCURRENCY: usize = 4;
+/// Contacts per page of an export.
+const EXPORT_PAGE: u32 = 500;
+/// Contacts per page of the first pass of an export (only the attribute names are kept).
+const SCAN_PAGE: u32 = 2000;
+
+/// A line the import does not accept. The reason names the column and the rule, never
+/// the value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LineError {
+    /// The line number in the file, from 1 (the header is line 1 in a file that starts
+    /// with it); 0 stands for the file as a whole.
+    pub line: u64,
+    /// Why.
+    pub reason: String,
+}
+
+impl LineError {
+    fn new(line: u64, reason: impl Into<String>) -> LineError {
+        LineError {
+            line,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A checked line, ready to store.
+pub struct Row {
+    /// Its line number in the file.
+    pub line: u64,
+    email: String,
+    checked: Checked,
+}
+
+impl std::fmt::Debug for Row {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Row")
+            .field("line", &self.line)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A column of an import file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Column {
+    Email,
+    Name,
+    Address,
+    Phone,
+    Category,
+    Attr(String),
+}
+
+impl Column {
+    fn label(&self) -> String {
+        match self {
+            Column::Email => "email".into(),
+            Column::Name => "name".into(),
+            Column::Address => "address".into(),
+            Column::Phone => "phone".into(),
+            Column::Category => "category".into(),
+            Column::Attr(n) => format!("attr.{n}"),
+        }
+    }
+}
+
+/// A column name as an error message may show it: trimmed to 60 characters and escaped.
+fn shown(name: &str) -> String {
+    let mut s: String = name.chars().take(60).collect();
+    if name.chars().count() > 60 {
+        s.push('…');
+    }
+    format!("{s:?}")
+}
+
+fn attr_name_ok(n: &str) -> bool {
+    (1..=40).contains(&n.len())
+        && n.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+fn header(record: &csv::ByteRecord, line: u64) -> Result<Vec<Column>, Vec<LineError>> {
+    let mut columns = Vec::with_capacity(record.len());
+    let mut errors = Vec::new();
+    for (i, raw) in record.iter().enumerate() {
+        let Ok(name) = std::str::from_utf8(raw) else {
+            errors.push(LineError::new(
+                line,
+                format!("column {} of the header is not valid UTF-8", i + 1),
+            ));
+            continue;
+        };
+        let name = name.trim();
+        let lower = name.to_ascii_lowercase();
+        let column = match lower.as_str() {
+            "" => {
+                errors.push(LineError::new(
+                    line,
+                    format!("column {} of the header has no name", i + 1),
+                ));
+                continue;
+            }
+            "email" => Column::Email,
+            "name" => Column::Name,
+            "address" => Column::Address,
+            "phone" => Column::Phone,
+            "category" => Column::Category,
+            _ if lower.starts_with("attr.") => {
+                let attr = &name["attr.".len()..];
+                if !attr_name_ok(attr) {
+                    errors.push(LineError::new(
+                        line,
+                        format!(
+                            "column {}: an attribute name is 1 to 40 of a-z 0-9 _",
+                            shown(name)
+                        ),
+                    ));
+                    continue;
+                }
+                Column::Attr(attr.to_owned())
+            }
+            _ => {
+                errors.push(LineError::new(
+                    line,
+                    format!(
+                        "unknown column {}: the columns are email, name, address, phone, category and attr.<name>",
+                        shown(name)
+                    ),
+                ));
+                continue;
+            }
+        };
+        if columns.contains(&column) {
+            errors.push(LineError::new(
+                line,
+                format!("column {} appears more than once", shown(&column.label())),
+            ));
+            continue;
+        }
+        columns.push(column);
+    }
+    if errors.is_empty() && !columns.contains(&Column::Email) {
+        errors.push(LineError::new(line, "the header has no email column"));
+    }
+    if errors.is_empty() {
+        Ok(columns)
+    } else {
+        Err(errors)
+    }
+}
+
+fn category(v: &str) -> Result<RecipientCategory, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "private" => Ok(RecipientCategory::Private),
+        "professional" => Ok(RecipientCategory::Professional),
+        "unspecified" => Ok(RecipientCategory::Unspecified),
+        _ => Err("category must be private, professional or unspecified".into()),
+    }
+}
+
+/// One data line: `None` if every cell is empty (such lines are skipped).
+fn row(columns: &[Column], record: &csv::ByteRecord) -> Result<Option<(String, Checked)>, String> {
+    if record.len() != columns.len() {
+        return Err(format!(
+            "has {} fields where the header has {}",
+            record.len(),
+            columns.len()
+        ));
+    }
+    let mut input = ContactInput::default();
+    let mut attributes = Map::new();
+    let mut empty = true;
+    for (column, raw) in columns.iter().zip(record.iter()) {
+        let value = std::str::from_utf8(raw)
+            .map_err(|_| format!("{} is not valid UTF-8", column.label()))?
+            .trim();
+        if value.is_empty() {
+            continue;
+        }
+        empty = false;
+        match column {
+            Column::Email => input.email = value.to_owned(),
+            Column::Name => input.name = Some(value.to_owned()),
+            Column::Address => input.address = Some(value.to_owned()),
+            Column::Phone => input.phone = Some(value.to_owned()),
+            Column::Category => input.category = Some(category(value)?),
+            Column::Attr(n) => {
+                attributes.insert(n.clone(), Value::String(value.to_owned()));
+            }
+        }
+    }
+    if empty {
+        return Ok(None);
+    }
+    if !attributes.is_empty() {
+        input.attributes = Some(attributes);
+    }
+    let raw_email = input.email.clone();
+    let checked = contacts::check(input).map_err(|e| match e {
+        ContactError::Invalid(m) => m,
+        ContactError::Store(e) => e.to_string(),
+    })?;
+    let email = normalize_email(&raw_email).map_err(|e| format!("email: {e}"))?;
+    Ok(Some((email, checked)))
+}
+
+/// Line numbers of records. The `csv` crate's own `Position::line` counts a record from
+/// where the reader left the previous one, so a record after a blank line or a CRLF would
+/// get the number of the line before; this counts from the record's first byte instead.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> LineCounter<'a> {
+        LineCounter {
+            bytes,
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    /// The line a record starts on (records come in file order).
+    fn record_line(&mut self, record: &csv::ByteRecord) -> u64 {
+        let Some(pos) = record.position() else {
+            return self.line;
+        };
+        let mut start = usize::try_from(pos.byte()).unwrap_or(usize::MAX);
+        // Skip the line breaks and blank lines the reader passed over before the record.
+        while let Some(b'\r' | b'\n') = self.bytes.get(start) {
+            start += 1;
+        }
+        let end = start.min(self.bytes.len());
+        while self.pos < end {
+            match self.bytes[self.pos] {
+                b'\n' => self.line += 1,
+                b'\r' if self.bytes.get(self.pos + 1) != Some(&b'\n') => self.line += 1,
+                _ => {}
+            }
+            self.pos += 1;
+        }
+        self.line
+    }
+}
+
+/// Reads and checks a whole import file. Either every line is good and all of them are
+/// returned, or the answer lists every bad line.
+pub fn parse(bytes: &[u8]) -> Result<Vec<Row>, Vec<LineError>> {
+    if bytes.len() > MAX_BYTES {
+        return Err(vec![LineError::new(
+            0,
+            format!("the file is larger than {} MiB", MAX_BYTES / (1024 * 1024)),
+        )]);
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut records = reader.byte_records();
+    let mut lines = LineCounter::new(bytes);
+    let mut line_of = |r: &csv::ByteRecord| lines.record_line(r);
+    let first = match records.next() {
+        None => {
+            return Err(vec![LineError::new(
+                1,
+                "the file is empty: a header row is required",
+            )]);
+        }
+        Some(Err(e)) => {
+            let line = e.position().map_or(1, csv::Position::line);
+            return Err(vec![LineError::new(line, "the header is not readable CSV")]);
+        }
+        Some(Ok(r)) => r,
+    };
+    let columns = header(&first, line_of(&first))?;
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut count = 0usize;
+    for record in records {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, csv::Position::line);
+                errors.push(LineError::new(line, "not readable CSV"));
+                break;
+            }
+        };
+        let line = line_of(&record);
+        match row(&columns, &record) {
+            Ok(None) => continue,
+            Ok(Some((email, checked))) => {
+                count += 1;
+                if count > MAX_ROWS {
+                    errors.push(LineError::new(
+                        line,
+                        format!("more than {MAX_ROWS} rows: split the file"),
+                    ));
+                    break;
+                }
+                if let Some(first) = seen.get(&email) {
+                    errors.push(LineError::new(
+                        line,
+                        format!("email: the same address as line {first}"),
+                    ));
+                } else {
+                    seen.insert(email.clone(), line);
+                    rows.push(Row {
+                        line,
+                        email,
+                        checked,
+                    });
+                }
+            }
+            Err(reason) => {
+                count += 1;
+                if count > MAX_ROWS {
+                    errors.push(LineError::new(
+                        line,
+                        format!("more than {MAX_ROWS} rows: split the file"),
+                    ));
+                    break;
+                }
+                errors.push(LineError::new(line, reason));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(rows)
+    } else {
+        Err(errors)
+    }
+}
+
+/// What an import did (or, in a dry run, would do).
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Contacts created (in a dry run: that would be created).
+    pub created: u64,
+    /// Lines whose address the book already had, with that contact's pseudonym.
+    pub existing: Vec<(u64, SubjectId)>,
+}
+
+impl Outcome {
+    /// The answer's JSON: `{created, existing: [{line, id}], errors: []}`.
+    pub fn to_json(&self, dry_run: bool) -> Value {
+        serde_json::json!({
+            "created": self.created,
+            "existing": self
+                .existing
+                .iter()
+                .map(|(line, id)| serde_json::json!({"line": line, "id": id.to_string()}))
+                .collect::<Vec<_>>(),
+            "errors": [],
+            "dry_run": dry_run,
+        })
+    }
+}
+
+/// Storing stopped part way; the lines before were stored.
+#[derive(Debug, thiserror::Error)]
+#[error("storing stopped after {stored} of {total} lines: {source}")]
+pub struct ImportError {
+    /// Lines stored (created or found existing) before the failure.
+    pub stored: u64,
+    /// Lines to store.
+    pub total: u64,
+    /// The failure.
+    #[source]
+    pub source: ContactError,
+}
+
+/// Stores checked lines (or, with `dry_run`, only looks up which are already in the
+/// book). `progress` is called once per line stored.
+pub async fn import(
+    store: &Store,
+    keys: &TenantKeys,
+    tenant: &TenantId,
+    rows: Vec<Row>,
+    now: i64,
+    dry_run: bool,
+    mut progress: impl FnMut(),
+) -> Result<Outcome, ImportError> {
+    let total = rows.len() as u64;
+    let mut outcome = Outcome::default();
+    if dry_run {
+        let indexes: Vec<[u8; 32]> = rows.iter().map(|r| keys.blind_index(&r.email)).collect();
+        let found: HashMap<[u8; 32], SubjectId> = store
+            .contacts_by_email_index(tenant, &indexes)
+            .await
+            .map_err(|e| ImportError {
+                stored: 0,
+                total,
+                source: e.into(),
+            })?
+            .into_iter()
+            .collect();
+        for (row, ix) in rows.iter().zip(&indexes) {
+            match found.get(ix) {
+                Some(id) => outcome.existing.push((row.line, id.clone())),
+                None => outcome.created += 1,
+            }
+        }
+        return Ok(outcome);
+    }
+    let mut results = futures_util::stream::iter(rows.into_iter().map(|r| async move {
+        (
+            r.line,
+            contacts::store(store, keys, tenant, r.checked, now).await,
+        )
+    }))
+    .buffered(STORE_CONCURRENCY);
+    let mut stored = 0u64;
+    while let Some((line, result)) = results.next().await {
+        match result {
+            Ok(Created::New(_)) => outcome.created += 1,
+            Ok(Created::Duplicate(id)) => outcome.existing.push((line, id)),
+            Err(source) => {
+                return Err(ImportError {
+                    stored,
+                    total,
+                    source,
+                });
+            }
+        }
+        stored += 1;
+        progress();
+    }
+    Ok(outcome)
+}
+
+/// Why an export could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Writing CSV failed.
+    #[error("writing CSV: {0}")]
+    Write(String),
+}
+
+impl From<csv::Error> for ExportError {
+    fn from(e: csv::Error) -> ExportError {
+        ExportError::Write(e.to_string())
+    }
+}
+
+/// A pseudonymous export of a tenant's book, read page by page.
+#[derive(Debug)]
+pub struct Export {
+    store: Store,
+    tenant: TenantId,
+    attributes: Vec<String>,
+    purposes: Vec<String>,
+    after: Option<SubjectId>,
+    until: Option<SubjectId>,
+    now: i64,
+    done: bool,
+    rows: u64,
+}
+
+fn writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new())
+}
+
+fn finish(w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, ExportError> {
+    w.into_inner()
+        .map_err(|e| ExportError::Write(e.error().to_string()))
+}
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+impl Export {
+    /// Starts an export: fixes its columns (every attribute name and every purpose the
+    /// book has now) and its last contact. Contacts added later are not in it.
+    pub async fn begin(store: Store, tenant: TenantId, now: i64) -> Result<Export, ExportError> {
+        let mut names = BTreeSet::new();
+        let mut after: Option<SubjectId> = None;
+        loop {
+            let page = store
+                .export_contacts(&tenant, after.as_ref(), None, SCAN_PAGE)
+                .await?;
+            for c in &page {
+                if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(&c.attributes) {
+                    names.extend(m.keys().cloned());
+                }
+            }
+            if let Some(last) = page.last() {
+                after = Some(last.id.clone());
+            }
+            if page.len() < SCAN_PAGE as usize {
+                break;
+            }
+        }
+        let purposes = store.consent_purposes(&tenant).await?;
+        Ok(Export {
+            store,
+            tenant,
+            attributes: names.into_iter().collect(),
+            purposes,
+            after: None,
+            until: after,
+            now,
+            done: false,
+            rows: 0,
+        })
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// The header row.
+    pub fn header(&self) -> Result<Vec<u8>, ExportError> {
+        let mut w = writer();
+        let mut cols: Vec<String> = ["id", "category", "created_at", "erased"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        cols.extend(self.attributes.iter().map(|a| format!("attr.{a}")));
+        cols.extend(self.purposes.iter().map(|p| format!("consent.{p}")));
+        w.write_record(&cols)?;
+        finish(w)
+    }
+
+    fn record(&self, c: &ExportContact, statuses: &[StatusRow]) -> Vec<String> {
+        let mut out = Vec::with_capacity(4 + self.attributes.len() + self.purposes.len());
+        out.push(c.id.to_string());
+        out.push(c.category.clone());
+        out.push(
+            Timestamp::from_unix_millis(c.created_at)
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+        );
+        out.push(c.erased.to_string());
+        let attrs = match serde_json::from_str::<Value>(&c.attributes) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        for a in &self.attributes {
+            out.push(attrs.get(a).map(cell).unwrap_or_default());
+        }
+        for p in &self.purposes {
+            let status = statuses
+                .iter()
+                .find(|s| s.subject == c.id && &s.purpose == p)
+                .map(|s| {
+                    let expired =
+                        s.status == "granted" && s.valid_until.is_some_and(|v| v <= self.now);
+                    if expired {
+                        "expired".to_owned()
+                    } else {
+                        s.status.clone()
+                    }
+                })
+                .unwrap_or_default();
+            out.push(status);
+        }
+        out
+    }
+
+    /// The next page of rows, or `None` once every contact is written.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<u8>>, ExportError> {
+        if self.done {
+            return Ok(None);
+        }
+        let Some(until) = self.until.as_ref() else {
+            self.done = true;
+            return Ok(None);
+        };
+        let page = self
+            .store
+            .export_contacts(&self.tenant, self.after.as_ref(), Some(until), EXPORT_PAGE)
+            .await?;
+        if page.len() < EXPORT_PAGE as usize {
+            self.done = true;
+        }
+        let Some(last) = page.last() else {
+            return Ok(None);
+        };
+        self.after = Some(last.id.clone());
+        let ids: Vec<SubjectId> = page.iter().map(|c| c.id.clone()).collect();
+        let statuses = if self.purposes.is_empty() {
+            Vec::new()
+        } else {
+            self.store.statuses(&self.tenant, &ids).await?
+        };
+        let mut w = writer();
+        for c in &page {
+            w.write_record(self.record(c, &statuses))?;
+        }
+        self.rows += page.len() as u64;
+        Ok(Some(finish(w)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(text: &str) -> Vec<LineError> {
+        parse(text.as_bytes()).expect_err("the file should be refused")
+    }
+
+    fn ok(text: &str) -> Vec<Row> {
+        parse(text.as_bytes()).unwrap_or_else(|e| panic!("refused: {e:?}"))
+    }
+
+    #[test]
+    fn a_good_file_gives_every_row_with_its_line() {
+        let rows = ok("email,name\r\na@example.org,Ann\r\nb@example.org,Bob\r\n");
+        assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 3]);
+        assert_eq!(rows[0].email, "a@example.org");
+    }
+
+    #[test]
+    fn a_utf8_bom_is_accepted() {
+        let rows = ok("\u{feff}email,name\na@example.org,Zoë\n");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].line, 2);
+    }
+
+    #[test]
+    fn quoted_fields_hold_commas_quotes_and_newlines() {
+        let rows = ok(
+            "email,name,address\n\"a@example.org\",\"Doe, \"\"Jo\"\"\",\"1 rue X\n75001 Paris\"\nb@example.org,B,\n",
+        );
+        assert_eq!(rows.len(), 2);
+        // The quoted newline makes the first record span lines 2-3.
+        assert_eq!(rows[1].line, 4);
+    }
+
+    #[test]
+    fn line_numbers_count_quoted_newlines_and_blank_lines() {
+        let e = errors("email,address\n\"a@example.org\",\"x\ny\nz\"\n\nnot-an-address,\n");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].line, 6);
+        assert!(e[0].reason.starts_with("email"), "{}", e[0].reason);
+    }
+
+    #[test]
+    fn line_numbers_hold_with_crlf_blank_lines_and_a_bom() {
+        let e = errors(
+            "\u{feff}\r\nemail,attr.note\r\n\r\n\"x@example.org\",\"a\r\nb\"\r\n\r\nbad,\r\nworse,\r\n",
+        );
+        let lines: Vec<u64> = e.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [7, 8], "{e:?}");
+        let e = errors("email\rgood@example.org\rbad\r");
+        assert_eq!(e[0].line, 3, "{e:?}");
+        let e = errors("\u{feff}email,nick\r\n");
+        assert_eq!(e[0].line, 1, "{e:?}");
+    }
+
+    #[test]
+    fn attr_columns_become_attributes() {
+        let rows = ok("email,attr.region,attr.tier\na@example.org,north,\n");
+        assert_eq!(rows.len(), 1);
+        let e = errors("email,attr.Region\na@example.org,north\n");
+        assert_eq!(e[0].line, 1);
+        assert!(e[0].reason.contains("attr.Region"), "{}", e[0].reason);
+        let long = "v".repeat(201);
+        let e = errors(&format!("email,attr.x\na@example.org,{long}\n"));
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].line, 2);
+        assert!(e[0].reason.contains("\"x\""), "{}", e[0].reason);
+    }
+
+    #[test]
+    fn an_unknown_column_is_named() {
+        let e = errors("email,nickname,shoe_size\na@example.org,x,y\n");
+        assert_eq!(e.len(), 2);
+        assert!(e.iter().all(|e| e.line == 1));
+        assert!(e[0].reason.contains("\"nickname\""), "{}", e[0].reason);
+        assert!(e[1].reason.contains("\"shoe_size\""), "{}", e[1].reason);
+    }
+
+    #[test]
+    fn a_missing_email_column_is_refused() {
+        let e = errors("name,phone\nAnn,123\n");
+        assert_eq!(e, [LineError::new(1, "the header has no email column")]);
+        let e = errors("");
+        assert_eq!(e[0].line, 1);
+        let e = errors("email,Email\n");
+        assert!(e[0].reason.contains("more than once"), "{}", e[0].reason);
+    }
+
+    #[test]
+    fn every_bad_line_is_listed_without_its_value() {
+        let text = "email,name,category\n\
+                    good@example.org,Ann,private\n\
+                    secret-value-no-at,Bob,\n\
+                    c@example.org,Cy,martian\n\
+                    GOOD@example.org,Dup,\n\
+                    d@example.org\n\
+                    e@example.org,\"Ed\u{7}\",\n";
+        let e = errors(text);
+        let lines: Vec<u64> = e.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [3, 4, 5, 6, 7], "{e:?}");
+        assert!(e[1].reason.contains("category"));
+        assert!(e[2].reason.contains("line 2"), "{}", e[2].reason);
+        assert!(e[3].reason.contains("fields"), "{}", e[3].reason);
+        assert!(e[4].reason.contains("name"), "{}", e[4].reason);
+        for err in &e {
+            for value in [
+                "secret-value",
+                "martian",
+                "GOOD@",
+                "good@",
+                "Ed",
+                "d@example",
+            ] {
+                assert!(!err.reason.contains(value), "{value} in {}", err.reason);
+            }
+        }
+    }
+
+    #[test]
+    fn empty_rows_are_skipped_and_cells_trimmed() {
+        let rows = ok("email , category\n , \n  a@example.org , Professional \n,\n");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].line, 3);
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_line_error() {
+        let mut bytes = b"email,name\na@example.org,".to_vec();
+        bytes.extend([0xff, 0xfe, b'\n']);
+        let e = parse(&bytes).expect_err("refused");
+        assert_eq!(e, [LineError::new(2, "name is not valid UTF-8")]);
+    }
+
+    #[test]
+    fn too_many_rows_are_refused() {
+        let mut text = String::from("email\n");
+        for i in 0..=MAX_ROWS {
+            text.push_str(&format!("p{i}@example.org\n"));
+        }
+        let e = errors(&text);
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].line, MAX_ROWS as u64 + 2);
+        assert!(e[0].reason.contains("more than"));
+    }
+
+    #[test]
+    fn too_large_a_file_is_refused() {
+        let bytes = vec![b'a'; MAX_BYTES + 1];
+        let e = parse(&bytes).expect_err("refused");
+        assert_eq!(e[0].line, 0);
+    }
+}

@@ -1,0 +1,164 @@
+//! CSV import and export of the address book (`docs/csv.md`): `POST /v1/contacts/import`
+//! and `GET /v1/contacts/export`.
+//!
+//! The import route has its own body limit (20 MiB), larger than the service's default,
+//! set on that route only. Parsing and checking run on the blocking pool (up to 100,000
+//! lines); storing runs in a task of its own, so a client that hangs up mid-import does
+//! not leave it half done. The export is streamed page by page.
+
+use crate::app::AppState;
+use crate::auth::TenantAuth;
+use crate::contacts_csv::{self, Export, LineError, MAX_BYTES};
+use crate::problem::{ApiQuery, Problem};
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse as _, Response};
+use axum::routing::{MethodRouter, post};
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// `POST /v1/contacts/import`, with its own 20 MiB body limit.
+pub fn import_route() -> MethodRouter<AppState> {
+    post(import).layer(DefaultBodyLimit::max(MAX_BYTES))
+}
+
+/// Query of `POST /v1/contacts/import`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// Check and look up only; store nothing.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+fn is_csv(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/csv"))
+}
+
+fn line_errors(errors: &[LineError]) -> Problem {
+    let n = errors.len();
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-csv",
+        "Invalid CSV",
+        format!(
+            "{n} line{} of the file {} not acceptable; nothing was imported",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "is" } else { "are" }
+        ),
+    )
+    .with(
+        "errors",
+        serde_json::to_value(errors).unwrap_or(Value::Array(Vec::new())),
+    )
+}
+
+/// `POST /v1/contacts/import[?dry_run=true]`: a `text/csv` body of contacts.
+pub async fn import(
+    State(state): State<AppState>,
+    auth: TenantAuth,
+    ApiQuery(q): ApiQuery<ImportQuery>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, Problem> {
+    if !is_csv(&headers) {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "send the file as Content-Type: text/csv",
+        ));
+    }
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+                format!(
+                    "an import file is at most {} MiB: split the file",
+                    MAX_BYTES / (1024 * 1024)
+                ),
+            )
+        } else {
+            Problem::bad_request(e.body_text())
+        }
+    })?;
+    let rows = tokio::task::spawn_blocking(move || contacts_csv::parse(&body))
+        .await
+        .map_err(Problem::unavailable)?
+        .map_err(|errors| line_errors(&errors))?;
+    let total = rows.len();
+    let tenant = auth.tenant.id.clone();
+    let keys = state.tenant_keys(&tenant);
+    let store = state.store.clone();
+    let now = state.clock.now_ms();
+    let dry_run = q.dry_run;
+    let outcome = tokio::spawn(async move {
+        contacts_csv::import(&store, &keys, &tenant, rows, now, dry_run, || {}).await
+    })
+    .await
+    .map_err(Problem::unavailable)?
+    .map_err(|e| {
+        tracing::error!(error = %e, "CSV import stopped");
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "import-interrupted",
+            "Import interrupted",
+            "storage failed part way; importing the same file again stores the rest \
+             (lines already stored are then reported as existing)",
+        )
+        .with("stored", e.stored)
+        .with("total", e.total)
+    })?;
+    tracing::info!(
+        tenant = %auth.tenant.id,
+        lines = total,
+        created = outcome.created,
+        existing = outcome.existing.len(),
+        dry_run,
+        "CSV import"
+    );
+    Ok(Json(outcome.to_json(dry_run)))
+}
+
+/// `GET /v1/contacts/export`: the book as pseudonymous CSV, streamed.
+pub async fn export(State(state): State<AppState>, auth: TenantAuth) -> Result<Response, Problem> {
+    let export = Export::begin(
+        state.store.clone(),
+        auth.tenant.id.clone(),
+        state.clock.now_ms(),
+    )
+    .await
+    .map_err(Problem::unavailable)?;
+    let header_row = export.header().map_err(Problem::unavailable)?;
+    let first = futures_util::stream::once(async move { Ok(Bytes::from(header_row)) });
+    let rest = futures_util::stream::try_unfold(export, |mut e| async move {
+        Ok(e.next_page().await?.map(|page| (Bytes::from(page), e)))
+    });
+    let stream = first
+        .chain(rest)
+        .inspect_err(|e: &contacts_csv::ExportError| {
+            tracing::error!(error = %e, "CSV export stopped part way");
+        });
+    let mut res = Body::from_stream(stream).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8; header=present"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"contacts.csv\""),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
