@@ -184,7 +184,7 @@ pub async fn serve(
     let config = Arc::new(config);
     let (sequencer, seq_task) = Sequencer::start(
         store.clone(),
-        keys.seal.clone(),
+        keys.clone(),
         keys.log.origin().to_owned(),
         clock.clone(),
         metrics.clone(),

@@ -17,7 +17,10 @@ use consentry_core::proof::{
     Decision, Method, Notice, PROOF_TYPE, ProofBody, Recipient, SealedProof,
 };
 use consentry_core::time::Timestamp;
-use consentry_store::{NewEntry, ProofRow, StatusRow, Store};
+use crate::keys::Keys;
+use consentry_store::{ContactRow, NewEntry, ProofRow, StatusRow, Store};
+use consentry_vault::WrappedKey;
+use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -36,16 +39,35 @@ pub struct ProofDraft {
     pub decision: Decision,
     /// How it was collected.
     pub method: Method,
-    /// Address commitment and category.
-    pub recipient: Recipient,
+    /// Address commitment and category; `None` to take them from the contact row read
+    /// in the append transaction.
+    pub recipient: Option<Recipient>,
     /// Notice shown.
     pub notice: Option<Notice>,
-    /// Evidence commitment.
-    pub evidence: Option<String>,
+    /// Evidence, as a commitment or as the sender's text (committed in the transaction).
+    pub evidence: Option<Evidence>,
     /// Delegated request answered.
     pub request: Option<RequestId>,
     /// Validity of a granted consent, in days.
     pub valid_days: Option<u32>,
+}
+
+/// Evidence the sender holds about a decision.
+#[derive(Clone)]
+pub enum Evidence {
+    /// Already a keyed commitment (hex).
+    Commitment(String),
+    /// The sender's text, to commit to under the subject's key.
+    Text(String),
+}
+
+impl std::fmt::Debug for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Evidence::Commitment(c) => write!(f, "Commitment({c})"),
+            Evidence::Text(_) => f.write_str("Text(<redacted>)"),
+        }
+    }
 }
 
 /// A sealed, durable proof.
@@ -66,6 +88,12 @@ pub enum SubmitError {
     /// The service is shutting down.
     #[error("the service is shutting down")]
     Closed,
+    /// No such contact in the tenant's book.
+    #[error("no such contact")]
+    UnknownContact,
+    /// The contact's data was erased.
+    #[error("the contact's data was erased")]
+    Erased,
 }
 
 struct Job {
@@ -86,7 +114,7 @@ impl Sequencer {
     /// drained.
     pub fn start(
         store: Store,
-        seal: Arc<SealKey>,
+        keys: Arc<Keys>,
         origin: String,
         clock: Arc<dyn Clock>,
         metrics: Arc<Metrics>,
@@ -102,7 +130,7 @@ impl Sequencer {
                         Err(_) => break,
                     }
                 }
-                commit(&store, &seal, &origin, clock.as_ref(), &metrics, jobs).await;
+                commit(&store, &keys, &origin, clock.as_ref(), &metrics, jobs).await;
             }
         });
         (Sequencer { tx }, task)
@@ -117,6 +145,40 @@ impl Sequencer {
             .map_err(|_| SubmitError::Closed)?;
         answer.await.map_err(|_| SubmitError::Closed)?
     }
+}
+
+/// Completes a draft from its contact row (read in the append transaction): the
+/// recipient's commitment and category, and the evidence commitment under the subject's
+/// key. An unknown contact, or one of another tenant, is refused; so is an erased one.
+fn resolve(
+    d: &ProofDraft,
+    contacts: &HashMap<SubjectId, (TenantId, ContactRow)>,
+    keys: &Keys,
+) -> Result<ProofDraft, SubmitError> {
+    if d.recipient.is_some() && !matches!(d.evidence, Some(Evidence::Text(_))) {
+        return Ok(d.clone());
+    }
+    let (_, row) = contacts.get(&d.subject).filter(|(t, _)| *t == d.tenant).ok_or(SubmitError::UnknownContact)?;
+    let wrapped = row.wrapped_key.clone().ok_or(SubmitError::Erased)?;
+    let evidence = match &d.evidence {
+        Some(Evidence::Text(text)) => {
+            let key = keys
+                .master
+                .tenant_keys(&d.tenant)
+                .unwrap_subject_key(&d.subject, &WrappedKey::from_bytes(wrapped))
+                .map_err(|e| SubmitError::Append(e.to_string()))?;
+            Some(Evidence::Commitment(key.commitment("evidence", text.as_bytes())))
+        }
+        other => other.clone(),
+    };
+    Ok(ProofDraft {
+        recipient: Some(d.recipient.clone().unwrap_or_else(|| Recipient {
+            address_commitment: row.address_commitment.clone(),
+            category: crate::routes::consents::category(&row.category),
+        })),
+        evidence,
+        ..d.clone()
+    })
 }
 
 /// Stamps, indexes and seals one draft: the log entry with the rows it stands for, and
@@ -145,9 +207,13 @@ pub fn seal_draft(
         purpose: d.purpose.clone(),
         decision: d.decision,
         method: d.method,
-        recipient: d.recipient.clone(),
+        recipient: d.recipient.clone().ok_or("unresolved draft: no recipient")?,
         notice: d.notice.clone(),
-        evidence: d.evidence.clone(),
+        evidence: match &d.evidence {
+            None => None,
+            Some(Evidence::Commitment(c)) => Some(c.clone()),
+            Some(Evidence::Text(_)) => return Err("unresolved draft: evidence not committed".into()),
+        },
         request: d.request.clone(),
         valid_until,
         recorded_at,
@@ -181,42 +247,44 @@ pub fn seal_draft(
 }
 
 #[allow(clippy::disallowed_methods)] // Instant::now times the batch for a metric only
-async fn commit(
-    store: &Store,
-    seal: &SealKey,
-    origin: &str,
-    clock: &dyn Clock,
-    metrics: &Metrics,
-    jobs: Vec<Job>,
-) {
+async fn commit(store: &Store, keys: &Keys, origin: &str, clock: &dyn Clock, metrics: &Metrics, jobs: Vec<Job>) {
     let started = std::time::Instant::now();
     let now = clock.now_ms();
     let drafts: Vec<&ProofDraft> = jobs.iter().map(|j| &j.draft).collect();
+    let subjects: Vec<SubjectId> = drafts.iter().filter(|d| d.recipient.is_none()).map(|d| d.subject.clone()).collect();
     let result = store
-        .append(|first_index| {
+        .append_for_contacts(&subjects, |first_index, contacts| {
             let mut entries = Vec::with_capacity(drafts.len());
-            let mut sealed = Vec::with_capacity(drafts.len());
-            for (i, d) in drafts.iter().enumerate() {
-                let (entry, proof) = seal_draft(d, first_index + i as u64, now, seal, origin)?;
-                entries.push(entry);
-                sealed.push(proof);
+            let mut outcomes = Vec::with_capacity(drafts.len());
+            let mut index = first_index;
+            for d in &drafts {
+                match resolve(d, contacts, keys) {
+                    Err(e) => outcomes.push(Err(e)),
+                    Ok(full) => {
+                        let (entry, sealed) = seal_draft(&full, index, now, &keys.seal, origin)?;
+                        index += 1;
+                        entries.push(entry);
+                        outcomes.push(Ok(sealed));
+                    }
+                }
             }
-            Ok((entries, sealed))
+            Ok((entries, outcomes))
         })
         .await;
     match result {
         Ok(out) => {
             metrics.append_batches.inc();
-            metrics.proofs_appended.inc_by(jobs.len() as u64);
-            metrics.batch_size.observe(jobs.len() as f64);
+            let appended = out.size - out.first_index;
+            metrics.proofs_appended.inc_by(appended);
+            metrics.batch_size.observe(appended as f64);
             metrics
                 .batch_seconds
                 .observe(started.elapsed().as_secs_f64());
             metrics
                 .log_size
                 .set(i64::try_from(out.size).unwrap_or(i64::MAX));
-            for (job, sealed) in jobs.into_iter().zip(out.built) {
-                let _ = job.reply.send(Ok(sealed));
+            for (job, outcome) in jobs.into_iter().zip(out.built) {
+                let _ = job.reply.send(outcome);
             }
         }
         Err(e) => {

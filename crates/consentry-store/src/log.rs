@@ -4,7 +4,9 @@ use crate::rows::{ProofRow, StatusRow};
 use crate::{Store, StoreError, to_i64, to_u64};
 use consentry_core::merkle::{self, Hash, MerkleError};
 use consentry_core::tiles::{TileEdge, TileId, TileSet, tile_bytes, tiles_for_subtrees};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::rows::ContactRow;
+use consentry_core::ids::{SubjectId, TenantId};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
@@ -67,6 +69,38 @@ impl Store {
             *cached = None;
         }
         result
+    }
+
+    /// Like [`Store::append`], but first reads, in the same transaction, the contacts
+    /// the entries are about, and hands them to `build` by pseudonym: the request path
+    /// needs no read of its own, and a contact erased or unknown at commit time is seen.
+    pub async fn append_for_contacts<T, F>(
+        &self,
+        subjects: &[SubjectId],
+        build: F,
+    ) -> Result<AppendOutcome<T>, StoreError>
+    where
+        F: FnOnce(u64, &HashMap<SubjectId, (TenantId, ContactRow)>) -> Result<(Vec<NewEntry>, T), String>,
+    {
+        let mut cached = self.edge.0.lock().await;
+        let result = async {
+            let mut tx = self.pool.begin().await?;
+            let contacts = crate::rows::contacts_in_tx(&mut tx, subjects).await?;
+            let (out, edge) = append_in_tx(&mut tx, cached.take(), |first| build(first, &contacts)).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>((out, edge))
+        }
+        .await;
+        match result {
+            Ok((out, edge)) => {
+                *cached = Some(edge);
+                Ok(out)
+            }
+            Err(e) => {
+                *cached = None;
+                Err(e)
+            }
+        }
     }
 
     async fn append_locked<T, F>(

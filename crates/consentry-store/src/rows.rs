@@ -153,6 +153,30 @@ fn contact_from(t: ContactTuple) -> Result<ContactRow, StoreError> {
     })
 }
 
+/// The contacts with these pseudonyms (any tenant), read inside a transaction.
+pub(crate) async fn contacts_in_tx(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    ids: &[SubjectId],
+) -> Result<std::collections::HashMap<SubjectId, (TenantId, ContactRow)>, StoreError> {
+    let mut out = std::collections::HashMap::new();
+    let mut unique: Vec<&SubjectId> = ids.iter().collect();
+    unique.sort();
+    unique.dedup();
+    for chunk in unique.chunks(200) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT tenant_id, {CONTACT_COLUMNS} FROM contacts WHERE id IN ({})", placeholders.join(", "));
+        let mut q = sqlx::query_as::<_, (String, String, String, String, String, i64, Option<Vec<u8>>, Option<Vec<u8>>)>(&sql);
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        for (tenant, id, commitment, category, attributes, created_at, wrapped, identity) in q.fetch_all(&mut **tx).await? {
+            let row = contact_from((id, commitment, category, attributes, created_at, wrapped, identity))?;
+            out.insert(row.id.clone(), (TenantId::parse(&tenant).map_err(corrupt)?, row));
+        }
+    }
+    Ok(out)
+}
+
 const CONTACT_COLUMNS: &str =
     "id, address_commitment, category, attributes, created_at, wrapped_key, identity";
 

@@ -217,10 +217,10 @@ pub async fn answer(
         purpose: r.purpose.clone(),
         decision,
         method: Method::Delegated,
-        recipient: Recipient {
+        recipient: Some(Recipient {
             address_commitment: contact.address_commitment.clone(),
             category: crate::routes::consents::category(&contact.category),
-        },
+        }),
         notice: Some(Notice {
             sha256: r.notice_sha256.clone(),
             version: r.notice_version.clone(),

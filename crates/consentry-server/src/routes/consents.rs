@@ -3,14 +3,13 @@
 use crate::app::AppState;
 use crate::auth::TenantAuth;
 use crate::problem::{ApiJson, Problem};
-use crate::sequencer::ProofDraft;
+use crate::sequencer::{Evidence, ProofDraft, SubmitError};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use consentry_core::ids::ProofId;
+use consentry_core::ids::{ProofId, SubjectId};
 use consentry_core::merkle::Hash;
-use consentry_core::proof::{Decision, Method, Notice, Recipient, RecipientCategory};
-use consentry_vault::WrappedKey;
+use consentry_core::proof::{Decision, Method, Notice, RecipientCategory};
 use serde::Deserialize;
 
 /// The notice shown, as the sender describes it: its text (hashed here) or its hash.
@@ -133,48 +132,34 @@ pub async fn record(
         ));
     }
     let notice = body.notice.map(notice).transpose()?;
-    let contact = crate::routes::contacts::load(&state, &auth, &id).await?;
-    let Some(wrapped) = contact.wrapped_key.clone() else {
-        return Err(Problem::new(
+    let subject = SubjectId::parse(&id).map_err(|_| Problem::not_found("contact"))?;
+    let now = state.clock.now_ms();
+    let proof_id =
+        ProofId::from_suffix(&crate::random::id_suffix(now)).map_err(Problem::unavailable)?;
+    // The contact is read in the append transaction itself (see the sequencer): unknown,
+    // foreign and erased contacts are refused there, with nothing written.
+    let draft = ProofDraft {
+        id: proof_id.clone(),
+        tenant: auth.tenant.id.clone(),
+        subject,
+        purpose: body.purpose,
+        decision: body.decision,
+        method: Method::Manual,
+        recipient: None,
+        notice,
+        evidence: body.evidence.map(Evidence::Text),
+        request: None,
+        valid_days: body.valid_days,
+    };
+    let sealed = state.sequencer.submit(draft).await.map_err(|e| match e {
+        SubmitError::UnknownContact => Problem::not_found("contact"),
+        SubmitError::Erased => Problem::new(
             StatusCode::GONE,
             "erased",
             "Erased",
             "this contact's data was erased; no consent can be recorded for it",
-        ));
-    };
-    let evidence = match &body.evidence {
-        Some(e) => {
-            let keys = state.tenant_keys(&auth.tenant.id);
-            let key = keys
-                .unwrap_subject_key(&contact.id, &WrappedKey::from_bytes(wrapped))
-                .map_err(Problem::unavailable)?;
-            Some(key.commitment("evidence", e.as_bytes()))
-        }
-        None => None,
-    };
-    let now = state.clock.now_ms();
-    let proof_id =
-        ProofId::from_suffix(&crate::random::id_suffix(now)).map_err(Problem::unavailable)?;
-    let draft = ProofDraft {
-        id: proof_id.clone(),
-        tenant: auth.tenant.id.clone(),
-        subject: contact.id.clone(),
-        purpose: body.purpose,
-        decision: body.decision,
-        method: Method::Manual,
-        recipient: Recipient {
-            address_commitment: contact.address_commitment.clone(),
-            category: category(&contact.category),
-        },
-        notice,
-        evidence,
-        request: None,
-        valid_days: body.valid_days,
-    };
-    let sealed = state
-        .sequencer
-        .submit(draft)
-        .await
-        .map_err(Problem::unavailable)?;
+        ),
+        other => Problem::unavailable(other),
+    })?;
     Ok(proof_response(StatusCode::CREATED, &proof_id, sealed.entry))
 }

@@ -2,7 +2,7 @@
 //! the public ones (log, keys, health) take nothing.
 
 mod answer;
-mod consents;
+pub mod consents;
 mod contacts;
 mod contacts_csv;
 mod log;
