@@ -10,6 +10,7 @@
 //! fails, every request in it gets an error and nothing was written.
 
 use crate::clock::Clock;
+use crate::keys::Keys;
 use crate::metrics::Metrics;
 use consentry_core::ids::{ProofId, RequestId, SubjectId, TenantId};
 use consentry_core::keys::SealKey;
@@ -17,7 +18,6 @@ use consentry_core::proof::{
     Decision, Method, Notice, PROOF_TYPE, ProofBody, Recipient, SealedProof,
 };
 use consentry_core::time::Timestamp;
-use crate::keys::Keys;
 use consentry_store::{ContactRow, NewEntry, ProofRow, StatusRow, Store};
 use consentry_vault::WrappedKey;
 use std::collections::HashMap;
@@ -158,7 +158,10 @@ fn resolve(
     if d.recipient.is_some() && !matches!(d.evidence, Some(Evidence::Text(_))) {
         return Ok(d.clone());
     }
-    let (_, row) = contacts.get(&d.subject).filter(|(t, _)| *t == d.tenant).ok_or(SubmitError::UnknownContact)?;
+    let (_, row) = contacts
+        .get(&d.subject)
+        .filter(|(t, _)| *t == d.tenant)
+        .ok_or(SubmitError::UnknownContact)?;
     let wrapped = row.wrapped_key.clone().ok_or(SubmitError::Erased)?;
     let evidence = match &d.evidence {
         Some(Evidence::Text(text)) => {
@@ -167,7 +170,9 @@ fn resolve(
                 .tenant_keys(&d.tenant)
                 .unwrap_subject_key(&d.subject, &WrappedKey::from_bytes(wrapped))
                 .map_err(|e| SubmitError::Append(e.to_string()))?;
-            Some(Evidence::Commitment(key.commitment("evidence", text.as_bytes())))
+            Some(Evidence::Commitment(
+                key.commitment("evidence", text.as_bytes()),
+            ))
         }
         other => other.clone(),
     };
@@ -207,12 +212,17 @@ pub fn seal_draft(
         purpose: d.purpose.clone(),
         decision: d.decision,
         method: d.method,
-        recipient: d.recipient.clone().ok_or("unresolved draft: no recipient")?,
+        recipient: d
+            .recipient
+            .clone()
+            .ok_or("unresolved draft: no recipient")?,
         notice: d.notice.clone(),
         evidence: match &d.evidence {
             None => None,
             Some(Evidence::Commitment(c)) => Some(c.clone()),
-            Some(Evidence::Text(_)) => return Err("unresolved draft: evidence not committed".into()),
+            Some(Evidence::Text(_)) => {
+                return Err("unresolved draft: evidence not committed".into());
+            }
         },
         request: d.request.clone(),
         valid_until,
@@ -247,11 +257,22 @@ pub fn seal_draft(
 }
 
 #[allow(clippy::disallowed_methods)] // Instant::now times the batch for a metric only
-async fn commit(store: &Store, keys: &Keys, origin: &str, clock: &dyn Clock, metrics: &Metrics, jobs: Vec<Job>) {
+async fn commit(
+    store: &Store,
+    keys: &Keys,
+    origin: &str,
+    clock: &dyn Clock,
+    metrics: &Metrics,
+    jobs: Vec<Job>,
+) {
     let started = std::time::Instant::now();
     let now = clock.now_ms();
     let drafts: Vec<&ProofDraft> = jobs.iter().map(|j| &j.draft).collect();
-    let subjects: Vec<SubjectId> = drafts.iter().filter(|d| d.recipient.is_none()).map(|d| d.subject.clone()).collect();
+    let subjects: Vec<SubjectId> = drafts
+        .iter()
+        .filter(|d| d.recipient.is_none())
+        .map(|d| d.subject.clone())
+        .collect();
     let result = store
         .append_for_contacts(&subjects, |first_index, contacts| {
             let mut entries = Vec::with_capacity(drafts.len());

@@ -1,11 +1,11 @@
 //! The tiled log in the database: batched, durable appends and the reads proofs need.
 
+use crate::rows::ContactRow;
 use crate::rows::{ProofRow, StatusRow};
 use crate::{Store, StoreError, to_i64, to_u64};
+use consentry_core::ids::{SubjectId, TenantId};
 use consentry_core::merkle::{self, Hash, MerkleError};
 use consentry_core::tiles::{TileEdge, TileId, TileSet, tile_bytes, tiles_for_subtrees};
-use crate::rows::ContactRow;
-use consentry_core::ids::{SubjectId, TenantId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use tokio::sync::Mutex;
@@ -80,13 +80,17 @@ impl Store {
         build: F,
     ) -> Result<AppendOutcome<T>, StoreError>
     where
-        F: FnOnce(u64, &HashMap<SubjectId, (TenantId, ContactRow)>) -> Result<(Vec<NewEntry>, T), String>,
+        F: FnOnce(
+            u64,
+            &HashMap<SubjectId, (TenantId, ContactRow)>,
+        ) -> Result<(Vec<NewEntry>, T), String>,
     {
         let mut cached = self.edge.0.lock().await;
         let result = async {
             let mut tx = self.pool.begin().await?;
             let contacts = crate::rows::contacts_in_tx(&mut tx, subjects).await?;
-            let (out, edge) = append_in_tx(&mut tx, cached.take(), |first| build(first, &contacts)).await?;
+            let (out, edge) =
+                append_in_tx(&mut tx, cached.take(), |first| build(first, &contacts)).await?;
             tx.commit().await?;
             Ok::<_, StoreError>((out, edge))
         }

@@ -164,14 +164,36 @@ pub(crate) async fn contacts_in_tx(
     unique.dedup();
     for chunk in unique.chunks(200) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("SELECT tenant_id, {CONTACT_COLUMNS} FROM contacts WHERE id IN ({})", placeholders.join(", "));
-        let mut q = sqlx::query_as::<_, (String, String, String, String, String, i64, Option<Vec<u8>>, Option<Vec<u8>>)>(&sql);
+        let sql = format!(
+            "SELECT tenant_id, {CONTACT_COLUMNS} FROM contacts WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query_as::<
+            _,
+            (
+                String,
+                String,
+                String,
+                String,
+                String,
+                i64,
+                Option<Vec<u8>>,
+                Option<Vec<u8>>,
+            ),
+        >(&sql);
         for id in chunk {
             q = q.bind(id.as_str());
         }
-        for (tenant, id, commitment, category, attributes, created_at, wrapped, identity) in q.fetch_all(&mut **tx).await? {
-            let row = contact_from((id, commitment, category, attributes, created_at, wrapped, identity))?;
-            out.insert(row.id.clone(), (TenantId::parse(&tenant).map_err(corrupt)?, row));
+        for (tenant, id, commitment, category, attributes, created_at, wrapped, identity) in
+            q.fetch_all(&mut **tx).await?
+        {
+            let row = contact_from((
+                id, commitment, category, attributes, created_at, wrapped, identity,
+            ))?;
+            out.insert(
+                row.id.clone(),
+                (TenantId::parse(&tenant).map_err(corrupt)?, row),
+            );
         }
     }
     Ok(out)
