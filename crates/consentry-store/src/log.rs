@@ -88,6 +88,12 @@ impl Store {
         let mut cached = self.edge.0.lock().await;
         let result = async {
             let mut tx = self.pool.begin().await?;
+            // Take the log's write lock before reading: on SQLite a transaction that reads
+            // first and writes later fails (SQLITE_BUSY_SNAPSHOT) if anyone committed in
+            // between; locking first makes it a writer from the start.
+            sqlx::query("UPDATE log_head SET size = size WHERE id = 1")
+                .execute(&mut *tx)
+                .await?;
             let contacts = crate::rows::contacts_in_tx(&mut tx, subjects).await?;
             let (out, edge) =
                 append_in_tx(&mut tx, cached.take(), |first| build(first, &contacts)).await?;

@@ -48,6 +48,12 @@ fn burst(
                         Ok(mut res) if res.status().as_u16() == 201 => {
                             acked.push(res.body_mut().read_to_vec().unwrap());
                         }
+                        // An answered request must be a proof: under load, with the
+                        // publisher and other writers committing beside the sequencer,
+                        // nothing may fail (regression: SQLITE_BUSY_SNAPSHOT, code 517).
+                        Ok(res) if !stop.load(Ordering::Relaxed) => {
+                            panic!("request answered {} instead of a proof", res.status())
+                        }
                         // Refused, reset or killed mid-request: not acknowledged.
                         _ => {}
                     }
