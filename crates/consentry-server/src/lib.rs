@@ -18,6 +18,7 @@ pub mod contacts_csv;
 pub mod keys;
 pub mod mail;
 pub mod metrics;
+pub mod openapi;
 pub mod problem;
 pub mod publisher;
 pub mod random;

@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(meta::metrics))
         .route("/.well-known/consentry.json", get(meta::well_known))
+        .route("/openapi.json", get(crate::openapi::document))
         .route("/v1/log/checkpoint", get(log::checkpoint))
         .route("/v1/log/proof/inclusion", get(log::inclusion))
         .route("/v1/log/proof/consistency", get(log::consistency))

@@ -7,5 +7,6 @@
 mod csv;
 mod delegated;
 mod durability;
+mod openapi;
 mod service;
 mod util;

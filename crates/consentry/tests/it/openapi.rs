@@ -1,0 +1,1100 @@
+//! The OpenAPI 3.1 document at `/openapi.json`: well-formed, valid against the official
+//! OpenAPI 3.1 schema, describing exactly the routes of the router (read from its source,
+//! so that a route added without documentation fails here), with the security the
+//! handlers really enforce, and with schemas that real responses match.
+
+use crate::util::{Db, Env, Res, Server, get, post, post_raw};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The HTTP methods an OpenAPI path item can hold, in its spelling.
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// Public routes: no API key. Every other route needs one.
+fn is_public(path: &str) -> bool {
+    matches!(
+        path,
+        "/healthz" | "/metrics" | "/.well-known/consentry.json" | "/openapi.json"
+    ) || path.starts_with("/v1/log/")
+        || path.starts_with("/c/")
+}
+
+fn server_src(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../consentry-server/src")
+        .join(rel)
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading the router's source.
+
+/// The source without comments (string literals kept as they are).
+fn strip_comments(src: &str) -> String {
+    let b = src.as_bytes();
+    let mut out = String::with_capacity(src.len());
+    let mut i = 0;
+    let mut in_str = false;
+    while i < b.len() {
+        if in_str {
+            if b[i] == b'\\' && i + 1 < b.len() {
+                out.push_str(&src[i..i + 2]);
+                i += 2;
+                continue;
+            }
+            in_str = b[i] != b'"';
+        } else if src[i..].starts_with("//") {
+            i = src[i..].find('\n').map_or(b.len(), |n| i + n);
+            continue;
+        } else if src[i..].starts_with("/*") {
+            i = src[i..].find("*/").map_or(b.len(), |n| i + n + 2);
+            continue;
+        } else {
+            in_str = b[i] == b'"';
+        }
+        let ch = src[i..].chars().next().unwrap();
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+/// The text up to the bracket closing one already open (`open` is `(` or `{`).
+fn until_closing(s: &str, open: char) -> &str {
+    let close = if open == '(' { ')' } else { '}' };
+    let mut depth = 1;
+    let mut in_str = false;
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        if in_str {
+            match (escaped, c) {
+                (false, '\\') => escaped = true,
+                (false, '"') => in_str = false,
+                _ => escaped = false,
+            }
+            continue;
+        }
+        if c == '"' {
+            in_str = true;
+        } else if c == open {
+            depth += 1;
+        } else if c == close {
+            depth -= 1;
+            if depth == 0 {
+                return &s[..i];
+            }
+        }
+    }
+    panic!("unbalanced {open} in {s:?}");
+}
+
+/// The methods a method-router expression routes: `get(h)`, `post(h).get(h2)`,
+/// `routing::put(h).layer(…)`. `any(…)` and `on(…)` are refused: they hide which methods
+/// exist, so they could not be documented or checked.
+fn methods_in(expr: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let b = expr.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_alphabetic() || b[i] == b'_' {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            let word = &expr[start..i];
+            let called = expr[i..].trim_start().starts_with('(');
+            if called && METHODS.contains(&word) {
+                found.insert(word.to_owned());
+            }
+            assert!(
+                !(called && matches!(word, "any" | "on" | "on_service" | "any_service")),
+                "a route uses {word}(…): list its methods one by one so that they can be documented ({expr})"
+            );
+        } else {
+            i += 1;
+        }
+    }
+    found
+}
+
+/// The methods routed by `module::function()`, from that function's body in
+/// `src/routes/module.rs`.
+fn methods_of_function(call: &str) -> BTreeSet<String> {
+    let call = call.trim();
+    let Some(path) = call.strip_suffix("()") else {
+        return BTreeSet::new();
+    };
+    let (module, function) = path
+        .rsplit_once("::")
+        .unwrap_or_else(|| panic!("cannot find the function of route expression {call:?}"));
+    let module = module.trim_start_matches("self::");
+    assert!(
+        !module.contains("::"),
+        "route expression {call:?}: only functions of a module of src/routes are followed"
+    );
+    let file = server_src(&format!("routes/{module}.rs"));
+    let src = strip_comments(&read(&file));
+    let at = src
+        .find(&format!("fn {function}("))
+        .unwrap_or_else(|| panic!("no fn {function} in {}", file.display()));
+    let open = src[at..].find('{').unwrap() + at;
+    methods_in(until_closing(&src[open + 1..], '{'))
+}
+
+/// Every `(METHOD, path)` the router source declares. `resolve` gives the methods of a
+/// route expression that names no method itself (a function returning a method router).
+fn routes_in(src: &str, resolve: impl Fn(&str) -> BTreeSet<String>) -> BTreeSet<(String, String)> {
+    let code = strip_comments(src);
+    for hidden in [".nest(", ".nest_service(", ".merge(", ".route_service("] {
+        assert!(
+            !code.contains(hidden),
+            "the router uses {hidden}…): this test reads only .route(\"PATH\", …) lines; teach it the new form so that every route stays documented"
+        );
+    }
+    let mut out = BTreeSet::new();
+    let mut rest = code.as_str();
+    while let Some(at) = rest.find(".route(") {
+        let args = until_closing(&rest[at + ".route(".len()..], '(');
+        rest = &rest[at + ".route(".len() + args.len()..];
+        let args = args.trim_start();
+        let literal = args
+            .strip_prefix('"')
+            .unwrap_or_else(|| panic!("a route whose path is not a string literal: {args}"));
+        let end = literal.find('"').unwrap();
+        let path = &literal[..end];
+        let expr = literal[end + 1..]
+            .trim_start()
+            .strip_prefix(',')
+            .unwrap_or_else(|| panic!("route {path}: no method router"));
+        let mut methods = methods_in(expr);
+        if methods.is_empty() {
+            methods = resolve(expr);
+        }
+        assert!(
+            !methods.is_empty(),
+            "cannot tell which methods route {path} serves ({})",
+            expr.trim()
+        );
+        for m in methods {
+            assert!(
+                out.insert((m.to_uppercase(), path.to_owned())),
+                "{m} {path} routed twice"
+            );
+        }
+    }
+    out
+}
+
+/// The routes of the real router (`src/routes/mod.rs`).
+fn router_routes() -> BTreeSet<(String, String)> {
+    // The whole router is built in routes/mod.rs; app.rs only adds layers and the fallback.
+    let app = strip_comments(&read(&server_src("app.rs")));
+    for form in [".route(", ".nest(", ".merge(", ".route_service("] {
+        assert!(
+            !app.contains(form),
+            "app.rs adds routes ({form}…)): read them here too so that they are documented"
+        );
+    }
+    routes_in(&read(&server_src("routes/mod.rs")), methods_of_function)
+}
+
+/// Every `(METHOD, path)` the document describes.
+fn documented_routes(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for m in METHODS {
+            if item.get(m).is_some() {
+                out.insert((m.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_route_reader_sees_chains_functions_and_refuses_hidden_methods() {
+    let src = r#"
+        // .route("/commented", get(nothing))
+        Router::new()
+            .route("/a", get(m::a))
+            .route("/b/{id}", post(m::b).get(m::c).delete(m::d))
+            .route(
+                "/c",
+                axum::routing::put(m::e).layer(DefaultBodyLimit::max(10)),
+            )
+            .route("/d", m::route())
+    "#;
+    let routes = routes_in(src, |expr| {
+        assert_eq!(expr.trim(), "m::route()");
+        BTreeSet::from(["patch".to_owned()])
+    });
+    let want: BTreeSet<(String, String)> = [
+        ("GET", "/a"),
+        ("POST", "/b/{id}"),
+        ("GET", "/b/{id}"),
+        ("DELETE", "/b/{id}"),
+        ("PUT", "/c"),
+        ("PATCH", "/d"),
+    ]
+    .iter()
+    .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+    .collect();
+    assert_eq!(routes, want);
+    assert!(std::panic::catch_unwind(|| methods_in("any(h)")).is_err());
+    assert!(
+        std::panic::catch_unwind(|| routes_in(".route(\"/x\", h())", |_| BTreeSet::new())).is_err()
+    );
+    assert!(
+        std::panic::catch_unwind(|| routes_in(".merge(other())", |_| BTreeSet::new())).is_err()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP helpers for the methods util.rs does not have.
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// Any method, with an optional key and an optional body (sent as `content_type`).
+fn call(method: &str, url: &str, key: Option<&str>, body: Option<(&str, &[u8])>) -> Res {
+    let auth = key.map(|k| format!("Bearer {k}"));
+    let mut builder = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(a) = &auth {
+        builder = builder.header("Authorization", a);
+    }
+    if let Some((ct, _)) = body {
+        builder = builder.header("Content-Type", ct);
+    }
+    let sent = match body {
+        Some((_, b)) => agent().run(builder.body(b.to_vec()).unwrap()),
+        None => agent().run(builder.body(()).unwrap()),
+    };
+    let mut r = sent.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let content_type = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let body = r.body_mut().read_to_vec().unwrap();
+    Res {
+        status: r.status().as_u16(),
+        content_type,
+        body,
+    }
+}
+
+fn served_document(s: &Server) -> Value {
+    let r = get(&s.url("/openapi.json"), None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.content_type, "application/json");
+    r.json()
+}
+
+fn python() -> String {
+    std::env::var("CONSENTRY_TEST_PYTHON").unwrap_or_else(|_| {
+        panic!(
+            "CONSENTRY_TEST_PYTHON is not set: it must name a Python with the packages of \
+             tests/independent/requirements.txt (openapi-spec-validator, jsonschema); \
+             scripts/test builds that venv and sets it"
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// 1 and 2: the document's structure, and the routes both ways.
+
+#[test]
+fn the_document_is_openapi_3_1_and_every_operation_is_complete() {
+    let env = Env::new(Db::Sqlite);
+    let s = env.start();
+    let doc = served_document(&s);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+    // The served document is the file in the repository (with the build's version).
+    let mut file: Value = serde_json::from_str(&read(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../consentry-server/openapi.json"),
+    ))
+    .unwrap();
+    file["info"]["version"] = doc["info"]["version"].clone();
+    assert_eq!(doc, file);
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearerAuth"],
+        json!({"type": "http", "scheme": "bearer", "description": doc["components"]["securitySchemes"]["bearerAuth"]["description"]})
+    );
+
+    let mut ids = BTreeSet::new();
+    for (method, path) in documented_routes(&doc) {
+        let op = &doc["paths"][&path][method.to_lowercase()];
+        let where_ = format!("{method} {path}");
+        let id = op["operationId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{where_} has no operationId"));
+        assert!(ids.insert(id.to_owned()), "operationId {id} is used twice");
+        let responses = op["responses"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{where_} has no responses"));
+        assert!(!responses.is_empty(), "{where_} has no responses");
+        assert!(
+            responses.keys().any(|k| k.starts_with('2')),
+            "{where_} documents no success"
+        );
+        // Path parameters: each {name} of the template is documented.
+        let params: Vec<Value> = op["parameters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| resolve(&doc, &p).clone())
+            .collect();
+        for segment in path.split('/').filter(|s| s.starts_with('{')) {
+            let name = segment.trim_matches(|c| c == '{' || c == '}');
+            assert!(
+                params
+                    .iter()
+                    .any(|p| p["in"] == "path" && p["name"] == name && p["required"] == true),
+                "{where_}: path parameter {name} is not documented"
+            );
+        }
+        // Security: public routes none, every other route the bearer key, with its 401.
+        let security = &op["security"];
+        if is_public(&path) {
+            assert_eq!(security, &json!([]), "{where_} is public");
+            assert!(responses.get("401").is_none(), "{where_} is public: no 401");
+        } else {
+            assert_eq!(
+                security,
+                &json!([{"bearerAuth": []}]),
+                "{where_} needs the API key"
+            );
+            assert!(responses.get("401").is_some(), "{where_}: 401 undocumented");
+        }
+        // Errors are problem+json (the answer pages' own HTML pages aside).
+        for (status, response) in responses {
+            let response = resolve(&doc, response);
+            assert!(
+                response["description"].is_string(),
+                "{where_} {status}: no description"
+            );
+            if status.starts_with('4') || status.starts_with('5') {
+                let content = response["content"].as_object().unwrap();
+                assert!(
+                    content.contains_key("application/problem+json")
+                        || (path.starts_with("/c/") && content.contains_key("text/html")),
+                    "{where_} {status}: errors are application/problem+json"
+                );
+            }
+        }
+    }
+}
+
+/// Follows `$ref`s within the document.
+fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
+    match v["$ref"].as_str() {
+        Some(r) => resolve(
+            doc,
+            doc.pointer(r.strip_prefix('#').unwrap())
+                .unwrap_or_else(|| panic!("unresolved $ref {r}")),
+        ),
+        None => v,
+    }
+}
+
+#[test]
+fn every_route_is_documented_and_nothing_else() {
+    let routes = router_routes();
+    let doc: Value = serde_json::from_slice(&consentry_server::openapi::bytes().unwrap()).unwrap();
+    let documented = documented_routes(&doc);
+    let undocumented: Vec<_> = routes.difference(&documented).collect();
+    let phantom: Vec<_> = documented.difference(&routes).collect();
+    assert!(
+        undocumented.is_empty() && phantom.is_empty(),
+        "the router (crates/consentry-server/src/routes/mod.rs) and its OpenAPI document \
+         (crates/consentry-server/openapi.json) differ:\n  routed but not documented: \
+         {undocumented:?}\n  documented but not routed: {phantom:?}"
+    );
+    assert!(routes.contains(&("GET".into(), "/openapi.json".into())));
+}
+
+/// What the handlers enforce matches the documented security: without a key, every
+/// tenant operation is a 401 problem, and no public one is.
+#[test]
+fn documented_security_is_what_the_service_enforces() {
+    let env = Env::new(Db::Sqlite);
+    let s = env.start();
+    let doc = served_document(&s);
+    for (method, path) in documented_routes(&doc) {
+        let concrete = path
+            .replace("{id}", "sub_0000000000")
+            .replace("{token}", &"ab".repeat(32));
+        let body = matches!(method.as_str(), "POST" | "PUT" | "PATCH")
+            .then_some(("application/json", b"{}".as_slice()));
+        let r = call(&method, &s.url(&concrete), None, body);
+        if is_public(&path) {
+            assert_ne!(r.status, 401, "{method} {path} is documented as public");
+        } else {
+            assert_eq!(
+                r.status,
+                401,
+                "{method} {path} is documented as needing the API key: {}",
+                r.text()
+            );
+            assert_eq!(r.content_type, "application/problem+json");
+            assert_eq!(r.json()["type"], "urn:consentry:problem:unauthorized");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 3: the official OpenAPI 3.1 schema.
+
+#[test]
+fn the_document_is_valid_against_the_openapi_3_1_schema() {
+    let python = python();
+    let env = Env::new(Db::Sqlite);
+    let s = env.start();
+    let r = get(&s.url("/openapi.json"), None);
+    let file = env.dir.path().join("openapi.json");
+    std::fs::write(&file, &r.body).unwrap();
+    let out = Command::new(&python)
+        .args(["-m", "openapi_spec_validator", "--schema", "3.1"])
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "openapi-spec-validator rejects the document:\n{text}"
+    );
+    assert!(text.contains("OK"), "{text}");
+}
+
+// ---------------------------------------------------------------------------------------
+// 4: real requests and responses against the documented schemas.
+
+/// Checks, with Python's jsonschema (Draft 2020-12, the dialect of OpenAPI 3.1), each
+/// response against the schema documented for its operation, status and content type,
+/// and each request body against the documented request schema.
+const CHECK: &str = r##"
+import json, sys
+from urllib.parse import quote
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+doc = json.load(open(sys.argv[1], encoding="utf-8"))
+cases = json.load(open(sys.argv[2], encoding="utf-8"))
+BASE = "urn:consentry:openapi"
+registry = Registry().with_resource(BASE, Resource.from_contents(doc, default_specification=DRAFT202012))
+
+def esc(s):
+    return s.replace("~", "~0").replace("/", "~1")
+
+def at(ptr):
+    node = doc
+    for part in ptr.split("/")[1:]:
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+def follow(ptr):
+    node = at(ptr)
+    while isinstance(node, dict) and "$ref" in node:
+        ptr = node["$ref"][1:]
+        node = at(ptr)
+    return ptr, node
+
+def errors(ptr, instance):
+    v = Draft202012Validator({"$ref": BASE + "#" + quote(ptr, safe="/~+")}, registry=registry,
+                             format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return ["%s: %s" % ("/".join(map(str, e.absolute_path)) or "(root)", e.message)
+            for e in v.iter_errors(instance)]
+
+failures = []
+for c in cases:
+    method, path = c["method"], c["path"]
+    op = doc["paths"].get(path, {}).get(method)
+    where = "%s %s" % (method.upper(), path)
+    if op is None:
+        failures.append(where + ": not documented")
+        continue
+    base = "/paths/%s/%s" % (esc(path), method)
+    if c["kind"] == "request":
+        rptr, body = follow(base + "/requestBody")
+        ptr = "%s/content/%s/schema" % (rptr, esc(c["content_type"]))
+        found = errors(ptr, c["body"])
+        if c["valid"] and found:
+            failures.append("%s request %s: %s" % (where, json.dumps(c["body"]), found))
+        if not c["valid"] and not found:
+            failures.append("%s request %s: the schema accepts a body the service refuses" % (where, json.dumps(c["body"])))
+        continue
+    where += " -> %s (%s)" % (c["status"], c["content_type"])
+    if str(c["status"]) not in op["responses"]:
+        failures.append("%s: status not documented (documented: %s)" % (where, sorted(op["responses"])))
+        continue
+    rptr, response = follow("%s/responses/%s" % (base, c["status"]))
+    content = response.get("content", {})
+    essence = c["content_type"].split(";")[0].strip().lower()
+    if not content:
+        if c["body"] not in ("", None):
+            failures.append(where + ": a body, where none is documented")
+        continue
+    if essence not in content:
+        failures.append("%s: content type not documented (documented: %s)" % (where, sorted(content)))
+        continue
+    for e in errors("%s/content/%s/schema" % (rptr, esc(essence)), c["body"]):
+        failures.append("%s: %s" % (where, e))
+for f in failures:
+    print(f)
+print("%d cases checked, %d mismatches" % (len(cases), len(failures)))
+sys.exit(1 if failures else 0)
+"##;
+
+/// Requests and responses to check against the document.
+#[derive(Default)]
+struct Cases(Vec<Value>);
+
+impl Cases {
+    /// A response of `METHOD path-template`.
+    fn response<'r>(&mut self, method: &str, template: &str, r: &'r Res) -> &'r Res {
+        let essence = r.content_type.split(';').next().unwrap_or("").trim();
+        let body = if essence.ends_with("json") {
+            r.json()
+        } else if essence == "application/pdf" {
+            json!(format!("<{} bytes of PDF>", r.body.len()))
+        } else {
+            json!(r.text())
+        };
+        self.0.push(json!({
+            "kind": "response",
+            "method": method.to_lowercase(),
+            "path": template,
+            "status": r.status,
+            "content_type": r.content_type,
+            "body": if r.body.is_empty() { Value::Null } else { body },
+        }));
+        r
+    }
+
+    /// A request body the service accepted (`valid`) or refused with 422.
+    fn request(&mut self, method: &str, template: &str, body: &Value, valid: bool) {
+        self.0.push(json!({
+            "kind": "request",
+            "method": method.to_lowercase(),
+            "path": template,
+            "content_type": "application/json",
+            "body": body,
+            "valid": valid,
+        }));
+    }
+}
+
+/// The members of an object schema: (required, documented).
+fn members(doc: &Value, schema: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let s = &doc["components"]["schemas"][schema];
+    let required = s["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    let all = s["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    (required, all)
+}
+
+fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_object().unwrap().keys().cloned().collect()
+}
+
+/// Waits for the one e-mail in the outbox and returns its link's path, `/c/<token>`.
+fn answer_link(env: &Env) -> String {
+    use base64::Engine as _;
+    let outbox = env.data_dir().join("outbox");
+    for _ in 0..600 {
+        let mut texts = Vec::new();
+        let mut stack = vec![outbox.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                if e.path().is_dir() {
+                    stack.push(e.path());
+                } else {
+                    texts.push(std::fs::read_to_string(e.path()).unwrap_or_default());
+                }
+            }
+        }
+        for raw in texts {
+            // Quoted-printable soft breaks undone; base64 bodies decoded.
+            let mut candidates = vec![raw.replace("=\r\n", "").replace("=\n", "")];
+            if let Some((_, body)) = raw.split_once("\r\n\r\n").or(raw.split_once("\n\n")) {
+                let clean: String = body.split_whitespace().collect();
+                if let Ok(b) = base64::engine::general_purpose::STANDARD.decode(clean) {
+                    candidates.push(String::from_utf8_lossy(&b).into_owned());
+                }
+            }
+            for text in candidates {
+                if let Some(at) = text.find("/c/") {
+                    let token: String = text[at + 3..].chars().take(64).collect();
+                    if token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return format!("/c/{token}");
+                    }
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("no consent request e-mail in {}", outbox.display());
+}
+
+fn form(s: &Server, path: &str, body: &str) -> Res {
+    post_raw(
+        &s.url(path),
+        None,
+        "application/x-www-form-urlencoded",
+        body.as_bytes(),
+    )
+}
+
+#[test]
+fn real_responses_match_the_documented_schemas() {
+    let python = python();
+    let env = Env::new(Db::Sqlite);
+    let (_tenant, key) = env.tenant("ACME SAS");
+    let k = Some(key.as_str());
+    let s = env.start();
+    let doc = served_document(&s);
+    let mut c = Cases::default();
+
+    // Meta and the public log.
+    c.response("GET", "/healthz", &get(&s.url("/healthz"), None));
+    c.response("GET", "/metrics", &get(&s.url("/metrics"), None));
+    c.response(
+        "GET",
+        "/.well-known/consentry.json",
+        &get(&s.url("/.well-known/consentry.json"), None),
+    );
+    c.response("GET", "/openapi.json", &get(&s.url("/openapi.json"), None));
+
+    // Contacts.
+    let contact_body = json!({
+        "email": "Marie.Curie@example.org", "name": "Marie Curie", "phone": null,
+        "category": "private", "attributes": {"region": "north", "score": 3, "vip": true}
+    });
+    c.request("POST", "/v1/contacts", &contact_body, true);
+    let created = post(&s.url("/v1/contacts"), k, &contact_body);
+    assert_eq!(created.status, 201, "{}", created.text());
+    c.response("POST", "/v1/contacts", &created);
+    let contact = created.json();
+    let id = contact["id"].as_str().unwrap().to_owned();
+    // Without Python too: the 201 has the documented required members and no others.
+    let (required, documented) = members(&doc, "Contact");
+    let missing: Vec<_> = required.difference(&keys(&contact)).cloned().collect();
+    let undocumented: Vec<_> = keys(&contact).difference(&documented).cloned().collect();
+    assert!(
+        missing.is_empty(),
+        "Contact lacks required {missing:?}: {contact}"
+    );
+    assert!(
+        undocumented.is_empty(),
+        "Contact has undocumented {undocumented:?}: {contact}"
+    );
+    for field in ["email", "name", "address", "phone"] {
+        assert!(contact.get(field).is_none(), "identity field {field} shown");
+    }
+    let dup = post(
+        &s.url("/v1/contacts"),
+        k,
+        &json!({"email": "marie.curie@example.org"}),
+    );
+    assert_eq!(dup.status, 409);
+    assert_eq!(
+        c.response("POST", "/v1/contacts", &dup).json()["contact_id"],
+        id
+    );
+    for (bad, why) in [
+        (json!({"email": "not an address"}), "a bad value"),
+        (
+            json!({"email": "a@example.org", "nickname": "x"}),
+            "an unknown member",
+        ),
+        (json!({"name": "No Address"}), "a missing member"),
+        (
+            json!({"email": "a@example.org", "category": "robot"}),
+            "a value out of the enum",
+        ),
+        (
+            json!({"email": "a@example.org", "attributes": {"Bad Name": 1}}),
+            "a bad attribute name",
+        ),
+    ] {
+        let r = post(&s.url("/v1/contacts"), k, &bad);
+        assert_eq!(r.status, 422, "{why}: {}", r.text());
+        c.request("POST", "/v1/contacts", &bad, false);
+        c.response("POST", "/v1/contacts", &r);
+        // Without Python too: the problem's members.
+        assert_eq!(r.content_type, "application/problem+json");
+        let p = r.json();
+        let (required, _) = members(&doc, "Problem");
+        let missing: Vec<_> = required.difference(&keys(&p)).cloned().collect();
+        assert!(missing.is_empty(), "problem lacks {missing:?}: {p}");
+        assert_eq!(p["status"], 422);
+        assert_eq!(p["type"], "urn:consentry:problem:invalid-value");
+        assert!(p["title"].is_string() && p["detail"].is_string(), "{p}");
+    }
+    c.response(
+        "POST",
+        "/v1/contacts",
+        &post_raw(&s.url("/v1/contacts"), k, "application/json", b"{not json"),
+    );
+    c.response(
+        "POST",
+        "/v1/contacts",
+        &post_raw(&s.url("/v1/contacts"), k, "text/plain", b"{}"),
+    );
+    c.response(
+        "POST",
+        "/v1/contacts",
+        &post(&s.url("/v1/contacts"), None, &contact_body),
+    );
+
+    // A manual consent with every optional member, then the proof.
+    let consent_body = json!({
+        "purpose": "newsletter", "decision": "granted", "evidence": "signed form #42",
+        "notice": {"text": "Monthly news.", "version": "v3", "language": "en", "url": "https://example.org/n"},
+        "valid_days": 365
+    });
+    c.request("POST", "/v1/contacts/{id}/consents", &consent_body, true);
+    let consents = format!("/v1/contacts/{id}/consents");
+    let proof = post(&s.url(&consents), k, &consent_body);
+    assert_eq!(proof.status, 201, "{}", proof.text());
+    c.response("POST", "/v1/contacts/{id}/consents", &proof);
+    let proof = proof.json();
+    let proof_id = proof["id"].as_str().unwrap().to_owned();
+    let by_sha =
+        json!({"purpose": "sms", "decision": "refused", "notice": {"sha256": "ab".repeat(32)}});
+    c.request("POST", "/v1/contacts/{id}/consents", &by_sha, true);
+    let r = post(&s.url(&consents), k, &by_sha);
+    assert_eq!(r.status, 201, "{}", r.text());
+    c.response("POST", "/v1/contacts/{id}/consents", &r);
+    for bad in [
+        json!({"purpose": "newsletter", "decision": "maybe"}),
+        json!({"purpose": "News Letter", "decision": "granted"}),
+        json!({"purpose": "newsletter", "decision": "granted", "notice": {"text": "t", "sha256": "ab".repeat(32)}}),
+        json!({"purpose": "newsletter", "decision": "granted", "valid_days": 0}),
+    ] {
+        let r = post(&s.url(&consents), k, &bad);
+        assert_eq!(r.status, 422, "{bad}: {}", r.text());
+        c.request("POST", "/v1/contacts/{id}/consents", &bad, false);
+        c.response("POST", "/v1/contacts/{id}/consents", &r);
+    }
+    c.response(
+        "POST",
+        "/v1/contacts/{id}/consents",
+        &post(&s.url("/v1/contacts/sub_nobody/consents"), k, &consent_body),
+    );
+
+    c.response(
+        "GET",
+        "/v1/contacts/{id}",
+        &get(&s.url(&format!("/v1/contacts/{id}")), k),
+    );
+    c.response(
+        "GET",
+        "/v1/contacts/{id}",
+        &get(&s.url("/v1/contacts/sub_nobody"), k),
+    );
+    c.response(
+        "GET",
+        "/v1/contacts/{id}",
+        &get(&s.url("/v1/contacts/nonsense"), k),
+    );
+    for query in [
+        "",
+        "?limit=1",
+        "?purpose=newsletter",
+        "?purpose=newsletter&status=granted",
+        "?purpose=newsletter&status=none",
+        "?limit=0",
+        "?status=granted",
+        "?colour=blue",
+    ] {
+        c.response(
+            "GET",
+            "/v1/contacts",
+            &get(&s.url(&format!("/v1/contacts{query}")), k),
+        );
+    }
+    let page = get(&s.url("/v1/contacts?limit=1"), k).json();
+    assert_eq!(
+        page["items"][0]["consents"]["newsletter"]["proof_id"],
+        proof_id
+    );
+
+    let proof_path = format!("/v1/proofs/{proof_id}");
+    c.response("GET", "/v1/proofs/{id}", &get(&s.url(&proof_path), k));
+    c.response(
+        "GET",
+        "/v1/proofs/{id}",
+        &get(&s.url(&format!("{proof_path}.json")), k),
+    );
+    let pdf = get(&s.url(&format!("{proof_path}.pdf")), k);
+    assert!(pdf.body.starts_with(b"%PDF"));
+    c.response("GET", "/v1/proofs/{id}", &pdf);
+    c.response(
+        "GET",
+        "/v1/proofs/{id}",
+        &get(&s.url("/v1/proofs/prf_nothing"), k),
+    );
+
+    // The log, now that it holds entries.
+    let size = proof["log_index"].as_u64().unwrap() + 1;
+    for path in [
+        format!("/v1/log/proof/inclusion?index=0&size={size}"),
+        format!("/v1/log/proof/inclusion?index={}&size={size}", size - 1),
+        "/v1/log/proof/inclusion?index=0&size=1000000".to_owned(),
+        "/v1/log/proof/inclusion?index=5&size=2".to_owned(),
+        "/v1/log/proof/inclusion?index=0".to_owned(),
+        "/v1/log/proof/inclusion?index=0&size=1&extra=1".to_owned(),
+    ] {
+        c.response("GET", "/v1/log/proof/inclusion", &get(&s.url(&path), None));
+    }
+    for path in [
+        format!("/v1/log/proof/consistency?old=1&new={size}"),
+        format!("/v1/log/proof/consistency?old={size}&new={size}"),
+        "/v1/log/proof/consistency?old=1&new=1000000".to_owned(),
+        "/v1/log/proof/consistency?old=3&new=1".to_owned(),
+        "/v1/log/proof/consistency?old=x&new=1".to_owned(),
+    ] {
+        c.response(
+            "GET",
+            "/v1/log/proof/consistency",
+            &get(&s.url(&path), None),
+        );
+    }
+    let mut checkpoint = get(&s.url("/v1/log/checkpoint"), None);
+    for _ in 0..200 {
+        if checkpoint.status == 200 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        checkpoint = get(&s.url("/v1/log/checkpoint"), None);
+    }
+    assert_eq!(checkpoint.status, 200, "{}", checkpoint.text());
+    c.response("GET", "/v1/log/checkpoint", &checkpoint);
+
+    // Delegated consent: one contact, several, then the recipient's pages.
+    let single = json!({"contact_id": id, "purpose": "offers", "notice": "We send offers.", "language": "en"});
+    c.request("POST", "/v1/consent-requests", &single, true);
+    let r = post(&s.url("/v1/consent-requests"), k, &single);
+    assert_eq!(r.status, 201, "{}", r.text());
+    c.response("POST", "/v1/consent-requests", &r);
+    let request_id = r.json()["id"].as_str().unwrap().to_owned();
+    let bulk = json!({
+        "contact_ids": [id, "sub_nobody", "garbage"], "purpose": "surveys",
+        "notice": {"text": "Surveys, twice a year.", "version": "1", "url": "https://example.org/s"},
+        "response_days": 3, "valid_days": 30
+    });
+    c.request("POST", "/v1/consent-requests", &bulk, true);
+    let r = post(&s.url("/v1/consent-requests"), k, &bulk);
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(
+        c.response("POST", "/v1/consent-requests", &r).json()["errors"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    for bad in [
+        json!({"contact_id": id, "contact_ids": [id], "purpose": "offers", "notice": "n"}),
+        json!({"purpose": "offers", "notice": "n"}),
+        json!({"contact_id": id, "purpose": "offers", "notice": "n", "response_days": 31}),
+        json!({"contact_id": id, "purpose": "offers", "notice": "n", "language": "de"}),
+        json!({"contact_id": id, "purpose": "offers", "notice": ""}),
+    ] {
+        let r = post(&s.url("/v1/consent-requests"), k, &bad);
+        assert_eq!(r.status, 422, "{bad}: {}", r.text());
+        c.request("POST", "/v1/consent-requests", &bad, false);
+        c.response("POST", "/v1/consent-requests", &r);
+    }
+    c.response(
+        "POST",
+        "/v1/consent-requests",
+        &post(
+            &s.url("/v1/consent-requests"),
+            k,
+            &json!({"contact_id": "sub_nobody", "purpose": "offers", "notice": "n"}),
+        ),
+    );
+    let request_path = format!("/v1/consent-requests/{request_id}");
+    c.response(
+        "GET",
+        "/v1/consent-requests/{id}",
+        &get(&s.url(&request_path), k),
+    );
+    c.response(
+        "GET",
+        "/v1/consent-requests/{id}",
+        &get(&s.url("/v1/consent-requests/req_none"), k),
+    );
+
+    let link = answer_link(&env);
+    c.response("GET", "/c/{token}", &get(&s.url(&link), None));
+    c.response(
+        "GET",
+        "/c/{token}",
+        &get(&s.url(&format!("/c/{}", "cd".repeat(32))), None),
+    );
+    c.response(
+        "GET",
+        "/c/{token}/proof",
+        &get(&s.url(&format!("{link}/proof")), None),
+    );
+    c.response("POST", "/c/{token}", &form(&s, &link, "decision=perhaps"));
+    c.response(
+        "POST",
+        "/c/{token}",
+        &post_raw(&s.url(&link), None, "text/plain", b"x"),
+    );
+    let answered = form(&s, &link, "decision=granted");
+    assert_eq!(answered.status, 200, "{}", answered.text());
+    c.response("POST", "/c/{token}", &answered);
+    c.response("POST", "/c/{token}", &form(&s, &link, "decision=refused"));
+    c.response("GET", "/c/{token}", &get(&s.url(&link), None));
+    let kept = get(&s.url(&format!("{link}/proof")), None);
+    assert_eq!(kept.status, 200, "{}", kept.text());
+    c.response("GET", "/c/{token}/proof", &kept);
+    let done = get(&s.url(&request_path), k);
+    assert_eq!(done.json()["status"], "granted");
+    c.response("GET", "/v1/consent-requests/{id}", &done);
+
+    // The webhook.
+    c.response("GET", "/v1/webhook", &get(&s.url("/v1/webhook"), k));
+    let hook = json!({"url": "http://127.0.0.1:9/hook"});
+    c.request("PUT", "/v1/webhook", &hook, true);
+    let put = |body: &Value| {
+        call(
+            "PUT",
+            &s.url("/v1/webhook"),
+            k,
+            Some(("application/json", body.to_string().as_bytes())),
+        )
+    };
+    let r = put(&hook);
+    assert_eq!(r.status, 200, "{}", r.text());
+    c.response("PUT", "/v1/webhook", &r);
+    for bad in [
+        json!({"url": "ftp://example.org"}),
+        json!({"url": "http://x", "secret": "s"}),
+    ] {
+        let r = put(&bad);
+        assert_eq!(r.status, 422, "{bad}: {}", r.text());
+        c.request("PUT", "/v1/webhook", &bad, false);
+        c.response("PUT", "/v1/webhook", &r);
+    }
+    c.response("GET", "/v1/webhook", &get(&s.url("/v1/webhook"), k));
+    let deleted = call("DELETE", &s.url("/v1/webhook"), k, None);
+    assert_eq!(deleted.status, 204);
+    c.response("DELETE", "/v1/webhook", &deleted);
+    c.response(
+        "DELETE",
+        "/v1/webhook",
+        &call("DELETE", &s.url("/v1/webhook"), k, None),
+    );
+
+    // CSV import and export, when the router has them.
+    let routes = router_routes();
+    if routes.contains(&("POST".into(), "/v1/contacts/import".into())) {
+        let csv = "email,name,category,attr.region\r\nann@example.org,Ann,private,north\r\nmarie.curie@example.org,,,\r\n";
+        for query in ["?dry_run=true", "", "?dry_run=perhaps"] {
+            c.response(
+                "POST",
+                "/v1/contacts/import",
+                &post_raw(
+                    &s.url(&format!("/v1/contacts/import{query}")),
+                    k,
+                    "text/csv",
+                    csv.as_bytes(),
+                ),
+            );
+        }
+        let bad = post_raw(
+            &s.url("/v1/contacts/import"),
+            k,
+            "text/csv",
+            b"email,shoe_size\r\nx@example.org,42\r\n",
+        );
+        assert_eq!(bad.status, 422, "{}", bad.text());
+        c.response("POST", "/v1/contacts/import", &bad);
+        c.response(
+            "POST",
+            "/v1/contacts/import",
+            &post_raw(&s.url("/v1/contacts/import"), k, "application/json", b"{}"),
+        );
+    }
+    if routes.contains(&("GET".into(), "/v1/contacts/export".into())) {
+        let export = get(&s.url("/v1/contacts/export"), k);
+        assert_eq!(export.status, 200, "{}", export.text());
+        c.response("GET", "/v1/contacts/export", &export);
+    }
+
+    // Every operation of the document was exercised at least once.
+    let seen: BTreeSet<(String, String)> =
+        c.0.iter()
+            .filter(|v| v["kind"] == "response")
+            .map(|v| {
+                (
+                    v["method"].as_str().unwrap().to_uppercase(),
+                    v["path"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+    let missed: Vec<_> = documented_routes(&doc).difference(&seen).cloned().collect();
+    assert!(
+        missed.is_empty(),
+        "operations not exercised here: {missed:?}"
+    );
+
+    let doc_file = env.dir.path().join("openapi.json");
+    std::fs::write(&doc_file, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let cases_file = env.dir.path().join("cases.json");
+    std::fs::write(&cases_file, serde_json::to_vec(&Value::Array(c.0)).unwrap()).unwrap();
+    let out = Command::new(&python)
+        .args(["-c", CHECK])
+        .arg(&doc_file)
+        .arg(&cases_file)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "responses differ from the document:\n{text}"
+    );
+    assert!(text.contains(" 0 mismatches"), "{text}");
+    eprintln!("{}", text.trim());
+}
