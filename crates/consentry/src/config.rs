@@ -38,11 +38,11 @@ pub struct ServeArgs {
     /// Log format: text or json [default: text]
     #[arg(long, env = "CONSENTRY_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<String>,
-    /// SMTP server for e-mails: smtp://[user:pass@]host:port (add ?tls=required for
-    /// STARTTLS) or smtps://… [default: .eml files in DATA_DIR/outbox]
+    /// SMTP server for e-mails: `smtp://[user:pass@]host:port` (add `?tls=required`
+    /// for STARTTLS) or `smtps://…` [default: .eml files in DATA_DIR/outbox]
     #[arg(long, env = "CONSENTRY_SMTP_URL", value_name = "URL")]
     pub smtp_url: Option<String>,
-    /// From address of the e-mails [default: Consentry <consentry@localhost>]
+    /// From address of the e-mails [default: `Consentry <consentry@localhost>`]
     #[arg(long, env = "CONSENTRY_MAIL_FROM", value_name = "ADDRESS")]
     pub mail_from: Option<String>,
 }
