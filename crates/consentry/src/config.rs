@@ -42,7 +42,7 @@ pub struct ServeArgs {
     /// for STARTTLS) or `smtps://…` [default: .eml files in DATA_DIR/outbox]
     #[arg(long, env = "CONSENTRY_SMTP_URL", value_name = "URL")]
     pub smtp_url: Option<String>,
-    /// From address of the e-mails [default: `Consentry <consentry@localhost>`]
+    /// From address of the e-mails (default: `Consentry <consentry@localhost>`)
     #[arg(long, env = "CONSENTRY_MAIL_FROM", value_name = "ADDRESS")]
     pub mail_from: Option<String>,
 }
