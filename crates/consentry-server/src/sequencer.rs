@@ -166,6 +166,44 @@ impl Sequencer {
     }
 }
 
+/// Batches at least this large are sealed on two threads: sealing (Ed25519 and two RFC
+/// 8785 passes, ~45 µs a proof) runs inside the append transaction, so halving it
+/// shortens every request's wait.
+const PARALLEL_SEAL: usize = 16;
+
+/// Seals `drafts` with indices from `first`, in order.
+fn seal_all(
+    drafts: &[&ProofDraft],
+    first: u64,
+    now: i64,
+    seal: &SealKey,
+    origin: &str,
+) -> Result<Vec<(NewEntry, Sealed)>, String> {
+    let one = |(i, d): (usize, &&ProofDraft)| seal_draft(d, first + i as u64, now, seal, origin);
+    if drafts.len() < PARALLEL_SEAL {
+        return drafts.iter().enumerate().map(one).collect();
+    }
+    let mid = drafts.len() / 2;
+    let (left, right) = std::thread::scope(|scope| {
+        let right = scope.spawn(|| {
+            drafts[mid..]
+                .iter()
+                .enumerate()
+                .map(|(i, d)| one((mid + i, d)))
+                .collect::<Result<Vec<_>, _>>()
+        });
+        let left = drafts[..mid]
+            .iter()
+            .enumerate()
+            .map(one)
+            .collect::<Result<Vec<_>, _>>();
+        (left, right.join())
+    });
+    let mut all = left?;
+    all.extend(right.map_err(|_| "a sealing thread panicked".to_owned())??);
+    Ok(all)
+}
+
 /// Completes a draft from its contact row (read in the append transaction): the
 /// recipient's commitment and category, and the evidence commitment under the subject's
 /// key. An unknown contact, or one of another tenant, is refused; so is an erased one.
@@ -294,17 +332,22 @@ async fn commit(
         .collect();
     let result = store
         .append_for_contacts(&subjects, |first_index, contacts| {
-            let mut entries = Vec::with_capacity(drafts.len());
+            // Resolve every draft, give the accepted ones consecutive indices, then seal.
+            let resolved: Vec<Result<ProofDraft, SubmitError>> =
+                drafts.iter().map(|d| resolve(d, contacts, keys)).collect();
+            let accepted: Vec<&ProofDraft> =
+                resolved.iter().filter_map(|r| r.as_ref().ok()).collect();
+            let sealed = seal_all(&accepted, first_index, now, &keys.seal, origin)?;
+            let mut sealed = sealed.into_iter();
+            let mut entries = Vec::with_capacity(accepted.len());
             let mut outcomes = Vec::with_capacity(drafts.len());
-            let mut index = first_index;
-            for d in &drafts {
-                match resolve(d, contacts, keys) {
+            for r in resolved {
+                match r {
                     Err(e) => outcomes.push(Err(e)),
-                    Ok(full) => {
-                        let (entry, sealed) = seal_draft(&full, index, now, &keys.seal, origin)?;
-                        index += 1;
+                    Ok(_) => {
+                        let (entry, proof) = sealed.next().ok_or("sealing lost a proof")?;
                         entries.push(entry);
-                        outcomes.push(Ok(sealed));
+                        outcomes.push(Ok(proof));
                     }
                 }
             }
