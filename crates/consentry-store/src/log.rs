@@ -44,6 +44,18 @@ const CHUNK: usize = 200;
 #[derive(Debug, Default, Clone)]
 pub(crate) struct EdgeCache(Arc<Mutex<Option<TileEdge>>>);
 
+/// `($1, $2), ($3, $4), …`: the VALUES list of a multi-row INSERT of `rows` rows of
+/// `cols` columns, in the placeholder syntax both backends accept.
+fn placeholders(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
@@ -170,13 +182,8 @@ where
 
         for (n, chunk) in entries.chunks(CHUNK).enumerate() {
             let base = size + (n * CHUNK) as u64;
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
-                .collect();
-            let sql = format!(
-                "INSERT INTO log_entries (idx, entry) VALUES {}",
-                values.join(", ")
-            );
+            let values = placeholders(chunk.len(), 2);
+            let sql = format!("INSERT INTO log_entries (idx, entry) VALUES {}", values);
             let mut q = sqlx::query(&sql);
             for (i, e) in chunk.iter().enumerate() {
                 q = q.bind(to_i64(base + i as u64)?).bind(e.entry.clone());
@@ -190,24 +197,10 @@ where
             .filter_map(|(i, e)| e.proof.as_ref().map(|p| (size + i as u64, p)))
             .collect();
         for chunk in proofs.chunks(CHUNK) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let b = 7 * i;
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5,
-                        b + 6,
-                        b + 7
-                    )
-                })
-                .collect();
+            let values = placeholders(chunk.len(), 7);
             let sql = format!(
                 "INSERT INTO proofs (id, tenant_id, subject_id, purpose, decision, log_index, recorded_at) VALUES {}",
-                values.join(", ")
+                values
             );
             let mut q = sqlx::query(&sql);
             for (index, p) in chunk {
@@ -241,29 +234,14 @@ where
         }
         let statuses: Vec<(u64, &StatusRow)> = latest.into_values().collect();
         for chunk in statuses.chunks(CHUNK) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let b = 8 * i;
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5,
-                        b + 6,
-                        b + 7,
-                        b + 8
-                    )
-                })
-                .collect();
+            let values = placeholders(chunk.len(), 8);
             let sql = format!(
                 "INSERT INTO consent_status (tenant_id, subject_id, purpose, status, proof_id, log_index, updated_at, valid_until) \
                  VALUES {} ON CONFLICT (tenant_id, subject_id, purpose) DO UPDATE SET status = excluded.status, \
                  proof_id = excluded.proof_id, log_index = excluded.log_index, updated_at = excluded.updated_at, \
                  valid_until = excluded.valid_until \
                  WHERE consent_status.log_index IS NULL OR consent_status.log_index < excluded.log_index",
-                values.join(", ")
+                values
             );
             let mut q = sqlx::query(&sql);
             for (index, s) in chunk {
@@ -283,13 +261,11 @@ where
         let tiles: Vec<(TileId, Vec<u8>)> =
             changed.iter().map(|(id, h)| (*id, tile_bytes(h))).collect();
         for chunk in tiles.chunks(CHUNK) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
-                .collect();
+            let values = placeholders(chunk.len(), 3);
             let sql = format!(
                 "INSERT INTO log_tiles (level, idx, hashes) VALUES {} \
                  ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
-                values.join(", ")
+                values
             );
             let mut q = sqlx::query(&sql);
             for (id, bytes) in chunk {
