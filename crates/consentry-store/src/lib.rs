@@ -66,6 +66,7 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     edge: log::EdgeCache,
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -120,7 +121,20 @@ impl Store {
             pool,
             backend,
             edge: log::EdgeCache::default(),
+            writer: Default::default(),
         })
+    }
+
+    /// On SQLite, the process's turn to write. SQLite has one writer at a time, and a
+    /// writer that finds the lock taken sleeps in its busy handler for up to 100 ms a
+    /// retry: behind a sequencer committing back to back, the checkpoint publisher or a
+    /// contact insert could starve for seconds. Writers of this process queue here in FIFO
+    /// order instead. PostgreSQL locks rows, so it needs no turn.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.writer.lock().await),
+            Backend::Postgres => None,
+        }
     }
 
     /// Which database this is.
@@ -150,6 +164,7 @@ impl Store {
 
     /// Sets `key` to `value` only if it has no value yet; returns the value now stored.
     pub async fn meta_init(&self, key: &str, value: &str) -> Result<String, StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
             .bind(key)
             .bind(value)

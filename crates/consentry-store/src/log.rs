@@ -76,6 +76,7 @@ impl Store {
         F: FnOnce(u64) -> Result<(Vec<NewEntry>, T), String>,
     {
         let mut cached = self.edge.0.lock().await;
+        let _turn = self.write_turn().await;
         let result = self.append_locked(&mut cached, build).await;
         if result.is_err() {
             *cached = None;
@@ -98,6 +99,7 @@ impl Store {
         ) -> Result<(Vec<NewEntry>, T), String>,
     {
         let mut cached = self.edge.0.lock().await;
+        let _turn = self.write_turn().await;
         let result = async {
             let mut tx = self.pool.begin().await?;
             // Take the log's write lock before reading: on SQLite a transaction that reads
@@ -390,6 +392,7 @@ impl Store {
         note: &str,
         now: i64,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "INSERT INTO checkpoints (size, root, note, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING",
         )

@@ -150,6 +150,7 @@ impl Store {
     /// Stores requests, and marks each (subject, purpose) `pending` in the book unless a
     /// decision is already recorded there.
     pub async fn insert_requests(&self, reqs: &[NewRequest]) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         for r in reqs {
             sqlx::query(
@@ -240,6 +241,7 @@ impl Store {
         id: &RequestId,
         outcome: Result<(), (Option<i64>, &str)>,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let q = match outcome {
             Ok(()) => sqlx::query(
                 "UPDATE consent_requests SET mail_status = 'sent', mail_attempts = mail_attempts + 1, mail_error = NULL WHERE id = $1",
@@ -270,6 +272,7 @@ impl Store {
         now: i64,
         mut webhook: impl FnMut(&str, &str, &str, &str) -> (String, String),
     ) -> Result<u64, StoreError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let expired: Vec<(String, String, String, String)> = sqlx::query_as(
             "UPDATE consent_requests SET status = 'expired' WHERE status = 'pending' AND expires_at <= $1 \
@@ -318,6 +321,7 @@ impl Store {
         F: FnOnce(u64, &RequestRow) -> Result<(Vec<NewEntry>, T), String>,
     {
         let mut cached = self.edge_lock().await;
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let claimed: Option<(String,)> = sqlx::query_as(
             "UPDATE consent_requests SET status = $1, answered_at = $2, proof_id = $3 \

@@ -210,6 +210,7 @@ impl Store {
         name: &str,
         now: i64,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(id.as_str())
             .bind(name)
@@ -243,6 +244,7 @@ impl Store {
         key_hash: &[u8; 32],
         now: i64,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "INSERT INTO api_keys (key_hash, id, tenant_id, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -278,6 +280,7 @@ impl Store {
 
     /// Inserts a contact, or reports the tenant's existing contact with the same address.
     pub async fn insert_contact(&self, c: &NewContact) -> Result<ContactInsert, StoreError> {
+        let _turn = self.write_turn().await;
         let done = sqlx::query(
             "INSERT INTO contacts (id, tenant_id, email_index, wrapped_key, identity, address_commitment, \
              category, attributes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \

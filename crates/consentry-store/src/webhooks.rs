@@ -37,6 +37,7 @@ impl Store {
         url: &str,
         now: i64,
     ) -> Result<Webhook, StoreError> {
+        let _turn = self.write_turn().await;
         let (version,): (i64,) = sqlx::query_as(
             "INSERT INTO tenant_webhooks (tenant_id, url, version, created_at) VALUES ($1, $2, 1, $3) \
              ON CONFLICT (tenant_id) DO UPDATE SET url = excluded.url, version = tenant_webhooks.version + 1, \
@@ -65,6 +66,7 @@ impl Store {
 
     /// Removes a tenant's webhook; queued deliveries are dropped. Returns whether one existed.
     pub async fn delete_webhook(&self, tenant: &TenantId) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM webhook_deliveries WHERE tenant_id = $1 AND status = 'queued'")
             .bind(tenant.as_str())
@@ -106,6 +108,7 @@ impl Store {
         id: &str,
         outcome: Result<(), (Option<i64>, &str)>,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let q = match outcome {
             Ok(()) => sqlx::query("UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_error = NULL WHERE id = $1").bind(id),
             Err((Some(next), e)) => sqlx::query("UPDATE webhook_deliveries SET attempts = attempts + 1, next_at = $2, last_error = $3 WHERE id = $1")
