@@ -66,6 +66,9 @@ pub async fn run(
         if let Err(e) = publish_once(&store, &key, clock.as_ref(), &metrics).await {
             tracing::warn!(error = %e, "checkpoint not published this round");
         }
+        if let Err(e) = store.checkpoint_wal().await {
+            tracing::warn!(error = %e, "SQLite WAL checkpoint failed");
+        }
     }
     if let Err(e) = publish_once(&store, &key, clock.as_ref(), &metrics).await {
         tracing::warn!(error = %e, "final checkpoint not published");
