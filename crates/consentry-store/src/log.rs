@@ -322,17 +322,6 @@ impl Store {
         load_tiles(&mut conn, ids).await
     }
 
-    /// The tile `id` as stored (full, or the current partial one).
-    pub async fn tile(&self, id: TileId) -> Result<Option<Vec<u8>>, StoreError> {
-        let row: Option<(Vec<u8>,)> =
-            sqlx::query_as("SELECT hashes FROM log_tiles WHERE level = $1 AND idx = $2")
-                .bind(i32::from(id.level))
-                .bind(to_i64(id.index)?)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(|(h,)| h))
-    }
-
     /// Root, inclusion proof and leaf hash for `index` in the tree of `size` leaves, read
     /// from the stored tiles. `size` must not exceed the durable size.
     pub async fn inclusion(

@@ -3,7 +3,7 @@
 //! transaction, so a link answers exactly once and an answer is never half-recorded.
 
 use crate::log::{AppendOutcome, NewEntry, append_in_tx};
-use crate::{Store, StoreError, to_u64};
+use crate::{Store, StoreError};
 use consentry_core::ids::{ProofId, RequestId, SubjectId, TenantId};
 
 /// A request to store.
@@ -361,16 +361,5 @@ impl Store {
                 Err(e)
             }
         }
-    }
-
-    /// Pending requests of a tenant (for tests and the book).
-    pub async fn pending_requests(&self, tenant: &TenantId) -> Result<u64, StoreError> {
-        let (n,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM consent_requests WHERE tenant_id = $1 AND status = 'pending'",
-        )
-        .bind(tenant.as_str())
-        .fetch_one(&self.pool)
-        .await?;
-        to_u64(n)
     }
 }

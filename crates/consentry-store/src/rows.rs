@@ -451,13 +451,4 @@ impl Store {
         .await?;
         row.map(|(i, e)| Ok((to_u64(i)?, e))).transpose()
     }
-
-    /// Number of proofs a tenant has (for metrics and tests).
-    pub async fn proof_count(&self, tenant: &TenantId) -> Result<u64, StoreError> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM proofs WHERE tenant_id = $1")
-            .bind(tenant.as_str())
-            .fetch_one(&self.pool)
-            .await?;
-        to_u64(n)
-    }
 }

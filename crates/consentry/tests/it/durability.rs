@@ -5,7 +5,7 @@
 use crate::service::{add_contact, checkpoint_covering, well_known};
 use crate::util::{Db, Env, Server, get};
 use consentry_core::checkpoint::verify_signed_checkpoint;
-use consentry_core::merkle::{Hash, leaf_hash, verify_consistency, verify_inclusion};
+use consentry_core::merkle::{leaf_hash, verify_consistency, verify_inclusion};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -138,12 +138,7 @@ fn kill9_loses_nothing(db: Db) {
             None,
         )
         .json();
-        let path: Vec<Hash> = inc["hashes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
-            .collect();
+        let path = crate::util::hashes(&inc);
         verify_inclusion(index, now.size, &leaf_hash(body), &path, &now.root).unwrap();
     }
     // Every checkpoint served before the kill is consistent with the log after it.
@@ -158,12 +153,7 @@ fn kill9_loses_nothing(db: Db) {
             None,
         )
         .json();
-        let proof: Vec<Hash> = c["hashes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
-            .collect();
+        let proof = crate::util::hashes(&c);
         verify_consistency(old.size, now.size, &old.root, &now.root, &proof).unwrap_or_else(|e| {
             panic!("checkpoint at {} inconsistent after restart: {e}", old.size)
         });

@@ -2,7 +2,7 @@
 
 use crate::util::{Db, Env, Server, get, post, post_raw};
 use consentry_core::checkpoint::verify_signed_checkpoint;
-use consentry_core::merkle::{Hash, leaf_hash, verify_inclusion};
+use consentry_core::merkle::{leaf_hash, verify_inclusion};
 use serde_json::{Value, json};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -131,12 +131,7 @@ fn walk(db: Db) {
         None,
     )
     .json();
-    let path: Vec<Hash> = inc["hashes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
-        .collect();
+    let path = crate::util::hashes(&inc);
     let canonical = consentry_core::canonical::to_canonical_bytes(&proof).unwrap();
     let leaf = leaf_hash(&canonical);
     assert_eq!(inc["leaf_hash"], leaf.to_base64());

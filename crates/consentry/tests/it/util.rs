@@ -327,3 +327,13 @@ pub fn put(url: &str, key: Option<&str>, body: &serde_json::Value) -> Res {
     }
     finish(req.send(body.to_string().as_bytes()))
 }
+
+/// The base64 hashes of a proof route's `hashes` member.
+pub fn hashes(v: &serde_json::Value) -> Vec<consentry_core::merkle::Hash> {
+    v["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| consentry_core::merkle::Hash::from_base64(h.as_str().unwrap()).unwrap())
+        .collect()
+}
