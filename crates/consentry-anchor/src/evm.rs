@@ -86,24 +86,30 @@ impl EvmConfig {
             AnchorError::Config(format!("EVM key file {shown}: cannot read it: {e}"))
         })?);
         warn_if_readable_by_others(path);
-        let trimmed = text.trim();
-        let digits = trimmed.strip_prefix("0x").unwrap_or(trimmed);
-        if digits.len() != 64 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(AnchorError::Config(format!(
-                "EVM key file {shown}: expected a private key as 64 hex digits (optionally 0x-prefixed), found {} characters that are not",
-                digits.len()
-            )));
-        }
-        let bytes = Zeroizing::new(
-            hex::decode(digits)
-                .map_err(|_| AnchorError::Config(format!("EVM key file {shown}: not hex")))?,
-        );
-        PrivateKeySigner::from_slice(&bytes).map_err(|_| {
-            AnchorError::Config(format!(
-                "EVM key file {shown}: not a valid secp256k1 private key"
-            ))
-        })
+        parse_key(&text, &format!("EVM key file {shown}"))
     }
+
+    /// Reads the anchoring key from its hex text (e.g. the `CONSENTRY_ANCHOR_EVM_KEY`
+    /// environment variable): 64 hex digits, `0x` optional. No error quotes it.
+    pub fn key_from_hex(text: &str) -> Result<PrivateKeySigner, AnchorError> {
+        parse_key(text, "EVM key")
+    }
+}
+
+fn parse_key(text: &str, what: &str) -> Result<PrivateKeySigner, AnchorError> {
+    let trimmed = text.trim();
+    let digits = trimmed.strip_prefix("0x").unwrap_or(trimmed);
+    if digits.len() != 64 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AnchorError::Config(format!(
+            "{what}: expected a private key as 64 hex digits (optionally 0x-prefixed), found {} characters that are not",
+            digits.len()
+        )));
+    }
+    let bytes = Zeroizing::new(
+        hex::decode(digits).map_err(|_| AnchorError::Config(format!("{what}: not hex")))?,
+    );
+    PrivateKeySigner::from_slice(&bytes)
+        .map_err(|_| AnchorError::Config(format!("{what}: not a valid secp256k1 private key")))
 }
 
 #[cfg(unix)]
@@ -348,7 +354,7 @@ impl EvmAnchor {
                             intent.tx_hash, intent.nonce
                         ),
                         Broadcast::NonceContested(why) => format!(
-                            "transaction {} is not in the mempool: another transaction with nonce {} is ({why})",
+                            "transaction {} is not in the mempool (the node said: {why}); nonce {} is still unused, waiting for the transaction that takes it",
                             intent.tx_hash, intent.nonce
                         ),
                     }));
@@ -453,7 +459,14 @@ impl EvmAnchor {
             .get_block_by_number(BlockNumberOrTag::Number(block_number))
             .full()
             .await
-            .map_err(|e| rpc_error("eth_getBlockByNumber", e))?
+            .map_err(|e| match e {
+                RpcError::DeserError { err, .. } => AnchorError::Invalid(format!(
+                    "block {block_number}: its transactions are not all of Ethereum's types ({err}); \
+                     blocks with chain-specific transactions (OP-stack deposits, Arbitrum system \
+                     transactions) cannot be proven by this backend yet"
+                )),
+                e => rpc_error("eth_getBlockByNumber", e),
+            })?
         else {
             return Ok(Progress::Waiting(format!(
                 "block {block_number} is not served by the node (yet)"
@@ -621,9 +634,16 @@ impl EvmAnchor {
             .await
             .map_err(|e| rpc_error("eth_getBlockByNumber", e))?;
         Ok(match block {
+            // Conservative: a node that lags looks the same as a chain reorganised to a
+            // shorter one, and anchoring again costs only gas.
             None => Recheck::Invalid(format!(
-                "block {} is no longer on the chain: it was reorganised away (anchored in {})",
-                object.block_number, object.block_hash
+                "block {} is no longer on the chain (the node's head is {}): it was reorganised away, or the node lags (anchored in {})",
+                object.block_number,
+                self.provider
+                    .get_block_number()
+                    .await
+                    .map_err(|e| rpc_error("eth_blockNumber", e))?,
+                object.block_hash
             )),
             Some(block) if hex0x(block.header.hash.as_slice()) != object.block_hash => {
                 Recheck::Invalid(format!(

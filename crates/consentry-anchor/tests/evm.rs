@@ -14,7 +14,7 @@ use alloy::network::TxSignerSync;
 use alloy::primitives::{Address, Bytes, TxKind, U256};
 use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
-use anvil::{Anvil, DEV_ADDRESS, DEV_KEY};
+use anvil::{Anvil, Bend, DEV_ADDRESS, DEV_KEY, Proxy};
 use consentry_anchor::evm::{EvmAnchor, EvmConfig, check_online};
 use consentry_anchor::{Anchor, AnchorError, AnchorObject, Progress, Recheck};
 use consentry_core::anchor::evm::{EvmAnchorError, check_evm_anchor};
@@ -480,7 +480,11 @@ async fn a_transaction_replaced_by_another_with_its_nonce_restarts_the_intent() 
     let _pending = anvil.provider.send_raw_transaction(&raw).await.unwrap();
     // Ours is out of the pool and cannot come back while the other one is there.
     let why = waiting(evm.advance(&body, &intent).await.unwrap());
-    assert!(why.contains("another transaction with nonce 0"), "{why}");
+    println!("re-sending the replaced transaction: {why}");
+    assert!(
+        why.contains("not in the mempool") && why.contains("nonce 0 is still unused"),
+        "{why}"
+    );
 
     anvil.mine(1).await;
     match evm.advance(&body, &intent).await.unwrap() {
@@ -559,4 +563,84 @@ async fn an_intent_for_another_body_or_a_mangled_intent_is_refused() {
     ));
     // Nothing of it was sent.
     assert_eq!(anvil.head().await, 0);
+}
+
+#[tokio::test]
+async fn a_node_without_eth_get_block_receipts_is_asked_receipt_by_receipt() {
+    let anvil = Anvil::start().await;
+    let proxy = Proxy::start(&anvil.url, Bend::NoBlockReceipts).await;
+    // Some other transactions in the anchor's block, so the receipts trie has branches.
+    anvil.rpc("evm_setAutomine", json!([false])).await;
+    for i in 1..=3u64 {
+        let key = PrivateKeySigner::random();
+        anvil
+            .rpc(
+                "anvil_setBalance",
+                json!([format!("{:#x}", key.address()), "0xde0b6b3a7640000"]),
+            )
+            .await;
+        let mut tx = TxEip1559 {
+            chain_id: 31337,
+            nonce: 0,
+            gas_limit: 21_000,
+            max_fee_per_gas: 10_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            to: TxKind::Call(Address::repeat_byte(0x33)),
+            value: U256::from(i),
+            access_list: Default::default(),
+            input: Bytes::new(),
+        };
+        let signature = key.sign_transaction_sync(&mut tx).unwrap();
+        let _pending = anvil
+            .provider
+            .send_raw_transaction(&TxEnvelope::from(tx.into_signed(signature)).encoded_2718())
+            .await
+            .unwrap();
+    }
+    let mut cfg = EvmConfig::new(proxy.url.clone(), DEV_KEY.parse().unwrap());
+    cfg.request_timeout = Duration::from_secs(5);
+    let evm = EvmAnchor::new(cfg).unwrap();
+    let body = body(11);
+    let intent = evm.prepare(&body).await.unwrap();
+    waiting(evm.advance(&body, &intent).await.unwrap());
+    anvil.mine(1).await;
+    let anchor = anchored(evm.advance(&body, &intent).await.unwrap());
+    let block = anvil
+        .provider
+        .get_block_by_number(1.into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(block.transactions.len(), 4, "the anchor shares its block");
+    check_evm_anchor(&anchor, &body).unwrap();
+    assert_eq!(proxy.count("eth_getBlockReceipts"), 1);
+    assert!(
+        proxy.count("eth_getTransactionReceipt") >= 4,
+        "{:?}",
+        proxy.seen.lock().unwrap()
+    );
+}
+
+#[tokio::test]
+async fn a_block_with_chain_specific_transactions_is_refused_with_the_reason() {
+    let anvil = Anvil::start().await;
+    let proxy = Proxy::start(&anvil.url, Bend::ForeignTransactionType).await;
+    let mut cfg = EvmConfig::new(proxy.url.clone(), DEV_KEY.parse().unwrap());
+    cfg.request_timeout = Duration::from_secs(5);
+    let evm = EvmAnchor::new(cfg).unwrap();
+    let body = body(12);
+    let intent = evm.prepare(&body).await.unwrap();
+    let err = loop {
+        match evm.advance(&body, &intent).await {
+            Ok(Progress::Waiting(why)) if why.contains("in the mempool") => {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            Ok(other) => panic!("expected an error, got {other:?}"),
+            Err(err) => break err,
+        }
+    };
+    assert!(
+        matches!(&err, AnchorError::Invalid(m) if m.contains("not all of Ethereum's types") && m.contains("OP-stack")),
+        "{err}"
+    );
 }

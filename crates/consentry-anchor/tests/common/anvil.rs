@@ -128,3 +128,112 @@ impl Drop for Anvil {
         self.stop();
     }
 }
+
+/// How a [`Proxy`] bends the node's answers, to play nodes anvil does not imitate.
+#[derive(Clone, Copy, Debug)]
+pub enum Bend {
+    /// `eth_getBlockReceipts` is unknown (method not found), as on older nodes.
+    NoBlockReceipts,
+    /// Full blocks hold a transaction of a chain-specific type (an OP-stack deposit,
+    /// `0x7e`), as on L2s.
+    ForeignTransactionType,
+}
+
+/// A JSON-RPC proxy in front of a node that bends some answers (see [`Bend`]) and
+/// counts the requests it saw by method.
+pub struct Proxy {
+    pub url: String,
+    pub seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: &str, bend: Bend) -> Proxy {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = upstream.to_owned();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let task = tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            while let Ok((mut socket, _)) = listener.accept().await {
+                // One request per connection ("connection: close"), read to its end.
+                let mut data = Vec::new();
+                let mut buf = [0u8; 8192];
+                let body = loop {
+                    let n = socket.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        break None;
+                    }
+                    data.extend_from_slice(&buf[..n]);
+                    let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&data[..end]).to_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map(|v| v.trim().parse().unwrap())
+                        .unwrap_or(0);
+                    if data.len() >= end + 4 + length {
+                        break Some(data[end + 4..end + 4 + length].to_vec());
+                    }
+                };
+                let Some(body) = body else { continue };
+                let request: Value = serde_json::from_slice(&body).unwrap();
+                let method = request["method"].as_str().unwrap_or("").to_owned();
+                log.lock().unwrap().push(method.clone());
+                let answer = match (bend, method.as_str()) {
+                    (Bend::NoBlockReceipts, "eth_getBlockReceipts") => serde_json::json!({
+                        "jsonrpc": "2.0", "id": request["id"],
+                        "error": {"code": -32601, "message": "Method not found"}
+                    }),
+                    _ => {
+                        let response = client
+                            .post(&upstream)
+                            .header("content-type", "application/json")
+                            .body(body)
+                            .send()
+                            .await
+                            .unwrap();
+                        let mut answer: Value =
+                            serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+                        if let (Bend::ForeignTransactionType, "eth_getBlockByNumber") =
+                            (bend, method.as_str())
+                            && let Some(Value::Object(tx)) =
+                                answer.pointer_mut("/result/transactions/0")
+                        {
+                            tx.insert("type".into(), "0x7e".into());
+                        }
+                        answer
+                    }
+                };
+                let bytes = serde_json::to_vec(&answer).unwrap();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    bytes.len()
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&bytes).await;
+                let _ = socket.shutdown().await;
+            }
+        });
+        Proxy { url, seen, task }
+    }
+
+    pub fn count(&self, method: &str) -> usize {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| *m == method)
+            .count()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
