@@ -8,13 +8,17 @@
 //! - [`checkpoint`]: C2SP tlog-checkpoint bodies in C2SP signed notes;
 //! - [`proof`] and [`certificate`]: the `consentry.proof/v1` and
 //!   `consentry.certificate/v1` documents;
+//! - [`history`]: the `consentry.anchors/v1` chain of anchored checkpoints;
 //! - [`tlog_proof`]: the C2SP `tlog-proof@v1` export of a certificate's inclusion part;
+//! - [`anchor`]: offline checks of EVM and RFC 3161 anchors;
 //! - [`verify`]: checking any of these documents and reporting each check.
 #![deny(missing_docs)]
 
+pub mod anchor;
 pub mod canonical;
 pub mod certificate;
 pub mod checkpoint;
+pub mod history;
 pub mod ids;
 pub mod keys;
 pub mod merkle;

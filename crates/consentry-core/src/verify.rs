@@ -7,13 +7,17 @@
 //! exit codes are: valid (no check failed), invalid (a check failed, with its reason),
 //! and unusable input ([`Unusable`]: not JSON, not a Consentry document, truncated).
 
+use crate::anchor::evm::check_evm_anchor;
+use crate::anchor::rfc3161::{TsaChain, check_rfc3161_anchor};
 use crate::certificate::{CERTIFICATE_TYPE, Certificate};
 use crate::checkpoint::{
     Checkpoint, CheckpointError, parse_signed_checkpoint, verify_signed_checkpoint,
 };
+use crate::history::{ANCHORS_TYPE, AnchorHistory};
 use crate::keys::SealPublicKey;
-use crate::merkle::{Hash, leaf_hash, verify_inclusion};
+use crate::merkle::{Hash, leaf_hash, verify_consistency, verify_inclusion};
 use crate::proof::{PROOF_TYPE, SealedProof, verify_seal_bytes};
+use crate::time::Timestamp;
 use crate::tlog_proof::{self, TlogProof};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -55,6 +59,10 @@ pub struct TrustedKeys {
     pub seal: Vec<SealPublicKey>,
     /// Trusted log verifier keys (`origin+hexid+base64`).
     pub log: Vec<String>,
+    /// CA certificates (DER) an RFC 3161 anchor's TSA must chain to; empty: the token's
+    /// signature is checked against the certificate it carries and the report says the
+    /// chain was not checked.
+    pub tsa_cas: Vec<Vec<u8>>,
 }
 
 /// The outcome of one check.
@@ -90,6 +98,8 @@ pub enum DocumentKind {
     Certificate,
     /// A C2SP `tlog-proof@v1` whose `extra` is a Consentry proof.
     TlogProof,
+    /// A `consentry.anchors/v1` history of anchored checkpoints.
+    AnchorHistory,
 }
 
 /// Everything a verification found.
@@ -99,15 +109,31 @@ pub struct Report {
     pub kind: DocumentKind,
     /// True when no check failed.
     pub valid: bool,
-    /// The proof's ID.
+    /// The proof's ID (empty for an anchor history).
     pub proof_id: String,
-    /// The proof's log entry hash, `SHA-256(0x00 ‖ JCS(proof))`, lowercase hex.
+    /// The proof's log entry hash, `SHA-256(0x00 ‖ JCS(proof))`, lowercase hex (empty
+    /// for an anchor history).
     pub leaf_hash: String,
+    /// The earliest time an anchor that passed its checks puts on the checkpoint (RFC
+    /// 3339, UTC): the proof existed by then. `None` when no anchor was verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchored_by: Option<String>,
     /// The checks, in the order made.
     pub checks: Vec<Check>,
 }
 
 impl Report {
+    /// Adds a check made outside the core (e.g. an online anchor check) and updates
+    /// `valid`.
+    pub fn add_check(&mut self, name: &'static str, status: Status, detail: impl Into<String>) {
+        self.checks.push(Check {
+            name,
+            status,
+            detail: detail.into(),
+        });
+        self.valid = self.checks.iter().all(|c| c.status != Status::Failed);
+    }
+
     /// The first failed check, if any.
     pub fn first_failure(&self) -> Option<&Check> {
         self.checks.iter().find(|c| c.status == Status::Failed)
@@ -184,6 +210,7 @@ impl Verifier {
         match obj.get("type").and_then(|t| t.as_str()) {
             Some(PROOF_TYPE) => self.verify_proof_object(obj),
             Some(CERTIFICATE_TYPE) => self.verify_certificate_object(obj),
+            Some(ANCHORS_TYPE) => self.verify_history_object(obj),
             Some(other) => Err(Unusable::UnknownType(other.chars().take(80).collect())),
             None => Err(Unusable::NoType),
         }
@@ -238,20 +265,193 @@ impl Verifier {
             &cert.log_key,
             "certificate",
         )?;
-        if cert.anchors.is_empty() {
-            checks.skip("anchors", "the certificate carries no anchor");
-        }
-        for anchor in &cert.anchors {
-            let kind = anchor
-                .get("kind")
-                .and_then(|k| k.as_str())
-                .unwrap_or("unknown");
+        let body = parse_signed_checkpoint(&cert.checkpoint)
+            .map(|(cp, _)| cp.body())
+            .map_err(|e| malformed("certificate", format!("checkpoint: {e}")))?;
+        let anchored_by = self.check_anchors(&mut checks, &cert.anchors, &body);
+        let mut report = finish(DocumentKind::Certificate, &proof, leaf, checks);
+        report.anchored_by = anchored_by;
+        Ok(report)
+    }
+
+    /// Checks each anchor of a checkpoint offline; returns the earliest time an anchor
+    /// that passed puts on it.
+    fn check_anchors(
+        &self,
+        checks: &mut Checks,
+        anchors: &[serde_json::Map<String, serde_json::Value>],
+        body: &str,
+    ) -> Option<String> {
+        if anchors.is_empty() {
             checks.skip(
-                "anchor",
-                format!("{kind} anchor present; this verifier does not check {kind} anchors"),
+                "anchors",
+                "no anchor: nothing dates the checkpoint beyond the operator's word",
             );
+            return None;
         }
-        Ok(finish(DocumentKind::Certificate, &proof, leaf, checks))
+        let mut earliest: Option<Timestamp> = None;
+        let mut note = |t: Timestamp| {
+            if earliest.is_none_or(|e| t < e) {
+                earliest = Some(t);
+            }
+        };
+        for anchor in anchors {
+            match anchor.get("kind").and_then(|k| k.as_str()) {
+                Some("evm") => match check_evm_anchor(anchor, body) {
+                    Ok(f) => {
+                        let time = i64::try_from(f.block_time)
+                            .ok()
+                            .and_then(|s| s.checked_mul(1000))
+                            .and_then(|ms| Timestamp::from_unix_millis(ms).ok());
+                        if let Some(t) = time {
+                            note(t);
+                        }
+                        checks.pass(
+                            "anchor_evm",
+                            format!(
+                                "transaction {} from {} carries this checkpoint as calldata; it is in block {} ({}) of chain {}, mined {}, by the Merkle-Patricia proofs of its transaction and successful receipt to the block header. Offline this trusts only the block hash: compare it with any node or explorer of chain {} (consentry verify --rpc URL)",
+                                f.tx_hash,
+                                f.from,
+                                f.block_number,
+                                f.block_hash,
+                                f.chain_id,
+                                time.map_or_else(|| f.block_time.to_string(), |t| t.to_string()),
+                                f.chain_id
+                            ),
+                        );
+                    }
+                    Err(e) => checks.fail("anchor_evm", e.to_string()),
+                },
+                Some("rfc3161") => {
+                    match check_rfc3161_anchor(anchor, body, &self.trusted.tsa_cas) {
+                        Ok(f) => {
+                            note(f.gen_time);
+                            let chain = match &f.chain {
+                                TsaChain::Trusted { ca } => format!("its certificate chains to the trusted CA {ca}"),
+                                TsaChain::NotChecked => "its certificate chain was not checked: pass the TSA's CA (--tsa-ca FILE) to check it".to_owned(),
+                            };
+                            checks.pass(
+                                "anchor_rfc3161",
+                                format!(
+                                    "RFC 3161 time-stamp token over SHA-256 of this checkpoint, signed by {} at {} (serial {}, policy {}); {chain}",
+                                    f.tsa_name, f.gen_time, f.serial, f.policy
+                                ),
+                            );
+                        }
+                        Err(e) => checks.fail("anchor_rfc3161", e.to_string()),
+                    }
+                }
+                other => checks.skip(
+                    "anchor",
+                    format!(
+                        "anchor of kind {:?}: this verifier does not know it",
+                        other.unwrap_or("?")
+                    ),
+                ),
+            }
+        }
+        earliest.map(|t| t.to_string())
+    }
+
+    fn verify_history_object(
+        &mut self,
+        obj: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Report, Unusable> {
+        let history: AnchorHistory = serde_json::from_value(serde_json::Value::Object(obj))
+            .map_err(|e| malformed("anchors", e))?;
+        let mut checks = Checks(Vec::new());
+        if history.checkpoints.is_empty() {
+            checks.skip("anchors", "the history holds no anchored checkpoint yet");
+        }
+        let mut previous: Option<Checkpoint> = None;
+        let mut anchored_by = None;
+        for entry in &history.checkpoints {
+            let (unverified, _) = parse_signed_checkpoint(&entry.checkpoint)
+                .map_err(|e| malformed("anchors", format!("checkpoint: {e}")))?;
+            let cp = match self.checkpoint(&entry.checkpoint, &history.log_key) {
+                Ok(cp) => {
+                    checks.pass(
+                        "checkpoint_signature",
+                        format!(
+                            "checkpoint of log {} at size {} is signed by log key {}",
+                            cp.origin,
+                            cp.size,
+                            key_label(&history.log_key)
+                        ),
+                    );
+                    cp
+                }
+                Err(e) => {
+                    checks.fail("checkpoint_signature", e.to_string());
+                    unverified
+                }
+            };
+            let proof: Option<Vec<Hash>> = entry
+                .consistency
+                .iter()
+                .map(|h| Hash::from_base64(h))
+                .collect();
+            let proof = proof.ok_or_else(|| {
+                malformed("anchors", "a consistency hash is not 32 bytes of base64")
+            })?;
+            match &previous {
+                None if proof.is_empty() => {}
+                None => checks.fail(
+                    "consistency",
+                    "the first anchored checkpoint has a consistency proof from nothing",
+                ),
+                Some(old) if old.origin != cp.origin => checks.fail(
+                    "consistency",
+                    format!("checkpoints of two logs: {} then {}", old.origin, cp.origin),
+                ),
+                Some(old) if old.size > cp.size => checks.fail(
+                    "consistency",
+                    format!("tree size went down from {} to {}", old.size, cp.size),
+                ),
+                Some(old) => match verify_consistency(old.size, cp.size, &old.root, &cp.root, &proof) {
+                    Ok(()) => checks.pass(
+                        "consistency",
+                        format!(
+                            "the tree of size {} extends the tree of size {} (RFC 9162 consistency proof of {} hashes)",
+                            cp.size,
+                            old.size,
+                            proof.len()
+                        ),
+                    ),
+                    Err(e) => checks.fail(
+                        "consistency",
+                        format!("from size {} to {}: {e}", old.size, cp.size),
+                    ),
+                },
+            }
+            let first = self.check_anchors(&mut checks, &entry.anchors, &cp.body());
+            if anchored_by.is_none() {
+                anchored_by = first;
+            }
+            previous = Some(cp);
+        }
+        if self.trusted.log.is_empty() {
+            checks.skip(
+                "log_key",
+                format!(
+                    "log key not pinned: compare {} with the operator's published log key",
+                    history.log_key
+                ),
+            );
+        } else if self.trusted.log.contains(&history.log_key) {
+            checks.pass("log_key", "the log key is a trusted key");
+        } else {
+            checks.fail("log_key", "the log key is not among the trusted log keys");
+        }
+        let valid = checks.0.iter().all(|c| c.status != Status::Failed);
+        Ok(Report {
+            kind: DocumentKind::AnchorHistory,
+            valid,
+            proof_id: String::new(),
+            leaf_hash: String::new(),
+            anchored_by,
+            checks: checks.0,
+        })
     }
 
     fn verify_tlog_proof(&mut self, bytes: &[u8]) -> Result<Report, Unusable> {
@@ -486,6 +686,7 @@ fn finish(kind: DocumentKind, proof: &SealedProof, leaf: Hash, checks: Checks) -
         valid,
         proof_id: proof.body.id.to_string(),
         leaf_hash: leaf.to_hex(),
+        anchored_by: None,
         checks: checks.0,
     }
 }

@@ -38,6 +38,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Wakes the mail loop when requests are queued.
     pub mail_wake: Arc<tokio::sync::Notify>,
+    /// Anchoring (certificates come from its anchors).
+    pub anchoring: crate::anchoring::Anchoring,
     key_cache: Arc<Mutex<KeyCache>>,
     tenant_keys: Arc<Mutex<HashMap<TenantId, Arc<TenantKeys>>>>,
 }
@@ -51,8 +53,10 @@ impl AppState {
         config: Arc<ServerConfig>,
         sequencer: Sequencer,
         metrics: Arc<Metrics>,
+        anchoring: crate::anchoring::Anchoring,
     ) -> AppState {
         AppState {
+            anchoring,
             origin: keys.log.origin().into(),
             store,
             keys,
@@ -203,6 +207,15 @@ pub async fn serve(
         stop_rx,
     ));
     let (transport, from) = crate::mail::Transport::from_config(&config)?;
+    let anchoring = crate::anchoring::Anchoring::new(
+        store.clone(),
+        config.anchoring.clone(),
+        keys.log.clone(),
+        clock.clone(),
+        metrics.clone(),
+    );
+    let (anchor_stop_tx, anchor_stop_rx) = tokio::sync::watch::channel(false);
+    let anchorer = tokio::spawn(anchoring.clone().run(anchor_stop_rx));
     let state = AppState::new(
         store.clone(),
         keys,
@@ -210,6 +223,7 @@ pub async fn serve(
         config.clone(),
         sequencer,
         metrics,
+        anchoring,
     );
     let mailer = tokio::spawn(crate::mail::run(
         state.clone(),
@@ -234,6 +248,11 @@ pub async fn serve(
     // The mail loop holds a copy of the state, and with it a sequencer handle: stop it
     // first, so that every handle is dropped and the sequencer drains and ends.
     let _ = mail_stop_tx.send(true);
+    // Anchoring is crash-safe at every step: stopping it mid-way loses nothing.
+    let _ = anchor_stop_tx.send(true);
+    if let Err(e) = anchorer.await {
+        tracing::error!(error = %e, "anchoring task failed");
+    }
     if let Err(e) = mailer.await {
         tracing::error!(error = %e, "mail task failed");
     }

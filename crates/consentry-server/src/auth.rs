@@ -73,3 +73,40 @@ impl FromRequestParts<AppState> for TenantAuth {
         })
     }
 }
+
+/// The operator, from the admin token (`--admin-token`). Admin routes act on the whole
+/// service (e.g. anchoring now), so they take neither a tenant's key nor any default:
+/// with no token configured they are refused.
+#[derive(Debug, Clone, Copy)]
+pub struct OperatorAuth;
+
+impl FromRequestParts<AppState> for OperatorAuth {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<OperatorAuth, Problem> {
+        let Some(expected) = state.config.admin_token.as_deref() else {
+            return Err(Problem::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "admin-disabled",
+                "Admin routes disabled",
+                "this service has no admin token configured (--admin-token / CONSENTRY_ADMIN_TOKEN)",
+            ));
+        };
+        let given = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(Problem::unauthorized)?;
+        // Comparing digests: equal-length inputs, and no early exit on a shared prefix of
+        // the token itself.
+        if key_hash(given) != key_hash(expected) {
+            return Err(Problem::unauthorized());
+        }
+        Ok(OperatorAuth)
+    }
+}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Everything `consentry serve` needs, already checked.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerConfig {
     /// Where keys, the SQLite file and the mail outbox live.
     pub data_dir: PathBuf,
@@ -27,6 +27,11 @@ pub struct ServerConfig {
     pub smtp_url: Option<String>,
     /// The From address of the e-mails Consentry sends.
     pub mail_from: String,
+    /// Anchoring: backends and schedule.
+    pub anchoring: crate::anchoring::AnchorSettings,
+    /// Bearer token of the operator's admin routes (`POST /v1/admin/anchor`); `None`
+    /// disables them.
+    pub admin_token: Option<String>,
 }
 
 impl ServerConfig {
@@ -43,6 +48,24 @@ impl ServerConfig {
             max_batch: 512,
             smtp_url: None,
             mail_from: "Consentry <consentry@localhost>".into(),
+            anchoring: crate::anchoring::AnchorSettings::none(),
+            admin_token: None,
         }
+    }
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The SMTP URL may hold a password and the admin token is a secret: neither is
+        // printed.
+        f.debug_struct("ServerConfig")
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field("backend", &self.database_url.split(':').next())
+            .field("public_url", &self.public_url)
+            .field("smtp", &self.smtp_url.is_some())
+            .field("anchoring", &self.anchoring)
+            .field("admin_routes", &self.admin_token.is_some())
+            .finish()
     }
 }

@@ -5,10 +5,13 @@
 //! - [`sequencer`]: group commit — many requests' proofs sealed and appended to the log in
 //!   one transaction, each request answered only once its entry is durable;
 //! - [`publisher`]: signs checkpoints of the durable log, apart from appending;
+//! - [`anchoring`] and [`schedule`]: anchors checkpoints daily (and on demand) in an EVM
+//!   chain and/or with an RFC 3161 authority, crash-safe and idempotent;
 //! - [`routes`]: the HTTP API, with tenant authorisation in the handlers' signatures and
 //!   every error as RFC 9457 problem+json ([`problem`]).
 #![deny(missing_docs)]
 
+pub mod anchoring;
 pub mod app;
 pub mod auth;
 pub mod clock;
@@ -23,6 +26,7 @@ pub mod problem;
 pub mod publisher;
 pub mod random;
 pub mod routes;
+pub mod schedule;
 pub mod sequencer;
 pub mod webhooks;
 

@@ -14,6 +14,15 @@ pub struct ResponseLabels {
     pub code: u16,
 }
 
+/// Labels of anchoring counts.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AnchorLabels {
+    /// Backend kind (`evm`, `rfc3161`).
+    pub kind: String,
+    /// Failure class (`unreachable`, `refused`, `invalid`, `config`); empty for successes.
+    pub reason: String,
+}
+
 /// The service's metrics.
 #[derive(Debug)]
 pub struct Metrics {
@@ -34,6 +43,16 @@ pub struct Metrics {
     pub checkpoints_signed: Counter,
     /// HTTP responses by status code.
     pub responses: Family<ResponseLabels, Counter>,
+    /// Anchors completed by this process, by kind.
+    pub anchors_completed: Family<AnchorLabels, Counter>,
+    /// Failed anchoring attempts, by kind and reason (node down, refused…).
+    pub anchor_failures: Family<AnchorLabels, Counter>,
+    /// Anchors prepared and not yet done.
+    pub anchors_pending: Gauge,
+    /// Anchors replaced because their block was reorganised away.
+    pub anchors_reorged: Counter,
+    /// The size of the last checkpoint this process anchored.
+    pub last_anchored_size: Gauge,
 }
 
 impl Metrics {
@@ -49,6 +68,11 @@ impl Metrics {
             log_size: Gauge::default(),
             checkpoints_signed: Counter::default(),
             responses: Family::default(),
+            anchors_completed: Family::default(),
+            anchor_failures: Family::default(),
+            anchors_pending: Gauge::default(),
+            anchors_reorged: Counter::default(),
+            last_anchored_size: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -90,6 +114,31 @@ impl Metrics {
             "http_responses",
             "HTTP responses by status code",
             m.responses.clone(),
+        );
+        registry.register(
+            "anchors_completed",
+            "Checkpoint anchors completed, by kind",
+            m.anchors_completed.clone(),
+        );
+        registry.register(
+            "anchor_failures",
+            "Failed anchoring attempts, by kind and reason",
+            m.anchor_failures.clone(),
+        );
+        registry.register(
+            "anchors_pending",
+            "Anchors prepared and not yet done",
+            m.anchors_pending.clone(),
+        );
+        registry.register(
+            "anchors_reorged",
+            "Anchors replaced because their block left the canonical chain",
+            m.anchors_reorged.clone(),
+        );
+        registry.register(
+            "last_anchored_size",
+            "Size of the last checkpoint anchored by this process",
+            m.last_anchored_size.clone(),
         );
         Metrics { registry, ..m }
     }

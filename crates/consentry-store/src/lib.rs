@@ -14,12 +14,14 @@
 //! processes on one PostgreSQL database, and an entry is durable before anyone is told
 //! its index.
 
+mod anchors;
 mod export;
 mod log;
 mod requests;
 mod rows;
 mod webhooks;
 
+pub use anchors::{AnchorRow, AnchorState, AnchoredCheckpoint};
 pub use export::ExportContact;
 pub use log::{AppendOutcome, NewEntry};
 pub use requests::{Answer, NewRequest, RequestRow};

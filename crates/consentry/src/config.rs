@@ -21,6 +21,39 @@ pub struct DbArgs {
     pub config: Option<PathBuf>,
 }
 
+/// Anchor options, shared by `serve` and `anchor`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct AnchorArgs {
+    /// JSON-RPC URL of an EVM node to anchor checkpoints in (the chain ID is read from it)
+    #[arg(long, env = "CONSENTRY_ANCHOR_EVM_RPC", value_name = "URL")]
+    pub anchor_evm_rpc: Option<String>,
+    /// File holding the anchoring account's private key (0x-hex); or set
+    /// CONSENTRY_ANCHOR_EVM_KEY to the key itself
+    #[arg(long, env = "CONSENTRY_ANCHOR_EVM_KEY_FILE", value_name = "FILE")]
+    pub anchor_evm_key_file: Option<PathBuf>,
+    /// Blocks on top of the anchor's block before a certificate uses it [default: 3]
+    #[arg(long, env = "CONSENTRY_ANCHOR_EVM_CONFIRMATIONS", value_name = "N")]
+    pub anchor_evm_confirmations: Option<u64>,
+    /// Address the anchoring transaction is sent to [default: the anchoring account]
+    #[arg(long, env = "CONSENTRY_ANCHOR_EVM_TO", value_name = "ADDRESS")]
+    pub anchor_evm_to: Option<String>,
+    /// URL of an RFC 3161 time-stamping authority
+    #[arg(long, env = "CONSENTRY_ANCHOR_RFC3161_URL", value_name = "URL")]
+    pub anchor_rfc3161_url: Option<String>,
+    /// PEM file of the CA certificate(s) the TSA's signing certificate must chain to
+    #[arg(long, env = "CONSENTRY_ANCHOR_RFC3161_CA", value_name = "FILE")]
+    pub anchor_rfc3161_ca: Option<PathBuf>,
+    /// Local time of the daily anchor [default: 00:00]
+    #[arg(long, env = "CONSENTRY_ANCHOR_AT", value_name = "HH:MM")]
+    pub anchor_at: Option<String>,
+    /// IANA time zone of --anchor-at [default: Europe/Paris]
+    #[arg(long, env = "CONSENTRY_ANCHOR_TIMEZONE", value_name = "TZ")]
+    pub anchor_timezone: Option<String>,
+    /// Seconds between polls of a pending anchor (confirmations) [default: 5]
+    #[arg(long, env = "CONSENTRY_ANCHOR_POLL", value_name = "SECONDS")]
+    pub anchor_poll: Option<u64>,
+}
+
 /// Options of `consentry serve`.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ServeArgs {
@@ -45,6 +78,16 @@ pub struct ServeArgs {
     /// From address of the e-mails (default: `Consentry <consentry@localhost>`)
     #[arg(long, env = "CONSENTRY_MAIL_FROM", value_name = "ADDRESS")]
     pub mail_from: Option<String>,
+    /// Bearer token of the operator routes (POST /v1/admin/anchor) [default: disabled]
+    #[arg(
+        long,
+        env = "CONSENTRY_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
+    #[command(flatten)]
+    pub anchor: AnchorArgs,
 }
 
 /// `consentry.toml`: the same options, by their long names with underscores.
@@ -59,6 +102,16 @@ struct FileConfig {
     log_format: Option<String>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    admin_token: Option<String>,
+    anchor_evm_rpc: Option<String>,
+    anchor_evm_key_file: Option<PathBuf>,
+    anchor_evm_confirmations: Option<u64>,
+    anchor_evm_to: Option<String>,
+    anchor_rfc3161_url: Option<String>,
+    anchor_rfc3161_ca: Option<PathBuf>,
+    anchor_at: Option<String>,
+    anchor_timezone: Option<String>,
+    anchor_poll: Option<u64>,
 }
 
 fn read_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -128,6 +181,11 @@ pub fn server(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
     if let Some(from) = args.mail_from.clone().or(file.mail_from) {
         cfg.mail_from = from;
     }
+    cfg.admin_token = args.admin_token.clone().or(file.admin_token.clone());
+    if cfg.admin_token.as_ref().is_some_and(|t| t.len() < 16) {
+        bail!("--admin-token must be at least 16 characters");
+    }
+    cfg.anchoring = anchoring(&args.anchor, &args.db)?;
     let format = args
         .log_format
         .clone()
@@ -137,4 +195,87 @@ pub fn server(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
         bail!("--log-format must be text or json");
     }
     Ok((cfg, format))
+}
+
+/// The anchoring settings: backends built from the options (file values fill in what
+/// flags and environment leave unset), the schedule checked.
+pub fn anchoring(
+    args: &AnchorArgs,
+    db: &DbArgs,
+) -> anyhow::Result<consentry_server::anchoring::AnchorSettings> {
+    use consentry_anchor::Anchor;
+    use std::sync::Arc;
+    let file = read_file(db.config.as_deref())?;
+    let mut settings = consentry_server::anchoring::AnchorSettings::none();
+    let at = args
+        .anchor_at
+        .clone()
+        .or(file.anchor_at)
+        .unwrap_or_else(|| "00:00".into());
+    let tz = args
+        .anchor_timezone
+        .clone()
+        .or(file.anchor_timezone)
+        .unwrap_or_else(|| "Europe/Paris".into());
+    settings.schedule = consentry_server::schedule::Schedule::new(&at, &tz)?;
+    let poll = args.anchor_poll.or(file.anchor_poll).unwrap_or(5);
+    if !(1..=3600).contains(&poll) {
+        bail!("--anchor-poll must be between 1 and 3600 seconds");
+    }
+    settings.poll = std::time::Duration::from_secs(poll);
+    let mut backends: Vec<Arc<dyn Anchor>> = Vec::new();
+    if let Some(rpc) = args.anchor_evm_rpc.clone().or(file.anchor_evm_rpc) {
+        let key = match (
+            args.anchor_evm_key_file
+                .clone()
+                .or(file.anchor_evm_key_file),
+            std::env::var("CONSENTRY_ANCHOR_EVM_KEY").ok(),
+        ) {
+            (Some(path), _) => consentry_anchor::evm::EvmConfig::key_from_file(&path)
+                .with_context(|| format!("--anchor-evm-key-file {}", path.display()))?,
+            (None, Some(hex)) => consentry_anchor::evm::EvmConfig::key_from_hex(&hex)
+                .map_err(|e| anyhow::anyhow!("CONSENTRY_ANCHOR_EVM_KEY: {e}"))?,
+            (None, None) => bail!(
+                "--anchor-evm-rpc needs the anchoring account's key: --anchor-evm-key-file FILE or CONSENTRY_ANCHOR_EVM_KEY"
+            ),
+        };
+        let confirmations = args
+            .anchor_evm_confirmations
+            .or(file.anchor_evm_confirmations)
+            .unwrap_or(3);
+        if !(1..=1000).contains(&confirmations) {
+            bail!("--anchor-evm-confirmations must be between 1 and 1000");
+        }
+        let to = match args.anchor_evm_to.clone().or(file.anchor_evm_to) {
+            Some(a) => Some(
+                a.parse()
+                    .map_err(|_| anyhow::anyhow!("--anchor-evm-to {a:?} is not an address"))?,
+            ),
+            None => None,
+        };
+        let cfg = consentry_anchor::evm::EvmConfig {
+            rpc_url: rpc,
+            key,
+            confirmations,
+            to,
+            request_timeout: std::time::Duration::from_secs(30),
+        };
+        backends.push(Arc::new(
+            consentry_anchor::evm::EvmAnchor::new(cfg).context("--anchor-evm-rpc")?,
+        ));
+    }
+    if let Some(url) = args.anchor_rfc3161_url.clone().or(file.anchor_rfc3161_url) {
+        let cfg = consentry_anchor::rfc3161::TsaConfig {
+            url,
+            ca_file: args.anchor_rfc3161_ca.clone().or(file.anchor_rfc3161_ca),
+            timeout: std::time::Duration::from_secs(30),
+        };
+        backends.push(Arc::new(
+            consentry_anchor::rfc3161::TsaAnchor::new(cfg).context("--anchor-rfc3161-url")?,
+        ));
+    } else if args.anchor_rfc3161_ca.is_some() {
+        bail!("--anchor-rfc3161-ca is given without --anchor-rfc3161-url");
+    }
+    settings.backends = backends;
+    Ok(settings)
 }

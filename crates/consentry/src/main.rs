@@ -1,6 +1,7 @@
 //! The `consentry` command. Parses the command line and hands each subcommand to its
 //! module; errors become a message on stderr and a non-zero exit code here, and only here.
 
+mod anchor_cmd;
 mod config;
 mod contacts_cmd;
 mod serve_cmd;
@@ -28,6 +29,8 @@ enum Command {
     /// Import and export the address book as CSV (see docs/csv.md).
     #[command(subcommand)]
     Contacts(contacts_cmd::ContactsCommand),
+    /// Anchor the log's current checkpoint now, with every configured anchor.
+    Anchor(anchor_cmd::AnchorCmd),
     /// Verify a proof or certificate file offline.
     ///
     /// Exit status: 0 valid, 1 invalid (the reason is printed), 2 unusable input.
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => report(serve_cmd::run(&args)),
         Command::Tenant(cmd) => report(tenant_cmd::run(&cmd)),
         Command::Contacts(cmd) => report(contacts_cmd::run(&cmd)),
+        Command::Anchor(cmd) => report(anchor_cmd::run(&cmd)),
         Command::Verify(args) => verify_cmd::run(&args),
         Command::TlogProof(args) => tlog_proof(&args),
     }

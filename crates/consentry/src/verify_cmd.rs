@@ -28,6 +28,14 @@ pub struct VerifyArgs {
     /// published at /.well-known/consentry.json). Repeatable.
     #[arg(long = "log-key", value_name = "VKEY")]
     log_keys: Vec<String>,
+    /// Also check EVM anchors online against this JSON-RPC node of your choice: the
+    /// transaction's calldata is the checkpoint, its block is canonical, and how many
+    /// confirmations it has.
+    #[arg(long, value_name = "URL")]
+    rpc: Option<String>,
+    /// PEM file of the CA certificate(s) an RFC 3161 anchor's TSA must chain to.
+    #[arg(long = "tsa-ca", value_name = "FILE")]
+    tsa_ca: Option<PathBuf>,
 }
 
 const EXIT_INVALID: u8 = 1;
@@ -79,8 +87,96 @@ fn verify(args: &VerifyArgs) -> Result<Report, String> {
             .map_err(|e| format!("--log-key {k}: {e}"))?;
         trusted.log.push(k.clone());
     }
+    if let Some(path) = &args.tsa_ca {
+        let pem = std::fs::read_to_string(path)
+            .map_err(|e| format!("--tsa-ca {}: {e}", path.display()))?;
+        trusted.tsa_cas = consentry_core::anchor::rfc3161::pem_certificates(&pem)
+            .map_err(|e| format!("--tsa-ca {}: {e}", path.display()))?;
+    }
     let bytes = read_input(args)?;
-    verify_document(&bytes, &trusted).map_err(|e| e.to_string())
+    let mut report = verify_document(&bytes, &trusted).map_err(|e| e.to_string())?;
+    if let Some(rpc) = &args.rpc {
+        check_online(rpc, &bytes, &mut report)?;
+    }
+    Ok(report)
+}
+
+/// The EVM anchors of a certificate or anchor history, with the checkpoint body each
+/// anchors.
+fn evm_anchors(bytes: &[u8]) -> Vec<(consentry_anchor::AnchorObject, String)> {
+    use consentry_core::checkpoint::parse_signed_checkpoint;
+    let body = |note: &str| parse_signed_checkpoint(note).map(|(cp, _)| cp.body()).ok();
+    let mut out = Vec::new();
+    if let Ok(cert) = serde_json::from_slice::<consentry_core::certificate::Certificate>(bytes) {
+        if let Some(b) = body(&cert.checkpoint) {
+            out.extend(cert.anchors.into_iter().map(|a| (a, b.clone())));
+        }
+    } else if let Ok(h) = serde_json::from_slice::<consentry_core::history::AnchorHistory>(bytes) {
+        for e in h.checkpoints {
+            if let Some(b) = body(&e.checkpoint) {
+                out.extend(e.anchors.into_iter().map(|a| (a, b.clone())));
+            }
+        }
+    }
+    out.retain(|(a, _)| a.get("kind").and_then(|k| k.as_str()) == Some("evm"));
+    out
+}
+
+/// `--rpc`: each EVM anchor checked against the chosen node; the report says which were
+/// checked online. A node that cannot be reached leaves the anchor checked offline only.
+fn check_online(rpc: &str, bytes: &[u8], report: &mut Report) -> Result<(), String> {
+    let anchors = evm_anchors(bytes);
+    if anchors.is_empty() {
+        report.add_check(
+            "anchor_evm_online",
+            Status::NotChecked,
+            "--rpc given but the document has no EVM anchor",
+        );
+        return Ok(());
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    for (anchor, body) in anchors {
+        match rt.block_on(consentry_anchor::evm::check_online(rpc, &anchor, &body)) {
+            Ok(c) => {
+                let ok = c.chain_id_matches && c.calldata_matches && c.block_hash_matches;
+                let status = if ok { Status::Passed } else { Status::Failed };
+                report.add_check(
+                    "anchor_evm_online",
+                    status,
+                    format!(
+                        "checked online at {}: {}; {} confirmation(s)",
+                        redact_url(rpc),
+                        c.detail,
+                        c.confirmations
+                    ),
+                );
+            }
+            Err(e) => report.add_check(
+                "anchor_evm_online",
+                Status::NotChecked,
+                format!(
+                    "checked offline only: the node at {} could not be used: {e}",
+                    redact_url(rpc)
+                ),
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// A node URL without its path and query, which often hold an API key.
+fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.split(['/', '?']).next().unwrap_or(rest);
+            let host = host.rsplit('@').next().unwrap_or(host);
+            format!("{scheme}://{host}")
+        }
+        None => "the node".to_owned(),
+    }
 }
 
 fn read_input(args: &VerifyArgs) -> Result<Vec<u8>, String> {
@@ -106,9 +202,15 @@ fn print_human(report: &Report) {
         consentry_core::verify::DocumentKind::Proof => "proof",
         consentry_core::verify::DocumentKind::Certificate => "certificate",
         consentry_core::verify::DocumentKind::TlogProof => "tlog-proof",
+        consentry_core::verify::DocumentKind::AnchorHistory => "anchor history",
     };
     println!("{kind} {}", report.proof_id);
-    println!("leaf hash {}", report.leaf_hash);
+    if !report.leaf_hash.is_empty() {
+        println!("leaf hash {}", report.leaf_hash);
+    }
+    if let Some(t) = &report.anchored_by {
+        println!("anchored by {t}");
+    }
     for check in &report.checks {
         let mark = match check.status {
             Status::Passed => "ok     ",

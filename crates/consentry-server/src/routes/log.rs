@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use consentry_core::history::{ANCHORS_TYPE, AnchorHistory, AnchoredEntry};
 use consentry_core::merkle::{Hash, MerkleError};
 use serde::Deserialize;
 use serde_json::json;
@@ -83,4 +84,46 @@ pub async fn consistency(
     Ok(Json(
         json!({ "old_size": q.old, "new_size": q.new, "hashes": b64(&proof) }),
     ))
+}
+
+/// `GET /v1/log/anchors`: the history of anchored checkpoints, each with its anchors and
+/// the consistency proof from the one before — a `consentry.anchors/v1` document that
+/// `consentry verify` checks: it shows that every day's anchored tree extends the
+/// previous one (the log was never forked or rewritten between anchors).
+pub async fn anchors(State(state): State<AppState>) -> Result<Json<AnchorHistory>, Problem> {
+    let anchored = state.store.anchored_checkpoints().await?;
+    let mut entries = Vec::with_capacity(anchored.len());
+    let mut previous: Option<u64> = None;
+    for a in anchored {
+        let consistency = match previous {
+            Some(old) if old < a.size => {
+                let (_, _, proof) = state
+                    .store
+                    .consistency(old, a.size)
+                    .await?
+                    .map_err(Problem::unavailable)?;
+                b64(&proof)
+            }
+            _ => Vec::new(),
+        };
+        let anchors = a
+            .anchors
+            .iter()
+            .map(|text| match serde_json::from_str(text) {
+                Ok(serde_json::Value::Object(map)) => Ok(map),
+                _ => Err(Problem::unavailable("a stored anchor is not a JSON object")),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        previous = Some(a.size);
+        entries.push(AnchoredEntry {
+            checkpoint: a.note,
+            consistency,
+            anchors,
+        });
+    }
+    Ok(Json(AnchorHistory {
+        kind: ANCHORS_TYPE.to_owned(),
+        log_key: state.keys.log.verifier_key(),
+        checkpoints: entries,
+    }))
 }

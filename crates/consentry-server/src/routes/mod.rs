@@ -1,6 +1,7 @@
 //! The HTTP routes. Handlers that act for a sender take [`crate::auth::TenantAuth`];
-//! the public ones (log, keys, health) take nothing.
+//! the public ones (log, keys, health, the `/verify` page) take nothing.
 
+mod admin;
 mod answer;
 pub mod consents;
 mod contacts;
@@ -9,6 +10,7 @@ mod log;
 mod meta;
 pub mod proofs;
 mod requests;
+mod verify_page;
 mod webhook;
 
 use crate::app::AppState;
@@ -32,6 +34,13 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/contacts/{id}", get(contacts::show))
         .route("/v1/contacts/{id}/consents", post(consents::record))
         .route("/v1/proofs/{id}", get(proofs::show))
+        .route("/v1/proofs/{id}/certificate", get(proofs::certificate))
+        .route(
+            "/v1/proofs/{id}/certificate.pdf",
+            get(proofs::certificate_pdf),
+        )
+        .route("/v1/log/anchors", get(log::anchors))
+        .route("/v1/admin/anchor", post(admin::anchor))
         .route("/v1/consent-requests", post(requests::create))
         .route("/v1/consent-requests/{id}", get(requests::show))
         .route(
@@ -40,6 +49,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/c/{token}", get(answer::show).post(answer::answer))
         .route("/c/{token}/proof", get(answer::proof))
+        .route("/verify", get(verify_page::page))
+        .route("/verify/verify.js", get(verify_page::script))
+        .route("/verify/consentry_verify.wasm", get(verify_page::wasm))
 }
 
 /// 404 for every unknown path, as problem+json.

@@ -7,9 +7,13 @@ use crate::routes::consents::proof_response;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use consentry_core::anchor::evm::check_evm_anchor;
+use consentry_core::anchor::rfc3161::check_rfc3161_anchor;
+use consentry_core::certificate::Certificate;
+use consentry_core::checkpoint::parse_signed_checkpoint;
 use consentry_core::ids::ProofId;
 use consentry_core::proof::SealedProof;
-use consentry_pdf::{Language, ProofSummary};
+use consentry_pdf::{AnchorLine, CertificateSummary, Language, ProofSummary};
 
 /// The page language from `Accept-Language`: French when French is preferred, else English.
 pub fn language(headers: &HeaderMap) -> Language {
@@ -62,8 +66,35 @@ pub async fn show(
         return Ok(proof_response(StatusCode::OK, &id, entry));
     }
     let proof: SealedProof = serde_json::from_slice(&entry).map_err(Problem::unavailable)?;
-    let leaf = consentry_core::merkle::leaf_hash(&entry);
-    let summary = ProofSummary {
+    let summary = proof_summary(&state, &auth, &headers, &id, &proof, &entry);
+    let bytes = consentry_pdf::proof_pdf(&summary).map_err(Problem::unavailable)?;
+    Ok(pdf_response(&format!("{id}.pdf"), bytes))
+}
+
+fn pdf_response(filename: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{filename}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+fn proof_summary(
+    state: &AppState,
+    auth: &TenantAuth,
+    headers: &HeaderMap,
+    id: &ProofId,
+    proof: &SealedProof,
+    entry: &[u8],
+) -> ProofSummary {
+    let leaf = consentry_core::merkle::leaf_hash(entry);
+    ProofSummary {
         language: language(&headers),
         sender_name: auth.tenant.name.clone(),
         subject: proof.body.subject.to_string(),
@@ -81,19 +112,188 @@ pub async fn show(
         seal_key_fingerprint: state.keys.seal.public().fingerprint(),
         leaf_hash: leaf.to_hex(),
         verify_url: format!("{}/verify", state.config.public_url.trim_end_matches('/')),
+    }
+}
+
+/// The certificate of a stored proof: its inclusion path up to the first anchored
+/// checkpoint that holds it, and that checkpoint's anchors. `None` while pending.
+pub async fn certificate_of(
+    state: &AppState,
+    proof: &SealedProof,
+) -> Result<Option<Certificate>, Problem> {
+    let index = proof.body.log_index;
+    let Some(anchored) = state.store.anchored_checkpoint_for(index).await? else {
+        return Ok(None);
     };
-    let bytes = consentry_pdf::proof_pdf(&summary).map_err(Problem::unavailable)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"{id}.pdf\""),
-            ),
-        ],
-        bytes,
+    let (_, path, _) = state
+        .store
+        .inclusion(index, anchored.size)
+        .await?
+        .map_err(Problem::unavailable)?;
+    let anchors = anchored
+        .anchors
+        .iter()
+        .map(|text| match serde_json::from_str(text) {
+            Ok(serde_json::Value::Object(map)) => Ok(map),
+            _ => Err(Problem::unavailable("a stored anchor is not a JSON object")),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let cert = Certificate::new(
+        proof,
+        &path,
+        anchored.note,
+        state.keys.log.verifier_key(),
+        anchors,
     )
-        .into_response())
+    .map_err(Problem::unavailable)?;
+    Ok(Some(cert))
+}
+
+/// The 409 answer for a proof whose checkpoint is not anchored yet.
+fn pending(state: &AppState, log_index: u64) -> Problem {
+    let anchoring = &state.anchoring;
+    let mut p = Problem::new(
+        StatusCode::CONFLICT,
+        "pending",
+        "Certificate pending",
+        if anchoring.configured() {
+            format!(
+                "proof {log_index} is in the log but not anchored yet; anchoring runs daily at {}",
+                anchoring.schedule().describe()
+            )
+        } else {
+            "proof is in the log but no anchor is configured on this service yet; its certificate comes once one is".to_owned()
+        },
+    )
+    .with("status", "pending")
+    .with("log_index", log_index);
+    if anchoring.configured() {
+        let now = jiff::Timestamp::from_millisecond(state.clock.now_ms()).ok();
+        if let Some(next) = now.and_then(|n| anchoring.schedule().slot_after(n)) {
+            p = p.with("next_anchor_at", next.at.to_string());
+        }
+    }
+    p
+}
+
+/// `GET /v1/proofs/{id}/certificate`: the certificate JSON, or 409 while pending.
+pub async fn certificate(
+    State(state): State<AppState>,
+    auth: TenantAuth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    certificate_response(state, auth, headers, id, false).await
+}
+
+/// `GET /v1/proofs/{id}/certificate.pdf`: the certificate as a readable page.
+pub async fn certificate_pdf(
+    State(state): State<AppState>,
+    auth: TenantAuth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    certificate_response(state, auth, headers, id, true).await
+}
+
+async fn certificate_response(
+    state: AppState,
+    auth: TenantAuth,
+    headers: HeaderMap,
+    id: String,
+    pdf: bool,
+) -> Result<Response, Problem> {
+    let id = ProofId::parse(&id).map_err(|_| Problem::not_found("proof"))?;
+    let (_, entry) = state
+        .store
+        .proof(&auth.tenant.id, &id)
+        .await?
+        .ok_or_else(|| Problem::not_found("proof"))?;
+    let proof: SealedProof = serde_json::from_slice(&entry).map_err(Problem::unavailable)?;
+    let Some(cert) = certificate_of(&state, &proof).await? else {
+        return Err(pending(&state, proof.body.log_index));
+    };
+    if !pdf {
+        let body = serde_json::to_vec(&cert).map_err(Problem::unavailable)?;
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "application/json".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("inline; filename=\"{id}.certificate.json\""),
+                ),
+            ],
+            body,
+        )
+            .into_response());
+    }
+    let (checkpoint, _) =
+        parse_signed_checkpoint(&cert.checkpoint).map_err(Problem::unavailable)?;
+    let summary = CertificateSummary {
+        proof: proof_summary(&state, &auth, &headers, &id, &proof, &entry),
+        checkpoint_size: checkpoint.size,
+        checkpoint_root: checkpoint.root.to_base64(),
+        anchors: anchor_lines(&cert, &checkpoint.body()),
+    };
+    let bytes = consentry_pdf::certificate_pdf(&summary).map_err(Problem::unavailable)?;
+    Ok(pdf_response(&format!("{id}.certificate.pdf"), bytes))
+}
+
+/// One readable line per anchor, from the facts its offline check establishes (the block
+/// time from the embedded header, the TSA time from the signed token) rather than from
+/// the object's informational members.
+fn anchor_lines(cert: &Certificate, body: &str) -> Vec<AnchorLine> {
+    cert.anchors
+        .iter()
+        .map(|a| match a.get("kind").and_then(|k| k.as_str()) {
+            Some("evm") => match check_evm_anchor(a, body) {
+                Ok(f) => AnchorLine {
+                    kind: format!("EVM (chain {})", f.chain_id),
+                    reference: f.tx_hash.clone(),
+                    detail: format!(
+                        "block {} {} — {}",
+                        f.block_number,
+                        f.block_hash,
+                        unix_time(f.block_time)
+                    ),
+                },
+                Err(e) => AnchorLine {
+                    kind: "EVM".into(),
+                    reference: "—".into(),
+                    detail: format!("evidence does not verify: {e}"),
+                },
+            },
+            Some("rfc3161") => match check_rfc3161_anchor(a, body, &[]) {
+                Ok(f) => AnchorLine {
+                    kind: "RFC 3161".into(),
+                    reference: format!("{} #{}", f.tsa_name, f.serial),
+                    detail: f.gen_time.to_string(),
+                },
+                Err(e) => AnchorLine {
+                    kind: "RFC 3161".into(),
+                    reference: "—".into(),
+                    detail: format!("token does not verify: {e}"),
+                },
+            },
+            other => AnchorLine {
+                kind: other.unwrap_or("?").to_owned(),
+                reference: "—".into(),
+                detail: String::new(),
+            },
+        })
+        .collect()
+}
+
+fn unix_time(secs: u64) -> String {
+    let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+    match jiff::Timestamp::from_second(secs) {
+        Ok(t) => format!(
+            "{} UTC, {}",
+            t.strftime("%Y-%m-%d %H:%M:%S"),
+            paris_time(secs * 1000)
+        ),
+        Err(_) => secs.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -4,9 +4,12 @@
 // Tests poll a real server against wall-clock deadlines.
 #![allow(clippy::disallowed_methods)]
 
+mod anchoring;
+mod chain;
 mod csv;
 mod delegated;
 mod durability;
 mod openapi;
 mod service;
 mod util;
+mod verify_page;
