@@ -519,3 +519,128 @@ fn audit_script(env: &Env, cert: &Path, rpc: &str) -> (bool, String) {
         ),
     )
 }
+
+/// Both anchors at once, against OpenSSL's TSA (test CA made by `openssl`) and anvil:
+/// the certificate carries both, each checked offline, the TSA's chain to the CA given.
+fn evm_and_tsa(db: Db) {
+    use crate::tsa::{Alg, Pki, TsaServer};
+    let env = Env::new(db);
+    let anvil = Anvil::start();
+    let pki = Pki::new(Alg::Rsa);
+    let tsa = TsaServer::start(&pki.config);
+    let (_t, key) = env.tenant("ACME SAS");
+    let mut args = evm_args(&env, &anvil.url(), 1);
+    args.extend([
+        "--anchor-rfc3161-url".to_owned(),
+        tsa.url.clone(),
+        "--anchor-rfc3161-ca".to_owned(),
+        pki.path("root.pem").display().to_string(),
+    ]);
+    let s = start(&env, &args);
+    let contact = add_contact(&s, &key, "ada@example.org");
+    let proof: Value =
+        serde_json::from_slice(&consent(&s, &key, &contact, "newsletter", "granted")).unwrap();
+    consent(&s, &key, &contact, "sms", "granted");
+    anchor_now(&s);
+    let id = proof["id"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let cert = loop {
+        let c = wait_certificate(&s, &key, id, Some(&anvil));
+        if c["anchors"].as_array().unwrap().len() == 2 {
+            break c;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "one anchor missing: {c}\n{}",
+            s.logs()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let kinds: Vec<&str> = cert["anchors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"evm") && kinds.contains(&"rfc3161"),
+        "{kinds:?}"
+    );
+    let file = write(&env, "cert.json", &cert);
+    let ca = pki.path("root.pem").display().to_string();
+    let (code, report) = verify(&file, &["--tsa-ca", &ca, "--rpc", &anvil.url()]);
+    assert_eq!(code, 0, "{report:#}");
+    let tsa_check = check(&report, "anchor_rfc3161");
+    assert_eq!(tsa_check["status"], "passed");
+    assert!(
+        tsa_check["detail"].as_str().unwrap().contains("trusted CA"),
+        "{tsa_check}"
+    );
+    assert_eq!(check(&report, "anchor_evm")["status"], "passed");
+    // Without the CA the signature still verifies, and the report says the chain was not
+    // checked; against another CA it fails.
+    let (code, report) = verify(&file, &[]);
+    assert_eq!(code, 0);
+    assert!(
+        check(&report, "anchor_rfc3161")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not checked")
+    );
+    let other = pki.path("other-root.pem").display().to_string();
+    let (code, report) = verify(&file, &["--tsa-ca", &other]);
+    assert_eq!(code, 1, "{report:#}");
+    // The PDF shows both.
+    let pdf = get(
+        &s.url(&format!("/v1/proofs/{id}/certificate.pdf")),
+        Some(&key),
+    );
+    let text = crate::service::pdftotext(&env, &pdf.body);
+    assert!(text.contains("RFC 3161"), "{text}");
+    assert!(text.contains("EVM"), "{text}");
+    // OpenSSL, an independent verifier, accepts the stored token over the checkpoint.
+    let token = cert["anchors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "rfc3161")
+        .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    use base64::Engine as _;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .unwrap();
+    std::fs::write(env.dir.path().join("token.der"), der).unwrap();
+    let note = cert["checkpoint"].as_str().unwrap();
+    let body = note.split("\n\n").next().unwrap().to_owned() + "\n";
+    std::fs::write(env.dir.path().join("body.txt"), body).unwrap();
+    let (ok, out) = crate::tsa::openssl_status(
+        env.dir.path(),
+        &[
+            "ts",
+            "-verify",
+            "-data",
+            "body.txt",
+            "-in",
+            "token.der",
+            "-token_in",
+            "-CAfile",
+            &ca,
+            "-untrusted",
+            &pki.path("int.pem").display().to_string(),
+        ],
+    );
+    assert!(ok, "{out}");
+}
+
+#[test]
+fn sqlite_evm_and_rfc3161_anchors_together() {
+    evm_and_tsa(Db::Sqlite);
+}
+
+#[test]
+fn postgres_evm_and_rfc3161_anchors_together() {
+    evm_and_tsa(Db::Postgres);
+}
