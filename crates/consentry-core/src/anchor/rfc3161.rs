@@ -1246,8 +1246,9 @@ fn rfc4514_escape(value: &str) -> String {
     out
 }
 
-/// The anchor object a certificate carries for a checked token (see the module docs of
-/// [`check_rfc3161_anchor`] for the members). `tsa` is the URL the token was asked from.
+/// The anchor object a certificate carries for a token [`check_token`] accepted, with
+/// the members [`check_rfc3161_anchor`] reads back: one function writes the format and
+/// one reads it. `tsa` is the URL the token was asked from, without credentials.
 pub fn anchor_object(
     tsa: &str,
     token_der: &[u8],
