@@ -95,6 +95,15 @@ fn set(anchor: &AnchorObject, path: &[&str], value: Value) -> AnchorObject {
     doc.as_object().unwrap().clone()
 }
 
+/// Changes the hex digit in the middle: inside the logs bloom of a header or receipt,
+/// inside the calldata of the transaction, so the bytes still decode.
+fn flip_middle(text: &Value) -> Value {
+    let mut chars: Vec<char> = text.as_str().unwrap().chars().collect();
+    let middle = chars.len() / 2;
+    chars[middle] = if chars[middle] == '0' { '1' } else { '0' };
+    Value::String(chars.into_iter().collect())
+}
+
 fn flip_last(text: &Value) -> Value {
     let mut s = text.as_str().unwrap().to_owned();
     let last = s.pop().unwrap();
@@ -226,14 +235,9 @@ async fn anchors_after_the_configured_confirmations_with_evidence_that_verifies_
             set(
                 &anchor,
                 &["evidence", "header"],
-                flip_last(&anchor["evidence"]["header"]),
+                flip_middle(&anchor["evidence"]["header"]),
             ),
-            |e| {
-                matches!(
-                    e,
-                    EvmAnchorError::BlockHash { .. } | EvmAnchorError::HeaderDecode(_)
-                )
-            },
+            |e| matches!(e, EvmAnchorError::BlockHash { .. }),
         ),
         (
             set(&anchor, &["evidence", "transaction_index"], json!(1)),
@@ -243,14 +247,9 @@ async fn anchors_after_the_configured_confirmations_with_evidence_that_verifies_
             set(
                 &anchor,
                 &["evidence", "transaction"],
-                flip_last(&anchor["evidence"]["transaction"]),
+                flip_middle(&anchor["evidence"]["transaction"]),
             ),
-            |e| {
-                matches!(
-                    e,
-                    EvmAnchorError::TxHash { .. } | EvmAnchorError::TransactionDecode(_)
-                )
-            },
+            |e| matches!(e, EvmAnchorError::TxHash { .. }),
         ),
         (
             set(
@@ -264,14 +263,9 @@ async fn anchors_after_the_configured_confirmations_with_evidence_that_verifies_
             set(
                 &anchor,
                 &["evidence", "receipt"],
-                flip_last(&anchor["evidence"]["receipt"]),
+                flip_middle(&anchor["evidence"]["receipt"]),
             ),
-            |e| {
-                matches!(
-                    e,
-                    EvmAnchorError::ReceiptProof { .. } | EvmAnchorError::ReceiptDecode(_)
-                )
-            },
+            |e| matches!(e, EvmAnchorError::ReceiptProof { .. }),
         ),
         (
             set(
