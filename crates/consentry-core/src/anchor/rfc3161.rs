@@ -598,7 +598,18 @@ impl Cert {
         if self.cert.tbs_certificate.issuer != issuer.cert.tbs_certificate.subject {
             return false;
         }
-        let Ok(tbs) = self.cert.tbs_certificate.to_der() else {
+        // The signed bytes as received, not a re-encoding of what was decoded.
+        let mut reader = match SliceReader::new(&self.der) {
+            Ok(reader) => reader,
+            Err(_) => return false,
+        };
+        let tbs = reader.sequence(|cert| {
+            let tbs = cert.tlv_bytes()?;
+            cert.tlv_bytes()?; // signatureAlgorithm
+            cert.tlv_bytes()?; // signatureValue
+            Ok(tbs)
+        });
+        let Ok(tbs) = tbs else {
             return false;
         };
         let Some(sig) = self.cert.signature.as_bytes() else {
@@ -608,7 +619,7 @@ impl Cert {
             &issuer.cert.tbs_certificate.subject_public_key_info,
             &self.cert.signature_algorithm,
             None,
-            &tbs,
+            tbs,
             sig,
         )
         .is_ok()
