@@ -87,6 +87,13 @@ impl FromRequestParts<AppState> for OperatorAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<OperatorAuth, Problem> {
+        let given = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(Problem::unauthorized)?;
         let Some(expected) = state.config.admin_token.as_deref() else {
             return Err(Problem::new(
                 axum::http::StatusCode::FORBIDDEN,
@@ -95,13 +102,6 @@ impl FromRequestParts<AppState> for OperatorAuth {
                 "this service has no admin token configured (--admin-token / CONSENTRY_ADMIN_TOKEN)",
             ));
         };
-        let given = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(Problem::unauthorized)?;
         // Comparing digests: equal-length inputs, and no early exit on a shared prefix of
         // the token itself.
         if key_hash(given) != key_hash(expected) {

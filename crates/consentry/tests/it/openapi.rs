@@ -18,9 +18,10 @@ const METHODS: [&str; 8] = [
 fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/healthz" | "/metrics" | "/.well-known/consentry.json" | "/openapi.json"
+        "/healthz" | "/metrics" | "/.well-known/consentry.json" | "/openapi.json" | "/verify"
     ) || path.starts_with("/v1/log/")
         || path.starts_with("/c/")
+        || path.starts_with("/verify/")
 }
 
 fn server_src(rel: &str) -> PathBuf {
@@ -376,6 +377,13 @@ fn the_document_is_openapi_3_1_and_every_operation_is_complete() {
         if is_public(&path) {
             assert_eq!(security, &json!([]), "{where_} is public");
             assert!(responses.get("401").is_none(), "{where_} is public: no 401");
+        } else if path.starts_with("/v1/admin/") {
+            assert_eq!(
+                security,
+                &json!([{"adminAuth": []}]),
+                "{where_} needs the admin token"
+            );
+            assert!(responses.get("401").is_some(), "{where_}: 401 undocumented");
         } else {
             assert_eq!(
                 security,
@@ -580,6 +588,8 @@ impl Cases {
             r.json()
         } else if essence == "application/pdf" {
             json!(format!("<{} bytes of PDF>", r.body.len()))
+        } else if essence == "application/wasm" {
+            json!(format!("<{} bytes of WebAssembly>", r.body.len()))
         } else {
             json!(r.text())
         };
@@ -685,7 +695,24 @@ fn real_responses_match_the_documented_schemas() {
     let env = Env::new(Db::Sqlite);
     let (_tenant, key) = env.tenant("ACME SAS");
     let k = Some(key.as_str());
-    let s = env.start();
+    // A real TSA (OpenSSL's), so that certificates and the anchor history are served.
+    let pki = crate::tsa::Pki::new(crate::tsa::Alg::Ec);
+    let tsa = crate::tsa::TsaServer::start(&pki.config);
+    let root = pki.path("root.pem").display().to_string();
+    let admin = "openapi-admin-token-0123456789";
+    let s = Server::start(
+        &env,
+        &[
+            "--anchor-rfc3161-url",
+            &tsa.url,
+            "--anchor-rfc3161-ca",
+            &root,
+            "--anchor-poll",
+            "1",
+            "--admin-token",
+            admin,
+        ],
+    );
     let doc = served_document(&s);
     let mut c = Cases::default();
 
@@ -698,6 +725,27 @@ fn real_responses_match_the_documented_schemas() {
         &get(&s.url("/.well-known/consentry.json"), None),
     );
     c.response("GET", "/openapi.json", &get(&s.url("/openapi.json"), None));
+
+    // The verification page and its assets (the browser test drives them for real).
+    let page = get(&s.url("/verify"), None);
+    assert_eq!(page.status, 200, "{}", page.text());
+    c.response("GET", "/verify", &page);
+    for (path, versioned) in [
+        ("/verify/verify.js", "/verify/verify.js?h="),
+        (
+            "/verify/consentry_verify.wasm",
+            "/verify/consentry_verify.wasm?h=",
+        ),
+    ] {
+        let at = page.text().find(versioned).expect(versioned) + versioned.len();
+        let hash: String = page.text()[at..].chars().take(16).collect();
+        c.response(
+            "GET",
+            path,
+            &get(&s.url(&format!("{versioned}{hash}")), None),
+        );
+        c.response("GET", path, &get(&s.url(path), None));
+    }
 
     // Contacts.
     let contact_body = json!({
@@ -1059,6 +1107,70 @@ fn real_responses_match_the_documented_schemas() {
         let export = get(&s.url("/v1/contacts/export"), k);
         assert_eq!(export.status, 200, "{}", export.text());
         c.response("GET", "/v1/contacts/export", &export);
+    }
+
+    // Certificates: pending, then anchored (by the admin route), and the history.
+    {
+        let contact = crate::service::add_contact(&s, &key, "certificates@example.org");
+        let proof: Value = serde_json::from_slice(&crate::service::consent(
+            &s,
+            &key,
+            &contact,
+            "newsletter",
+            "granted",
+        ))
+        .unwrap();
+        let id = proof["id"].as_str().unwrap();
+        let cert_url = s.url(&format!("/v1/proofs/{id}/certificate"));
+        let pending = get(&cert_url, k);
+        assert_eq!(pending.status, 409, "{}", pending.text());
+        c.response("GET", "/v1/proofs/{id}/certificate", &pending);
+        c.response(
+            "GET",
+            "/v1/proofs/{id}/certificate.pdf",
+            &get(&format!("{cert_url}.pdf"), k),
+        );
+        c.response(
+            "GET",
+            "/v1/proofs/{id}/certificate",
+            &get(&s.url("/v1/proofs/prf_unknown0000/certificate"), k),
+        );
+        c.response(
+            "POST",
+            "/v1/admin/anchor",
+            &call(
+                "POST",
+                &s.url("/v1/admin/anchor"),
+                Some("wrong-token-0123456789"),
+                None,
+            ),
+        );
+        let run = call("POST", &s.url("/v1/admin/anchor"), Some(admin), None);
+        assert_eq!(run.status, 202, "{}", run.text());
+        c.response("POST", "/v1/admin/anchor", &run);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let cert = loop {
+            let r = get(&cert_url, k);
+            if r.status == 200 {
+                break r;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{}\n{}",
+                r.text(),
+                s.logs()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        };
+        c.response("GET", "/v1/proofs/{id}/certificate", &cert);
+        let pdf = get(&format!("{cert_url}.pdf"), k);
+        assert_eq!(pdf.status, 200);
+        c.response("GET", "/v1/proofs/{id}/certificate.pdf", &pdf);
+        c.response(
+            "GET",
+            "/v1/log/anchors",
+            &get(&s.url("/v1/log/anchors"), None),
+        );
     }
 
     // Every operation of the document was exercised at least once.
