@@ -86,30 +86,30 @@ impl EvmConfig {
             AnchorError::Config(format!("EVM key file {shown}: cannot read it: {e}"))
         })?);
         warn_if_readable_by_others(path);
-        parse_key(&text, &format!("EVM key file {shown}"))
+        parse_key(&text)
+            .map_err(|reason| AnchorError::Config(format!("EVM key file {shown}: {reason}")))
     }
 
-    /// Reads the anchoring key from its hex text (e.g. the `CONSENTRY_ANCHOR_EVM_KEY`
-    /// environment variable): 64 hex digits, `0x` optional. No error quotes it.
+    /// Reads the anchoring key from hex text, as [`EvmConfig::key_from_file`] reads a file's
+    /// content: for a key passed in the environment (`CONSENTRY_ANCHOR_EVM_KEY`), where no
+    /// file can be kept. No error message quotes it.
     pub fn key_from_hex(text: &str) -> Result<PrivateKeySigner, AnchorError> {
-        parse_key(text, "EVM key")
+        parse_key(text).map_err(|reason| AnchorError::Config(format!("EVM key: {reason}")))
     }
 }
 
-fn parse_key(text: &str, what: &str) -> Result<PrivateKeySigner, AnchorError> {
+/// A secp256k1 private key from 64 hex digits; the error never contains the text.
+fn parse_key(text: &str) -> Result<PrivateKeySigner, String> {
     let trimmed = text.trim();
     let digits = trimmed.strip_prefix("0x").unwrap_or(trimmed);
     if digits.len() != 64 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(AnchorError::Config(format!(
-            "{what}: expected a private key as 64 hex digits (optionally 0x-prefixed), found {} characters that are not",
+        return Err(format!(
+            "expected a private key as 64 hex digits (optionally 0x-prefixed), found {} characters that are not",
             digits.len()
-        )));
+        ));
     }
-    let bytes = Zeroizing::new(
-        hex::decode(digits).map_err(|_| AnchorError::Config(format!("{what}: not hex")))?,
-    );
-    PrivateKeySigner::from_slice(&bytes)
-        .map_err(|_| AnchorError::Config(format!("{what}: not a valid secp256k1 private key")))
+    let bytes = Zeroizing::new(hex::decode(digits).map_err(|_| "not hex".to_owned())?);
+    PrivateKeySigner::from_slice(&bytes).map_err(|_| "not a valid secp256k1 private key".to_owned())
 }
 
 #[cfg(unix)]
@@ -972,6 +972,23 @@ mod tests {
             EvmConfig::key_from_file(&dir.path().join("missing")),
             Err(AnchorError::Config(_))
         ));
+
+        let key = EvmConfig::key_from_hex(
+            "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80\n",
+        )
+        .unwrap();
+        assert_eq!(
+            key.address().to_checksum(None),
+            "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+        );
+        let err = EvmConfig::key_from_hex(
+            "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ffzz",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, AnchorError::Config(m) if !m.contains("ac0974")),
+            "{err}"
+        );
     }
 
     #[test]
