@@ -31,7 +31,8 @@ pub struct AnchorArgs {
     /// CONSENTRY_ANCHOR_EVM_KEY to the key itself
     #[arg(long, env = "CONSENTRY_ANCHOR_EVM_KEY_FILE", value_name = "FILE")]
     pub anchor_evm_key_file: Option<PathBuf>,
-    /// Blocks on top of the anchor's block before a certificate uses it [default: 3]
+    /// Confirmations before a certificate uses the anchor, counting the anchor's own
+    /// block (3 = its block and 2 on top) [default: 3]
     #[arg(long, env = "CONSENTRY_ANCHOR_EVM_CONFIRMATIONS", value_name = "N")]
     pub anchor_evm_confirmations: Option<u64>,
     /// Address the anchoring transaction is sent to [default: the anchoring account]

@@ -95,7 +95,7 @@ fn proof_summary(
 ) -> ProofSummary {
     let leaf = consentry_core::merkle::leaf_hash(entry);
     ProofSummary {
-        language: language(&headers),
+        language: language(headers),
         sender_name: auth.tenant.name.clone(),
         subject: proof.body.subject.to_string(),
         purpose: proof.body.purpose.clone(),

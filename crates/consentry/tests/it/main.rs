@@ -12,7 +12,6 @@ mod durability;
 mod openapi;
 mod service;
 // OpenSSL's TSA and test PKIs, shared with consentry-anchor's tests.
-#[allow(dead_code)]
 #[path = "../../../consentry-anchor/tests/tsa/mod.rs"]
 mod tsa;
 mod util;
