@@ -1,0 +1,299 @@
+// Consentry's /verify page: verifies a proof or certificate in the browser.
+//
+// The checks are the core's own (crates/consentry-core, src/verify.rs), compiled to
+// WebAssembly (crates/consentry-wasm). This script only moves bytes: it reads the pasted
+// text or the chosen/dropped file, copies it into the module's memory, calls verify, and
+// shows the JSON report it returns. The one request it makes is for the .wasm itself;
+// the document never leaves the browser.
+//
+// The module's interface (crates/consentry-wasm/src/abi.rs):
+//   alloc(len) -> ptr          a buffer of len bytes in the module's memory
+//   verify(ptr, len) -> u64    (report_ptr << 32) | report_len, UTF-8 JSON
+//   dealloc(ptr, len)          gives a buffer back
+// The report: {outcome: "valid"|"invalid"|"unusable", kind, proof_id, leaf_hash,
+//              checks: [{name, status: "passed"|"failed"|"not_checked", detail}], error?}
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const app = $("app");
+  const text = JSON.parse(app.dataset.text);
+  const wasmUrl = app.dataset.wasm;
+  const form = $("form");
+  const fileInput = $("file");
+  const drop = $("drop");
+  const textarea = $("doc");
+  const status = $("status");
+  const result = $("result");
+  const verdict = $("verdict");
+  const summary = $("summary");
+  const meta = $("meta");
+  const checks = $("checks");
+
+  // Larger documents are refused by the verifier (MAX_DOCUMENT_BYTES); show at most this
+  // much of a chosen file in the text box.
+  const SHOW_AT_MOST = 1024 * 1024;
+
+  let compiled = null; // Promise of the WebAssembly.Module, fetched and compiled once
+  let instance = null; // the current instance; dropped after a trap
+
+  function loadModule() {
+    if (!compiled) {
+      compiled = fetch(wasmUrl, { credentials: "same-origin" })
+        .then((r) => {
+          if (!r.ok) {
+            throw new Error("HTTP " + r.status);
+          }
+          return r.arrayBuffer();
+        })
+        .then((bytes) => WebAssembly.instantiate(bytes, {}))
+        .then((made) => {
+          instance = made.instance;
+          return made.module;
+        });
+      compiled.catch(() => {
+        compiled = null; // try again on the next verification
+      });
+    }
+    return compiled;
+  }
+
+  async function exports() {
+    const module = await loadModule();
+    if (!instance) {
+      instance = await WebAssembly.instantiate(module, {});
+    }
+    return instance.exports;
+  }
+
+  // Verifies bytes (a Uint8Array) with the module's exports and returns the report.
+  function verifyBytes(ex, bytes) {
+    const len = bytes.length;
+    const inPtr = ex.alloc(len) >>> 0;
+    new Uint8Array(ex.memory.buffer, inPtr, len).set(bytes);
+    let packed;
+    try {
+      packed = BigInt.asUintN(64, ex.verify(inPtr, len));
+    } catch (e) {
+      // A trap (a panic in Rust) leaves the instance's memory in an unknown state.
+      instance = null;
+      throw e;
+    }
+    ex.dealloc(inPtr, len);
+    const outPtr = Number(packed >> 32n);
+    const outLen = Number(packed & 0xffffffffn);
+    // Read the report before freeing it; memory.buffer is read again, since it may have
+    // grown (and the old buffer been detached) during the call.
+    const json = new TextDecoder().decode(new Uint8Array(ex.memory.buffer, outPtr, outLen));
+    ex.dealloc(outPtr, outLen);
+    return JSON.parse(json);
+  }
+
+  function el(tag, className, content) {
+    const e = document.createElement(tag);
+    if (className) {
+      e.className = className;
+    }
+    if (content !== undefined) {
+      e.textContent = content;
+    }
+    return e;
+  }
+
+  function checkLabel(name) {
+    return text.checks[name] || name;
+  }
+
+  const MARKS = { passed: "\u2713", failed: "\u2717", not_checked: "\u2013" };
+
+  // Everything from the report is shown with textContent: details can quote the
+  // document, which is untrusted.
+  function render(report, source) {
+    result.className = report.outcome;
+    verdict.textContent =
+      (text[report.outcome] || report.outcome) +
+      (report.kind ? " \u2014 " + (text.kind[report.kind] || report.kind) : "");
+    if (report.outcome === "valid") {
+      summary.textContent = text.valid_detail;
+    } else if (report.outcome === "invalid") {
+      const failed = report.checks.find((c) => c.status === "failed");
+      summary.textContent =
+        text.invalid_detail +
+        (failed ? checkLabel(failed.name) + " (" + failed.name + ") \u2014 " + failed.detail : "");
+    } else {
+      summary.textContent = text.unusable_detail + (report.error || "");
+    }
+    meta.replaceChildren();
+    const lines = [];
+    if (source) {
+      lines.push(text.file + source);
+    }
+    if (report.proof_id) {
+      lines.push(text.proof_id + report.proof_id);
+    }
+    if (report.leaf_hash) {
+      lines.push(text.leaf_hash + report.leaf_hash);
+    }
+    lines.forEach((line, i) => {
+      if (i > 0) {
+        meta.append(el("br"));
+      }
+      meta.append(document.createTextNode(line));
+    });
+    meta.hidden = lines.length === 0;
+    checks.replaceChildren(
+      ...report.checks.map((c) => {
+        const li = el("li", c.status);
+        li.dataset.check = c.name;
+        li.dataset.status = c.status;
+        const badge = el("span", "badge");
+        const mark = el("span", null, (MARKS[c.status] || "?") + " ");
+        mark.setAttribute("aria-hidden", "true");
+        badge.append(mark, document.createTextNode(text.status[c.status] || c.status));
+        li.append(
+          badge,
+          " ",
+          el("strong", null, checkLabel(c.name)),
+          " ",
+          el("code", null, c.name),
+          el("span", "detail", c.detail),
+        );
+        return li;
+      }),
+    );
+    checks.hidden = report.checks.length === 0;
+    result.hidden = false;
+    // Set last: the page's state for anyone (or any test) waiting on it.
+    result.dataset.outcome = report.outcome;
+  }
+
+  function clearResult() {
+    result.hidden = true;
+    delete result.dataset.outcome;
+    result.className = "";
+  }
+
+  let run = 0;
+
+  async function verifyAndShow(bytes, source, focus) {
+    const mine = ++run;
+    clearResult();
+    status.textContent = text.verifying;
+    let ex;
+    try {
+      ex = await exports();
+    } catch (e) {
+      if (mine === run) {
+        status.textContent = text.load_failed + message(e);
+      }
+      return;
+    }
+    if (mine !== run) {
+      return; // a newer verification started meanwhile
+    }
+    let report;
+    try {
+      report = verifyBytes(ex, bytes);
+    } catch (e) {
+      status.textContent = text.crashed + message(e);
+      return;
+    }
+    status.textContent = "";
+    render(report, source);
+    if (focus) {
+      result.focus();
+    }
+  }
+
+  function message(e) {
+    return e && e.message ? e.message : String(e);
+  }
+
+  async function verifyFile(file) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    if (bytes.length <= SHOW_AT_MOST) {
+      textarea.value = new TextDecoder().decode(bytes);
+    }
+    await verifyAndShow(bytes, file.name, true);
+  }
+
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (textarea.value.trim() === "") {
+      clearResult();
+      status.textContent = text.empty;
+      textarea.focus();
+      return;
+    }
+    verifyAndShow(new TextEncoder().encode(textarea.value), null, true);
+  });
+
+  form.addEventListener("reset", () => {
+    run++;
+    clearResult();
+    status.textContent = "";
+  });
+
+  textarea.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
+  // A paste is verified at once (after the browser has put the text in the box).
+  textarea.addEventListener("paste", () => {
+    setTimeout(() => form.requestSubmit(), 0);
+  });
+
+  fileInput.addEventListener("change", () => {
+    const file = fileInput.files && fileInput.files[0];
+    if (file) {
+      verifyFile(file);
+    }
+  });
+
+  // Files may be dropped on the box or on the text area; dropped text still goes into
+  // the text area as usual.
+  const hasFiles = (e) => !!e.dataTransfer && Array.from(e.dataTransfer.types).includes("Files");
+  for (const target of [drop, textarea]) {
+    target.addEventListener("dragover", (e) => {
+      if (hasFiles(e)) {
+        e.preventDefault();
+        e.dataTransfer.dropEffect = "copy";
+        drop.classList.add("over");
+      }
+    });
+    target.addEventListener("dragleave", () => drop.classList.remove("over"));
+    target.addEventListener("drop", (e) => {
+      drop.classList.remove("over");
+      const file = hasFiles(e) && e.dataTransfer.files[0];
+      if (file) {
+        e.preventDefault();
+        verifyFile(file);
+      }
+    });
+  }
+  // A file dropped beside the box must not make the browser open it instead.
+  for (const type of ["dragover", "drop"]) {
+    window.addEventListener(type, (e) => {
+      if (hasFiles(e)) {
+        e.preventDefault();
+      }
+    });
+  }
+
+  // Fetch and compile the verifier at once, so that the first check is quick.
+  status.textContent = text.loading;
+  loadModule().then(
+    () => {
+      if (status.textContent === text.loading) {
+        status.textContent = "";
+      }
+      app.dataset.ready = "true";
+    },
+    (e) => {
+      status.textContent = text.load_failed + message(e);
+    },
+  );
+})();

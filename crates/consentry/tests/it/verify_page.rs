@@ -1,0 +1,539 @@
+//! The public `/verify` page in a real browser: Debian's chromium, headless, driven
+//! through chromedriver (WebDriver) with fantoccini.
+//!
+//! The real binary serves the page; a tenant records consents over HTTP; the test hands
+//! the page the proof, a certificate, two tampered certificates and garbage, and reads the
+//! verdict and every check the page shows. The WebAssembly verifier runs in the browser:
+//! the test also checks, from the browser's own resource timing, that the page fetched
+//! nothing but its script and the module (the document is never uploaded), and saves a
+//! screenshot of each state in `target/screenshots/verify-*.png`.
+//!
+//! chromedriver and chromium are found at `CONSENTRY_TEST_CHROMEDRIVER` and
+//! `CONSENTRY_TEST_CHROMIUM` (defaults `/usr/bin/chromedriver`, `/usr/bin/chromium`,
+//! Debian's `chromium-driver` and `chromium` packages). Missing, they fail the test: a
+//! browser test that skips proves nothing.
+
+use crate::service::{add_contact, checkpoint_covering, consent, well_known};
+use crate::util::{Db, Env, Server, get};
+use consentry_core::certificate::Certificate;
+use consentry_core::checkpoint::verify_signed_checkpoint;
+use consentry_core::proof::SealedProof;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn tool(var: &str, default: &str, what: &str) -> PathBuf {
+    let path = PathBuf::from(std::env::var(var).unwrap_or_else(|_| default.to_owned()));
+    assert!(
+        path.is_file(),
+        "{what} not found at {} (set {var}, or install Debian's packages: \
+         apt-get install -y chromium chromium-driver). The /verify browser test needs a \
+         real browser; it never skips.",
+        path.display()
+    );
+    path
+}
+
+/// A chromedriver of the test's own, on a free loopback port, with a fresh profile
+/// directory for the browser; killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+    profile: tempfile::TempDir,
+    log: PathBuf,
+}
+
+impl Driver {
+    fn start(dir: &Path) -> Driver {
+        let chromedriver = tool(
+            "CONSENTRY_TEST_CHROMEDRIVER",
+            "/usr/bin/chromedriver",
+            "chromedriver",
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = dir.join("chromedriver.log");
+        let child = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .arg(format!("--log-path={}", log.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", chromedriver.display()));
+        let url = format!("http://127.0.0.1:{port}");
+        let mut driver = Driver {
+            child,
+            url,
+            profile: tempfile::tempdir().unwrap(),
+            log,
+        };
+        // Ready when its status says so.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(mut r) = ureq::get(&format!("{}/status", driver.url)).call()
+                && let Ok(text) = r.body_mut().read_to_string()
+                && let Ok(v) = serde_json::from_str::<Value>(&text)
+                && v["value"]["ready"] == true
+            {
+                return driver;
+            }
+            if let Some(status) = driver.child.try_wait().unwrap() {
+                panic!(
+                    "chromedriver exited ({status}): {}",
+                    std::fs::read_to_string(&driver.log).unwrap_or_default()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not become ready"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A browser session: headless chromium with its own profile.
+    async fn browser(&self) -> Client {
+        let chromium = tool("CONSENTRY_TEST_CHROMIUM", "/usr/bin/chromium", "chromium");
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--no-first-run",
+                    "--no-default-browser-check",
+                    "--disable-extensions",
+                    "--disable-background-networking",
+                    "--disable-sync",
+                    "--lang=en-US",
+                    "--window-size=1100,1500",
+                    format!("--user-data-dir={}", self.profile.path().display()),
+                ],
+                "prefs": { "intl.accept_languages": "en-US,en" },
+            },
+        });
+        let Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot open a chromium session: {e}\nchromedriver log:\n{}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                )
+            })
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A certificate for the proof, assembled here from what the server publishes: the
+/// latest signed checkpoint covering it, and the inclusion proof up to that checkpoint's
+/// size. No anchors yet. When the server serves certificates itself
+/// (`GET /v1/proofs/{id}/certificate`), this is the one function to swap.
+fn certificate_for(s: &Server, proof: &Value, log_key: &str) -> Value {
+    let sealed: SealedProof = serde_json::from_value(proof.clone()).unwrap();
+    let index = sealed.body.log_index;
+    let note = checkpoint_covering(s, index + 1);
+    let cp = verify_signed_checkpoint(&note, log_key).unwrap().checkpoint;
+    let inclusion = get(
+        &s.url(&format!(
+            "/v1/log/proof/inclusion?index={index}&size={}",
+            cp.size
+        )),
+        None,
+    );
+    assert_eq!(inclusion.status, 200, "{}", inclusion.text());
+    let path = crate::util::hashes(&inclusion.json());
+    let cert = Certificate::new(&sealed, &path, note, log_key.to_owned(), Vec::new()).unwrap();
+    serde_json::to_value(cert).unwrap()
+}
+
+/// Where the screenshots go: the workspace's `target/screenshots/` (not committed).
+fn screenshot_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+    std::fs::write(screenshot_dir().join(format!("verify-{name}.png")), png).unwrap();
+}
+
+async fn js(c: &Client, script: &str) -> Value {
+    c.execute(script, Vec::new()).await.unwrap()
+}
+
+/// Waits until `script` (a JavaScript expression) is truthy.
+async fn wait_for(c: &Client, script: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = js(c, &format!("return !!({script});")).await;
+        if v == true {
+            return;
+        }
+        if Instant::now() > deadline {
+            let state = js(
+                c,
+                "return {status: document.getElementById('status').textContent, \
+                 result: document.getElementById('result').outerHTML};",
+            )
+            .await;
+            panic!("timed out waiting for {what} ({script}); page: {state}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// What the page shows once a verification is done: outcome, verdict, summary, and
+/// each check as (name, status, visible text).
+#[derive(Debug)]
+struct Shown {
+    outcome: String,
+    verdict: String,
+    summary: String,
+    checks: Vec<(String, String, String)>,
+}
+
+impl Shown {
+    fn status(&self, name: &str) -> &str {
+        self.checks
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, s, _)| s.as_str())
+            .unwrap_or_else(|| panic!("the page shows no check {name}: {self:#?}"))
+    }
+}
+
+async fn shown(c: &Client) -> Shown {
+    wait_for(
+        c,
+        "document.getElementById('result').dataset.outcome",
+        "a verdict",
+    )
+    .await;
+    let v = js(
+        c,
+        "const r = document.getElementById('result');
+         return {
+           outcome: r.dataset.outcome,
+           hidden: r.hidden,
+           verdict: document.getElementById('verdict').innerText,
+           summary: document.getElementById('summary').innerText,
+           checks: [...document.querySelectorAll('#checks li')].map(li =>
+             [li.dataset.check, li.dataset.status, li.innerText]),
+         };",
+    )
+    .await;
+    assert_eq!(v["hidden"], false, "the result is hidden: {v}");
+    Shown {
+        outcome: v["outcome"].as_str().unwrap().to_owned(),
+        verdict: v["verdict"].as_str().unwrap().to_owned(),
+        summary: v["summary"].as_str().unwrap().to_owned(),
+        checks: v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c[0].as_str().unwrap().to_owned(),
+                    c[1].as_str().unwrap().to_owned(),
+                    c[2].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// Types `text` into the text area (as a person pasting would leave it) and presses the
+/// Verify button.
+async fn paste_and_verify(c: &Client, text: &str) -> Shown {
+    c.find(Locator::Id("clear"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let area = c.find(Locator::Id("doc")).await.unwrap();
+    area.send_keys(text).await.unwrap();
+    assert_eq!(
+        js(c, "return document.getElementById('doc').value;").await,
+        text,
+        "the text area holds what was typed"
+    );
+    c.find(Locator::Id("verify"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    shown(c).await
+}
+
+/// Chooses `file` with the file input, as a person picking it would.
+async fn choose_file_and_verify(c: &Client, file: &Path) -> Shown {
+    c.find(Locator::Id("clear"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Id("file"))
+        .await
+        .unwrap()
+        .send_keys(&file.display().to_string())
+        .await
+        .unwrap();
+    shown(c).await
+}
+
+/// One byte changed: the first character of the purpose, in the certificate's proof.
+fn with_purpose_changed(cert: &Value) -> Value {
+    let mut cert = cert.clone();
+    let purpose = cert["proof"]["purpose"].as_str().unwrap().to_owned();
+    let first = if purpose.starts_with('x') { "y" } else { "x" };
+    cert["proof"]["purpose"] = format!("{first}{}", &purpose[1..]).into();
+    cert
+}
+
+/// One byte changed in the first inclusion hash: still 32 bytes of base64, another hash.
+fn with_inclusion_changed(cert: &Value) -> Value {
+    let mut cert = cert.clone();
+    let hash = cert["inclusion"][0]
+        .as_str()
+        .expect("the certificate's path is not empty")
+        .to_owned();
+    let first = if hash.starts_with('A') { "B" } else { "A" };
+    cert["inclusion"][0] = format!("{first}{}", &hash[1..]).into();
+    cert
+}
+
+#[test]
+fn the_verify_page_checks_proofs_and_certificates_in_the_browser_and_uploads_nothing() {
+    let env = Env::new(Db::Sqlite);
+    let (_tenant, key) = env.tenant("ACME SAS");
+    let s = env.start();
+    let (_seal_key, log_key) = well_known(&s);
+
+    // Three proofs, so that the certificate's inclusion path is not empty.
+    let contact = add_contact(&s, &key, "ada.lovelace@example.org");
+    let proof_bytes = consent(&s, &key, &contact, "newsletter", "granted");
+    consent(&s, &key, &contact, "sms", "refused");
+    consent(&s, &key, &contact, "offers", "granted");
+    let proof: Value = serde_json::from_slice(&proof_bytes).unwrap();
+    let proof_text = String::from_utf8(proof_bytes.clone()).unwrap();
+    let cert = certificate_for(&s, &proof, &log_key);
+    assert!(!cert["inclusion"].as_array().unwrap().is_empty(), "{cert}");
+    let cert_file = env.dir.path().join("certificate.json");
+    std::fs::write(&cert_file, serde_json::to_vec_pretty(&cert).unwrap()).unwrap();
+
+    // The page and its headers, without a browser.
+    let page = get(&s.url("/verify"), None);
+    assert_eq!(page.status, 200);
+    assert!(
+        page.content_type.starts_with("text/html"),
+        "{}",
+        page.content_type
+    );
+    let french = ureq::get(&s.url("/verify"))
+        .header("Accept-Language", "fr-FR,fr;q=0.9,en;q=0.5")
+        .call()
+        .unwrap();
+    let csp = french
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let french = french.into_body().read_to_string().unwrap();
+    assert!(french.contains("lang=\"fr\"") && french.contains("Vérifier une preuve"));
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(directive), "{directive} not in {csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(
+        !page.text().contains("<script>")
+            && page.text().contains("<script src=\"/verify/verify.js?h="),
+        "no inline script"
+    );
+    let wasm_url = {
+        let text = page.text();
+        let at = text.find("/verify/consentry_verify.wasm?h=").unwrap();
+        text[at..at + "/verify/consentry_verify.wasm?h=".len() + 16].to_owned()
+    };
+    let wasm = ureq::get(&s.url(&wasm_url)).call().unwrap();
+    let header = |name: &str| {
+        wasm.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(header("content-type"), "application/wasm");
+    assert_eq!(
+        header("cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(
+        ureq::get(&s.url("/verify/consentry_verify.wasm"))
+            .call()
+            .unwrap()
+            .headers()
+            .get("cache-control")
+            .unwrap(),
+        "no-cache",
+        "an unversioned URL is not cached for long"
+    );
+
+    // The browser.
+    let driver = Driver::start(env.dir.path());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let c = driver.browser().await;
+        c.goto(&s.url("/verify")).await.unwrap();
+        wait_for(&c, "document.getElementById('app').dataset.ready === 'true'", "the verifier to load").await;
+        assert_eq!(js(&c, "return document.documentElement.lang;").await, "en");
+        // The inline style applied: its hash in the policy is right.
+        assert_eq!(
+            js(&c, "return getComputedStyle(document.querySelector('button[type=submit]')).backgroundColor;").await,
+            "rgb(29, 79, 145)"
+        );
+        // Every field has a label; the controls are reachable with the keyboard.
+        assert_eq!(
+            js(&c, "return [...document.querySelectorAll('input, textarea')].every(e => e.labels.length > 0);").await,
+            true
+        );
+        assert_eq!(
+            js(&c, "return [...document.querySelectorAll('input, textarea, button')].every(e => e.tabIndex >= 0 && !e.disabled);").await,
+            true
+        );
+        screenshot(&c, "empty").await;
+
+        // The proof, pasted: valid, the seal passed.
+        let r = paste_and_verify(&c, &proof_text).await;
+        assert_eq!(r.outcome, "valid", "{r:#?}");
+        assert!(r.verdict.starts_with("Valid"), "{r:#?}");
+        assert_eq!(r.status("seal"), "passed");
+        let seal = &r.checks.iter().find(|(n, _, _)| n == "seal").unwrap().2;
+        assert!(seal.contains("passed") && seal.contains("Ed25519"), "{seal}");
+        assert_eq!(r.status("inclusion"), "not_checked");
+        assert!(r.checks.iter().all(|(_, s, _)| s != "failed"), "{r:#?}");
+        screenshot(&c, "proof-valid").await;
+
+        // The certificate, chosen as a file: valid, checkpoint and inclusion passed.
+        let r = choose_file_and_verify(&c, &cert_file).await;
+        assert_eq!(r.outcome, "valid", "{r:#?}");
+        assert!(r.verdict.contains("certificate"), "{r:#?}");
+        for name in ["seal", "leaf_index", "checkpoint_signature", "log_origin", "inclusion"] {
+            assert_eq!(r.status(name), "passed", "{name}: {r:#?}");
+        }
+        assert_eq!(r.status("anchors"), "not_checked");
+        screenshot(&c, "certificate-valid").await;
+
+        // One byte of the purpose changed: invalid, and the page names the seal.
+        let r = paste_and_verify(&c, &with_purpose_changed(&cert).to_string()).await;
+        assert_eq!(r.outcome, "invalid", "{r:#?}");
+        assert!(r.verdict.starts_with("Invalid"), "{r:#?}");
+        assert_eq!(r.status("seal"), "failed");
+        assert_eq!(r.status("inclusion"), "failed");
+        assert!(r.summary.contains("(seal)"), "{r:#?}");
+        screenshot(&c, "certificate-tampered-purpose").await;
+
+        // One byte of an inclusion hash changed: invalid, the page names the inclusion.
+        let r = paste_and_verify(&c, &with_inclusion_changed(&cert).to_string()).await;
+        assert_eq!(r.outcome, "invalid", "{r:#?}");
+        assert_eq!(r.status("seal"), "passed");
+        assert_eq!(r.status("checkpoint_signature"), "passed");
+        assert_eq!(r.status("inclusion"), "failed");
+        assert!(r.summary.contains("(inclusion)"), "{r:#?}");
+        screenshot(&c, "certificate-tampered-inclusion").await;
+
+        // Garbage, verified from the keyboard (Ctrl+Enter): unusable, with the reason.
+        c.find(Locator::Id("clear")).await.unwrap().click().await.unwrap();
+        let area = c.find(Locator::Id("doc")).await.unwrap();
+        area.send_keys("this is not a proof {").await.unwrap();
+        area.send_keys("\u{E009}\u{E007}\u{E000}").await.unwrap();
+        let r = shown(&c).await;
+        assert_eq!(r.outcome, "unusable", "{r:#?}");
+        assert!(r.verdict.starts_with("Unusable"), "{r:#?}");
+        assert!(r.summary.contains("not JSON"), "{r:#?}");
+        assert!(r.checks.is_empty(), "{r:#?}");
+        screenshot(&c, "garbage-unusable").await;
+
+        // On a phone's width nothing overflows sideways.
+        c.set_window_size(390, 844).await.unwrap();
+        let r = paste_and_verify(&c, &proof_text).await;
+        assert_eq!(r.outcome, "valid");
+        let wide = js(
+            &c,
+            "return [...document.querySelectorAll('body *')]
+               .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+               .map(e => e.tagName + '#' + e.id + '.' + e.className);",
+        )
+        .await;
+        assert_eq!(
+            js(&c, "return document.documentElement.scrollWidth <= window.innerWidth;").await,
+            true,
+            "the page is wider than a phone; too wide: {wide}"
+        );
+        screenshot(&c, "phone").await;
+
+        // Nothing was sent anywhere: the page fetched its script and its module, once
+        // each, and is still the page it was (no form was submitted).
+        let fetched = js(
+            &c,
+            "return performance.getEntriesByType('resource').map(e => [e.name, e.initiatorType]);",
+        )
+        .await;
+        let fetched: Vec<(String, String)> = fetched
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let url = e[0].as_str().unwrap();
+                let path = url.strip_prefix(s.base.as_str()).unwrap_or(url);
+                (
+                    path.split('?').next().unwrap().to_owned(),
+                    e[1].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            fetched,
+            [
+                ("/verify/verify.js".to_owned(), "script".to_owned()),
+                ("/verify/consentry_verify.wasm".to_owned(), "fetch".to_owned()),
+            ],
+            "the page fetched something else than its script and module"
+        );
+        assert_eq!(c.current_url().await.unwrap().as_str(), s.url("/verify"));
+        c.close().await.unwrap();
+    });
+}
