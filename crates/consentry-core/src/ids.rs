@@ -99,6 +99,10 @@ string_id!(
 string_id!(
     /// A delegated consent request.
     RequestId, "req_", "consent request ID");
+string_id!(
+    /// An event on the log about a subject's identity data (an access, a refused access,
+    /// an amendment, an erasure).
+    EventId, "evt_", "event ID");
 
 /// The position of an entry in the log, from 0.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize, Deserialize)]

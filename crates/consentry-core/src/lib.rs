@@ -8,6 +8,7 @@
 //! - [`checkpoint`]: C2SP tlog-checkpoint bodies in C2SP signed notes;
 //! - [`proof`] and [`certificate`]: the `consentry.proof/v1` and
 //!   `consentry.certificate/v1` documents;
+//! - [`event`]: the sealed `data.*` event documents (reveals, refusals, erasures);
 //! - [`history`]: the `consentry.anchors/v1` chain of anchored checkpoints;
 //! - [`tlog_proof`]: the C2SP `tlog-proof@v1` export of a certificate's inclusion part;
 //! - [`anchor`]: offline checks of EVM and RFC 3161 anchors;
@@ -18,6 +19,7 @@ pub mod anchor;
 pub mod canonical;
 pub mod certificate;
 pub mod checkpoint;
+pub mod event;
 pub mod history;
 pub mod ids;
 pub mod keys;

@@ -201,18 +201,20 @@ pub enum ProofError {
 impl ProofBody {
     /// Seals the body with `key`.
     pub fn seal(self, key: &SealKey) -> Result<SealedProof, CanonicalError> {
-        let msg = to_canonical_bytes(&self)?;
-        let public = key.public();
-        let signature = key.sign(&msg);
-        Ok(SealedProof {
-            body: self,
-            seal: Seal {
-                alg: SEAL_ALG.to_owned(),
-                key_id: public.key_id(),
-                public_key: public.to_base64(),
-                signature: BASE64.encode(signature),
-            },
-        })
+        let seal = seal_message(&to_canonical_bytes(&self)?, key);
+        Ok(SealedProof { body: self, seal })
+    }
+}
+
+/// The seal of already-canonicalised body bytes (every member but `seal`): what proofs
+/// and events alike carry.
+pub fn seal_message(body: &[u8], key: &SealKey) -> Seal {
+    let public = key.public();
+    Seal {
+        alg: SEAL_ALG.to_owned(),
+        key_id: public.key_id(),
+        public_key: public.to_base64(),
+        signature: BASE64.encode(key.sign(body)),
     }
 }
 

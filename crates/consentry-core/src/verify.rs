@@ -1,4 +1,4 @@
-//! Verification of proof and certificate documents, check by check.
+//! Verification of proof, certificate and event documents, check by check.
 //!
 //! A verifier must say *what* it checked, not just yes or no: a court wants to read that
 //! the seal verified under key X, that the path leads to the root signed in checkpoint Y,
@@ -13,10 +13,11 @@ use crate::certificate::{CERTIFICATE_TYPE, Certificate};
 use crate::checkpoint::{
     Checkpoint, CheckpointError, parse_signed_checkpoint, verify_signed_checkpoint,
 };
+use crate::event::{EventType, SealedEvent};
 use crate::history::{ANCHORS_TYPE, AnchorHistory};
 use crate::keys::SealPublicKey;
 use crate::merkle::{Hash, leaf_hash, verify_consistency, verify_inclusion};
-use crate::proof::{PROOF_TYPE, SealedProof, verify_seal_bytes};
+use crate::proof::{PROOF_TYPE, Seal, SealedProof, verify_seal_bytes};
 use crate::time::Timestamp;
 use crate::tlog_proof::{self, TlogProof};
 use serde::Serialize;
@@ -100,6 +101,9 @@ pub enum DocumentKind {
     TlogProof,
     /// A `consentry.anchors/v1` history of anchored checkpoints.
     AnchorHistory,
+    /// A sealed event document (`data.access`, `data.access_denied`, `data.amended`,
+    /// `data.erased`).
+    Event,
 }
 
 /// Everything a verification found.
@@ -109,10 +113,10 @@ pub struct Report {
     pub kind: DocumentKind,
     /// True when no check failed.
     pub valid: bool,
-    /// The proof's ID (empty for an anchor history).
+    /// The proof's ID; an event's ID for an event (empty for an anchor history).
     pub proof_id: String,
-    /// The proof's log entry hash, `SHA-256(0x00 ‖ JCS(proof))`, lowercase hex (empty
-    /// for an anchor history).
+    /// The document's log entry hash, `SHA-256(0x00 ‖ JCS(document))`, lowercase hex
+    /// (empty for an anchor history).
     pub leaf_hash: String,
     /// The earliest time an anchor that passed its checks puts on the checkpoint (RFC
     /// 3339, UTC): the proof existed by then. `None` when no anchor was verified.
@@ -193,8 +197,9 @@ impl Verifier {
         }
     }
 
-    /// Verifies a `consentry.proof/v1` or `consentry.certificate/v1` JSON document, or a
-    /// C2SP `tlog-proof@v1` text whose `extra` is a Consentry proof.
+    /// Verifies a `consentry.proof/v1` or `consentry.certificate/v1` JSON document, a
+    /// sealed event document (`data.*`), or a C2SP `tlog-proof@v1` text whose `extra` is
+    /// a Consentry proof.
     pub fn verify(&mut self, bytes: &[u8]) -> Result<Report, Unusable> {
         if bytes.len() > MAX_DOCUMENT_BYTES {
             return Err(Unusable::TooLarge);
@@ -211,6 +216,7 @@ impl Verifier {
             Some(PROOF_TYPE) => self.verify_proof_object(obj),
             Some(CERTIFICATE_TYPE) => self.verify_certificate_object(obj),
             Some(ANCHORS_TYPE) => self.verify_history_object(obj),
+            Some(t) if EventType::parse(t).is_some() => self.verify_event_object(obj),
             Some(other) => Err(Unusable::UnknownType(other.chars().take(80).collect())),
             None => Err(Unusable::NoType),
         }
@@ -233,6 +239,41 @@ impl Verifier {
             ),
         );
         Ok(finish(DocumentKind::Proof, &proof, leaf, checks))
+    }
+
+    fn verify_event_object(
+        &mut self,
+        obj: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Report, Unusable> {
+        let mut checks = Checks(Vec::new());
+        let entry =
+            crate::canonical::to_canonical_bytes(&obj).map_err(|e| malformed("event", e))?;
+        let mut body = obj;
+        let seal_value = body.remove("seal");
+        let msg = crate::canonical::to_canonical_bytes(&body).map_err(|e| malformed("event", e))?;
+        if let Some(seal) = seal_value {
+            body.insert("seal".to_owned(), seal);
+        }
+        let event: SealedEvent = serde_json::from_value(serde_json::Value::Object(body))
+            .map_err(|e| malformed("event", e))?;
+        check_seal(&msg, &event.seal, "event", &self.trusted, &mut checks);
+        let leaf = leaf_hash(&entry);
+        checks.skip(
+            "inclusion",
+            format!(
+                "an event alone is not checked against the log; its leaf hash is {leaf}. Check it with GET /v1/log/proof/inclusion?index={}",
+                event.body.log_index
+            ),
+        );
+        let valid = checks.0.iter().all(|c| c.status != Status::Failed);
+        Ok(Report {
+            kind: DocumentKind::Event,
+            valid,
+            proof_id: event.body.id.to_string(),
+            leaf_hash: leaf.to_hex(),
+            anchored_by: None,
+            checks: checks.0,
+        })
     }
 
     fn verify_certificate_object(
@@ -639,12 +680,18 @@ fn check_proof(
     }
     let proof: SealedProof = serde_json::from_value(serde_json::Value::Object(body))
         .map_err(|e| malformed("proof", e))?;
-    match verify_seal_bytes(&msg, &proof.seal) {
+    check_seal(&msg, &proof.seal, "proof", trusted, checks);
+    Ok(proof)
+}
+
+/// The `seal` and `seal_key` checks of a proof or an event, over its body bytes.
+fn check_seal(msg: &[u8], seal: &Seal, what: &str, trusted: &TrustedKeys, checks: &mut Checks) {
+    match verify_seal_bytes(msg, seal) {
         Ok(key) => {
             checks.pass(
                 "seal",
                 format!(
-                    "Ed25519 seal verifies over the proof's RFC 8785 canonical bytes; key {} (SHA-256 fingerprint {})",
+                    "Ed25519 seal verifies over the {what}'s RFC 8785 canonical bytes; key {} (SHA-256 fingerprint {})",
                     key.key_id(),
                     key.fingerprint()
                 ),
@@ -671,7 +718,6 @@ fn check_proof(
         }
         Err(e) => checks.fail("seal", e.to_string()),
     }
-    Ok(proof)
 }
 
 fn key_label(vkey: &str) -> String {
@@ -688,5 +734,97 @@ fn finish(kind: DocumentKind, proof: &SealedProof, leaf: Hash, checks: Checks) -
         leaf_hash: leaf.to_hex(),
         anchored_by: None,
         checks: checks.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SealKey;
+
+    fn sealed_event_bytes(key: &SealKey) -> Vec<u8> {
+        crate::event::tests::sample_body(41)
+            .seal(key)
+            .unwrap()
+            .entry_bytes()
+            .unwrap()
+    }
+
+    fn status_of<'a>(r: &'a Report, name: &str) -> &'a Check {
+        r.checks.iter().find(|c| c.name == name).unwrap()
+    }
+
+    #[test]
+    fn a_sealed_event_verifies_like_a_proof() {
+        let key = SealKey::from_seed(&[5; 32]);
+        let bytes = sealed_event_bytes(&key);
+        let trusted = TrustedKeys {
+            seal: vec![key.public()],
+            ..TrustedKeys::default()
+        };
+        let r = verify_document(&bytes, &trusted).unwrap();
+        assert!(r.valid, "{r:?}");
+        assert_eq!(r.kind, DocumentKind::Event);
+        assert_eq!(r.proof_id, "evt_01jd7x4k3m");
+        assert_eq!(r.leaf_hash, leaf_hash(&bytes).to_hex());
+        assert_eq!(status_of(&r, "seal").status, Status::Passed);
+        assert!(status_of(&r, "seal").detail.contains("event's"));
+        assert_eq!(status_of(&r, "seal_key").status, Status::Passed);
+        assert_eq!(status_of(&r, "inclusion").status, Status::NotChecked);
+        assert!(status_of(&r, "inclusion").detail.contains("index=41"));
+
+        // Another operator's key: the seal holds, the pinned key does not.
+        let other = TrustedKeys {
+            seal: vec![SealKey::from_seed(&[6; 32]).public()],
+            ..TrustedKeys::default()
+        };
+        let r = verify_document(&bytes, &other).unwrap();
+        assert!(!r.valid);
+        assert_eq!(status_of(&r, "seal_key").status, Status::Failed);
+    }
+
+    #[test]
+    fn a_changed_event_fails_its_seal_and_a_broken_one_is_unusable() {
+        let key = SealKey::from_seed(&[5; 32]);
+        let text = String::from_utf8(sealed_event_bytes(&key)).unwrap();
+        let widened = text.replace(
+            "\"fields\":[\"email\",\"name\"]",
+            "\"fields\":[\"email\",\"name\",\"phone\"]",
+        );
+        assert_ne!(widened, text);
+        let r = verify_document(widened.as_bytes(), &TrustedKeys::default()).unwrap();
+        assert!(!r.valid);
+        assert_eq!(status_of(&r, "seal").status, Status::Failed);
+        let denied = text.replace("\"data.access\"", "\"data.access_denied\"");
+        let r = verify_document(denied.as_bytes(), &TrustedKeys::default()).unwrap();
+        assert_eq!(r.kind, DocumentKind::Event);
+        assert_eq!(status_of(&r, "seal").status, Status::Failed);
+
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v.as_object_mut().unwrap().remove("actor");
+        let e = verify_document(v.to_string().as_bytes(), &TrustedKeys::default()).unwrap_err();
+        assert!(
+            matches!(e, Unusable::Malformed { kind: "event", .. }),
+            "{e:?}"
+        );
+        let unknown = text.replace("\"data.access\"", "\"data.sold\"");
+        assert!(matches!(
+            verify_document(unknown.as_bytes(), &TrustedKeys::default()),
+            Err(Unusable::UnknownType(t)) if t == "data.sold"
+        ));
+    }
+
+    #[test]
+    fn proofs_still_verify_as_proofs() {
+        let key = SealKey::from_seed(&[5; 32]);
+        let bytes = crate::proof::tests::sample_body(3)
+            .seal(&key)
+            .unwrap()
+            .entry_bytes()
+            .unwrap();
+        let r = verify_document(&bytes, &TrustedKeys::default()).unwrap();
+        assert!(r.valid, "{r:?}");
+        assert_eq!(r.kind, DocumentKind::Proof);
+        assert!(status_of(&r, "seal").detail.contains("proof's"));
     }
 }

@@ -1,4 +1,4 @@
-//! `consentry verify FILE`: offline verification of a proof or certificate.
+//! `consentry verify FILE`: offline verification of a proof, certificate or event.
 //!
 //! The checks themselves live in the core (`consentry_core::verify`), the same code the
 //! `/verify` page runs in the browser; this module reads the file, prints the report for a
@@ -14,8 +14,8 @@ use std::process::ExitCode;
 /// Arguments of `consentry verify`.
 #[derive(clap::Args)]
 pub struct VerifyArgs {
-    /// The proof or certificate JSON file, or a `c2sp.org/tlog-proof@v1` file exported
-    /// from a certificate (`-` for standard input).
+    /// The proof, certificate or event JSON file, or a `c2sp.org/tlog-proof@v1` file
+    /// exported from a certificate (`-` for standard input).
     file: PathBuf,
     /// Print the report as JSON.
     #[arg(long)]
@@ -203,6 +203,7 @@ fn print_human(report: &Report) {
         consentry_core::verify::DocumentKind::Certificate => "certificate",
         consentry_core::verify::DocumentKind::TlogProof => "tlog-proof",
         consentry_core::verify::DocumentKind::AnchorHistory => "anchor history",
+        consentry_core::verify::DocumentKind::Event => "event",
     };
     println!("{kind} {}", report.proof_id);
     if !report.leaf_hash.is_empty() {
