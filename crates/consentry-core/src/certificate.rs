@@ -71,3 +71,147 @@ impl Certificate {
             .collect()
     }
 }
+
+/// Writes the certificates of many proofs under one anchored checkpoint, fast: the
+/// members they share (checkpoint, log key, anchors — an EVM anchor's evidence alone is
+/// kilobytes) are encoded once, and each proof is copied from its stored canonical bytes
+/// instead of going through a JSON tree. The output is byte for byte what
+/// `serde_json::to_vec(&Certificate::new(…))` gives (tested), so callers may use either.
+#[derive(Debug, Clone)]
+pub struct CertificateWriter {
+    tail: Vec<u8>,
+}
+
+impl CertificateWriter {
+    /// Prepares the shared members.
+    pub fn new(
+        checkpoint_note: &str,
+        log_key: &str,
+        anchors: &[serde_json::Map<String, serde_json::Value>],
+    ) -> Result<CertificateWriter, serde_json::Error> {
+        let mut tail = Vec::with_capacity(512);
+        tail.extend_from_slice(b"],\"checkpoint\":");
+        serde_json::to_writer(&mut tail, checkpoint_note)?;
+        tail.extend_from_slice(b",\"log_key\":");
+        serde_json::to_writer(&mut tail, log_key)?;
+        tail.extend_from_slice(b",\"anchors\":");
+        serde_json::to_writer(&mut tail, anchors)?;
+        tail.push(b'}');
+        Ok(CertificateWriter { tail })
+    }
+
+    /// Appends one certificate to `out`: `proof_entry` is the proof's log entry (its
+    /// canonical JSON, as stored and served), `inclusion` its path to the checkpoint.
+    pub fn write(
+        &self,
+        out: &mut Vec<u8>,
+        proof_entry: &[u8],
+        leaf_index: u64,
+        inclusion: &[Hash],
+    ) {
+        use base64::Engine as _;
+        out.reserve(proof_entry.len() + inclusion.len() * 47 + self.tail.len() + 80);
+        out.extend_from_slice(b"{\"type\":\"");
+        out.extend_from_slice(CERTIFICATE_TYPE.as_bytes());
+        out.extend_from_slice(b"\",\"proof\":");
+        out.extend_from_slice(proof_entry);
+        out.extend_from_slice(b",\"leaf_index\":");
+        out.extend_from_slice(leaf_index.to_string().as_bytes());
+        out.extend_from_slice(b",\"inclusion\":[");
+        let mut buf = [0u8; 44];
+        for (i, h) in inclusion.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'"');
+            let n = base64::engine::general_purpose::STANDARD
+                .encode_slice(h.0, &mut buf)
+                .unwrap_or(0);
+            out.extend_from_slice(&buf[..n]);
+            out.push(b'"');
+        }
+        out.extend_from_slice(&self.tail);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::Checkpoint;
+    use crate::ids::{ProofId, SubjectId, TenantId};
+    use crate::keys::{LogKey, SealKey};
+    use crate::merkle::MemoryLog;
+    use crate::proof::{Decision, Method, PROOF_TYPE, ProofBody, Recipient, RecipientCategory};
+    use crate::time::Timestamp;
+
+    #[test]
+    fn the_writer_gives_the_bytes_of_the_certificate_document() {
+        let origin = "consentry.test/log";
+        let seal = SealKey::from_seed(&[1; 32]);
+        let log_key = LogKey::from_seed(origin, &[2; 32]).unwrap();
+        let mut log = MemoryLog::new();
+        let mut proofs = Vec::new();
+        for i in 0..13u64 {
+            let p = ProofBody {
+                kind: PROOF_TYPE.into(),
+                log: origin.into(),
+                id: ProofId::parse(&format!("prf_{i:020x}")).unwrap(),
+                tenant: TenantId::parse("ten_acme").unwrap(),
+                subject: SubjectId::parse("sub_00ff").unwrap(),
+                purpose: "newsletter-é\u{1}\"quoted\"".into(),
+                decision: Decision::Granted,
+                method: Method::Manual,
+                recipient: Recipient {
+                    address_commitment: "ab".repeat(32),
+                    category: RecipientCategory::Private,
+                },
+                notice: None,
+                evidence: None,
+                request: None,
+                valid_until: None,
+                recorded_at: Timestamp::from_unix_millis(1_795_460_645_000).unwrap(),
+                log_index: i,
+            }
+            .seal(&seal)
+            .unwrap();
+            log.append(p.leaf_hash().unwrap());
+            proofs.push(p);
+        }
+        let note = Checkpoint {
+            origin: origin.into(),
+            size: 13,
+            root: log.root(13).unwrap(),
+            extensions: vec![],
+        }
+        .sign(&log_key)
+        .unwrap();
+        let anchor: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
+            r#"{"kind":"rfc3161","tsa":"https://tsa.example/","gen_time":"2026-11-30T23:00:01.000Z","serial":"0a","token":"AAEC"}"#,
+        )
+        .unwrap();
+        let anchors = vec![anchor];
+        let writer = CertificateWriter::new(&note, &log_key.verifier_key(), &anchors).unwrap();
+        for p in &proofs {
+            let path = log.inclusion_proof(p.body.log_index, 13).unwrap();
+            let doc = Certificate::new(
+                p,
+                &path,
+                note.clone(),
+                log_key.verifier_key(),
+                anchors.clone(),
+            )
+            .unwrap();
+            let mut fast = Vec::new();
+            writer.write(
+                &mut fast,
+                &p.entry_bytes().unwrap(),
+                p.body.log_index,
+                &path,
+            );
+            assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                String::from_utf8(serde_json::to_vec(&doc).unwrap()).unwrap()
+            );
+        }
+    }
+}

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use consentry_core::anchor::evm::check_evm_anchor;
 use consentry_core::anchor::rfc3161::check_rfc3161_anchor;
-use consentry_core::certificate::Certificate;
+use consentry_core::certificate::{Certificate, CertificateWriter};
 use consentry_core::checkpoint::parse_signed_checkpoint;
 use consentry_core::ids::ProofId;
 use consentry_core::proof::SealedProof;
@@ -214,7 +214,14 @@ async fn certificate_response(
         return Err(pending(&state, proof.body.log_index));
     };
     if !pdf {
-        let body = serde_json::to_vec(&cert).map_err(Problem::unavailable)?;
+        // The proof member is the stored entry itself, byte for byte.
+        let writer = CertificateWriter::new(&cert.checkpoint, &cert.log_key, &cert.anchors)
+            .map_err(Problem::unavailable)?;
+        let path = cert
+            .inclusion_hashes()
+            .ok_or_else(|| Problem::unavailable("stored inclusion path"))?;
+        let mut body = Vec::new();
+        writer.write(&mut body, &entry, cert.leaf_index, &path);
         return Ok((
             [
                 (header::CONTENT_TYPE, "application/json".to_owned()),
