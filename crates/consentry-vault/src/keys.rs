@@ -11,7 +11,11 @@
 //!   sealed identity unreadable and their commitments unlinkable, without touching anyone
 //!   else's data or the append-only log.
 //! - **Rotating the master key re-wraps DEKs** ([`rewrap`]); sealed identities, whose
-//!   volume is the large part, are not re-encrypted, and commitments stay valid.
+//!   volume is the large part, are not re-encrypted, and commitments stay valid. While a
+//!   rotation runs, a tenant's keys hold every master key version still in use
+//!   ([`MasterKeyring`](crate::MasterKeyring)): a wrapped key opens under whichever
+//!   version wrapped it, new keys are wrapped under the current one, and an address is
+//!   looked up under every version's blind index.
 //! - **Every ciphertext is bound to its tenant and subject** through the AEAD's associated
 //!   data, so a row copied to another subject fails to open rather than revealing one
 //!   person's data under another's name.
@@ -43,6 +47,10 @@ const KEK_INFO: &[u8] = b"kek\0";
 const BLIND_INDEX_INFO: &[u8] = b"blind-index\0";
 /// HKDF info of a subject's commitment key.
 const COMMITMENT_INFO: &[u8] = b"commitment";
+/// HKDF info of a master key's check value.
+const CHECK_INFO: &[u8] = b"key-check";
+/// HKDF info of the link-token key.
+const LINK_INFO: &[u8] = b"link-token";
 
 /// The vault's root secret: 32 random bytes, one per deployment, kept in a key file or the
 /// environment, never in the database.
@@ -89,24 +97,87 @@ impl MasterKey {
     /// Derives `tenant`'s keys: HKDF-SHA256 with salt `consentry vault v1` and info
     /// `kek\0` ‖ tenant ID for the key-encryption key, `blind-index\0` ‖ tenant ID for the
     /// blind-index key.
+    ///
+    /// A lone master key is version 1 of its deployment: the version its first key has.
+    /// During a rotation, [`MasterKeyring::tenant_keys`](crate::MasterKeyring::tenant_keys)
+    /// gives keys that know every version in use.
     pub fn tenant_keys(&self, tenant: &TenantId) -> TenantKeys {
+        self.versioned_tenant_keys(1, tenant)
+    }
+
+    /// `tenant`'s keys derived from this key, labelled as master key `version`.
+    pub(crate) fn versioned_tenant_keys(&self, version: u32, tenant: &TenantId) -> TenantKeys {
         let id = tenant.as_str().as_bytes();
         let kek = hkdf_sha256::<KEY_LEN>(SALT, &self.0, &[KEK_INFO, id]);
         let blind_index_key = hkdf_sha256::<KEY_LEN>(SALT, &self.0, &[BLIND_INDEX_INFO, id]);
         TenantKeys {
             tenant: tenant.clone(),
+            version,
             kek: *kek,
             blind_index_key: *blind_index_key,
+            others: Vec::new(),
         }
     }
 
+    /// The key's check value: HKDF-SHA256(master, salt `consentry vault v1`, info
+    /// `key-check`), 32 bytes.
+    ///
+    /// It names the key without revealing it or anything derived from it (HKDF outputs
+    /// under different infos are independent), so a database can record which master key
+    /// wrapped its rows and refuse a wrong one, and two keys can be compared.
+    pub fn check_value(&self) -> [u8; 32] {
+        *hkdf_sha256::<KEY_LEN>(SALT, &self.0, &[CHECK_INFO])
+    }
+
+    /// The key single-use links and webhook secrets are derived from: HKDF-SHA256(master,
+    /// salt `consentry vault v1`, info `link-token`).
+    ///
+    /// It is a key of its own so that it can outlive a master-key rotation: links already
+    /// e-mailed and webhook secrets already handed out keep working when the vault's keys
+    /// change.
+    pub fn link_key(&self) -> LinkKey {
+        LinkKey(*hkdf_sha256::<KEY_LEN>(SALT, &self.0, &[LINK_INFO]))
+    }
+
     /// A link token for a single-use link (a consent request, a portal sign-in):
-    /// HMAC-SHA256 of `kind` ‖ 0x00 ‖ `id` under HKDF-SHA256(master, salt `consentry vault
-    /// v1`, info `link-token`). 256 bits that only the service can compute, so the link can
-    /// be rebuilt to (re)send an e-mail while the database stores only the token's hash.
+    /// HMAC-SHA256 of `kind` ‖ 0x00 ‖ `id` under [`MasterKey::link_key`]. 256 bits that
+    /// only the service can compute, so the link can be rebuilt to (re)send an e-mail
+    /// while the database stores only the token's hash.
     pub fn link_token(&self, kind: &str, id: &str) -> [u8; 32] {
-        let key = hkdf_sha256::<KEY_LEN>(SALT, &self.0, &[b"link-token"]);
-        hmac_sha256(key.as_ref(), &[kind.as_bytes(), &[0], id.as_bytes()])
+        self.link_key().link_token(kind, id)
+    }
+}
+
+/// The key link tokens and webhook secrets are derived from (see
+/// [`MasterKey::link_key`]). 32 bytes; its `Debug` is redacted and its bytes are zeroed on
+/// drop.
+#[derive(ZeroizeOnDrop)]
+pub struct LinkKey([u8; KEY_LEN]);
+
+impl LinkKey {
+    /// Parses standard base64 of 32 bytes; surrounding whitespace is ignored.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::BadKey`] if it is not base64 or not 32 bytes.
+    pub fn from_base64(text: &str) -> Result<LinkKey, VaultError> {
+        MasterKey::from_base64(text).map(|m| LinkKey(m.0))
+    }
+
+    /// Standard base64 of the key, for its key file (zeroed when dropped).
+    pub fn to_base64(&self) -> Zeroizing<String> {
+        Zeroizing::new(BASE64.encode(self.0))
+    }
+
+    /// HMAC-SHA256 of `kind` ‖ 0x00 ‖ `id` under this key.
+    pub fn link_token(&self, kind: &str, id: &str) -> [u8; 32] {
+        hmac_sha256(&self.0, &[kind.as_bytes(), &[0], id.as_bytes()])
+    }
+}
+
+impl fmt::Debug for LinkKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LinkKey(<redacted>)")
     }
 }
 
@@ -119,19 +190,96 @@ impl fmt::Debug for MasterKey {
 /// One tenant's keys, derived from the master key by [`MasterKey::tenant_keys`]: a
 /// key-encryption key that wraps the tenant's subjects' data keys, and a blind-index key.
 ///
+/// Derived from a [`MasterKeyring`](crate::MasterKeyring), it also holds the same keys
+/// under the ring's other master key versions: new data keys are wrapped and new blind
+/// indexes computed under the current version only, while unwrapping tries every version
+/// (the AEAD tells a wrong key from the right one) and [`TenantKeys::blind_indexes`] gives
+/// an address's index under each, for look-ups during a rotation.
+///
 /// Its `Debug` shows the tenant only, and its keys are zeroed on drop.
 #[derive(ZeroizeOnDrop)]
 pub struct TenantKeys {
     #[zeroize(skip)]
     tenant: TenantId,
+    #[zeroize(skip)]
+    version: u32,
     kek: [u8; KEY_LEN],
     blind_index_key: [u8; KEY_LEN],
+    /// The same tenant's keys under the ring's other versions (each zeroes itself).
+    #[zeroize(skip)]
+    others: Vec<TenantKeys>,
 }
 
 impl TenantKeys {
     /// The tenant these keys belong to.
     pub fn tenant(&self) -> &TenantId {
         &self.tenant
+    }
+
+    /// The master key version new data keys are wrapped under.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// Every master key version these keys hold, the current one first.
+    pub fn versions(&self) -> Vec<u32> {
+        std::iter::once(self.version)
+            .chain(self.others.iter().map(|o| o.version))
+            .collect()
+    }
+
+    /// Adds the same tenant's keys under another master key version (ignored if they are
+    /// of another tenant, or of a version already held).
+    pub(crate) fn push_other(&mut self, other: TenantKeys) {
+        if other.tenant == self.tenant && !self.versions().contains(&other.version) {
+            self.others.push(other);
+        }
+    }
+
+    /// The blind index of a normalised address under every version held, the current
+    /// one first: what a look-up must search while rows of several versions coexist.
+    pub fn blind_indexes(&self, normalized_email: &str) -> Vec<(u32, [u8; 32])> {
+        std::iter::once(self)
+            .chain(&self.others)
+            .map(|k| (k.version, k.blind_index(normalized_email)))
+            .collect()
+    }
+
+    /// `key` wrapped under each version held other than the current one: the forms a new
+    /// row can take should another process have made one of them current already.
+    pub fn wrap_for_other_versions(
+        &self,
+        rng: &mut (impl CryptoRngCore + ?Sized),
+        subject: &SubjectId,
+        key: &SubjectKey,
+    ) -> Vec<(u32, WrappedKey)> {
+        self.others
+            .iter()
+            .map(|k| (k.version, k.wrap(rng, subject, key)))
+            .collect()
+    }
+
+    /// Like [`TenantKeys::unwrap_subject_key`], and says which master key version opened
+    /// it.
+    ///
+    /// # Errors
+    ///
+    /// As [`TenantKeys::unwrap_subject_key`].
+    pub fn unwrap_subject_key_with_version(
+        &self,
+        subject: &SubjectId,
+        wrapped: &WrappedKey,
+    ) -> Result<(u32, SubjectKey), VaultError> {
+        match self.unwrap_own(subject, wrapped) {
+            Err(VaultError::Decrypt) => {}
+            other => return other.map(|k| (self.version, k)),
+        }
+        for other in &self.others {
+            if let Ok(key) = other.unwrap_own(subject, wrapped) {
+                return Ok((other.version, key));
+            }
+        }
+        Err(VaultError::Decrypt)
     }
 
     /// The blind index of an e-mail address already normalised with
@@ -164,14 +312,25 @@ impl TenantKeys {
         (key, wrapped)
     }
 
-    /// Recovers `subject`'s data key from its wrapped form.
+    /// Recovers `subject`'s data key from its wrapped form, under whichever master key
+    /// version held wrapped it (the current one is tried first).
     ///
     /// # Errors
     ///
     /// [`VaultError::Decrypt`] if the key was wrapped for another subject or tenant, under
-    /// another master key, or altered; [`VaultError::Malformed`] or
+    /// a master key not held, or altered; [`VaultError::Malformed`] or
     /// [`VaultError::UnknownVersion`] if the bytes are not a wrapped key this build reads.
     pub fn unwrap_subject_key(
+        &self,
+        subject: &SubjectId,
+        wrapped: &WrappedKey,
+    ) -> Result<SubjectKey, VaultError> {
+        self.unwrap_subject_key_with_version(subject, wrapped)
+            .map(|(_, key)| key)
+    }
+
+    /// Unwraps under this version's key-encryption key only.
+    fn unwrap_own(
         &self,
         subject: &SubjectId,
         wrapped: &WrappedKey,

@@ -13,8 +13,12 @@
 //! │    └─ wraps, per subject, a random 32-byte data key (DEK)  [XChaCha20-Poly1305]
 //! │         ├─ seals the subject's Identity as JSON               [XChaCha20-Poly1305]
 //! │         └─ HKDF-SHA256 "commitment" → commitment key → HMAC-SHA256 commitments
-//! └─ HKDF-SHA256 "blind-index\0" ‖ tenant  → blind-index key → HMAC-SHA256(e-mail)
+//! ├─ HKDF-SHA256 "blind-index\0" ‖ tenant  → blind-index key → HMAC-SHA256(e-mail)
+//! ├─ HKDF-SHA256 "link-token"              → link key (may be pinned across rotations)
+//! └─ HKDF-SHA256 "key-check"               → check value, names the key in the database
 //! ```
+//!
+//! Master keys are versioned and rotated: a [`MasterKeyring`] holds the versions in use.
 //!
 //! Every HKDF uses the salt `consentry vault v1`. The byte formats are described on
 //! [`WrappedKey`], [`SubjectKey::seal`] and [`SubjectKey::commitment`].
@@ -59,9 +63,11 @@ mod error;
 mod identity;
 mod keys;
 mod primitives;
+mod ring;
 
 pub use email::{EmailError, MAX_EMAIL_LEN, MAX_LOCAL_LEN, normalize_email};
 pub use error::VaultError;
 pub use identity::Identity;
-pub use keys::{MasterKey, SubjectKey, TenantKeys, WrappedKey, rewrap};
+pub use keys::{LinkKey, MasterKey, SubjectKey, TenantKeys, WrappedKey, rewrap};
 pub use rand_core;
+pub use ring::MasterKeyring;
