@@ -309,6 +309,8 @@ pub fn seal_draft(
             updated_at: now,
             valid_until: valid_until.map(|t| t.unix_millis()),
         }),
+        event: None,
+        erasure: None,
     };
     Ok((new_entry, Sealed { proof, entry }))
 }

@@ -15,6 +15,7 @@
 //! its index.
 
 mod anchors;
+mod events;
 mod export;
 mod log;
 mod requests;
@@ -22,8 +23,9 @@ mod rows;
 mod webhooks;
 
 pub use anchors::{AnchorRow, AnchorState, AnchoredCheckpoint};
+pub use events::{Erasure, EventRow, StoredEvent};
 pub use export::ExportContact;
-pub use log::{AppendOutcome, NewEntry};
+pub use log::{AppendOutcome, NewEntry, TxReads};
 pub use requests::{Answer, NewRequest, RequestRow};
 pub use rows::*;
 pub use webhooks::{Delivery, Webhook};
@@ -69,6 +71,9 @@ pub struct Store {
     backend: Backend,
     edge: log::EdgeCache,
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Set when a contact was erased and the SQLite write-ahead log may still hold its
+    /// old pages; cleared once the log is truncated.
+    shred_pending: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -112,6 +117,10 @@ impl Store {
                         // publisher, every second), not inside a commit of the sequencer.
                         conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
+                        // Deleted and overwritten content is zeroed, in the pages and in
+                        // the pages freed: an erased contact's wrapped key and blind index
+                        // must not survive in the file's free space.
+                        conn.execute("PRAGMA secure_delete = ON").await?;
                     }
                     Ok(())
                 })
@@ -127,6 +136,7 @@ impl Store {
             backend,
             edge: log::EdgeCache::default(),
             writer: Default::default(),
+            shred_pending: Default::default(),
         })
     }
 
@@ -159,11 +169,61 @@ impl Store {
     /// service calls this every second. A no-op on PostgreSQL.
     pub async fn checkpoint_wal(&self) -> Result<(), StoreError> {
         if self.backend == Backend::Sqlite {
-            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&self.pool)
-                .await?;
+            if self
+                .shred_pending
+                .load(std::sync::atomic::Ordering::Acquire)
+            {
+                self.flush_erasures().await?;
+            } else {
+                sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&self.pool)
+                    .await?;
+            }
         }
         Ok(())
+    }
+
+    pub(crate) fn note_erasure(&self) {
+        if self.backend == Backend::Sqlite {
+            self.shred_pending
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
+    }
+
+    /// After an erasure, on SQLite: copies the write-ahead log into the database file and
+    /// truncates it to zero bytes (`PRAGMA wal_checkpoint(TRUNCATE)`), so that the erased
+    /// contact's old pages are gone from the log file too (`secure_delete` has zeroed them
+    /// in the database file). Returns whether that is done: `false` when readers still
+    /// used the log (within a short wait), in which case the service's every-second
+    /// checkpoint tries again until it succeeds. A no-op returning `true` on PostgreSQL
+    /// and when no erasure is pending.
+    pub async fn flush_erasures(&self) -> Result<bool, StoreError> {
+        use std::sync::atomic::Ordering;
+        if self.backend != Backend::Sqlite || !self.shred_pending.load(Ordering::Acquire) {
+            return Ok(true);
+        }
+        // Our own writers wait for their turn; other connections' readers get a short
+        // busy wait, so that the sequencer is never held up for long.
+        let _turn = self.write_turn().await;
+        let mut conn = self.pool.acquire().await?;
+        conn.execute("PRAGMA busy_timeout = 250").await?;
+        let result: Result<(i64, i64, i64), sqlx::Error> =
+            sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&mut *conn)
+                .await;
+        conn.execute("PRAGMA busy_timeout = 10000").await?;
+        let (busy, wal_frames, _) = result?;
+        let done = busy == 0 && wal_frames == 0;
+        if done {
+            self.shred_pending.store(false, Ordering::Release);
+        } else {
+            tracing::info!(
+                busy,
+                wal_frames,
+                "erasure: the write-ahead log is still in use; truncating it later"
+            );
+        }
+        Ok(done)
     }
 
     /// Closes every connection, waiting for those in use.

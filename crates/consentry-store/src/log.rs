@@ -1,5 +1,6 @@
 //! The tiled log in the database: batched, durable appends and the reads proofs need.
 
+use crate::events::{Erasure, EventRow};
 use crate::rows::ContactRow;
 use crate::rows::{ProofRow, StatusRow};
 use crate::{Store, StoreError, to_i64, to_u64};
@@ -21,6 +22,21 @@ pub struct NewEntry {
     pub proof: Option<ProofRow>,
     /// The consent status it sets, if any.
     pub status: Option<StatusRow>,
+    /// The event index row, if the entry is an event.
+    pub event: Option<EventRow>,
+    /// The contact it erases, if it is a `data.erased` event.
+    pub erasure: Option<Erasure>,
+}
+
+/// What an append transaction read before its entries were built: the contacts the
+/// entries are about, and the consent status of the (tenant, subject, purpose) triples
+/// asked for, both as of the moment the log lock was taken.
+#[derive(Debug, Default)]
+pub struct TxReads {
+    /// Contacts by pseudonym (any tenant: the builder checks the owner).
+    pub contacts: HashMap<SubjectId, (TenantId, ContactRow)>,
+    /// Consent status rows by (tenant, subject, purpose); absent: nothing recorded.
+    pub statuses: HashMap<(TenantId, SubjectId, String), StatusRow>,
 }
 
 /// What a committed append produced.
@@ -37,7 +53,7 @@ pub struct AppendOutcome<T> {
 }
 
 /// Rows per multi-row INSERT, well under both databases' bind-parameter limits.
-const CHUNK: usize = 200;
+pub(crate) const CHUNK: usize = 200;
 
 /// The right edge of the log as this process last committed it; reused when the head has
 /// not moved since (the common case: one writer), reloaded from the tiles otherwise.
@@ -46,7 +62,7 @@ pub(crate) struct EdgeCache(Arc<Mutex<Option<TileEdge>>>);
 
 /// `($1, $2), ($3, $4), …`: the VALUES list of a multi-row INSERT of `rows` rows of
 /// `cols` columns, in the placeholder syntax both backends accept.
-fn placeholders(rows: usize, cols: usize) -> String {
+pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
     (0..rows)
         .map(|r| {
             let row: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
@@ -98,6 +114,27 @@ impl Store {
             &HashMap<SubjectId, (TenantId, ContactRow)>,
         ) -> Result<(Vec<NewEntry>, T), String>,
     {
+        self.append_reading(subjects, &[], |first, reads| build(first, &reads.contacts))
+            .await
+    }
+
+    /// Like [`Store::append_for_contacts`], and also reads, in the same transaction, the
+    /// consent status of each `(tenant, subject, purpose)` in `statuses`: a decision taken
+    /// on them by `build` (a reveal allowed or refused) sees every decision committed
+    /// before its own entry, and none after. A revocation acknowledged to its sender is
+    /// therefore seen by every reveal appended after it.
+    ///
+    /// When an entry erases a contact, the SQLite write-ahead log is marked for
+    /// truncation ([`Store::flush_erasures`]), so that the erased bytes leave it too.
+    pub async fn append_reading<T, F>(
+        &self,
+        subjects: &[SubjectId],
+        statuses: &[(TenantId, SubjectId, String)],
+        build: F,
+    ) -> Result<AppendOutcome<T>, StoreError>
+    where
+        F: FnOnce(u64, &TxReads) -> Result<(Vec<NewEntry>, T), String>,
+    {
         let mut cached = self.edge.0.lock().await;
         let _turn = self.write_turn().await;
         let result = async {
@@ -108,10 +145,16 @@ impl Store {
             sqlx::query("UPDATE log_head SET size = size WHERE id = 1")
                 .execute(&mut *tx)
                 .await?;
-            let contacts = crate::rows::contacts_in_tx(&mut tx, subjects).await?;
-            let (out, edge) =
-                append_in_tx(&mut tx, cached.take(), |first| build(first, &contacts)).await?;
+            let reads = TxReads {
+                contacts: crate::rows::contacts_in_tx(&mut tx, subjects).await?,
+                statuses: crate::rows::statuses_in_tx(&mut tx, statuses).await?,
+            };
+            let (out, edge, erased) =
+                append_in_tx(&mut tx, cached.take(), |first| build(first, &reads)).await?;
             tx.commit().await?;
+            if erased {
+                self.note_erasure();
+            }
             Ok::<_, StoreError>((out, edge))
         }
         .await;
@@ -136,8 +179,11 @@ impl Store {
         F: FnOnce(u64) -> Result<(Vec<NewEntry>, T), String>,
     {
         let mut tx = self.pool.begin().await?;
-        let (out, edge) = append_in_tx(&mut tx, cached.take(), build).await?;
+        let (out, edge, erased) = append_in_tx(&mut tx, cached.take(), build).await?;
         tx.commit().await?;
+        if erased {
+            self.note_erasure();
+        }
         *cached = Some(edge);
         Ok(out)
     }
@@ -148,12 +194,13 @@ impl Store {
 }
 
 /// Appends inside an open transaction (the caller commits); returns the new edge, to be
-/// cached only once the transaction commits.
+/// cached only once the transaction commits, and whether an entry erased a contact (the
+/// caller then calls [`Store::note_erasure`] once committed).
 pub(crate) async fn append_in_tx<T, F>(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     cached: Option<TileEdge>,
     build: F,
-) -> Result<(AppendOutcome<T>, TileEdge), StoreError>
+) -> Result<(AppendOutcome<T>, TileEdge, bool), StoreError>
 where
     F: FnOnce(u64) -> Result<(Vec<NewEntry>, T), String>,
 {
@@ -260,6 +307,18 @@ where
             q.execute(&mut **tx).await?;
         }
 
+        let events: Vec<(u64, &EventRow)> = entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.event.as_ref().map(|v| (size + i as u64, v)))
+            .collect();
+        crate::events::insert_in_tx(tx, &events).await?;
+        let mut erased = false;
+        for erasure in entries.iter().filter_map(|e| e.erasure.as_ref()) {
+            crate::events::erase_in_tx(tx, erasure).await?;
+            erased = true;
+        }
+
         let tiles: Vec<(TileId, Vec<u8>)> =
             changed.iter().map(|(id, h)| (*id, tile_bytes(h))).collect();
         for chunk in tiles.chunks(CHUNK) {
@@ -292,6 +351,7 @@ where
                 built,
             },
             edge,
+            erased,
         ))
     }
 }

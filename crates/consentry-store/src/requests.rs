@@ -348,11 +348,14 @@ impl Store {
         let request = row(t)?;
         let result = append_in_tx(&mut tx, cached.take(), |first| build(first, &request)).await;
         match result {
-            Ok((out, edge)) => {
+            Ok((out, edge, erased)) => {
                 let (delivery_id, event) = webhook(&request, out.first_index);
                 crate::webhooks::enqueue_in_tx(&mut tx, &request.tenant, &delivery_id, &event, now)
                     .await?;
                 tx.commit().await?;
+                if erased {
+                    self.note_erasure();
+                }
                 *cached = Some(edge);
                 Ok(Answer::Recorded(Box::new(request), out))
             }

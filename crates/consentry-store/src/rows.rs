@@ -2,6 +2,7 @@
 
 use crate::{Store, StoreError, to_u64};
 use consentry_core::ids::{ProofId, SubjectId, TenantId};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// A tenant (a sender company).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,6 +195,77 @@ pub(crate) async fn contacts_in_tx(
                 row.id.clone(),
                 (TenantId::parse(&tenant).map_err(corrupt)?, row),
             );
+        }
+    }
+    Ok(out)
+}
+
+type StatusTuple = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    i64,
+    Option<i64>,
+);
+
+fn status_from(tenant: &TenantId, t: StatusTuple) -> Result<StatusRow, StoreError> {
+    let (subject, purpose, status, proof_id, log_index, updated_at, valid_until) = t;
+    Ok(StatusRow {
+        tenant: tenant.clone(),
+        subject: SubjectId::parse(&subject).map_err(corrupt)?,
+        purpose,
+        status,
+        proof_id: proof_id
+            .map(|p| ProofId::parse(&p))
+            .transpose()
+            .map_err(corrupt)?,
+        log_index: log_index.map(to_u64).transpose()?,
+        updated_at,
+        valid_until,
+    })
+}
+
+/// The consent status of each `(tenant, subject, purpose)` that has one, read inside a
+/// transaction.
+pub(crate) async fn statuses_in_tx(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    wanted: &[(TenantId, SubjectId, String)],
+) -> Result<HashMap<(TenantId, SubjectId, String), StatusRow>, StoreError> {
+    let mut out = HashMap::new();
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    let keys: HashSet<(&TenantId, &SubjectId, &str)> =
+        wanted.iter().map(|(t, s, p)| (t, s, p.as_str())).collect();
+    let mut by_tenant: BTreeMap<&TenantId, BTreeSet<&SubjectId>> = BTreeMap::new();
+    for (t, s, _) in wanted {
+        by_tenant.entry(t).or_default().insert(s);
+    }
+    for (tenant, subjects) in by_tenant {
+        let subjects: Vec<&SubjectId> = subjects.into_iter().collect();
+        for chunk in subjects.chunks(200) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT subject_id, purpose, status, proof_id, log_index, updated_at, valid_until \
+                 FROM consent_status WHERE tenant_id = $1 AND subject_id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut q = sqlx::query_as::<_, StatusTuple>(&sql).bind(tenant.as_str());
+            for s in chunk {
+                q = q.bind(s.as_str());
+            }
+            for t in q.fetch_all(&mut **tx).await? {
+                let row = status_from(tenant, t)?;
+                if keys.contains(&(tenant, &row.subject, row.purpose.as_str())) {
+                    out.insert(
+                        (tenant.clone(), row.subject.clone(), row.purpose.clone()),
+                        row,
+                    );
+                }
+            }
         }
     }
     Ok(out)
@@ -396,42 +468,14 @@ impl Store {
              WHERE tenant_id = $1 AND subject_id IN ({}) ORDER BY subject_id, purpose",
             placeholders.join(", ")
         );
-        let mut q = sqlx::query_as::<
-            _,
-            (
-                String,
-                String,
-                String,
-                Option<String>,
-                Option<i64>,
-                i64,
-                Option<i64>,
-            ),
-        >(&sql)
-        .bind(tenant.as_str());
+        let mut q = sqlx::query_as::<_, StatusTuple>(&sql).bind(tenant.as_str());
         for s in subjects {
             q = q.bind(s.as_str());
         }
         q.fetch_all(&self.pool)
             .await?
             .into_iter()
-            .map(
-                |(subject, purpose, status, proof_id, log_index, updated_at, valid_until)| {
-                    Ok(StatusRow {
-                        tenant: tenant.clone(),
-                        subject: SubjectId::parse(&subject).map_err(corrupt)?,
-                        purpose,
-                        status,
-                        proof_id: proof_id
-                            .map(|p| ProofId::parse(&p))
-                            .transpose()
-                            .map_err(corrupt)?,
-                        log_index: log_index.map(to_u64).transpose()?,
-                        updated_at,
-                        valid_until,
-                    })
-                },
-            )
+            .map(|t| status_from(tenant, t))
             .collect()
     }
 

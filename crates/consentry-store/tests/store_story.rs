@@ -68,6 +68,8 @@ fn entry(tenant: &TenantId, n: u64, tag: &str) -> NewEntry {
             updated_at: 1,
             valid_until: None,
         }),
+        event: None,
+        erasure: None,
     }
 }
 
@@ -425,6 +427,193 @@ async fn sqlite_requests_story() {
 #[tokio::test]
 async fn postgres_requests_story() {
     requests_story(pg_store().await.0).await;
+}
+
+/// Events: read-your-status inside the append, index rows, erasure in the same
+/// transaction, the history newest first, and no trace of the erased values in the
+/// SQLite files once the write-ahead log is flushed.
+async fn events_story(store: Store, sqlite_file: Option<std::path::PathBuf>) {
+    use consentry_core::ids::EventId;
+    use consentry_store::{Erasure, EventRow};
+    let tenant = TenantId::parse("ten_acme").unwrap();
+    let other = TenantId::parse("ten_other").unwrap();
+    store.create_tenant(&tenant, "ACME", 1).await.unwrap();
+    store.create_tenant(&other, "Other", 1).await.unwrap();
+    let wrapped: Vec<u8> = (0..73).map(|i| 0xa0 ^ i).collect();
+    let identity: Vec<u8> = b"sealed-identity-bytes-0123456789".to_vec();
+    let blind = [0x5a; 32];
+    let subject = SubjectId::parse("sub_e").unwrap();
+    store
+        .insert_contact(&NewContact {
+            id: subject.clone(),
+            tenant: tenant.clone(),
+            email_index: blind,
+            wrapped_key: wrapped.clone(),
+            identity: identity.clone(),
+            address_commitment: "ab".into(),
+            category: "private".into(),
+            attributes: r#"{"region":"north-unique-attr"}"#.into(),
+            created_at: 5,
+        })
+        .await
+        .unwrap();
+    // Neighbours, so that the erased row shares pages with live ones.
+    for n in 0..40u8 {
+        store
+            .insert_contact(&NewContact {
+                id: SubjectId::from_suffix(&format!("n{n}")).unwrap(),
+                tenant: tenant.clone(),
+                email_index: [n; 32],
+                wrapped_key: vec![n; 73],
+                identity: vec![n; 60],
+                address_commitment: "cd".into(),
+                category: "private".into(),
+                attributes: "{}".into(),
+                created_at: 5,
+            })
+            .await
+            .unwrap();
+    }
+    // A granted status for (tenant, sub_e, invoicing) through a proof entry.
+    let mut granted = entry(&tenant, 0, "g");
+    granted.status.as_mut().unwrap().subject = subject.clone();
+    granted.status.as_mut().unwrap().purpose = "invoicing".into();
+    granted.status.as_mut().unwrap().status = "granted".into();
+    granted.proof.as_mut().unwrap().subject = subject.clone();
+    store.append(|_| Ok((vec![granted], ()))).await.unwrap();
+
+    let event = |n: u64, kind: &str| {
+        let bytes = format!("{{\"event\":{n}}}").into_bytes();
+        NewEntry {
+            leaf: leaf_hash(&bytes),
+            entry: bytes,
+            proof: None,
+            status: None,
+            event: Some(EventRow {
+                id: EventId::from_suffix(&format!("e{n}")).unwrap(),
+                tenant: tenant.clone(),
+                subject: subject.clone(),
+                kind: kind.into(),
+                purpose: Some("invoicing".into()),
+                recorded_at: 10 + n as i64,
+            }),
+            erasure: None,
+        }
+    };
+    let wanted = [
+        (tenant.clone(), subject.clone(), "invoicing".to_owned()),
+        (tenant.clone(), subject.clone(), "sms".to_owned()),
+        (other.clone(), subject.clone(), "invoicing".to_owned()),
+    ];
+    let out = store
+        .append_reading(std::slice::from_ref(&subject), &wanted, |first, reads| {
+            let (owner, row) = &reads.contacts[&subject];
+            assert_eq!(owner, &tenant);
+            assert_eq!(row.wrapped_key.as_deref(), Some(wrapped.as_slice()));
+            assert_eq!(reads.statuses.len(), 1, "only the triple that has a status");
+            let s = &reads.statuses[&wanted[0]];
+            assert_eq!(s.status, "granted");
+            Ok((
+                vec![
+                    event(first, "data.access"),
+                    event(first + 1, "data.access_denied"),
+                ],
+                (),
+            ))
+        })
+        .await
+        .unwrap();
+    assert_eq!(out.first_index, 1);
+
+    // Erasure: the event and the shredding commit together.
+    let mut erased = event(3, "data.erased");
+    erased.erasure = Some(Erasure {
+        tenant: tenant.clone(),
+        subject: subject.clone(),
+        tombstone: [0xee; 32],
+        erased_at: 99,
+    });
+    store.append(|_| Ok((vec![erased], ()))).await.unwrap();
+    let row = store.contact(&tenant, &subject).await.unwrap().unwrap();
+    assert!(row.wrapped_key.is_none() && row.identity.is_none());
+    assert_eq!(row.attributes, "{}");
+    assert!(store.flush_erasures().await.unwrap());
+
+    // Erasing twice is refused by the store: the caller checks first.
+    let mut again = event(4, "data.erased");
+    again.erasure = Some(Erasure {
+        tenant: tenant.clone(),
+        subject: subject.clone(),
+        tombstone: [0xef; 32],
+        erased_at: 100,
+    });
+    assert!(store.append(|_| Ok((vec![again], ()))).await.is_err());
+
+    let history = store
+        .subject_events(&tenant, &subject, None, 10)
+        .await
+        .unwrap();
+    let indices: Vec<u64> = history.iter().map(|e| e.log_index).collect();
+    assert_eq!(indices, vec![3, 2, 1], "newest first");
+    assert_eq!(history[0].entry, b"{\"event\":3}");
+    let page = store
+        .subject_events(&tenant, &subject, Some(3), 1)
+        .await
+        .unwrap();
+    assert_eq!(page[0].log_index, 2);
+    assert!(
+        store
+            .subject_events(&other, &subject, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let e2 = EventId::from_suffix("e2").unwrap();
+    assert_eq!(
+        store.event(&tenant, &e2).await.unwrap().unwrap().log_index,
+        2
+    );
+    assert!(store.event(&other, &e2).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .erasure_event(&tenant, &subject)
+            .await
+            .unwrap()
+            .unwrap()
+            .log_index,
+        3
+    );
+
+    if let Some(file) = sqlite_file {
+        let mut raw = Vec::new();
+        for suffix in ["", "-wal", "-shm"] {
+            raw.extend(std::fs::read(format!("{}{suffix}", file.display())).unwrap_or_default());
+        }
+        let contains = |needle: &[u8]| raw.windows(needle.len()).any(|w| w == needle);
+        assert!(!contains(&wrapped), "the wrapped key survives in the file");
+        assert!(
+            !contains(&identity),
+            "the sealed identity survives in the file"
+        );
+        assert!(!contains(&blind), "the blind index survives in the file");
+        assert!(
+            !contains(b"north-unique-attr"),
+            "the attributes survive in the file"
+        );
+        assert!(contains(&[5u8; 73]), "live neighbours are still there");
+    }
+}
+
+#[tokio::test]
+async fn sqlite_events_story() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = sqlite_store(&dir).await;
+    events_story(store, Some(dir.path().join("c.db"))).await;
+}
+
+#[tokio::test]
+async fn postgres_events_story() {
+    events_story(pg_store().await.0, None).await;
 }
 
 #[tokio::test]
