@@ -17,6 +17,7 @@
 mod anchors;
 mod events;
 mod export;
+mod keyring;
 mod log;
 mod requests;
 mod rows;
@@ -25,6 +26,9 @@ mod webhooks;
 pub use anchors::{AnchorRow, AnchorState, AnchoredCheckpoint};
 pub use events::{Erasure, EventRow, StoredEvent};
 pub use export::ExportContact;
+pub use keyring::{
+    KeyedForm, KeyedInsert, RetireOutcome, RewrapRow, Rewrapped, VaultKeyRow, VaultKeyState,
+};
 pub use log::{AppendOutcome, NewEntry, TxReads};
 pub use requests::{Answer, NewRequest, RequestRow};
 pub use rows::*;
@@ -53,6 +57,10 @@ pub enum StoreError {
     /// The caller's entry builder refused the batch.
     #[error("entries could not be built: {0}")]
     Build(String),
+    /// Master key versions do not allow the operation (a rotation under way, a key of
+    /// another version, the current version not held by this process).
+    #[error("master key versions: {0}")]
+    Keyring(String),
 }
 
 /// Which database is behind the store.
