@@ -40,6 +40,8 @@ pub struct AppState {
     pub mail_wake: Arc<tokio::sync::Notify>,
     /// Anchoring (certificates come from its anchors).
     pub anchoring: crate::anchoring::Anchoring,
+    /// The self-service portal's sign-in limiter and mail transport.
+    pub portal: Arc<crate::portal::Portal>,
     key_cache: Arc<Mutex<KeyCache>>,
     tenant_keys: Arc<Mutex<HashMap<TenantId, Arc<TenantKeys>>>>,
 }
@@ -65,6 +67,7 @@ impl AppState {
             sequencer,
             metrics,
             mail_wake: Arc::default(),
+            portal: Arc::new(crate::portal::Portal::new(None)),
             key_cache: Arc::default(),
             tenant_keys: Arc::default(),
         }
@@ -216,7 +219,7 @@ pub async fn serve(
     );
     let (anchor_stop_tx, anchor_stop_rx) = tokio::sync::watch::channel(false);
     let anchorer = tokio::spawn(anchoring.clone().run(anchor_stop_rx));
-    let state = AppState::new(
+    let mut state = AppState::new(
         store.clone(),
         keys,
         clock,
@@ -225,6 +228,10 @@ pub async fn serve(
         metrics,
         anchoring,
     );
+    state.portal = Arc::new(crate::portal::Portal::new(Some((
+        transport.clone(),
+        from.clone(),
+    ))));
     let mailer = tokio::spawn(crate::mail::run(
         state.clone(),
         transport,
@@ -241,9 +248,13 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     tracing::info!(%addr, origin = %state.origin, backend = ?store.backend(), "consentry listening");
     ready(addr);
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    // The peer's address reaches handlers (the portal's per-IP sign-in limit).
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     tracing::info!("stopped accepting; draining the log sequencer");
     // The mail loop holds a copy of the state, and with it a sequencer handle: stop it
     // first, so that every handle is dropped and the sequencer drains and ends.

@@ -22,6 +22,7 @@ pub mod keys;
 pub mod mail;
 pub mod metrics;
 pub mod openapi;
+pub mod portal;
 pub mod problem;
 pub mod publisher;
 pub mod random;

@@ -19,6 +19,7 @@ mod events;
 mod export;
 mod keyring;
 mod log;
+mod portal;
 mod requests;
 mod rows;
 mod webhooks;
@@ -30,6 +31,7 @@ pub use keyring::{
     KeyedForm, KeyedInsert, RetireOutcome, RewrapRow, Rewrapped, VaultKeyRow, VaultKeyState,
 };
 pub use log::{AppendOutcome, NewEntry, TxReads};
+pub use portal::{LoginState, PortalSession, PortalSubjects, SubjectProof};
 pub use requests::{Answer, NewRequest, RequestRow};
 pub use rows::*;
 pub use webhooks::{Delivery, Webhook};

@@ -8,6 +8,7 @@ mod contacts;
 mod contacts_csv;
 mod log;
 mod meta;
+mod portal;
 pub mod proofs;
 mod requests;
 mod verify_page;
@@ -52,6 +53,24 @@ pub fn routes() -> Router<AppState> {
         .route("/verify", get(verify_page::page))
         .route("/verify/verify.js", get(verify_page::script))
         .route("/verify/consentry_verify.wasm", get(verify_page::wasm))
+        .route("/portal", get(portal::home))
+        .route("/portal/login", post(portal::login))
+        .route(
+            "/portal/session/{token}",
+            get(portal::session_page).post(portal::session_open),
+        )
+        .route("/portal/me", get(portal::me))
+        .route("/portal/amend", post(portal::amend))
+        .route("/portal/revoke", post(portal::revoke))
+        .route("/portal/erase", post(portal::erase))
+        .route("/portal/export", post(portal::export))
+        .route("/portal/logout", post(portal::logout))
+        .route("/portal/proofs/{id}", get(portal::proof))
+        .route("/portal/proofs/{id}/certificate", get(portal::certificate))
+        .route(
+            "/portal/proofs/{id}/certificate.pdf",
+            get(portal::certificate_pdf),
+        )
 }
 
 /// 404 for every unknown path, as problem+json.

@@ -65,8 +65,19 @@ pub async fn show(
     if !pdf {
         return Ok(proof_response(StatusCode::OK, &id, entry));
     }
-    let proof: SealedProof = serde_json::from_slice(&entry).map_err(Problem::unavailable)?;
-    let summary = proof_summary(&state, &auth, &headers, &id, &proof, &entry);
+    proof_pdf(&state, &auth.tenant.name, &headers, &id, &entry)
+}
+
+/// A stored proof as a readable PDF, naming the sender `sender_name`.
+pub(crate) fn proof_pdf(
+    state: &AppState,
+    sender_name: &str,
+    headers: &HeaderMap,
+    id: &ProofId,
+    entry: &[u8],
+) -> Result<Response, Problem> {
+    let proof: SealedProof = serde_json::from_slice(entry).map_err(Problem::unavailable)?;
+    let summary = proof_summary(state, sender_name, headers, id, &proof, entry);
     let bytes = consentry_pdf::proof_pdf(&summary).map_err(Problem::unavailable)?;
     Ok(pdf_response(&format!("{id}.pdf"), bytes))
 }
@@ -87,7 +98,7 @@ fn pdf_response(filename: &str, bytes: Vec<u8>) -> Response {
 
 fn proof_summary(
     state: &AppState,
-    auth: &TenantAuth,
+    sender_name: &str,
     headers: &HeaderMap,
     id: &ProofId,
     proof: &SealedProof,
@@ -96,7 +107,7 @@ fn proof_summary(
     let leaf = consentry_core::merkle::leaf_hash(entry);
     ProofSummary {
         language: language(headers),
-        sender_name: auth.tenant.name.clone(),
+        sender_name: sender_name.to_owned(),
         subject: proof.body.subject.to_string(),
         purpose: proof.body.purpose.clone(),
         decision: proof.body.decision.as_str().to_owned(),
@@ -209,6 +220,21 @@ async fn certificate_response(
         .proof(&auth.tenant.id, &id)
         .await?
         .ok_or_else(|| Problem::not_found("proof"))?;
+    certificate_of_entry(&state, &auth.tenant.name, &headers, &id, &entry, pdf).await
+}
+
+/// The certificate (JSON or PDF) of a stored proof, or the 409 pending problem.
+pub(crate) async fn certificate_of_entry(
+    state: &AppState,
+    sender_name: &str,
+    headers: &HeaderMap,
+    id: &ProofId,
+    entry: &[u8],
+    pdf: bool,
+) -> Result<Response, Problem> {
+    let state = state.clone();
+    let entry = entry.to_vec();
+    let id = id.clone();
     let proof: SealedProof = serde_json::from_slice(&entry).map_err(Problem::unavailable)?;
     let Some(cert) = certificate_of(&state, &proof).await? else {
         return Err(pending(&state, proof.body.log_index));
@@ -237,7 +263,7 @@ async fn certificate_response(
     let (checkpoint, _) =
         parse_signed_checkpoint(&cert.checkpoint).map_err(Problem::unavailable)?;
     let summary = CertificateSummary {
-        proof: proof_summary(&state, &auth, &headers, &id, &proof, &entry),
+        proof: proof_summary(&state, sender_name, headers, &id, &proof, &entry),
         checkpoint_size: checkpoint.size,
         checkpoint_root: checkpoint.root.to_base64(),
         anchors: anchor_lines(&cert, &checkpoint.body()),

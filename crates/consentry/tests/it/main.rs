@@ -10,6 +10,7 @@ mod csv;
 mod delegated;
 mod durability;
 mod openapi;
+mod portal;
 mod service;
 // OpenSSL's TSA and test PKIs, shared with consentry-anchor's tests.
 #[path = "../../../consentry-anchor/tests/tsa/mod.rs"]

@@ -1,0 +1,480 @@
+//! The self-service portal's machinery: sign-in links, sessions, CSRF tokens, the
+//! sign-in rate limiter and the sign-in e-mail. The pages are in `routes/portal.rs`.
+//!
+//! - **Sign-in links** carry a 256-bit random token; the database keeps its SHA-256, the
+//!   subjects the address reaches (pseudonyms found by each tenant's blind index of the
+//!   normalised address) and an expiry ([`LOGIN_TTL_MS`]). Following a link shows a
+//!   button; only the POST that button sends uses the link (so that mail scanners which
+//!   fetch every link do not burn it), and a link opens at most one session.
+//! - **The answer to a sign-in request never depends on the address**: the look-up, the
+//!   link and the e-mail happen in a task of their own after the answer is sent, so
+//!   neither the page nor its timing says whether the address is known. An unknown
+//!   address gets no e-mail.
+//! - **Sessions** are a 256-bit random ID in a cookie (`HttpOnly`, `SameSite=Strict`,
+//!   `Path=/portal`; `Secure` and the `__Host-` prefix when the public URL is https),
+//!   stored hashed with an absolute expiry ([`SESSION_TTL_MS`]) and a synchronizer
+//!   token that every form must send back ([`PortalAuth::check_csrf`]).
+//! - **Rate limiting** is in process: at most [`PER_ADDRESS`] sign-in requests per
+//!   address and [`PER_IP`] per client IP in any [`WINDOW_MS`]. The limiter keys are
+//!   hashes, so it holds no address; it is per instance (several instances behind a load
+//!   balancer each apply it) and sees the peer's address (behind a reverse proxy, the
+//!   proxy's: limit there as well).
+
+use crate::app::AppState;
+use crate::mail::Transport;
+use consentry_core::ids::{SubjectId, TenantId};
+use consentry_pdf::Language;
+use consentry_store::PortalSession;
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::{AsyncTransport as _, Message};
+use sha2::{Digest as _, Sha256};
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+/// How long a sign-in link works: 15 minutes.
+pub const LOGIN_TTL_MS: i64 = 15 * 60 * 1000;
+/// How long a session lasts from sign-in: 1 hour.
+pub const SESSION_TTL_MS: i64 = 60 * 60 * 1000;
+/// The rate limiter's window: 15 minutes.
+pub const WINDOW_MS: i64 = 15 * 60 * 1000;
+/// Sign-in requests per address per window.
+pub const PER_ADDRESS: usize = 5;
+/// Sign-in requests per client IP per window.
+pub const PER_IP: usize = 30;
+/// Keys the limiter tracks before it drops those with no recent request.
+const LIMITER_CAPACITY: usize = 100_000;
+
+/// The portal's shared parts: the sign-in limiter and the e-mail transport.
+pub struct Portal {
+    limiter: Mutex<HashMap<[u8; 32], VecDeque<i64>>>,
+    mail: Option<(Transport, Mailbox)>,
+}
+
+impl std::fmt::Debug for Portal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Portal")
+            .field("mail", &self.mail.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Portal {
+    /// A portal sending its sign-in links through `mail` (`None`: links are not sent, as
+    /// in router tests without a mail transport).
+    pub fn new(mail: Option<(Transport, Mailbox)>) -> Portal {
+        Portal {
+            limiter: Mutex::default(),
+            mail,
+        }
+    }
+
+    /// Counts a sign-in request for `address` (normalised) from `ip`; `false` if either
+    /// is over its limit (the request is then not counted).
+    pub fn allow_login(&self, address: &str, ip: Option<IpAddr>, now: i64) -> bool {
+        let Ok(mut map) = self.limiter.lock() else {
+            return false;
+        };
+        if map.len() > LIMITER_CAPACITY {
+            map.retain(|_, times| times.back().is_some_and(|t| now - t < WINDOW_MS));
+        }
+        let mut keys = vec![(limit_key("address", address.as_bytes()), PER_ADDRESS)];
+        if let Some(ip) = ip {
+            keys.push((limit_key("ip", ip.to_string().as_bytes()), PER_IP));
+        }
+        for (key, limit) in &keys {
+            let times = map.entry(*key).or_default();
+            while times.front().is_some_and(|t| now - t >= WINDOW_MS) {
+                times.pop_front();
+            }
+            if times.len() >= *limit {
+                return false;
+            }
+        }
+        for (key, _) in keys {
+            map.entry(key).or_default().push_back(now);
+        }
+        true
+    }
+}
+
+fn limit_key(kind: &str, value: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(kind.as_bytes());
+    h.update([0]);
+    h.update(value);
+    h.finalize().into()
+}
+
+/// A new 256-bit secret, as 64 lowercase hex digits.
+pub fn new_secret() -> String {
+    hex::encode(crate::random::bytes::<32>())
+}
+
+/// The stored hash of a link token or session ID; `None` if the text is not 64 hex
+/// digits (then it cannot be one).
+pub fn secret_hash(secret: &str) -> Option<[u8; 32]> {
+    (secret.len() == 64 && secret.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| crate::auth::key_hash(&secret.to_ascii_lowercase()))
+}
+
+/// Compares two secrets without an early exit on a shared prefix.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    crate::auth::key_hash(a) == crate::auth::key_hash(b)
+}
+
+/// Whether the service is reached over https (then cookies are `Secure`, `__Host-`).
+pub fn https(state: &AppState) -> bool {
+    state
+        .config
+        .public_url
+        .to_ascii_lowercase()
+        .starts_with("https://")
+}
+
+/// The session cookie's name.
+pub fn cookie_name(state: &AppState) -> &'static str {
+    if https(state) {
+        "__Host-consentry_portal"
+    } else {
+        "consentry_portal"
+    }
+}
+
+/// The `Set-Cookie` value of a new session.
+pub fn session_cookie(state: &AppState, id: &str) -> String {
+    let max_age = SESSION_TTL_MS / 1000;
+    if https(state) {
+        // __Host- requires Secure and Path=/, and forbids Domain.
+        format!(
+            "{}={id}; Path=/; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict",
+            cookie_name(state)
+        )
+    } else {
+        format!(
+            "{}={id}; Path=/portal; Max-Age={max_age}; HttpOnly; SameSite=Strict",
+            cookie_name(state)
+        )
+    }
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn clear_cookie(state: &AppState) -> String {
+    if https(state) {
+        format!(
+            "{}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict",
+            cookie_name(state)
+        )
+    } else {
+        format!(
+            "{}=; Path=/portal; Max-Age=0; HttpOnly; SameSite=Strict",
+            cookie_name(state)
+        )
+    }
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie<'h>(headers: &'h axum::http::HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// A signed-in person: the session's subjects and its synchronizer token. Handlers that
+/// take it cannot run without a live session.
+#[derive(Debug, Clone)]
+pub struct PortalAuth {
+    /// The session.
+    pub session: PortalSession,
+    /// The hash of the session ID (to end it).
+    pub id_hash: [u8; 32],
+}
+
+impl PortalAuth {
+    /// The live session the request's cookie names, if any.
+    pub async fn from_headers(
+        state: &AppState,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<Option<PortalAuth>, consentry_store::StoreError> {
+        let Some(hash) = cookie(headers, cookie_name(state)).and_then(secret_hash) else {
+            return Ok(None);
+        };
+        let now = state.clock.now_ms();
+        Ok(state
+            .store
+            .portal_session(&hash, now)
+            .await?
+            .map(|session| PortalAuth {
+                session,
+                id_hash: hash,
+            }))
+    }
+
+    /// Whether `given` is this session's synchronizer token.
+    pub fn check_csrf(&self, given: &str) -> bool {
+        !given.is_empty() && same_secret(given, &self.session.csrf)
+    }
+
+    /// Whether the session may act for `subject` of `tenant`.
+    pub fn reaches(&self, tenant: &TenantId, subject: &SubjectId) -> bool {
+        self.session
+            .subjects
+            .iter()
+            .any(|(t, s)| t == tenant && s == subject)
+    }
+}
+
+/// The subjects an address reaches: in every tenant's book, the contact whose blind
+/// index is the address's. Erased contacts no longer match (their index was replaced).
+pub async fn subjects_of(
+    state: &AppState,
+    normalized: &str,
+) -> Result<Vec<(TenantId, SubjectId)>, consentry_store::StoreError> {
+    let mut found = Vec::new();
+    for tenant in state.store.tenant_ids().await? {
+        // During a master-key rotation rows of several versions coexist: look the address
+        // up under each version's blind index.
+        let indexes: Vec<[u8; 32]> = state
+            .tenant_keys(&tenant)
+            .blind_indexes(normalized)
+            .into_iter()
+            .map(|(_, index)| index)
+            .collect();
+        for (_, subject) in state
+            .store
+            .contacts_by_email_index(&tenant, &indexes)
+            .await?
+        {
+            found.push((tenant.clone(), subject));
+        }
+    }
+    Ok(found)
+}
+
+/// The sign-in work done after the answer: look the address up, and if it reaches any
+/// subject, store a link and e-mail it. Failures go to the log, without the address.
+pub async fn send_login(state: AppState, normalized: String, lang: Language) {
+    let now = state.clock.now_ms();
+    let subjects = match subjects_of(&state, &normalized).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "portal sign-in: look-up failed");
+            return;
+        }
+    };
+    if subjects.is_empty() {
+        tracing::info!("portal sign-in asked for an address no sender holds; no e-mail");
+        return;
+    }
+    let token = new_secret();
+    let hash = crate::auth::key_hash(&token);
+    if let Err(e) = state
+        .store
+        .insert_portal_login(&hash, &subjects, now, now + LOGIN_TTL_MS)
+        .await
+    {
+        tracing::warn!(error = %e, "portal sign-in: storing the link failed");
+        return;
+    }
+    let Some((transport, from)) = &state.portal.mail else {
+        tracing::warn!("portal sign-in: no mail transport");
+        return;
+    };
+    let link = format!(
+        "{}/portal/session/{token}",
+        state.config.public_url.trim_end_matches('/')
+    );
+    let (subject, body) = match lang {
+        Language::Fr => (
+            "Votre lien de connexion à l'espace personnel Consentry".to_owned(),
+            format!(
+                "Bonjour,\n\nPour voir et gérer les données et les consentements que des expéditeurs \
+                 tiennent à votre sujet, ouvrez ce lien dans les 15 minutes :\n{link}\n\n\
+                 Ce lien ne sert qu'une fois. Si vous n'avez rien demandé, ignorez ce message.\n\n-- \nConsentry\n"
+            ),
+        ),
+        Language::En => (
+            "Your Consentry sign-in link".to_owned(),
+            format!(
+                "Hello,\n\nTo see and manage the data and consents senders hold about you, open this \
+                 link within 15 minutes:\n{link}\n\n\
+                 The link works once. If you did not ask for it, ignore this message.\n\n-- \nConsentry\n"
+            ),
+        ),
+    };
+    let Ok(to) = normalized.parse::<Mailbox>() else {
+        tracing::warn!("portal sign-in: the address is not deliverable");
+        return;
+    };
+    let msg = match Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(subject)
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)
+    {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(error = %e, "portal sign-in: building the e-mail failed");
+            return;
+        }
+    };
+    let sent = match transport {
+        Transport::Outbox(t) => t.send(msg).await.map(|_| ()).map_err(|e| e.to_string()),
+        Transport::Smtp(t) => t.send(msg).await.map(|_| ()).map_err(|e| e.to_string()),
+    };
+    match sent {
+        Ok(()) => tracing::info!(subjects = subjects.len(), "portal sign-in link sent"),
+        Err(e) => tracing::warn!(error = %e, "portal sign-in e-mail not sent"),
+    }
+}
+
+/// What recording a vault event found.
+#[derive(Debug)]
+pub enum EventOutcome {
+    /// Appended at this log index.
+    Recorded(u64),
+    /// No such contact in the tenant's book.
+    UnknownContact,
+    /// The contact's data was erased already; nothing was written.
+    Erased,
+}
+
+/// Appends a sealed `data.amended` or `data.erased` event about `subject`, acted by
+/// `actor` (`portal`, or an API key ID), naming only `fields`. With `erase`, the same
+/// transaction crypto-shreds the contact: its wrapped data key and sealed identity are
+/// deleted and its blind index is replaced by random bytes. The contact is read inside
+/// the append transaction, so an erased contact gets no event and no second erasure.
+pub async fn record_event(
+    state: &AppState,
+    tenant: &TenantId,
+    subject: &SubjectId,
+    kind: consentry_core::event::EventType,
+    actor: &str,
+    fields: Vec<String>,
+    erase: bool,
+) -> Result<EventOutcome, consentry_store::StoreError> {
+    use consentry_core::event::EventBody;
+    use consentry_core::ids::EventId;
+    use consentry_core::time::Timestamp;
+    use consentry_store::{Erasure, EventRow, NewEntry};
+    let now = state.clock.now_ms();
+    let id = EventId::from_suffix(&crate::random::id_suffix(now))
+        .map_err(|e| consentry_store::StoreError::Build(e.to_string()))?;
+    let recorded_at = Timestamp::from_unix_millis(now)
+        .map_err(|e| consentry_store::StoreError::Build(e.to_string()))?;
+    let seal = state.keys.seal.clone();
+    let origin = state.origin.clone();
+    let out = state
+        .store
+        .append_reading(std::slice::from_ref(subject), &[], |first, reads| {
+            let Some((owner, row)) = reads.contacts.get(subject) else {
+                return Ok((Vec::new(), EventOutcome::UnknownContact));
+            };
+            if owner != tenant {
+                return Ok((Vec::new(), EventOutcome::UnknownContact));
+            }
+            if row.wrapped_key.is_none() {
+                return Ok((Vec::new(), EventOutcome::Erased));
+            }
+            let body = EventBody {
+                kind,
+                log: origin.to_string(),
+                id: id.clone(),
+                tenant: tenant.clone(),
+                subject: subject.clone(),
+                actor: actor.to_owned(),
+                purpose: None,
+                fields,
+                proof: None,
+                consent: None,
+                reason_commitment: None,
+                recorded_at,
+                log_index: first,
+            };
+            let sealed = body.seal(&seal).map_err(|e| e.to_string())?;
+            let entry = sealed.entry_bytes().map_err(|e| e.to_string())?;
+            let new = NewEntry {
+                leaf: consentry_core::merkle::leaf_hash(&entry),
+                entry,
+                proof: None,
+                status: None,
+                event: Some(EventRow {
+                    id: id.clone(),
+                    tenant: tenant.clone(),
+                    subject: subject.clone(),
+                    kind: kind.as_str().to_owned(),
+                    purpose: None,
+                    recorded_at: now,
+                }),
+                erasure: erase.then(|| Erasure {
+                    tenant: tenant.clone(),
+                    subject: subject.clone(),
+                    tombstone: crate::random::bytes::<32>(),
+                    erased_at: now,
+                }),
+            };
+            Ok((vec![new], EventOutcome::Recorded(first)))
+        })
+        .await?;
+    if erase && matches!(out.built, EventOutcome::Recorded(_)) {
+        // SQLite: the erased pages leave the write-ahead log now rather than at the next
+        // periodic checkpoint (which retries if readers hold it).
+        if let Err(e) = state.store.flush_erasures().await {
+            tracing::warn!(error = %e, "erasure: truncating the write-ahead log failed; retried every second");
+        }
+    }
+    Ok(out.built)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limiter_counts_per_address_and_per_ip_within_the_window() {
+        let p = Portal::new(None);
+        let ip: IpAddr = [192, 0, 2, 1].into();
+        for _ in 0..PER_ADDRESS {
+            assert!(p.allow_login("a@example.net", Some(ip), 1_000));
+        }
+        assert!(!p.allow_login("a@example.net", Some(ip), 1_000));
+        // Another address from the same IP still passes…
+        assert!(p.allow_login("b@example.net", Some(ip), 1_000));
+        // …and the first one again once the window has passed.
+        assert!(p.allow_login("a@example.net", Some(ip), 1_000 + WINDOW_MS));
+        // The IP's own limit.
+        let other: IpAddr = [192, 0, 2, 2].into();
+        for i in 0..PER_IP {
+            assert!(p.allow_login(&format!("x{i}@example.net"), Some(other), 5));
+        }
+        assert!(!p.allow_login("fresh@example.net", Some(other), 5));
+    }
+
+    #[test]
+    fn secrets_are_64_hex_digits_and_only_those_hash() {
+        let s = new_secret();
+        assert_eq!(s.len(), 64);
+        assert!(secret_hash(&s).is_some());
+        assert!(secret_hash("abc").is_none());
+        assert!(secret_hash(&"g".repeat(64)).is_none());
+        assert!(same_secret(&s, &s));
+        assert!(!same_secret(&s, &new_secret()));
+    }
+
+    #[test]
+    fn cookies_are_read_by_name() {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(
+            axum::http::header::COOKIE,
+            axum::http::HeaderValue::from_static("a=1; consentry_portal=abc ; b=2"),
+        );
+        assert_eq!(cookie(&h, "consentry_portal"), Some("abc"));
+        assert_eq!(cookie(&h, "c"), None);
+    }
+}

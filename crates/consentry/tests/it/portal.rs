@@ -1,0 +1,831 @@
+//! The self-service portal over HTTP, on SQLite and PostgreSQL: sign-in by a one-time
+//! e-mailed link (same answer for known and unknown addresses, single use, expiry), the
+//! session cookie, CSRF on every form, amend, revoke, erase (crypto-shredding: nothing of
+//! the subject's keys or data left in the raw database, its old log entries still verify)
+//! and export; and the sign-in rate limits.
+
+use crate::service::{checkpoint_covering, well_known};
+use crate::util::{Db, Env, Server, get, post};
+use consentry_core::checkpoint::verify_signed_checkpoint;
+use consentry_core::merkle::{leaf_hash, verify_inclusion};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// A response with its headers.
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Page {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn content_type(&self) -> String {
+        self.header("content-type").unwrap_or("").to_owned()
+    }
+}
+
+/// A client that keeps the portal's cookie and never follows redirects.
+#[derive(Default, Clone)]
+pub struct Client {
+    pub cookie: Option<String>,
+    pub lang: Option<&'static str>,
+}
+
+impl Client {
+    pub fn call(&mut self, s: &Server, method: &str, path: &str, form: Option<&str>) -> Page {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        let mut b = ureq::http::Request::builder()
+            .method(method)
+            .uri(s.url(path));
+        if let Some(c) = &self.cookie {
+            b = b.header("Cookie", c);
+        }
+        b = b.header("Accept-Language", self.lang.unwrap_or("en-GB,en;q=0.8"));
+        let r = match form {
+            Some(f) => agent.run(
+                b.header("Content-Type", "application/x-www-form-urlencoded")
+                    .body(f.as_bytes().to_vec())
+                    .unwrap(),
+            ),
+            None => agent.run(b.body(()).unwrap()),
+        };
+        let mut r = r.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let headers: Vec<(String, String)> = r
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        for (k, v) in &headers {
+            if k.eq_ignore_ascii_case("set-cookie") && v.starts_with("consentry_portal=") {
+                let pair = v.split(';').next().unwrap().to_owned();
+                self.cookie = (pair != "consentry_portal=").then_some(pair);
+            }
+        }
+        let body = r
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec()
+            .unwrap();
+        Page {
+            status: r.status().as_u16(),
+            headers,
+            body,
+        }
+    }
+}
+
+/// Every message file in the outbox, decoded.
+pub fn outbox(env: &Env) -> Vec<String> {
+    use base64::Engine as _;
+    let mut out = Vec::new();
+    let dir = env.data_dir().join("outbox");
+    for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let raw = std::fs::read_to_string(e.path()).unwrap_or_default();
+        let Some((headers, body)) = raw.split_once("\r\n\r\n").or(raw.split_once("\n\n")) else {
+            continue;
+        };
+        let text = if headers
+            .to_ascii_lowercase()
+            .contains("content-transfer-encoding: base64")
+        {
+            let clean: String = body.split_whitespace().collect();
+            String::from_utf8_lossy(
+                &base64::engine::general_purpose::STANDARD
+                    .decode(clean)
+                    .unwrap_or_default(),
+            )
+            .into_owned()
+        } else {
+            body.replace("=\r\n", "")
+                .replace("=\n", "")
+                .replace("=3D", "=")
+        };
+        out.push(format!("{headers}\n\n{text}"));
+    }
+    out
+}
+
+/// The sign-in links in the outbox, oldest message first is not guaranteed: all of them.
+pub fn login_links(env: &Env) -> Vec<String> {
+    outbox(env)
+        .iter()
+        .filter_map(|m| {
+            let at = m.find("/portal/session/")?;
+            let token: String = m[at + 16..].chars().take(64).collect();
+            (token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()))
+                .then(|| format!("/portal/session/{token}"))
+        })
+        .collect()
+}
+
+/// Waits until the outbox holds `n` sign-in links; returns them.
+pub fn wait_links(env: &Env, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let links = login_links(env);
+        if links.len() >= n {
+            return links;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {n} sign-in e-mails",
+            links.len()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs SQL against the test's database (sqlite3 or psql).
+fn sql(env: &Env, statement: &str) -> String {
+    match env.db {
+        Db::Sqlite => {
+            let out = std::process::Command::new("sqlite3")
+                .args(["-cmd", ".timeout 10000"])
+                .arg(env.dir.path().join("c.sqlite3"))
+                .arg(statement)
+                .output()
+                .unwrap_or_else(|e| panic!("the SQLite tests need the sqlite3 command: {e}"));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        }
+        Db::Postgres => crate::util::psql(&format!(
+            "SET search_path = {}; {statement}",
+            env.schema.as_ref().unwrap()
+        )),
+    }
+}
+
+/// The synchronizer token of the signed-in page.
+pub fn csrf_of(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a CSRF token in the page");
+    html[at + 19..at + 19 + 64].to_owned()
+}
+
+fn form_of(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            let enc: String = v
+                .bytes()
+                .map(|b| match b {
+                    b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                        (b as char).to_string()
+                    }
+                    b' ' => "+".into(),
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            format!("{k}={enc}")
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn contact(s: &Server, key: &str, body: Value) -> String {
+    let r = post(&s.url("/v1/contacts"), Some(key), &body);
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
+fn record(s: &Server, key: &str, id: &str, purpose: &str) -> Value {
+    let r = post(
+        &s.url(&format!("/v1/contacts/{id}/consents")),
+        Some(key),
+        &json!({"purpose": purpose, "decision": "granted", "evidence": "signed form"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()
+}
+
+fn status_of(s: &Server, key: &str, id: &str, purpose: &str) -> Value {
+    get(&s.url(&format!("/v1/contacts/{id}")), Some(key)).json()["consents"][purpose]["status"]
+        .clone()
+}
+
+/// Checks that `entry` is the log's entry at `index`, under a signed checkpoint.
+fn verify_in_log(s: &Server, log_key: &str, index: u64, entry: &[u8]) {
+    let note = checkpoint_covering(s, index + 1);
+    let cp = verify_signed_checkpoint(&note, log_key).unwrap().checkpoint;
+    let r = get(
+        &s.url(&format!(
+            "/v1/log/proof/inclusion?index={index}&size={}",
+            cp.size
+        )),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    let leaf = leaf_hash(entry);
+    assert_eq!(v["leaf_hash"], leaf.to_base64());
+    verify_inclusion(index, cp.size, &leaf, &crate::util::hashes(&v), &cp.root).unwrap();
+}
+
+fn hex_of(env: &Env, column: &str, id: &str) -> Vec<u8> {
+    let expr = match env.db {
+        Db::Sqlite => format!("hex({column})"),
+        Db::Postgres => format!("encode({column}, 'hex')"),
+    };
+    let out = sql(
+        env,
+        &format!("SELECT {expr} FROM contacts WHERE id = '{id}'"),
+    );
+    hex::decode(out.trim()).unwrap()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn walk(db: Db) {
+    let env = Env::new(db);
+    let (_ta, key_a) = env.tenant("ACME SAS");
+    let (_tb, key_b) = env.tenant("Boulangerie Martin");
+    let s = env.start();
+    let (_, log_key) = well_known(&s);
+    let email = "claire.fontaine@example.net";
+    let a = contact(
+        &s,
+        &key_a,
+        json!({"email": email, "name": "Claire Fontaine", "address": "3 rue des Lilas, 75020 Paris", "phone": "+33 6 12 34 56 78"}),
+    );
+    let b = contact(
+        &s,
+        &key_b,
+        json!({"email": "Claire.Fontaine@EXAMPLE.net", "name": "Claire Boulanger-Cliente", "address": "12 avenue Unique-Bakery, 69001 Lyon"}),
+    );
+    record(&s, &key_a, &a, "newsletter");
+    let b_proof = record(&s, &key_b, &b, "invoicing");
+
+    // 1. The sign-in page, and the same answer for a known and an unknown address.
+    let mut anon = Client::default();
+    let home = anon.call(&s, "GET", "/portal", None);
+    assert_eq!(home.status, 200);
+    assert!(home.content_type().starts_with("text/html"));
+    let csp = home.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("form-action 'self'"),
+        "{csp}"
+    );
+    assert!(home.text().contains("name=\"email\""));
+    let fr = Client {
+        cookie: None,
+        lang: Some("fr-FR,fr;q=0.9"),
+    }
+    .call(&s, "GET", "/portal", None);
+    assert!(
+        fr.text().contains("Votre espace personnel"),
+        "{}",
+        fr.text()
+    );
+    let known = anon.call(
+        &s,
+        "POST",
+        "/portal/login",
+        Some(&form_of(&[("email", email)])),
+    );
+    let unknown = anon.call(
+        &s,
+        "POST",
+        "/portal/login",
+        Some(&form_of(&[("email", "nobody.here@example.org")])),
+    );
+    assert_eq!(known.status, 200, "{}", known.text());
+    assert_eq!(
+        (known.status, known.body.clone()),
+        (unknown.status, unknown.body.clone())
+    );
+    let links = wait_links(&env, 1);
+    // The unknown address gets no e-mail (give its task time to have sent one).
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(outbox(&env).len(), 1, "only the known address gets a link");
+    assert!(outbox(&env)[0].contains(email));
+    let link = links[0].clone();
+
+    // 2. The link: a button first (GET uses nothing), then single use.
+    let mut c = Client::default();
+    let shown = c.call(&s, "GET", &link, None);
+    assert_eq!(shown.status, 200, "{}", shown.text());
+    assert!(shown.text().contains("<form method=\"post\""));
+    assert_eq!(
+        c.call(&s, "GET", &link, None).status,
+        200,
+        "a GET does not use the link"
+    );
+    let opened = c.call(&s, "POST", &link, Some(""));
+    assert_eq!(opened.status, 303, "{}", opened.text());
+    assert_eq!(opened.header("location"), Some("/portal/me"));
+    let set = opened.header("set-cookie").unwrap();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let mut other = Client::default();
+    let again = other.call(&s, "POST", &link, Some(""));
+    assert_eq!(again.status, 410, "a link works once: {}", again.text());
+    assert!(other.cookie.is_none());
+    assert_eq!(other.call(&s, "GET", &link, None).status, 410);
+    assert_eq!(
+        other
+            .call(
+                &s,
+                "GET",
+                &format!("/portal/session/{}", "ab".repeat(32)),
+                None
+            )
+            .status,
+        404
+    );
+    // No session: the page sends to sign-in.
+    let r = Client::default().call(&s, "GET", "/portal/me", None);
+    assert_eq!((r.status, r.header("location")), (303, Some("/portal")));
+
+    // 3. Expiry: a second link, past its expiry in the database, opens nothing.
+    let mut late = Client::default();
+    late.call(
+        &s,
+        "POST",
+        "/portal/login",
+        Some(&form_of(&[("email", email)])),
+    );
+    let links = wait_links(&env, 2);
+    let second = links.into_iter().find(|l| *l != link).unwrap();
+    let hash = consentry_core::merkle::Hash::digest(
+        second.trim_start_matches("/portal/session/").as_bytes(),
+    );
+    let hash_hex = hash.to_hex();
+    let lit = match db {
+        Db::Sqlite => format!("X'{hash_hex}'"),
+        Db::Postgres => format!("'\\x{hash_hex}'::bytea"),
+    };
+    sql(
+        &env,
+        &format!(
+            "UPDATE portal_logins SET expires_at = expires_at - 16 * 60 * 1000 WHERE token_hash = {lit}"
+        ),
+    );
+    let r = late.call(&s, "GET", &second, None);
+    assert_eq!(r.status, 410, "{}", r.text());
+    assert!(r.text().contains("expired"), "{}", r.text());
+    assert_eq!(late.call(&s, "POST", &second, Some("")).status, 410);
+    assert!(late.cookie.is_none());
+
+    // 4. The person's page: both senders, data decrypted for them.
+    let me = c.call(&s, "GET", "/portal/me", None);
+    assert_eq!(me.status, 200, "{}", me.text());
+    let html = me.text();
+    for want in [
+        "ACME SAS",
+        "Boulangerie Martin",
+        "Claire Fontaine",
+        "3 rue des Lilas",
+        "newsletter",
+        "invoicing",
+        a.as_str(),
+        b.as_str(),
+    ] {
+        assert!(html.contains(want), "{want} missing from the page");
+    }
+    assert!(
+        html.contains("pending the daily anchor"),
+        "no anchor: certificates pending"
+    );
+    let csrf = csrf_of(&html);
+
+    // 5. CSRF: a missing or wrong token is a 403 and changes nothing.
+    for token in [None, Some("00".repeat(32)), Some(String::new())] {
+        let mut pairs = vec![
+            ("tenant", _ta.as_str()),
+            ("subject", a.as_str()),
+            ("purpose", "newsletter"),
+        ];
+        if let Some(t) = &token {
+            pairs.push(("csrf", t.as_str()));
+        }
+        let r = c.call(&s, "POST", "/portal/revoke", Some(&form_of(&pairs)));
+        assert_eq!(r.status, 403, "{token:?}: {}", r.text());
+        pairs.push(("confirm", "yes"));
+        assert_eq!(
+            c.call(&s, "POST", "/portal/erase", Some(&form_of(&pairs)))
+                .status,
+            403
+        );
+        pairs.push(("name", "Mallory"));
+        assert_eq!(
+            c.call(&s, "POST", "/portal/amend", Some(&form_of(&pairs)))
+                .status,
+            403
+        );
+        let t = token.clone().unwrap_or_default();
+        assert_eq!(
+            c.call(
+                &s,
+                "POST",
+                "/portal/export",
+                Some(&form_of(&[("csrf", &t)]))
+            )
+            .status,
+            403
+        );
+        assert_eq!(
+            c.call(
+                &s,
+                "POST",
+                "/portal/logout",
+                Some(&form_of(&[("csrf", &t)]))
+            )
+            .status,
+            403
+        );
+    }
+    // Without the session cookie, the right token is refused too.
+    let r = Client::default().call(
+        &s,
+        "POST",
+        "/portal/revoke",
+        Some(&form_of(&[
+            ("csrf", &csrf),
+            ("tenant", &_ta),
+            ("subject", &a),
+            ("purpose", "newsletter"),
+        ])),
+    );
+    assert_eq!(r.status, 403);
+    // A subject the session does not reach is refused.
+    let stranger = contact(&s, &key_a, json!({"email": "someone.else@example.net"}));
+    record(&s, &key_a, &stranger, "newsletter");
+    let r = c.call(
+        &s,
+        "POST",
+        "/portal/revoke",
+        Some(&form_of(&[
+            ("csrf", &csrf),
+            ("tenant", &_ta),
+            ("subject", &stranger),
+            ("purpose", "newsletter"),
+        ])),
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(status_of(&s, &key_a, &stranger, "newsletter"), "granted");
+    assert_eq!(status_of(&s, &key_a, &a, "newsletter"), "granted");
+    assert!(
+        c.call(&s, "GET", "/portal/me", None)
+            .text()
+            .contains("Claire Fontaine")
+    );
+
+    // 6. Amend: re-encrypted, a data.amended entry naming the field only.
+    let r = c.call(
+        &s,
+        "POST",
+        "/portal/amend",
+        Some(&form_of(&[
+            ("csrf", &csrf),
+            ("tenant", &_ta),
+            ("subject", &a),
+            ("name", "Claire Fontaine-Durand"),
+            ("address", "3 rue des Lilas, 75020 Paris"),
+            ("phone", "+33 6 12 34 56 78"),
+        ])),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let html = c.call(&s, "GET", "/portal/me?done=amended", None).text();
+    assert!(
+        html.contains("Claire Fontaine-Durand") && html.contains("Data amended"),
+        "{html}"
+    );
+
+    // 7. Revoke: a new revoked proof, made in the portal.
+    let r = c.call(
+        &s,
+        "POST",
+        "/portal/revoke",
+        Some(&form_of(&[
+            ("csrf", &csrf),
+            ("tenant", &_ta),
+            ("subject", &a),
+            ("purpose", "newsletter"),
+        ])),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(status_of(&s, &key_a, &a, "newsletter"), "revoked");
+    let r = c.call(
+        &s,
+        "POST",
+        "/portal/revoke",
+        Some(&form_of(&[
+            ("csrf", &csrf),
+            ("tenant", &_ta),
+            ("subject", &a),
+            ("purpose", "newsletter"),
+        ])),
+    );
+    assert_eq!(r.status, 409, "nothing left to revoke");
+
+    // 8. Export: everything, as JSON.
+    let r = c.call(
+        &s,
+        "POST",
+        "/portal/export",
+        Some(&form_of(&[("csrf", &csrf)])),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.content_type().starts_with("application/json"));
+    assert!(
+        r.header("content-disposition")
+            .unwrap()
+            .contains("attachment")
+    );
+    let export: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(export["type"], "consentry.portal-export/v1");
+    let senders = export["senders"].as_array().unwrap();
+    assert_eq!(senders.len(), 2);
+    let sa = senders.iter().find(|x| x["subject"] == a.as_str()).unwrap();
+    assert_eq!(sa["sender"]["name"], "ACME SAS");
+    assert_eq!(sa["identity"]["email"], email);
+    assert_eq!(sa["identity"]["name"], "Claire Fontaine-Durand");
+    assert_eq!(sa["consents"][0]["status"], "revoked");
+    let proofs = sa["proofs"].as_array().unwrap();
+    assert_eq!(proofs.len(), 2);
+    let revoked = proofs.iter().find(|p| p["decision"] == "revoked").unwrap();
+    assert_eq!(revoked["method"], "portal");
+    let history = sa["access_history"].as_array().unwrap();
+    let amended = history
+        .iter()
+        .find(|h| h["event"]["type"] == "data.amended")
+        .unwrap();
+    assert_eq!(amended["event"]["fields"], json!(["name"]));
+    assert_eq!(amended["event"]["actor"], "portal");
+    let event_bytes = consentry_core::canonical::to_canonical_bytes(&amended["event"]).unwrap();
+    assert!(
+        !contains(&event_bytes, b"Durand"),
+        "no value in a log entry"
+    );
+    verify_in_log(
+        &s,
+        &log_key,
+        amended["event"]["log_index"].as_u64().unwrap(),
+        &event_bytes,
+    );
+    for p in proofs {
+        let bytes = consentry_core::canonical::to_canonical_bytes(p).unwrap();
+        verify_in_log(&s, &log_key, p["log_index"].as_u64().unwrap(), &bytes);
+    }
+
+    // 9. Downloads of one's own proofs only.
+    let pid = revoked["id"].as_str().unwrap();
+    let r = c.call(&s, "GET", &format!("/portal/proofs/{pid}"), None);
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.body,
+        get(&s.url(&format!("/v1/proofs/{pid}")), Some(&key_a)).body
+    );
+    let r = c.call(&s, "GET", &format!("/portal/proofs/{pid}.pdf"), None);
+    assert_eq!(
+        (r.status, r.content_type().as_str()),
+        (200, "application/pdf")
+    );
+    assert!(r.body.starts_with(b"%PDF"));
+    let r = c.call(
+        &s,
+        "GET",
+        &format!("/portal/proofs/{pid}/certificate"),
+        None,
+    );
+    assert_eq!(r.status, 409, "no anchor yet: {}", r.text());
+    let r = c.call(
+        &s,
+        "GET",
+        &format!("/portal/proofs/{pid}/certificate.pdf"),
+        None,
+    );
+    assert_eq!(r.status, 409);
+    let strangers_proof = get(&s.url(&format!("/v1/contacts/{stranger}")), Some(&key_a)).json()["consents"]["newsletter"]["proof_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        c.call(
+            &s,
+            "GET",
+            &format!("/portal/proofs/{strangers_proof}"),
+            None
+        )
+        .status,
+        404
+    );
+    assert_eq!(
+        Client::default()
+            .call(&s, "GET", &format!("/portal/proofs/{pid}"), None)
+            .status,
+        403
+    );
+
+    // 10. Erase at the second sender: crypto-shredding.
+    let wrapped = hex_of(&env, "wrapped_key", &b);
+    let sealed = hex_of(&env, "identity", &b);
+    let index = hex_of(&env, "email_index", &b);
+    let raw = env.raw_database();
+    assert!(
+        contains(&raw, &wrapped[..32]) && contains(&raw, &index),
+        "the raw reader sees the row"
+    );
+    let r = c.call(
+        &s,
+        "POST",
+        "/portal/erase",
+        Some(&form_of(&[
+            ("csrf", &csrf),
+            ("tenant", &_tb),
+            ("subject", &b),
+        ])),
+    );
+    assert_eq!(r.status, 422, "erasing needs the confirmation box");
+    let r = c.call(
+        &s,
+        "POST",
+        "/portal/erase",
+        Some(&form_of(&[
+            ("csrf", &csrf),
+            ("tenant", &_tb),
+            ("subject", &b),
+            ("confirm", "yes"),
+        ])),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let html = c.call(&s, "GET", "/portal/me?done=erased", None).text();
+    assert!(html.contains("was erased"), "{html}");
+    assert!(!html.contains("Claire Boulanger-Cliente"));
+    assert!(
+        html.contains("Claire Fontaine-Durand"),
+        "the other sender's data stays"
+    );
+    // No consent can be recorded for it any more.
+    let r = post(
+        &s.url(&format!("/v1/contacts/{b}/consents")),
+        Some(&key_b),
+        &json!({"purpose": "invoicing", "decision": "granted"}),
+    );
+    assert_eq!(r.status, 410, "{}", r.text());
+    let r = c.call(
+        &s,
+        "POST",
+        "/portal/erase",
+        Some(&form_of(&[
+            ("csrf", &csrf),
+            ("tenant", &_tb),
+            ("subject", &b),
+            ("confirm", "yes"),
+        ])),
+    );
+    assert_eq!(r.status, 410, "erased once");
+    // Nothing of the subject's key, sealed data or blind index is left in the database.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let raw = env.raw_database();
+        let left = contains(&raw, &wrapped[wrapped.len() - 32..])
+            || contains(&raw, &sealed[sealed.len() - 32..])
+            || contains(&raw, &index);
+        if !left {
+            for plain in [
+                &b"Boulanger-Cliente"[..],
+                b"Unique-Bakery",
+                b"claire.fontaine",
+            ] {
+                assert!(
+                    !contains(&raw, plain),
+                    "plaintext {:?} in the database",
+                    String::from_utf8_lossy(plain)
+                );
+            }
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "erased key material still in the database"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Its old log entries still verify.
+    let bytes = consentry_core::canonical::to_canonical_bytes(&b_proof).unwrap();
+    verify_in_log(&s, &log_key, b_proof["log_index"].as_u64().unwrap(), &bytes);
+    let export: Value = serde_json::from_slice(
+        &c.call(
+            &s,
+            "POST",
+            "/portal/export",
+            Some(&form_of(&[("csrf", &csrf)])),
+        )
+        .body,
+    )
+    .unwrap();
+    let sb = export["senders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["subject"] == b.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(sb["erased"], true);
+    assert_eq!(sb["identity"], Value::Null);
+    let erased = sb["access_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["event"]["type"] == "data.erased")
+        .unwrap()
+        .clone();
+    let bytes = consentry_core::canonical::to_canonical_bytes(&erased["event"]).unwrap();
+    verify_in_log(
+        &s,
+        &log_key,
+        erased["event"]["log_index"].as_u64().unwrap(),
+        &bytes,
+    );
+    for p in sb["proofs"].as_array().unwrap() {
+        let bytes = consentry_core::canonical::to_canonical_bytes(p).unwrap();
+        verify_in_log(&s, &log_key, p["log_index"].as_u64().unwrap(), &bytes);
+    }
+
+    // 11. Logout ends the session.
+    let r = c.call(
+        &s,
+        "POST",
+        "/portal/logout",
+        Some(&form_of(&[("csrf", &csrf)])),
+    );
+    assert_eq!((r.status, r.header("location")), (303, Some("/portal")));
+    assert!(c.cookie.is_none());
+    let mut stale = Client {
+        cookie: Some(set.split(';').next().unwrap().to_owned()),
+        lang: None,
+    };
+    let r = stale.call(&s, "GET", "/portal/me", None);
+    assert_eq!(r.status, 303, "the old cookie opens nothing");
+
+    // 12. Rate limits: 5 a window per address, 30 per IP (3 sign-in requests so far).
+    let mut n = 3;
+    for i in 0..5 {
+        let r = anon.call(
+            &s,
+            "POST",
+            "/portal/login",
+            Some(&form_of(&[("email", "limited@example.org")])),
+        );
+        assert_eq!(r.status, 200, "request {i}");
+        n += 1;
+    }
+    let r = anon.call(
+        &s,
+        "POST",
+        "/portal/login",
+        Some(&form_of(&[("email", "limited@example.org")])),
+    );
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(r.header("retry-after").is_some());
+    while n < 30 {
+        let r = anon.call(
+            &s,
+            "POST",
+            "/portal/login",
+            Some(&form_of(&[("email", &format!("p{n}@example.org"))])),
+        );
+        assert_eq!(r.status, 200, "request {n}");
+        n += 1;
+    }
+    let r = anon.call(
+        &s,
+        "POST",
+        "/portal/login",
+        Some(&form_of(&[("email", "fresh@example.org")])),
+    );
+    assert_eq!(r.status, 429, "the IP's limit");
+    assert!(!s.logs().contains(email), "no address in the service's log");
+}
+
+#[test]
+fn portal_sign_in_amend_revoke_erase_export_sqlite() {
+    walk(Db::Sqlite);
+}
+
+#[test]
+fn portal_sign_in_amend_revoke_erase_export_postgres() {
+    walk(Db::Postgres);
+}
