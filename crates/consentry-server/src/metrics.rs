@@ -29,6 +29,8 @@ pub struct Metrics {
     registry: Registry,
     /// Proofs durably appended by this process.
     pub proofs_appended: Counter,
+    /// Events (reveals, refused reveals, erasures) durably appended by this process.
+    pub events_appended: Counter,
     /// Append transactions committed by this process.
     pub append_batches: Counter,
     /// Append transactions that failed (nothing written).
@@ -61,6 +63,7 @@ impl Metrics {
         let mut registry = Registry::with_prefix("consentry");
         let m = Metrics {
             proofs_appended: Counter::default(),
+            events_appended: Counter::default(),
             append_batches: Counter::default(),
             append_failures: Counter::default(),
             batch_size: Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0]),
@@ -79,6 +82,11 @@ impl Metrics {
             "proofs_appended",
             "Proofs durably appended to the log",
             m.proofs_appended.clone(),
+        );
+        registry.register(
+            "events_appended",
+            "Events (reveals, refused reveals, erasures) durably appended to the log",
+            m.events_appended.clone(),
         );
         registry.register(
             "append_batches",

@@ -1,26 +1,38 @@
-//! Group commit: proofs from many requests sealed and appended in one transaction.
+//! Group commit: proofs and events from many requests sealed and appended in one
+//! transaction.
 //!
 //! On these machines one fsync'd commit costs milliseconds, so one commit per request
-//! would cap throughput at a few hundred proofs per second. Instead each request hands
-//! its draft to the sequencer and waits; the sequencer takes every draft queued while the
-//! previous transaction was committing (up to `max_batch`), and in one transaction:
-//! learns the next log index under the log lock, stamps and seals each proof with its
-//! index, and writes entries, tiles, proof rows and consent status. Only after the commit
-//! is each request answered, so an acknowledged proof is durable. If the transaction
-//! fails, every request in it gets an error and nothing was written.
+//! would cap throughput at a few hundred entries per second. Instead each request hands
+//! its draft — a consent proof, or an event about a subject's identity data (a reveal, an
+//! erasure) — to the sequencer and waits; the sequencer takes every draft queued while the
+//! previous transaction was committing (up to `max_batch`), and in one transaction: learns
+//! the next log index under the log lock, reads the contacts and consent states the
+//! drafts depend on, decides each one in queue order, stamps and seals each entry with its
+//! index, and writes entries, tiles and the rows they stand for. Only after the commit is
+//! each request answered, so an acknowledged proof or event is durable. If the
+//! transaction fails, every request in it gets an error and nothing was written.
+//!
+//! Decisions are taken inside the transaction, on what it read, and in log order within
+//! the batch: a reveal queued after a revocation (in an earlier batch, or earlier in the
+//! same one) is refused, and one queued after an erasure finds the contact erased. So
+//! "a revoked consent stops reveals at once" holds under any concurrency, on one process
+//! or several sharing a PostgreSQL database (the log lock orders their batches too).
 
 use crate::clock::Clock;
 use crate::keys::Keys;
 use crate::metrics::Metrics;
-use consentry_core::ids::{ProofId, RequestId, SubjectId, TenantId};
+use consentry_core::event::{ConsentState, EventBody, EventType, IDENTITY_FIELDS, SealedEvent};
+use consentry_core::ids::{EventId, ProofId, RequestId, SubjectId, TenantId};
 use consentry_core::keys::SealKey;
 use consentry_core::proof::{
     Decision, Method, Notice, PROOF_TYPE, ProofBody, Recipient, SealedProof,
 };
 use consentry_core::time::Timestamp;
-use consentry_store::{ContactRow, NewEntry, ProofRow, StatusRow, Store};
+use consentry_store::{
+    ContactRow, Erasure, EventRow, NewEntry, ProofRow, StatusRow, Store, TxReads,
+};
 use consentry_vault::WrappedKey;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -70,6 +82,58 @@ impl std::fmt::Debug for Evidence {
     }
 }
 
+/// An event waiting for its log index and seal. What it becomes (an access, a refusal,
+/// an erasure, nothing) is decided in the append transaction.
+#[derive(Debug, Clone)]
+pub struct EventDraft {
+    /// The event's ID.
+    pub id: EventId,
+    /// The sender whose book holds the subject.
+    pub tenant: TenantId,
+    /// The subject.
+    pub subject: SubjectId,
+    /// Who acts: an API key ID, or `portal`.
+    pub actor: String,
+    /// What is asked.
+    pub action: Action,
+}
+
+/// What an event draft asks for.
+#[derive(Clone)]
+pub enum Action {
+    /// Reveal `fields` for `purpose`: a `data.access` event if a granted, unexpired,
+    /// unrevoked consent for the purpose exists when the entry is appended, else a
+    /// `data.access_denied` event.
+    Reveal {
+        /// Purpose key.
+        purpose: String,
+        /// Field names, each one of [`IDENTITY_FIELDS`].
+        fields: Vec<String>,
+        /// The actor's reason, committed to under the subject's key, never stored.
+        reason: Option<String>,
+    },
+    /// Crypto-shred the subject's vault record, with a `data.erased` event.
+    Erase,
+}
+
+impl std::fmt::Debug for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::Reveal {
+                purpose,
+                fields,
+                reason,
+            } => f
+                .debug_struct("Reveal")
+                .field("purpose", purpose)
+                .field("fields", fields)
+                .field("reason", &reason.as_ref().map(|_| "<redacted>"))
+                .finish(),
+            Action::Erase => f.write_str("Erase"),
+        }
+    }
+}
+
 /// A sealed, durable proof.
 #[derive(Debug, Clone)]
 pub struct Sealed {
@@ -79,7 +143,61 @@ pub struct Sealed {
     pub entry: Vec<u8>,
 }
 
-/// Why a proof was not recorded.
+/// A sealed, durable event.
+#[derive(Debug, Clone)]
+pub struct SealedEntry {
+    /// The event.
+    pub event: SealedEvent,
+    /// Its canonical bytes (the log entry), exactly as served.
+    pub entry: Vec<u8>,
+}
+
+/// A subject's vault record as read in the append transaction: still encrypted.
+#[derive(Clone)]
+pub struct VaultRecord {
+    /// The wrapped subject key.
+    pub wrapped_key: Vec<u8>,
+    /// The sealed identity.
+    pub identity: Vec<u8>,
+}
+
+impl std::fmt::Debug for VaultRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VaultRecord(<sealed>)")
+    }
+}
+
+/// What became of an event draft.
+#[derive(Debug, Clone)]
+pub enum EventOutcome {
+    /// A reveal allowed: its `data.access` event is durable; the record to open.
+    Revealed {
+        /// The event.
+        event: SealedEntry,
+        /// The granting proof relied on.
+        proof: ProofId,
+        /// The subject's vault record, read in the same transaction.
+        vault: VaultRecord,
+    },
+    /// A reveal refused: its `data.access_denied` event is durable.
+    Denied {
+        /// The event.
+        event: SealedEntry,
+        /// The consent state found.
+        consent: ConsentState,
+        /// The proof that set that state, if any.
+        proof: Option<ProofId>,
+    },
+    /// The erasure is done: its `data.erased` event is durable.
+    Erased {
+        /// The event.
+        event: SealedEntry,
+    },
+    /// The subject was erased before: nothing was appended.
+    AlreadyErased,
+}
+
+/// Why a proof or event was not recorded.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SubmitError {
     /// The append transaction failed; nothing was written.
@@ -96,9 +214,19 @@ pub enum SubmitError {
     Erased,
 }
 
-struct Job {
-    draft: ProofDraft,
-    reply: oneshot::Sender<Result<Sealed, SubmitError>>,
+/// The reply of a queued event, to await.
+pub type EventReply = oneshot::Receiver<Result<EventOutcome, SubmitError>>;
+
+enum Job {
+    Proof {
+        draft: ProofDraft,
+        valid_until: Option<Timestamp>,
+        reply: oneshot::Sender<Result<Sealed, SubmitError>>,
+    },
+    Event {
+        draft: EventDraft,
+        reply: oneshot::Sender<Result<EventOutcome, SubmitError>>,
+    },
 }
 
 /// The handle requests submit drafts through.
@@ -143,7 +271,7 @@ impl Sequencer {
                 // Commit delay: under concurrency (the last batch was not tiny), the clients
                 // answered by the last commit are already sending their next request; a
                 // short wait lets them join this batch instead of the next one, so each
-                // fsync carries about twice as many proofs. A lone client pays nothing.
+                // fsync carries about twice as many entries. A lone client pays nothing.
                 if last_batch >= GATHER_THRESHOLD && jobs.len() < max_batch {
                     tokio::time::sleep(GATHER_WINDOW).await;
                     drain(&mut rx, &mut jobs, max_batch);
@@ -157,42 +285,100 @@ impl Sequencer {
 
     /// Submits a draft and waits until its proof is durable.
     pub async fn submit(&self, draft: ProofDraft) -> Result<Sealed, SubmitError> {
+        self.submit_until(draft, None).await
+    }
+
+    /// Like [`Sequencer::submit`], with the end of a granted consent's validity given as
+    /// an instant rather than as `valid_days` (which must then be `None`).
+    pub async fn submit_until(
+        &self,
+        draft: ProofDraft,
+        valid_until: Option<Timestamp>,
+    ) -> Result<Sealed, SubmitError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Job { draft, reply })
+            .send(Job::Proof {
+                draft,
+                valid_until,
+                reply,
+            })
             .await
             .map_err(|_| SubmitError::Closed)?;
         answer.await.map_err(|_| SubmitError::Closed)?
     }
+
+    /// Submits an event draft and waits until it is decided (and its entry, if any, is
+    /// durable).
+    pub async fn submit_event(&self, draft: EventDraft) -> Result<EventOutcome, SubmitError> {
+        self.enqueue_event(draft)
+            .await?
+            .await
+            .map_err(|_| SubmitError::Closed)?
+    }
+
+    /// Queues an event draft and returns at once with its reply, so that a caller with
+    /// many drafts (a batch reveal) fills the sequencer's batches. Drafts are decided in
+    /// the order they are queued.
+    pub async fn enqueue_event(&self, draft: EventDraft) -> Result<EventReply, SubmitError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Job::Event { draft, reply })
+            .await
+            .map_err(|_| SubmitError::Closed)?;
+        Ok(answer)
+    }
 }
 
 /// Batches at least this large are sealed on two threads: sealing (Ed25519 and two RFC
-/// 8785 passes, ~45 µs a proof) runs inside the append transaction, so halving it
+/// 8785 passes, ~45 µs an entry) runs inside the append transaction, so halving it
 /// shortens every request's wait.
 const PARALLEL_SEAL: usize = 16;
 
-/// Seals `drafts` with indices from `first`, in order.
+/// An entry decided in the transaction, waiting for its index and seal.
+enum Planned {
+    Proof(ProofDraft, Option<Timestamp>),
+    Event {
+        body: EventBody,
+        erasure: Option<Erasure>,
+        then: Then,
+    },
+}
+
+/// What an event's reply holds besides its sealed entry.
+enum Then {
+    Revealed(ProofId, VaultRecord),
+    Denied(ConsentState, Option<ProofId>),
+    Erased,
+}
+
+/// A sealed entry and what its job is answered with.
+enum Built {
+    Proof(Sealed),
+    Event(SealedEntry),
+}
+
+/// Seals `planned` with indices from `first`, in order.
 fn seal_all(
-    drafts: &[&ProofDraft],
+    planned: &[&Planned],
     first: u64,
     now: i64,
     seal: &SealKey,
     origin: &str,
-) -> Result<Vec<(NewEntry, Sealed)>, String> {
-    let one = |(i, d): (usize, &&ProofDraft)| seal_draft(d, first + i as u64, now, seal, origin);
-    if drafts.len() < PARALLEL_SEAL {
-        return drafts.iter().enumerate().map(one).collect();
+) -> Result<Vec<(NewEntry, Built)>, String> {
+    let one = |(i, p): (usize, &&Planned)| seal_planned(p, first + i as u64, now, seal, origin);
+    if planned.len() < PARALLEL_SEAL {
+        return planned.iter().enumerate().map(one).collect();
     }
-    let mid = drafts.len() / 2;
+    let mid = planned.len() / 2;
     let (left, right) = std::thread::scope(|scope| {
         let right = scope.spawn(|| {
-            drafts[mid..]
+            planned[mid..]
                 .iter()
                 .enumerate()
-                .map(|(i, d)| one((mid + i, d)))
+                .map(|(i, p)| one((mid + i, p)))
                 .collect::<Result<Vec<_>, _>>()
         });
-        let left = drafts[..mid]
+        let left = planned[..mid]
             .iter()
             .enumerate()
             .map(one)
@@ -204,43 +390,275 @@ fn seal_all(
     Ok(all)
 }
 
-/// Completes a draft from its contact row (read in the append transaction): the
-/// recipient's commitment and category, and the evidence commitment under the subject's
-/// key. An unknown contact, or one of another tenant, is refused; so is an erased one.
-fn resolve(
-    d: &ProofDraft,
-    contacts: &HashMap<SubjectId, (TenantId, ContactRow)>,
-    keys: &Keys,
-) -> Result<ProofDraft, SubmitError> {
-    if d.recipient.is_some() && !matches!(d.evidence, Some(Evidence::Text(_))) {
-        return Ok(d.clone());
-    }
-    let (_, row) = contacts
-        .get(&d.subject)
-        .filter(|(t, _)| *t == d.tenant)
-        .ok_or(SubmitError::UnknownContact)?;
-    let wrapped = row.wrapped_key.clone().ok_or(SubmitError::Erased)?;
-    let evidence = match &d.evidence {
-        Some(Evidence::Text(text)) => {
-            let key = keys
-                .master
-                .tenant_keys(&d.tenant)
-                .unwrap_subject_key(&d.subject, &WrappedKey::from_bytes(wrapped))
-                .map_err(|e| SubmitError::Append(e.to_string()))?;
-            Some(Evidence::Commitment(
-                key.commitment("evidence", text.as_bytes()),
+fn seal_planned(
+    p: &Planned,
+    log_index: u64,
+    now: i64,
+    seal: &SealKey,
+    origin: &str,
+) -> Result<(NewEntry, Built), String> {
+    match p {
+        Planned::Proof(d, until) => {
+            let (entry, sealed) = seal_proof(d, *until, log_index, now, seal, origin)?;
+            Ok((entry, Built::Proof(sealed)))
+        }
+        Planned::Event { body, erasure, .. } => {
+            let body = EventBody {
+                log_index,
+                ..body.clone()
+            };
+            let row = EventRow {
+                id: body.id.clone(),
+                tenant: body.tenant.clone(),
+                subject: body.subject.clone(),
+                kind: body.kind.as_str().to_owned(),
+                purpose: body.purpose.clone(),
+                recorded_at: now,
+            };
+            let event = body.seal(seal).map_err(|e| e.to_string())?;
+            let entry = event.entry_bytes().map_err(|e| e.to_string())?;
+            Ok((
+                NewEntry {
+                    leaf: consentry_core::merkle::leaf_hash(&entry),
+                    entry: entry.clone(),
+                    proof: None,
+                    status: None,
+                    event: Some(row),
+                    erasure: erasure.clone(),
+                },
+                Built::Event(SealedEntry { event, entry }),
             ))
         }
-        other => other.clone(),
-    };
-    Ok(ProofDraft {
-        recipient: Some(d.recipient.clone().unwrap_or_else(|| Recipient {
-            address_commitment: row.address_commitment.clone(),
-            category: crate::routes::consents::category(&row.category),
-        })),
-        evidence,
-        ..d.clone()
-    })
+    }
+}
+
+/// The consent state a book entry stands for at `now`: what the contact view shows, and
+/// what a reveal is decided on. Only [`ConsentState::Granted`] allows a reveal.
+pub fn consent_state(status: &str, valid_until: Option<i64>, now: i64) -> ConsentState {
+    match status {
+        "granted" if valid_until.is_some_and(|v| v <= now) => ConsentState::Expired,
+        "granted" => ConsentState::Granted,
+        "refused" => ConsentState::Refused,
+        "revoked" => ConsentState::Revoked,
+        "pending" => ConsentState::Pending,
+        "expired" => ConsentState::Expired,
+        // A state this build does not know never allows a reveal.
+        _ => ConsentState::None,
+    }
+}
+
+/// A book entry as the batch sees it: read in the transaction, or set by an earlier
+/// proof of the same batch.
+#[derive(Clone)]
+struct BookEntry {
+    status: String,
+    proof: Option<ProofId>,
+    valid_until: Option<i64>,
+}
+
+type BookKey = (TenantId, SubjectId, String);
+
+/// Decides a batch's drafts in queue order, on what the transaction read and on what
+/// earlier drafts of the same batch changed.
+struct Batch<'a> {
+    reads: &'a TxReads,
+    keys: &'a Keys,
+    origin: &'a str,
+    now: i64,
+    book: HashMap<BookKey, BookEntry>,
+    erased: HashSet<(TenantId, SubjectId)>,
+}
+
+impl Batch<'_> {
+    /// The contact row of `subject` in `tenant`'s book, if it has one.
+    fn contact(&self, tenant: &TenantId, subject: &SubjectId) -> Option<&ContactRow> {
+        self.reads
+            .contacts
+            .get(subject)
+            .filter(|(t, _)| t == tenant)
+            .map(|(_, row)| row)
+    }
+
+    fn is_erased(&self, tenant: &TenantId, subject: &SubjectId, row: &ContactRow) -> bool {
+        row.wrapped_key.is_none() || self.erased.contains(&(tenant.clone(), subject.clone()))
+    }
+
+    /// Completes a proof draft from its contact row: the recipient's commitment and
+    /// category, and the evidence commitment under the subject's key. An unknown
+    /// contact, or one of another tenant, is refused; so is an erased one.
+    fn proof(&mut self, d: &ProofDraft, until: Option<Timestamp>) -> Result<Planned, SubmitError> {
+        if self.erased.contains(&(d.tenant.clone(), d.subject.clone())) {
+            return Err(SubmitError::Erased);
+        }
+        let resolved = if d.recipient.is_some() && !matches!(d.evidence, Some(Evidence::Text(_))) {
+            d.clone()
+        } else {
+            let row = self
+                .contact(&d.tenant, &d.subject)
+                .ok_or(SubmitError::UnknownContact)?;
+            let wrapped = row.wrapped_key.clone().ok_or(SubmitError::Erased)?;
+            let evidence = match &d.evidence {
+                Some(Evidence::Text(text)) => {
+                    let key = self
+                        .keys
+                        .master
+                        .tenant_keys(&d.tenant)
+                        .unwrap_subject_key(&d.subject, &WrappedKey::from_bytes(wrapped))
+                        .map_err(|e| SubmitError::Append(e.to_string()))?;
+                    Some(Evidence::Commitment(
+                        key.commitment("evidence", text.as_bytes()),
+                    ))
+                }
+                other => other.clone(),
+            };
+            ProofDraft {
+                recipient: Some(d.recipient.clone().unwrap_or_else(|| Recipient {
+                    address_commitment: row.address_commitment.clone(),
+                    category: crate::routes::consents::category(&row.category),
+                })),
+                evidence,
+                ..d.clone()
+            }
+        };
+        self.book.insert(
+            (d.tenant.clone(), d.subject.clone(), d.purpose.clone()),
+            BookEntry {
+                status: d.decision.as_str().to_owned(),
+                proof: Some(d.id.clone()),
+                valid_until: valid_until(d, until, self.now),
+            },
+        );
+        Ok(Planned::Proof(resolved, until))
+    }
+
+    /// Decides an event draft. `Ok(Err(outcome))`: answered without an entry.
+    fn event(&mut self, d: &EventDraft) -> Result<Result<Planned, EventOutcome>, SubmitError> {
+        let row = self
+            .contact(&d.tenant, &d.subject)
+            .ok_or(SubmitError::UnknownContact)?;
+        let erased = self.is_erased(&d.tenant, &d.subject, row);
+        let recorded_at = Timestamp::from_unix_millis(self.now)
+            .map_err(|e| SubmitError::Append(e.to_string()))?;
+        let body = |kind| EventBody {
+            kind,
+            log: self.origin.to_owned(),
+            id: d.id.clone(),
+            tenant: d.tenant.clone(),
+            subject: d.subject.clone(),
+            actor: d.actor.clone(),
+            purpose: None,
+            fields: Vec::new(),
+            proof: None,
+            consent: None,
+            reason_commitment: None,
+            recorded_at,
+            log_index: 0,
+        };
+        match &d.action {
+            Action::Erase if erased => Ok(Err(EventOutcome::AlreadyErased)),
+            Action::Erase => {
+                self.erased.insert((d.tenant.clone(), d.subject.clone()));
+                Ok(Ok(Planned::Event {
+                    body: EventBody {
+                        fields: IDENTITY_FIELDS.iter().map(|f| (*f).to_owned()).collect(),
+                        ..body(EventType::Erased)
+                    },
+                    erasure: Some(Erasure {
+                        tenant: d.tenant.clone(),
+                        subject: d.subject.clone(),
+                        tombstone: crate::random::bytes::<32>(),
+                        erased_at: self.now,
+                    }),
+                    then: Then::Erased,
+                }))
+            }
+            Action::Reveal { .. } if erased => Err(SubmitError::Erased),
+            Action::Reveal {
+                purpose,
+                fields,
+                reason,
+            } => {
+                let key = (d.tenant.clone(), d.subject.clone(), purpose.clone());
+                let entry = self.book.get(&key).cloned().or_else(|| {
+                    self.reads
+                        .statuses
+                        .get(&key)
+                        .map(|s: &StatusRow| BookEntry {
+                            status: s.status.clone(),
+                            proof: s.proof_id.clone(),
+                            valid_until: s.valid_until,
+                        })
+                });
+                let (state, proof) = match entry {
+                    Some(e) => (consent_state(&e.status, e.valid_until, self.now), e.proof),
+                    None => (ConsentState::None, None),
+                };
+                let reason_commitment = match (reason, &row.wrapped_key) {
+                    (Some(text), Some(wrapped)) => {
+                        let key = self
+                            .keys
+                            .master
+                            .tenant_keys(&d.tenant)
+                            .unwrap_subject_key(
+                                &d.subject,
+                                &WrappedKey::from_bytes(wrapped.clone()),
+                            )
+                            .map_err(|e| SubmitError::Append(e.to_string()))?;
+                        Some(key.commitment("reason", text.as_bytes()))
+                    }
+                    _ => None,
+                };
+                let (kind, consent, then) =
+                    match (state, proof.clone(), &row.wrapped_key, &row.identity) {
+                        (ConsentState::Granted, Some(p), Some(w), Some(i)) => (
+                            EventType::Access,
+                            ConsentState::Granted,
+                            Then::Revealed(
+                                p,
+                                VaultRecord {
+                                    wrapped_key: w.clone(),
+                                    identity: i.clone(),
+                                },
+                            ),
+                        ),
+                        // A grant with no proof behind it relies on nothing: refused.
+                        (ConsentState::Granted, None, _, _) => (
+                            EventType::AccessDenied,
+                            ConsentState::None,
+                            Then::Denied(ConsentState::None, None),
+                        ),
+                        (ConsentState::Granted, Some(_), _, _) => {
+                            return Err(SubmitError::Erased);
+                        }
+                        (other, p, _, _) => {
+                            (EventType::AccessDenied, other, Then::Denied(other, p))
+                        }
+                    };
+                Ok(Ok(Planned::Event {
+                    body: EventBody {
+                        purpose: Some(purpose.clone()),
+                        fields: fields.clone(),
+                        proof,
+                        consent: Some(consent),
+                        reason_commitment,
+                        ..body(kind)
+                    },
+                    erasure: None,
+                    then,
+                }))
+            }
+        }
+    }
+}
+
+/// When a granted consent of `d` recorded at `now` lapses, in Unix milliseconds: the
+/// instant given, or `valid_days` after `now`.
+fn valid_until(d: &ProofDraft, until: Option<Timestamp>, now: i64) -> Option<i64> {
+    match (d.decision, until, d.valid_days) {
+        (Decision::Granted, Some(t), _) => Some(t.unix_millis()),
+        (Decision::Granted, None, Some(days)) => Some(now + i64::from(days) * DAY_MS),
+        _ => None,
+    }
 }
 
 /// Stamps, indexes and seals one draft: the log entry with the rows it stands for, and
@@ -252,14 +670,22 @@ pub fn seal_draft(
     seal: &SealKey,
     origin: &str,
 ) -> Result<(NewEntry, Sealed), String> {
+    seal_proof(d, None, log_index, now, seal, origin)
+}
+
+fn seal_proof(
+    d: &ProofDraft,
+    until: Option<Timestamp>,
+    log_index: u64,
+    now: i64,
+    seal: &SealKey,
+    origin: &str,
+) -> Result<(NewEntry, Sealed), String> {
     let recorded_at = Timestamp::from_unix_millis(now).map_err(|e| e.to_string())?;
-    let valid_until = match (d.decision, d.valid_days) {
-        (Decision::Granted, Some(days)) => Some(
-            Timestamp::from_unix_millis(now + i64::from(days) * DAY_MS)
-                .map_err(|e| e.to_string())?,
-        ),
-        _ => None,
-    };
+    let valid_until = valid_until(d, until, now)
+        .map(Timestamp::from_unix_millis)
+        .transpose()
+        .map_err(|e| e.to_string())?;
     let body = ProofBody {
         kind: PROOF_TYPE.to_owned(),
         log: origin.to_owned(),
@@ -315,6 +741,12 @@ pub fn seal_draft(
     Ok((new_entry, Sealed { proof, entry }))
 }
 
+/// A job's answer, before it is sent.
+enum Answer {
+    Proof(Result<Sealed, SubmitError>),
+    Event(Result<EventOutcome, SubmitError>),
+}
+
 #[allow(clippy::disallowed_methods)] // Instant::now times the batch for a metric only
 async fn commit(
     store: &Store,
@@ -326,41 +758,100 @@ async fn commit(
 ) {
     let started = std::time::Instant::now();
     let now = clock.now_ms();
-    let drafts: Vec<&ProofDraft> = jobs.iter().map(|j| &j.draft).collect();
-    let subjects: Vec<SubjectId> = drafts
-        .iter()
-        .filter(|d| d.recipient.is_none())
-        .map(|d| d.subject.clone())
-        .collect();
+    let mut subjects: Vec<SubjectId> = Vec::new();
+    let mut statuses: Vec<(TenantId, SubjectId, String)> = Vec::new();
+    for job in &jobs {
+        match job {
+            Job::Proof { draft: d, .. } => {
+                if d.recipient.is_none() || matches!(d.evidence, Some(Evidence::Text(_))) {
+                    subjects.push(d.subject.clone());
+                }
+            }
+            Job::Event { draft: d, .. } => {
+                subjects.push(d.subject.clone());
+                if let Action::Reveal { purpose, .. } = &d.action {
+                    statuses.push((d.tenant.clone(), d.subject.clone(), purpose.clone()));
+                }
+            }
+        }
+    }
     let result = store
-        .append_for_contacts(&subjects, |first_index, contacts| {
-            // Resolve every draft, give the accepted ones consecutive indices, then seal.
-            let resolved: Vec<Result<ProofDraft, SubmitError>> =
-                drafts.iter().map(|d| resolve(d, contacts, keys)).collect();
-            let accepted: Vec<&ProofDraft> =
-                resolved.iter().filter_map(|r| r.as_ref().ok()).collect();
+        .append_reading(&subjects, &statuses, |first_index, reads| {
+            // Decide every draft in queue order, give the accepted ones consecutive
+            // indices, then seal.
+            let mut batch = Batch {
+                reads,
+                keys,
+                origin,
+                now,
+                book: HashMap::new(),
+                erased: HashSet::new(),
+            };
+            let decided: Vec<Result<Result<Planned, EventOutcome>, SubmitError>> = jobs
+                .iter()
+                .map(|job| match job {
+                    Job::Proof {
+                        draft, valid_until, ..
+                    } => batch.proof(draft, *valid_until).map(Ok),
+                    Job::Event { draft, .. } => batch.event(draft),
+                })
+                .collect();
+            let accepted: Vec<&Planned> = decided
+                .iter()
+                .filter_map(|r| r.as_ref().ok().and_then(|p| p.as_ref().ok()))
+                .collect();
             let sealed = seal_all(&accepted, first_index, now, &keys.seal, origin)?;
             let mut sealed = sealed.into_iter();
             let mut entries = Vec::with_capacity(accepted.len());
-            let mut outcomes = Vec::with_capacity(drafts.len());
-            for r in resolved {
-                match r {
-                    Err(e) => outcomes.push(Err(e)),
-                    Ok(_) => {
-                        let (entry, proof) = sealed.next().ok_or("sealing lost a proof")?;
+            let mut answers = Vec::with_capacity(jobs.len());
+            let mut events = 0u64;
+            for (job, d) in jobs.iter().zip(decided) {
+                let answer = match (job, d) {
+                    (Job::Proof { .. }, Err(e)) => Answer::Proof(Err(e)),
+                    (Job::Event { .. }, Err(e)) => Answer::Event(Err(e)),
+                    (Job::Event { .. }, Ok(Err(outcome))) => Answer::Event(Ok(outcome)),
+                    (_, Ok(Ok(planned))) => {
+                        let (entry, built) = sealed.next().ok_or("sealing lost an entry")?;
                         entries.push(entry);
-                        outcomes.push(Ok(proof));
+                        match (built, planned) {
+                            (Built::Proof(p), _) => Answer::Proof(Ok(p)),
+                            (Built::Event(event), Planned::Event { then, .. }) => {
+                                events += 1;
+                                Answer::Event(Ok(match then {
+                                    Then::Revealed(proof, vault) => EventOutcome::Revealed {
+                                        event,
+                                        proof,
+                                        vault,
+                                    },
+                                    Then::Denied(consent, proof) => EventOutcome::Denied {
+                                        event,
+                                        consent,
+                                        proof,
+                                    },
+                                    Then::Erased => EventOutcome::Erased { event },
+                                }))
+                            }
+                            (Built::Event(_), Planned::Proof(..)) => {
+                                return Err("sealing mixed up a proof and an event".into());
+                            }
+                        }
                     }
-                }
+                    (Job::Proof { .. }, Ok(Err(_))) => {
+                        return Err("a proof was decided as an event".into());
+                    }
+                };
+                answers.push(answer);
             }
-            Ok((entries, outcomes))
+            Ok((entries, (answers, events)))
         })
         .await;
     match result {
         Ok(out) => {
+            let (answers, events) = out.built;
             metrics.append_batches.inc();
             let appended = out.size - out.first_index;
-            metrics.proofs_appended.inc_by(appended);
+            metrics.proofs_appended.inc_by(appended - events);
+            metrics.events_appended.inc_by(events);
             metrics.batch_size.observe(appended as f64);
             metrics
                 .batch_seconds
@@ -368,8 +859,22 @@ async fn commit(
             metrics
                 .log_size
                 .set(i64::try_from(out.size).unwrap_or(i64::MAX));
-            for (job, outcome) in jobs.into_iter().zip(out.built) {
-                let _ = job.reply.send(outcome);
+            for (job, answer) in jobs.into_iter().zip(answers) {
+                match (job, answer) {
+                    (Job::Proof { reply, .. }, Answer::Proof(a)) => {
+                        let _ = reply.send(a);
+                    }
+                    (Job::Event { reply, .. }, Answer::Event(a)) => {
+                        let _ = reply.send(a);
+                    }
+                    // Answers are built from the jobs in order: never reached.
+                    (Job::Proof { reply, .. }, Answer::Event(_)) => {
+                        let _ = reply.send(Err(SubmitError::Append("answer mismatch".into())));
+                    }
+                    (Job::Event { reply, .. }, Answer::Proof(_)) => {
+                        let _ = reply.send(Err(SubmitError::Append("answer mismatch".into())));
+                    }
+                }
             }
         }
         Err(e) => {
@@ -377,7 +882,14 @@ async fn commit(
             tracing::error!(error = %e, batch = jobs.len(), "log append failed; nothing written");
             let err = SubmitError::Append(e.to_string());
             for job in jobs {
-                let _ = job.reply.send(Err(err.clone()));
+                match job {
+                    Job::Proof { reply, .. } => {
+                        let _ = reply.send(Err(err.clone()));
+                    }
+                    Job::Event { reply, .. } => {
+                        let _ = reply.send(Err(err.clone()));
+                    }
+                }
             }
         }
     }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use consentry_core::ids::{ProofId, SubjectId};
 use consentry_core::merkle::Hash;
 use consentry_core::proof::{Decision, Method, Notice, RecipientCategory};
+use consentry_core::time::Timestamp;
 use serde::Deserialize;
 
 /// The notice shown, as the sender describes it: its text (hashed here) or its hash.
@@ -40,6 +41,8 @@ pub struct RecordConsent {
     notice: Option<NoticeIn>,
     #[serde(default)]
     valid_days: Option<u32>,
+    #[serde(default)]
+    valid_until: Option<Timestamp>,
 }
 
 /// A purpose key: 1 to 64 of `a-z 0-9 . _ -`, starting with a letter or digit.
@@ -126,6 +129,14 @@ pub async fn record(
     if body.valid_days.is_some_and(|d| !(1..=3650).contains(&d)) {
         return Err(Problem::invalid("valid_days must be between 1 and 3650"));
     }
+    if body.valid_until.is_some() && body.valid_days.is_some() {
+        return Err(Problem::invalid("give valid_days or valid_until, not both"));
+    }
+    if body.valid_until.is_some() && body.decision != Decision::Granted {
+        return Err(Problem::invalid(
+            "valid_until applies to a granted consent only",
+        ));
+    }
     if body.evidence.as_ref().is_some_and(|e| e.len() > 16 * 1024) {
         return Err(Problem::invalid(
             "evidence is longer than 16 KiB; keep the document and send a reference to it",
@@ -151,7 +162,10 @@ pub async fn record(
         request: None,
         valid_days: body.valid_days,
     };
-    let sealed = state.sequencer.submit(draft).await.map_err(|e| match e {
+    // A valid_until in the past records a consent that has already lapsed (say, a paper
+    // record imported late): the book shows it as expired and it allows no reveal.
+    let submitted = state.sequencer.submit_until(draft, body.valid_until).await;
+    let sealed = submitted.map_err(|e| match e {
         SubmitError::UnknownContact => Problem::not_found("contact"),
         SubmitError::Erased => Problem::new(
             StatusCode::GONE,

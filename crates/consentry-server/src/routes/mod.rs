@@ -6,17 +6,20 @@ mod answer;
 pub mod consents;
 mod contacts;
 mod contacts_csv;
+mod events;
 mod log;
 mod meta;
 mod portal;
 pub mod proofs;
 mod requests;
+mod reveal;
 mod verify_page;
 mod webhook;
 
 use crate::app::AppState;
 use crate::problem::Problem;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 /// Every route.
@@ -34,6 +37,14 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/contacts/export", get(contacts_csv::export))
         .route("/v1/contacts/{id}", get(contacts::show))
         .route("/v1/contacts/{id}/consents", post(consents::record))
+        .route("/v1/contacts/{id}/reveal", post(reveal::reveal))
+        .route("/v1/contacts/{id}/erase", post(events::erase))
+        .route("/v1/contacts/{id}/events", get(events::history))
+        .route(
+            "/v1/reveal/batch",
+            post(reveal::batch).layer(DefaultBodyLimit::max(reveal::MAX_BATCH_BODY)),
+        )
+        .route("/v1/events/{id}", get(events::show))
         .route("/v1/proofs/{id}", get(proofs::show))
         .route("/v1/proofs/{id}/certificate", get(proofs::certificate))
         .route(

@@ -11,6 +11,7 @@ mod delegated;
 mod durability;
 mod openapi;
 mod portal;
+mod reveal;
 mod service;
 // OpenSSL's TSA and test PKIs, shared with consentry-anchor's tests.
 #[path = "../../../consentry-anchor/tests/tsa/mod.rs"]
