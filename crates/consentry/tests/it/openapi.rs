@@ -568,6 +568,11 @@ for c in cases:
     if essence not in content:
         failures.append("%s: content type not documented (documented: %s)" % (where, sorted(content)))
         continue
+    if essence == "application/x-ndjson":
+        for n, line in enumerate(c["body"]):
+            for e in errors("%s/content/%s/schema" % (rptr, esc(essence)), line):
+                failures.append("%s line %d: %s" % (where, n + 1, e))
+        continue
     for e in errors("%s/content/%s/schema" % (rptr, esc(essence)), c["body"]):
         failures.append("%s: %s" % (where, e))
 for f in failures:
@@ -584,7 +589,15 @@ impl Cases {
     /// A response of `METHOD path-template`.
     fn response<'r>(&mut self, method: &str, template: &str, r: &'r Res) -> &'r Res {
         let essence = r.content_type.split(';').next().unwrap_or("").trim();
-        let body = if essence.ends_with("json") {
+        let body = if essence == "application/x-ndjson" {
+            // One JSON value per line; each line is checked against the schema.
+            Value::Array(
+                r.text()
+                    .lines()
+                    .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+                    .collect(),
+            )
+        } else if essence.ends_with("json") {
             r.json()
         } else if essence == "application/pdf" {
             json!(format!("<{} bytes of PDF>", r.body.len()))
@@ -1107,6 +1120,119 @@ fn real_responses_match_the_documented_schemas() {
         let export = get(&s.url("/v1/contacts/export"), k);
         assert_eq!(export.status, 200, "{}", export.text());
         c.response("GET", "/v1/contacts/export", &export);
+    }
+
+    // Identity data: reveals (allowed, refused, erased, unknown, malformed), a batch
+    // (NDJSON), the access history, one sealed event, and an erasure (twice).
+    {
+        let reveal_path = format!("/v1/contacts/{id}/reveal");
+        let allowed = json!({"purpose": "newsletter", "fields": ["email", "name", "phone", "attributes"], "reason": "monthly issue"});
+        c.request("POST", "/v1/contacts/{id}/reveal", &allowed, true);
+        let r = post(&s.url(&reveal_path), k, &allowed);
+        assert_eq!(r.status, 200, "{}", r.text());
+        let event_id = c.response("POST", "/v1/contacts/{id}/reveal", &r).json()["event_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let denied = post(
+            &s.url(&reveal_path),
+            k,
+            &json!({"purpose": "sms", "fields": ["phone"]}),
+        );
+        assert_eq!(denied.status, 403, "{}", denied.text());
+        c.response("POST", "/v1/contacts/{id}/reveal", &denied);
+        for bad in [
+            json!({"purpose": "newsletter", "fields": ["ssn"]}),
+            json!({"purpose": "newsletter", "fields": []}),
+            json!({"purpose": "newsletter", "fields": ["email"], "reason": ""}),
+            json!({"purpose": "newsletter", "fields": ["email"], "colour": "blue"}),
+        ] {
+            let r = post(&s.url(&reveal_path), k, &bad);
+            assert_eq!(r.status, 422, "{bad}: {}", r.text());
+            c.request("POST", "/v1/contacts/{id}/reveal", &bad, false);
+            c.response("POST", "/v1/contacts/{id}/reveal", &r);
+        }
+        c.response(
+            "POST",
+            "/v1/contacts/{id}/reveal",
+            &post(&s.url("/v1/contacts/sub_nobody/reveal"), k, &allowed),
+        );
+        c.response(
+            "POST",
+            "/v1/contacts/{id}/reveal",
+            &post_raw(&s.url(&reveal_path), k, "application/json", b"{not json"),
+        );
+        c.response(
+            "POST",
+            "/v1/contacts/{id}/reveal",
+            &post_raw(&s.url(&reveal_path), k, "text/plain", b"{}"),
+        );
+
+        let batch = json!({"purpose": "newsletter", "fields": ["email", "address"], "contacts": [id, "sub_nobody", "garbage"], "reason": "monthly issue"});
+        c.request("POST", "/v1/reveal/batch", &batch, true);
+        let r = post(&s.url("/v1/reveal/batch"), k, &batch);
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(
+            c.response("POST", "/v1/reveal/batch", &r)
+                .text()
+                .lines()
+                .count(),
+            4
+        );
+        for bad in [
+            json!({"purpose": "newsletter", "fields": ["email"], "contacts": []}),
+            json!({"purpose": "newsletter", "fields": ["iban"], "contacts": [id]}),
+        ] {
+            let r = post(&s.url("/v1/reveal/batch"), k, &bad);
+            assert_eq!(r.status, 422, "{bad}: {}", r.text());
+            c.request("POST", "/v1/reveal/batch", &bad, false);
+            c.response("POST", "/v1/reveal/batch", &r);
+        }
+
+        let history = format!("/v1/contacts/{id}/events");
+        for query in [
+            "",
+            "?limit=1",
+            "?limit=1&cursor=1000000",
+            "?limit=0",
+            "?cursor=x",
+            "?colour=blue",
+        ] {
+            c.response(
+                "GET",
+                "/v1/contacts/{id}/events",
+                &get(&s.url(&format!("{history}{query}")), k),
+            );
+        }
+        c.response(
+            "GET",
+            "/v1/contacts/{id}/events",
+            &get(&s.url("/v1/contacts/sub_nobody/events"), k),
+        );
+        let event = get(&s.url(&format!("/v1/events/{event_id}")), k);
+        assert_eq!(event.status, 200, "{}", event.text());
+        c.response("GET", "/v1/events/{id}", &event);
+        c.response(
+            "GET",
+            "/v1/events/{id}",
+            &get(&s.url("/v1/events/evt_nothing"), k),
+        );
+
+        let gone = crate::service::add_contact(&s, &key, "erase.me@example.org");
+        let erase = s.url(&format!("/v1/contacts/{gone}/erase"));
+        for _ in 0..2 {
+            let r = call("POST", &erase, k, None);
+            assert_eq!(r.status, 200, "{}", r.text());
+            c.response("POST", "/v1/contacts/{id}/erase", &r);
+        }
+        c.response(
+            "POST",
+            "/v1/contacts/{id}/erase",
+            &call("POST", &s.url("/v1/contacts/sub_nobody/erase"), k, None),
+        );
+        let r = post(&s.url(&format!("/v1/contacts/{gone}/reveal")), k, &allowed);
+        assert_eq!(r.status, 410, "{}", r.text());
+        c.response("POST", "/v1/contacts/{id}/reveal", &r);
     }
 
     // Certificates: pending, then anchored (by the admin route), and the history.
