@@ -214,9 +214,22 @@ impl FromRequestParts<AppState> for ClientIp {
 }
 
 /// A POST from a page of another site is refused (login CSRF; the forms' tokens cover
-/// the rest): browsers name the page's origin in `Origin`.
+/// the rest). Browsers say where a request comes from in `Sec-Fetch-Site`, and name the
+/// page's origin in `Origin` (`null` under this site's `no-referrer` policy, which then
+/// tells nothing).
 fn foreign_origin(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+    let site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if matches!(site, "cross-site" | "same-site") {
+        return true;
+    }
+    let Some(origin) = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .filter(|o| *o != "null")
+    else {
         return false;
     };
     let public = state.config.public_url.trim_end_matches('/');

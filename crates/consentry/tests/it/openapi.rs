@@ -24,6 +24,12 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/verify/")
 }
 
+/// The portal's pages and forms: public, or behind the portal's session cookie (never an
+/// API key). Their errors are HTML pages for the people who see them.
+fn is_portal(path: &str) -> bool {
+    path == "/portal" || path.starts_with("/portal/")
+}
+
 fn server_src(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../consentry-server/src")
@@ -351,8 +357,11 @@ fn the_document_is_openapi_3_1_and_every_operation_is_complete() {
             .as_object()
             .unwrap_or_else(|| panic!("{where_} has no responses"));
         assert!(!responses.is_empty(), "{where_} has no responses");
+        // The portal's forms answer POST/redirect/GET: a 303 is their success.
         assert!(
-            responses.keys().any(|k| k.starts_with('2')),
+            responses
+                .keys()
+                .any(|k| k.starts_with('2') || (is_portal(&path) && k == "303")),
             "{where_} documents no success"
         );
         // Path parameters: each {name} of the template is documented.
@@ -374,7 +383,16 @@ fn the_document_is_openapi_3_1_and_every_operation_is_complete() {
         }
         // Security: public routes none, every other route the bearer key, with its 401.
         let security = &op["security"];
-        if is_public(&path) {
+        if is_portal(&path) {
+            assert!(
+                security == &json!([]) || security == &json!([{"portalSession": []}]),
+                "{where_}: the portal is public or behind its session cookie"
+            );
+            assert!(
+                responses.get("401").is_none(),
+                "{where_}: no API key, no 401"
+            );
+        } else if is_public(&path) {
             assert_eq!(security, &json!([]), "{where_} is public");
             assert!(responses.get("401").is_none(), "{where_} is public: no 401");
         } else if path.starts_with("/v1/admin/") {
@@ -403,7 +421,8 @@ fn the_document_is_openapi_3_1_and_every_operation_is_complete() {
                 let content = response["content"].as_object().unwrap();
                 assert!(
                     content.contains_key("application/problem+json")
-                        || (path.starts_with("/c/") && content.contains_key("text/html")),
+                        || ((path.starts_with("/c/") || is_portal(&path))
+                            && content.contains_key("text/html")),
                     "{where_} {status}: errors are application/problem+json"
                 );
             }
@@ -453,7 +472,22 @@ fn documented_security_is_what_the_service_enforces() {
         let body = matches!(method.as_str(), "POST" | "PUT" | "PATCH")
             .then_some(("application/json", b"{}".as_slice()));
         let r = call(&method, &s.url(&concrete), None, body);
-        if is_public(&path) {
+        if is_portal(&path) {
+            let op = &doc["paths"][&path][method.to_lowercase()];
+            if op["security"] == json!([{"portalSession": []}]) {
+                // No session: the page sends to sign-in, everything else is refused.
+                let form = (method == "POST").then_some("");
+                let r = crate::portal::Client::default().call(&s, &method, &concrete, form);
+                assert!(
+                    matches!(r.status, 303 | 403),
+                    "{method} {path} needs a portal session: {} {}",
+                    r.status,
+                    r.text()
+                );
+            } else {
+                assert_ne!(r.status, 401, "{method} {path} is public");
+            }
+        } else if is_public(&path) {
             assert_ne!(r.status, 401, "{method} {path} is documented as public");
         } else {
             assert_eq!(
@@ -1297,6 +1331,7 @@ fn real_responses_match_the_documented_schemas() {
             "/v1/log/anchors",
             &get(&s.url("/v1/log/anchors"), None),
         );
+        portal_cases(&mut c, &env, &s, &key, &contact, id);
     }
 
     // Every operation of the document was exercised at least once.
@@ -1337,4 +1372,260 @@ fn real_responses_match_the_documented_schemas() {
     );
     assert!(text.contains(" 0 mismatches"), "{text}");
     eprintln!("{}", text.trim());
+}
+
+/// The portal's pages and forms, from sign-in to logout: the person of `contact`, whose
+/// proof `anchored` has a certificate.
+fn portal_cases(c: &mut Cases, env: &Env, s: &Server, key: &str, contact: &str, anchored: &str) {
+    use crate::portal::{Client, Page, csrf_of, wait_links};
+    let res = |p: Page| Res {
+        status: p.status,
+        content_type: p.content_type(),
+        body: p.body,
+    };
+    let mut anon = Client::default();
+    let tenant = get(&s.url(&format!("/v1/proofs/{anchored}")), Some(key)).json()["tenant"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    c.response(
+        "GET",
+        "/portal",
+        &res(anon.call(s, "GET", "/portal?lang=fr", None)),
+    );
+    let asked = anon.call(
+        s,
+        "POST",
+        "/portal/login",
+        Some("email=certificates%40example.org"),
+    );
+    assert_eq!(asked.status, 200, "{}", asked.text());
+    c.response("POST", "/portal/login", &res(asked));
+    let bad = anon.call(s, "POST", "/portal/login", Some("email=not-an-address"));
+    assert_eq!(bad.status, 400);
+    c.response("POST", "/portal/login", &res(bad));
+    c.response(
+        "POST",
+        "/portal/login",
+        &post_raw(&s.url("/portal/login"), None, "application/json", b"{}"),
+    );
+    let link = wait_links(env, 1).remove(0);
+    let unknown = format!("/portal/session/{}", "ef".repeat(32));
+    c.response(
+        "GET",
+        "/portal/session/{token}",
+        &res(anon.call(s, "GET", &link, None)),
+    );
+    c.response(
+        "GET",
+        "/portal/session/{token}",
+        &res(anon.call(s, "GET", &unknown, None)),
+    );
+    c.response(
+        "POST",
+        "/portal/session/{token}",
+        &res(anon.call(s, "POST", &unknown, Some(""))),
+    );
+    let mut me = Client::default();
+    let opened = me.call(s, "POST", &link, Some(""));
+    assert_eq!(opened.status, 303, "{}", opened.text());
+    c.response("POST", "/portal/session/{token}", &res(opened));
+    c.response(
+        "POST",
+        "/portal/session/{token}",
+        &res(anon.call(s, "POST", &link, Some(""))),
+    );
+    c.response(
+        "GET",
+        "/portal/session/{token}",
+        &res(anon.call(s, "GET", &link, None)),
+    );
+    c.response(
+        "GET",
+        "/portal/me",
+        &res(anon.call(s, "GET", "/portal/me", None)),
+    );
+    let page = me.call(s, "GET", "/portal/me", None);
+    assert_eq!(page.status, 200);
+    let csrf = csrf_of(&page.text());
+    c.response("GET", "/portal/me", &res(page));
+    let who = format!("csrf={csrf}&tenant={tenant}&subject={contact}");
+    c.response(
+        "POST",
+        "/portal/amend",
+        &res(me.call(
+            s,
+            "POST",
+            "/portal/amend",
+            Some(&format!(
+                "csrf=wrong&tenant={tenant}&subject={contact}&name=X"
+            )),
+        )),
+    );
+    c.response(
+        "POST",
+        "/portal/amend",
+        &res(me.call(
+            s,
+            "POST",
+            "/portal/amend",
+            Some(&format!("{who}&name={}", "n".repeat(201))),
+        )),
+    );
+    let amended = me.call(
+        s,
+        "POST",
+        "/portal/amend",
+        Some(&format!("{who}&name=Cert+Person")),
+    );
+    assert_eq!(amended.status, 303, "{}", amended.text());
+    c.response("POST", "/portal/amend", &res(amended));
+    c.response(
+        "POST",
+        "/portal/amend",
+        &post_raw(
+            &s.url("/portal/amend"),
+            None,
+            "application/x-www-form-urlencoded",
+            b"",
+        ),
+    );
+    for path in [
+        format!("/portal/proofs/{anchored}"),
+        format!("/portal/proofs/{anchored}.pdf"),
+        "/portal/proofs/prf_unknown0000".to_owned(),
+    ] {
+        c.response(
+            "GET",
+            "/portal/proofs/{id}",
+            &res(me.call(s, "GET", &path, None)),
+        );
+    }
+    c.response(
+        "GET",
+        "/portal/proofs/{id}",
+        &res(anon.call(s, "GET", &format!("/portal/proofs/{anchored}"), None)),
+    );
+    let cert = me.call(
+        s,
+        "GET",
+        &format!("/portal/proofs/{anchored}/certificate"),
+        None,
+    );
+    assert_eq!(cert.status, 200, "{}", cert.text());
+    c.response("GET", "/portal/proofs/{id}/certificate", &res(cert));
+    let pdf = me.call(
+        s,
+        "GET",
+        &format!("/portal/proofs/{anchored}/certificate.pdf"),
+        None,
+    );
+    assert_eq!(pdf.status, 200);
+    c.response("GET", "/portal/proofs/{id}/certificate.pdf", &res(pdf));
+    let revoked = me.call(
+        s,
+        "POST",
+        "/portal/revoke",
+        Some(&format!("{who}&purpose=newsletter")),
+    );
+    assert_eq!(revoked.status, 303, "{}", revoked.text());
+    c.response("POST", "/portal/revoke", &res(revoked));
+    c.response(
+        "POST",
+        "/portal/revoke",
+        &res(me.call(
+            s,
+            "POST",
+            "/portal/revoke",
+            Some(&format!("{who}&purpose=newsletter")),
+        )),
+    );
+    let pending =
+        get(&s.url(&format!("/v1/contacts/{contact}")), Some(key)).json()["consents"]["newsletter"]
+            ["proof_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    for (template, path) in [
+        (
+            "/portal/proofs/{id}/certificate",
+            format!("/portal/proofs/{pending}/certificate"),
+        ),
+        (
+            "/portal/proofs/{id}/certificate",
+            "/portal/proofs/prf_unknown0000/certificate".to_owned(),
+        ),
+        (
+            "/portal/proofs/{id}/certificate.pdf",
+            format!("/portal/proofs/{pending}/certificate.pdf"),
+        ),
+    ] {
+        c.response("GET", template, &res(me.call(s, "GET", &path, None)));
+    }
+    let export = me.call(s, "POST", "/portal/export", Some(&format!("csrf={csrf}")));
+    assert_eq!(export.status, 200, "{}", export.text());
+    c.response("POST", "/portal/export", &res(export));
+    c.response(
+        "POST",
+        "/portal/export",
+        &res(anon.call(s, "POST", "/portal/export", Some(&format!("csrf={csrf}")))),
+    );
+    c.response(
+        "POST",
+        "/portal/erase",
+        &res(me.call(s, "POST", "/portal/erase", Some(&who))),
+    );
+    let erased = me.call(
+        s,
+        "POST",
+        "/portal/erase",
+        Some(&format!("{who}&confirm=yes")),
+    );
+    assert_eq!(erased.status, 303, "{}", erased.text());
+    c.response("POST", "/portal/erase", &res(erased));
+    c.response(
+        "POST",
+        "/portal/erase",
+        &res(me.call(
+            s,
+            "POST",
+            "/portal/erase",
+            Some(&format!("{who}&confirm=yes")),
+        )),
+    );
+    c.response(
+        "POST",
+        "/portal/amend",
+        &res(me.call(
+            s,
+            "POST",
+            "/portal/amend",
+            Some(&format!("{who}&name=Again")),
+        )),
+    );
+    let export = me.call(s, "POST", "/portal/export", Some(&format!("csrf={csrf}")));
+    c.response("POST", "/portal/export", &res(export));
+    c.response(
+        "POST",
+        "/portal/logout",
+        &res(me.call(s, "POST", "/portal/logout", Some(&format!("csrf={csrf}")))),
+    );
+    c.response(
+        "POST",
+        "/portal/logout",
+        &res(anon.call(s, "POST", "/portal/logout", Some(&format!("csrf={csrf}")))),
+    );
+    // The address's sign-in limit.
+    let limited = (0..10)
+        .map(|_| {
+            anon.call(
+                s,
+                "POST",
+                "/portal/login",
+                Some("email=certificates%40example.org"),
+            )
+        })
+        .find(|r| r.status == 429)
+        .expect("the per-address limit");
+    c.response("POST", "/portal/login", &res(limited));
 }

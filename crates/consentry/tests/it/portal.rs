@@ -9,6 +9,7 @@ use crate::util::{Db, Env, Server, get, post};
 use consentry_core::checkpoint::verify_signed_checkpoint;
 use consentry_core::merkle::{leaf_hash, verify_inclusion};
 use serde_json::{Value, json};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// A response with its headers.
@@ -828,4 +829,208 @@ fn portal_sign_in_amend_revoke_erase_export_sqlite() {
 #[test]
 fn portal_sign_in_amend_revoke_erase_export_postgres() {
     walk(Db::Postgres);
+}
+
+// ---------------------------------------------------------------------------------------
+// The portal in a real browser: Debian's headless chromium through chromedriver, as the
+// /verify page's test drives it (its `Driver`).
+
+/// A chromium session that saves downloads to `downloads` without asking.
+async fn browser(
+    driver: &crate::verify_page::Driver,
+    profile: &Path,
+    downloads: &Path,
+) -> fantoccini::Client {
+    let chromium =
+        crate::verify_page::tool("CONSENTRY_TEST_CHROMIUM", "/usr/bin/chromium", "chromium");
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--no-first-run", "--no-default-browser-check", "--disable-extensions",
+                "--disable-background-networking", "--disable-sync", "--lang=en-US",
+                "--window-size=1100,1500",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+            "prefs": {
+                "intl.accept_languages": "en-US,en",
+                "download.default_directory": downloads,
+                "download.prompt_for_download": false,
+                "download.directory_upgrade": true,
+                "safebrowsing.enabled": false,
+            },
+        },
+    });
+    let Value::Object(caps) = caps else {
+        unreachable!()
+    };
+    fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot open a chromium session: {e}"))
+}
+
+async fn shot(c: &fantoccini::Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    std::fs::write(
+        crate::verify_page::screenshot_dir().join(format!("portal-{name}.png")),
+        png,
+    )
+    .unwrap();
+}
+
+/// Waits until the page's URL contains `part` and its text contains `text`.
+async fn wait_page(c: &fantoccini::Client, part: &str, text: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let url = c.current_url().await.unwrap().to_string();
+        let body = c
+            .execute(
+                "return document.body ? document.body.innerText : '';",
+                Vec::new(),
+            )
+            .await
+            .unwrap();
+        let body = body.as_str().unwrap_or("").to_owned();
+        if url.contains(part) && body.contains(text) {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waiting for {part} / {text:?}: at {url}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[test]
+fn portal_in_chromium_sign_in_from_the_outbox_revoke_and_export() {
+    use fantoccini::Locator;
+    let env = Env::new(Db::Sqlite);
+    let (tenant, key) = env.tenant("ACME SAS");
+    let s = env.start();
+    let email = "ada.lovelace@example.org";
+    let id = contact(
+        &s,
+        &key,
+        json!({"email": email, "name": "Ada Lovelace", "address": "12 St James's Square, London"}),
+    );
+    record(&s, &key, &id, "newsletter");
+    let driver = crate::verify_page::Driver::start(env.dir.path());
+    let profile = tempfile::tempdir().unwrap();
+    let downloads = env.dir.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let c = browser(&driver, profile.path(), &downloads).await;
+        // Sign in: the form, then the link from the outbox.
+        c.goto(&s.url("/portal")).await.unwrap();
+        wait_page(&c, "/portal", "Your personal space").await;
+        shot(&c, "signin").await;
+        c.find(Locator::Id("email"))
+            .await
+            .unwrap()
+            .send_keys(email)
+            .await
+            .unwrap();
+        c.find(Locator::Css("form[action='/portal/login'] button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_page(&c, "/portal/login", "Check your e-mail").await;
+        shot(&c, "link-sent").await;
+        let link = wait_links(&env, 1).remove(0);
+        c.goto(&s.url(&link)).await.unwrap();
+        wait_page(&c, "/portal/session/", "Sign in to your space").await;
+        shot(&c, "link").await;
+        c.find(Locator::Css("main form button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let text = wait_page(&c, "/portal/me", "Your data and consents").await;
+        for want in [
+            "ACME SAS",
+            "Ada Lovelace",
+            "12 St James's Square, London",
+            "newsletter",
+            "granted",
+        ] {
+            assert!(text.contains(want), "{want} not shown: {text}");
+        }
+        // The session cookie is out of the page's reach (HttpOnly).
+        let cookies = c
+            .execute("return document.cookie;", Vec::new())
+            .await
+            .unwrap();
+        assert!(
+            !cookies.as_str().unwrap_or("").contains("consentry_portal"),
+            "{cookies}"
+        );
+        shot(&c, "me").await;
+
+        // Revoke.
+        c.find(Locator::Css("button[data-purpose='newsletter']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let text = wait_page(&c, "done=revoked", "Your consent was withdrawn").await;
+        assert!(text.contains("withdrawn"), "{text}");
+        assert!(
+            c.find(Locator::Css("button[data-purpose='newsletter']"))
+                .await
+                .is_err(),
+            "nothing left to revoke"
+        );
+        shot(&c, "revoked").await;
+        assert_eq!(status_of(&s, &key, &id, "newsletter"), "revoked");
+
+        // Export: a JSON download.
+        c.find(Locator::Css("form[action='/portal/export'] button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let file = loop {
+            let done: Vec<_> = std::fs::read_dir(&downloads)
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            if let Some(f) = done.into_iter().next() {
+                break f;
+            }
+            assert!(Instant::now() < deadline, "no export downloaded");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let export: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        assert_eq!(export["type"], "consentry.portal-export/v1");
+        let sender = &export["senders"][0];
+        assert_eq!(sender["sender"]["id"], tenant.as_str());
+        assert_eq!(sender["identity"]["name"], "Ada Lovelace");
+        let decisions: Vec<&str> = sender["proofs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["decision"].as_str().unwrap())
+            .collect();
+        assert_eq!(decisions, ["granted", "revoked"]);
+        shot(&c, "exported").await;
+        c.close().await.unwrap();
+    });
 }

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn tool(var: &str, default: &str, what: &str) -> PathBuf {
+pub(crate) fn tool(var: &str, default: &str, what: &str) -> PathBuf {
     let path = PathBuf::from(std::env::var(var).unwrap_or_else(|_| default.to_owned()));
     assert!(
         path.is_file(),
@@ -38,15 +38,15 @@ fn tool(var: &str, default: &str, what: &str) -> PathBuf {
 
 /// A chromedriver of the test's own, on a free loopback port, with a fresh profile
 /// directory for the browser; killed when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     profile: tempfile::TempDir,
     log: PathBuf,
 }
 
 impl Driver {
-    fn start(dir: &Path) -> Driver {
+    pub(crate) fn start(dir: &Path) -> Driver {
         let chromedriver = tool(
             "CONSENTRY_TEST_CHROMEDRIVER",
             "/usr/bin/chromedriver",
@@ -167,7 +167,7 @@ fn certificate_for(s: &Server, proof: &Value, log_key: &str) -> Value {
 }
 
 /// Where the screenshots go: the workspace's `target/screenshots/` (not committed).
-fn screenshot_dir() -> PathBuf {
+pub(crate) fn screenshot_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     dir
