@@ -14,7 +14,7 @@ third-party implementations:
     self-tested against trees built from the RFC 9162 section 2.1.1 / 2.1.3.1
     definitions.
 
-Formats checked: the Consentry proof seal and certificate, the C2SP signed note
+Formats checked: the Consentry proof seal and certificate, the event seal, the C2SP signed note
 (c2sp.org/signed-note) used as a C2SP checkpoint (c2sp.org/tlog-checkpoint),
 and the C2SP tlog-proof@v1 text format (c2sp.org/tlog-proof).
 
@@ -571,6 +571,39 @@ def main(argv: list[str]) -> int:
     def tamper_tlog_header():
         parse_tlog_proof(tlog_proof_txt.replace("tlog-proof@v1", "tlog-proof@v2", 1))
     r.reject("tlog-proof with wrong header line", tamper_tlog_header)
+
+    # ---- event (docs/formats.md section 3.1) ------------------------------
+    event_path = ex / "event.json"
+    if event_path.exists():
+        event = load_json(event_path)
+
+        def event_shape():
+            require(event.get("type") in ("data.access", "data.access_denied", "data.amended", "data.erased"),
+                    f"type is {event.get('type')!r}")
+            required = {"type", "log", "id", "tenant", "subject", "actor", "fields", "recorded_at", "log_index", "seal"}
+            optional = {"purpose", "proof", "consent", "reason_commitment"}
+            require(required <= set(event) <= required | optional,
+                    f"members {sorted(set(event) ^ required)} unexpected/missing")
+            require(all(f in ("email", "name", "address", "phone", "attributes") for f in event["fields"]),
+                    "a field name outside the documented set")
+        r.check("event: a data.* type with the documented members, field names only", event_shape)
+        r.check("event: Ed25519 seal over JCS(event without seal) verifies", lambda: check_seal(event))
+
+        def event_seal_key():
+            require(event["seal"]["public_key"] == seal_pub_b64, "event seal key != keys.txt seal public key")
+        r.check("event: sealed by the seal key of keys.txt", event_seal_key)
+
+        def tamper_event_fields():
+            e = copy.deepcopy(event)
+            e["fields"] = e["fields"] + ["phone"]
+            check_seal(e)
+        r.reject("event with a field name added", tamper_event_fields)
+
+        def tamper_event_type():
+            e = copy.deepcopy(event)
+            e["type"] = "data.access_denied" if e["type"] != "data.access_denied" else "data.access"
+            check_seal(e)
+        r.reject("event with its type changed", tamper_event_type)
 
     print(f"{r.passed} passed, {r.failed} failed")
     return 0 if r.failed == 0 else 1

@@ -6,7 +6,8 @@
 
 use consentry_core::certificate::Certificate;
 use consentry_core::checkpoint::Checkpoint;
-use consentry_core::ids::{ProofId, RequestId, SubjectId, TenantId};
+use consentry_core::event::{ConsentState, EventBody, EventType};
+use consentry_core::ids::{EventId, ProofId, RequestId, SubjectId, TenantId};
 use consentry_core::keys::{LogKey, SealKey};
 use consentry_core::merkle::{Hash, MemoryLog};
 use consentry_core::proof::{
@@ -73,6 +74,27 @@ fn examples() -> Vec<(&'static str, String)> {
     let cert =
         Certificate::new(&proof, &path, note.clone(), log_key.verifier_key(), vec![]).unwrap();
     let tlog = TlogProof::from_certificate(&cert).unwrap().to_text();
+    // A reveal that relied on the proof: a later entry of the same log (not under this
+    // example's checkpoint).
+    let event = EventBody {
+        kind: EventType::Access,
+        log: ORIGIN.into(),
+        id: EventId::parse("evt_0kx3n2b8c5d1f7g4h9j6k0l").unwrap(),
+        tenant: TenantId::parse("ten_acme").unwrap(),
+        subject: SubjectId::parse("sub_4f1c9e2a7b3d").unwrap(),
+        actor: "key_0kx3a1b2c3d4e5f6".into(),
+        purpose: Some("newsletter".into()),
+        fields: vec!["email".into(), "name".into()],
+        proof: Some(proof.body.id.clone()),
+        consent: Some(ConsentState::Granted),
+        reason_commitment: Some(
+            "9d4c2a7e1b0f3d5c8e6a4b2d0f1e3c5a7b9d2e4f6a8c0b1d3e5f7a9c2b4d6e8f".into(),
+        ),
+        recorded_at: Timestamp::parse("2026-11-30T08:15:42.250Z").unwrap(),
+        log_index: 57,
+    }
+    .seal(&seal)
+    .unwrap();
     let keys = format!(
         "seal public key (base64): {}\nseal key fingerprint (sha256): {}\nlog verifier key: {}\n",
         seal.public().to_base64(),
@@ -94,6 +116,10 @@ fn examples() -> Vec<(&'static str, String)> {
         ),
         ("certificate.tlog-proof", tlog),
         ("checkpoint.txt", note),
+        (
+            "event.json",
+            serde_json::to_string_pretty(&event).unwrap() + "\n",
+        ),
         ("keys.txt", keys),
     ]
 }
@@ -129,7 +155,12 @@ fn docs_examples_are_current_and_verify() {
         field("seal public key (base64):"),
         field("log verifier key:"),
     );
-    for file in ["proof.json", "certificate.json", "certificate.tlog-proof"] {
+    for file in [
+        "proof.json",
+        "certificate.json",
+        "certificate.tlog-proof",
+        "event.json",
+    ] {
         let out = Command::new(env!("CARGO_BIN_EXE_consentry"))
             .args(["verify", "--seal-key", &seal_key, "--log-key", &log_key])
             .arg(dir().join(file))
