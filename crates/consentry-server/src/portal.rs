@@ -345,11 +345,11 @@ pub enum EventOutcome {
     Erased,
 }
 
-/// Appends a sealed `data.amended` or `data.erased` event about `subject`, acted by
-/// `actor` (`portal`, or an API key ID), naming only `fields`. With `erase`, the same
-/// transaction crypto-shreds the contact: its wrapped data key and sealed identity are
-/// deleted and its blind index is replaced by random bytes. The contact is read inside
-/// the append transaction, so an erased contact gets no event and no second erasure.
+/// Appends a sealed event of `kind` (the portal's `data.amended`) about `subject`, acted
+/// by `actor` (`portal`, or an API key ID), naming only `fields`. The contact is read
+/// inside the append transaction, so an erased contact gets no event. (Reveals and
+/// erasures go through the sequencer's event drafts, which decide them in the append
+/// transaction; an amendment has nothing to decide.)
 pub async fn record_event(
     state: &AppState,
     tenant: &TenantId,
@@ -357,12 +357,11 @@ pub async fn record_event(
     kind: consentry_core::event::EventType,
     actor: &str,
     fields: Vec<String>,
-    erase: bool,
 ) -> Result<EventOutcome, consentry_store::StoreError> {
     use consentry_core::event::EventBody;
     use consentry_core::ids::EventId;
     use consentry_core::time::Timestamp;
-    use consentry_store::{Erasure, EventRow, NewEntry};
+    use consentry_store::{EventRow, NewEntry};
     let now = state.clock.now_ms();
     let id = EventId::from_suffix(&crate::random::id_suffix(now))
         .map_err(|e| consentry_store::StoreError::Build(e.to_string()))?;
@@ -412,23 +411,11 @@ pub async fn record_event(
                     purpose: None,
                     recorded_at: now,
                 }),
-                erasure: erase.then(|| Erasure {
-                    tenant: tenant.clone(),
-                    subject: subject.clone(),
-                    tombstone: crate::random::bytes::<32>(),
-                    erased_at: now,
-                }),
+                erasure: None,
             };
             Ok((vec![new], EventOutcome::Recorded(first)))
         })
         .await?;
-    if erase && matches!(out.built, EventOutcome::Recorded(_)) {
-        // SQLite: the erased pages leave the write-ahead log now rather than at the next
-        // periodic checkpoint (which retries if readers hold it).
-        if let Err(e) = state.store.flush_erasures().await {
-            tracing::warn!(error = %e, "erasure: truncating the write-ahead log failed; retried every second");
-        }
-    }
     Ok(out.built)
 }
 

@@ -19,14 +19,14 @@ use crate::portal::{
 };
 use crate::problem::{ApiForm, Problem};
 use crate::routes::proofs::language as accept_language;
-use crate::sequencer::{ProofDraft, SubmitError};
+use crate::sequencer::{Action, EventDraft, EventOutcome as SeqOutcome, ProofDraft, SubmitError};
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine as _;
 use consentry_core::event::{EventType, SealedEvent};
-use consentry_core::ids::{ProofId, SubjectId, TenantId};
+use consentry_core::ids::{EventId, ProofId, SubjectId, TenantId};
 use consentry_core::proof::{Decision, Method, SealedProof};
 use consentry_pdf::Language;
 use consentry_store::{LoginState, StatusRow, SubjectProof};
@@ -853,7 +853,6 @@ pub async fn amend(
         EventType::Amended,
         "portal",
         fields,
-        false,
     )
     .await;
     match outcome {
@@ -947,27 +946,30 @@ pub async fn erase(
             .to_owned(),
         ));
     }
-    let fields = consentry_core::event::IDENTITY_FIELDS
-        .iter()
-        .map(|f| (*f).to_owned())
-        .collect();
-    match record_event(
-        &state,
-        &tenant,
-        &subject,
-        EventType::Erased,
-        "portal",
-        fields,
-        true,
-    )
-    .await?
-    {
-        EventOutcome::Recorded(index) => {
-            tracing::info!(%subject, index, "portal: data erased");
+    // The same erasure as `POST /v1/contacts/{id}/erase`: decided and written in the
+    // sequencer's append transaction, with its `data.erased` entry.
+    let draft = EventDraft {
+        id: EventId::from_suffix(&crate::random::id_suffix(state.clock.now_ms()))
+            .map_err(Problem::unavailable)?,
+        tenant,
+        subject: subject.clone(),
+        actor: "portal".to_owned(),
+        action: Action::Erase,
+    };
+    match state.sequencer.submit_event(draft).await {
+        Ok(SeqOutcome::Erased { event }) => {
+            if let Err(e) = state.store.flush_erasures().await {
+                tracing::warn!(error = %e, "erasure: truncating the write-ahead log failed; retried every second");
+            }
+            tracing::info!(%subject, index = event.event.body.log_index, "portal: data erased");
             Ok(Redirect::to("/portal/me?done=erased").into_response())
         }
-        EventOutcome::Erased => Ok(erased_page(lang)),
-        EventOutcome::UnknownContact => Ok(forbidden(lang)),
+        Ok(SeqOutcome::AlreadyErased) => Ok(erased_page(lang)),
+        Ok(SeqOutcome::Revealed { .. } | SeqOutcome::Denied { .. }) => {
+            Err(Problem::unavailable("an erasure was answered as a reveal"))
+        }
+        Err(SubmitError::UnknownContact) => Ok(forbidden(lang)),
+        Err(e) => Err(Problem::unavailable(e)),
     }
 }
 
