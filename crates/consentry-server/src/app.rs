@@ -19,6 +19,9 @@ use std::sync::{Arc, Mutex};
 /// Verified API keys by hash, with when they were verified.
 type KeyCache = HashMap<[u8; 32], (i64, ApiKeyRow)>;
 
+/// Tenant keys by tenant, and the master key ring generation they were derived from.
+type TenantKeyCache = (u64, HashMap<TenantId, Arc<TenantKeys>>);
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -43,7 +46,8 @@ pub struct AppState {
     /// The self-service portal's sign-in limiter and mail transport.
     pub portal: Arc<crate::portal::Portal>,
     key_cache: Arc<Mutex<KeyCache>>,
-    tenant_keys: Arc<Mutex<HashMap<TenantId, Arc<TenantKeys>>>>,
+    /// Tenant keys by tenant, for the master key ring of the generation noted.
+    tenant_keys: Arc<Mutex<TenantKeyCache>>,
 }
 
 impl AppState {
@@ -90,10 +94,15 @@ impl AppState {
         }
     }
 
-    /// The vault keys of a tenant (derived once, then cached).
+    /// The vault keys of a tenant (derived once per master key ring, then cached).
     pub fn tenant_keys(&self, tenant: &TenantId) -> Arc<TenantKeys> {
+        let generation = self.keys.master.generation();
         if let Ok(mut cache) = self.tenant_keys.lock() {
+            if cache.0 != generation {
+                *cache = (generation, HashMap::new());
+            }
             return cache
+                .1
                 .entry(tenant.clone())
                 .or_insert_with(|| Arc::new(self.keys.master.tenant_keys(tenant)))
                 .clone();
@@ -186,7 +195,16 @@ pub async fn serve(
             configured: keys.log.origin().to_owned(),
         });
     }
+    keys.master.sync(&store, clock.now_ms()).await?;
     let keys = Arc::new(keys);
+    // The master keys follow the database's versions: a rotation needs no restart.
+    let (keys_stop_tx, keys_stop_rx) = tokio::sync::watch::channel(false);
+    let keyring = tokio::spawn(crate::keys::watch(
+        keys.clone(),
+        store.clone(),
+        clock.clone(),
+        keys_stop_rx,
+    ));
     let metrics = Arc::new(Metrics::new());
     let config = Arc::new(config);
     let (sequencer, seq_task) = Sequencer::start(
@@ -274,6 +292,10 @@ pub async fn serve(
     let _ = stop_tx.send(true);
     if let Err(e) = publisher.await {
         tracing::error!(error = %e, "publisher task failed");
+    }
+    let _ = keys_stop_tx.send(true);
+    if let Err(e) = keyring.await {
+        tracing::error!(error = %e, "master key task failed");
     }
     store.close().await;
     tracing::info!("consentry stopped");

@@ -3,7 +3,7 @@
 
 use consentry_core::ids::{SubjectId, TenantId};
 use consentry_core::proof::RecipientCategory;
-use consentry_store::{ContactInsert, ContactRow, NewContact, Store, StoreError};
+use consentry_store::{ContactRow, KeyedForm, KeyedInsert, NewContact, Store, StoreError};
 use consentry_vault::{Identity, TenantKeys, normalize_email};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -152,25 +152,43 @@ pub async fn store(
         phone: c.input.phone,
         fields: BTreeMap::new(),
     };
+    // The row under every master key version held: the database picks its current one,
+    // and refuses an address already in the book under any (see consentry_store's
+    // keyring module).
+    let indexes = keys.blind_indexes(&c.email);
+    let mut forms = vec![KeyedForm {
+        version: keys.version(),
+        email_index: indexes.first().map(|(_, ix)| *ix).unwrap_or_default(),
+        wrapped_key: wrapped.into_bytes(),
+    }];
+    for (version, other) in keys.wrap_for_other_versions(&mut rng, &id, &subject_key) {
+        if let Some((_, ix)) = indexes.iter().find(|(v, _)| *v == version) {
+            forms.push(KeyedForm {
+                version,
+                email_index: *ix,
+                wrapped_key: other.into_bytes(),
+            });
+        }
+    }
     let row = NewContact {
         id: id.clone(),
         tenant: tenant.clone(),
-        email_index: keys.blind_index(&c.email),
-        wrapped_key: wrapped.into_bytes(),
+        email_index: forms[0].email_index,
+        wrapped_key: forms[0].wrapped_key.clone(),
         identity: subject_key.seal(&mut rng, tenant, &id, &identity),
         address_commitment: subject_key.commitment("address", c.email.as_bytes()),
         category: category_str(c.category).to_owned(),
         attributes: Value::Object(c.attributes).to_string(),
         created_at: now,
     };
-    match store.insert_contact(&row).await? {
-        ContactInsert::Inserted => {
+    match store.insert_contact_keyed(&row, &forms).await? {
+        KeyedInsert::Inserted(_) => {
             let stored = store
                 .contact(tenant, &id)
                 .await?
                 .ok_or_else(|| StoreError::Corrupt("contact vanished after insert".into()))?;
             Ok(Created::New(stored))
         }
-        ContactInsert::Duplicate(existing) => Ok(Created::Duplicate(existing)),
+        KeyedInsert::Duplicate(existing) => Ok(Created::Duplicate(existing)),
     }
 }

@@ -419,9 +419,20 @@ pub async fn import(
     let total = rows.len() as u64;
     let mut outcome = Outcome::default();
     if dry_run {
-        let indexes: Vec<[u8; 32]> = rows.iter().map(|r| keys.blind_index(&r.email)).collect();
+        // Under every master key version held: during a rotation a contact may be
+        // under either.
+        let indexes: Vec<Vec<[u8; 32]>> = rows
+            .iter()
+            .map(|r| {
+                keys.blind_indexes(&r.email)
+                    .into_iter()
+                    .map(|(_, ix)| ix)
+                    .collect()
+            })
+            .collect();
+        let all: Vec<[u8; 32]> = indexes.iter().flatten().copied().collect();
         let found: HashMap<[u8; 32], SubjectId> = store
-            .contacts_by_email_index(tenant, &indexes)
+            .contacts_by_email_index(tenant, &all)
             .await
             .map_err(|e| ImportError {
                 stored: 0,
@@ -430,8 +441,8 @@ pub async fn import(
             })?
             .into_iter()
             .collect();
-        for (row, ix) in rows.iter().zip(&indexes) {
-            match found.get(ix) {
+        for (row, ixs) in rows.iter().zip(&indexes) {
+            match ixs.iter().find_map(|ix| found.get(ix)) {
                 Some(id) => outcome.existing.push((row.line, id.clone())),
                 None => outcome.created += 1,
             }

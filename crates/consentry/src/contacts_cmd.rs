@@ -140,6 +140,10 @@ async fn load_keys(
             keys.log.origin()
         );
     }
+    keys.master
+        .sync(store, SystemClock.now_ms())
+        .await
+        .context("loading the master keys")?;
     Ok(keys)
 }
 

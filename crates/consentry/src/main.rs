@@ -4,6 +4,7 @@
 mod anchor_cmd;
 mod config;
 mod contacts_cmd;
+mod keys_cmd;
 mod serve_cmd;
 mod tenant_cmd;
 mod verify_cmd;
@@ -29,6 +30,9 @@ enum Command {
     /// Import and export the address book as CSV (see docs/csv.md).
     #[command(subcommand)]
     Contacts(contacts_cmd::ContactsCommand),
+    /// Rotate the master, seal and log keys (see docs/operations.md, "Keys").
+    #[command(subcommand)]
+    Keys(keys_cmd::KeysCommand),
     /// Anchor the log's current checkpoint now, with every configured anchor.
     Anchor(anchor_cmd::AnchorCmd),
     /// Verify a proof or certificate file offline.
@@ -89,6 +93,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => report(serve_cmd::run(&args)),
         Command::Tenant(cmd) => report(tenant_cmd::run(&cmd)),
         Command::Contacts(cmd) => report(contacts_cmd::run(&cmd)),
+        Command::Keys(cmd) => report(keys_cmd::run(&cmd)),
         Command::Anchor(cmd) => report(anchor_cmd::run(&cmd)),
         Command::Verify(args) => verify_cmd::run(&args),
         Command::TlogProof(args) => tlog_proof(&args),

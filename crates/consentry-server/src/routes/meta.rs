@@ -26,19 +26,34 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// `GET /.well-known/consentry.json`: the keys a verifier pins.
+///
+/// `log` and `public_url` are as they always were; `seal_keys` lists the current seal key
+/// first, then the keys rotated away (newest first), whose proofs still verify;
+/// `previous_log_keys` lists the log's rotated-away verifier keys (newest first): the
+/// checkpoints they signed, and so the certificates issued before a log-key rotation,
+/// still verify against them. Both lists change only when a key is rotated, at the
+/// service's next start.
 pub async fn well_known(State(state): State<AppState>) -> Json<serde_json::Value> {
-    let seal = state.keys.seal.public();
+    let seal_keys: Vec<serde_json::Value> = state
+        .keys
+        .seal_public_keys()
+        .iter()
+        .map(|k| {
+            json!({
+                "alg": "Ed25519",
+                "key_id": k.key_id(),
+                "public_key": k.to_base64(),
+                "fingerprint": k.fingerprint(),
+            })
+        })
+        .collect();
     Json(json!({
         "log": {
             "origin": &*state.origin,
             "verifier_key": state.keys.log.verifier_key(),
         },
-        "seal_keys": [{
-            "alg": "Ed25519",
-            "key_id": seal.key_id(),
-            "public_key": seal.to_base64(),
-            "fingerprint": seal.fingerprint(),
-        }],
+        "seal_keys": seal_keys,
+        "previous_log_keys": state.keys.retired_log,
         "public_url": state.config.public_url,
     }))
 }

@@ -120,7 +120,12 @@ fn proof_summary(
         proof_id: id.to_string(),
         log_index: proof.body.log_index,
         log_origin: proof.body.log.clone(),
-        seal_key_fingerprint: state.keys.seal.public().fingerprint(),
+        // The key that sealed this proof (a rotated-away one for older proofs).
+        seal_key_fingerprint: consentry_core::keys::SealPublicKey::from_base64(
+            &proof.seal.public_key,
+        )
+        .map(|k| k.fingerprint())
+        .unwrap_or_else(|_| state.keys.seal.public().fingerprint()),
         leaf_hash: leaf.to_hex(),
         verify_url: format!("{}/verify", state.config.public_url.trim_end_matches('/')),
     }
@@ -149,14 +154,10 @@ pub async fn certificate_of(
             _ => Err(Problem::unavailable("a stored anchor is not a JSON object")),
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let cert = Certificate::new(
-        proof,
-        &path,
-        anchored.note,
-        state.keys.log.verifier_key(),
-        anchors,
-    )
-    .map_err(Problem::unavailable)?;
+    // The log key that signed this checkpoint: a rotated-away one for older anchors.
+    let log_key = state.keys.log_verifier_for(&anchored.note);
+    let cert = Certificate::new(proof, &path, anchored.note, log_key, anchors)
+        .map_err(Problem::unavailable)?;
     Ok(Some(cert))
 }
 
