@@ -516,6 +516,18 @@ fn walk(db: Db) {
         "{html}"
     );
 
+    // The sender reads the name for the purpose: the access is in the person's history.
+    let reveal = |purpose: &str| {
+        post(
+            &s.url(&format!("/v1/contacts/{a}/reveal")),
+            Some(&key_a),
+            &json!({"purpose": purpose, "fields": ["name"]}),
+        )
+    };
+    let r = reveal("newsletter");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(reveal("profiling").status, 403);
+
     // 7. Revoke: a new revoked proof, made in the portal.
     let r = c.call(
         &s,
@@ -542,6 +554,12 @@ fn walk(db: Db) {
         ])),
     );
     assert_eq!(r.status, 409, "nothing left to revoke");
+    // A reveal after the withdrawal is refused, and the page shows every access.
+    assert_eq!(reveal("newsletter").status, 403);
+    let html = c.call(&s, "GET", "/portal/me", None).text();
+    assert_eq!(html.matches("Access granted").count(), 1, "{html}");
+    assert_eq!(html.matches("Access refused").count(), 2, "{html}");
+    assert!(html.contains("/v1/log/proof/inclusion?index="), "{html}");
 
     // 8. Export: everything, as JSON.
     let r = c.call(
@@ -577,6 +595,29 @@ fn walk(db: Db) {
         .unwrap();
     assert_eq!(amended["event"]["fields"], json!(["name"]));
     assert_eq!(amended["event"]["actor"], "portal");
+    let kinds: Vec<&str> = history
+        .iter()
+        .map(|h| h["event"]["type"].as_str().unwrap())
+        .collect();
+    for kind in ["data.access", "data.access_denied", "data.amended"] {
+        assert!(kinds.contains(&kind), "{kind} not in {kinds:?}");
+    }
+    for h in history {
+        // Each inclusion link proves its event, as served.
+        let event_bytes = consentry_core::canonical::to_canonical_bytes(&h["event"]).unwrap();
+        let proof = get(&s.url(h["inclusion_proof"].as_str().unwrap()), None);
+        assert_eq!(proof.status, 200, "{}", proof.text());
+        assert_eq!(
+            proof.json()["leaf_hash"],
+            leaf_hash(&event_bytes).to_base64()
+        );
+        verify_in_log(
+            &s,
+            &log_key,
+            h["event"]["log_index"].as_u64().unwrap(),
+            &event_bytes,
+        );
+    }
     let event_bytes = consentry_core::canonical::to_canonical_bytes(&amended["event"]).unwrap();
     assert!(
         !contains(&event_bytes, b"Durand"),
