@@ -316,6 +316,23 @@ fn walk(db: Db) {
         (known.status, known.body.clone()),
         (unknown.status, unknown.body.clone())
     );
+    // A sign-in form posted from another site's page is refused (login CSRF).
+    for (name, value) in [
+        ("Sec-Fetch-Site", "cross-site"),
+        ("Origin", "https://evil.example"),
+    ] {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let r = agent
+            .post(&s.url("/portal/login"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header(name, value)
+            .send(form_of(&[("email", email)]).as_bytes())
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 403, "{name}: {value}");
+    }
     let links = wait_links(&env, 1);
     // The unknown address gets no e-mail (give its task time to have sent one).
     std::thread::sleep(Duration::from_millis(500));
