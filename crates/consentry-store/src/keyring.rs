@@ -227,17 +227,30 @@ impl Store {
     /// rotation is under way (a next or previous version exists) or if this key was
     /// already used. Returns its version.
     pub async fn announce_vault_key(&self, check: &[u8; 32], now: i64) -> Result<u32, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
-        let rows: Vec<KeyTuple> = sqlx::query_as(
-            "SELECT version, key_check, state, created_at, retired_at FROM vault_keys ORDER BY version",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        let keys = rows
-            .into_iter()
-            .map(key_from)
-            .collect::<Result<Vec<_>, _>>()?;
+        // One statement, checks included: on SQLite a transaction that read before it
+        // writes can be refused outright when another process wrote meanwhile.
+        let done = {
+            let _turn = self.write_turn().await;
+            sqlx::query(
+                "INSERT INTO vault_keys (version, key_check, state, created_at) \
+                 SELECT m.v, $1, 'next', $2 FROM (SELECT COALESCE(MAX(version), 0) + 1 AS v FROM vault_keys) m \
+                 WHERE EXISTS (SELECT 1 FROM vault_keys WHERE state = 'current') \
+                 AND NOT EXISTS (SELECT 1 FROM vault_keys WHERE state IN ('next', 'previous') OR key_check = $1)",
+            )
+            .bind(check.to_vec())
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+        };
+        let keys = self.vault_keys().await?;
+        if done == 1
+            && let Some(k) = keys
+                .iter()
+                .find(|k| &k.key_check == check && k.state == VaultKeyState::Next)
+        {
+            return Ok(k.version);
+        }
         if let Some(k) = keys.iter().find(|k| &k.key_check == check) {
             return Err(keyring(format!(
                 "this key is already master key version {} ({}); a rotation needs a key never used before",
@@ -255,20 +268,7 @@ impl Store {
                 k.state.as_str()
             )));
         }
-        if !keys.iter().any(|k| k.state == VaultKeyState::Current) {
-            return Err(keyring("no current master key version is recorded"));
-        }
-        let version = keys.iter().map(|k| k.version).max().unwrap_or(0) + 1;
-        sqlx::query(
-            "INSERT INTO vault_keys (version, key_check, state, created_at) VALUES ($1, $2, 'next', $3)",
-        )
-        .bind(i64::from(version))
-        .bind(check.to_vec())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(version)
+        Err(keyring("no current master key version is recorded"))
     }
 
     /// Makes the next version `version` current, and the current one previous. Idempotent:

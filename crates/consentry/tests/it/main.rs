@@ -9,6 +9,7 @@ mod chain;
 mod csv;
 mod delegated;
 mod durability;
+mod keys;
 mod openapi;
 mod portal;
 mod reveal;
