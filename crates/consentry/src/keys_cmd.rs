@@ -58,6 +58,11 @@ pub enum KeysCommand {
         /// services to load it (they check every second). 0 when no service runs.
         #[arg(long, default_value_t = 3, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(0..=3600))]
         grace: u64,
+        /// Only write the key files (master.key, master.previous.key, link.key) and stop
+        /// before telling the database: for services with data dirs of their own, copy
+        /// the three files to each, then run the command again without this flag.
+        #[arg(long)]
+        install_only: bool,
     },
     /// Destroy the previous master key once no contact needs it: refused while any
     /// contact is still wrapped under it, or does not open under the current key.
@@ -92,11 +97,13 @@ pub fn run(cmd: &KeysCommand) -> anyhow::Result<()> {
             new_key_file,
             batch_size,
             grace,
+            install_only,
         } => rt.block_on(rotate_master(
             db,
             new_key_file.as_deref(),
             *batch_size,
             Duration::from_secs(*grace),
+            *install_only,
         )),
         KeysCommand::RetireMaster { db } => rt.block_on(retire_master(db)),
         KeysCommand::RotateSeal { db } => rt.block_on(rotate_seal(db)),
@@ -202,9 +209,18 @@ async fn rotate_master(
     new_key_file: Option<&Path>,
     batch_size: u32,
     grace: Duration,
+    install_only: bool,
 ) -> anyhow::Result<()> {
     let (data_dir, store) = open(db).await?;
-    let result = rotate_master_on(&data_dir, &store, new_key_file, batch_size, grace).await;
+    let result = rotate_master_on(
+        &data_dir,
+        &store,
+        new_key_file,
+        batch_size,
+        grace,
+        install_only,
+    )
+    .await;
     store.close().await;
     result
 }
@@ -215,6 +231,7 @@ async fn rotate_master_on(
     new_key_file: Option<&Path>,
     batch_size: u32,
     grace: Duration,
+    install_only: bool,
 ) -> anyhow::Result<()> {
     let env = Env::read();
     let mut found = env.candidates(data_dir)?;
@@ -226,6 +243,13 @@ async fn rotate_master_on(
 
     // Where does the rotation stand? Either one is under way (resume it) or a new one
     // starts from the current key.
+    if install_only
+        && versions
+            .iter()
+            .any(|v| matches!(v.state, VaultKeyState::Next | VaultKeyState::Previous))
+    {
+        bail!("a rotation is under way: --install-only only starts one");
+    }
     let (from, old, to, new, announced) = if let Some(previous) =
         in_state(&versions, VaultKeyState::Previous).cloned()
     {
@@ -269,6 +293,20 @@ async fn rotate_master_on(
         server_keys::pin_link_key(data_dir, &old)?;
         if env.current.is_none() {
             server_keys::install_master_keys(data_dir, &old, &new)?;
+        }
+        if install_only {
+            if env.current.is_some() {
+                println!(
+                    "wrote {}: copy it to every service's data dir, restart the services with {MASTER_ENV} (new key) and {MASTER_PREVIOUS_ENV} (current key), then run `consentry keys rotate-master` again",
+                    server_keys::LINK_FILE
+                );
+            } else {
+                println!(
+                    "wrote {MASTER_FILE}, {MASTER_PREVIOUS_FILE} and {}: copy them to every service's data dir, then run `consentry keys rotate-master` again",
+                    server_keys::LINK_FILE
+                );
+            }
+            return Ok(());
         }
         let to = store
             .announce_vault_key(&new.check_value(), SystemClock.now_ms())

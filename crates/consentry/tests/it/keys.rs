@@ -576,6 +576,76 @@ fn postgres_master_key_rotation_under_load_survives_a_kill_and_retires_the_old_k
     master_rotation(Db::Postgres);
 }
 
+/// Two services on one PostgreSQL database, each with a data dir of its own: the new key
+/// files are written with `--install-only`, copied to the second service's dir, and the
+/// rotation then runs while both serve; both keep working, and agree on link tokens.
+#[test]
+fn postgres_two_services_with_their_own_data_dirs_rotate_together() {
+    let env = Env::new(Db::Postgres);
+    let (_tenant, key) = env.tenant("ACME SAS");
+    let one = env.start();
+    // The second service's data dir: the same keys, copied.
+    let dir2 = env.dir.path().join("data2");
+    std::fs::create_dir_all(&dir2).unwrap();
+    let copy = |name: &str| {
+        std::fs::copy(env.data_dir().join(name), dir2.join(name)).unwrap();
+    };
+    for f in ["seal.key", "log.key", "master.key"] {
+        copy(f);
+    }
+    let two = Server::start_in(&env, &dir2, &[]);
+    let mut existing = Vec::new();
+    for i in 0..40 {
+        let email = format!("shared{i}@example.org");
+        let server = if i % 2 == 0 { &one } else { &two };
+        existing.push((email.clone(), add_contact(server, &key, &email)));
+    }
+    let hook = put(
+        &two.url("/v1/webhook"),
+        Some(&key),
+        &json!({"url": "http://127.0.0.1:9/hook"}),
+    );
+    let secret = hook.json()["secret"].as_str().unwrap().to_owned();
+
+    let installed = ok(&keys_cmd(&env, &["rotate-master", "--install-only"]));
+    assert!(installed.contains("copy them"), "{installed}");
+    assert_eq!(versions(&env), vec![(1, "current".into(), 40)]);
+    for f in ["master.key", "master.previous.key", "link.key"] {
+        copy(f);
+    }
+    let t1 = Traffic::start(&one, &key, existing.clone(), "one");
+    let t2 = Traffic::start(&two, &key, existing.clone(), "two");
+    t2.wait_rounds(2);
+    let out = ok(&keys_cmd(&env, &["rotate-master", "--batch-size", "5"]));
+    assert!(out.contains("going on with the new key"), "{out}");
+    t1.wait_rounds(2);
+    t2.wait_rounds(2);
+    let (c1, _) = t1.finish();
+    let (c2, _) = t2.finish();
+    ok(&keys_cmd(&env, &["retire-master"]));
+    std::fs::remove_file(dir2.join("master.previous.key")).unwrap();
+    assert!(wait_log(&two, "current=2 versions=[2]"), "{}", two.logs());
+    let total = (40 + c1.len() + c2.len()) as u64;
+    assert_eq!(
+        versions(&env),
+        vec![(1, "retired".into(), 0), (2, "current".into(), total)]
+    );
+    // Each service reads what the other wrote, and the webhook secret is unchanged.
+    for (email, id) in c1.iter().take(5).chain(c2.iter().take(5)) {
+        for s in [&one, &two] {
+            consent(s, &key, id, "after", "granted");
+            let r = post(&s.url("/v1/contacts"), Some(&key), &json!({"email": email}));
+            assert_eq!(r.status, 409, "{}", r.text());
+        }
+    }
+    for s in [&one, &two] {
+        assert_eq!(
+            get(&s.url("/v1/webhook"), Some(&key)).json()["secret"],
+            secret.as_str()
+        );
+    }
+}
+
 /// A service that does not hold the database's current master key refuses to start.
 #[test]
 fn a_wrong_master_key_is_refused_at_start() {
