@@ -14,9 +14,9 @@
 //!   taking back raw pointers into the module's linear memory.
 //!
 //! The report is shaped for a page, not for a program that already links the core:
-//! `{outcome, kind, proof_id, leaf_hash, checks: [{name, status, detail}], error?}` with
-//! `outcome` one of `valid`, `invalid`, `unusable` — the three results `consentry verify`
-//! reports as exit codes 0, 1 and 2.
+//! `{outcome, kind, proof_id, leaf_hash, anchored_by, checks: [{name, status, detail}],
+//! error?}` with `outcome` one of `valid`, `invalid`, `unusable` — the three results
+//! `consentry verify` reports as exit codes 0, 1 and 2.
 
 use consentry_core::verify::{Check, DocumentKind, TrustedKeys, verify_document};
 use serde::Serialize;
@@ -44,10 +44,13 @@ pub struct WebReport {
     pub outcome: Outcome,
     /// Which document was checked; absent (`null`) when the input was unusable.
     pub kind: Option<DocumentKind>,
-    /// The proof's ID, when the document held a proof.
+    /// The proof's ID (an event's ID for an event), when the document held one.
     pub proof_id: Option<String>,
     /// The proof's log entry hash (hex), when the document held a proof.
     pub leaf_hash: Option<String>,
+    /// The earliest time an anchor that passed its checks puts on the checkpoint (RFC
+    /// 3339, UTC): the proof existed by then.
+    pub anchored_by: Option<String>,
     /// Every check made, in order, with the core's own names and details.
     pub checks: Vec<Check>,
     /// Why the input was unusable.
@@ -56,7 +59,8 @@ pub struct WebReport {
 }
 
 /// Verifies `bytes` (a `consentry.proof/v1` or `consentry.certificate/v1` JSON document,
-/// or a C2SP tlog-proof) with no pinned keys, as `consentry verify FILE` does without
+/// a `consentry.anchors/v1` history, a sealed log event, or a C2SP tlog-proof) with no
+/// pinned keys, as `consentry verify FILE` does without
 /// `--seal-key`/`--log-key`: signatures are checked against the keys the document
 /// carries, and the report says the keys were not compared with the operator's.
 pub fn verify(bytes: &[u8]) -> WebReport {
@@ -68,8 +72,10 @@ pub fn verify(bytes: &[u8]) -> WebReport {
                 Outcome::Invalid
             },
             kind: Some(report.kind),
-            proof_id: Some(report.proof_id),
-            leaf_hash: Some(report.leaf_hash),
+            // An anchor history names no proof: the core leaves these empty.
+            proof_id: Some(report.proof_id).filter(|s| !s.is_empty()),
+            leaf_hash: Some(report.leaf_hash).filter(|s| !s.is_empty()),
+            anchored_by: report.anchored_by,
             checks: report.checks,
             error: None,
         },
@@ -78,6 +84,7 @@ pub fn verify(bytes: &[u8]) -> WebReport {
             kind: None,
             proof_id: None,
             leaf_hash: None,
+            anchored_by: None,
             checks: Vec::new(),
             error: Some(unusable.to_string()),
         },
@@ -86,7 +93,7 @@ pub fn verify(bytes: &[u8]) -> WebReport {
 
 /// The report of last resort, should serialising the real one ever fail: the page must
 /// always receive JSON it can show.
-const SERIALISATION_FAILED: &str = r#"{"outcome":"unusable","kind":null,"proof_id":null,"leaf_hash":null,"checks":[],"error":"the verification report could not be written as JSON"}"#;
+const SERIALISATION_FAILED: &str = r#"{"outcome":"unusable","kind":null,"proof_id":null,"leaf_hash":null,"anchored_by":null,"checks":[],"error":"the verification report could not be written as JSON"}"#;
 
 /// [`verify`], serialised as the UTF-8 JSON the page reads.
 pub fn verify_json(bytes: &[u8]) -> String {

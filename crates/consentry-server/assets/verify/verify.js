@@ -11,7 +11,8 @@
 //   verify(ptr, len) -> u64    (report_ptr << 32) | report_len, UTF-8 JSON
 //   dealloc(ptr, len)          gives a buffer back
 // The report: {outcome: "valid"|"invalid"|"unusable", kind, proof_id, leaf_hash,
-//              checks: [{name, status: "passed"|"failed"|"not_checked", detail}], error?}
+//              anchored_by, checks: [{name, status: "passed"|"failed"|"not_checked",
+//              detail}], error?}
 "use strict";
 
 (() => {
@@ -129,10 +130,13 @@
       lines.push(text.file + source);
     }
     if (report.proof_id) {
-      lines.push(text.proof_id + report.proof_id);
+      lines.push((report.kind === "event" ? text.event_id : text.proof_id) + report.proof_id);
     }
     if (report.leaf_hash) {
       lines.push(text.leaf_hash + report.leaf_hash);
+    }
+    if (report.anchored_by) {
+      lines.push(text.anchored_by + report.anchored_by);
     }
     lines.forEach((line, i) => {
       if (i > 0) {

@@ -100,9 +100,13 @@ fn script_text(lang: Language) -> serde_json::Value {
             "proof": t("preuve", "proof"),
             "certificate": t("certificat", "certificate"),
             "tlog_proof": t("preuve tlog-proof", "tlog-proof"),
+            "anchor_history": t("historique des ancrages", "anchor history"),
+            "event": t("événement du journal", "log event"),
         },
         "proof_id": t("Preuve ", "Proof "),
+        "event_id": t("Événement ", "Event "),
         "leaf_hash": t("Empreinte dans le journal : ", "Log entry hash: "),
+        "anchored_by": t("Existait au plus tard le (ancrage vérifié) : ", "Existed by (verified anchor): "),
         "status": {
             "passed": t("réussie", "passed"),
             "failed": t("échouée", "failed"),
@@ -118,6 +122,9 @@ fn script_text(lang: Language) -> serde_json::Value {
             "inclusion": t("Inclusion dans le journal (RFC 9162)", "Inclusion in the log (RFC 9162)"),
             "anchors": t("Ancrages", "Anchors"),
             "anchor": t("Ancrage", "Anchor"),
+            "anchor_evm": t("Ancrage dans une blockchain (EVM)", "Anchor on a blockchain (EVM)"),
+            "anchor_rfc3161": t("Horodatage (RFC 3161)", "Time-stamp (RFC 3161)"),
+            "consistency": t("Cohérence du journal (RFC 9162)", "Consistency of the log (RFC 9162)"),
         },
     })
 }
@@ -182,6 +189,7 @@ pub async fn page(headers: HeaderMap) -> Response {
                     ul {
                         li { (tr(lang, "le sceau : la signature Ed25519 de l'opérateur sur la forme canonique (RFC 8785) de la preuve ;", "the seal: the operator's Ed25519 signature over the proof's canonical form (RFC 8785);")) }
                         li { (tr(lang, "pour un certificat : la signature du point de contrôle du journal, et le chemin d'inclusion RFC 9162 de la preuve jusqu'à sa racine ;", "for a certificate: the signature of the log's checkpoint, and the proof's RFC 9162 inclusion path up to its root;")) }
+                        li { (tr(lang, "ses ancrages, hors ligne : le jeton d'horodatage RFC 3161 ou la transaction de blockchain qui date le point de contrôle (pour une blockchain, comparez le hash du bloc affiché avec un nœud ou un explorateur) ;", "its anchors, offline: the RFC 3161 time-stamp token or the blockchain transaction that dates the checkpoint (for a blockchain, compare the block hash shown with a node or an explorer);")) }
                         li { (tr(lang, "les clés ne sont pas comparées ici : comparez les empreintes affichées avec celles que l'opérateur publie (/.well-known/consentry.json), ou utilisez « consentry verify --seal-key --log-key ».", "keys are not compared here: compare the fingerprints shown with the ones the operator publishes (/.well-known/consentry.json), or use \u{201c}consentry verify --seal-key --log-key\u{201d}.")) }
                     }
                 }

@@ -1,9 +1,10 @@
 //! The public `/verify` page in a real browser: Debian's chromium, headless, driven
 //! through chromedriver (WebDriver) with fantoccini.
 //!
-//! The real binary serves the page; a tenant records consents over HTTP; the test hands
-//! the page the proof, a certificate, two tampered certificates and garbage, and reads the
-//! verdict and every check the page shows. The WebAssembly verifier runs in the browser:
+//! The real binary serves the page, anchoring to a real anvil node and OpenSSL's TSA; a
+//! tenant records consents over HTTP; the test hands the page the proof, a certificate
+//! assembled from the public log routes, the anchored certificate the server serves, two
+//! tampered certificates and garbage, and reads the verdict and every check the page shows. The WebAssembly verifier runs in the browser:
 //! the test also checks, from the browser's own resource timing, that the page fetched
 //! nothing but its script and the module (the document is never uploaded), and saves a
 //! screenshot of each state in `target/screenshots/verify-*.png`.
@@ -13,7 +14,9 @@
 //! Debian's `chromium-driver` and `chromium` packages). Missing, they fail the test: a
 //! browser test that skips proves nothing.
 
+use crate::chain::{Anvil, dev_key_file};
 use crate::service::{add_contact, checkpoint_covering, consent, well_known};
+use crate::tsa::{Alg, Pki, TsaServer};
 use crate::util::{Db, Env, Server, get};
 use consentry_core::certificate::Certificate;
 use consentry_core::checkpoint::verify_signed_checkpoint;
@@ -146,8 +149,9 @@ impl Drop for Driver {
 
 /// A certificate for the proof, assembled here from what the server publishes: the
 /// latest signed checkpoint covering it, and the inclusion proof up to that checkpoint's
-/// size. No anchors yet. When the server serves certificates itself
-/// (`GET /v1/proofs/{id}/certificate`), this is the one function to swap.
+/// size, with no anchor: what a verifier can build from the public routes alone, before
+/// any anchor (the served, anchored certificate is checked too, see
+/// [`served_certificate`]).
 fn certificate_for(s: &Server, proof: &Value, log_key: &str) -> Value {
     let sealed: SealedProof = serde_json::from_value(proof.clone()).unwrap();
     let index = sealed.body.log_index;
@@ -327,24 +331,99 @@ fn with_inclusion_changed(cert: &Value) -> Value {
     cert
 }
 
+/// The admin token the test server accepts (`POST /v1/admin/anchor`).
+const ADMIN: &str = "admin-token-for-the-verify-page-0123";
+
+/// The certificate the server serves once the proof is anchored on both anchors (a block
+/// mined on each round, so that the EVM anchor gets its confirmation).
+fn served_certificate(s: &Server, key: &str, proof_id: &str, anvil: &Anvil) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = get(
+            &s.url(&format!("/v1/proofs/{proof_id}/certificate")),
+            Some(key),
+        );
+        if r.status == 200 && r.json()["anchors"].as_array().is_some_and(|a| a.len() == 2) {
+            return r.json();
+        }
+        assert!(
+            r.status == 200 || r.status == 409,
+            "{} {}",
+            r.status,
+            r.text()
+        );
+        assert!(
+            Instant::now() < deadline,
+            "no certificate with both anchors in time: {}\n{}",
+            r.text(),
+            s.logs()
+        );
+        anvil.mine(1);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
 #[test]
 fn the_verify_page_checks_proofs_and_certificates_in_the_browser_and_uploads_nothing() {
     let env = Env::new(Db::Sqlite);
     let (_tenant, key) = env.tenant("ACME SAS");
-    let s = env.start();
+    // Both anchors, for real: an anvil node and OpenSSL's TSA.
+    let anvil = Anvil::start();
+    let pki = Pki::new(Alg::Rsa);
+    let tsa = TsaServer::start(&pki.config);
+    let evm_key = dev_key_file(env.dir.path()).display().to_string();
+    let tsa_root = pki.path("root.pem").display().to_string();
+    let s = Server::start(
+        &env,
+        &[
+            "--anchor-evm-rpc",
+            &anvil.url(),
+            "--anchor-evm-key-file",
+            &evm_key,
+            "--anchor-evm-confirmations",
+            "1",
+            "--anchor-rfc3161-url",
+            &tsa.url,
+            "--anchor-rfc3161-ca",
+            &tsa_root,
+            "--anchor-poll",
+            "1",
+            "--admin-token",
+            ADMIN,
+        ],
+    );
     let (_seal_key, log_key) = well_known(&s);
 
-    // Three proofs, so that the certificate's inclusion path is not empty.
+    // Three proofs, so that the certificates' inclusion paths are not empty.
     let contact = add_contact(&s, &key, "ada.lovelace@example.org");
     let proof_bytes = consent(&s, &key, &contact, "newsletter", "granted");
     consent(&s, &key, &contact, "sms", "refused");
     consent(&s, &key, &contact, "offers", "granted");
     let proof: Value = serde_json::from_slice(&proof_bytes).unwrap();
     let proof_text = String::from_utf8(proof_bytes.clone()).unwrap();
+    // A certificate assembled from the public log routes (no anchor)…
     let cert = certificate_for(&s, &proof, &log_key);
     assert!(!cert["inclusion"].as_array().unwrap().is_empty(), "{cert}");
-    let cert_file = env.dir.path().join("certificate.json");
-    std::fs::write(&cert_file, serde_json::to_vec_pretty(&cert).unwrap()).unwrap();
+    // …and the one the server serves once the log is anchored.
+    checkpoint_covering(&s, 3);
+    let run = crate::util::post(&s.url("/v1/admin/anchor"), Some(ADMIN), &json!({}));
+    assert_eq!(run.status, 202, "{}", run.text());
+    let anchored = served_certificate(&s, &key, proof["id"].as_str().unwrap(), &anvil);
+    assert!(
+        !anchored["inclusion"].as_array().unwrap().is_empty(),
+        "{anchored}"
+    );
+    let write = |name: &str, v: &Value| {
+        let path = env.dir.path().join(name);
+        std::fs::write(&path, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+        path
+    };
+    let anchored_file = write("certificate.json", &anchored);
+    let purpose_file = write("tampered-purpose.json", &with_purpose_changed(&anchored));
+    let inclusion_file = write(
+        "tampered-inclusion.json",
+        &with_inclusion_changed(&anchored),
+    );
 
     // The page and its headers, without a browser.
     let page = get(&s.url("/verify"), None);
@@ -418,20 +497,37 @@ fn the_verify_page_checks_proofs_and_certificates_in_the_browser_and_uploads_not
     rt.block_on(async {
         let c = driver.browser().await;
         c.goto(&s.url("/verify")).await.unwrap();
-        wait_for(&c, "document.getElementById('app').dataset.ready === 'true'", "the verifier to load").await;
+        wait_for(
+            &c,
+            "document.getElementById('app').dataset.ready === 'true'",
+            "the verifier to load",
+        )
+        .await;
         assert_eq!(js(&c, "return document.documentElement.lang;").await, "en");
         // The inline style applied: its hash in the policy is right.
         assert_eq!(
-            js(&c, "return getComputedStyle(document.querySelector('button[type=submit]')).backgroundColor;").await,
+            js(
+                &c,
+                "return getComputedStyle(document.querySelector('button[type=submit]')).backgroundColor;"
+            )
+            .await,
             "rgb(29, 79, 145)"
         );
         // Every field has a label; the controls are reachable with the keyboard.
         assert_eq!(
-            js(&c, "return [...document.querySelectorAll('input, textarea')].every(e => e.labels.length > 0);").await,
+            js(
+                &c,
+                "return [...document.querySelectorAll('input, textarea')].every(e => e.labels.length > 0);"
+            )
+            .await,
             true
         );
         assert_eq!(
-            js(&c, "return [...document.querySelectorAll('input, textarea, button')].every(e => e.tabIndex >= 0 && !e.disabled);").await,
+            js(
+                &c,
+                "return [...document.querySelectorAll('input, textarea, button')].every(e => e.tabIndex >= 0 && !e.disabled);"
+            )
+            .await,
             true
         );
         screenshot(&c, "empty").await;
@@ -447,18 +543,45 @@ fn the_verify_page_checks_proofs_and_certificates_in_the_browser_and_uploads_not
         assert!(r.checks.iter().all(|(_, s, _)| s != "failed"), "{r:#?}");
         screenshot(&c, "proof-valid").await;
 
-        // The certificate, chosen as a file: valid, checkpoint and inclusion passed.
-        let r = choose_file_and_verify(&c, &cert_file).await;
+        // The certificate assembled from the log, pasted: valid, checkpoint and
+        // inclusion passed, no anchor to check.
+        let r = paste_and_verify(&c, &cert.to_string()).await;
         assert_eq!(r.outcome, "valid", "{r:#?}");
         assert!(r.verdict.contains("certificate"), "{r:#?}");
-        for name in ["seal", "leaf_index", "checkpoint_signature", "log_origin", "inclusion"] {
+        for name in [
+            "seal",
+            "leaf_index",
+            "checkpoint_signature",
+            "log_origin",
+            "inclusion",
+        ] {
             assert_eq!(r.status(name), "passed", "{name}: {r:#?}");
         }
         assert_eq!(r.status("anchors"), "not_checked");
         screenshot(&c, "certificate-valid").await;
 
+        // The served certificate, chosen as a file: valid, and both anchors (the anvil
+        // transaction's proofs, the TSA's RSA-signed token) checked in the browser.
+        let r = choose_file_and_verify(&c, &anchored_file).await;
+        assert_eq!(r.outcome, "valid", "{r:#?}");
+        for name in [
+            "seal",
+            "checkpoint_signature",
+            "inclusion",
+            "anchor_evm",
+            "anchor_rfc3161",
+        ] {
+            assert_eq!(r.status(name), "passed", "{name}: {r:#?}");
+        }
+        let meta = js(&c, "return document.getElementById('meta').innerText;").await;
+        assert!(
+            meta.as_str().unwrap().contains("Existed by"),
+            "the page does not say when the proof existed by: {meta}"
+        );
+        screenshot(&c, "certificate-anchored-valid").await;
+
         // One byte of the purpose changed: invalid, and the page names the seal.
-        let r = paste_and_verify(&c, &with_purpose_changed(&cert).to_string()).await;
+        let r = choose_file_and_verify(&c, &purpose_file).await;
         assert_eq!(r.outcome, "invalid", "{r:#?}");
         assert!(r.verdict.starts_with("Invalid"), "{r:#?}");
         assert_eq!(r.status("seal"), "failed");
@@ -467,7 +590,7 @@ fn the_verify_page_checks_proofs_and_certificates_in_the_browser_and_uploads_not
         screenshot(&c, "certificate-tampered-purpose").await;
 
         // One byte of an inclusion hash changed: invalid, the page names the inclusion.
-        let r = paste_and_verify(&c, &with_inclusion_changed(&cert).to_string()).await;
+        let r = choose_file_and_verify(&c, &inclusion_file).await;
         assert_eq!(r.outcome, "invalid", "{r:#?}");
         assert_eq!(r.status("seal"), "passed");
         assert_eq!(r.status("checkpoint_signature"), "passed");
@@ -476,7 +599,12 @@ fn the_verify_page_checks_proofs_and_certificates_in_the_browser_and_uploads_not
         screenshot(&c, "certificate-tampered-inclusion").await;
 
         // Garbage, verified from the keyboard (Ctrl+Enter): unusable, with the reason.
-        c.find(Locator::Id("clear")).await.unwrap().click().await.unwrap();
+        c.find(Locator::Id("clear"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         let area = c.find(Locator::Id("doc")).await.unwrap();
         area.send_keys("this is not a proof {").await.unwrap();
         area.send_keys("\u{E009}\u{E007}\u{E000}").await.unwrap();
@@ -499,7 +627,11 @@ fn the_verify_page_checks_proofs_and_certificates_in_the_browser_and_uploads_not
         )
         .await;
         assert_eq!(
-            js(&c, "return document.documentElement.scrollWidth <= window.innerWidth;").await,
+            js(
+                &c,
+                "return document.documentElement.scrollWidth <= window.innerWidth;"
+            )
+            .await,
             true,
             "the page is wider than a phone; too wide: {wide}"
         );
@@ -529,7 +661,10 @@ fn the_verify_page_checks_proofs_and_certificates_in_the_browser_and_uploads_not
             fetched,
             [
                 ("/verify/verify.js".to_owned(), "script".to_owned()),
-                ("/verify/consentry_verify.wasm".to_owned(), "fetch".to_owned()),
+                (
+                    "/verify/consentry_verify.wasm".to_owned(),
+                    "fetch".to_owned()
+                ),
             ],
             "the page fetched something else than its script and module"
         );
