@@ -12,7 +12,7 @@ use rand::Rng as _;
 async fn pg_store() -> (Store, String) {
     let base = std::env::var("CONSENTRY_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let schema = format!("k_{:016x}", rand::thread_rng().r#gen::<u64>());
+    let schema = format!("t_{:016x}", rand::thread_rng().r#gen::<u64>());
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&base)
         .await
