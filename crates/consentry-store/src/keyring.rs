@@ -492,7 +492,7 @@ impl Store {
              SELECT $1, $2, {}, {}, $3, $4, $5, $6, $7, v.version FROM vault_keys v \
              WHERE v.state = 'current' AND v.version IN ({}) \
              AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.tenant_id = $2 AND c.email_index IN ({})) \
-             {lock} ON CONFLICT (tenant_id, email_index) DO NOTHING",
+             {lock} ON CONFLICT (tenant_id, email_index) DO NOTHING RETURNING key_version",
             case(1),
             case(2),
             versions.join(", "),
@@ -501,9 +501,9 @@ impl Store {
         // Twice at most: on PostgreSQL, an insert that began just before a switch sees
         // no current version among the ones it knew when it locks; the next one does.
         for _ in 0..2 {
-            let inserted = {
+            let inserted: Option<(i64,)> = {
                 let _turn = self.write_turn().await;
-                let mut q = sqlx::query(&sql)
+                let mut q = sqlx::query_as(&sql)
                     .bind(c.id.as_str())
                     .bind(c.tenant.as_str())
                     .bind(c.identity.clone())
@@ -517,13 +517,9 @@ impl Store {
                         .bind(f.email_index.to_vec())
                         .bind(f.wrapped_key.clone());
                 }
-                q.execute(&self.pool).await?.rows_affected() == 1
+                q.fetch_optional(&self.pool).await?
             };
-            if inserted {
-                let (v,): (i64,) = sqlx::query_as("SELECT key_version FROM contacts WHERE id = $1")
-                    .bind(c.id.as_str())
-                    .fetch_one(&self.pool)
-                    .await?;
+            if let Some((v,)) = inserted {
                 return Ok(KeyedInsert::Inserted(version_of(v)?));
             }
             if let Some(existing) = self
