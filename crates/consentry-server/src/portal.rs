@@ -343,13 +343,16 @@ pub enum EventOutcome {
     UnknownContact,
     /// The contact's data was erased already; nothing was written.
     Erased,
+    /// The identity changed since it was read (a concurrent amendment); nothing written.
+    Changed,
 }
 
 /// Appends a sealed event of `kind` (the portal's `data.amended`) about `subject`, acted
 /// by `actor` (`portal`, or an API key ID), naming only `fields`. The contact is read
-/// inside the append transaction, so an erased contact gets no event. (Reveals and
-/// erasures go through the sequencer's event drafts, which decide them in the append
-/// transaction; an amendment has nothing to decide.)
+/// inside the append transaction, so an erased contact gets no event. With `change =
+/// Some((read, new))`, the contact's sealed identity is replaced by `new` in the same
+/// transaction as the entry, and only if it is still `read` (else `Changed`, nothing
+/// written): an amendment and its log entry commit together or not at all.
 pub async fn record_event(
     state: &AppState,
     tenant: &TenantId,
@@ -357,11 +360,12 @@ pub async fn record_event(
     kind: consentry_core::event::EventType,
     actor: &str,
     fields: Vec<String>,
+    change: Option<(Vec<u8>, Vec<u8>)>,
 ) -> Result<EventOutcome, consentry_store::StoreError> {
     use consentry_core::event::EventBody;
     use consentry_core::ids::EventId;
     use consentry_core::time::Timestamp;
-    use consentry_store::{EventRow, NewEntry};
+    use consentry_store::{Amendment, EventRow, NewEntry};
     let now = state.clock.now_ms();
     let id = EventId::from_suffix(&crate::random::id_suffix(now))
         .map_err(|e| consentry_store::StoreError::Build(e.to_string()))?;
@@ -380,6 +384,11 @@ pub async fn record_event(
             }
             if row.wrapped_key.is_none() {
                 return Ok((Vec::new(), EventOutcome::Erased));
+            }
+            if let Some((read, _)) = &change
+                && row.identity.as_ref() != Some(read)
+            {
+                return Ok((Vec::new(), EventOutcome::Changed));
             }
             let body = EventBody {
                 kind,
@@ -412,6 +421,11 @@ pub async fn record_event(
                     recorded_at: now,
                 }),
                 erasure: None,
+                amendment: change.map(|(_, new)| Amendment {
+                    tenant: tenant.clone(),
+                    subject: subject.clone(),
+                    sealed_identity: new,
+                }),
             };
             Ok((vec![new], EventOutcome::Recorded(first)))
         })

@@ -425,6 +425,7 @@ fn seal_planned(
                     status: None,
                     event: Some(row),
                     erasure: erasure.clone(),
+                    amendment: None,
                 },
                 Built::Event(SealedEntry { event, entry }),
             ))
@@ -737,6 +738,7 @@ fn seal_proof(
         }),
         event: None,
         erasure: None,
+        amendment: None,
     };
     Ok((new_entry, Sealed { proof, entry }))
 }

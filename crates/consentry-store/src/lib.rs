@@ -30,7 +30,7 @@ pub use export::ExportContact;
 pub use keyring::{
     KeyedForm, KeyedInsert, RetireOutcome, RewrapRow, Rewrapped, VaultKeyRow, VaultKeyState,
 };
-pub use log::{AppendOutcome, NewEntry, TxReads};
+pub use log::{Amendment, AppendOutcome, NewEntry, TxReads};
 pub use portal::{LoginState, PortalSession, PortalSubjects, SubjectProof};
 pub use requests::{Answer, NewRequest, RequestRow};
 pub use rows::*;

@@ -26,6 +26,29 @@ pub struct NewEntry {
     pub event: Option<EventRow>,
     /// The contact it erases, if it is a `data.erased` event.
     pub erasure: Option<Erasure>,
+    /// The new sealed identity it writes, if it is a `data.amended` event: the change and
+    /// its log entry commit together.
+    pub amendment: Option<Amendment>,
+}
+
+/// A contact's identity replaced with its `data.amended` entry, in the same transaction.
+#[derive(Clone)]
+pub struct Amendment {
+    /// The sender.
+    pub tenant: TenantId,
+    /// The contact.
+    pub subject: SubjectId,
+    /// The new identity, sealed under the subject's key.
+    pub sealed_identity: Vec<u8>,
+}
+
+impl std::fmt::Debug for Amendment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Amendment")
+            .field("tenant", &self.tenant)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What an append transaction read before its entries were built: the contacts the
@@ -317,6 +340,16 @@ where
         for erasure in entries.iter().filter_map(|e| e.erasure.as_ref()) {
             crate::events::erase_in_tx(tx, erasure).await?;
             erased = true;
+        }
+        for a in entries.iter().filter_map(|e| e.amendment.as_ref()) {
+            sqlx::query(
+                "UPDATE contacts SET identity = $1 WHERE tenant_id = $2 AND id = $3 AND wrapped_key IS NOT NULL",
+            )
+            .bind(a.sealed_identity.clone())
+            .bind(a.tenant.as_str())
+            .bind(a.subject.as_str())
+            .execute(&mut **tx)
+            .await?;
         }
 
         let tiles: Vec<(TileId, Vec<u8>)> =

@@ -6,7 +6,7 @@
 use consentry_core::ids::{ProofId, SubjectId, TenantId};
 use consentry_core::merkle::{Hash, MemoryLog, leaf_hash, verify_consistency, verify_inclusion};
 use consentry_store::{
-    ContactInsert, NewContact, NewEntry, ProofRow, StatusRow, Store, StoreError,
+    Amendment, ContactInsert, NewContact, NewEntry, ProofRow, StatusRow, Store, StoreError,
 };
 use rand::Rng as _;
 use std::collections::BTreeSet;
@@ -70,6 +70,7 @@ fn entry(tenant: &TenantId, n: u64, tag: &str) -> NewEntry {
         }),
         event: None,
         erasure: None,
+        amendment: None,
     }
 }
 
@@ -498,6 +499,7 @@ async fn events_story(store: Store, sqlite_file: Option<std::path::PathBuf>) {
                 recorded_at: 10 + n as i64,
             }),
             erasure: None,
+            amendment: None,
         }
     };
     let wanted = [
@@ -525,8 +527,36 @@ async fn events_story(store: Store, sqlite_file: Option<std::path::PathBuf>) {
         .unwrap();
     assert_eq!(out.first_index, 1);
 
+    // Amendment: the new sealed identity and its event commit together; a failed append
+    // (the builder refuses) changes neither.
+    let before = store.contact(&tenant, &subject).await.unwrap().unwrap();
+    let mut amended = event(3, "data.amended");
+    amended.amendment = Some(Amendment {
+        tenant: tenant.clone(),
+        subject: subject.clone(),
+        sealed_identity: b"new sealed identity".to_vec(),
+    });
+    let refused = store
+        .append(|_| Err::<(Vec<NewEntry>, ()), String>("refused".into()))
+        .await;
+    assert!(refused.is_err());
+    assert_eq!(
+        store
+            .contact(&tenant, &subject)
+            .await
+            .unwrap()
+            .unwrap()
+            .identity,
+        before.identity
+    );
+    let (size_before, _) = store.log_head().await.unwrap();
+    store.append(|_| Ok((vec![amended], ()))).await.unwrap();
+    let row = store.contact(&tenant, &subject).await.unwrap().unwrap();
+    assert_eq!(row.identity.as_deref(), Some(&b"new sealed identity"[..]));
+    assert_eq!(store.log_head().await.unwrap().0, size_before + 1);
+
     // Erasure: the event and the shredding commit together.
-    let mut erased = event(3, "data.erased");
+    let mut erased = event(4, "data.erased");
     erased.erasure = Some(Erasure {
         tenant: tenant.clone(),
         subject: subject.clone(),
@@ -540,7 +570,7 @@ async fn events_story(store: Store, sqlite_file: Option<std::path::PathBuf>) {
     assert!(store.flush_erasures().await.unwrap());
 
     // Erasing twice is refused by the store: the caller checks first.
-    let mut again = event(4, "data.erased");
+    let mut again = event(5, "data.erased");
     again.erasure = Some(Erasure {
         tenant: tenant.clone(),
         subject: subject.clone(),
@@ -554,8 +584,8 @@ async fn events_story(store: Store, sqlite_file: Option<std::path::PathBuf>) {
         .await
         .unwrap();
     let indices: Vec<u64> = history.iter().map(|e| e.log_index).collect();
-    assert_eq!(indices, vec![3, 2, 1], "newest first");
-    assert_eq!(history[0].entry, b"{\"event\":3}");
+    assert_eq!(indices, vec![4, 3, 2, 1], "newest first");
+    assert_eq!(history[0].entry, b"{\"event\":4}");
     let page = store
         .subject_events(&tenant, &subject, Some(3), 1)
         .await
@@ -581,7 +611,7 @@ async fn events_story(store: Store, sqlite_file: Option<std::path::PathBuf>) {
             .unwrap()
             .unwrap()
             .log_index,
-        3
+        4
     );
 
     if let Some(file) = sqlite_file {

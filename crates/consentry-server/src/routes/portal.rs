@@ -837,15 +837,8 @@ pub async fn amend(
         return Ok(Redirect::to("/portal/me").into_response());
     }
     let resealed = key.seal(&mut crate::random::rng(), &tenant, &subject, &new);
-    // The new identity replaces exactly the one read (no concurrent change lost), then the
-    // event is appended; should the append fail, the old identity is put back.
-    if !state
-        .store
-        .replace_identity(&tenant, &subject, &sealed, &resealed)
-        .await?
-    {
-        return Ok(erased_page(lang));
-    }
+    // The new identity and its `data.amended` entry commit in one transaction, and only
+    // if the identity is still the one read (no concurrent change lost).
     let outcome = record_event(
         &state,
         &tenant,
@@ -853,24 +846,18 @@ pub async fn amend(
         EventType::Amended,
         "portal",
         fields,
+        Some((sealed, resealed)),
     )
-    .await;
+    .await
+    .map_err(Problem::unavailable)?;
     match outcome {
-        Ok(EventOutcome::Recorded(index)) => {
+        EventOutcome::Recorded(index) => {
             tracing::info!(%subject, index, "portal: data amended");
             Ok(Redirect::to("/portal/me?done=amended").into_response())
         }
-        Ok(_) => Ok(erased_page(lang)),
-        Err(e) => {
-            if let Err(undo) = state
-                .store
-                .replace_identity(&tenant, &subject, &resealed, &sealed)
-                .await
-            {
-                tracing::error!(error = %undo, %subject, "portal: amendment not logged and not undone");
-            }
-            Err(Problem::unavailable(e))
-        }
+        EventOutcome::Changed => Ok(Redirect::to("/portal/me").into_response()),
+        EventOutcome::UnknownContact => Ok(forbidden(lang)),
+        EventOutcome::Erased => Ok(erased_page(lang)),
     }
 }
 
