@@ -671,6 +671,15 @@ impl Anchor for EvmAnchor {
         KIND
     }
 
+    /// The anchoring address, and the chain ID once the node was asked (`null` before).
+    fn public_info(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kind": KIND,
+            "address": self.address().to_checksum(None),
+            "chain_id": self.chain_id.get().copied(),
+        })
+    }
+
     fn prepare<'a>(
         &'a self,
         body: &'a str,

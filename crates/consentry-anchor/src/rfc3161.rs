@@ -272,6 +272,11 @@ impl Anchor for TsaAnchor {
         KIND
     }
 
+    /// The TSA's URL (without credentials or query).
+    fn public_info(&self) -> serde_json::Value {
+        serde_json::json!({ "kind": KIND, "tsa": self.url() })
+    }
+
     fn prepare<'a>(
         &'a self,
         body: &'a str,

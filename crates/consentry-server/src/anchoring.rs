@@ -114,6 +114,15 @@ impl Anchoring {
         }
     }
 
+    /// What verifiers may pin about the configured anchors (chain ID and address, TSA),
+    /// and the schedule, for `/.well-known/consentry.json`.
+    pub fn public_info(&self) -> serde_json::Value {
+        serde_json::json!({
+            "schedule": self.settings.schedule.describe(),
+            "backends": self.settings.backends.iter().map(|b| b.public_info()).collect::<Vec<_>>(),
+        })
+    }
+
     /// Whether any backend is configured.
     pub fn configured(&self) -> bool {
         !self.settings.backends.is_empty()

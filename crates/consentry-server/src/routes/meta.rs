@@ -54,6 +54,7 @@ pub async fn well_known(State(state): State<AppState>) -> Json<serde_json::Value
         },
         "seal_keys": seal_keys,
         "previous_log_keys": state.keys.retired_log,
+        "anchors": state.anchoring.public_info(),
         "public_url": state.config.public_url,
     }))
 }

@@ -175,6 +175,14 @@ fn evm_walk(db: Db) {
         crate::chain::hex_u64(&receipt["gasUsed"])
     );
 
+    // The published keys name the anchoring account and chain, for verifiers to pin.
+    let wk = get(&s.url("/.well-known/consentry.json"), None).json();
+    assert_eq!(wk["anchors"]["schedule"], "00:00 Europe/Paris");
+    assert_eq!(wk["anchors"]["backends"][0]["kind"], "evm");
+    assert_eq!(wk["anchors"]["backends"][0]["address"], DEV_ADDRESS);
+    assert_eq!(wk["anchors"]["backends"][0]["chain_id"], 31337);
+    assert_eq!(anchor["from"], DEV_ADDRESS);
+
     // Offline: every check passes, the EVM anchor by its embedded evidence.
     let file = write(&env, "cert.json", &cert);
     let (code, report) = verify(&file, &[]);
