@@ -786,7 +786,13 @@ fn seal_and_log_rotation(db: Db) {
     members.sort();
     assert_eq!(
         members,
-        ["log", "previous_log_keys", "public_url", "seal_keys"]
+        [
+            "anchors",
+            "log",
+            "previous_log_keys",
+            "public_url",
+            "seal_keys"
+        ]
     );
     s.terminate();
 
