@@ -35,7 +35,7 @@ enum Command {
     Keys(keys_cmd::KeysCommand),
     /// Anchor the log's current checkpoint now, with every configured anchor.
     Anchor(anchor_cmd::AnchorCmd),
-    /// Verify a proof or certificate file offline.
+    /// Verify a proof, certificate or event file offline.
     ///
     /// Exit status: 0 valid, 1 invalid (the reason is printed), 2 unusable input.
     Verify(verify_cmd::VerifyArgs),
