@@ -206,23 +206,6 @@ impl Store {
         r.and_then(|(s,)| s).map(to_u64).transpose()
     }
 
-    /// The live anchor of `(size, kind)`, if any.
-    pub async fn live_anchor(
-        &self,
-        size: u64,
-        kind: &str,
-    ) -> Result<Option<AnchorRow>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM anchors WHERE size = $1 AND kind = $2 AND state <> 'invalid'"
-        );
-        let r: Option<Raw> = sqlx::query_as(&sql)
-            .bind(to_i64(size)?)
-            .bind(kind)
-            .fetch_optional(&self.pool)
-            .await?;
-        r.map(row).transpose()
-    }
-
     /// Prepared anchors due to be advanced at `now`, oldest first.
     pub async fn due_anchors(&self, now: i64) -> Result<Vec<AnchorRow>, StoreError> {
         let sql = format!(

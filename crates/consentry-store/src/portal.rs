@@ -225,29 +225,6 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces a contact's sealed identity by `new` if it is still exactly `old` and the
-    /// contact is not erased; `false` otherwise (nothing changed).
-    pub async fn replace_identity(
-        &self,
-        tenant: &TenantId,
-        subject: &SubjectId,
-        old: &[u8],
-        new: &[u8],
-    ) -> Result<bool, StoreError> {
-        let _turn = self.write_turn().await;
-        let done = sqlx::query(
-            "UPDATE contacts SET identity = $1 WHERE tenant_id = $2 AND id = $3 \
-             AND identity = $4 AND wrapped_key IS NOT NULL",
-        )
-        .bind(new.to_vec())
-        .bind(tenant.as_str())
-        .bind(subject.as_str())
-        .bind(old.to_vec())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
     /// Every proof of a subject, oldest first.
     pub async fn subject_proofs(
         &self,
