@@ -103,6 +103,13 @@ string_id!(
     /// An event on the log about a subject's identity data (an access, a refused access,
     /// an amendment, an erasure).
     EventId, "evt_", "event ID");
+string_id!(
+    /// A member of a sender's staff, signed in to the web application (and named as the
+    /// actor of what they do).
+    UserId, "usr_", "user ID");
+string_id!(
+    /// One version of a notice text a sender shows when asking for consent.
+    NoticeId, "ntc_", "notice ID");
 
 /// The position of an entry in the log, from 0.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize, Deserialize)]

@@ -33,6 +33,9 @@ pub struct AnchorSettings {
     pub max_backoff: Duration,
     /// How long after anchoring a chain anchor is still re-checked for reorganisations.
     pub recheck_window: Duration,
+    /// A block explorer's transaction page, with `{tx}` where the transaction hash goes
+    /// (`https://etherscan.io/tx/{tx}`), for links in the web application.
+    pub evm_explorer: Option<String>,
 }
 
 impl std::fmt::Debug for AnchorSettings {
@@ -57,6 +60,7 @@ impl AnchorSettings {
             poll: Duration::from_secs(2),
             max_backoff: Duration::from_secs(300),
             recheck_window: Duration::from_secs(24 * 3600),
+            evm_explorer: None,
         }
     }
 }
@@ -131,6 +135,14 @@ impl Anchoring {
     /// The schedule.
     pub fn schedule(&self) -> &Schedule {
         &self.settings.schedule
+    }
+
+    /// The link to an EVM transaction on the configured block explorer, if one is set.
+    pub fn evm_explorer_link(&self, tx_hash: &str) -> Option<String> {
+        self.settings
+            .evm_explorer
+            .as_ref()
+            .map(|t| t.replace("{tx}", tx_hash))
     }
 
     /// Starts anchoring the log's current checkpoint for `slot`: signs a checkpoint of the

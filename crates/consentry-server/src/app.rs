@@ -45,6 +45,8 @@ pub struct AppState {
     pub anchoring: crate::anchoring::Anchoring,
     /// The self-service portal's sign-in limiter and mail transport.
     pub portal: Arc<crate::portal::Portal>,
+    /// The web application's sign-in limiter.
+    pub web_limiter: Arc<crate::limiter::Limiter>,
     key_cache: Arc<Mutex<KeyCache>>,
     /// Tenant keys by tenant, for the master key ring of the generation noted.
     tenant_keys: Arc<Mutex<TenantKeyCache>>,
@@ -72,6 +74,7 @@ impl AppState {
             metrics,
             mail_wake: Arc::default(),
             portal: Arc::new(crate::portal::Portal::new(None)),
+            web_limiter: Arc::new(crate::limiter::Limiter::new(crate::web::session::WINDOW_MS)),
             key_cache: Arc::default(),
             tenant_keys: Arc::default(),
         }

@@ -133,14 +133,15 @@ pub fn check(input: ContactInput) -> Result<Checked, ContactError> {
     })
 }
 
-/// Encrypts and stores a checked contact.
-pub async fn store(
-    store: &Store,
+/// Encrypts a checked contact into the row to insert and its keyed forms (its wrapped key
+/// and blind index under every master key version held), as
+/// [`Store::insert_contact_keyed`] takes them. Nothing is stored.
+pub fn prepare(
     keys: &TenantKeys,
     tenant: &TenantId,
     c: Checked,
     now: i64,
-) -> Result<Created, ContactError> {
+) -> Result<(NewContact, Vec<KeyedForm>), ContactError> {
     let id = SubjectId::from_suffix(&crate::random::id_suffix(now))
         .map_err(|e| ContactError::Invalid(e.to_string()))?;
     let mut rng = crate::random::rng();
@@ -181,6 +182,19 @@ pub async fn store(
         attributes: Value::Object(c.attributes).to_string(),
         created_at: now,
     };
+    Ok((row, forms))
+}
+
+/// Encrypts and stores a checked contact.
+pub async fn store(
+    store: &Store,
+    keys: &TenantKeys,
+    tenant: &TenantId,
+    c: Checked,
+    now: i64,
+) -> Result<Created, ContactError> {
+    let (row, forms) = prepare(keys, tenant, c, now)?;
+    let id = row.id.clone();
     match store.insert_contact_keyed(&row, &forms).await? {
         KeyedInsert::Inserted(_) => {
             let stored = store

@@ -8,7 +8,9 @@
 //! - [`anchoring`] and [`schedule`]: anchors checkpoints daily (and on demand) in an EVM
 //!   chain and/or with an RFC 3161 authority, crash-safe and idempotent;
 //! - [`routes`]: the HTTP API, with tenant authorisation in the handlers' signatures and
-//!   every error as RFC 9457 problem+json ([`problem`]).
+//!   every error as RFC 9457 problem+json ([`problem`]);
+//! - [`web`]: the sender's web application (staff sign-in, address book, consents,
+//!   requests, proofs, purposes and notices, dashboard), server-rendered HTML.
 #![deny(missing_docs)]
 
 pub mod anchoring;
@@ -19,6 +21,7 @@ pub mod config;
 pub mod contacts;
 pub mod contacts_csv;
 pub mod keys;
+pub mod limiter;
 pub mod mail;
 pub mod metrics;
 pub mod openapi;
@@ -29,6 +32,7 @@ pub mod random;
 pub mod routes;
 pub mod schedule;
 pub mod sequencer;
+pub mod web;
 pub mod webhooks;
 
 pub use app::{AppState, serve};

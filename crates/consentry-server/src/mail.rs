@@ -63,28 +63,75 @@ impl Transport {
         Ok((t, from))
     }
 
+    /// Sends `msg`. The error is a category and the SMTP reply code only: a server's
+    /// reply text often quotes the recipient's address, and the error is stored with the
+    /// request, shown by the API and logged.
     async fn send(&self, msg: Message) -> Result<(), String> {
         match self {
-            Transport::Outbox(t) => t.send(msg).await.map(|_| ()).map_err(|e| e.to_string()),
-            Transport::Smtp(t) => t.send(msg).await.map(|_| ()).map_err(|e| e.to_string()),
+            Transport::Outbox(t) => t.send(msg).await.map(|_| ()).map_err(|e| {
+                tracing::debug!(error = %e, "writing to the outbox failed");
+                "outbox: the message could not be written".to_owned()
+            }),
+            Transport::Smtp(t) => t.send(msg).await.map(|_| ()).map_err(|e| smtp_error(&e)),
         }
     }
 }
 
-/// The link token of a request, and the hash stored for it.
+/// An SMTP failure as a category and reply code, never the reply's text.
+fn smtp_error(e: &lettre::transport::smtp::Error) -> String {
+    let kind = if e.is_permanent() {
+        "permanent"
+    } else if e.is_transient() {
+        "transient"
+    } else if e.is_timeout() {
+        "timeout"
+    } else if e.is_tls() {
+        "tls"
+    } else {
+        "connection"
+    };
+    match e.status() {
+        Some(code) => format!("smtp {kind} error {code}"),
+        None => format!("smtp {kind} error"),
+    }
+}
+
+/// The link token of a new request, and the hash stored for it.
 pub fn request_token(state: &AppState, request_id: &str) -> (String, [u8; 32]) {
-    let token = hex::encode(state.keys.master.link_token("consent-request", request_id));
+    request_token_at(state, request_id, 0)
+}
+
+/// How many times a request's link can be renewed (a resend gives a new link).
+pub const MAX_LINK_RENEWALS: u32 = 20;
+
+/// The link token of a request's `generation`-th link (0: the first; each resend takes
+/// the next), and its hash: derived from the link key, the request ID and the generation,
+/// so that only the hash is stored and the mail loop can make the token again.
+pub fn request_token_at(state: &AppState, request_id: &str, generation: u32) -> (String, [u8; 32]) {
+    let input = if generation == 0 {
+        request_id.to_owned()
+    } else {
+        format!("{request_id}.{generation}")
+    };
+    let token = hex::encode(state.keys.master.link_token("consent-request", &input));
     let hash = crate::auth::key_hash(&token);
     (token, hash)
 }
 
-/// The answer page's URL for a request.
-pub fn request_link(state: &AppState, request_id: &str) -> String {
-    let (token, _) = request_token(state, request_id);
-    format!(
+/// Which generation a request's current link is: the one whose hash is stored.
+pub fn link_generation(state: &AppState, r: &RequestRow) -> Option<u32> {
+    (0..=MAX_LINK_RENEWALS).find(|g| request_token_at(state, r.id.as_str(), *g).1 == r.token_hash)
+}
+
+/// The answer page's URL for a request's current link.
+pub fn request_link(state: &AppState, r: &RequestRow) -> Result<String, String> {
+    let generation =
+        link_generation(state, r).ok_or("the request's link was not made by this service")?;
+    let (token, _) = request_token_at(state, r.id.as_str(), generation);
+    Ok(format!(
         "{}/c/{token}",
         state.config.public_url.trim_end_matches('/')
-    )
+    ))
 }
 
 /// Attempts before a message is marked failed.
@@ -101,7 +148,7 @@ fn build(
     tenant_name: &str,
     to: &str,
 ) -> Result<Message, String> {
-    let link = request_link(state, r.id.as_str());
+    let link = request_link(state, r)?;
     let until = crate::routes::proofs::paris_time(r.expires_at);
     let until = until.split(' ').next().unwrap_or("").to_owned();
     let (subject, body) = if r.language == "fr" {
@@ -196,18 +243,34 @@ pub async fn round(state: &AppState, transport: &Transport, from: &Mailbox) {
             return;
         }
     };
-    for r in due {
+    for queued in due {
+        // A request may have been resent (a new link) or cancelled since the queue was
+        // read: send what it is now, or nothing.
+        let r = match state.store.request(&queued.tenant, &queued.id).await {
+            Ok(Some(r)) if r.status == "pending" && r.mail_status == "queued" => r,
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "re-reading a queued request failed");
+                continue;
+            }
+        };
         let outcome = deliver(state, transport, from, &r).await;
         let record = match &outcome {
             Ok(()) => {
                 tracing::info!(request = %r.id, "consent request e-mail sent");
-                state.store.mail_attempted(&r.id, Ok(())).await
+                state
+                    .store
+                    .mail_attempted(&r.id, &r.token_hash, Ok(()))
+                    .await
             }
             Err(e) => {
                 let attempts = r.mail_attempts + 1;
                 let next = (attempts < MAX_ATTEMPTS).then(|| now + backoff_ms(attempts));
                 tracing::warn!(request = %r.id, attempts, error = %e, "consent request e-mail not sent");
-                state.store.mail_attempted(&r.id, Err((next, e))).await
+                state
+                    .store
+                    .mail_attempted(&r.id, &r.token_hash, Err((next, e)))
+                    .await
             }
         };
         if let Err(e) = record {

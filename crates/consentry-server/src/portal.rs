@@ -27,10 +27,7 @@ use consentry_pdf::Language;
 use consentry_store::PortalSession;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncTransport as _, Message};
-use sha2::{Digest as _, Sha256};
-use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::Mutex;
 
 /// How long a sign-in link works: 15 minutes.
 pub const LOGIN_TTL_MS: i64 = 15 * 60 * 1000;
@@ -42,12 +39,10 @@ pub const WINDOW_MS: i64 = 15 * 60 * 1000;
 pub const PER_ADDRESS: usize = 5;
 /// Sign-in requests per client IP per window.
 pub const PER_IP: usize = 30;
-/// Keys the limiter tracks before it drops those with no recent request.
-const LIMITER_CAPACITY: usize = 100_000;
 
 /// The portal's shared parts: the sign-in limiter and the e-mail transport.
 pub struct Portal {
-    limiter: Mutex<HashMap<[u8; 32], VecDeque<i64>>>,
+    limiter: crate::limiter::Limiter,
     mail: Option<(Transport, Mailbox)>,
 }
 
@@ -64,7 +59,7 @@ impl Portal {
     /// in router tests without a mail transport).
     pub fn new(mail: Option<(Transport, Mailbox)>) -> Portal {
         Portal {
-            limiter: Mutex::default(),
+            limiter: crate::limiter::Limiter::new(WINDOW_MS),
             mail,
         }
     }
@@ -72,38 +67,18 @@ impl Portal {
     /// Counts a sign-in request for `address` (normalised) from `ip`; `false` if either
     /// is over its limit (the request is then not counted).
     pub fn allow_login(&self, address: &str, ip: Option<IpAddr>, now: i64) -> bool {
-        let Ok(mut map) = self.limiter.lock() else {
-            return false;
-        };
-        if map.len() > LIMITER_CAPACITY {
-            map.retain(|_, times| times.back().is_some_and(|t| now - t < WINDOW_MS));
+        let ip = ip.map(|ip| ip.to_string());
+        let mut keys = vec![("address", address.as_bytes(), PER_ADDRESS)];
+        if let Some(ip) = &ip {
+            keys.push(("ip", ip.as_bytes(), PER_IP));
         }
-        let mut keys = vec![(limit_key("address", address.as_bytes()), PER_ADDRESS)];
-        if let Some(ip) = ip {
-            keys.push((limit_key("ip", ip.to_string().as_bytes()), PER_IP));
-        }
-        for (key, limit) in &keys {
-            let times = map.entry(*key).or_default();
-            while times.front().is_some_and(|t| now - t >= WINDOW_MS) {
-                times.pop_front();
-            }
-            if times.len() >= *limit {
-                return false;
-            }
-        }
-        for (key, _) in keys {
-            map.entry(key).or_default().push_back(now);
-        }
-        true
+        self.limiter.allow(&keys, now)
     }
-}
 
-fn limit_key(kind: &str, value: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(kind.as_bytes());
-    h.update([0]);
-    h.update(value);
-    h.finalize().into()
+    /// The mail transport and sender address, if any.
+    pub fn mail(&self) -> Option<&(Transport, Mailbox)> {
+        self.mail.as_ref()
+    }
 }
 
 /// A new 256-bit secret, as 64 lowercase hex digits.

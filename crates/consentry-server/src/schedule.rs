@@ -71,6 +71,19 @@ impl Schedule {
         format!("{} {}", self.at.strftime("%H:%M"), self.tz_name)
     }
 
+    /// The zone's IANA name.
+    pub fn zone_name(&self) -> &str {
+        &self.tz_name
+    }
+
+    /// An instant as local date and time in the schedule's zone (`2026-11-30 20:04`), as
+    /// the web application shows times.
+    pub fn local(&self, at: Timestamp) -> String {
+        at.to_zoned_datetime(self.tz.clone())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string()
+    }
+
     fn slot_on(&self, date: Date) -> Option<Slot> {
         // "compatible": a time in a spring gap runs just after the gap, a time in an
         // autumn fold runs at its first occurrence.

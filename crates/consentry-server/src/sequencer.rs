@@ -114,6 +114,16 @@ pub enum Action {
     },
     /// Crypto-shred the subject's vault record, with a `data.erased` event.
     Erase,
+    /// Open the evidence file kept with `proof` (a decision about `purpose`): a
+    /// `data.access` event naming the field `evidence` and that proof, whatever the
+    /// consent's state (the sender reads its own record of the decision, a refusal as much
+    /// as a grant), with the subject's vault record read in the same transaction.
+    ReadEvidence {
+        /// The proof's purpose.
+        purpose: String,
+        /// The proof the file belongs to.
+        proof: ProofId,
+    },
 }
 
 impl std::fmt::Debug for Action {
@@ -130,6 +140,11 @@ impl std::fmt::Debug for Action {
                 .field("reason", &reason.as_ref().map(|_| "<redacted>"))
                 .finish(),
             Action::Erase => f.write_str("Erase"),
+            Action::ReadEvidence { purpose, proof } => f
+                .debug_struct("ReadEvidence")
+                .field("purpose", purpose)
+                .field("proof", proof)
+                .finish(),
         }
     }
 }
@@ -573,6 +588,41 @@ impl Batch<'_> {
                     then: Then::Erased,
                 }))
             }
+            Action::ReadEvidence { .. } if erased => Err(SubmitError::Erased),
+            Action::ReadEvidence { purpose, proof } => {
+                let key = (d.tenant.clone(), d.subject.clone(), purpose.clone());
+                let state = self
+                    .book
+                    .get(&key)
+                    .map(|e| consent_state(&e.status, e.valid_until, self.now))
+                    .or_else(|| {
+                        self.reads
+                            .statuses
+                            .get(&key)
+                            .map(|s| consent_state(&s.status, s.valid_until, self.now))
+                    })
+                    .unwrap_or(ConsentState::None);
+                let (Some(w), Some(i)) = (&row.wrapped_key, &row.identity) else {
+                    return Err(SubmitError::Erased);
+                };
+                Ok(Ok(Planned::Event {
+                    body: EventBody {
+                        purpose: Some(purpose.clone()),
+                        fields: vec!["evidence".to_owned()],
+                        proof: Some(proof.clone()),
+                        consent: Some(state),
+                        ..body(EventType::Access)
+                    },
+                    erasure: None,
+                    then: Then::Revealed(
+                        proof.clone(),
+                        VaultRecord {
+                            wrapped_key: w.clone(),
+                            identity: i.clone(),
+                        },
+                    ),
+                }))
+            }
             Action::Reveal { .. } if erased => Err(SubmitError::Erased),
             Action::Reveal {
                 purpose,
@@ -771,7 +821,9 @@ async fn commit(
             }
             Job::Event { draft: d, .. } => {
                 subjects.push(d.subject.clone());
-                if let Action::Reveal { purpose, .. } = &d.action {
+                if let Action::Reveal { purpose, .. } | Action::ReadEvidence { purpose, .. } =
+                    &d.action
+                {
                     statuses.push((d.tenant.clone(), d.subject.clone(), purpose.clone()));
                 }
             }

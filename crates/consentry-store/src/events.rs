@@ -26,8 +26,9 @@ pub struct EventRow {
 }
 
 /// The crypto-shredding of one contact, written with its `data.erased` entry: the wrapped
-/// subject key and the sealed identity are deleted, the blind index is replaced by a value
-/// that matches no address, and the non-identifying attributes are emptied.
+/// subject key, the sealed identity and the sealed evidence files are deleted, the blind
+/// index is replaced by a value that matches no address, and the non-identifying
+/// attributes are emptied.
 #[derive(Clone)]
 pub struct Erasure {
     /// Owner.
@@ -115,6 +116,13 @@ pub(crate) async fn erase_in_tx(
             e.subject
         )));
     }
+    // Evidence files are sealed under the key just destroyed: delete them too, so that no
+    // ciphertext of the person outlives the erasure.
+    sqlx::query("DELETE FROM evidence_files WHERE tenant_id = $1 AND subject_id = $2")
+        .bind(e.tenant.as_str())
+        .bind(e.subject.as_str())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

@@ -189,6 +189,64 @@ fn key_from(t: KeyTuple) -> Result<VaultKeyRow, StoreError> {
     })
 }
 
+/// The statement of [`Store::insert_contact_keyed`] for a row with `forms` keyed forms:
+/// `$1..$7` the row, then per form its version, blind index and wrapped key (bound by
+/// [`bind_keyed_insert`]). It returns the version the row was stored under, or no row if
+/// the book already holds one of the blind indexes (or no form is under the current
+/// version).
+pub(crate) fn keyed_insert_sql(backend: Backend, forms: usize) -> String {
+    let p = |i: usize, k: usize| format!("${}", 8 + 3 * i + k);
+    let case = |k: usize| {
+        let arms: Vec<String> = (0..forms)
+            .map(|i| format!("WHEN {} THEN {}", p(i, 0), p(i, k)))
+            .collect();
+        format!("CASE v.version {} END", arms.join(" "))
+    };
+    let versions: Vec<String> = (0..forms).map(|i| p(i, 0)).collect();
+    let indexes: Vec<String> = (0..forms).map(|i| p(i, 1)).collect();
+    // PostgreSQL: share-lock the current version's row; switching versions updates it,
+    // so it waits for this insert, and this insert for it (see the module docs).
+    let lock = match backend {
+        Backend::Postgres => "FOR SHARE OF v",
+        Backend::Sqlite => "",
+    };
+    format!(
+        "INSERT INTO contacts (id, tenant_id, email_index, wrapped_key, identity, \
+         address_commitment, category, attributes, created_at, key_version) \
+         SELECT $1, $2, {}, {}, $3, $4, $5, $6, $7, v.version FROM vault_keys v \
+         WHERE v.state = 'current' AND v.version IN ({}) \
+         AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.tenant_id = $2 AND c.email_index IN ({})) \
+         {lock} ON CONFLICT (tenant_id, email_index) DO NOTHING RETURNING key_version",
+        case(1),
+        case(2),
+        versions.join(", "),
+        indexes.join(", "),
+    )
+}
+
+/// Binds a row and its keyed forms to the statement of [`keyed_insert_sql`].
+pub(crate) fn bind_keyed_insert<'q>(
+    q: sqlx::query::QueryAs<'q, sqlx::Any, (i64,), sqlx::any::AnyArguments<'q>>,
+    c: &'q NewContact,
+    forms: &'q [KeyedForm],
+) -> sqlx::query::QueryAs<'q, sqlx::Any, (i64,), sqlx::any::AnyArguments<'q>> {
+    let mut q = q
+        .bind(c.id.as_str())
+        .bind(c.tenant.as_str())
+        .bind(c.identity.clone())
+        .bind(c.address_commitment.as_str())
+        .bind(c.category.as_str())
+        .bind(c.attributes.as_str())
+        .bind(c.created_at);
+    for f in forms {
+        q = q
+            .bind(i64::from(f.version))
+            .bind(f.email_index.to_vec())
+            .bind(f.wrapped_key.clone());
+    }
+    q
+}
+
 impl Store {
     /// Every master key version, oldest first.
     pub async fn vault_keys(&self) -> Result<Vec<VaultKeyRow>, StoreError> {
@@ -470,54 +528,15 @@ impl Store {
                 "a contact needs at least one keyed form".into(),
             ));
         }
-        // $1..$7 the row, then per form: version, index, wrapped key.
-        let p = |i: usize, k: usize| format!("${}", 8 + 3 * i + k);
-        let case = |k: usize| {
-            let arms: Vec<String> = (0..forms.len())
-                .map(|i| format!("WHEN {} THEN {}", p(i, 0), p(i, k)))
-                .collect();
-            format!("CASE v.version {} END", arms.join(" "))
-        };
-        let versions: Vec<String> = (0..forms.len()).map(|i| p(i, 0)).collect();
-        let indexes: Vec<String> = (0..forms.len()).map(|i| p(i, 1)).collect();
-        // PostgreSQL: share-lock the current version's row; switching versions updates it,
-        // so it waits for this insert, and this insert for it (see the module docs).
-        let lock = match self.backend {
-            Backend::Postgres => "FOR SHARE OF v",
-            Backend::Sqlite => "",
-        };
-        let sql = format!(
-            "INSERT INTO contacts (id, tenant_id, email_index, wrapped_key, identity, \
-             address_commitment, category, attributes, created_at, key_version) \
-             SELECT $1, $2, {}, {}, $3, $4, $5, $6, $7, v.version FROM vault_keys v \
-             WHERE v.state = 'current' AND v.version IN ({}) \
-             AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.tenant_id = $2 AND c.email_index IN ({})) \
-             {lock} ON CONFLICT (tenant_id, email_index) DO NOTHING RETURNING key_version",
-            case(1),
-            case(2),
-            versions.join(", "),
-            indexes.join(", "),
-        );
+        let sql = keyed_insert_sql(self.backend, forms.len());
         // Twice at most: on PostgreSQL, an insert that began just before a switch sees
         // no current version among the ones it knew when it locks; the next one does.
         for _ in 0..2 {
             let inserted: Option<(i64,)> = {
                 let _turn = self.write_turn().await;
-                let mut q = sqlx::query_as(&sql)
-                    .bind(c.id.as_str())
-                    .bind(c.tenant.as_str())
-                    .bind(c.identity.clone())
-                    .bind(c.address_commitment.as_str())
-                    .bind(c.category.as_str())
-                    .bind(c.attributes.as_str())
-                    .bind(c.created_at);
-                for f in forms {
-                    q = q
-                        .bind(i64::from(f.version))
-                        .bind(f.email_index.to_vec())
-                        .bind(f.wrapped_key.clone());
-                }
-                q.fetch_optional(&self.pool).await?
+                bind_keyed_insert(sqlx::query_as(&sql), c, forms)
+                    .fetch_optional(&self.pool)
+                    .await?
             };
             if let Some((v,)) = inserted {
                 return Ok(KeyedInsert::Inserted(version_of(v)?));

@@ -15,25 +15,35 @@
 //! its index.
 
 mod anchors;
+mod book;
+mod catalog;
+mod dashboard;
 mod events;
+mod evidence;
 mod export;
 mod keyring;
 mod log;
 mod portal;
 mod requests;
 mod rows;
+mod staff;
 mod webhooks;
 
 pub use anchors::{AnchorRow, AnchorState, AnchoredCheckpoint};
+pub use book::{BookCursor, BookFilter, BookOrder, BookPage, BookStatus, SPARSE_MAX};
+pub use catalog::{NoticeRow, PurposeRow};
+pub use dashboard::{BucketCounts, PurposeCounts};
 pub use events::{Erasure, EventRow, StoredEvent};
+pub use evidence::{EvidenceRow, NewEvidence};
 pub use export::ExportContact;
 pub use keyring::{
     KeyedForm, KeyedInsert, RetireOutcome, RewrapRow, Rewrapped, VaultKeyRow, VaultKeyState,
 };
 pub use log::{Amendment, AppendOutcome, NewEntry, TxReads};
 pub use portal::{LoginState, PortalSession, PortalSubjects, SubjectProof};
-pub use requests::{Answer, NewRequest, RequestRow};
+pub use requests::{Answer, CANCELLED_UNSENT, NewRequest, RequestRow};
 pub use rows::*;
+pub use staff::{StaffSessionRow, UserRow};
 pub use webhooks::{Delivery, Webhook};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

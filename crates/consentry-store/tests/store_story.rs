@@ -274,6 +274,98 @@ async fn sqlite_two_handles_keep_indices_gap_free() {
     concurrent_appends(a, b).await;
 }
 
+/// Two handles (two processes) asking the same contacts for the same purpose at the same
+/// moment ask each contact once: the pending check is made in the inserting transaction
+/// under the contact's row lock.
+async fn concurrent_bulk_requests(a: Store, b: Store) {
+    use consentry_store::NewRequest;
+    let tenant = TenantId::parse("ten_acme").unwrap();
+    a.create_tenant(&tenant, "ACME", 1).await.unwrap();
+    let subjects: Vec<SubjectId> = (0..40)
+        .map(|i| SubjectId::from_suffix(&format!("c{i:02}")).unwrap())
+        .collect();
+    for (i, s) in subjects.iter().enumerate() {
+        let c = NewContact {
+            id: s.clone(),
+            tenant: tenant.clone(),
+            email_index: [i as u8; 32],
+            wrapped_key: vec![1],
+            identity: vec![2],
+            address_commitment: "ab".into(),
+            category: "private".into(),
+            attributes: "{}".into(),
+            created_at: 5,
+        };
+        assert_eq!(a.insert_contact(&c).await.unwrap(), ContactInsert::Inserted);
+    }
+    let batch = |tag: &'static str, reversed: bool| {
+        let mut v: Vec<NewRequest> = subjects
+            .iter()
+            .enumerate()
+            .map(|(i, s)| NewRequest {
+                id: consentry_core::ids::RequestId::from_suffix(&format!("{tag}{i:02}")).unwrap(),
+                tenant: tenant.clone(),
+                subject: s.clone(),
+                purpose: "newsletter".into(),
+                token_hash: {
+                    let mut h = [0u8; 32];
+                    h[0] = tag.as_bytes()[0];
+                    h[1] = i as u8;
+                    h
+                },
+                notice_text: "notice".into(),
+                notice_sha256: "00".repeat(32),
+                notice_version: None,
+                notice_url: None,
+                language: "fr".into(),
+                valid_days: None,
+                created_at: 1000,
+                expires_at: 1000 + 86_400_000,
+            })
+            .collect();
+        if reversed {
+            v.reverse();
+        }
+        v
+    };
+    let (x, y) = (batch("x", false), batch("y", true));
+    let (sx, sy) = tokio::join!(
+        a.insert_requests_unless_pending(&x, 1000),
+        b.insert_requests_unless_pending(&y, 1000)
+    );
+    let (sx, sy) = (sx.unwrap(), sy.unwrap());
+    assert_eq!(
+        sx.len() + sy.len(),
+        40,
+        "each contact left out once: {sx:?} {sy:?}"
+    );
+    for s in &subjects {
+        let reqs = a.subject_requests(&tenant, s).await.unwrap();
+        assert_eq!(reqs.len(), 1, "{s}: {reqs:?}");
+    }
+    // Asked again later: nobody is asked twice, and another purpose is not affected.
+    let again = a
+        .insert_requests_unless_pending(&batch("z", false), 2000)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 40);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_concurrent_bulk_requests_ask_each_contact_once() {
+    let (a, url) = pg_store().await;
+    let b = Store::open(&url).await.unwrap();
+    concurrent_bulk_requests(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_bulk_requests_ask_each_contact_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, url) = sqlite_store(&dir).await;
+    let b = Store::open(&url).await.unwrap();
+    concurrent_bulk_requests(a, b).await;
+}
+
 /// Requests: pending in the book, answered once by link, expired when the window closes
 /// (and then not answerable), with `now` passed in so the window is tested exactly.
 async fn requests_story(store: Store) {

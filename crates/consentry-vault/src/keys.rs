@@ -32,7 +32,8 @@ use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use crate::identity::Identity;
 use crate::primitives::{
-    self, DEK_LABEL, HEADER_LEN, IDENTITY_LABEL, SALT, TAG_LEN, VERSION, hkdf_sha256, hmac_sha256,
+    self, DEK_LABEL, DOCUMENT_LABEL, HEADER_LEN, IDENTITY_LABEL, SALT, TAG_LEN, VERSION,
+    hkdf_sha256, hmac_sha256,
 };
 use crate::{VaultError, normalize_email};
 
@@ -476,6 +477,45 @@ impl SubjectKey {
             .map_err(|_| VaultError::Malformed("sealed identity is not the expected JSON"))
     }
 
+    /// Seals a document the subject's records refer to (an evidence file given with a
+    /// consent) for storage: the same envelope as [`SubjectKey::seal`], with associated
+    /// data `consentry.vault.document` ‖ 0x00 ‖ 0x01 ‖ tenant ID ‖ 0x00 ‖ subject ID, so
+    /// that a sealed document never opens as an identity or the other way round.
+    /// Destroying the subject's key shreds it with the rest of their data.
+    pub fn seal_document(
+        &self,
+        rng: &mut (impl CryptoRngCore + ?Sized),
+        tenant: &TenantId,
+        subject: &SubjectId,
+        document: &[u8],
+    ) -> Vec<u8> {
+        primitives::seal(
+            &self.0,
+            rng,
+            DOCUMENT_LABEL,
+            tenant,
+            subject,
+            document.len(),
+            |out| out.extend_from_slice(document),
+        )
+    }
+
+    /// Opens what [`SubjectKey::seal_document`] sealed for the same tenant and subject.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Decrypt`] if it was sealed for another subject or tenant, under
+    /// another key, as another kind of blob, or altered; [`VaultError::Malformed`] or
+    /// [`VaultError::UnknownVersion`] if the bytes are not an envelope this build reads.
+    pub fn open_document(
+        &self,
+        tenant: &TenantId,
+        subject: &SubjectId,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        primitives::open(&self.0, DOCUMENT_LABEL, tenant, subject, sealed)
+    }
+
     /// A keyed commitment to `data` for `purpose_label` (such as `address` or
     /// `evidence`), as lowercase hex: HMAC-SHA256 under the commitment key, of
     /// `purpose_label` ‖ 0x00 ‖ `data`. The commitment key is HKDF-SHA256 of the data key
@@ -768,6 +808,57 @@ mod tests {
         let err = dek.open(&t, &s, &not_json).unwrap_err();
         assert!(matches!(err, VaultError::Malformed(_)));
         assert!(!err.to_string().contains("alice"), "{err}");
+    }
+
+    #[test]
+    fn documents_round_trip_and_open_for_their_subject_only() {
+        let mut rng = rng();
+        let (t, s) = (tenant("acme"), subject("1"));
+        let keys = master(1).tenant_keys(&t);
+        let (dek, _) = keys.new_subject_key(&mut rng, &s);
+        let file = b"%PDF-1.7 signed paper form \x00\xff".to_vec();
+        let sealed = dek.seal_document(&mut rng, &t, &s, &file);
+        assert_eq!(sealed.len(), HEADER_LEN + file.len() + TAG_LEN);
+        assert!(
+            !sealed.windows(10).any(|w| w == &file[..10]),
+            "not in clear"
+        );
+        assert_eq!(
+            dek.open_document(&t, &s, &sealed).unwrap().as_slice(),
+            &file[..]
+        );
+        assert_eq!(
+            dek.open_document(&t, &s, &dek.seal_document(&mut rng, &t, &s, b""))
+                .unwrap()
+                .len(),
+            0
+        );
+        // Another subject (with its own key, or even this key under its name), another
+        // tenant, and the identity label all fail.
+        let (other, _) = keys.new_subject_key(&mut rng, &subject("2"));
+        assert_eq!(
+            other.open_document(&t, &subject("2"), &sealed).unwrap_err(),
+            VaultError::Decrypt
+        );
+        assert_eq!(
+            other.open_document(&t, &s, &sealed).unwrap_err(),
+            VaultError::Decrypt
+        );
+        assert_eq!(
+            dek.open_document(&t, &subject("2"), &sealed).unwrap_err(),
+            VaultError::Decrypt
+        );
+        assert_eq!(
+            dek.open_document(&tenant("other"), &s, &sealed)
+                .unwrap_err(),
+            VaultError::Decrypt
+        );
+        assert_eq!(dek.open(&t, &s, &sealed).unwrap_err(), VaultError::Decrypt);
+        let identity = dek.seal(&mut rng, &t, &s, &identity());
+        assert_eq!(
+            dek.open_document(&t, &s, &identity).unwrap_err(),
+            VaultError::Decrypt
+        );
     }
 
     #[test]

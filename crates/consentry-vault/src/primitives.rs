@@ -21,7 +21,7 @@
 //! label ‖ 0x00 ‖ version ‖ tenant ID ‖ 0x00 ‖ subject ID
 //! ```
 //!
-//! The labels are [`DEK_LABEL`] and [`IDENTITY_LABEL`]. IDs are `[0-9a-z_]` only
+//! The labels are [`DEK_LABEL`], [`IDENTITY_LABEL`] and [`DOCUMENT_LABEL`]. IDs are `[0-9a-z_]` only
 //! (`consentry_core::ids`), so the NUL separators make the encoding unambiguous. The nonce
 //! is random: 192 bits make a collision negligible however many blobs one key seals, which
 //! is why XChaCha20 rather than ChaCha20's 96-bit nonce.
@@ -49,6 +49,8 @@ pub(crate) const SALT: &[u8] = b"consentry vault v1";
 pub(crate) const DEK_LABEL: &[u8] = b"consentry.vault.dek";
 /// Associated-data label of a sealed identity.
 pub(crate) const IDENTITY_LABEL: &[u8] = b"consentry.vault.identity";
+/// Associated-data label of a sealed document (an evidence file).
+pub(crate) const DOCUMENT_LABEL: &[u8] = b"consentry.vault.document";
 
 pub(crate) const NONCE_LEN: usize = 24;
 pub(crate) const TAG_LEN: usize = 16;

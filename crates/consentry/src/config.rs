@@ -87,6 +87,11 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub admin_token: Option<String>,
+    /// Block explorer page of an EVM transaction, `{tx}` standing for its hash, linked
+    /// from the web application (e.g. `https://etherscan.io/tx/{tx}`) [default: link to
+    /// /v1/log/anchors]
+    #[arg(long, env = "CONSENTRY_ANCHOR_EVM_EXPLORER", value_name = "URL")]
+    pub anchor_evm_explorer: Option<String>,
     #[command(flatten)]
     pub anchor: AnchorArgs,
 }
@@ -113,6 +118,7 @@ struct FileConfig {
     anchor_at: Option<String>,
     anchor_timezone: Option<String>,
     anchor_poll: Option<u64>,
+    anchor_evm_explorer: Option<String>,
 }
 
 fn read_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -187,6 +193,18 @@ pub fn server(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
         bail!("--admin-token must be at least 16 characters");
     }
     cfg.anchoring = anchoring(&args.anchor, &args.db)?;
+    if let Some(url) = args
+        .anchor_evm_explorer
+        .clone()
+        .or(file.anchor_evm_explorer.clone())
+    {
+        if !(url.starts_with("https://") || url.starts_with("http://")) || !url.contains("{tx}") {
+            bail!(
+                "--anchor-evm-explorer must be an http(s) URL with {{tx}} where the transaction hash goes"
+            );
+        }
+        cfg.anchoring.evm_explorer = Some(url);
+    }
     let format = args
         .log_format
         .clone()

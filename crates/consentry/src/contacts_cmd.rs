@@ -113,7 +113,7 @@ async fn open(url: &str, tenant: &TenantId) -> anyhow::Result<Store> {
 /// Loads the keys as `consentry serve` does (creating them on a database no service has
 /// used yet, as its first start would), and checks they are the keys of the service that
 /// uses this database: contacts sealed under another master key would be unreadable.
-async fn load_keys(
+pub(crate) async fn load_keys(
     store: &Store,
     data_dir: &Path,
     master: Option<&str>,

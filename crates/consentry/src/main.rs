@@ -7,6 +7,7 @@ mod contacts_cmd;
 mod keys_cmd;
 mod serve_cmd;
 mod tenant_cmd;
+mod user_cmd;
 mod verify_cmd;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +28,9 @@ enum Command {
     /// Manage tenants (senders).
     #[command(subcommand)]
     Tenant(tenant_cmd::TenantCommand),
+    /// Manage the staff users of the web application (/app).
+    #[command(subcommand)]
+    User(user_cmd::UserCommand),
     /// Import and export the address book as CSV (see docs/csv.md).
     #[command(subcommand)]
     Contacts(contacts_cmd::ContactsCommand),
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => report(serve_cmd::run(&args)),
         Command::Tenant(cmd) => report(tenant_cmd::run(&cmd)),
+        Command::User(cmd) => report(user_cmd::run(&cmd)),
         Command::Contacts(cmd) => report(contacts_cmd::run(&cmd)),
         Command::Keys(cmd) => report(keys_cmd::run(&cmd)),
         Command::Anchor(cmd) => report(anchor_cmd::run(&cmd)),

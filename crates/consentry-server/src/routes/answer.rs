@@ -99,6 +99,12 @@ fn closed(lang: Language, r: &RequestRow, now: i64, token: &str) -> Response {
         ),
         "pending" if r.expires_at <= now => expired(lang, r),
         "expired" => expired(lang, r),
+        "cancelled" => page(
+            lang,
+            StatusCode::GONE,
+            tr(lang, "Demande annulée", "Request cancelled"),
+            html! { p { (tr(lang, "L'expéditeur a annulé cette demande : elle n'attend plus de réponse. Rien n'a été enregistré.", "The sender cancelled this request: it no longer takes an answer. Nothing was recorded.")) } },
+        ),
         _ => page(
             lang,
             StatusCode::GONE,

@@ -3,11 +3,11 @@
 use crate::app::AppState;
 use crate::auth::TenantAuth;
 use crate::problem::{ApiJson, Problem};
-use crate::sequencer::{Evidence, ProofDraft, SubmitError};
+use crate::sequencer::{Evidence, ProofDraft, Sealed, SubmitError};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use consentry_core::ids::{ProofId, SubjectId};
+use consentry_core::ids::{ProofId, SubjectId, TenantId};
 use consentry_core::merkle::Hash;
 use consentry_core::proof::{Decision, Method, Notice, RecipientCategory};
 use consentry_core::time::Timestamp;
@@ -117,6 +117,156 @@ pub fn proof_response(status: StatusCode, id: &ProofId, entry: Vec<u8>) -> Respo
         .into_response()
 }
 
+/// A manual decision to record, as both the API and the web application give it.
+#[derive(Debug)]
+pub struct ManualConsent {
+    /// The sender.
+    pub tenant: TenantId,
+    /// The contact.
+    pub subject: SubjectId,
+    /// Purpose key (checked by [`check_purpose`]).
+    pub purpose: String,
+    /// The decision.
+    pub decision: Decision,
+    /// The evidence: the sender's text (committed in the append transaction) or a keyed
+    /// commitment already made under the subject's key (a file's).
+    pub evidence: Option<Evidence>,
+    /// The notice shown.
+    pub notice: Option<Notice>,
+    /// Validity of a granted consent, in days (1 to 3650).
+    pub valid_days: Option<u32>,
+    /// Or the instant it lapses.
+    pub valid_until: Option<Timestamp>,
+}
+
+/// Why a manual decision was not recorded; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The input is not acceptable (an English message for the API).
+    #[error("{0}")]
+    Invalid(String),
+    /// No such contact in the tenant's book.
+    #[error("no such contact")]
+    UnknownContact,
+    /// The contact's data was erased.
+    #[error("the contact's data was erased")]
+    Erased,
+    /// The append failed or the service is stopping.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<RecordError> for Problem {
+    fn from(e: RecordError) -> Problem {
+        match e {
+            RecordError::Invalid(m) => Problem::invalid(m),
+            RecordError::UnknownContact => Problem::not_found("contact"),
+            RecordError::Erased => Problem::new(
+                StatusCode::GONE,
+                "erased",
+                "Erased",
+                "this contact's data was erased; no consent can be recorded for it",
+            ),
+            RecordError::Unavailable(m) => Problem::unavailable(m),
+        }
+    }
+}
+
+/// Checks a manual decision's purpose, validity and evidence text.
+pub fn check_manual(m: &ManualConsent) -> Result<(), RecordError> {
+    if check_purpose(&m.purpose).is_err() {
+        return Err(RecordError::Invalid(
+            "purpose must be 1 to 64 of a-z 0-9 . _ -, starting with a letter or digit".into(),
+        ));
+    }
+    let text_len = match &m.evidence {
+        Some(Evidence::Text(e)) => e.len(),
+        _ => 0,
+    };
+    check_terms(m.decision, m.valid_days, m.valid_until, text_len)
+}
+
+/// Checks a decision's validity terms and the length of its evidence text.
+fn check_terms(
+    decision: Decision,
+    valid_days: Option<u32>,
+    valid_until: Option<Timestamp>,
+    evidence_len: usize,
+) -> Result<(), RecordError> {
+    if valid_days.is_some_and(|d| !(1..=3650).contains(&d)) {
+        return Err(RecordError::Invalid(
+            "valid_days must be between 1 and 3650".into(),
+        ));
+    }
+    if valid_until.is_some() && valid_days.is_some() {
+        return Err(RecordError::Invalid(
+            "give valid_days or valid_until, not both".into(),
+        ));
+    }
+    if valid_until.is_some() && decision != Decision::Granted {
+        return Err(RecordError::Invalid(
+            "valid_until applies to a granted consent only".into(),
+        ));
+    }
+    if evidence_len > MAX_EVIDENCE_TEXT {
+        return Err(RecordError::Invalid(
+            "evidence is longer than 16 KiB; keep the document and send a reference to it".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Longest evidence text: 16 KiB.
+pub const MAX_EVIDENCE_TEXT: usize = 16 * 1024;
+
+/// Records a manual decision under a new proof ID (the ID is made first, so that a
+/// caller can file evidence under it before the append: see [`record_manual_as`]).
+pub async fn record_manual(state: &AppState, m: ManualConsent) -> Result<Sealed, RecordError> {
+    let id = new_proof_id(state)?;
+    record_manual_as(state, id, m).await
+}
+
+/// A new proof ID.
+pub fn new_proof_id(state: &AppState) -> Result<ProofId, RecordError> {
+    ProofId::from_suffix(&crate::random::id_suffix(state.clock.now_ms()))
+        .map_err(|e| RecordError::Unavailable(e.to_string()))
+}
+
+/// Records a manual decision as proof `id`, and answers once the proof is durable in the
+/// log. The contact is read in the append transaction itself (see the sequencer):
+/// unknown, foreign and erased contacts are refused there, with nothing written.
+pub async fn record_manual_as(
+    state: &AppState,
+    id: ProofId,
+    m: ManualConsent,
+) -> Result<Sealed, RecordError> {
+    check_manual(&m)?;
+    let draft = ProofDraft {
+        id,
+        tenant: m.tenant,
+        subject: m.subject,
+        purpose: m.purpose,
+        decision: m.decision,
+        method: Method::Manual,
+        recipient: None,
+        notice: m.notice,
+        evidence: m.evidence,
+        request: None,
+        valid_days: m.valid_days,
+    };
+    // A valid_until in the past records a consent that has already lapsed (say, a paper
+    // record imported late): the book shows it as expired and it allows no reveal.
+    state
+        .sequencer
+        .submit_until(draft, m.valid_until)
+        .await
+        .map_err(|e| match e {
+            SubmitError::UnknownContact => RecordError::UnknownContact,
+            SubmitError::Erased => RecordError::Erased,
+            other => RecordError::Unavailable(other.to_string()),
+        })
+}
+
 /// `POST /v1/contacts/{id}/consents`: records a decision and answers with its proof once
 /// the proof is durable in the log.
 pub async fn record(
@@ -126,54 +276,25 @@ pub async fn record(
     ApiJson(body): ApiJson<RecordConsent>,
 ) -> Result<Response, Problem> {
     check_purpose(&body.purpose)?;
-    if body.valid_days.is_some_and(|d| !(1..=3650).contains(&d)) {
-        return Err(Problem::invalid("valid_days must be between 1 and 3650"));
-    }
-    if body.valid_until.is_some() && body.valid_days.is_some() {
-        return Err(Problem::invalid("give valid_days or valid_until, not both"));
-    }
-    if body.valid_until.is_some() && body.decision != Decision::Granted {
-        return Err(Problem::invalid(
-            "valid_until applies to a granted consent only",
-        ));
-    }
-    if body.evidence.as_ref().is_some_and(|e| e.len() > 16 * 1024) {
-        return Err(Problem::invalid(
-            "evidence is longer than 16 KiB; keep the document and send a reference to it",
-        ));
-    }
+    check_terms(
+        body.decision,
+        body.valid_days,
+        body.valid_until,
+        body.evidence.as_ref().map_or(0, String::len),
+    )?;
     let notice = body.notice.map(notice).transpose()?;
     let subject = SubjectId::parse(&id).map_err(|_| Problem::not_found("contact"))?;
-    let now = state.clock.now_ms();
-    let proof_id =
-        ProofId::from_suffix(&crate::random::id_suffix(now)).map_err(Problem::unavailable)?;
-    // The contact is read in the append transaction itself (see the sequencer): unknown,
-    // foreign and erased contacts are refused there, with nothing written.
-    let draft = ProofDraft {
-        id: proof_id.clone(),
+    let m = ManualConsent {
         tenant: auth.tenant.id.clone(),
         subject,
         purpose: body.purpose,
         decision: body.decision,
-        method: Method::Manual,
-        recipient: None,
-        notice,
         evidence: body.evidence.map(Evidence::Text),
-        request: None,
+        notice,
         valid_days: body.valid_days,
+        valid_until: body.valid_until,
     };
-    // A valid_until in the past records a consent that has already lapsed (say, a paper
-    // record imported late): the book shows it as expired and it allows no reveal.
-    let submitted = state.sequencer.submit_until(draft, body.valid_until).await;
-    let sealed = submitted.map_err(|e| match e {
-        SubmitError::UnknownContact => Problem::not_found("contact"),
-        SubmitError::Erased => Problem::new(
-            StatusCode::GONE,
-            "erased",
-            "Erased",
-            "this contact's data was erased; no consent can be recorded for it",
-        ),
-        other => Problem::unavailable(other),
-    })?;
+    let proof_id = new_proof_id(&state)?;
+    let sealed = record_manual_as(&state, proof_id.clone(), m).await?;
     Ok(proof_response(StatusCode::CREATED, &proof_id, sealed.entry))
 }

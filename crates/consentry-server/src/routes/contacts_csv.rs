@@ -8,16 +8,15 @@
 
 use crate::app::AppState;
 use crate::auth::TenantAuth;
-use crate::contacts_csv::{self, Export, LineError, MAX_BYTES};
+use crate::contacts_csv::{self, LineError, MAX_BYTES};
 use crate::problem::{ApiQuery, Problem};
 use axum::Json;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse as _, Response};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
 use axum::routing::{MethodRouter, post};
-use futures_util::{StreamExt as _, TryStreamExt as _};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -132,33 +131,11 @@ pub async fn import(
 
 /// `GET /v1/contacts/export`: the book as pseudonymous CSV, streamed.
 pub async fn export(State(state): State<AppState>, auth: TenantAuth) -> Result<Response, Problem> {
-    let export = Export::begin(
+    contacts_csv::export_response(
         state.store.clone(),
         auth.tenant.id.clone(),
         state.clock.now_ms(),
     )
     .await
-    .map_err(Problem::unavailable)?;
-    let header_row = export.header().map_err(Problem::unavailable)?;
-    let first = futures_util::stream::once(async move { Ok(Bytes::from(header_row)) });
-    let rest = futures_util::stream::try_unfold(export, |mut e| async move {
-        Ok(e.next_page().await?.map(|page| (Bytes::from(page), e)))
-    });
-    let stream = first
-        .chain(rest)
-        .inspect_err(|e: &contacts_csv::ExportError| {
-            tracing::error!(error = %e, "CSV export stopped part way");
-        });
-    let mut res = Body::from_stream(stream).into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8; header=present"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"contacts.csv\""),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+    .map_err(Problem::unavailable)
 }

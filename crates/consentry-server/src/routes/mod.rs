@@ -11,10 +11,13 @@ mod log;
 mod meta;
 mod portal;
 pub mod proofs;
-mod requests;
+pub mod requests;
 mod reveal;
 mod verify_page;
 mod webhook;
+
+/// Whether a POST comes from a page of another site (shared with the web application).
+pub(crate) use portal::{ClientIp, foreign_origin as portal_foreign_origin};
 
 use crate::app::AppState;
 use crate::problem::Problem;
@@ -82,6 +85,7 @@ pub fn routes() -> Router<AppState> {
             "/portal/proofs/{id}/certificate.pdf",
             get(portal::certificate_pdf),
         )
+        .merge(crate::web::routes())
 }
 
 /// 404 for every unknown path, as problem+json.

@@ -20,6 +20,7 @@ use crate::portal::{
 use crate::problem::{ApiForm, Problem};
 use crate::routes::proofs::language as accept_language;
 use crate::sequencer::{Action, EventDraft, EventOutcome as SeqOutcome, ProofDraft, SubmitError};
+use crate::web::layout::{LANG_COOKIE, code, parse_lang, tr};
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -61,23 +62,6 @@ static POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
     .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
 });
 
-/// The language cookie.
-const LANG_COOKIE: &str = "consentry_lang";
-
-fn tr(lang: Language, fr: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Language::Fr => fr,
-        Language::En => en,
-    }
-}
-
-fn code(lang: Language) -> &'static str {
-    match lang {
-        Language::Fr => "fr",
-        Language::En => "en",
-    }
-}
-
 /// `?lang=fr|en`.
 #[derive(Deserialize, Default)]
 pub struct LangQuery {
@@ -85,14 +69,6 @@ pub struct LangQuery {
     lang: Option<String>,
     #[serde(default)]
     done: Option<String>,
-}
-
-fn parse_lang(s: &str) -> Option<Language> {
-    match s {
-        "fr" => Some(Language::Fr),
-        "en" => Some(Language::En),
-        _ => None,
-    }
 }
 
 /// The page language: `?lang=`, else the language cookie, else `Accept-Language`.
@@ -195,7 +171,7 @@ impl FromRequestParts<AppState> for Session {
 }
 
 /// The peer's IP address, when the server knows it.
-pub struct ClientIp(Option<IpAddr>);
+pub struct ClientIp(pub Option<IpAddr>);
 
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
@@ -217,7 +193,7 @@ impl FromRequestParts<AppState> for ClientIp {
 /// the rest). Browsers say where a request comes from in `Sec-Fetch-Site`, and name the
 /// page's origin in `Origin` (`null` under this site's `no-referrer` policy, which then
 /// tells nothing).
-fn foreign_origin(state: &AppState, headers: &HeaderMap) -> bool {
+pub(crate) fn foreign_origin(state: &AppState, headers: &HeaderMap) -> bool {
     let site = headers
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())

@@ -179,13 +179,20 @@ fn pending(state: &AppState, log_index: u64) -> Problem {
     )
     .with("status", "pending")
     .with("log_index", log_index);
-    if anchoring.configured() {
-        let now = jiff::Timestamp::from_millisecond(state.clock.now_ms()).ok();
-        if let Some(next) = now.and_then(|n| anchoring.schedule().slot_after(n)) {
-            p = p.with("next_anchor_at", next.at.to_string());
-        }
+    if let Some(next) = next_anchor_at(state) {
+        p = p.with("next_anchor_at", next.to_string());
     }
     p
+}
+
+/// When the next scheduled anchoring runs, if an anchor is configured.
+pub fn next_anchor_at(state: &AppState) -> Option<jiff::Timestamp> {
+    let anchoring = &state.anchoring;
+    if !anchoring.configured() {
+        return None;
+    }
+    let now = jiff::Timestamp::from_millisecond(state.clock.now_ms()).ok()?;
+    anchoring.schedule().slot_after(now).map(|slot| slot.at)
 }
 
 /// `GET /v1/proofs/{id}/certificate`: the certificate JSON, or 409 while pending.
@@ -277,7 +284,16 @@ pub(crate) async fn certificate_of_entry(
 /// time from the embedded header, the TSA time from the signed token) rather than from
 /// the object's informational members.
 fn anchor_lines(cert: &Certificate, body: &str) -> Vec<AnchorLine> {
-    cert.anchors
+    anchor_lines_of(&cert.anchors, body)
+}
+
+/// One readable line per anchor object of the checkpoint whose body is `body` (see
+/// `anchor_lines`): what the web application shows beside an anchored proof.
+pub fn anchor_lines_of(
+    anchors: &[serde_json::Map<String, serde_json::Value>],
+    body: &str,
+) -> Vec<AnchorLine> {
+    anchors
         .iter()
         .map(|a| match a.get("kind").and_then(|k| k.as_str()) {
             Some("evm") => match check_evm_anchor(a, body) {

@@ -7,7 +7,7 @@ use crate::routes::consents::check_purpose;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use consentry_core::ids::{RequestId, SubjectId};
+use consentry_core::ids::{RequestId, SubjectId, TenantId};
 use consentry_core::merkle::Hash;
 use consentry_core::time::Timestamp;
 use consentry_store::{NewRequest, RequestRow};
@@ -80,6 +80,193 @@ pub fn view(r: &RequestRow) -> Value {
     })
 }
 
+/// Requests to create, as both the API and the web application give them.
+#[derive(Debug, Clone)]
+pub struct RequestsInput {
+    /// The recipients' pseudonyms, as given (checked one by one).
+    pub contacts: Vec<String>,
+    /// Purpose key.
+    pub purpose: String,
+    /// The exact notice text the recipient will read; its SHA-256 goes into the proof.
+    pub notice_text: String,
+    /// The notice's version label.
+    pub notice_version: Option<String>,
+    /// Where the notice is published.
+    pub notice_url: Option<String>,
+    /// Days the recipient has to answer: 3 to 30.
+    pub response_days: u32,
+    /// Validity of a granted consent, in days.
+    pub valid_days: Option<u32>,
+    /// `fr` or `en`: the e-mail's, the answer page's and the notice's language.
+    pub language: String,
+    /// Report contacts that already have a request for the purpose waiting for an answer
+    /// instead of asking them again.
+    pub skip_pending: bool,
+}
+
+/// Why a contact was not asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not a contact of the tenant's book.
+    NoSuchContact,
+    /// The contact's data was erased.
+    Erased,
+    /// A request for the purpose already waits for its answer.
+    AlreadyPending,
+}
+
+impl Refusal {
+    /// The API's reason text.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Refusal::NoSuchContact => "no such contact",
+            Refusal::Erased => "the contact's data was erased",
+            Refusal::AlreadyPending => "a request for this purpose is already pending",
+        }
+    }
+}
+
+/// What [`create_requests`] did.
+#[derive(Debug, Default)]
+pub struct RequestsOutcome {
+    /// The requests stored (their e-mails are queued).
+    pub created: Vec<RequestRow>,
+    /// The contacts not asked, as given, with why.
+    pub refused: Vec<(String, Refusal)>,
+}
+
+/// Checks requests' terms; an English message for the API.
+pub fn check_requests(input: &RequestsInput) -> Result<(), Problem> {
+    check_purpose(&input.purpose)?;
+    if input.notice_text.trim().is_empty() || input.notice_text.chars().count() > 20_000 {
+        return Err(Problem::invalid(
+            "notice text must be 1 to 20,000 characters",
+        ));
+    }
+    if input.notice_version.as_ref().is_some_and(|v| v.len() > 64)
+        || input.notice_url.as_ref().is_some_and(|u| u.len() > 2000)
+    {
+        return Err(Problem::invalid(
+            "notice version (64) or url (2000) is too long",
+        ));
+    }
+    if !(3..=30).contains(&input.response_days) {
+        return Err(Problem::invalid("response_days must be between 3 and 30"));
+    }
+    if input.valid_days.is_some_and(|d| !(1..=3650).contains(&d)) {
+        return Err(Problem::invalid("valid_days must be between 1 and 3650"));
+    }
+    if input.language != "fr" && input.language != "en" {
+        return Err(Problem::invalid("language must be fr or en"));
+    }
+    if input.contacts.is_empty() || input.contacts.len() > MAX_BULK {
+        return Err(Problem::invalid(format!(
+            "contact_ids must hold 1 to {MAX_BULK} IDs"
+        )));
+    }
+    Ok(())
+}
+
+/// Creates consent requests for up to [`MAX_BULK`] contacts of `tenant` in one
+/// transaction, each with a single-use link (only its hash is stored) whose e-mail the
+/// mail loop sends; contacts that cannot be asked are reported, not fatal. The notice's
+/// exact text is stored with its SHA-256, version and language: what the answer's proof
+/// records.
+pub async fn create_requests(
+    state: &AppState,
+    tenant: &TenantId,
+    input: &RequestsInput,
+) -> Result<RequestsOutcome, Problem> {
+    check_requests(input)?;
+    let notice_sha256 = Hash::digest(input.notice_text.as_bytes()).to_hex();
+    let now = state.clock.now_ms();
+    let mut out = RequestsOutcome::default();
+    let mut contacts = Vec::new();
+    for raw in &input.contacts {
+        let contact = match SubjectId::parse(raw) {
+            Ok(id) => state.store.contact(tenant, &id).await?,
+            Err(_) => None,
+        };
+        match contact {
+            None => out.refused.push((raw.clone(), Refusal::NoSuchContact)),
+            Some(c) if c.wrapped_key.is_none() => out.refused.push((raw.clone(), Refusal::Erased)),
+            Some(c) => contacts.push((raw, c)),
+        }
+    }
+    let pending = if input.skip_pending {
+        let ids: Vec<SubjectId> = contacts.iter().map(|(_, c)| c.id.clone()).collect();
+        state
+            .store
+            .pending_request_subjects(tenant, &input.purpose, &ids, now)
+            .await?
+    } else {
+        Default::default()
+    };
+    let mut requests = Vec::new();
+    let mut raws = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (raw, contact) in contacts {
+        if pending.contains(&contact.id) || (input.skip_pending && !seen.insert(contact.id.clone()))
+        {
+            out.refused.push((raw.clone(), Refusal::AlreadyPending));
+            continue;
+        }
+        let id =
+            RequestId::from_suffix(&crate::random::id_suffix(now)).map_err(Problem::unavailable)?;
+        let (_, token_hash) = crate::mail::request_token(state, id.as_str());
+        requests.push(NewRequest {
+            id,
+            tenant: tenant.clone(),
+            subject: contact.id,
+            purpose: input.purpose.clone(),
+            token_hash,
+            notice_text: input.notice_text.clone(),
+            notice_sha256: notice_sha256.clone(),
+            notice_version: input.notice_version.clone(),
+            notice_url: input.notice_url.clone(),
+            language: input.language.clone(),
+            valid_days: input.valid_days,
+            created_at: now,
+            expires_at: now + i64::from(input.response_days) * DAY_MS,
+        });
+        raws.push(raw.clone());
+    }
+    if requests.is_empty() {
+        return Ok(out);
+    }
+    if input.skip_pending {
+        // Checked again in the inserting transaction: a request another sender made for
+        // the same contact a moment ago is not doubled.
+        let skipped = state
+            .store
+            .insert_requests_unless_pending(&requests, now)
+            .await?;
+        if !skipped.is_empty() {
+            let mut kept = Vec::with_capacity(requests.len());
+            for (r, raw) in requests.into_iter().zip(raws) {
+                if skipped.contains(&r.id) {
+                    out.refused.push((raw, Refusal::AlreadyPending));
+                } else {
+                    kept.push(r);
+                }
+            }
+            requests = kept;
+        }
+    } else {
+        state.store.insert_requests(&requests).await?;
+    }
+    state.mail_wake.notify_one();
+    for r in &requests {
+        let row = state
+            .store
+            .request(tenant, &r.id)
+            .await?
+            .ok_or_else(|| Problem::unavailable("request vanished"))?;
+        out.created.push(row);
+    }
+    Ok(out)
+}
+
 /// `POST /v1/consent-requests`: e-mails each recipient a single-use link. One contact
 /// (`contact_id`) answers `{id, status: "pending", …}`; several (`contact_ids`) answer
 /// `{requests: […], errors: […]}`.
@@ -88,105 +275,73 @@ pub async fn create(
     auth: TenantAuth,
     ApiJson(body): ApiJson<CreateRequest>,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
-    check_purpose(&body.purpose)?;
     let (text, version, url) = match body.notice {
         NoticeArg::Text(t) => (t, None, None),
         NoticeArg::Full { text, version, url } => (text, version, url),
     };
-    if text.trim().is_empty() || text.chars().count() > 20_000 {
-        return Err(Problem::invalid(
-            "notice text must be 1 to 20,000 characters",
-        ));
-    }
-    if version.as_ref().is_some_and(|v| v.len() > 64)
-        || url.as_ref().is_some_and(|u| u.len() > 2000)
-    {
-        return Err(Problem::invalid(
-            "notice version (64) or url (2000) is too long",
-        ));
-    }
-    let days = body.response_days.unwrap_or(15);
-    if !(3..=30).contains(&days) {
-        return Err(Problem::invalid("response_days must be between 3 and 30"));
-    }
-    if body.valid_days.is_some_and(|d| !(1..=3650).contains(&d)) {
-        return Err(Problem::invalid("valid_days must be between 1 and 3650"));
-    }
-    let language = body.language.unwrap_or_else(|| "fr".into());
-    if language != "fr" && language != "en" {
-        return Err(Problem::invalid("language must be fr or en"));
-    }
-    let (ids, single) = match (body.contact_id, body.contact_ids) {
-        (Some(id), None) => (vec![id], true),
-        (None, Some(ids)) if !ids.is_empty() && ids.len() <= MAX_BULK => (ids, false),
-        (None, Some(_)) => {
-            return Err(Problem::invalid(format!(
-                "contact_ids must hold 1 to {MAX_BULK} IDs"
-            )));
-        }
-        _ => return Err(Problem::invalid("give contact_id or contact_ids")),
+    let mut input = RequestsInput {
+        contacts: Vec::new(),
+        purpose: body.purpose,
+        notice_text: text,
+        notice_version: version,
+        notice_url: url,
+        response_days: body.response_days.unwrap_or(15),
+        valid_days: body.valid_days,
+        language: body.language.unwrap_or_else(|| "fr".into()),
+        skip_pending: false,
     };
-    let notice_sha256 = Hash::digest(text.as_bytes()).to_hex();
-    let now = state.clock.now_ms();
-    let mut requests = Vec::new();
-    let mut errors = Vec::new();
-    for raw in ids {
-        let contact = match SubjectId::parse(&raw) {
+    let single = match (body.contact_id, body.contact_ids) {
+        (Some(id), None) => {
+            input.contacts = vec![id];
+            true
+        }
+        (None, Some(ids)) => {
+            input.contacts = ids;
+            false
+        }
+        _ => {
+            // The terms are checked first, as for any other body.
+            let mut probe = input.clone();
+            probe.contacts = vec![String::new()];
+            check_requests(&probe)?;
+            return Err(Problem::invalid("give contact_id or contact_ids"));
+        }
+    };
+    check_requests(&input)?;
+    if single {
+        // One contact: refused with its own status rather than listed; nothing stored.
+        let given = input.contacts.first().map(String::as_str).unwrap_or("");
+        let contact = match SubjectId::parse(given) {
             Ok(id) => state.store.contact(&auth.tenant.id, &id).await?,
             Err(_) => None,
         };
-        let Some(contact) = contact else {
-            errors.push(json!({"contact_id": raw, "reason": "no such contact"}));
-            continue;
-        };
-        if contact.wrapped_key.is_none() {
-            errors.push(json!({"contact_id": raw, "reason": "the contact's data was erased"}));
-            continue;
+        match contact {
+            None => return Err(Problem::not_found("contact")),
+            Some(c) if c.wrapped_key.is_none() => {
+                return Err(Problem::new(
+                    StatusCode::GONE,
+                    "erased",
+                    "Erased",
+                    Refusal::Erased.reason(),
+                ));
+            }
+            Some(_) => {}
         }
-        let id =
-            RequestId::from_suffix(&crate::random::id_suffix(now)).map_err(Problem::unavailable)?;
-        let (_, token_hash) = crate::mail::request_token(&state, id.as_str());
-        requests.push(NewRequest {
-            id,
-            tenant: auth.tenant.id.clone(),
-            subject: contact.id,
-            purpose: body.purpose.clone(),
-            token_hash,
-            notice_text: text.clone(),
-            notice_sha256: notice_sha256.clone(),
-            notice_version: version.clone(),
-            notice_url: url.clone(),
-            language: language.clone(),
-            valid_days: body.valid_days,
-            created_at: now,
-            expires_at: now + i64::from(days) * DAY_MS,
-        });
     }
-    if single && !errors.is_empty() {
-        let reason = errors[0]["reason"].as_str().unwrap_or("refused").to_owned();
-        return Err(if reason == "no such contact" {
-            Problem::not_found("contact")
-        } else {
-            Problem::new(StatusCode::GONE, "erased", "Erased", reason)
-        });
-    }
-    state.store.insert_requests(&requests).await?;
-    state.mail_wake.notify_one();
-    let mut views = Vec::new();
-    for r in &requests {
-        let row = state
-            .store
-            .request(&auth.tenant.id, &r.id)
-            .await?
-            .ok_or_else(|| Problem::unavailable("request vanished"))?;
-        views.push(view(&row));
-    }
+    let mut outcome = create_requests(&state, &auth.tenant.id, &input).await?;
     if single {
-        let v = views
+        let row = outcome
+            .created
             .pop()
             .ok_or_else(|| Problem::unavailable("no request created"))?;
-        return Ok((StatusCode::CREATED, Json(v)));
+        return Ok((StatusCode::CREATED, Json(view(&row))));
     }
+    let views: Vec<Value> = outcome.created.iter().map(view).collect();
+    let errors: Vec<Value> = outcome
+        .refused
+        .iter()
+        .map(|(raw, why)| json!({"contact_id": raw, "reason": why.reason()}))
+        .collect();
     Ok((
         StatusCode::CREATED,
         Json(json!({"requests": views, "errors": errors})),

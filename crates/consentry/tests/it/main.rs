@@ -19,3 +19,7 @@ mod service;
 mod tsa;
 mod util;
 mod verify_page;
+mod webapp_admin;
+mod webapp_book;
+mod webapp_browser;
+mod webapp_consents;

@@ -30,6 +30,25 @@ fn is_portal(path: &str) -> bool {
     path == "/portal" || path.starts_with("/portal/")
 }
 
+/// The staff web application's pages and forms: public (sign-in, language, assets) or
+/// behind the staff session cookie (never an API key). Its errors are HTML pages too.
+fn is_webapp(path: &str) -> bool {
+    path == "/app" || path.starts_with("/app/")
+}
+
+/// `/app/login?next=` of a path, as the sign-in redirect writes it.
+fn sign_in_to(path: &str) -> String {
+    let mut out = String::from("/app/login?next=");
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 fn server_src(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../consentry-server/src")
@@ -131,45 +150,153 @@ fn methods_in(expr: &str) -> BTreeSet<String> {
     found
 }
 
-/// The methods routed by `module::function()`, from that function's body in
-/// `src/routes/module.rs`.
-fn methods_of_function(call: &str) -> BTreeSet<String> {
-    let call = call.trim();
-    let Some(path) = call.strip_suffix("()") else {
-        return BTreeSet::new();
+/// A call `path::to::function()` with no arguments, split into its module path and its
+/// function, or `None` for any other expression.
+fn split_call(expr: &str) -> Option<(Vec<String>, String)> {
+    let path = expr.trim().strip_suffix("()")?;
+    let segments: Vec<&str> = path.split("::").collect();
+    let ident = |s: &str| {
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
     };
-    let (module, function) = path
-        .rsplit_once("::")
-        .unwrap_or_else(|| panic!("cannot find the function of route expression {call:?}"));
-    let module = module.trim_start_matches("self::");
-    assert!(
-        !module.contains("::"),
-        "route expression {call:?}: only functions of a module of src/routes are followed"
-    );
-    let file = server_src(&format!("routes/{module}.rs"));
-    let src = strip_comments(&read(&file));
-    let at = src
-        .find(&format!("fn {function}("))
-        .unwrap_or_else(|| panic!("no fn {function} in {}", file.display()));
-    let open = src[at..].find('{').unwrap() + at;
-    methods_in(until_closing(&src[open + 1..], '{'))
+    if segments.len() < 2 || !segments.iter().all(|s| ident(s)) {
+        return None;
+    }
+    let (function, modules) = segments.split_last()?;
+    Some((
+        modules.iter().map(|s| (*s).to_owned()).collect(),
+        (*function).to_owned(),
+    ))
 }
 
-/// Every `(METHOD, path)` the router source declares. `resolve` gives the methods of a
-/// route expression that names no method itself (a function returning a method router).
-fn routes_in(src: &str, resolve: impl Fn(&str) -> BTreeSet<String>) -> BTreeSet<(String, String)> {
+/// The directory (under `src/`) holding the child modules of the module in `file`:
+/// `x/mod.rs` → `x`, `x/y.rs` → `x/y`.
+fn module_dir(file: &str) -> String {
+    let (dir, name) = file.rsplit_once('/').unwrap_or(("", file));
+    let stem = name.strip_suffix(".rs").unwrap_or(name);
+    match (dir, stem) {
+        (d, "mod" | "lib") => d.to_owned(),
+        ("", s) => s.to_owned(),
+        (d, s) => format!("{d}/{s}"),
+    }
+}
+
+/// The source file (under `src/`) of module `modules` named from the module whose child
+/// modules live in `dir`: `crate::a::b` from the crate root, `self::m` or `m` from `dir`.
+/// `super::` and modules that have no file (inline `mod x { … }`) are refused.
+fn module_file(dir: &str, modules: &[String]) -> String {
+    let (base, rest) = match modules.first().map(String::as_str) {
+        Some("crate") => (String::new(), &modules[1..]),
+        Some("self") => (dir.to_owned(), &modules[1..]),
+        _ => (dir.to_owned(), modules),
+    };
+    assert!(
+        !rest.is_empty()
+            && !rest
+                .iter()
+                .any(|m| m == "super" || m == "self" || m == "crate"),
+        "module path {modules:?}: name the module as crate::a::b, self::m or m"
+    );
+    let joined = rest.join("/");
+    let path = if base.is_empty() {
+        joined
+    } else {
+        format!("{base}/{joined}")
+    };
+    for candidate in [format!("{path}.rs"), format!("{path}/mod.rs")] {
+        if server_src(&candidate).is_file() {
+            return candidate;
+        }
+    }
+    panic!(
+        "module {modules:?} (from src/{dir}): neither src/{path}.rs nor src/{path}/mod.rs exists"
+    );
+}
+
+/// The body (between its braces) of the one `fn name(` of `src`, comments removed.
+fn function_body(src: &str, name: &str, file: &str) -> String {
     let code = strip_comments(src);
-    for hidden in [".nest(", ".nest_service(", ".merge(", ".route_service("] {
+    let needle = format!("fn {name}(");
+    let at = code
+        .find(&needle)
+        .unwrap_or_else(|| panic!("no fn {name} in src/{file}"));
+    assert!(
+        !code[at + needle.len()..].contains(&needle),
+        "two fn {name} in src/{file}: cannot tell which one builds the router"
+    );
+    let open = code[at..].find('{').unwrap() + at;
+    until_closing(&code[open + 1..], '{').to_owned()
+}
+
+/// The methods routed by `module::function()` (a function returning a method router),
+/// from that function's body in the module's file, found from `dir` as `module_file` does.
+fn methods_of_function(dir: &str, call: &str) -> BTreeSet<String> {
+    let Some((modules, function)) = split_call(call) else {
+        return BTreeSet::new();
+    };
+    let file = module_file(dir, &modules);
+    methods_in(&function_body(&read(&server_src(&file)), &function, &file))
+}
+
+/// The routes a `.merge(…)` adds: only `crate::a::b::f()`, `self::m::f()` and `m::f()`
+/// (a function of another module returning a router) are followed; anything else — a
+/// variable, a call with arguments, a local function, a router built in place — panics,
+/// so that no route can hide from this test.
+fn merged_routes(dir: &str, arg: &str) -> BTreeSet<(String, String)> {
+    let Some((modules, function)) = split_call(arg) else {
+        panic!(
+            ".merge({}): this test follows only .merge(module::function()) (crate::a::f(), self::m::f() or m::f()); teach it the new form so that every route stays documented",
+            arg.trim()
+        );
+    };
+    routes_of_function(&module_file(dir, &modules), &function)
+}
+
+/// Every `(METHOD, path)` the router source declares: its `.route("PATH", …)` lines and
+/// the routes of its `.merge(…)`s. `resolve` gives the methods of a route expression that
+/// names no method itself (a function returning a method router); `merged` gives the
+/// routes of a `.merge(…)` argument.
+fn routes_in(
+    src: &str,
+    resolve: impl Fn(&str) -> BTreeSet<String>,
+    merged: impl Fn(&str) -> BTreeSet<(String, String)>,
+) -> BTreeSet<(String, String)> {
+    let code = strip_comments(src);
+    for hidden in [
+        ".nest(",
+        ".nest_service(",
+        ".route_service(",
+        ".fallback_service(",
+    ] {
         assert!(
             !code.contains(hidden),
-            "the router uses {hidden}…): this test reads only .route(\"PATH\", …) lines; teach it the new form so that every route stays documented"
+            "the router uses {hidden}…): this test reads only .route(\"PATH\", …) lines and .merge(module::function()); teach it the new form so that every route stays documented"
         );
     }
     let mut out = BTreeSet::new();
+    let mut add = |method: String, path: String| {
+        assert!(
+            out.insert((method.clone(), path.clone())),
+            "{method} {path} routed twice"
+        );
+    };
     let mut rest = code.as_str();
-    while let Some(at) = rest.find(".route(") {
-        let args = until_closing(&rest[at + ".route(".len()..], '(');
-        rest = &rest[at + ".route(".len() + args.len()..];
+    loop {
+        let next = [".route(", ".merge("]
+            .into_iter()
+            .filter_map(|form| rest.find(form).map(|at| (at, form)))
+            .min();
+        let Some((at, form)) = next else { break };
+        let args = until_closing(&rest[at + form.len()..], '(');
+        rest = &rest[at + form.len() + args.len()..];
+        if form == ".merge(" {
+            for (m, p) in merged(args) {
+                add(m, p);
+            }
+            continue;
+        }
         let args = args.trim_start();
         let literal = args
             .strip_prefix('"')
@@ -190,16 +317,26 @@ fn routes_in(src: &str, resolve: impl Fn(&str) -> BTreeSet<String>) -> BTreeSet<
             expr.trim()
         );
         for m in methods {
-            assert!(
-                out.insert((m.to_uppercase(), path.to_owned())),
-                "{m} {path} routed twice"
-            );
+            add(m.to_uppercase(), path.to_owned());
         }
     }
     out
 }
 
-/// The routes of the real router (`src/routes/mod.rs`).
+/// The routes of the router built by `fn function` in `src/<file>`, following its merges.
+fn routes_of_function(file: &str, function: &str) -> BTreeSet<(String, String)> {
+    let body = function_body(&read(&server_src(file)), function, file);
+    let dir = module_dir(file);
+    routes_in(
+        &body,
+        |expr| methods_of_function(&dir, expr),
+        |arg| merged_routes(&dir, arg),
+    )
+}
+
+/// The routes of the real router (`routes()` in `src/routes/mod.rs`, with the routers it
+/// merges: the web application's `crate::web::routes()` and the page modules that one
+/// merges).
 fn router_routes() -> BTreeSet<(String, String)> {
     // The whole router is built in routes/mod.rs; app.rs only adds layers and the fallback.
     let app = strip_comments(&read(&server_src("app.rs")));
@@ -209,7 +346,7 @@ fn router_routes() -> BTreeSet<(String, String)> {
             "app.rs adds routes ({form}…)): read them here too so that they are documented"
         );
     }
-    routes_in(&read(&server_src("routes/mod.rs")), methods_of_function)
+    routes_of_function("routes/mod.rs", "routes")
 }
 
 /// Every `(METHOD, path)` the document describes.
@@ -226,7 +363,7 @@ fn documented_routes(doc: &Value) -> BTreeSet<(String, String)> {
 }
 
 #[test]
-fn the_route_reader_sees_chains_functions_and_refuses_hidden_methods() {
+fn the_route_reader_sees_chains_functions_and_merges_and_refuses_hidden_methods() {
     let src = r#"
         // .route("/commented", get(nothing))
         Router::new()
@@ -237,11 +374,19 @@ fn the_route_reader_sees_chains_functions_and_refuses_hidden_methods() {
                 axum::routing::put(m::e).layer(DefaultBodyLimit::max(10)),
             )
             .route("/d", m::route())
+            .merge(crate::web::routes())
     "#;
-    let routes = routes_in(src, |expr| {
-        assert_eq!(expr.trim(), "m::route()");
-        BTreeSet::from(["patch".to_owned()])
-    });
+    let routes = routes_in(
+        src,
+        |expr| {
+            assert_eq!(expr.trim(), "m::route()");
+            BTreeSet::from(["patch".to_owned()])
+        },
+        |arg| {
+            assert_eq!(arg.trim(), "crate::web::routes()");
+            BTreeSet::from([("GET".to_owned(), "/e".to_owned())])
+        },
+    );
     let want: BTreeSet<(String, String)> = [
         ("GET", "/a"),
         ("POST", "/b/{id}"),
@@ -249,17 +394,64 @@ fn the_route_reader_sees_chains_functions_and_refuses_hidden_methods() {
         ("DELETE", "/b/{id}"),
         ("PUT", "/c"),
         ("PATCH", "/d"),
+        ("GET", "/e"),
     ]
     .iter()
     .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
     .collect();
     assert_eq!(routes, want);
+    let none = |_: &str| BTreeSet::new();
+    let fails = |src: &'static str| {
+        std::panic::catch_unwind(|| routes_in(src, none, |arg| merged_routes("routes", arg)))
+            .is_err()
+    };
     assert!(std::panic::catch_unwind(|| methods_in("any(h)")).is_err());
+    assert!(fails(".route(\"/x\", h())"));
+    // A route merged twice, or once more by hand, is refused.
     assert!(
-        std::panic::catch_unwind(|| routes_in(".route(\"/x\", h())", |_| BTreeSet::new())).is_err()
+        std::panic::catch_unwind(|| routes_in(
+            ".route(\"/e\", get(h)).merge(m::routes())",
+            none,
+            |_| { BTreeSet::from([("GET".to_owned(), "/e".to_owned())]) }
+        ))
+        .is_err()
     );
-    assert!(
-        std::panic::catch_unwind(|| routes_in(".merge(other())", |_| BTreeSet::new())).is_err()
+    // Merges other than a module's function: a local function, a variable, a call with
+    // arguments, a router built in place, a module that does not exist, super::.
+    for bad in [
+        ".merge(other())",
+        ".merge(router)",
+        ".merge(crate::web::routes(state))",
+        ".merge(Router::new().route(\"/x\", get(h)))",
+        ".merge(crate::nowhere::routes())",
+        ".merge(super::web::routes())",
+        ".nest(\"/x\", crate::web::routes())",
+    ] {
+        assert!(fails(bad), "{bad} is accepted");
+    }
+    // The real modules: routes/mod.rs merges the web application, whose own routes and
+    // page modules are followed; the route functions of src/routes are found as before.
+    assert_eq!(module_dir("routes/mod.rs"), "routes");
+    assert_eq!(module_dir("web/book.rs"), "web/book");
+    assert_eq!(
+        module_file("routes", &["crate".into(), "web".into()]),
+        "web/mod.rs"
+    );
+    assert_eq!(module_file("web", &["book".into()]), "web/book.rs");
+    let web = merged_routes("routes", "crate::web::routes()");
+    for (m, p) in [
+        ("POST", "/app/login"),
+        ("GET", "/app/contacts"),
+        ("POST", "/app/contacts/import"),
+    ] {
+        assert!(
+            web.contains(&(m.to_owned(), p.to_owned())),
+            "{m} {p} not seen: {web:?}"
+        );
+    }
+    assert_eq!(
+        methods_of_function("routes", "contacts_csv::import_route()"),
+        BTreeSet::from(["post".to_owned()])
     );
 }
 
@@ -344,6 +536,12 @@ fn the_document_is_openapi_3_1_and_every_operation_is_complete() {
         doc["components"]["securitySchemes"]["bearerAuth"],
         json!({"type": "http", "scheme": "bearer", "description": doc["components"]["securitySchemes"]["bearerAuth"]["description"]})
     );
+    let staff = &doc["components"]["securitySchemes"]["staffSession"];
+    assert_eq!(
+        staff,
+        &json!({"type": "apiKey", "in": "cookie", "name": "consentry_staff", "description": staff["description"]})
+    );
+    assert!(staff["description"].is_string());
 
     let mut ids = BTreeSet::new();
     for (method, path) in documented_routes(&doc) {
@@ -357,11 +555,13 @@ fn the_document_is_openapi_3_1_and_every_operation_is_complete() {
             .as_object()
             .unwrap_or_else(|| panic!("{where_} has no responses"));
         assert!(!responses.is_empty(), "{where_} has no responses");
-        // The portal's forms answer POST/redirect/GET: a 303 is their success.
+        // The portal's and the web application's forms answer POST/redirect/GET: a 303 is
+        // their success.
         assert!(
             responses
                 .keys()
-                .any(|k| k.starts_with('2') || (is_portal(&path) && k == "303")),
+                .any(|k| k.starts_with('2')
+                    || ((is_portal(&path) || is_webapp(&path)) && k == "303")),
             "{where_} documents no success"
         );
         // Path parameters: each {name} of the template is documented.
@@ -383,7 +583,47 @@ fn the_document_is_openapi_3_1_and_every_operation_is_complete() {
         }
         // Security: public routes none, every other route the bearer key, with its 401.
         let security = &op["security"];
-        if is_portal(&path) {
+        if is_webapp(&path) {
+            assert_eq!(op["tags"], json!(["web app"]), "{where_}: tagged web app");
+            assert!(
+                responses.get("401").is_none() || security == &json!([]),
+                "{where_}: no API key, no 401 (only the sign-in form answers one)"
+            );
+            if security == &json!([{"staffSession": []}]) {
+                assert!(
+                    responses.contains_key("303"),
+                    "{where_}: without a session it redirects to the sign-in page (303)"
+                );
+                if method == "POST" {
+                    // A form refused for its role, its CSRF token or its origin.
+                    assert!(responses.contains_key("403"), "{where_}: 403 undocumented");
+                    let body = resolve(&doc, &op["requestBody"]);
+                    let content = body["content"]
+                        .as_object()
+                        .unwrap_or_else(|| panic!("{where_}: a form without a documented body"));
+                    for (ct, media) in content {
+                        assert!(
+                            ct == "application/x-www-form-urlencoded"
+                                || ct == "multipart/form-data",
+                            "{where_}: forms only, not {ct}"
+                        );
+                        let schema = resolve(&doc, &media["schema"]);
+                        assert!(
+                            schema["required"]
+                                .as_array()
+                                .is_some_and(|r| r.contains(&json!("csrf"))),
+                            "{where_}: the form's csrf field is undocumented"
+                        );
+                    }
+                }
+            } else {
+                assert_eq!(
+                    security,
+                    &json!([]),
+                    "{where_}: the web application is public or behind its staff session"
+                );
+            }
+        } else if is_portal(&path) {
             assert!(
                 security == &json!([]) || security == &json!([{"portalSession": []}]),
                 "{where_}: the portal is public or behind its session cookie"
@@ -419,12 +659,24 @@ fn the_document_is_openapi_3_1_and_every_operation_is_complete() {
             );
             if status.starts_with('4') || status.starts_with('5') {
                 let content = response["content"].as_object().unwrap();
-                assert!(
-                    content.contains_key("application/problem+json")
-                        || ((path.starts_with("/c/") || is_portal(&path))
-                            && content.contains_key("text/html")),
-                    "{where_} {status}: errors are application/problem+json"
-                );
+                if is_webapp(&path) {
+                    // HTML pages, or the framework's own plain text (an unreadable query
+                    // string, a body over the service's limit).
+                    assert!(
+                        !content.is_empty()
+                            && content
+                                .keys()
+                                .all(|ct| ct == "text/html" || ct == "text/plain"),
+                        "{where_} {status}: the web application's errors are pages"
+                    );
+                } else {
+                    assert!(
+                        content.contains_key("application/problem+json")
+                            || ((path.starts_with("/c/") || is_portal(&path))
+                                && content.contains_key("text/html")),
+                        "{where_} {status}: errors are application/problem+json"
+                    );
+                }
             }
         }
     }
@@ -459,7 +711,9 @@ fn every_route_is_documented_and_nothing_else() {
 }
 
 /// What the handlers enforce matches the documented security: without a key, every
-/// tenant operation is a 401 problem, and no public one is.
+/// tenant operation is a 401 problem, and no public one is; without a session, every
+/// portal operation behind it is refused and every web application operation behind the
+/// staff session redirects to the sign-in page.
 #[test]
 fn documented_security_is_what_the_service_enforces() {
     let env = Env::new(Db::Sqlite);
@@ -468,7 +722,35 @@ fn documented_security_is_what_the_service_enforces() {
     for (method, path) in documented_routes(&doc) {
         let concrete = path
             .replace("{id}", "sub_0000000000")
-            .replace("{token}", &"ab".repeat(32));
+            .replace("{token}", &"ab".repeat(32))
+            .replace("{code}", "en");
+        if is_webapp(&path) {
+            let op = &doc["paths"][&path][method.to_lowercase()];
+            let form = (method == "POST").then_some("");
+            let r = crate::portal::Client::default().call(&s, &method, &concrete, form);
+            let location = r.header("location").unwrap_or("").to_owned();
+            if op["security"] == json!([{"staffSession": []}]) {
+                // No session: to the sign-in page, and back here after it for a GET.
+                let want = if method == "GET" {
+                    sign_in_to(&concrete)
+                } else {
+                    "/app/login".to_owned()
+                };
+                assert_eq!(
+                    (r.status, location.as_str()),
+                    (303, want.as_str()),
+                    "{method} {path} needs a staff session: {}",
+                    r.text()
+                );
+            } else {
+                assert!(
+                    r.status != 403 && !location.starts_with("/app/login?next="),
+                    "{method} {path} is documented as public: {} {location}",
+                    r.status
+                );
+            }
+            continue;
+        }
         let body = matches!(method.as_str(), "POST" | "PUT" | "PATCH")
             .then_some(("application/json", b"{}".as_slice()));
         let r = call(&method, &s.url(&concrete), None, body);
@@ -599,6 +881,8 @@ for c in cases:
         if c["body"] not in ("", None):
             failures.append(where + ": a body, where none is documented")
         continue
+    if essence not in content and "*/*" in content:
+        essence = "*/*"
     if essence not in content:
         failures.append("%s: content type not documented (documented: %s)" % (where, sorted(content)))
         continue
@@ -653,11 +937,24 @@ impl Cases {
 
     /// A request body the service accepted (`valid`) or refused with 422.
     fn request(&mut self, method: &str, template: &str, body: &Value, valid: bool) {
+        self.typed_request(method, template, "application/json", body, valid);
+    }
+
+    /// A request body of another media type (a form's fields as a JSON object: a
+    /// repeated field as an array, a file as its text).
+    fn typed_request(
+        &mut self,
+        method: &str,
+        template: &str,
+        content_type: &str,
+        body: &Value,
+        valid: bool,
+    ) {
         self.0.push(json!({
             "kind": "request",
             "method": method.to_lowercase(),
             "path": template,
-            "content_type": "application/json",
+            "content_type": content_type,
             "body": body,
             "valid": valid,
         }));
@@ -740,7 +1037,7 @@ fn form(s: &Server, path: &str, body: &str) -> Res {
 fn real_responses_match_the_documented_schemas() {
     let python = python();
     let env = Env::new(Db::Sqlite);
-    let (_tenant, key) = env.tenant("ACME SAS");
+    let (tenant, key) = env.tenant("ACME SAS");
     let k = Some(key.as_str());
     // A real TSA (OpenSSL's), so that certificates and the anchor history are served.
     let pki = crate::tsa::Pki::new(crate::tsa::Alg::Ec);
@@ -1331,6 +1628,7 @@ fn real_responses_match_the_documented_schemas() {
             "/v1/log/anchors",
             &get(&s.url("/v1/log/anchors"), None),
         );
+        webapp_cases(&mut c, &env, &s, &tenant, &key, id);
         portal_cases(&mut c, &env, &s, &key, &contact, id);
     }
 
@@ -1628,4 +1926,956 @@ fn portal_cases(c: &mut Cases, env: &Env, s: &Server, key: &str, contact: &str, 
         .find(|r| r.status == 429)
         .expect("the per-address limit");
     c.response("POST", "/portal/login", &res(limited));
+}
+
+// ---------------------------------------------------------------------------------------
+// The staff web application.
+
+/// The password of the web application's test users.
+const STAFF_PASSWORD: &str = "a long staff password for openapi";
+
+/// Adds a staff user with the CLI; returns their ID.
+fn staff_user(env: &Env, tenant: &str, email: &str, role: &str) -> String {
+    crate::util::add_staff(env, tenant, email, role, STAFF_PASSWORD)
+}
+
+/// A browser stand-in for staff: keeps the `consentry_staff` cookie, never follows
+/// redirects.
+#[derive(Default, Clone)]
+struct Web {
+    cookie: Option<String>,
+}
+
+impl Web {
+    fn send(
+        &mut self,
+        s: &Server,
+        method: &str,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+        headers: &[(&str, &str)],
+    ) -> crate::portal::Page {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        let mut b = ureq::http::Request::builder()
+            .method(method)
+            .uri(s.url(path))
+            .header("Accept-Language", "en-GB,en;q=0.8");
+        if let Some(c) = &self.cookie {
+            b = b.header("Cookie", c);
+        }
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        let r = match body {
+            Some((ct, bytes)) => agent.run(b.header("Content-Type", ct).body(bytes).unwrap()),
+            None => agent.run(b.body(()).unwrap()),
+        };
+        let mut r = r.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let headers: Vec<(String, String)> = r
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        for (k, v) in &headers {
+            if k.eq_ignore_ascii_case("set-cookie") && v.starts_with("consentry_staff=") {
+                let pair = v.split(';').next().unwrap().to_owned();
+                self.cookie = (pair != "consentry_staff=").then_some(pair);
+            }
+        }
+        let body = r
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec()
+            .unwrap();
+        crate::portal::Page {
+            status: r.status().as_u16(),
+            headers,
+            body,
+        }
+    }
+
+    fn get(&mut self, s: &Server, path: &str) -> crate::portal::Page {
+        self.send(s, "GET", path, None, &[])
+    }
+
+    /// POSTs `fields` (an object of strings, arrays for repeated fields) as a form.
+    fn form(&mut self, s: &Server, path: &str, fields: &Value) -> crate::portal::Page {
+        let body = urlencoded(fields).into_bytes();
+        self.send(
+            s,
+            "POST",
+            path,
+            Some(("application/x-www-form-urlencoded", body)),
+            &[],
+        )
+    }
+
+    /// POSTs `fields` as `multipart/form-data`, with files `(field, name, type, bytes)`.
+    fn upload(
+        &mut self,
+        s: &Server,
+        path: &str,
+        fields: &Value,
+        files: &[(&str, &str, &str, &[u8])],
+    ) -> crate::portal::Page {
+        let boundary = "----consentry-openapi-boundary-3b9c";
+        let mut body = Vec::new();
+        for (k, v) in form_pairs(fields) {
+            body.extend(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .into_bytes(),
+            );
+        }
+        for (field, name, ct, bytes) in files {
+            body.extend(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: {ct}\r\n\r\n"
+                )
+                .into_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend(b"\r\n");
+        }
+        body.extend(format!("--{boundary}--\r\n").into_bytes());
+        let ct = format!("multipart/form-data; boundary={boundary}");
+        self.send(s, "POST", path, Some((&ct, body)), &[])
+    }
+}
+
+/// The `(name, value)` pairs of a form given as a JSON object.
+fn form_pairs(fields: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (k, v) in fields.as_object().unwrap() {
+        match v {
+            Value::Array(items) => {
+                out.extend(
+                    items
+                        .iter()
+                        .map(|i| (k.clone(), i.as_str().unwrap().to_owned())),
+                );
+            }
+            other => out.push((k.clone(), other.as_str().unwrap().to_owned())),
+        }
+    }
+    out
+}
+
+fn urlencoded(fields: &Value) -> String {
+    crate::util::form_encode(&form_pairs(fields))
+}
+
+fn page_res(p: &crate::portal::Page) -> Res {
+    Res {
+        status: p.status,
+        content_type: p.content_type(),
+        body: p.body.clone(),
+    }
+}
+
+/// The text right after `marker` up to `end` (or the end).
+fn after<'h>(html: &'h str, marker: &str, end: char) -> &'h str {
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} not in the page: {html}"))
+        + marker.len();
+    let rest = &html[at..];
+    &rest[..rest.find(end).unwrap_or(rest.len())]
+}
+
+/// The staff web application's operations, as an admin, an auditor and a visitor with no
+/// session use them, with their statuses and content types: `proof` is an anchored proof
+/// of tenant `tenant` (whose API key is `key`).
+#[allow(clippy::too_many_lines)]
+fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, proof: &str) {
+    let k = Some(key);
+    let admin_email = "adele.admin@openapi.example";
+    let admin_id = staff_user(env, tenant, admin_email, "admin");
+    staff_user(env, tenant, "aude.auditor@openapi.example", "auditor");
+    let mut anon = Web::default();
+    let mut w = Web::default();
+    let mut aud = Web::default();
+    // Each response is checked against the document (`seen!`), and so is each form the
+    // service took (`took`: its fields as a JSON object, a file as its text).
+    macro_rules! seen {
+        ($method:expr, $template:expr, $page:expr) => {{
+            let p = $page;
+            c.response($method, $template, &page_res(&p));
+            p
+        }};
+    }
+    let took = |c: &mut Cases, template: &str, ct: &str, fields: &Value| {
+        c.typed_request("POST", template, ct, fields, true);
+    };
+    const FORM: &str = "application/x-www-form-urlencoded";
+    const MULTIPART: &str = "multipart/form-data";
+
+    // Signing in.
+    seen!("GET", "/app", anon.get(s, "/app"));
+    seen!(
+        "GET",
+        "/app/login",
+        anon.get(s, "/app/login?next=%2Fapp%2Fcontacts")
+    );
+    seen!("GET", "/app/login", anon.get(s, "/app/login?next=a&next=b"));
+    let wrong = json!({"email": admin_email, "password": "not the password"});
+    let r = seen!("POST", "/app/login", anon.form(s, "/app/login", &wrong));
+    assert_eq!(r.status, 401, "{}", r.text());
+    let good = json!({"email": admin_email.to_uppercase(), "password": STAFF_PASSWORD, "next": "/app/contacts"});
+    let r = seen!(
+        "POST",
+        "/app/login",
+        anon.send(
+            s,
+            "POST",
+            "/app/login",
+            Some((FORM, urlencoded(&good).into_bytes())),
+            &[("Origin", "https://evil.example")],
+        )
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    let big = format!("email=x&password={}", "p".repeat(70 * 1024));
+    let r = seen!(
+        "POST",
+        "/app/login",
+        anon.send(s, "POST", "/app/login", Some((FORM, big.into_bytes())), &[])
+    );
+    assert_eq!(r.status, 413);
+    seen!(
+        "POST",
+        "/app/login",
+        anon.form(s, "/app/login", &json!({"email": ["a", "b"]}))
+    );
+    let r = seen!("POST", "/app/login", w.form(s, "/app/login", &good));
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/app/contacts")),
+        "{}",
+        r.text()
+    );
+    assert!(w.cookie.is_some());
+    took(c, "/app/login", FORM, &good);
+    let r = aud.form(
+        s,
+        "/app/login",
+        &json!({"email": "aude.auditor@openapi.example", "password": STAFF_PASSWORD}),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    seen!("GET", "/app", w.get(s, "/app"));
+    seen!("GET", "/app/login", w.get(s, "/app/login"));
+    let csrf = crate::portal::csrf_of(&w.get(s, "/app/dashboard").text());
+    let aud_csrf = crate::portal::csrf_of(&aud.get(s, "/app/dashboard").text());
+
+    // Language, assets, dashboard, live status.
+    let r = seen!(
+        "GET",
+        "/app/lang/{code}",
+        w.get(s, "/app/lang/fr?back=%2Fapp%2Fcontacts")
+    );
+    assert_eq!(r.header("location"), Some("/app/contacts"));
+    seen!("GET", "/app/lang/{code}", anon.get(s, "/app/lang/xx"));
+    seen!(
+        "GET",
+        "/app/lang/{code}",
+        anon.get(s, "/app/lang/en?back=a&back=b")
+    );
+    for (path, ct) in [
+        ("/app/static/app.css", "text/css"),
+        ("/app/static/app.js", "text/javascript"),
+    ] {
+        let r = seen!("GET", path, anon.get(s, &format!("{path}?v=0123")));
+        assert!(r.content_type().starts_with(ct), "{}", r.content_type());
+    }
+    for who in [&mut w, &mut aud, &mut anon] {
+        seen!("GET", "/app/dashboard", who.get(s, "/app/dashboard"));
+    }
+    let certified = get(&s.url(&format!("/v1/proofs/{proof}")), k).json()["subject"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = seen!(
+        "GET",
+        "/app/live",
+        w.get(s, &format!("/app/live?ids={certified},sub_nobody,garbage"))
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let live: Value = serde_json::from_slice(&r.body).unwrap();
+    assert!(
+        live[&certified]["newsletter"]["status"].is_string(),
+        "{live}"
+    );
+    seen!("GET", "/app/live", w.get(s, "/app/live"));
+    seen!("GET", "/app/live", w.get(s, "/app/live?ids=a&ids=b"));
+    seen!("GET", "/app/live", anon.get(s, "/app/live?ids=sub_x"));
+
+    // Purposes and notices (admins write, everyone reads).
+    let purpose = json!({"csrf": csrf, "name": "newsletter", "description": "The monthly newsletter.", "valid_days": "365"});
+    let r = seen!(
+        "POST",
+        "/app/purposes",
+        w.form(s, "/app/purposes", &purpose)
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    took(c, "/app/purposes", FORM, &purpose);
+    let offers =
+        json!({"csrf": csrf, "name": "offers", "description": "Offers.", "valid_days": ""});
+    let r = seen!("POST", "/app/purposes", w.form(s, "/app/purposes", &offers));
+    assert_eq!(r.status, 303, "{}", r.text());
+    took(c, "/app/purposes", FORM, &offers);
+    for (mut who, fields) in [
+        (
+            w.clone(),
+            json!({"csrf": csrf, "name": "News Letter", "description": "x"}),
+        ),
+        (
+            w.clone(),
+            json!({"csrf": "wrong", "name": "news", "description": "x"}),
+        ),
+        (
+            aud.clone(),
+            json!({"csrf": aud_csrf, "name": "news", "description": "x"}),
+        ),
+        (
+            anon.clone(),
+            json!({"csrf": csrf, "name": "news", "description": "x"}),
+        ),
+    ] {
+        seen!(
+            "POST",
+            "/app/purposes",
+            who.form(s, "/app/purposes", &fields)
+        );
+    }
+    let notice = json!({"csrf": csrf, "purpose": "newsletter", "language": "en", "text": "We e-mail you our newsletter once a month.\r\nWithdraw at any time."});
+    let r = seen!("POST", "/app/notices", w.form(s, "/app/notices", &notice));
+    assert_eq!(r.status, 303, "{}", r.text());
+    took(c, "/app/notices", FORM, &notice);
+    let notice_id = after(r.header("location").unwrap(), "notice=", '#').to_owned();
+    for (mut who, fields) in [
+        (
+            w.clone(),
+            json!({"csrf": csrf, "purpose": "newsletter", "language": "de", "text": "x"}),
+        ),
+        (
+            w.clone(),
+            json!({"csrf": csrf, "purpose": "nothing", "language": "en", "text": "x"}),
+        ),
+        (
+            aud.clone(),
+            json!({"csrf": aud_csrf, "purpose": "newsletter", "language": "en", "text": "x"}),
+        ),
+        (anon.clone(), json!({"csrf": csrf})),
+    ] {
+        seen!("POST", "/app/notices", who.form(s, "/app/notices", &fields));
+    }
+    seen!(
+        "GET",
+        "/app/purposes",
+        w.get(s, &format!("/app/purposes?notice={notice_id}"))
+    );
+    seen!(
+        "GET",
+        "/app/purposes",
+        aud.get(s, "/app/purposes?saved=newsletter")
+    );
+    seen!(
+        "GET",
+        "/app/purposes",
+        aud.get(s, "/app/purposes?saved=a&saved=b")
+    );
+    seen!("GET", "/app/purposes", anon.get(s, "/app/purposes"));
+
+    // The address book: add, list, search, export, edit.
+    seen!("GET", "/app/contacts/new", w.get(s, "/app/contacts/new"));
+    seen!("GET", "/app/contacts/new", aud.get(s, "/app/contacts/new"));
+    seen!("GET", "/app/contacts/new", anon.get(s, "/app/contacts/new"));
+    let person = json!({
+        "csrf": csrf, "email": "Web.Person@openapi.example", "name": "Web Person",
+        "address": "1 rue de la Paix\r\n75002 Paris", "phone": "+33 1 23 45 67 89",
+        "category": "private", "attributes": "region=north\r\nsource=fair"
+    });
+    let r = seen!("POST", "/app/contacts", w.form(s, "/app/contacts", &person));
+    assert_eq!(r.status, 303, "{}", r.text());
+    took(c, "/app/contacts", FORM, &person);
+    let sub = r
+        .header("location")
+        .unwrap()
+        .trim_start_matches("/app/contacts/")
+        .to_owned();
+    assert!(sub.starts_with("sub_"), "{sub}");
+    let dup = seen!("POST", "/app/contacts", w.form(s, "/app/contacts", &person));
+    assert_eq!(dup.status, 409, "{}", dup.text());
+    for (mut who, fields) in [
+        (
+            w.clone(),
+            json!({"csrf": csrf, "email": "x@openapi.example", "category": "robot"}),
+        ),
+        (w.clone(), json!({"csrf": csrf, "email": "not an address"})),
+        (w.clone(), json!({"email": "x@openapi.example"})),
+        (
+            aud.clone(),
+            json!({"csrf": aud_csrf, "email": "x@openapi.example"}),
+        ),
+        (
+            anon.clone(),
+            json!({"csrf": csrf, "email": "x@openapi.example"}),
+        ),
+    ] {
+        seen!(
+            "POST",
+            "/app/contacts",
+            who.form(s, "/app/contacts", &fields)
+        );
+    }
+    let gone = crate::service::add_contact(s, key, "web.gone@openapi.example");
+    let r = call(
+        "POST",
+        &s.url(&format!("/v1/contacts/{gone}/erase")),
+        k,
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    for query in [
+        String::new(),
+        "?q=sub_".to_owned(),
+        "?q=WEB.PERSON%40openapi.example".to_owned(),
+        "?purpose=newsletter&status=granted&order=oldest&per=25".to_owned(),
+        format!("?after={sub}"),
+        "?status=granted".to_owned(),
+        "?q=nonsense".to_owned(),
+        "?per=30".to_owned(),
+        "?q=a&q=b".to_owned(),
+    ] {
+        seen!(
+            "GET",
+            "/app/contacts",
+            w.get(s, &format!("/app/contacts{query}"))
+        );
+    }
+    seen!("GET", "/app/contacts", aud.get(s, "/app/contacts"));
+    seen!("GET", "/app/contacts", anon.get(s, "/app/contacts?q=x"));
+    let export = seen!(
+        "GET",
+        "/app/contacts/export",
+        aud.get(s, "/app/contacts/export")
+    );
+    assert_eq!(export.status, 200);
+    assert!(export.text().contains(&sub), "{}", export.text());
+    seen!(
+        "GET",
+        "/app/contacts/export",
+        anon.get(s, "/app/contacts/export")
+    );
+    let edit = format!("/app/contacts/{sub}/edit");
+    let gone_edit = format!("/app/contacts/{gone}/edit");
+    seen!("GET", "/app/contacts/{id}/edit", w.get(s, &edit));
+    let r = seen!("GET", "/app/contacts/{id}/edit", w.get(s, &gone_edit));
+    assert_eq!(r.status, 410);
+    for (mut who, path) in [
+        (w.clone(), "/app/contacts/sub_nobody/edit"),
+        (aud.clone(), edit.as_str()),
+        (anon.clone(), edit.as_str()),
+    ] {
+        seen!("GET", "/app/contacts/{id}/edit", who.get(s, path));
+    }
+    let changes = json!({"csrf": csrf, "category": "professional", "attributes": "region=south", "name": "Web P. Person", "address": "", "phone": ""});
+    let r = seen!(
+        "POST",
+        "/app/contacts/{id}/edit",
+        w.form(s, &edit, &changes)
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    took(c, "/app/contacts/{id}/edit", FORM, &changes);
+    for (mut who, path, fields) in [
+        (
+            w.clone(),
+            edit.as_str(),
+            json!({"csrf": csrf, "attributes": "no equals sign"}),
+        ),
+        (
+            w.clone(),
+            gone_edit.as_str(),
+            json!({"csrf": csrf, "category": "private"}),
+        ),
+        (
+            w.clone(),
+            "/app/contacts/sub_nobody/edit",
+            json!({"csrf": csrf}),
+        ),
+        (aud.clone(), edit.as_str(), json!({"csrf": aud_csrf})),
+        (anon.clone(), edit.as_str(), json!({"csrf": csrf})),
+    ] {
+        seen!(
+            "POST",
+            "/app/contacts/{id}/edit",
+            who.form(s, path, &fields)
+        );
+    }
+
+    // CSV import: the form, a preview, a refused file, the confirmation.
+    seen!(
+        "GET",
+        "/app/contacts/import",
+        w.get(s, "/app/contacts/import")
+    );
+    seen!(
+        "GET",
+        "/app/contacts/import",
+        aud.get(s, "/app/contacts/import")
+    );
+    seen!(
+        "GET",
+        "/app/contacts/import",
+        anon.get(s, "/app/contacts/import")
+    );
+    let example = seen!(
+        "GET",
+        "/app/contacts/import/example.csv",
+        aud.get(s, "/app/contacts/import/example.csv")
+    );
+    assert_eq!(example.status, 200);
+    seen!(
+        "GET",
+        "/app/contacts/import/example.csv",
+        anon.get(s, "/app/contacts/import/example.csv")
+    );
+    let csv = "email,name,category,attr.region\r\nimported@openapi.example,Imported,private,east\r\nweb.person@openapi.example,,,\r\n";
+    let fields = json!({"csrf": csrf});
+    let preview = seen!(
+        "POST",
+        "/app/contacts/import",
+        w.upload(
+            s,
+            "/app/contacts/import",
+            &fields,
+            &[("file", "book.csv", "text/csv", csv.as_bytes())]
+        )
+    );
+    assert_eq!(preview.status, 200, "{}", preview.text());
+    took(
+        c,
+        "/app/contacts/import",
+        MULTIPART,
+        &json!({"csrf": csrf, "file": csv}),
+    );
+    let encoded = after(&preview.text(), "name=\"csv\" value=\"", '"').to_owned();
+    let bad_csv = "email,shoe_size\r\nx@openapi.example,42\r\n";
+    for (mut who, fields, files) in [
+        (
+            w.clone(),
+            json!({"csrf": csrf}),
+            vec![("file", "bad.csv", "text/csv", bad_csv.as_bytes())],
+        ),
+        (w.clone(), json!({"csrf": csrf}), vec![]),
+        (
+            aud.clone(),
+            json!({"csrf": aud_csrf}),
+            vec![("file", "book.csv", "text/csv", csv.as_bytes())],
+        ),
+        (
+            anon.clone(),
+            json!({"csrf": csrf}),
+            vec![("file", "book.csv", "text/csv", csv.as_bytes())],
+        ),
+    ] {
+        seen!(
+            "POST",
+            "/app/contacts/import",
+            who.upload(s, "/app/contacts/import", &fields, &files)
+        );
+    }
+    seen!(
+        "POST",
+        "/app/contacts/import",
+        w.form(s, "/app/contacts/import", &json!({"csrf": csrf}))
+    );
+    let confirm = json!({"csrf": csrf, "csv": encoded});
+    let r = seen!(
+        "POST",
+        "/app/contacts/import/confirm",
+        w.upload(s, "/app/contacts/import/confirm", &confirm, &[])
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    took(c, "/app/contacts/import/confirm", MULTIPART, &confirm);
+    {
+        use base64::Engine as _;
+        let bad = base64::engine::general_purpose::STANDARD.encode(bad_csv);
+        for (mut who, fields) in [
+            (w.clone(), json!({"csrf": csrf, "csv": bad})),
+            (w.clone(), json!({"csrf": csrf, "csv": "not base64!"})),
+            (aud.clone(), json!({"csrf": aud_csrf, "csv": encoded})),
+            (anon.clone(), json!({"csrf": csrf, "csv": encoded})),
+        ] {
+            seen!(
+                "POST",
+                "/app/contacts/import/confirm",
+                who.upload(s, "/app/contacts/import/confirm", &fields, &[])
+            );
+        }
+    }
+
+    // A contact's page and consents recorded by hand (a file, a note), then the downloads.
+    let page = format!("/app/contacts/{sub}");
+    let consents = format!("{page}/consents");
+    let with_file = json!({"csrf": csrf, "purpose": "newsletter", "purpose_other": "", "decision": "granted", "valid_days": "", "evidence_note": ""});
+    let evidence = b"Signed paper form, scanned.\n";
+    let r = seen!(
+        "POST",
+        "/app/contacts/{id}/consents",
+        w.upload(
+            s,
+            &consents,
+            &with_file,
+            &[("evidence_file", "form.txt", "text/plain", evidence)]
+        )
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let mut sent = with_file.clone();
+    sent["evidence_file"] = json!(String::from_utf8_lossy(evidence));
+    took(c, "/app/contacts/{id}/consents", MULTIPART, &sent);
+    let filed = after(r.header("location").unwrap(), "recorded=", '&').to_owned();
+    let with_note = json!({"csrf": csrf, "purpose_other": "sms", "decision": "refused", "evidence_note": "Said no on the phone."});
+    let r = seen!(
+        "POST",
+        "/app/contacts/{id}/consents",
+        w.upload(s, &consents, &with_note, &[])
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    took(c, "/app/contacts/{id}/consents", MULTIPART, &with_note);
+    let noted = after(r.header("location").unwrap(), "recorded=", '&').to_owned();
+    for (mut who, path, fields) in [
+        (
+            w.clone(),
+            consents.clone(),
+            json!({"csrf": csrf, "purpose": "newsletter"}),
+        ),
+        (
+            w.clone(),
+            consents.clone(),
+            json!({"csrf": csrf, "purpose": "newsletter", "decision": "granted", "valid_days": "0"}),
+        ),
+        (
+            w.clone(),
+            format!("/app/contacts/{gone}/consents"),
+            json!({"csrf": csrf, "purpose": "newsletter", "decision": "granted"}),
+        ),
+        (
+            w.clone(),
+            "/app/contacts/sub_nobody/consents".to_owned(),
+            json!({"csrf": csrf, "purpose": "newsletter", "decision": "granted"}),
+        ),
+        (
+            aud.clone(),
+            consents.clone(),
+            json!({"csrf": aud_csrf, "purpose": "newsletter", "decision": "granted"}),
+        ),
+        (
+            anon.clone(),
+            consents.clone(),
+            json!({"csrf": csrf, "purpose": "newsletter", "decision": "granted"}),
+        ),
+    ] {
+        seen!(
+            "POST",
+            "/app/contacts/{id}/consents",
+            who.upload(s, &path, &fields, &[])
+        );
+    }
+    seen!(
+        "POST",
+        "/app/contacts/{id}/consents",
+        w.form(s, &consents, &json!({"csrf": csrf, "decision": "granted"}))
+    );
+    for (mut who, path) in [
+        (w.clone(), format!("{page}?recorded={filed}")),
+        (aud.clone(), page.clone()),
+        (aud.clone(), format!("/app/contacts/{gone}")),
+        (w.clone(), "/app/contacts/sub_nobody".to_owned()),
+        (w.clone(), format!("{page}?recorded=a&recorded=b")),
+        (anon.clone(), page.clone()),
+    ] {
+        seen!("GET", "/app/contacts/{id}", who.get(s, &path));
+    }
+    let downloads = [
+        ("/app/proofs/{id}", ""),
+        ("/app/proofs/{id}/pdf", "/pdf"),
+        ("/app/proofs/{id}/certificate", "/certificate"),
+        ("/app/proofs/{id}/certificate.pdf", "/certificate.pdf"),
+        ("/app/proofs/{id}/evidence", "/evidence"),
+    ];
+    for (template, suffix) in downloads {
+        // The anchored proof of the API (no evidence file), the pending one with its file.
+        for (mut who, id) in [(aud.clone(), proof), (w.clone(), filed.as_str())] {
+            seen!(
+                "GET",
+                template,
+                who.get(s, &format!("/app/proofs/{id}{suffix}"))
+            );
+        }
+        for (mut who, id) in [
+            (w.clone(), "prf_nothing"),
+            (w.clone(), "garbage"),
+            (anon.clone(), proof),
+        ] {
+            seen!(
+                "GET",
+                template,
+                who.get(s, &format!("/app/proofs/{id}{suffix}"))
+            );
+        }
+    }
+    let r = w.get(s, &format!("/app/proofs/{filed}/evidence"));
+    assert_eq!((r.status, r.body.as_slice()), (200, evidence.as_slice()));
+    let r = w.get(s, &format!("/app/proofs/{noted}/evidence"));
+    assert_eq!(r.status, 404);
+    c.response("GET", "/app/proofs/{id}/evidence", &page_res(&r));
+    let r = w.get(s, &format!("/app/proofs/{proof}/certificate"));
+    assert_eq!(
+        r.content_type(),
+        "application/json",
+        "anchored: {}",
+        r.text()
+    );
+    let r = w.get(s, &format!("/app/proofs/{filed}/certificate.pdf"));
+    assert!(
+        r.content_type().starts_with("text/html"),
+        "pending: {}",
+        r.content_type()
+    );
+
+    // Consent requests: the form, the requests, resend and cancel.
+    for (mut who, query) in [
+        (
+            w.clone(),
+            format!("?contact={sub}&contact={certified}&ask=newsletter"),
+        ),
+        (w.clone(), "?purpose=newsletter&status=none".to_owned()),
+        (w.clone(), String::new()),
+        (w.clone(), "?purpose=newsletter&status=maybe".to_owned()),
+        (aud.clone(), format!("?contact={sub}")),
+        (anon.clone(), format!("?contact={sub}")),
+    ] {
+        seen!(
+            "GET",
+            "/app/requests/new",
+            who.get(s, &format!("/app/requests/new{query}"))
+        );
+    }
+    let ask = json!({
+        "csrf": csrf, "contact": [sub, "sub_nobody"], "purpose": "newsletter", "notice": notice_id,
+        "language": "", "response_days": "15", "valid_days": "30"
+    });
+    let r = seen!("POST", "/app/requests", w.form(s, "/app/requests", &ask));
+    assert_eq!(r.status, 200, "{}", r.text());
+    took(c, "/app/requests", FORM, &ask);
+    let by_filter = json!({
+        "csrf": csrf, "filter_purpose": "sms", "filter_status": "refused", "notice": notice_id,
+        "response_days": ""
+    });
+    let r = seen!(
+        "POST",
+        "/app/requests",
+        w.form(s, "/app/requests", &by_filter)
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    took(c, "/app/requests", FORM, &by_filter);
+    for (mut who, fields) in [
+        (
+            w.clone(),
+            json!({"csrf": csrf, "contact": [sub], "notice": "ntc_nothing"}),
+        ),
+        (
+            w.clone(),
+            json!({"csrf": csrf, "contact": [sub], "notice": notice_id, "response_days": "99"}),
+        ),
+        (
+            w.clone(),
+            json!({"csrf": csrf, "contact": [sub], "notice": notice_id, "language": "fr"}),
+        ),
+        (
+            aud.clone(),
+            json!({"csrf": aud_csrf, "contact": [sub], "notice": notice_id}),
+        ),
+        (
+            anon.clone(),
+            json!({"csrf": csrf, "contact": [sub], "notice": notice_id}),
+        ),
+    ] {
+        seen!(
+            "POST",
+            "/app/requests",
+            who.form(s, "/app/requests", &fields)
+        );
+    }
+    let timeline = w.get(s, &page).text();
+    let request = after(&timeline, "action=\"/app/requests/", '/').to_owned();
+    assert!(request.starts_with("req_"), "{request}");
+    let token = json!({"csrf": csrf});
+    for action in ["resend", "cancel"] {
+        let template = format!("/app/requests/{{id}}/{action}");
+        let path = format!("/app/requests/{request}/{action}");
+        let r = seen!("POST", &template, w.form(s, &path, &token));
+        assert_eq!(r.status, 303, "{action}: {}", r.text());
+        took(c, &template, FORM, &token);
+        for (mut who, path, fields) in [
+            (
+                w.clone(),
+                format!("/app/requests/req_nothing/{action}"),
+                json!({"csrf": csrf}),
+            ),
+            (w.clone(), path.clone(), json!({"csrf": "wrong"})),
+            (aud.clone(), path.clone(), json!({"csrf": aud_csrf})),
+            (anon.clone(), path.clone(), json!({"csrf": csrf})),
+        ] {
+            seen!("POST", &template, who.form(s, &path, &fields));
+        }
+    }
+    for action in ["resend", "cancel"] {
+        // Cancelled: neither works any more.
+        let r = seen!(
+            "POST",
+            &format!("/app/requests/{{id}}/{action}"),
+            w.form(s, &format!("/app/requests/{request}/{action}"), &token)
+        );
+        assert_eq!(r.status, 400, "{action} after cancel: {}", r.text());
+    }
+
+    // Users: the list, adding, disabling; one's own password.
+    seen!("GET", "/app/users", w.get(s, "/app/users"));
+    seen!("GET", "/app/users", aud.get(s, "/app/users"));
+    seen!("GET", "/app/users", anon.get(s, "/app/users"));
+    let user = json!({"csrf": csrf, "email": "olga.operator@openapi.example", "role": "operator"});
+    let r = seen!("POST", "/app/users", w.form(s, "/app/users", &user));
+    assert_eq!(r.status, 201, "{}", r.text());
+    took(c, "/app/users", FORM, &user);
+    let added = after(&r.text(), "id=\"new-user-id\">", '<').to_owned();
+    assert!(added.starts_with("usr_"), "{added}");
+    for (mut who, fields) in [
+        (w.clone(), user.clone()),
+        (
+            w.clone(),
+            json!({"csrf": csrf, "email": "x@openapi.example", "role": "root"}),
+        ),
+        (
+            aud.clone(),
+            json!({"csrf": aud_csrf, "email": "x@openapi.example", "role": "admin"}),
+        ),
+        (anon.clone(), user.clone()),
+    ] {
+        seen!("POST", "/app/users", who.form(s, "/app/users", &fields));
+    }
+    let disable = format!("/app/users/{added}/disable");
+    let r = seen!(
+        "POST",
+        "/app/users/{id}/disable",
+        w.form(s, &disable, &token)
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    took(c, "/app/users/{id}/disable", FORM, &token);
+    for (mut who, path, fields) in [
+        (
+            w.clone(),
+            "/app/users/usr_nothing/disable".to_owned(),
+            token.clone(),
+        ),
+        (
+            w.clone(),
+            format!("/app/users/{admin_id}/disable"),
+            token.clone(),
+        ),
+        (aud.clone(), disable.clone(), json!({"csrf": aud_csrf})),
+        (anon.clone(), disable.clone(), token.clone()),
+    ] {
+        seen!(
+            "POST",
+            "/app/users/{id}/disable",
+            who.form(s, &path, &fields)
+        );
+    }
+    seen!(
+        "GET",
+        "/app/account/password",
+        aud.get(s, "/app/account/password")
+    );
+    seen!(
+        "GET",
+        "/app/account/password",
+        anon.get(s, "/app/account/password")
+    );
+    for fields in [
+        json!({"csrf": aud_csrf, "current": "not the password", "new": "a new long password", "again": "a new long password"}),
+        json!({"csrf": aud_csrf, "current": STAFF_PASSWORD, "new": "a new long password", "again": "another one entirely"}),
+        json!({"csrf": aud_csrf, "current": STAFF_PASSWORD, "new": "short", "again": "short"}),
+        json!({"csrf": "wrong"}),
+    ] {
+        seen!(
+            "POST",
+            "/app/account/password",
+            aud.form(s, "/app/account/password", &fields)
+        );
+    }
+    seen!(
+        "POST",
+        "/app/account/password",
+        anon.form(s, "/app/account/password", &json!({"csrf": aud_csrf}))
+    );
+    let change = json!({"csrf": aud_csrf, "current": STAFF_PASSWORD, "new": "a new long password", "again": "a new long password"});
+    let r = seen!(
+        "POST",
+        "/app/account/password",
+        aud.form(s, "/app/account/password", &change)
+    );
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/app/login")),
+        "{}",
+        r.text()
+    );
+    took(c, "/app/account/password", FORM, &change);
+    assert!(aud.cookie.is_none(), "the session ended");
+    // The per-user limit: a new session, then attempts until it answers 429.
+    let r = aud.form(
+        s,
+        "/app/login",
+        &json!({"email": "aude.auditor@openapi.example", "password": "a new long password"}),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let aud_csrf = crate::portal::csrf_of(&aud.get(s, "/app/dashboard").text());
+    let wrong_current = json!({"csrf": aud_csrf, "current": "wrong", "new": "a new long password", "again": "a new long password"});
+    let limited = (0..12)
+        .map(|_| aud.form(s, "/app/account/password", &wrong_current))
+        .find(|r| r.status == 429)
+        .expect("the per-user password limit");
+    assert!(limited.header("retry-after").is_some());
+    c.response("POST", "/app/account/password", &page_res(&limited));
+
+    // Signing out, and the sign-in limit per address.
+    seen!(
+        "POST",
+        "/app/logout",
+        w.form(s, "/app/logout", &json!({"csrf": "wrong"}))
+    );
+    let r = seen!("POST", "/app/logout", w.form(s, "/app/logout", &token));
+    assert_eq!((r.status, r.header("location")), (303, Some("/app/login")));
+    took(c, "/app/logout", FORM, &token);
+    assert!(w.cookie.is_none());
+    seen!("POST", "/app/logout", w.form(s, "/app/logout", &token));
+    let limited = (0..12)
+        .map(|_| {
+            anon.form(
+                s,
+                "/app/login",
+                &json!({"email": "nobody@openapi.example", "password": "wrong"}),
+            )
+        })
+        .find(|r| r.status == 429)
+        .expect("the per-address sign-in limit");
+    assert!(limited.header("retry-after").is_some());
+    c.response("POST", "/app/login", &page_res(&limited));
 }

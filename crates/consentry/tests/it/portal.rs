@@ -894,7 +894,7 @@ fn portal_sign_in_amend_revoke_erase_export_postgres() {
 // /verify page's test drives it (its `Driver`).
 
 /// A chromium session that saves downloads to `downloads` without asking.
-async fn browser(
+pub(crate) async fn browser(
     driver: &crate::verify_page::Driver,
     profile: &Path,
     downloads: &Path,

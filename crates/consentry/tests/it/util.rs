@@ -337,3 +337,56 @@ pub fn hashes(v: &serde_json::Value) -> Vec<consentry_core::merkle::Hash> {
         .map(|h| consentry_core::merkle::Hash::from_base64(h.as_str().unwrap()).unwrap())
         .collect()
 }
+
+/// Adds a staff user of the web application with the CLI (`consentry user add …
+/// --password-stdin --json`, the password on standard input); returns their ID.
+pub fn add_staff(env: &Env, tenant: &str, email: &str, role: &str, password: &str) -> String {
+    use std::io::Write as _;
+    let mut child = Command::new(BIN)
+        .args(["user", "add", email, "--tenant", tenant, "--role", role])
+        .args(["--password-stdin", "--json"])
+        .args(env.db_args())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(password.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v.get("password").is_none(),
+        "a given password is not printed"
+    );
+    v["user"].as_str().unwrap().to_owned()
+}
+
+/// An `application/x-www-form-urlencoded` body of `pairs` (names and values
+/// percent-encoded; repeated names allowed).
+pub fn form_encode<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k.as_ref()), enc(v.as_ref())))
+        .collect::<Vec<_>>()
+        .join("&")
+}

@@ -1,0 +1,1146 @@
+//! The address book: the list of a tenant's contacts (search, filters, sort, keyset
+//! pages, a consent badge per purpose that the script keeps current, bulk consent
+//! requests, the CSV export), adding a contact, and editing one.
+//!
+//! Staff see pseudonyms and non-identifying attributes only. Identity data goes one way:
+//! typed into the add and edit forms, straight into the vault, never shown back. A search
+//! by e-mail address finds the contact by its blind index, as the portal's sign-in does;
+//! the address itself is not stored or logged.
+//!
+//! The list stays fast on a large book: its pages are keyset pages on the pseudonym
+//! (creation order) read through the store's indexes, never an `OFFSET`, and the number of
+//! matches comes from index-only counts (see `consentry_store`'s book module).
+//!
+//! Adding a contact goes through the same checks and vault path as `POST /v1/contacts`.
+//! Editing changes the category and attributes in place; replacing the name, postal
+//! address or phone is an amendment exactly like the recipient portal's: the new sealed
+//! identity is written in the same transaction as its `data.amended` log entry, whose
+//! actor is the staff member's user ID.
+
+use crate::app::AppState;
+use crate::contacts::{self, ContactError, ContactInput, Created};
+use crate::portal::{EventOutcome, record_event};
+use crate::web::layout::{Lang, Section, WebError, csrf_field, local_time, page, tr, urlencode};
+use crate::web::session::{Form, Staff, Writer};
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use consentry_core::event::EventType;
+use consentry_core::ids::SubjectId;
+use consentry_core::proof::RecipientCategory;
+use consentry_store::{BookCursor, BookFilter, BookOrder, BookStatus, ContactRow, StatusRow};
+use consentry_vault::{WrappedKey, normalize_email};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeSet;
+
+/// Page sizes offered.
+pub const PAGE_SIZES: [u32; 4] = [25, 50, 100, 200];
+/// The default page size.
+pub const DEFAULT_PAGE: u32 = 50;
+
+/// This module's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/app/contacts", get(list).post(create))
+        .route("/app/contacts/new", get(new_form))
+        .route("/app/contacts/export", get(export))
+        .route("/app/contacts/{id}/edit", get(edit_form).post(edit))
+}
+
+// ---------------------------------------------------------------------------------------
+// The list
+// ---------------------------------------------------------------------------------------
+
+/// The query of `GET /app/contacts`.
+#[derive(Deserialize, Default, Debug)]
+pub struct ListQuery {
+    /// An exact e-mail address, or a pseudonym or its beginning.
+    #[serde(default)]
+    q: Option<String>,
+    /// Filter: the purpose.
+    #[serde(default)]
+    purpose: Option<String>,
+    /// Filter: the status for that purpose.
+    #[serde(default)]
+    status: Option<String>,
+    /// `newest` (default) or `oldest`.
+    #[serde(default)]
+    order: Option<String>,
+    /// Page size.
+    #[serde(default)]
+    per: Option<String>,
+    /// Next page: after this pseudonym.
+    #[serde(default)]
+    after: Option<String>,
+    /// Previous page: before this pseudonym.
+    #[serde(default)]
+    before: Option<String>,
+}
+
+/// A checked list query.
+struct Listing {
+    q: String,
+    purpose: Option<String>,
+    status: Option<BookStatus>,
+    order: BookOrder,
+    per: u32,
+    cursor: Option<BookCursor>,
+}
+
+impl Listing {
+    /// The query string of this listing with another cursor (`None`: the first page).
+    fn href(&self, cursor: Option<&BookCursor>) -> String {
+        let mut parts = Vec::new();
+        if !self.q.is_empty() {
+            parts.push(format!("q={}", urlencode(&self.q)));
+        }
+        if let Some(p) = &self.purpose {
+            parts.push(format!("purpose={}", urlencode(p)));
+        }
+        if let Some(s) = self.status {
+            parts.push(format!("status={}", s.as_str()));
+        }
+        if self.order == BookOrder::OldestFirst {
+            parts.push("order=oldest".to_owned());
+        }
+        if self.per != DEFAULT_PAGE {
+            parts.push(format!("per={}", self.per));
+        }
+        match cursor {
+            Some(BookCursor::After(id)) => parts.push(format!("after={id}")),
+            Some(BookCursor::Before(id)) => parts.push(format!("before={id}")),
+            None => {}
+        }
+        if parts.is_empty() {
+            "/app/contacts".to_owned()
+        } else {
+            format!("/app/contacts?{}", parts.join("&"))
+        }
+    }
+}
+
+fn nonempty(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+fn check_listing(lang: Lang, q: ListQuery) -> Result<Listing, WebError> {
+    let purpose = nonempty(q.purpose);
+    if purpose.as_ref().is_some_and(|p| p.chars().count() > 100) {
+        return Err(WebError::bad(
+            lang,
+            "A purpose name has at most 100 characters.",
+            "Un nom de finalité a au plus 100 caractères.",
+        ));
+    }
+    let status = match nonempty(q.status) {
+        None => None,
+        Some(s) => Some(BookStatus::parse(&s).ok_or_else(|| {
+            WebError::bad(
+                lang,
+                "Unknown status: choose granted, refused, revoked, pending, expired or none.",
+                "Statut inconnu : choisissez accordé, refusé, retiré, en attente, expiré ou aucun.",
+            )
+        })?),
+    };
+    if status.is_some() && purpose.is_none() {
+        return Err(WebError::bad(
+            lang,
+            "A status filter needs a purpose: choose the purpose too.",
+            "Un filtre de statut porte sur une finalité : choisissez aussi la finalité.",
+        ));
+    }
+    let order = match nonempty(q.order).as_deref() {
+        None | Some("newest") => BookOrder::NewestFirst,
+        Some("oldest") => BookOrder::OldestFirst,
+        Some(_) => {
+            return Err(WebError::bad(
+                lang,
+                "Unknown sort order.",
+                "Ordre de tri inconnu.",
+            ));
+        }
+    };
+    let per = match nonempty(q.per) {
+        None => DEFAULT_PAGE,
+        Some(p) => p
+            .parse::<u32>()
+            .ok()
+            .filter(|p| PAGE_SIZES.contains(p))
+            .ok_or_else(|| {
+                WebError::bad(
+                    lang,
+                    "A page holds 25, 50, 100 or 200 contacts.",
+                    "Une page contient 25, 50, 100 ou 200 contacts.",
+                )
+            })?,
+    };
+    let bad_cursor = || {
+        WebError::bad(
+            lang,
+            "This page link is not valid; start from the first page.",
+            "Ce lien de page n'est pas valable ; repartez de la première page.",
+        )
+    };
+    let cursor = match (nonempty(q.after), nonempty(q.before)) {
+        (None, None) => None,
+        (Some(a), None) => Some(BookCursor::After(
+            SubjectId::parse(&a).map_err(|_| bad_cursor())?,
+        )),
+        (None, Some(b)) => Some(BookCursor::Before(
+            SubjectId::parse(&b).map_err(|_| bad_cursor())?,
+        )),
+        (Some(_), Some(_)) => return Err(bad_cursor()),
+    };
+    Ok(Listing {
+        q: q.q.map(|s| s.trim().to_owned()).unwrap_or_default(),
+        purpose,
+        status,
+        order,
+        per,
+        cursor,
+    })
+}
+
+/// What the search box asked for.
+enum Search {
+    None,
+    /// The pseudonyms an address's blind indexes found (empty: not in the book).
+    Email(Vec<SubjectId>),
+    Prefix(String),
+}
+
+/// Reads the search box: an e-mail address (anything with an `@`) or a pseudonym.
+async fn search(
+    state: &AppState,
+    staff: &Staff,
+    q: &str,
+) -> Result<Result<Search, Markup>, WebError> {
+    let lang = staff.lang;
+    if q.is_empty() {
+        return Ok(Ok(Search::None));
+    }
+    if q.contains('@') {
+        let Ok(normalized) = normalize_email(q) else {
+            return Ok(Err(html! {
+                (tr(lang, "Ce n'est pas une adresse e-mail utilisable.", "This is not a usable e-mail address."))
+            }));
+        };
+        // Under every master key version held: during a rotation the contact may be
+        // under either.
+        let indexes: Vec<[u8; 32]> = state
+            .tenant_keys(&staff.tenant)
+            .blind_indexes(&normalized)
+            .into_iter()
+            .map(|(_, ix)| ix)
+            .collect();
+        let found = state
+            .store
+            .contacts_by_email_index(&staff.tenant, &indexes)
+            .await?;
+        let mut ids: Vec<SubjectId> = found.into_iter().map(|(_, id)| id).collect();
+        ids.sort();
+        ids.dedup();
+        return Ok(Ok(Search::Email(ids)));
+    }
+    let lower = q.to_ascii_lowercase();
+    if lower.starts_with("sub_")
+        && lower.len() <= 80
+        && lower
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Ok(Ok(Search::Prefix(lower)));
+    }
+    Ok(Err(html! {
+        (tr(lang, "Cherchez une adresse e-mail exacte, ou un pseudonyme (sub_…) entier ou son début.", "Search for an exact e-mail address, or a pseudonym (sub_…), whole or its beginning."))
+    }))
+}
+
+/// The tenant's purposes: its catalogue and every purpose it has consent records for.
+async fn purposes(state: &AppState, staff: &Staff) -> Result<Vec<String>, WebError> {
+    let mut all: BTreeSet<String> = state
+        .store
+        .purposes(&staff.tenant)
+        .await?
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    all.extend(state.store.consent_purposes(&staff.tenant).await?);
+    Ok(all.into_iter().collect())
+}
+
+/// A status as the book shows it: `expired` for a lapsed grant.
+fn shown_status(s: &StatusRow, now: i64) -> &str {
+    if s.status == "granted" && s.valid_until.is_some_and(|v| v <= now) {
+        "expired"
+    } else {
+        s.status.as_str()
+    }
+}
+
+fn category_label(lang: Lang, c: &str) -> &'static str {
+    match c {
+        "private" => tr(lang, "particulier", "private person"),
+        "professional" => tr(lang, "professionnel", "professional"),
+        _ => tr(lang, "non précisé", "unspecified"),
+    }
+}
+
+fn attribute_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn attributes_of(text: &str) -> Map<String, Value> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
+}
+
+fn matches_text(lang: Lang, n: u64) -> String {
+    match (lang, n) {
+        (Lang::Fr, 0) => "Aucun contact ne correspond.".to_owned(),
+        (Lang::Fr, 1) => "1 contact correspond.".to_owned(),
+        (Lang::Fr, n) => format!("{} contacts correspondent.", group(n, '\u{202f}')),
+        (Lang::En, 0) => "No contact matches.".to_owned(),
+        (Lang::En, 1) => "1 contact matches.".to_owned(),
+        (Lang::En, n) => format!("{} contacts match.", group(n, ',')),
+    }
+}
+
+/// `12345` → `12,345` (or with a narrow space in French).
+fn group(n: u64, sep: char) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(sep);
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `GET /app/contacts`: the address book.
+pub async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, WebError> {
+    let lang = staff.lang;
+    let listing = check_listing(lang, q)?;
+    let now = state.clock.now_ms();
+    let purposes = purposes(&state, &staff).await?;
+    let mut filter = BookFilter {
+        now,
+        ..BookFilter::default()
+    };
+    if let (Some(p), Some(s)) = (&listing.purpose, listing.status) {
+        filter.consent = Some((p.clone(), s));
+    }
+    let (search_error, searched) = match search(&state, &staff, &listing.q).await? {
+        Ok(Search::None) => (None, false),
+        Ok(Search::Email(ids)) => {
+            filter.ids = Some(ids);
+            (None, true)
+        }
+        Ok(Search::Prefix(p)) => {
+            filter.prefix = Some(p);
+            (None, true)
+        }
+        Err(message) => {
+            filter.ids = Some(Vec::new());
+            (Some(message), true)
+        }
+    };
+    let book = state
+        .store
+        .book_page(
+            &staff.tenant,
+            &filter,
+            listing.order,
+            listing.cursor.as_ref(),
+            listing.per,
+        )
+        .await?;
+    let ids: Vec<SubjectId> = book.rows.iter().map(|r| r.id.clone()).collect();
+    let statuses = state.store.statuses(&staff.tenant, &ids).await?;
+    // Badges: the filtered purpose, or every purpose of the tenant.
+    let shown: Vec<String> = match &listing.purpose {
+        Some(p) => vec![p.clone()],
+        None => purposes.clone(),
+    };
+    let writer = staff.role.can_write();
+    let title = tr(lang, "Carnet d'adresses", "Address book");
+
+    let filters = html! {
+        form.filters.card #book-filter method="get" action="/app/contacts" role="search" {
+            div {
+                label for="q" { (tr(lang, "Rechercher", "Search")) }
+                input #q type="search" name="q" value=(listing.q) maxlength="254"
+                    placeholder=(tr(lang, "adresse e-mail exacte ou sub_…", "exact e-mail address or sub_…"))
+                    aria-describedby="q-help" autocomplete="off";
+            }
+            div {
+                label for="purpose" { (tr(lang, "Finalité", "Purpose")) }
+                select #purpose name="purpose" {
+                    option value="" { (tr(lang, "toutes", "all")) }
+                    @for p in &purposes {
+                        option value=(p) selected[listing.purpose.as_deref() == Some(p.as_str())] { (p) }
+                    }
+                    @if let Some(p) = &listing.purpose {
+                        @if !purposes.contains(p) {
+                            option value=(p) selected { (p) }
+                        }
+                    }
+                }
+            }
+            div {
+                label for="status" { (tr(lang, "Statut", "Status")) }
+                select #status name="status" {
+                    option value="" { (tr(lang, "tous", "any")) }
+                    @for s in BookStatus::ALL {
+                        option value=(s.as_str()) selected[listing.status == Some(s)] {
+                            (crate::web::layout::status_label(lang, s.as_str()))
+                        }
+                    }
+                }
+            }
+            div {
+                label for="order" { (tr(lang, "Tri", "Sort")) }
+                select #order name="order" {
+                    option value="newest" selected[listing.order == BookOrder::NewestFirst] { (tr(lang, "plus récents d'abord", "newest first")) }
+                    option value="oldest" selected[listing.order == BookOrder::OldestFirst] { (tr(lang, "plus anciens d'abord", "oldest first")) }
+                }
+            }
+            div {
+                label for="per" { (tr(lang, "Par page", "Per page")) }
+                select #per name="per" {
+                    @for n in PAGE_SIZES {
+                        option value=(n) selected[listing.per == n] { (n) }
+                    }
+                }
+            }
+            div {
+                button.primary #filter-submit type="submit" { (tr(lang, "Afficher", "Show")) }
+                " "
+                a #filter-reset href="/app/contacts" { (tr(lang, "Tout effacer", "Clear")) }
+            }
+        }
+        p.muted #q-help {
+            (tr(lang, "La recherche par adresse e-mail ne trouve que l'adresse exacte (majuscules indifférentes) : les adresses ne sont conservées que chiffrées.", "Searching by e-mail address finds the exact address only (any letter case): addresses are only kept encrypted."))
+        }
+    };
+
+    let actions = html! {
+        p.actions {
+            @if writer {
+                a.button.primary #add-contact href="/app/contacts/new" { (tr(lang, "Ajouter un contact", "Add a contact")) }
+                " "
+                a.button #import-link href="/app/contacts/import" { (tr(lang, "Importer un fichier CSV", "Import a CSV file")) }
+                " "
+            }
+            a.button #export-csv href="/app/contacts/export" download="contacts.csv" {
+                (tr(lang, "Exporter le carnet (CSV, pseudonymisé)", "Export the book (CSV, pseudonymous)"))
+            }
+        }
+    };
+
+    let rows = html! {
+        @for c in &book.rows {
+            @let attrs = attributes_of(&c.attributes);
+            tr {
+                @if writer {
+                    td {
+                        input type="checkbox" name="contact" value=(c.id) id={"pick-" (c.id)}
+                            aria-label={(tr(lang, "Choisir ", "Select ")) (c.id)};
+                    }
+                }
+                td {
+                    a href={"/app/contacts/" (c.id)} { code { (c.id) } }
+                    @if c.erased {
+                        " " span.badge.s-none { (tr(lang, "données effacées", "data erased")) }
+                    }
+                }
+                td { (category_label(lang, &c.category)) }
+                td.optional {
+                    @if attrs.is_empty() {
+                        span.muted { "—" }
+                    } @else {
+                        @for (k, v) in &attrs {
+                            span.attr { code { (k) } " = " (attribute_text(v)) } " "
+                        }
+                    }
+                }
+                td.optional { (local_time(&state, c.created_at)) }
+                td {
+                    @if shown.is_empty() {
+                        span.muted { "—" }
+                    }
+                    @for p in &shown {
+                        @let s = statuses.iter().find(|s| s.subject == c.id && &s.purpose == p)
+                            .map(|s| shown_status(s, now)).unwrap_or("none");
+                        span.consent {
+                            (p) " "
+                            span class={"badge s-" (s)} data-status=(s) data-contact=(c.id) data-purpose=(p) {
+                                (crate::web::layout::status_label(lang, s))
+                            }
+                        }
+                        " "
+                    }
+                }
+            }
+        }
+    };
+
+    let table = html! {
+        div.table-wrap {
+            table #contacts-table {
+                caption.visually-hidden { (title) }
+                thead {
+                    tr {
+                        @if writer {
+                            th scope="col" {
+                                input type="checkbox" #select-all data-select-all="contact"
+                                    aria-label=(tr(lang, "Tout choisir sur cette page", "Select all on this page"));
+                            }
+                        }
+                        th scope="col" { (tr(lang, "Pseudonyme", "Pseudonym")) }
+                        th scope="col" { (tr(lang, "Catégorie", "Category")) }
+                        th.optional scope="col" { (tr(lang, "Attributs", "Attributes")) }
+                        th.optional scope="col" { (tr(lang, "Créé", "Created")) }
+                        th scope="col" { (tr(lang, "Consentements", "Consents")) }
+                    }
+                }
+                tbody { (rows) }
+            }
+        }
+    };
+
+    let bulk_filter = match (&listing.purpose, listing.status) {
+        (Some(p), Some(s)) if writer && book.total > 0 && !searched => Some(html! {
+            p {
+                a.button #bulk-filter href={"/app/requests/new?purpose=" (urlencode(p)) "&status=" (s.as_str())} {
+                    @match lang {
+                        Lang::Fr => { "Demander le consentement des " (group(book.total, '\u{202f}')) " contacts correspondant à ce filtre" }
+                        Lang::En => { "Request consent from all " (group(book.total, ',')) " contacts matching this filter" }
+                    }
+                }
+            }
+        }),
+        _ => None,
+    };
+
+    let pager = html! {
+        nav.pager aria-label=(tr(lang, "Pages", "Pages")) {
+            @if book.has_previous {
+                @if let Some(first) = book.rows.first() {
+                    a #page-previous rel="prev" href=(listing.href(Some(&BookCursor::Before(first.id.clone())))) { "← " (tr(lang, "page précédente", "previous page")) }
+                } @else {
+                    a #page-previous rel="prev" href=(listing.href(None)) { "← " (tr(lang, "première page", "first page")) }
+                }
+            }
+            @if listing.cursor.is_some() {
+                a #page-first href=(listing.href(None)) { (tr(lang, "première page", "first page")) }
+            }
+            @if book.has_next {
+                @if let Some(last) = book.rows.last() {
+                    a #page-next rel="next" href=(listing.href(Some(&BookCursor::After(last.id.clone())))) { (tr(lang, "page suivante", "next page")) " →" }
+                }
+            }
+        }
+    };
+
+    let body = html! {
+        (actions)
+        (filters)
+        @if let Some(e) = &search_error {
+            p.error #search-error role="alert" { (e) }
+        }
+        p #match-count aria-live="polite" { strong { (matches_text(lang, book.total)) } }
+        @if let Some(b) = bulk_filter { (b) }
+        @if book.rows.is_empty() {
+            p.muted #book-empty {
+                @if searched || listing.purpose.is_some() {
+                    (tr(lang, "Rien ne correspond à cette recherche ou à ce filtre.", "Nothing matches this search or filter."))
+                } @else {
+                    (tr(lang, "Le carnet est vide. Ajoutez un contact ou importez un fichier CSV.", "The book is empty. Add a contact or import a CSV file."))
+                }
+            }
+        } @else if writer {
+            form #bulk-form method="get" action="/app/requests/new" {
+                @if let Some(p) = &listing.purpose {
+                    input type="hidden" name="ask" value=(p);
+                }
+                (table)
+                button.primary #bulk-selected type="submit" {
+                    (tr(lang, "Demander le consentement des contacts choisis", "Request consent from the selected contacts"))
+                }
+            }
+        } @else {
+            (table)
+        }
+        (pager)
+    };
+    let status = if search_error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    Ok(page(&staff, Section::Contacts, status, title, body))
+}
+
+/// `GET /app/contacts/export`: the same pseudonymous CSV as `GET /v1/contacts/export`.
+pub async fn export(State(state): State<AppState>, staff: Staff) -> Result<Response, WebError> {
+    tracing::info!(user = %staff.user, tenant = %staff.tenant, "web: CSV export");
+    crate::contacts_csv::export_response(
+        state.store.clone(),
+        staff.tenant.clone(),
+        state.clock.now_ms(),
+    )
+    .await
+    .map_err(|e| WebError::Unavailable(e.to_string()))
+}
+
+// ---------------------------------------------------------------------------------------
+// Adding a contact
+// ---------------------------------------------------------------------------------------
+
+/// The add form.
+#[derive(Deserialize, Default)]
+pub struct NewContactForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    attributes: String,
+}
+
+impl std::fmt::Debug for NewContactForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewContactForm { .. }")
+    }
+}
+
+fn category_options(lang: Lang, selected: &str) -> Markup {
+    html! {
+        @for (value, label) in [
+            ("unspecified", tr(lang, "non précisé", "unspecified")),
+            ("private", tr(lang, "particulier", "private person")),
+            ("professional", tr(lang, "professionnel", "professional")),
+        ] {
+            option value=(value) selected[selected == value] { (label) }
+        }
+    }
+}
+
+fn parse_category(lang: Lang, s: &str) -> Result<RecipientCategory, WebError> {
+    match s.trim() {
+        "" | "unspecified" => Ok(RecipientCategory::Unspecified),
+        "private" => Ok(RecipientCategory::Private),
+        "professional" => Ok(RecipientCategory::Professional),
+        _ => Err(WebError::bad(
+            lang,
+            "The category is private, professional or unspecified.",
+            "La catégorie est particulier, professionnel ou non précisé.",
+        )),
+    }
+}
+
+/// Reads `key=value` lines into attributes; blank lines are skipped. Values are
+/// strings, except that a line left exactly as `previous` showed it keeps its stored
+/// value (a number or a boolean set through the API stays one).
+fn parse_attributes(
+    lang: Lang,
+    text: &str,
+    previous: &Map<String, Value>,
+) -> Result<Map<String, Value>, String> {
+    let mut out = Map::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            return Err(match lang {
+                Lang::Fr => format!("Attributs, ligne {} : écrivez nom=valeur.", i + 1),
+                Lang::En => format!("Attributes, line {}: write name=value.", i + 1),
+            });
+        };
+        let (k, v) = (k.trim(), v.trim());
+        if out.contains_key(k) {
+            return Err(match lang {
+                Lang::Fr => format!("Attributs, ligne {} : « {k} » apparaît deux fois.", i + 1),
+                Lang::En => format!("Attributes, line {}: {k:?} appears twice.", i + 1),
+            });
+        }
+        let value = match previous.get(k) {
+            Some(old) if attribute_text(old) == v => old.clone(),
+            _ => Value::String(v.to_owned()),
+        };
+        out.insert(k.to_owned(), value);
+    }
+    contacts::check_attributes(&out).map_err(|e| match e {
+        ContactError::Invalid(m) => format!("{}{m}", tr(lang, "Attributs : ", "Attributes: ")),
+        ContactError::Store(e) => e.to_string(),
+    })?;
+    Ok(out)
+}
+
+fn attributes_lines(attrs: &Map<String, Value>) -> String {
+    attrs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", attribute_text(v)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn new_form_page(
+    staff: &Staff,
+    status: StatusCode,
+    form: &NewContactForm,
+    error: Option<&str>,
+) -> Response {
+    let lang = staff.lang;
+    let category = if form.category.is_empty() {
+        "unspecified"
+    } else {
+        form.category.as_str()
+    };
+    let body = html! {
+        @if let Some(e) = error { p.error #contact-error role="alert" { (e) } }
+        p { (tr(lang, "L'adresse e-mail, le nom, l'adresse postale et le téléphone sont chiffrés dans le coffre : personne ne les revoit ici. La catégorie et les attributs restent lisibles : ils ne doivent identifier personne.", "The e-mail address, name, postal address and phone are encrypted into the vault: nobody sees them here again. The category and attributes stay readable: they must not identify anyone.")) }
+        form.card #contact-form method="post" action="/app/contacts" {
+            (csrf_field(staff))
+            label for="email" { (tr(lang, "Adresse e-mail (obligatoire)", "E-mail address (required)")) }
+            input #email type="email" name="email" required maxlength="254" autocomplete="off" value=(form.email);
+            label for="name" { (tr(lang, "Nom", "Name")) }
+            input #name type="text" name="name" maxlength="200" autocomplete="off" value=(form.name);
+            label for="address" { (tr(lang, "Adresse postale", "Postal address")) }
+            textarea #address name="address" maxlength="500" autocomplete="off" { (form.address) }
+            label for="phone" { (tr(lang, "Téléphone", "Phone")) }
+            input #phone type="text" name="phone" maxlength="40" autocomplete="off" value=(form.phone);
+            label for="category" { (tr(lang, "Catégorie", "Category")) }
+            select #category name="category" { (category_options(lang, category)) }
+            label for="attributes" { (tr(lang, "Attributs non identifiants (un par ligne : nom=valeur)", "Non-identifying attributes (one per line: name=value)")) }
+            textarea #attributes name="attributes" aria-describedby="attributes-help" { (form.attributes) }
+            p.muted #attributes-help { (tr(lang, "Noms : 1 à 40 caractères a-z 0-9 _ ; au plus 32 attributs de 200 caractères. Exemple : region=nord", "Names: 1 to 40 of a-z 0-9 _; at most 32 attributes of 200 characters. Example: region=north")) }
+            div { button.primary #contact-submit type="submit" { (tr(lang, "Ajouter le contact", "Add the contact")) } }
+        }
+        p { a href="/app/contacts" { (tr(lang, "Retour au carnet", "Back to the book")) } }
+    };
+    page(
+        staff,
+        Section::Contacts,
+        status,
+        tr(lang, "Ajouter un contact", "Add a contact"),
+        body,
+    )
+}
+
+/// `GET /app/contacts/new`: the add form.
+pub async fn new_form(Writer(staff): Writer) -> Response {
+    new_form_page(&staff, StatusCode::OK, &NewContactForm::default(), None)
+}
+
+fn optional(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.replace("\r\n", "\n"))
+}
+
+/// `POST /app/contacts`: checks and stores a contact as `POST /v1/contacts` does; on
+/// success, to the contact's page.
+pub async fn create(
+    State(state): State<AppState>,
+    Writer(staff): Writer,
+    Form(form): Form<NewContactForm>,
+) -> Result<Response, WebError> {
+    let lang = staff.lang;
+    let refused = |msg: String| {
+        Ok(new_form_page(
+            &staff,
+            StatusCode::BAD_REQUEST,
+            &form,
+            Some(&msg),
+        ))
+    };
+    let category = match parse_category(lang, &form.category) {
+        Ok(c) => c,
+        Err(_) => {
+            return refused(
+                tr(
+                    lang,
+                    "La catégorie est particulier, professionnel ou non précisé.",
+                    "The category is private, professional or unspecified.",
+                )
+                .to_owned(),
+            );
+        }
+    };
+    let attributes = match parse_attributes(lang, &form.attributes, &Map::new()) {
+        Ok(a) => a,
+        Err(m) => return refused(m),
+    };
+    let input = ContactInput {
+        email: form.email.trim().to_owned(),
+        name: optional(&form.name),
+        address: optional(&form.address),
+        phone: optional(&form.phone),
+        attributes: (!attributes.is_empty()).then_some(attributes),
+        category: Some(category),
+    };
+    let checked = match contacts::check(input) {
+        Ok(c) => c,
+        Err(ContactError::Invalid(m)) => {
+            return refused(format!("{}{m}", tr(lang, "Refusé : ", "Refused: ")));
+        }
+        Err(ContactError::Store(e)) => return Err(e.into()),
+    };
+    let now = state.clock.now_ms();
+    let keys = state.tenant_keys(&staff.tenant);
+    let created = contacts::store(&state.store, &keys, &staff.tenant, checked, now)
+        .await
+        .map_err(|e| match e {
+            ContactError::Store(e) => WebError::from(e),
+            ContactError::Invalid(m) => WebError::bad_detail(lang, &m),
+        })?;
+    match created {
+        Created::New(row) => {
+            tracing::info!(user = %staff.user, subject = %row.id, "web: contact added");
+            Ok(Redirect::to(&format!("/app/contacts/{}", row.id)).into_response())
+        }
+        Created::Duplicate(existing) => {
+            let body = html! {
+                p.warn #duplicate-notice role="alert" {
+                    (tr(lang, "Le carnet a déjà un contact avec cette adresse e-mail : ", "The book already has a contact with this e-mail address: "))
+                    a #duplicate-contact href={"/app/contacts/" (existing)} { code { (existing) } }
+                    ". " (tr(lang, "Rien n'a été ajouté.", "Nothing was added."))
+                }
+                p { a href="/app/contacts/new" { (tr(lang, "Ajouter un autre contact", "Add another contact")) } }
+            };
+            Ok(page(
+                &staff,
+                Section::Contacts,
+                StatusCode::CONFLICT,
+                tr(lang, "Contact déjà présent", "Contact already in the book"),
+                body,
+            ))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Editing a contact
+// ---------------------------------------------------------------------------------------
+
+/// The edit form.
+#[derive(Deserialize, Default)]
+pub struct EditForm {
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    attributes: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    phone: String,
+}
+
+impl std::fmt::Debug for EditForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EditForm { .. }")
+    }
+}
+
+async fn load(state: &AppState, staff: &Staff, id: &str) -> Result<ContactRow, WebError> {
+    let id = SubjectId::parse(id).map_err(|_| WebError::NotFound(staff.lang))?;
+    state
+        .store
+        .contact(&staff.tenant, &id)
+        .await?
+        .ok_or(WebError::NotFound(staff.lang))
+}
+
+fn erased_page(staff: &Staff, id: &SubjectId) -> Response {
+    let lang = staff.lang;
+    page(
+        staff,
+        Section::Contacts,
+        StatusCode::GONE,
+        tr(lang, "Contact effacé", "Contact erased"),
+        html! {
+            p.warn #erased-notice {
+                (tr(lang, "Les données de ce contact ont été effacées (rendues inaccessibles) : il ne peut plus être modifié. Ses preuves restent vérifiables.", "This contact's data was erased (made inaccessible): it can no longer be edited. Its proofs still verify."))
+            }
+            p { a href={"/app/contacts/" (id)} { (tr(lang, "Retour à la fiche", "Back to the contact")) } }
+        },
+    )
+}
+
+fn edit_page(
+    staff: &Staff,
+    status: StatusCode,
+    c: &ContactRow,
+    category: &str,
+    attributes: &str,
+    error: Option<&str>,
+) -> Response {
+    let lang = staff.lang;
+    let body = html! {
+        @if let Some(e) = error { p.error #edit-error role="alert" { (e) } }
+        p { (tr(lang, "Contact ", "Contact ")) a href={"/app/contacts/" (c.id)} { code { (c.id) } } }
+        form.card #edit-form method="post" action={"/app/contacts/" (c.id) "/edit"} {
+            (csrf_field(staff))
+            h2 { (tr(lang, "Données non identifiantes", "Non-identifying data")) }
+            label for="category" { (tr(lang, "Catégorie", "Category")) }
+            select #category name="category" { (category_options(lang, category)) }
+            label for="attributes" { (tr(lang, "Attributs (un par ligne : nom=valeur ; supprimez une ligne pour retirer l'attribut)", "Attributes (one per line: name=value; remove a line to drop the attribute)")) }
+            textarea #attributes name="attributes" { (attributes) }
+            h2 { (tr(lang, "Remplacer des données d'identité", "Replace identity data")) }
+            p.muted #identity-help {
+                (tr(lang, "Les données d'identité sont chiffrées et ne sont pas affichées. Laissez un champ vide pour le garder tel quel ; une valeur saisie remplace l'ancienne, et la modification est inscrite au journal (événement data.amended à votre nom). L'adresse e-mail ne peut pas être modifiée : elle identifie le contact (ajoutez un nouveau contact pour une autre adresse).", "Identity data is encrypted and not shown. Leave a field empty to keep it as it is; a value replaces the old one, and the change is written to the log (a data.amended event in your name). The e-mail address cannot be changed: it identifies the contact (add a new contact for another address)."))
+            }
+            label for="name" { (tr(lang, "Nouveau nom", "New name")) }
+            input #name type="text" name="name" maxlength="200" autocomplete="off";
+            label for="address" { (tr(lang, "Nouvelle adresse postale", "New postal address")) }
+            textarea #address name="address" maxlength="500" autocomplete="off" {}
+            label for="phone" { (tr(lang, "Nouveau téléphone", "New phone")) }
+            input #phone type="text" name="phone" maxlength="40" autocomplete="off";
+            div { button.primary #edit-submit type="submit" { (tr(lang, "Enregistrer", "Save")) } }
+        }
+    };
+    page(
+        staff,
+        Section::Contacts,
+        status,
+        tr(lang, "Modifier un contact", "Edit a contact"),
+        body,
+    )
+}
+
+/// `GET /app/contacts/{id}/edit`.
+pub async fn edit_form(
+    State(state): State<AppState>,
+    Writer(staff): Writer,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let c = load(&state, &staff, &id).await?;
+    if c.wrapped_key.is_none() {
+        return Ok(erased_page(&staff, &c.id));
+    }
+    let attrs = attributes_lines(&attributes_of(&c.attributes));
+    let category = c.category.clone();
+    Ok(edit_page(
+        &staff,
+        StatusCode::OK,
+        &c,
+        &category,
+        &attrs,
+        None,
+    ))
+}
+
+/// `POST /app/contacts/{id}/edit`: the category and attributes in place; a new name,
+/// postal address or phone as a logged amendment.
+pub async fn edit(
+    State(state): State<AppState>,
+    Writer(staff): Writer,
+    Path(id): Path<String>,
+    Form(form): Form<EditForm>,
+) -> Result<Response, WebError> {
+    let lang = staff.lang;
+    let c = load(&state, &staff, &id).await?;
+    let (Some(wrapped), Some(sealed)) = (c.wrapped_key.clone(), c.identity.clone()) else {
+        return Ok(erased_page(&staff, &c.id));
+    };
+    let refused = |msg: String| {
+        Ok(edit_page(
+            &staff,
+            StatusCode::BAD_REQUEST,
+            &c,
+            &form.category,
+            &form.attributes,
+            Some(&msg),
+        ))
+    };
+    let category = match parse_category(lang, &form.category) {
+        Ok(cat) => contacts::category_str(cat),
+        Err(_) => {
+            return refused(
+                tr(
+                    lang,
+                    "La catégorie est particulier, professionnel ou non précisé.",
+                    "The category is private, professional or unspecified.",
+                )
+                .to_owned(),
+            );
+        }
+    };
+    let previous = attributes_of(&c.attributes);
+    let attributes = match parse_attributes(lang, &form.attributes, &previous) {
+        Ok(a) => a,
+        Err(m) => return refused(m),
+    };
+    let (name, address, phone) = (
+        optional(&form.name),
+        optional(&form.address),
+        optional(&form.phone),
+    );
+    for (what_fr, what_en, v, max, newlines) in [
+        ("nom", "name", &name, 200, false),
+        ("adresse postale", "postal address", &address, 500, true),
+        ("téléphone", "phone", &phone, 40, false),
+    ] {
+        let bad = v.as_ref().is_some_and(|s| {
+            s.chars().count() > max
+                || s.chars()
+                    .any(|ch| ch.is_control() && !(newlines && ch == '\n'))
+        });
+        if bad {
+            return refused(match lang {
+                Lang::Fr => {
+                    format!("{what_fr} : au plus {max} caractères, sans caractère de contrôle.")
+                }
+                Lang::En => format!("{what_en}: at most {max} characters, no control characters."),
+            });
+        }
+    }
+    // Identity first: it is the part that can meet a concurrent change.
+    if name.is_some() || address.is_some() || phone.is_some() {
+        let keys = state.tenant_keys(&staff.tenant);
+        let key = keys
+            .unwrap_subject_key(&c.id, &WrappedKey::from_bytes(wrapped))
+            .map_err(|e| WebError::Unavailable(e.to_string()))?;
+        let old = key
+            .open(&staff.tenant, &c.id, &sealed)
+            .map_err(|e| WebError::Unavailable(e.to_string()))?;
+        let mut new = old.clone();
+        if name.is_some() {
+            new.name = name;
+        }
+        if address.is_some() {
+            new.address = address;
+        }
+        if phone.is_some() {
+            new.phone = phone;
+        }
+        let fields: Vec<String> = [
+            ("name", old.name != new.name),
+            ("address", old.address != new.address),
+            ("phone", old.phone != new.phone),
+        ]
+        .into_iter()
+        .filter(|(_, changed)| *changed)
+        .map(|(f, _)| f.to_owned())
+        .collect();
+        if !fields.is_empty() {
+            let resealed = key.seal(&mut crate::random::rng(), &staff.tenant, &c.id, &new);
+            let outcome = record_event(
+                &state,
+                &staff.tenant,
+                &c.id,
+                EventType::Amended,
+                &staff.actor(),
+                fields,
+                Some((sealed, resealed)),
+            )
+            .await?;
+            match outcome {
+                EventOutcome::Recorded(index) => {
+                    tracing::info!(user = %staff.user, subject = %c.id, index, "web: identity amended");
+                }
+                EventOutcome::Erased => return Ok(erased_page(&staff, &c.id)),
+                EventOutcome::UnknownContact => return Err(WebError::NotFound(lang)),
+                EventOutcome::Changed => {
+                    return Ok(page(
+                        &staff,
+                        Section::Contacts,
+                        StatusCode::CONFLICT,
+                        tr(lang, "Modifié entre-temps", "Changed meanwhile"),
+                        html! {
+                            p.warn #edit-conflict { (tr(lang, "Les données de ce contact ont changé pendant votre saisie ; rien n'a été enregistré. Recommencez.", "This contact's data changed while you were typing; nothing was saved. Try again.")) }
+                            p { a href={"/app/contacts/" (c.id) "/edit"} { (tr(lang, "Modifier à nouveau", "Edit again")) } }
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    let attributes_text = Value::Object(attributes).to_string();
+    if category != c.category || attributes_text != c.attributes {
+        let done = state
+            .store
+            .update_contact_profile(&staff.tenant, &c.id, category, &attributes_text)
+            .await?;
+        if !done {
+            return Ok(erased_page(&staff, &c.id));
+        }
+        tracing::info!(user = %staff.user, subject = %c.id, "web: contact attributes changed");
+    }
+    Ok(Redirect::to(&format!("/app/contacts/{}", c.id)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_read_as_lines_and_keep_typed_values_left_as_shown() {
+        let prev: Map<String, Value> =
+            serde_json::from_str(r#"{"tier": 3, "vip": true, "region": "north"}"#).unwrap();
+        let got =
+            parse_attributes(Lang::En, "tier=3\nvip=false\n\n region = south \n", &prev).unwrap();
+        assert_eq!(
+            Value::Object(got),
+            serde_json::json!({"tier": 3, "vip": "false", "region": "south"})
+        );
+        assert!(parse_attributes(Lang::En, "no equals sign", &prev).is_err());
+        assert!(parse_attributes(Lang::Fr, "a=1\na=2", &prev).is_err());
+        assert!(parse_attributes(Lang::En, "Bad Key=1", &prev).is_err());
+        assert_eq!(attributes_lines(&prev), "region=north\ntier=3\nvip=true");
+    }
+
+    #[test]
+    fn list_queries_are_checked() {
+        let q = |s: &str| -> ListQuery { serde_html_form::from_str(s).unwrap() };
+        let ok = check_listing(
+            Lang::En,
+            q("purpose=news&status=granted&order=oldest&per=100"),
+        )
+        .unwrap();
+        assert_eq!(ok.status, Some(BookStatus::Granted));
+        assert_eq!(ok.per, 100);
+        assert_eq!(
+            ok.href(Some(&BookCursor::After(SubjectId::parse("sub_1").unwrap()))),
+            "/app/contacts?purpose=news&status=granted&order=oldest&per=100&after=sub_1"
+        );
+        for bad in [
+            "status=granted",
+            "purpose=news&status=maybe",
+            "per=30",
+            "order=sideways",
+            "after=nope",
+            "after=sub_1&before=sub_2",
+        ] {
+            assert!(check_listing(Lang::En, q(bad)).is_err(), "{bad}");
+        }
+        assert_eq!(group(1234567, ','), "1,234,567");
+        assert_eq!(group(999, ','), "999");
+    }
+}

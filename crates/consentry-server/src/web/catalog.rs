@@ -1,0 +1,433 @@
+//! Purposes and their versioned notices: `/app/purposes` (everyone reads), `POST
+//! /app/purposes` and `POST /app/notices` (admins).
+//!
+//! A purpose is named as proofs name it (the API's rules, [`check_purpose`]), with a
+//! description and a default validity. A notice is the text a recipient reads before
+//! answering a request; it is versioned per purpose and language, and **a new version
+//! never edits an old one**: proofs keep the SHA-256 of the exact text they showed, so an
+//! old version must stay readable as it was. Line endings are normalised to `\n` before
+//! the text is hashed and stored (browsers send `\r\n`), so the stored text, the text a
+//! request shows and the hash its proof records agree byte for byte.
+
+use crate::app::AppState;
+use crate::routes::consents::check_purpose;
+use crate::web::layout::{Section, WebError, csrf_field, local_time, page, tr};
+use crate::web::session::{Admin, Form, Role, Staff};
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use consentry_core::ids::NoticeId;
+use consentry_store::{NoticeRow, PurposeRow};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+/// Longest notice text, in characters (the API's limit for a request's notice).
+pub const MAX_NOTICE_CHARS: usize = 20_000;
+/// Longest purpose description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+/// Longest default validity, in days (the API's limit for `valid_days`).
+pub const MAX_VALID_DAYS: u32 = 3650;
+
+/// This module's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/app/purposes", get(show).post(save_purpose))
+        .route("/app/notices", post(add_notice))
+}
+
+/// A notice text as stored: line endings normalised to `\n` (`\r\n` and lone `\r`).
+pub fn normalize_notice(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// Whether a (normalised) notice text is acceptable: not blank, at most
+/// [`MAX_NOTICE_CHARS`] characters — what `POST /v1/consent-requests` accepts.
+pub fn notice_text_ok(text: &str) -> bool {
+    !text.trim().is_empty() && text.chars().count() <= MAX_NOTICE_CHARS
+}
+
+/// `?saved=` / `?notice=` of the page after a change.
+#[derive(Deserialize, Default)]
+pub struct Done {
+    #[serde(default)]
+    saved: Option<String>,
+    #[serde(default)]
+    notice: Option<String>,
+}
+
+/// `GET /app/purposes`: the purposes, every notice version, and (for admins) the forms.
+pub async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(done): Query<Done>,
+) -> Result<Response, WebError> {
+    let lang = staff.lang;
+    let purposes = state.store.purposes(&staff.tenant).await?;
+    let notices = state.store.notices(&staff.tenant, None).await?;
+    let added = match done.notice.as_deref().map(NoticeId::parse) {
+        Some(Ok(id)) => state.store.notice(&staff.tenant, &id).await?,
+        _ => None,
+    };
+    let saved = done.saved.filter(|s| purposes.iter().any(|p| &p.name == s));
+    let admin = staff.role == Role::Admin;
+    let body = html! {
+        @if let Some(name) = &saved {
+            p.notice role="status" #purpose-saved {
+                (tr(lang, "Finalité enregistrée : ", "Purpose saved: ")) strong { (name) }
+            }
+        }
+        @if let Some(n) = &added {
+            p.notice role="status" #notice-added {
+                (tr(lang, "Nouvelle version enregistrée : ", "New version saved: "))
+                strong { (n.purpose) " · " (n.language) " · v" (n.version) }
+                " — SHA-256 " code { (n.sha256) }
+            }
+        }
+        p {
+            (tr(lang,
+                "Une finalité est ce pour quoi vous demandez le consentement ; son nom est celui que portent les preuves. Une notice est le texte que le destinataire lit avant de répondre.",
+                "A purpose is what you ask consent for; its name is the one proofs carry. A notice is the text the recipient reads before answering."))
+        }
+        p.muted {
+            (tr(lang,
+                "Une nouvelle version de notice ne modifie jamais l'ancienne : chaque preuve garde l'empreinte SHA-256 du texte exact qu'elle a montré, et les anciennes versions restent lisibles ici telles quelles. L'empreinte est calculée sur le texte UTF-8 tel qu'il est enregistré, après conversion des fins de ligne en \\n (les navigateurs envoient \\r\\n).",
+                "A new notice version never edits the old one: each proof keeps the SHA-256 of the exact text it showed, and old versions stay readable here as they were. The hash is of the UTF-8 text exactly as stored, after line endings are converted to \\n (browsers send \\r\\n)."))
+        }
+        h2 { (tr(lang, "Finalités", "Purposes")) }
+        @if purposes.is_empty() {
+            p #no-purposes { (tr(lang, "Aucune finalité définie pour l'instant.", "No purpose defined yet.")) }
+        } @else {
+            div.table-wrap {
+                table #purposes-table {
+                    caption.visually-hidden { (tr(lang, "Finalités", "Purposes")) }
+                    thead { tr {
+                        th scope="col" { (tr(lang, "Nom", "Name")) }
+                        th scope="col" { (tr(lang, "Description", "Description")) }
+                        th scope="col" { (tr(lang, "Validité par défaut", "Default validity")) }
+                        th scope="col" { (tr(lang, "Notices", "Notices")) }
+                    } }
+                    tbody {
+                        @for p in &purposes {
+                            tr data-purpose=(p.name) {
+                                td { code { (p.name) } }
+                                td { (p.description) }
+                                td { (validity(lang, p.valid_days)) }
+                                td { a href={"#purpose-" (p.name)} {
+                                    (notices.iter().filter(|n| n.purpose == p.name).count())
+                                    " " (tr(lang, "version(s)", "version(s)"))
+                                } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if admin {
+            (purpose_form(&staff))
+            @if !purposes.is_empty() { (notice_form(&staff, &purposes)) }
+        }
+        h2 { (tr(lang, "Notices", "Notices")) }
+        @for p in &purposes {
+            (purpose_notices(&state, lang, p, &notices))
+        }
+    };
+    Ok(page(
+        &staff,
+        Section::Purposes,
+        StatusCode::OK,
+        tr(lang, "Finalités et notices", "Purposes and notices"),
+        body,
+    ))
+}
+
+fn validity(lang: crate::web::layout::Lang, days: Option<u32>) -> Markup {
+    html! {
+        @match days {
+            Some(d) => { (d) " " (tr(lang, "jours", "days")) }
+            None => { (tr(lang, "sans fin", "no end")) }
+        }
+    }
+}
+
+fn purpose_notices(
+    state: &AppState,
+    lang: crate::web::layout::Lang,
+    p: &PurposeRow,
+    notices: &[NoticeRow],
+) -> Markup {
+    let mine: Vec<&NoticeRow> = notices.iter().filter(|n| n.purpose == p.name).collect();
+    html! {
+        section.card id={"purpose-" (p.name)} {
+            h3 { code { (p.name) } }
+            @if mine.is_empty() {
+                p.muted { (tr(lang, "Aucune notice pour cette finalité.", "No notice for this purpose.")) }
+            }
+            @for language in ["fr", "en"] {
+                @let versions: Vec<&&NoticeRow> = mine.iter().filter(|n| n.language == language).collect();
+                @if !versions.is_empty() {
+                    h4 lang=(language) { (language_name(lang, language)) }
+                    div.table-wrap {
+                        table id={"notices-" (p.name) "-" (language)} {
+                            caption.visually-hidden {
+                                (tr(lang, "Versions de la notice, la plus récente d'abord", "Notice versions, newest first"))
+                            }
+                            thead { tr {
+                                th scope="col" { (tr(lang, "Version", "Version")) }
+                                th scope="col" { (tr(lang, "Date", "Date")) }
+                                th scope="col" { "SHA-256" }
+                                th scope="col" { (tr(lang, "Texte", "Text")) }
+                            } }
+                            tbody {
+                                @for (i, n) in versions.iter().enumerate() {
+                                    tr id=(n.id.as_str()) data-version=(n.version) {
+                                        td { "v" (n.version) }
+                                        td { (local_time(state, n.created_at)) }
+                                        td { code.sha256 { (n.sha256) } }
+                                        td {
+                                            details open[i == 0] {
+                                                summary { (tr(lang, "Texte de cette version", "This version's text")) }
+                                                div.notice-text lang=(n.language) { (n.body) }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn language_name(lang: crate::web::layout::Lang, code: &str) -> &'static str {
+    match code {
+        "fr" => tr(lang, "Français", "French"),
+        _ => tr(lang, "Anglais", "English"),
+    }
+}
+
+fn purpose_form(staff: &Staff) -> Markup {
+    let lang = staff.lang;
+    html! {
+        h2 { (tr(lang, "Créer ou modifier une finalité", "Create or update a purpose")) }
+        form.card #purpose-form method="post" action="/app/purposes" {
+            (csrf_field(staff))
+            p.muted { (tr(lang,
+                "Enregistrer un nom existant met à jour sa description et sa validité ; les preuves déjà faites ne changent pas.",
+                "Saving an existing name updates its description and validity; proofs already made do not change.")) }
+            label for="purpose-name" { (tr(lang, "Nom (a-z 0-9 . _ -, 64 au plus)", "Name (a-z 0-9 . _ -, 64 at most)")) }
+            input #purpose-name type="text" name="name" required maxlength="64"
+                pattern="[a-z0-9][a-z0-9._\\-]{0,63}" autocomplete="off";
+            label for="purpose-description" { (tr(lang, "Description (2 000 caractères au plus)", "Description (2,000 characters at most)")) }
+            textarea #purpose-description name="description" required maxlength="2000" {}
+            label for="purpose-valid-days" { (tr(lang, "Validité par défaut d'un consentement accordé, en jours (vide : sans fin ; 1 à 3 650)", "Default validity of a granted consent, in days (empty: no end; 1 to 3,650)")) }
+            input #purpose-valid-days type="number" name="valid_days" min="1" max="3650" step="1";
+            div { button.primary #purpose-submit type="submit" { (tr(lang, "Enregistrer la finalité", "Save the purpose")) } }
+        }
+    }
+}
+
+fn notice_form(staff: &Staff, purposes: &[PurposeRow]) -> Markup {
+    let lang = staff.lang;
+    html! {
+        h2 { (tr(lang, "Ajouter une version de notice", "Add a notice version")) }
+        form.card #notice-form method="post" action="/app/notices" {
+            (csrf_field(staff))
+            p.muted { (tr(lang,
+                "Chaque envoi crée la version suivante pour la finalité et la langue choisies ; la version précédente reste telle quelle.",
+                "Each submission creates the next version for the purpose and language chosen; the previous version stays as it was.")) }
+            label for="notice-purpose" { (tr(lang, "Finalité", "Purpose")) }
+            select #notice-purpose name="purpose" required {
+                @for p in purposes { option value=(p.name) { (p.name) } }
+            }
+            label for="notice-language" { (tr(lang, "Langue", "Language")) }
+            select #notice-language name="language" required {
+                option value="fr" { "Français" }
+                option value="en" { "English" }
+            }
+            label for="notice-text" { (tr(lang, "Texte exact montré au destinataire (20 000 caractères au plus)", "Exact text shown to the recipient (20,000 characters at most)")) }
+            textarea #notice-text name="text" required maxlength="20000" {}
+            div { button.primary #notice-submit type="submit" { (tr(lang, "Enregistrer une nouvelle version", "Save a new version")) } }
+        }
+    }
+}
+
+/// The purpose form.
+#[derive(Deserialize)]
+pub struct PurposeForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    valid_days: String,
+}
+
+/// Checks a purpose form: the name, the trimmed description, the validity.
+fn check_purpose_form(
+    lang: crate::web::layout::Lang,
+    f: &PurposeForm,
+) -> Result<(String, String, Option<u32>), WebError> {
+    let name = f.name.trim();
+    if check_purpose(name).is_err() {
+        return Err(WebError::bad(
+            lang,
+            "The purpose name must be 1 to 64 of a-z 0-9 . _ -, starting with a letter or digit.",
+            "Le nom de la finalité doit faire 1 à 64 caractères parmi a-z 0-9 . _ -, en commençant par une lettre ou un chiffre.",
+        ));
+    }
+    let description = f.description.trim();
+    if description.is_empty() || description.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(WebError::bad(
+            lang,
+            "The description must be 1 to 2,000 characters.",
+            "La description doit faire de 1 à 2 000 caractères.",
+        ));
+    }
+    let days = f.valid_days.trim();
+    let valid_days = if days.is_empty() {
+        None
+    } else {
+        match days.parse::<u32>() {
+            Ok(d) if (1..=MAX_VALID_DAYS).contains(&d) => Some(d),
+            _ => {
+                return Err(WebError::bad(
+                    lang,
+                    "The default validity must be empty or a whole number of days from 1 to 3,650.",
+                    "La validité par défaut doit être vide ou un nombre entier de jours de 1 à 3 650.",
+                ));
+            }
+        }
+    };
+    Ok((name.to_owned(), description.to_owned(), valid_days))
+}
+
+/// `POST /app/purposes` (admins): creates or updates a purpose.
+pub async fn save_purpose(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Form(form): Form<PurposeForm>,
+) -> Result<Response, WebError> {
+    let (name, description, valid_days) = check_purpose_form(staff.lang, &form)?;
+    state
+        .store
+        .upsert_purpose(
+            &staff.tenant,
+            &name,
+            &description,
+            valid_days,
+            state.clock.now_ms(),
+        )
+        .await?;
+    tracing::info!(user = %staff.user, tenant = %staff.tenant, "purpose saved");
+    Ok(Redirect::to(&format!(
+        "/app/purposes?saved={}#purpose-{name}",
+        crate::web::layout::urlencode(&name)
+    ))
+    .into_response())
+}
+
+/// The notice form.
+#[derive(Deserialize)]
+pub struct NoticeForm {
+    #[serde(default)]
+    purpose: String,
+    #[serde(default)]
+    language: String,
+    #[serde(default)]
+    text: String,
+}
+
+/// `POST /app/notices` (admins): adds the next version of a purpose's notice in a
+/// language. The text is stored with `\n` line endings and its SHA-256.
+pub async fn add_notice(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Form(form): Form<NoticeForm>,
+) -> Result<Response, WebError> {
+    let lang = staff.lang;
+    let purpose = form.purpose.trim();
+    if check_purpose(purpose).is_err()
+        || state.store.purpose(&staff.tenant, purpose).await?.is_none()
+    {
+        return Err(WebError::bad(
+            lang,
+            "Choose one of your purposes (create it first).",
+            "Choisissez l'une de vos finalités (créez-la d'abord).",
+        ));
+    }
+    if form.language != "fr" && form.language != "en" {
+        return Err(WebError::bad(
+            lang,
+            "The language must be French (fr) or English (en).",
+            "La langue doit être le français (fr) ou l'anglais (en).",
+        ));
+    }
+    let text = normalize_notice(&form.text);
+    if !notice_text_ok(&text) {
+        return Err(WebError::bad(
+            lang,
+            "The notice text must be 1 to 20,000 characters (not only spaces).",
+            "Le texte de la notice doit faire de 1 à 20 000 caractères (pas seulement des espaces).",
+        ));
+    }
+    let now = state.clock.now_ms();
+    let id = NoticeId::from_suffix(&crate::random::id_suffix(now))
+        .map_err(|e| WebError::Unavailable(e.to_string()))?;
+    let row = state
+        .store
+        .add_notice(&staff.tenant, &id, purpose, &form.language, &text, now)
+        .await?;
+    tracing::info!(user = %staff.user, tenant = %staff.tenant, notice = %row.id, version = row.version, "notice version added");
+    Ok(Redirect::to(&format!("/app/purposes?notice={}#{}", row.id, row.id)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notice_texts_are_normalised_and_checked() {
+        assert_eq!(normalize_notice("a\r\nb\rc\n"), "a\nb\nc\n");
+        assert!(notice_text_ok("x"));
+        assert!(!notice_text_ok(" \n\t"));
+        assert!(notice_text_ok(&"é".repeat(MAX_NOTICE_CHARS)));
+        assert!(!notice_text_ok(&"é".repeat(MAX_NOTICE_CHARS + 1)));
+    }
+
+    #[test]
+    fn purpose_forms_follow_the_api_rules() {
+        let lang = crate::web::layout::Lang::En;
+        let f = |name: &str, d: &str, v: &str| PurposeForm {
+            name: name.into(),
+            description: d.into(),
+            valid_days: v.into(),
+        };
+        assert_eq!(
+            check_purpose_form(lang, &f(" news ", " Monthly ", "")).unwrap(),
+            ("news".into(), "Monthly".into(), None)
+        );
+        assert_eq!(
+            check_purpose_form(lang, &f("a.b_c-1", "x", "3650"))
+                .unwrap()
+                .2,
+            Some(3650)
+        );
+        for bad in [
+            f("News", "x", ""),
+            f("", "x", ""),
+            f(&"a".repeat(65), "x", ""),
+            f("news", " ", ""),
+            f("news", &"x".repeat(2001), ""),
+            f("news", "x", "0"),
+            f("news", "x", "3651"),
+            f("news", "x", "1.5"),
+            f("news", "x", "-3"),
+        ] {
+            assert!(check_purpose_form(lang, &bad).is_err());
+        }
+    }
+}

@@ -1,0 +1,824 @@
+//! A contact's page: who they are under their pseudonym (category, attributes, whether
+//! their data was erased), their consent status per purpose (badges the script keeps
+//! current), the form to record a consent by hand with its evidence, and the timeline of
+//! everything about them — decisions with their proofs and certificates, consent
+//! requests with resend and cancel, reveals, amendments and the erasure.
+//!
+//! A consent recorded here goes through the same function as `POST
+//! /v1/contacts/{id}/consents`. Its evidence is a note (committed to in the proof under
+//! the contact's key, not stored) or a file: the proof carries the keyed commitment to
+//! the file's bytes, and the file itself is kept sealed under the contact's data key, so
+//! that erasing the contact shreds it with the rest of their data.
+
+use crate::app::AppState;
+use crate::routes::consents::{
+    MAX_EVIDENCE_TEXT, ManualConsent, RecordError, check_purpose, new_proof_id, record_manual_as,
+};
+use crate::sequencer::Evidence;
+use crate::web::layout::{
+    Lang, Section, WebError, csrf_field, local_time, page, status_badge, status_label, tr,
+    urlencode,
+};
+use crate::web::proofs::{clean_media_type, pending_text};
+use crate::web::session::{Staff, Upload, Writer};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use consentry_core::checkpoint::parse_signed_checkpoint;
+use consentry_core::event::SealedEvent;
+use consentry_core::ids::{ProofId, RequestId, SubjectId};
+use consentry_core::proof::{Decision, Method, SealedProof};
+use consentry_pdf::AnchorLine;
+use consentry_store::{AnchoredCheckpoint, NewEvidence, RequestRow, StatusRow};
+use consentry_vault::WrappedKey;
+use maud::{Markup, html};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Largest evidence file: 10 MiB.
+pub const MAX_EVIDENCE_FILE: usize = 10 * 1024 * 1024;
+/// The consent form's body limit: the file and the other fields.
+const MAX_CONSENT_BODY: usize = MAX_EVIDENCE_FILE + 256 * 1024;
+/// At most this many entries of each kind (decisions, requests, events) on the timeline.
+const TIMELINE_MAX: usize = 300;
+
+/// This module's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/app/contacts/{id}", get(show)).route(
+        "/app/contacts/{id}/consents",
+        post(record).layer(DefaultBodyLimit::max(MAX_CONSENT_BODY)),
+    )
+}
+
+/// What a redirect back to the page says happened.
+#[derive(Deserialize, Default)]
+pub struct Flash {
+    #[serde(default)]
+    recorded: Option<String>,
+    #[serde(default)]
+    resent: Option<String>,
+    #[serde(default)]
+    cancelled: Option<String>,
+}
+
+fn category_label(lang: Lang, c: &str) -> &'static str {
+    match c {
+        "private" => tr(lang, "particulier", "private person"),
+        "professional" => tr(lang, "professionnel", "professional"),
+        _ => tr(lang, "non précisé", "unspecified"),
+    }
+}
+
+fn method_label(lang: Lang, m: Method) -> &'static str {
+    match m {
+        Method::Manual => tr(
+            lang,
+            "saisi par l'expéditeur (manuel)",
+            "recorded by the sender (manual)",
+        ),
+        Method::Delegated => tr(
+            lang,
+            "réponse de la personne par le lien reçu (délégué)",
+            "answered by the person through the e-mailed link (delegated)",
+        ),
+        Method::Portal => tr(
+            lang,
+            "donné par la personne dans le portail",
+            "given by the person in the portal",
+        ),
+    }
+}
+
+fn actor_label(lang: Lang, actor: &str) -> String {
+    if actor == "portal" {
+        tr(
+            lang,
+            "la personne, dans le portail",
+            "the person, in the portal",
+        )
+        .to_owned()
+    } else if actor.starts_with("usr_") {
+        format!("{} {actor}", tr(lang, "utilisateur", "staff user"))
+    } else {
+        format!("{} {actor}", tr(lang, "clé d'API", "API key"))
+    }
+}
+
+fn event_label(lang: Lang, kind: &str) -> &'static str {
+    match kind {
+        "data.access" => tr(
+            lang,
+            "Données d'identité consultées",
+            "Identity data revealed",
+        ),
+        "data.access_denied" => tr(lang, "Consultation refusée", "Reveal refused"),
+        "data.amended" => tr(
+            lang,
+            "Données d'identité modifiées",
+            "Identity data amended",
+        ),
+        "data.erased" => tr(
+            lang,
+            "Données effacées (crypto-destruction)",
+            "Data erased (crypto-shredded)",
+        ),
+        _ => tr(lang, "Événement", "Event"),
+    }
+}
+
+fn mail_label(lang: Lang, s: &str) -> &'static str {
+    match s {
+        "queued" => tr(lang, "en file d'attente", "queued"),
+        "sent" => tr(lang, "envoyé", "sent"),
+        "failed" => tr(lang, "échec de l'envoi", "delivery failed"),
+        "cancelled" => tr(lang, "non envoyé (demande annulée)", "not sent (cancelled)"),
+        _ => tr(lang, "inconnu", "unknown"),
+    }
+}
+
+/// A live status badge: the script updates it from `/app/live`.
+fn live_badge(lang: Lang, subject: &SubjectId, purpose: &str, status: &str) -> Markup {
+    html! {
+        span class={"badge s-" (status)} data-status=(status) data-contact=(subject.as_str()) data-purpose=(purpose) {
+            (status_label(lang, status))
+        }
+    }
+}
+
+/// A status row as the book shows it: a grant past its validity is `expired`.
+fn shown_status(s: &StatusRow, now: i64) -> &str {
+    if s.status == "granted" && s.valid_until.is_some_and(|v| v <= now) {
+        "expired"
+    } else {
+        s.status.as_str()
+    }
+}
+
+/// An entry of the timeline: when, a tiebreak (log index or creation), and its markup.
+struct Item {
+    at: i64,
+    tiebreak: u64,
+    markup: Markup,
+}
+
+/// Where a proof stands with anchoring.
+enum AnchorState {
+    Pending,
+    Anchored { size: u64, lines: Vec<AnchorLine> },
+}
+
+/// The anchored checkpoint holding leaf `index` (the first one past it), with readable
+/// lines for its anchors, computed once per checkpoint.
+fn anchor_state(
+    anchored: &[AnchoredCheckpoint],
+    cache: &mut HashMap<u64, Vec<AnchorLine>>,
+    index: u64,
+) -> AnchorState {
+    let Some(cp) = anchored.iter().find(|c| c.size > index) else {
+        return AnchorState::Pending;
+    };
+    let lines = cache.entry(cp.size).or_insert_with(|| {
+        let body = parse_signed_checkpoint(&cp.note)
+            .map(|(c, _)| c.body())
+            .unwrap_or_default();
+        let maps: Vec<serde_json::Map<String, serde_json::Value>> = cp
+            .anchors
+            .iter()
+            .filter_map(|a| match serde_json::from_str(a) {
+                Ok(serde_json::Value::Object(m)) => Some(m),
+                _ => None,
+            })
+            .collect();
+        crate::routes::proofs::anchor_lines_of(&maps, &body)
+    });
+    AnchorState::Anchored {
+        size: cp.size,
+        lines: lines.clone(),
+    }
+}
+
+/// `GET /app/contacts/{id}`: the contact's page.
+pub async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(flash): Query<Flash>,
+) -> Result<Response, WebError> {
+    let lang = staff.lang;
+    let subject = SubjectId::parse(&id).map_err(|_| WebError::NotFound(lang))?;
+    let tenant = &staff.tenant;
+    let contact = state
+        .store
+        .contact(tenant, &subject)
+        .await?
+        .ok_or(WebError::NotFound(lang))?;
+    let erased = contact.wrapped_key.is_none();
+    let writer = staff.role.can_write();
+    let now = state.clock.now_ms();
+    let statuses = state
+        .store
+        .statuses(tenant, std::slice::from_ref(&subject))
+        .await?;
+    let purposes = state.store.purposes(tenant).await?;
+    let proofs = state.store.subject_proofs(tenant, &subject).await?;
+    let requests = state.store.subject_requests(tenant, &subject).await?;
+    let events = state
+        .store
+        .subject_events(tenant, &subject, None, TIMELINE_MAX as u32)
+        .await?;
+    let with_file: HashSet<ProofId> = state
+        .store
+        .evidence_proofs(tenant, &subject)
+        .await?
+        .into_iter()
+        .collect();
+    let anchored = state.store.anchored_checkpoints().await?;
+    let pending_sentence = pending_text(&state, lang);
+
+    // Current status per purpose: every purpose with a record, and the catalogue's
+    // others as "none" (a badge that turns pending or granted as things happen).
+    let mut by_purpose: BTreeMap<String, Option<&StatusRow>> = BTreeMap::new();
+    for p in &purposes {
+        by_purpose.insert(p.name.clone(), None);
+    }
+    for s in &statuses {
+        by_purpose.insert(s.purpose.clone(), Some(s));
+    }
+
+    let mut items: Vec<Item> = Vec::new();
+    let mut anchor_cache = HashMap::new();
+    for p in proofs.iter().rev().take(TIMELINE_MAX) {
+        let Some((_, entry)) = state.store.proof(tenant, &p.id).await? else {
+            continue;
+        };
+        let proof: SealedProof = serde_json::from_slice(&entry)
+            .map_err(|e| WebError::Unavailable(format!("stored proof {}: {e}", p.id)))?;
+        let anchor = anchor_state(&anchored, &mut anchor_cache, p.log_index);
+        items.push(Item {
+            at: p.recorded_at,
+            tiebreak: p.log_index,
+            markup: proof_item(
+                &state,
+                lang,
+                &proof,
+                with_file.contains(&p.id),
+                &anchor,
+                &pending_sentence,
+            ),
+        });
+    }
+    for r in requests.iter().take(TIMELINE_MAX) {
+        items.push(Item {
+            at: r.created_at,
+            tiebreak: 0,
+            markup: request_item(&state, &staff, r, now, writer && !erased),
+        });
+        let closed = match r.status.as_str() {
+            "cancelled" => r.answered_at.map(|at| {
+                (
+                    at,
+                    tr(lang, "Demande annulée", "Request cancelled"),
+                    "cancelled",
+                )
+            }),
+            "expired" => Some((
+                r.expires_at,
+                tr(
+                    lang,
+                    "Demande expirée sans réponse",
+                    "Request expired unanswered",
+                ),
+                "expired",
+            )),
+            "pending" if r.expires_at <= now => Some((
+                r.expires_at,
+                tr(
+                    lang,
+                    "Demande expirée sans réponse",
+                    "Request expired unanswered",
+                ),
+                "expired",
+            )),
+            _ => None,
+        };
+        if let Some((at, title, status)) = closed {
+            items.push(Item {
+                at,
+                tiebreak: 0,
+                markup: html! {
+                    li.request-closed {
+                        p {
+                            time { (local_time(&state, at)) } " — "
+                            strong { (title) } " " (status_badge(lang, status))
+                        }
+                        p.muted {
+                            (r.purpose) " · "
+                            a href={ "#request-" (r.id.as_str()) } { (r.id.as_str()) }
+                        }
+                    }
+                },
+            });
+        }
+    }
+    for e in &events {
+        let Ok(event) = serde_json::from_slice::<SealedEvent>(&e.entry) else {
+            continue;
+        };
+        let b = &event.body;
+        items.push(Item {
+            at: b.recorded_at.unix_millis(),
+            tiebreak: b.log_index,
+            markup: html! {
+                li.event id={ "event-" (b.id.as_str()) } {
+                    p {
+                        time { (local_time(&state, b.recorded_at.unix_millis())) } " — "
+                        strong { (event_label(lang, b.kind.as_str())) }
+                        @if let Some(p) = &b.purpose { " · " (p) }
+                    }
+                    p.muted {
+                        (tr(lang, "Par : ", "By: ")) (actor_label(lang, &b.actor))
+                        @if !b.fields.is_empty() {
+                            " · " (tr(lang, "champs : ", "fields: ")) (b.fields.join(", "))
+                        }
+                        @if let Some(c) = b.consent {
+                            " · " (tr(lang, "consentement trouvé : ", "consent found: ")) (status_label(lang, c.as_str()))
+                        }
+                        @if let Some(p) = &b.proof {
+                            " · " (tr(lang, "preuve : ", "proof: ")) a href={ "#proof-" (p.as_str()) } { (p.as_str()) }
+                        }
+                        " · " (tr(lang, "entrée n° ", "log entry ")) (b.log_index)
+                    }
+                }
+            },
+        });
+    }
+    items.sort_by(|a, b| b.at.cmp(&a.at).then(b.tiebreak.cmp(&a.tiebreak)));
+
+    let attributes: BTreeMap<String, serde_json::Value> =
+        serde_json::from_str(&contact.attributes).unwrap_or_default();
+    let flash_markup = flash_message(lang, &flash);
+    let title = format!("{} {}", tr(lang, "Contact", "Contact"), subject.as_str());
+    let body = html! {
+        (flash_markup)
+        section.card #contact-summary {
+            dl {
+                dt { (tr(lang, "Pseudonyme", "Pseudonym")) }
+                dd { code #contact-id { (subject.as_str()) } }
+                dt { (tr(lang, "Catégorie", "Category")) }
+                dd { (category_label(lang, &contact.category)) }
+                dt { (tr(lang, "Ajouté le", "Added")) }
+                dd { (local_time(&state, contact.created_at)) }
+                @for (k, v) in &attributes {
+                    dt { (k) }
+                    dd { @match v { serde_json::Value::String(s) => (s), other => (other.to_string()) } }
+                }
+            }
+            @if erased {
+                p.warn #contact-erased role="status" {
+                    (tr(lang, "Données effacées : l'identité de cette personne a été détruite (crypto-destruction). Ses preuves restent vérifiables, mais ne peuvent plus lui être reliées ; aucun consentement ne peut plus être enregistré ou demandé.", "Data erased: this person's identity was destroyed (crypto-shredded). Their proofs still verify but can no longer be linked to them; no consent can be recorded or requested any more."))
+                }
+            }
+            @if writer && !erased {
+                p {
+                    a #edit-contact href={ "/app/contacts/" (subject.as_str()) "/edit" } { (tr(lang, "Modifier le contact", "Edit contact")) }
+                    " · "
+                    a #request-consent href={ "/app/requests/new?contact=" (urlencode(subject.as_str())) } { (tr(lang, "Demander un consentement par e-mail", "Request consent by e-mail")) }
+                }
+            }
+        }
+        section.card {
+            h2 { (tr(lang, "Consentements", "Consents")) }
+            div.table-wrap {
+                table #consent-status {
+                    thead { tr {
+                        th scope="col" { (tr(lang, "Finalité", "Purpose")) }
+                        th scope="col" { (tr(lang, "Statut", "Status")) }
+                        th.optional scope="col" { (tr(lang, "Depuis", "Since")) }
+                        th.optional scope="col" { (tr(lang, "Valable jusqu'au", "Valid until")) }
+                        th scope="col" { (tr(lang, "Preuve", "Proof")) }
+                    } }
+                    tbody {
+                        @if by_purpose.is_empty() {
+                            tr { td colspan="5" { (tr(lang, "Aucun consentement enregistré ni demandé.", "No consent recorded or requested yet.")) } }
+                        }
+                        @for (purpose, row) in &by_purpose {
+                            tr {
+                                th scope="row" { (purpose) }
+                                td { (live_badge(lang, &subject, purpose, row.map_or("none", |s| shown_status(s, now)))) }
+                                td.optional { @if let Some(s) = row { (local_time(&state, s.updated_at)) } }
+                                td.optional { @if let Some(v) = row.and_then(|s| s.valid_until) { (local_time(&state, v)) } }
+                                td { @if let Some(p) = row.and_then(|s| s.proof_id.as_ref()) {
+                                    a href={ "#proof-" (p.as_str()) } { (p.as_str()) }
+                                } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if writer && !erased {
+            (consent_form(&staff, &subject, &purposes))
+        }
+        section {
+            h2 { (tr(lang, "Historique", "Timeline")) }
+            @if items.is_empty() {
+                p.muted { (tr(lang, "Rien encore.", "Nothing yet.")) }
+            }
+            ol.timeline #timeline {
+                @for i in &items { (i.markup) }
+            }
+        }
+    };
+    Ok(page(
+        &staff,
+        Section::Contacts,
+        StatusCode::OK,
+        &title,
+        body,
+    ))
+}
+
+fn flash_message(lang: Lang, f: &Flash) -> Markup {
+    let recorded = f.recorded.as_deref().and_then(|p| ProofId::parse(p).ok());
+    let resent = f.resent.as_deref().and_then(|r| RequestId::parse(r).ok());
+    let cancelled = f
+        .cancelled
+        .as_deref()
+        .and_then(|r| RequestId::parse(r).ok());
+    html! {
+        @if let Some(p) = recorded {
+            p.notice #flash role="status" {
+                (tr(lang, "Consentement enregistré : preuve ", "Consent recorded: proof "))
+                a href={ "#proof-" (p.as_str()) } { (p.as_str()) } "."
+            }
+        }
+        @if let Some(r) = resent {
+            p.notice #flash role="status" {
+                (tr(lang, "Nouveau lien envoyé pour la demande ", "New link e-mailed for request "))
+                (r.as_str())
+                (tr(lang, " ; l'ancien lien ne fonctionne plus.", "; the previous link no longer works."))
+            }
+        }
+        @if let Some(r) = cancelled {
+            p.notice #flash role="status" {
+                (tr(lang, "Demande ", "Request "))
+                (r.as_str())
+                (tr(lang, " annulée : son lien n'accepte plus de réponse.", " cancelled: its link takes no answer any more."))
+            }
+        }
+    }
+}
+
+fn proof_item(
+    state: &AppState,
+    lang: Lang,
+    proof: &SealedProof,
+    has_file: bool,
+    anchor: &AnchorState,
+    pending_sentence: &str,
+) -> Markup {
+    let b = &proof.body;
+    let id = b.id.as_str();
+    let at = b.recorded_at.unix_millis();
+    html! {
+        li.proof id={ "proof-" (id) } {
+            p {
+                time { (local_time(state, at)) } " — "
+                strong { (b.purpose) } " "
+                (status_badge(lang, b.decision.as_str()))
+            }
+            p.muted {
+                (method_label(lang, b.method))
+                @if let Some(r) = &b.request {
+                    " · " (tr(lang, "demande ", "request ")) a href={ "#request-" (r.as_str()) } { (r.as_str()) }
+                }
+                " · " (tr(lang, "preuve ", "proof ")) code { (id) }
+                " · " (tr(lang, "entrée n° ", "log entry ")) (b.log_index)
+            }
+            @if let Some(n) = &b.notice {
+                p.muted {
+                    (tr(lang, "Notice : ", "Notice: "))
+                    @if let Some(v) = &n.version { "v" (v) " " }
+                    @if let Some(l) = &n.language { "(" (l) ") " }
+                    "SHA-256 " code { (n.sha256.get(..16).unwrap_or(&n.sha256)) "…" }
+                }
+            }
+            @if let Some(until) = &b.valid_until {
+                p.muted { (tr(lang, "Valable jusqu'au ", "Valid until ")) (local_time(state, until.unix_millis())) }
+            }
+            @if let Some(c) = &b.evidence {
+                p.muted {
+                    (tr(lang, "Justificatif : engagement ", "Evidence: commitment "))
+                    code.evidence-commitment { (c.get(..16).unwrap_or(c)) "…" }
+                    @if has_file {
+                        " · " a id={ "evidence-" (id) } href={ "/app/proofs/" (id) "/evidence" } download {
+                            (tr(lang, "télécharger le fichier", "download the file"))
+                        }
+                    }
+                }
+            }
+            p.downloads {
+                a id={ "proof-json-" (id) } href={ "/app/proofs/" (id) } download { (tr(lang, "Preuve JSON", "Proof JSON")) }
+                " · "
+                a id={ "proof-pdf-" (id) } href={ "/app/proofs/" (id) "/pdf" } download { (tr(lang, "Preuve PDF", "Proof PDF")) }
+                " · "
+                a id={ "cert-json-" (id) } href={ "/app/proofs/" (id) "/certificate" } { (tr(lang, "Certificat JSON", "Certificate JSON")) }
+                " · "
+                a id={ "cert-pdf-" (id) } href={ "/app/proofs/" (id) "/certificate.pdf" } { (tr(lang, "Certificat PDF", "Certificate PDF")) }
+            }
+            @match anchor {
+                AnchorState::Pending => {
+                    p.pending-anchor { (pending_sentence) }
+                }
+                AnchorState::Anchored { size, lines } => {
+                    div.anchored {
+                        p { (tr(lang, "Ancrée : point de contrôle de taille ", "Anchored: checkpoint of size ")) (size) }
+                        ul {
+                            @for l in lines {
+                                li { strong { (l.kind) } " — " code { (l.reference) } " — " (l.detail) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn request_item(
+    state: &AppState,
+    staff: &Staff,
+    r: &RequestRow,
+    now: i64,
+    can_act: bool,
+) -> Markup {
+    let lang = staff.lang;
+    let id = r.id.as_str();
+    let open = r.status == "pending" && r.expires_at > now;
+    let mail = if r.mail_error.as_deref() == Some(consentry_store::CANCELLED_UNSENT) {
+        "cancelled"
+    } else {
+        r.mail_status.as_str()
+    };
+    let status = if r.status == "pending" && !open {
+        "expired"
+    } else {
+        r.status.as_str()
+    };
+    html! {
+        li.request id={ "request-" (id) } {
+            p {
+                time { (local_time(state, r.created_at)) } " — "
+                strong { (tr(lang, "Demande de consentement", "Consent request")) } " · " (r.purpose) " "
+                (status_badge(lang, status))
+            }
+            p.muted {
+                code { (id) }
+                " · " (tr(lang, "notice ", "notice "))
+                @if let Some(v) = &r.notice_version { "v" (v) " " }
+                "(" (r.language) ")"
+                " · " (tr(lang, "e-mail : ", "e-mail: ")) (mail_label(lang, mail))
+                @if r.mail_attempts > 1 { " (" (r.mail_attempts) " " (tr(lang, "tentatives", "attempts")) ")" }
+                @if open {
+                    " · " (tr(lang, "réponse attendue jusqu'au ", "answer expected until ")) (local_time(state, r.expires_at))
+                }
+                @if let (Some(at), Some(p)) = (r.answered_at, &r.proof_id) {
+                    " · " (tr(lang, "répondu le ", "answered ")) (local_time(state, at))
+                    " · " a href={ "#proof-" (p.as_str()) } { (p.as_str()) }
+                }
+            }
+            @if open && can_act {
+                div.actions {
+                    form.inline method="post" action={ "/app/requests/" (id) "/resend" } {
+                        (csrf_field(staff))
+                        button id={ "resend-" (id) } type="submit" { (tr(lang, "Renvoyer (nouveau lien)", "Resend (new link)")) }
+                    }
+                    " "
+                    form.inline method="post" action={ "/app/requests/" (id) "/cancel" } {
+                        (csrf_field(staff))
+                        button.danger id={ "cancel-" (id) } type="submit" { (tr(lang, "Annuler la demande", "Cancel the request")) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn consent_form(
+    staff: &Staff,
+    subject: &SubjectId,
+    purposes: &[consentry_store::PurposeRow],
+) -> Markup {
+    let lang = staff.lang;
+    html! {
+        section.card {
+            h2 { (tr(lang, "Enregistrer un consentement", "Record a consent")) }
+            p.muted { (tr(lang, "Pour une décision recueillie hors de Consentry (formulaire papier, appel enregistré…). Elle est scellée dans une preuve aussitôt.", "For a decision collected outside Consentry (a paper form, a recorded call…). It is sealed into a proof at once.")) }
+            form #consent-form method="post" action={ "/app/contacts/" (subject.as_str()) "/consents" } enctype="multipart/form-data" {
+                (csrf_field(staff))
+                @if !purposes.is_empty() {
+                    label for="consent-purpose" { (tr(lang, "Finalité", "Purpose")) }
+                    select #consent-purpose name="purpose" {
+                        @for p in purposes {
+                            option value=(p.name) {
+                                (p.name) " — " (p.description)
+                                @if let Some(d) = p.valid_days { " (" (d) " " (tr(lang, "jours", "days")) ")" }
+                            }
+                        }
+                    }
+                }
+                label for="consent-purpose-other" {
+                    @if purposes.is_empty() { (tr(lang, "Finalité", "Purpose")) }
+                    @else { (tr(lang, "Ou une autre finalité", "Or another purpose")) }
+                }
+                input #consent-purpose-other type="text" name="purpose_other" maxlength="64" required[purposes.is_empty()] aria-describedby="consent-purpose-help";
+                p.muted #consent-purpose-help { (tr(lang, "a-z, 0-9, point, tiret, souligné ; par exemple newsletter.", "a-z, 0-9, dot, dash, underscore; for example newsletter.")) }
+                fieldset {
+                    legend { (tr(lang, "Décision", "Decision")) }
+                    label { input type="radio" name="decision" value="granted" checked; " " (status_label(lang, "granted")) }
+                    label { input type="radio" name="decision" value="refused"; " " (status_label(lang, "refused")) }
+                }
+                label for="consent-valid-days" { (tr(lang, "Validité en jours (si accordé)", "Validity in days (if granted)")) }
+                input #consent-valid-days type="number" name="valid_days" min="1" max="3650" aria-describedby="consent-valid-help";
+                p.muted #consent-valid-help { (tr(lang, "Vide : la durée par défaut de la finalité, sinon sans limite.", "Empty: the purpose's default, else no limit.")) }
+                label for="consent-note" { (tr(lang, "Justificatif : une note", "Evidence: a note")) }
+                textarea #consent-note name="evidence_note" rows="3" maxlength=(MAX_EVIDENCE_TEXT) {}
+                label for="consent-file" { (tr(lang, "ou un fichier (10 Mio au plus)", "or a file (10 MiB at most)")) }
+                input #consent-file type="file" name="evidence_file";
+                p.muted { (tr(lang, "Une note ou un fichier, pas les deux : la preuve contient l'engagement (empreinte à clé) du justificatif ; un fichier est aussi conservé, chiffré sous la clé de la personne, et détruit avec elle si ses données sont effacées.", "A note or a file, not both: the proof holds the keyed commitment to the evidence; a file is also kept, encrypted under the person's key, and destroyed with it if their data is erased.")) }
+                div { button.primary #consent-submit type="submit" { (tr(lang, "Enregistrer et sceller", "Record and seal")) } }
+            }
+        }
+    }
+}
+
+fn record_error(lang: Lang, e: RecordError) -> WebError {
+    match e {
+        RecordError::Invalid(m) => WebError::bad_detail(lang, &m),
+        RecordError::UnknownContact => WebError::NotFound(lang),
+        RecordError::Erased => erased_error(lang),
+        RecordError::Unavailable(m) => WebError::Unavailable(m),
+    }
+}
+
+fn erased_error(lang: Lang) -> WebError {
+    WebError::bad(
+        lang,
+        "This contact's data was erased: no consent can be recorded for it.",
+        "Les données de ce contact ont été effacées : aucun consentement ne peut plus être enregistré.",
+    )
+}
+
+/// `POST /app/contacts/{id}/consents` (multipart): records a decision with its evidence,
+/// then back to the contact's page.
+pub async fn record(
+    State(state): State<AppState>,
+    Writer(staff): Writer,
+    Path(id): Path<String>,
+    upload: Upload,
+) -> Result<Response, WebError> {
+    let lang = staff.lang;
+    let subject = SubjectId::parse(&id).map_err(|_| WebError::NotFound(lang))?;
+    let contact = state
+        .store
+        .contact(&staff.tenant, &subject)
+        .await?
+        .ok_or(WebError::NotFound(lang))?;
+    let Some(wrapped) = contact.wrapped_key.clone() else {
+        return Err(erased_error(lang));
+    };
+    let other = upload.field("purpose_other").unwrap_or("").trim();
+    let purpose = if other.is_empty() {
+        upload.field("purpose").unwrap_or("").trim()
+    } else {
+        other
+    };
+    if check_purpose(purpose).is_err() {
+        return Err(WebError::bad(
+            lang,
+            "Choose a purpose, or type one: 1 to 64 of a-z 0-9 . _ -, starting with a letter or digit.",
+            "Choisissez une finalité, ou saisissez-en une : 1 à 64 caractères parmi a-z 0-9 . _ -, commençant par une lettre ou un chiffre.",
+        ));
+    }
+    let decision = match upload.field("decision") {
+        Some("granted") => Decision::Granted,
+        Some("refused") => Decision::Refused,
+        _ => {
+            return Err(WebError::bad(
+                lang,
+                "Choose whether the consent was granted or refused.",
+                "Indiquez si le consentement a été accordé ou refusé.",
+            ));
+        }
+    };
+    let given_days = upload
+        .field("valid_days")
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let valid_days = match given_days {
+        Some(s) => match s.parse::<u32>() {
+            Ok(d) if (1..=3650).contains(&d) => Some(d),
+            _ => {
+                return Err(WebError::bad(
+                    lang,
+                    "The validity must be a number of days from 1 to 3650.",
+                    "La validité doit être un nombre de jours entre 1 et 3650.",
+                ));
+            }
+        },
+        None => state
+            .store
+            .purpose(&staff.tenant, purpose)
+            .await?
+            .and_then(|p| p.valid_days),
+    };
+    let valid_days = valid_days.filter(|_| decision == Decision::Granted);
+    let note = upload
+        .field("evidence_note")
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    if note.is_some_and(|n| n.len() > MAX_EVIDENCE_TEXT) {
+        return Err(WebError::bad(
+            lang,
+            "The evidence note is longer than 16 KiB: attach the document as a file instead.",
+            "La note dépasse 16 Kio : joignez plutôt le document comme fichier.",
+        ));
+    }
+    let file = upload.file("evidence_file");
+    if note.is_some() && file.is_some() {
+        return Err(WebError::bad(
+            lang,
+            "Give an evidence note or a file, not both: a proof commits to one piece of evidence.",
+            "Donnez une note ou un fichier comme justificatif, pas les deux : une preuve s'engage sur un seul justificatif.",
+        ));
+    }
+    if file.is_some_and(|f| f.bytes.len() > MAX_EVIDENCE_FILE) {
+        return Err(WebError::bad(
+            lang,
+            "The evidence file is larger than 10 MiB.",
+            "Le fichier justificatif dépasse 10 Mio.",
+        ));
+    }
+    let proof_id = new_proof_id(&state).map_err(|e| record_error(lang, e))?;
+    let evidence = match (note, file) {
+        (Some(n), _) => Some(Evidence::Text(n.to_owned())),
+        (None, Some(f)) => {
+            let key = state
+                .tenant_keys(&staff.tenant)
+                .unwrap_subject_key(&subject, &WrappedKey::from_bytes(wrapped))
+                .map_err(|e| WebError::Unavailable(format!("subject key: {e}")))?;
+            let commitment = key.commitment("evidence", &f.bytes);
+            let sealed =
+                key.seal_document(&mut crate::random::rng(), &staff.tenant, &subject, &f.bytes);
+            let stored = state
+                .store
+                .insert_evidence(&NewEvidence {
+                    proof: proof_id.clone(),
+                    tenant: staff.tenant.clone(),
+                    subject: subject.clone(),
+                    media_type: clean_media_type(&f.media_type),
+                    size: f.bytes.len() as u64,
+                    commitment: commitment.clone(),
+                    sealed,
+                    created_at: state.clock.now_ms(),
+                })
+                .await?;
+            if !stored {
+                return Err(erased_error(lang));
+            }
+            Some(Evidence::Commitment(commitment))
+        }
+        (None, None) => None,
+    };
+    let with_file = matches!(evidence, Some(Evidence::Commitment(_)));
+    let m = ManualConsent {
+        tenant: staff.tenant.clone(),
+        subject: subject.clone(),
+        purpose: purpose.to_owned(),
+        decision,
+        evidence,
+        notice: None,
+        valid_days,
+        valid_until: None,
+    };
+    match record_manual_as(&state, proof_id.clone(), m).await {
+        Ok(_) => {
+            tracing::info!(proof = %proof_id, user = %staff.user, with_file, "consent recorded from the web application");
+            Ok(Redirect::to(&format!(
+                "/app/contacts/{}?recorded={}",
+                subject.as_str(),
+                proof_id.as_str()
+            ))
+            .into_response())
+        }
+        Err(e) => {
+            if with_file && let Err(d) = state.store.delete_evidence(&staff.tenant, &proof_id).await
+            {
+                tracing::warn!(error = %d, proof = %proof_id, "an evidence file without its proof could not be deleted");
+            }
+            Err(record_error(lang, e))
+        }
+    }
+}

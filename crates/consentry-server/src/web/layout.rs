@@ -1,0 +1,388 @@
+//! The web application's page shell, languages, small shared pieces of markup, and its
+//! errors as HTML pages.
+//!
+//! Pages are server-rendered with maud (escaped by construction). The style sheet and the
+//! one script are files of this crate served from `/app/static/`, so the
+//! Content-Security-Policy allows scripts and styles from this origin only, no inline code
+//! at all. The script only improves pages (live status, select-all); every page works
+//! without it. The layout is one column on a phone and wider on a desk; every action is a
+//! link or a button reachable with the keyboard, with a visible focus ring and a "skip to
+//! content" link.
+
+use crate::app::AppState;
+use crate::web::session::{Role, Staff};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+pub use consentry_pdf::Language as Lang;
+use maud::{DOCTYPE, Markup, html};
+
+/// The style sheet.
+pub const CSS: &str = include_str!("../../assets/app/app.css");
+/// The script.
+pub const JS: &str = include_str!("../../assets/app/app.js");
+
+/// The language cookie (shared with the portal's pages, one per path).
+pub const LANG_COOKIE: &str = "consentry_lang";
+
+/// `fr` or `en` text, by language.
+pub fn tr(lang: Lang, fr: &'static str, en: &'static str) -> &'static str {
+    match lang {
+        Lang::Fr => fr,
+        Lang::En => en,
+    }
+}
+
+/// The language's code.
+pub fn code(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Fr => "fr",
+        Lang::En => "en",
+    }
+}
+
+/// Parses `fr` or `en`.
+pub fn parse_lang(s: &str) -> Option<Lang> {
+    match s {
+        "fr" => Some(Lang::Fr),
+        "en" => Some(Lang::En),
+        _ => None,
+    }
+}
+
+/// The page language: the language cookie (set by `/app/lang/…`), else
+/// `Accept-Language`.
+pub fn language(headers: &HeaderMap) -> Lang {
+    crate::portal::cookie(headers, LANG_COOKIE)
+        .and_then(parse_lang)
+        .unwrap_or_else(|| crate::routes::proofs::language(headers))
+}
+
+/// A local time in the anchoring schedule's zone, e.g. `2026-11-30 20:04 (Europe/Paris)`.
+pub fn local_time(state: &AppState, ms: i64) -> String {
+    let schedule = state.anchoring.schedule();
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(t) => format!("{} ({})", schedule.local(t), schedule.zone_name()),
+        Err(_) => "—".to_owned(),
+    }
+}
+
+/// Which part of the application a page belongs to (highlighted in the menu).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// Counts, chart, anchors.
+    Dashboard,
+    /// The address book and a contact's pages.
+    Contacts,
+    /// CSV import.
+    Import,
+    /// Purposes and notices.
+    Purposes,
+    /// Staff users.
+    Users,
+    /// Sign-in and errors.
+    None,
+}
+
+/// The hidden `csrf` field every form of a signed-in page carries.
+pub fn csrf_field(staff: &Staff) -> Markup {
+    html! { input type="hidden" name="csrf" value=(staff.csrf); }
+}
+
+/// A consent status as a labelled badge (`granted`, `refused`, `revoked`, `pending`,
+/// `expired`, `none`, `cancelled`). Badges carry the status in `data-status` so the
+/// script can update them.
+pub fn status_badge(lang: Lang, status: &str) -> Markup {
+    html! { span class={"badge s-" (status)} data-status=(status) { (status_label(lang, status)) } }
+}
+
+/// A status's label.
+pub fn status_label(lang: Lang, status: &str) -> &'static str {
+    match status {
+        "granted" => tr(lang, "accordé", "granted"),
+        "refused" => tr(lang, "refusé", "refused"),
+        "revoked" => tr(lang, "retiré", "revoked"),
+        "pending" => tr(lang, "en attente", "pending"),
+        "expired" => tr(lang, "expiré", "expired"),
+        "cancelled" => tr(lang, "annulé", "cancelled"),
+        "answered" => tr(lang, "répondu", "answered"),
+        _ => tr(lang, "aucun", "none"),
+    }
+}
+
+/// A whole page for a signed-in user.
+pub fn page(
+    staff: &Staff,
+    section: Section,
+    status: StatusCode,
+    title: &str,
+    body: Markup,
+) -> Response {
+    let lang = staff.lang;
+    let item = |s: Section, href: &str, label: &str| {
+        html! {
+            li { a href=(href) aria-current=[(s == section).then_some("page")] { (label) } }
+        }
+    };
+    let nav = html! {
+        nav.main aria-label=(tr(lang, "Menu principal", "Main menu")) {
+            ul {
+                (item(Section::Dashboard, "/app/dashboard", tr(lang, "Tableau de bord", "Dashboard")))
+                (item(Section::Contacts, "/app/contacts", tr(lang, "Carnet d'adresses", "Address book")))
+                @if staff.role.can_write() {
+                    (item(Section::Import, "/app/contacts/import", tr(lang, "Importer", "Import")))
+                }
+                (item(Section::Purposes, "/app/purposes", tr(lang, "Finalités et notices", "Purposes and notices")))
+                @if staff.role == Role::Admin {
+                    (item(Section::Users, "/app/users", tr(lang, "Utilisateurs", "Users")))
+                }
+            }
+        }
+        div.who {
+            span { (staff.tenant_name) " · " (role_label(lang, staff.role)) }
+            a href="/app/account/password" { (tr(lang, "Mot de passe", "Password")) }
+            " "
+            (lang_switch(lang, &staff.here))
+            form.inline method="post" action="/app/logout" {
+                (csrf_field(staff))
+                button.link type="submit" { (tr(lang, "Se déconnecter", "Sign out")) }
+            }
+        }
+    };
+    shell(lang, status, title, Some(nav), body)
+}
+
+/// A page with no signed-in user (sign-in, errors before sign-in).
+pub fn public_page(lang: Lang, status: StatusCode, title: &str, body: Markup) -> Response {
+    let top = html! { div.who { (lang_switch(lang, "/app/login")) } };
+    shell(lang, status, title, Some(top), body)
+}
+
+fn role_label(lang: Lang, role: Role) -> &'static str {
+    match role {
+        Role::Admin => tr(lang, "administrateur", "admin"),
+        Role::Operator => tr(lang, "opérateur", "operator"),
+        Role::Auditor => tr(lang, "auditeur", "auditor"),
+    }
+}
+
+fn lang_switch(lang: Lang, here: &str) -> Markup {
+    let back = urlencode(here);
+    html! {
+        @if lang == Lang::Fr { a.lang href={"/app/lang/en?back=" (back)} lang="en" hreflang="en" { "English" } }
+        @else { a.lang href={"/app/lang/fr?back=" (back)} lang="fr" hreflang="fr" { "Français" } }
+    }
+}
+
+fn shell(
+    lang: Lang,
+    status: StatusCode,
+    title: &str,
+    top: Option<Markup>,
+    body: Markup,
+) -> Response {
+    let doc = html! {
+        (DOCTYPE)
+        html lang=(code(lang)) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) " — Consentry" }
+                link rel="stylesheet" href=(format!("/app/static/app.css?v={}", asset_version()));
+                script src=(format!("/app/static/app.js?v={}", asset_version())) defer {}
+            }
+            body {
+                a.skip href="#content" { (tr(lang, "Aller au contenu", "Skip to content")) }
+                header.top {
+                    a.brand href="/app" { "Consentry" }
+                    @if let Some(top) = top { (top) }
+                }
+                main #content tabindex="-1" {
+                    h1 { (title) }
+                    (body)
+                }
+            }
+        }
+    };
+    let mut res = (status, Html(doc.into_string())).into_response();
+    secure_headers(res.headers_mut());
+    res
+}
+
+/// The headers of every application page: no caching of personal pages, a strict policy.
+pub fn secure_headers(h: &mut HeaderMap) {
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+}
+
+/// A short hash of the assets, so browsers fetch new ones after an upgrade.
+fn asset_version() -> &'static str {
+    use std::sync::LazyLock;
+    static V: LazyLock<String> = LazyLock::new(|| {
+        use sha2::{Digest as _, Sha256};
+        let mut h = Sha256::new();
+        h.update(CSS.as_bytes());
+        h.update(JS.as_bytes());
+        hex::encode(&h.finalize()[..6])
+    });
+    V.as_str()
+}
+
+/// Why a page could not be shown. Every variant is an HTML page (or a redirect to the
+/// sign-in page); store failures are logged and shown as a 503 without detail.
+#[derive(Debug)]
+pub enum WebError {
+    /// Not signed in: go to the sign-in page, then back to `next` (a GET path).
+    SignIn {
+        /// Where to return after signing in.
+        next: Option<String>,
+    },
+    /// Signed in, but the role does not allow it, or the form's token is wrong.
+    Forbidden(Lang),
+    /// No such thing in this tenant.
+    NotFound(Lang),
+    /// The input is not acceptable; nothing was changed.
+    BadRequest {
+        /// Page language.
+        lang: Lang,
+        /// What is wrong, in the page language.
+        message: String,
+    },
+    /// Storage failed.
+    Unavailable(String),
+}
+
+impl WebError {
+    /// A bad request with a message in each language.
+    pub fn bad(lang: Lang, en: &str, fr: &str) -> WebError {
+        WebError::BadRequest {
+            lang,
+            message: match lang {
+                Lang::Fr => fr.to_owned(),
+                Lang::En => en.to_owned(),
+            },
+        }
+    }
+
+    /// A bad request with a message already in the page language (or a technical detail
+    /// both languages share).
+    pub fn bad_detail(lang: Lang, message: &str) -> WebError {
+        WebError::BadRequest {
+            lang,
+            message: message.to_owned(),
+        }
+    }
+}
+
+impl From<consentry_store::StoreError> for WebError {
+    fn from(e: consentry_store::StoreError) -> WebError {
+        WebError::Unavailable(e.to_string())
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        match self {
+            WebError::SignIn { next } => {
+                let to = match next.filter(|n| safe_next(n)) {
+                    Some(n) => format!("/app/login?next={}", urlencode(&n)),
+                    None => "/app/login".to_owned(),
+                };
+                Redirect::to(&to).into_response()
+            }
+            WebError::Forbidden(lang) => public_page(
+                lang,
+                StatusCode::FORBIDDEN,
+                tr(lang, "Action refusée", "Action refused"),
+                html! {
+                    p { (tr(lang, "Votre rôle ne permet pas cette action, ou ce formulaire n'est plus valable (session expirée, page ouverte trop longtemps). Rien n'a été modifié.", "Your role does not allow this, or this form is no longer valid (session ended, page open too long). Nothing was changed.")) }
+                    p { a href="/app" { (tr(lang, "Retour à l'application", "Back to the application")) } }
+                },
+            ),
+            WebError::NotFound(lang) => public_page(
+                lang,
+                StatusCode::NOT_FOUND,
+                tr(lang, "Introuvable", "Not found"),
+                html! {
+                    p { (tr(lang, "Cette page n'existe pas dans votre carnet d'adresses.", "This page does not exist in your address book.")) }
+                    p { a href="/app/contacts" { (tr(lang, "Carnet d'adresses", "Address book")) } }
+                },
+            ),
+            WebError::BadRequest { lang, message } => public_page(
+                lang,
+                StatusCode::BAD_REQUEST,
+                tr(lang, "Saisie refusée", "Input refused"),
+                html! {
+                    p.error role="alert" { (message) }
+                    p { (tr(lang, "Rien n'a été modifié. Revenez en arrière pour corriger.", "Nothing was changed. Go back to correct it.")) }
+                },
+            ),
+            WebError::Unavailable(detail) => {
+                tracing::error!(error = %detail, "web application: storage failed");
+                let lang = Lang::En;
+                public_page(
+                    lang,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service unavailable — Service indisponible",
+                    html! { p { "The service cannot answer right now; nothing was changed. Try again in a moment. — Le service ne peut pas répondre ; rien n'a été modifié. Réessayez dans un instant." } },
+                )
+            }
+        }
+    }
+}
+
+/// Whether `next` is a path of this application (no open redirect).
+pub fn safe_next(next: &str) -> bool {
+    (next == "/app" || next.starts_with("/app/") || next.starts_with("/app?"))
+        && !next.contains('\\')
+        && !next.chars().any(char::is_control)
+}
+
+/// Percent-encodes a query value.
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_of_the_application_are_followed_after_sign_in() {
+        assert!(safe_next("/app/contacts?purpose=news"));
+        for bad in [
+            "//evil.example/app",
+            "/appx",
+            "https://evil.example",
+            "/portal",
+            "/app\\..",
+            "/app\n",
+        ] {
+            assert!(!safe_next(bad), "{bad:?}");
+        }
+        assert_eq!(urlencode("/app/x?a=b c"), "%2Fapp%2Fx%3Fa%3Db%20c");
+    }
+}

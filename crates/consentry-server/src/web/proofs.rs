@@ -1,0 +1,347 @@
+//! Proof downloads for a sender's staff: the sealed proof (JSON, the very bytes the API
+//! serves, and PDF), its certificate once anchored (JSON and PDF; a page saying until
+//! when it is pending otherwise), and the evidence file recorded with a manual consent.
+//!
+//! Any signed-in member of the tenant may download (auditors included); another tenant's
+//! proof is "not found". The files are built by the API's own functions
+//! (`routes::proofs`), so a download from here and one from `/v1` are the same document.
+//! Downloads are served as attachments, and the evidence file — whatever the uploader
+//! called it — under a sandboxing policy, so that a file is never run as a page of this
+//! site.
+
+use crate::app::AppState;
+use crate::problem::Problem;
+use crate::sequencer::{Action, EventDraft, EventOutcome, SubmitError};
+use crate::web::layout::{Lang, Section, WebError, local_time, page, tr};
+use crate::web::session::Staff;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use consentry_core::ids::{EventId, ProofId};
+use consentry_core::proof::SealedProof;
+use consentry_vault::WrappedKey;
+use maud::html;
+
+/// This module's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/app/proofs/{id}", get(proof_json))
+        .route("/app/proofs/{id}/pdf", get(proof_pdf))
+        .route("/app/proofs/{id}/certificate", get(certificate_json))
+        .route("/app/proofs/{id}/certificate.pdf", get(certificate_pdf))
+        .route("/app/proofs/{id}/evidence", get(evidence))
+}
+
+/// An API problem met by a page: "not found" stays not found, a failure is a failure,
+/// anything else is a refused input.
+pub(crate) fn from_problem(lang: Lang, p: &Problem) -> WebError {
+    match p.status() {
+        StatusCode::NOT_FOUND => WebError::NotFound(lang),
+        s if s.is_server_error() => WebError::Unavailable(format!("{s}")),
+        _ => WebError::bad(
+            lang,
+            "the request could not be carried out",
+            "la demande n'a pas pu être exécutée",
+        ),
+    }
+}
+
+/// A tenant's proof by the ID in the path: its ID and entry bytes, or "not found" (also
+/// for a malformed ID and another tenant's proof).
+async fn load(state: &AppState, staff: &Staff, id: &str) -> Result<(ProofId, Vec<u8>), WebError> {
+    let id = ProofId::parse(id).map_err(|_| WebError::NotFound(staff.lang))?;
+    let (_, entry) = state
+        .store
+        .proof(&staff.tenant, &id)
+        .await?
+        .ok_or(WebError::NotFound(staff.lang))?;
+    Ok((id, entry))
+}
+
+/// Request headers that make the PDF builders write in the page's language.
+fn language_headers(lang: Lang) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(
+        header::ACCEPT_LANGUAGE,
+        HeaderValue::from_static(crate::web::layout::code(lang)),
+    );
+    h
+}
+
+/// Serves `res` as a file to save, named `filename`.
+fn attachment(mut res: Response, filename: &str) -> Response {
+    let h = res.headers_mut();
+    h.remove(header::LOCATION);
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+/// `GET /app/proofs/{id}`: the sealed proof, byte for byte the log entry that
+/// `GET /v1/proofs/{id}` serves.
+pub async fn proof_json(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let (id, entry) = load(&state, &staff, &id).await?;
+    let res = crate::routes::consents::proof_response(StatusCode::OK, &id, entry);
+    Ok(attachment(res, &format!("{id}.json")))
+}
+
+/// `GET /app/proofs/{id}/pdf`: the proof as a readable PDF, in the page's language.
+pub async fn proof_pdf(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let (id, entry) = load(&state, &staff, &id).await?;
+    let res = crate::routes::proofs::proof_pdf(
+        &state,
+        &staff.tenant_name,
+        &language_headers(staff.lang),
+        &id,
+        &entry,
+    )
+    .map_err(|p| from_problem(staff.lang, &p))?;
+    Ok(attachment(res, &format!("{id}.pdf")))
+}
+
+/// `GET /app/proofs/{id}/certificate`: the certificate JSON, or a page saying it is
+/// pending until the next anchor.
+pub async fn certificate_json(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    certificate(state, staff, id, false).await
+}
+
+/// `GET /app/proofs/{id}/certificate.pdf`: the certificate as a readable PDF, or the
+/// pending page.
+pub async fn certificate_pdf(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    certificate(state, staff, id, true).await
+}
+
+async fn certificate(
+    state: AppState,
+    staff: Staff,
+    id: String,
+    pdf: bool,
+) -> Result<Response, WebError> {
+    let (id, entry) = load(&state, &staff, &id).await?;
+    let proof: SealedProof = serde_json::from_slice(&entry)
+        .map_err(|e| WebError::Unavailable(format!("stored proof {id}: {e}")))?;
+    if state
+        .store
+        .anchored_checkpoint_for(proof.body.log_index)
+        .await?
+        .is_none()
+    {
+        return Ok(pending_page(&state, &staff, &id, &proof));
+    }
+    let res = crate::routes::proofs::certificate_of_entry(
+        &state,
+        &staff.tenant_name,
+        &language_headers(staff.lang),
+        &id,
+        &entry,
+        pdf,
+    )
+    .await
+    .map_err(|p| from_problem(staff.lang, &p))?;
+    let name = if pdf {
+        format!("{id}.certificate.pdf")
+    } else {
+        format!("{id}.certificate.json")
+    };
+    Ok(attachment(res, &name))
+}
+
+/// The sentence a proof not anchored yet shows: until when it waits, in the page's
+/// language, from the configured schedule.
+pub fn pending_text(state: &AppState, lang: Lang) -> String {
+    if !state.anchoring.configured() {
+        return tr(
+            lang,
+            "En attente d'ancrage : aucun ancrage n'est encore configuré sur ce service ; le certificat viendra avec le premier ancrage.",
+            "Pending anchor: no anchor is configured on this service yet; the certificate comes with the first anchor.",
+        )
+        .to_owned();
+    }
+    let described = state.anchoring.schedule().describe();
+    let (at, zone) = described
+        .split_once(' ')
+        .unwrap_or((described.as_str(), ""));
+    let next =
+        crate::routes::proofs::next_anchor_at(state).map(|t| local_time(state, t.as_millisecond()));
+    match (lang, next) {
+        (Lang::Fr, Some(n)) => {
+            format!("En attente d'ancrage jusqu'à {at} ({zone}) — prochain ancrage : {n}.")
+        }
+        (Lang::Fr, None) => format!("En attente d'ancrage jusqu'à {at} ({zone})."),
+        (Lang::En, Some(n)) => format!("Pending anchor until {described} — next anchoring: {n}."),
+        (Lang::En, None) => format!("Pending anchor until {described}."),
+    }
+}
+
+fn pending_page(state: &AppState, staff: &Staff, id: &ProofId, proof: &SealedProof) -> Response {
+    let lang = staff.lang;
+    let log_index = proof.body.log_index;
+    let subject = proof.body.subject.as_str();
+    page(
+        staff,
+        Section::Contacts,
+        StatusCode::OK,
+        tr(lang, "Certificat en attente", "Certificate pending"),
+        html! {
+            p.pending-anchor #certificate-pending role="status" { (pending_text(state, lang)) }
+            p {
+                (tr(lang, "La preuve ", "Proof "))
+                code { (id.as_str()) }
+                (tr(lang, " est dans le journal (entrée n° ", " is in the log (entry "))
+                (log_index)
+                (tr(lang, ") mais le journal n'a pas encore été ancré depuis. Son certificat — la preuve, son chemin d'inclusion et l'ancrage — sera disponible après le prochain ancrage.", ") but the log has not been anchored since. Its certificate — the proof, its inclusion path and the anchor — becomes available after the next anchor."))
+            }
+            p {
+                a href={ "/app/proofs/" (id.as_str()) } download { (tr(lang, "Télécharger la preuve (JSON)", "Download the proof (JSON)")) }
+                " · "
+                a href={ "/app/proofs/" (id.as_str()) "/pdf" } download { (tr(lang, "la preuve (PDF)", "the proof (PDF)")) }
+            }
+            p { a #back-to-contact href={ "/app/contacts/" (subject) "#proof-" (id.as_str()) } { (tr(lang, "Retour au contact", "Back to the contact")) } }
+        },
+    )
+}
+
+/// A media type safe to send back: `type/subtype` of token characters, else
+/// `application/octet-stream`.
+pub fn clean_media_type(given: &str) -> String {
+    let given = given.split(';').next().unwrap_or("").trim();
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+    };
+    match given.split_once('/') {
+        Some((t, st)) if token(t) && token(st) => given.to_ascii_lowercase(),
+        _ => "application/octet-stream".to_owned(),
+    }
+}
+
+/// A file name extension for a media type.
+fn extension(media_type: &str) -> &'static str {
+    match media_type {
+        "application/pdf" => "pdf",
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        "text/plain" => "txt",
+        "message/rfc822" => "eml",
+        "application/json" => "json",
+        "audio/mpeg" => "mp3",
+        "audio/wav" | "audio/x-wav" => "wav",
+        _ => "bin",
+    }
+}
+
+/// `GET /app/proofs/{id}/evidence`: the evidence file recorded with a manual consent,
+/// opened with the contact's key and checked against the proof's commitment. Every
+/// download is a `data.access` event on the log (the person sees it in the portal).
+pub async fn evidence(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let lang = staff.lang;
+    let (id, entry) = load(&state, &staff, &id).await?;
+    let Some(row) = state.store.evidence(&staff.tenant, &id).await? else {
+        return Err(WebError::NotFound(lang));
+    };
+    let proof: SealedProof = serde_json::from_slice(&entry)
+        .map_err(|e| WebError::Unavailable(format!("stored proof {id}: {e}")))?;
+    // Opening the file is an access to the person's data: a sealed `data.access` event
+    // (field `evidence`, this proof, the user as actor) is durable on the log before the
+    // file is opened, and the subject key comes from the same transaction.
+    let event = EventId::from_suffix(&crate::random::id_suffix(state.clock.now_ms()))
+        .map_err(|e| WebError::Unavailable(e.to_string()))?;
+    let outcome = state
+        .sequencer
+        .submit_event(EventDraft {
+            id: event,
+            tenant: staff.tenant.clone(),
+            subject: row.subject.clone(),
+            actor: staff.actor(),
+            action: Action::ReadEvidence {
+                purpose: proof.body.purpose.clone(),
+                proof: id.clone(),
+            },
+        })
+        .await
+        .map_err(|e| match e {
+            // Erased: the key is gone, and so is the file (deleted with it).
+            SubmitError::UnknownContact | SubmitError::Erased => WebError::NotFound(lang),
+            other => WebError::Unavailable(other.to_string()),
+        })?;
+    let EventOutcome::Revealed { vault, .. } = outcome else {
+        return Err(WebError::Unavailable(format!(
+            "evidence of {id}: the access was not recorded"
+        )));
+    };
+    let wrapped = vault.wrapped_key;
+    let key = state
+        .tenant_keys(&staff.tenant)
+        .unwrap_subject_key(&row.subject, &WrappedKey::from_bytes(wrapped))
+        .map_err(|e| WebError::Unavailable(format!("evidence of {id}: {e}")))?;
+    let bytes = key
+        .open_document(&staff.tenant, &row.subject, &row.sealed)
+        .map_err(|e| WebError::Unavailable(format!("evidence of {id}: {e}")))?;
+    // The file is the one the signed proof commits to, not merely one sealed for this
+    // contact.
+    if proof.body.evidence.as_deref() != Some(key.commitment("evidence", &bytes).as_str()) {
+        return Err(WebError::Unavailable(format!(
+            "evidence of {id} does not match the proof's commitment"
+        )));
+    }
+    let media_type = clean_media_type(&row.media_type);
+    let name = format!("evidence-{id}.{}", extension(&media_type));
+    let mut res = (
+        [(header::CONTENT_TYPE, media_type)],
+        bytes.as_slice().to_vec(),
+    )
+        .into_response();
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    Ok(attachment(res, &name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types_are_cleaned_before_they_are_sent_back() {
+        assert_eq!(clean_media_type("application/pdf"), "application/pdf");
+        assert_eq!(clean_media_type("Text/Plain; charset=utf-8"), "text/plain");
+        for bad in ["", "pdf", "text/html\r\nX-Evil: 1", "a/b/c", "/x", "x/"] {
+            assert_eq!(clean_media_type(bad), "application/octet-stream", "{bad:?}");
+        }
+        assert_eq!(extension("image/jpeg"), "jpg");
+        assert_eq!(extension("application/x-unknown"), "bin");
+    }
+}

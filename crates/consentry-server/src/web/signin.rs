@@ -1,0 +1,242 @@
+//! Signing in and out, the language switch, and the static assets.
+
+use crate::app::AppState;
+use crate::routes::portal_foreign_origin;
+use crate::web::layout::{self, Lang, WebError, public_page, safe_next, tr};
+use crate::web::session::{self, Form, Staff};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use consentry_vault::normalize_email;
+use maud::html;
+use serde::Deserialize;
+
+/// `?next=` of the sign-in page.
+#[derive(Deserialize, Default)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+fn login_form(lang: Lang, status: StatusCode, next: Option<&str>, error: Option<&str>) -> Response {
+    public_page(
+        lang,
+        status,
+        tr(lang, "Connexion", "Sign in"),
+        html! {
+            @if let Some(e) = error { p.error role="alert" #login-error { (e) } }
+            form.card method="post" action="/app/login" {
+                @if let Some(n) = next { input type="hidden" name="next" value=(n); }
+                label for="email" { (tr(lang, "Adresse e-mail", "E-mail address")) }
+                input #email type="email" name="email" required autocomplete="username" maxlength="254" autofocus;
+                label for="password" { (tr(lang, "Mot de passe", "Password")) }
+                input #password type="password" name="password" required autocomplete="current-password" maxlength="1024";
+                div { button.primary type="submit" { (tr(lang, "Se connecter", "Sign in")) } }
+            }
+            p.muted { (tr(lang, "Les comptes sont créés par l'exploitant : consentry user add.", "Accounts are created by the operator: consentry user add.")) }
+        },
+    )
+}
+
+/// `GET /app/login`.
+pub async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, WebError> {
+    if Staff::from_headers(&state, &headers).await?.is_some() {
+        return Ok(Redirect::to("/app").into_response());
+    }
+    let next = q.next.filter(|n| safe_next(n));
+    Ok(login_form(
+        layout::language(&headers),
+        StatusCode::OK,
+        next.as_deref(),
+        None,
+    ))
+}
+
+/// The sign-in form.
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// `POST /app/login`: checks the password and opens a session. Every failure (unknown
+/// address, wrong password, disabled user) gets the same page.
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    crate::routes::ClientIp(ip): crate::routes::ClientIp,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let lang = layout::language(&headers);
+    if portal_foreign_origin(&state, &headers) {
+        return Err(WebError::Forbidden(lang));
+    }
+    let form: LoginForm = serde_html_form::from_bytes(&body)
+        .map_err(|_| WebError::bad(lang, "unreadable form", "formulaire illisible"))?;
+    let next = form.next.filter(|n| safe_next(n));
+    let failed = |status| {
+        login_form(
+            lang,
+            status,
+            next.as_deref(),
+            Some(tr(
+                lang,
+                "Adresse ou mot de passe incorrect.",
+                "Wrong address or password.",
+            )),
+        )
+    };
+    let Ok(normalized) = normalize_email(&form.email) else {
+        return Ok(failed(StatusCode::UNAUTHORIZED));
+    };
+    let now = state.clock.now_ms();
+    let ip = ip.map(|ip| ip.to_string());
+    let mut keys: Vec<(&str, &[u8], usize)> =
+        vec![("staff-address", normalized.as_bytes(), session::PER_ACCOUNT)];
+    if let Some(ip) = &ip {
+        keys.push(("staff-ip", ip.as_bytes(), session::PER_IP));
+    }
+    if !state.web_limiter.allow(&keys, now) {
+        let mut res = login_form(
+            lang,
+            StatusCode::TOO_MANY_REQUESTS,
+            next.as_deref(),
+            Some(tr(
+                lang,
+                "Trop de tentatives récentes pour ce compte ou depuis votre connexion. Réessayez dans 15 minutes.",
+                "Too many recent attempts for this account or from your connection. Try again in 15 minutes.",
+            )),
+        );
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(session::WINDOW_MS / 1000),
+        );
+        return Ok(res);
+    }
+    let user = state
+        .store
+        .user_by_login(&session::login_index(&state.keys.master, &normalized))
+        .await?;
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let password = form.password;
+    let matched = session::hashing(move || session::verify_password(&password, hash.as_deref()))
+        .await
+        .unwrap_or(false);
+    let Some(user) = user.filter(|u| matched && u.disabled_at.is_none()) else {
+        tracing::info!("staff sign-in refused");
+        return Ok(failed(StatusCode::UNAUTHORIZED));
+    };
+    let id = crate::portal::new_secret();
+    let csrf = crate::portal::new_secret();
+    state
+        .store
+        .insert_staff_session(
+            &crate::auth::key_hash(&id),
+            &user,
+            &csrf,
+            now,
+            now + session::SESSION_TTL_MS,
+        )
+        .await?;
+    tracing::info!(user = %user.id, tenant = %user.tenant, "staff signed in");
+    let mut res = Redirect::to(next.as_deref().unwrap_or("/app")).into_response();
+    if let Ok(v) = HeaderValue::from_str(&session::session_cookie(&state, Some(&id))) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+/// Nothing but the token.
+#[derive(Deserialize)]
+pub struct Empty {}
+
+/// `POST /app/logout`: ends the session.
+pub async fn logout(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(Empty {}): Form<Empty>,
+) -> Result<Response, WebError> {
+    state.store.delete_staff_session(&staff.id_hash).await?;
+    let mut res = Redirect::to("/app/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&session::session_cookie(&state, None)) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+/// `GET /app/lang/{fr|en}?back=…`: remembers the language and goes back.
+pub async fn set_language(
+    Path(code): Path<String>,
+    Query(q): Query<BackQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let back = q
+        .back
+        .filter(|b| safe_next(b))
+        .or_else(|| {
+            headers
+                .get(header::REFERER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|r| r.find("/app").map(|i| r[i..].to_owned()))
+                .filter(|b| safe_next(b))
+        })
+        .unwrap_or_else(|| "/app".to_owned());
+    let mut res = Redirect::to(&back).into_response();
+    if let Some(lang) = layout::parse_lang(&code)
+        && let Ok(v) = HeaderValue::from_str(&format!(
+            "{}={}; Path=/app; Max-Age=31536000; SameSite=Lax",
+            layout::LANG_COOKIE,
+            layout::code(lang)
+        ))
+    {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    res
+}
+
+/// `?back=`.
+#[derive(Deserialize, Default)]
+pub struct BackQuery {
+    #[serde(default)]
+    back: Option<String>,
+}
+
+/// `GET /app`: the dashboard, or the sign-in page.
+pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<Redirect, WebError> {
+    Ok(match Staff::from_headers(&state, &headers).await? {
+        Some(_) => Redirect::to("/app/dashboard"),
+        None => Redirect::to("/app/login"),
+    })
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    let mut res = ([(header::CONTENT_TYPE, content_type)], body).into_response();
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    res.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+/// `GET /app/static/app.css`.
+pub async fn css() -> Response {
+    asset("text/css; charset=utf-8", layout::CSS)
+}
+
+/// `GET /app/static/app.js`.
+pub async fn js() -> Response {
+    asset("text/javascript; charset=utf-8", layout::JS)
+}

@@ -1,0 +1,402 @@
+//! Staff accounts: `/app/users` (admins: list, add, disable) and `/app/account/password`
+//! (everyone: change their own password).
+//!
+//! Addresses are not stored: a user row keeps only a keyed blind index of the normalised
+//! address (what the sign-in form looks up), so the list shows IDs and roles, and admins
+//! keep their own note of who is who. A new user's initial password is generated (128
+//! bits) and shown once on the page that answers the form; the user changes it after
+//! signing in. Changing a password, or disabling a user, ends every session of that user.
+
+use crate::app::AppState;
+use crate::web::layout::{Lang, Section, WebError, csrf_field, local_time, page, tr};
+use crate::web::session::{
+    self, Admin, Form, MIN_PASSWORD_CHARS, PasswordError, Role, Staff, hash_password, login_index,
+    verify_password,
+};
+use crate::web::signin::Empty;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use consentry_core::ids::UserId;
+use consentry_store::UserRow;
+use consentry_vault::normalize_email;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+/// This module's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/app/users", get(list).post(add))
+        .route("/app/users/{id}/disable", post(disable))
+        .route(
+            "/app/account/password",
+            get(password_page).post(change_password),
+        )
+}
+
+/// A new random password: 128 bits as 32 hex digits in four groups of eight
+/// (`0a1b2c3d-…`), as `consentry user add` makes them.
+pub fn generated_password() -> String {
+    let hex = crate::portal::new_secret();
+    hex.as_bytes()
+        .chunks(8)
+        .take(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn role_name(lang: Lang, role: &str) -> &'static str {
+    match role {
+        "admin" => tr(lang, "administrateur", "admin"),
+        "operator" => tr(lang, "opérateur", "operator"),
+        "auditor" => tr(lang, "auditeur", "auditor"),
+        _ => "?",
+    }
+}
+
+/// `GET /app/users` (admins): the tenant's users and the form to add one.
+pub async fn list(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+) -> Result<Response, WebError> {
+    let lang = staff.lang;
+    let users = state.store.users(&staff.tenant).await?;
+    let body = html! {
+        p.muted #users-no-address {
+            (tr(lang,
+                "Les adresses e-mail des utilisateurs ne sont pas enregistrées : seul un index à clé, que la connexion consulte, l'est. La liste montre donc les identifiants ; notez de votre côté qui est qui.",
+                "Users' e-mail addresses are not stored: only a keyed index, which sign-in looks up. The list therefore shows IDs; keep your own note of who is who."))
+        }
+        div.table-wrap {
+            table #users-table {
+                caption.visually-hidden { (tr(lang, "Utilisateurs", "Users")) }
+                thead { tr {
+                    th scope="col" { (tr(lang, "Identifiant", "ID")) }
+                    th scope="col" { (tr(lang, "Rôle", "Role")) }
+                    th scope="col" { (tr(lang, "Créé le", "Created")) }
+                    th scope="col" { (tr(lang, "État", "State")) }
+                    th scope="col" { (tr(lang, "Action", "Action")) }
+                } }
+                tbody {
+                    @for u in &users { (user_row(&state, &staff, u)) }
+                }
+            }
+        }
+        h2 { (tr(lang, "Ajouter un utilisateur", "Add a user")) }
+        form.card #user-form method="post" action="/app/users" {
+            (csrf_field(&staff))
+            label for="user-email" { (tr(lang, "Adresse e-mail (son identifiant de connexion)", "E-mail address (their sign-in name)")) }
+            input #user-email type="email" name="email" required maxlength="254" autocomplete="off";
+            label for="user-role" { (tr(lang, "Rôle", "Role")) }
+            select #user-role name="role" required {
+                option value="operator" { (tr(lang, "opérateur — carnet d'adresses, consentements, demandes", "operator — address book, consents, requests")) }
+                option value="auditor" { (tr(lang, "auditeur — lecture et téléchargements seulement", "auditor — read and download only")) }
+                option value="admin" { (tr(lang, "administrateur — tout, y compris finalités, notices et utilisateurs", "admin — everything, including purposes, notices and users")) }
+            }
+            p.muted { (tr(lang,
+                "Un mot de passe initial est généré et affiché une seule fois sur la page suivante : transmettez-le par un canal sûr.",
+                "An initial password is generated and shown once on the next page: pass it on through a safe channel.")) }
+            div { button.primary #user-submit type="submit" { (tr(lang, "Ajouter", "Add")) } }
+        }
+    };
+    Ok(page(
+        &staff,
+        Section::Users,
+        StatusCode::OK,
+        tr(lang, "Utilisateurs", "Users"),
+        body,
+    ))
+}
+
+fn user_row(state: &AppState, staff: &Staff, u: &UserRow) -> Markup {
+    let lang = staff.lang;
+    let active = u.disabled_at.is_none();
+    html! {
+        tr #{"user-" (u.id)} data-user=(u.id) data-state=(if active { "active" } else { "disabled" }) {
+            td { code { (u.id) } @if u.id == staff.user { " " span.muted { (tr(lang, "(vous)", "(you)")) } } }
+            td { (role_name(lang, &u.role)) }
+            td { (local_time(state, u.created_at)) }
+            td {
+                @match u.disabled_at {
+                    None => { (tr(lang, "actif", "active")) }
+                    Some(at) => { (tr(lang, "désactivé le ", "disabled on ")) (local_time(state, at)) }
+                }
+            }
+            td {
+                @if active && u.id != staff.user {
+                    form.inline method="post" action={"/app/users/" (u.id) "/disable"} {
+                        (csrf_field(staff))
+                        button.danger id={"disable-" (u.id)} type="submit" {
+                            (tr(lang, "Désactiver", "Disable"))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The add-user form.
+#[derive(Deserialize)]
+pub struct AddForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// `POST /app/users` (admins): adds a user with a generated password, shown once.
+pub async fn add(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Form(form): Form<AddForm>,
+) -> Result<Response, WebError> {
+    let lang = staff.lang;
+    let Ok(normalized) = normalize_email(&form.email) else {
+        return Err(WebError::bad(
+            lang,
+            "This is not an e-mail address.",
+            "Ce n'est pas une adresse e-mail.",
+        ));
+    };
+    let Some(role) = Role::parse(form.role.trim()) else {
+        return Err(WebError::bad(
+            lang,
+            "The role must be admin, operator or auditor.",
+            "Le rôle doit être administrateur, opérateur ou auditeur.",
+        ));
+    };
+    let password = generated_password();
+    let hash = hash_in_pool(password.clone())
+        .await
+        .map_err(|e| WebError::Unavailable(e.to_string()))?;
+    let now = state.clock.now_ms();
+    let user = UserRow {
+        id: UserId::from_suffix(&crate::random::id_suffix(now))
+            .map_err(|e| WebError::Unavailable(e.to_string()))?,
+        tenant: staff.tenant.clone(),
+        role: role.as_str().to_owned(),
+        password_hash: hash,
+        created_at: now,
+        disabled_at: None,
+    };
+    if !state
+        .store
+        .insert_user(&user, &login_index(&state.keys.master, &normalized))
+        .await?
+    {
+        return Err(WebError::bad(
+            lang,
+            "A user with this e-mail address already exists (in this or another sender's account).",
+            "Un utilisateur existe déjà avec cette adresse e-mail (chez vous ou chez un autre expéditeur).",
+        ));
+    }
+    tracing::info!(user = %staff.user, tenant = %staff.tenant, added = %user.id, role = role.as_str(), "staff user added");
+    let body = html! {
+        p.notice role="status" #user-added data-user=(user.id) {
+            (tr(lang, "Utilisateur ajouté : ", "User added: ")) code #new-user-id { (user.id) }
+            " (" (role_name(lang, role.as_str())) ")."
+        }
+        div.card.warn {
+            p { (tr(lang, "Mot de passe initial — affiché cette seule fois, il n'est enregistré que sous forme d'empreinte :", "Initial password — shown this once only; only its hash is stored:")) }
+            p { code #new-password { (password) } }
+            p { (tr(lang,
+                "Transmettez-le par un canal sûr ; l'utilisateur le changera après sa première connexion (tableau de bord, « Changer votre mot de passe »).",
+                "Pass it on through a safe channel; the user changes it after signing in for the first time (dashboard, \u{201c}Change your password\u{201d}).")) }
+        }
+        p { a href="/app/users" { (tr(lang, "Retour aux utilisateurs", "Back to users")) } }
+    };
+    Ok(page(
+        &staff,
+        Section::Users,
+        StatusCode::CREATED,
+        tr(lang, "Utilisateur ajouté", "User added"),
+        body,
+    ))
+}
+
+async fn hash_in_pool(password: String) -> Result<String, PasswordError> {
+    crate::web::session::hashing(move || hash_password(&password))
+        .await
+        .ok_or_else(|| PasswordError::Hash("the hashing task failed".to_owned()))?
+}
+
+/// `POST /app/users/{id}/disable` (admins): disables a user of the tenant and ends their
+/// sessions. An admin cannot disable themself.
+pub async fn disable(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Path(id): Path<String>,
+    Form(Empty {}): Form<Empty>,
+) -> Result<Response, WebError> {
+    let lang = staff.lang;
+    let Ok(id) = UserId::parse(&id) else {
+        return Err(WebError::NotFound(lang));
+    };
+    if id == staff.user {
+        return Err(WebError::bad(
+            lang,
+            "You cannot disable yourself: ask another admin.",
+            "Vous ne pouvez pas vous désactiver vous-même : demandez à un autre administrateur.",
+        ));
+    }
+    if !state
+        .store
+        .disable_user(&staff.tenant, &id, state.clock.now_ms())
+        .await?
+    {
+        return Err(WebError::NotFound(lang));
+    }
+    tracing::info!(user = %staff.user, tenant = %staff.tenant, disabled = %id, "staff user disabled");
+    Ok(Redirect::to(&format!("/app/users#user-{id}")).into_response())
+}
+
+fn password_form(staff: &Staff, status: StatusCode, error: Option<&str>) -> Response {
+    let lang = staff.lang;
+    let body = html! {
+        @if let Some(e) = error { p.error role="alert" #password-error { (e) } }
+        form.card #password-form method="post" action="/app/account/password" {
+            (csrf_field(staff))
+            label for="password-current" { (tr(lang, "Mot de passe actuel", "Current password")) }
+            input #password-current type="password" name="current" required autocomplete="current-password" maxlength="1024";
+            label for="password-new" { (tr(lang, "Nouveau mot de passe (12 caractères au moins)", "New password (at least 12 characters)")) }
+            input #password-new type="password" name="new" required autocomplete="new-password" minlength="12" maxlength="1024";
+            label for="password-again" { (tr(lang, "Nouveau mot de passe, encore", "New password, again")) }
+            input #password-again type="password" name="again" required autocomplete="new-password" minlength="12" maxlength="1024";
+            p.muted { (tr(lang,
+                "Après le changement, toutes vos sessions se terminent, celle-ci comprise : reconnectez-vous avec le nouveau mot de passe.",
+                "After the change every session of yours ends, this one included: sign in again with the new password.")) }
+            div { button.primary #password-submit type="submit" { (tr(lang, "Changer le mot de passe", "Change the password")) } }
+        }
+    };
+    page(
+        staff,
+        Section::None,
+        status,
+        tr(lang, "Changer de mot de passe", "Change your password"),
+        body,
+    )
+}
+
+/// `GET /app/account/password`.
+pub async fn password_page(staff: Staff) -> Response {
+    password_form(&staff, StatusCode::OK, None)
+}
+
+/// The password form.
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    again: String,
+}
+
+/// `POST /app/account/password`: checks the current password, sets the new one, ends
+/// every session of the user and sends them to the sign-in page.
+pub async fn change_password(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, WebError> {
+    let lang = staff.lang;
+    let now = state.clock.now_ms();
+    if !state.web_limiter.allow(
+        &[(
+            "staff-password",
+            staff.user.as_str().as_bytes(),
+            session::PER_ACCOUNT,
+        )],
+        now,
+    ) {
+        let mut res = password_form(
+            &staff,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(tr(
+                lang,
+                "Trop de tentatives récentes. Réessayez dans 15 minutes.",
+                "Too many recent attempts. Try again in 15 minutes.",
+            )),
+        );
+        res.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(crate::web::session::WINDOW_MS / 1000),
+        );
+        return Ok(res);
+    }
+    let user = state
+        .store
+        .users(&staff.tenant)
+        .await?
+        .into_iter()
+        .find(|u| u.id == staff.user && u.disabled_at.is_none())
+        .ok_or(WebError::SignIn { next: None })?;
+    let current = form.current;
+    let stored = user.password_hash.clone();
+    let matched = crate::web::session::hashing(move || verify_password(&current, Some(&stored)))
+        .await
+        .unwrap_or(false);
+    if !matched {
+        return Ok(password_form(
+            &staff,
+            StatusCode::BAD_REQUEST,
+            Some(tr(
+                lang,
+                "Le mot de passe actuel est incorrect. Rien n'a été modifié.",
+                "The current password is wrong. Nothing was changed.",
+            )),
+        ));
+    }
+    if form.new != form.again {
+        return Ok(password_form(
+            &staff,
+            StatusCode::BAD_REQUEST,
+            Some(tr(
+                lang,
+                "Les deux nouveaux mots de passe diffèrent. Rien n'a été modifié.",
+                "The two new passwords differ. Nothing was changed.",
+            )),
+        ));
+    }
+    if form.new.chars().count() < MIN_PASSWORD_CHARS {
+        return Ok(password_form(
+            &staff,
+            StatusCode::BAD_REQUEST,
+            Some(tr(
+                lang,
+                "Le nouveau mot de passe doit faire 12 caractères au moins. Rien n'a été modifié.",
+                "The new password needs at least 12 characters. Nothing was changed.",
+            )),
+        ));
+    }
+    let hash = hash_in_pool(form.new)
+        .await
+        .map_err(|e| WebError::Unavailable(e.to_string()))?;
+    state.store.set_user_password(&staff.user, &hash).await?;
+    tracing::info!(user = %staff.user, tenant = %staff.tenant, "staff password changed; sessions ended");
+    let mut res = Redirect::to("/app/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&session::session_cookie(&state, None)) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_passwords_are_long_enough_and_differ() {
+        let a = generated_password();
+        let b = generated_password();
+        assert_eq!(a.len(), 35);
+        assert_eq!(a.matches('-').count(), 3);
+        assert!(a.chars().count() >= MIN_PASSWORD_CHARS);
+        assert_ne!(a, b);
+    }
+}

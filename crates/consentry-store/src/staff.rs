@@ -1,0 +1,327 @@
+//! The sender's staff: users of the web application and their sessions.
+//!
+//! A user belongs to one tenant and has one role. Their e-mail address is personal data,
+//! so the row keeps only a keyed blind index of it (computed by the service, which holds
+//! the key): the sign-in form looks the typed address up by that index. Passwords are
+//! Argon2id PHC strings; session IDs are 256-bit random values stored as their SHA-256.
+//! A session carries its own synchronizer token and the role it was opened with, and is
+//! only valid while its user is not disabled.
+
+use crate::{Store, StoreError};
+use consentry_core::ids::{TenantId, UserId};
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+/// A staff user.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserRow {
+    /// Their ID.
+    pub id: UserId,
+    /// Their tenant.
+    pub tenant: TenantId,
+    /// `admin`, `operator` or `auditor`.
+    pub role: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Created, Unix milliseconds.
+    pub created_at: i64,
+    /// Disabled, Unix milliseconds.
+    pub disabled_at: Option<i64>,
+}
+
+impl std::fmt::Debug for UserRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRow")
+            .field("id", &self.id)
+            .field("tenant", &self.tenant)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A live staff session.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StaffSessionRow {
+    /// The user.
+    pub user: UserId,
+    /// The user's tenant.
+    pub tenant: TenantId,
+    /// The tenant's name (read with the session: every page shows it).
+    pub tenant_name: String,
+    /// The role it was opened with.
+    pub role: String,
+    /// The synchronizer token every form must send back.
+    pub csrf: String,
+    /// When it ends, Unix milliseconds.
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for StaffSessionRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffSessionRow")
+            .field("user", &self.user)
+            .field("tenant", &self.tenant)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+type UserTuple = (String, String, String, String, i64, Option<i64>);
+
+fn user(row: UserTuple) -> Result<UserRow, StoreError> {
+    let (id, tenant, role, password_hash, created_at, disabled_at) = row;
+    Ok(UserRow {
+        id: UserId::parse(&id).map_err(corrupt)?,
+        tenant: TenantId::parse(&tenant).map_err(corrupt)?,
+        role,
+        password_hash,
+        created_at,
+        disabled_at,
+    })
+}
+
+impl Store {
+    /// Adds a user; `false` (and nothing written) if the login index is taken.
+    pub async fn insert_user(
+        &self,
+        user: &UserRow,
+        login_index: &[u8; 32],
+    ) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
+        let done = sqlx::query(
+            "INSERT INTO users (id, tenant_id, login_index, role, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (login_index) DO NOTHING",
+        )
+        .bind(user.id.as_str())
+        .bind(user.tenant.as_str())
+        .bind(login_index.to_vec())
+        .bind(&user.role)
+        .bind(&user.password_hash)
+        .bind(user.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The user whose login index is `login_index`, disabled or not.
+    pub async fn user_by_login(
+        &self,
+        login_index: &[u8; 32],
+    ) -> Result<Option<UserRow>, StoreError> {
+        let row: Option<UserTuple> = sqlx::query_as(
+            "SELECT id, tenant_id, role, password_hash, created_at, disabled_at FROM users WHERE login_index = $1",
+        )
+        .bind(login_index.to_vec())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(user).transpose()
+    }
+
+    /// A tenant's users, oldest first.
+    pub async fn users(&self, tenant: &TenantId) -> Result<Vec<UserRow>, StoreError> {
+        let rows: Vec<UserTuple> = sqlx::query_as(
+            "SELECT id, tenant_id, role, password_hash, created_at, disabled_at FROM users \
+             WHERE tenant_id = $1 ORDER BY id",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(user).collect()
+    }
+
+    /// Disables a user of `tenant` and ends their sessions; `false` if there is no such
+    /// user in that tenant.
+    pub async fn disable_user(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE users SET disabled_at = COALESCE(disabled_at, $1) WHERE id = $2 AND tenant_id = $3",
+        )
+        .bind(now)
+        .bind(id.as_str())
+        .bind(tenant.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            // Not this tenant's user: another tenant's sessions are none of its business.
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM staff_sessions WHERE user_id = $1 AND tenant_id = $2")
+            .bind(id.as_str())
+            .bind(tenant.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Replaces a user's password hash and ends their sessions.
+    pub async fn set_user_password(
+        &self,
+        id: &UserId,
+        password_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM staff_sessions WHERE user_id = $1")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Opens a session for `user` (deleting sessions that expired before `now`).
+    pub async fn insert_staff_session(
+        &self,
+        id_hash: &[u8; 32],
+        user: &UserRow,
+        csrf: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM staff_sessions WHERE expires_at < $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO staff_sessions (id_hash, user_id, tenant_id, role, csrf, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id_hash.to_vec())
+        .bind(user.id.as_str())
+        .bind(user.tenant.as_str())
+        .bind(&user.role)
+        .bind(csrf)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The unexpired session whose ID hashes to `id_hash`, if its user is not disabled.
+    pub async fn staff_session(
+        &self,
+        id_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<Option<StaffSessionRow>, StoreError> {
+        let row: Option<(String, String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT s.user_id, s.tenant_id, t.name, s.role, s.csrf, s.expires_at FROM staff_sessions s \
+             JOIN users u ON u.id = s.user_id JOIN tenants t ON t.id = s.tenant_id \
+             WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
+        )
+        .bind(id_hash.to_vec())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(user, tenant, tenant_name, role, csrf, expires_at)| {
+            Ok(StaffSessionRow {
+                user: UserId::parse(&user).map_err(corrupt)?,
+                tenant: TenantId::parse(&tenant).map_err(corrupt)?,
+                tenant_name,
+                role,
+                csrf,
+                expires_at,
+            })
+        })
+        .transpose()
+    }
+
+    /// Ends a session.
+    pub async fn delete_staff_session(&self, id_hash: &[u8; 32]) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
+        sqlx::query("DELETE FROM staff_sessions WHERE id_hash = $1")
+            .bind(id_hash.to_vec())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store_with_tenant() -> (Store, TenantId, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+        let store = Store::open(&url).await.unwrap();
+        let tenant = TenantId::parse("ten_a1").unwrap();
+        store.create_tenant(&tenant, "Acme", 1).await.unwrap();
+        (store, tenant, dir)
+    }
+
+    fn row(tenant: &TenantId, id: &str) -> UserRow {
+        UserRow {
+            id: UserId::parse(id).unwrap(),
+            tenant: tenant.clone(),
+            role: "operator".into(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            created_at: 5,
+            disabled_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_login_index_names_one_user_and_disabling_ends_sessions() {
+        let (store, tenant, _dir) = store_with_tenant().await;
+        let u = row(&tenant, "usr_1");
+        assert!(store.insert_user(&u, &[7; 32]).await.unwrap());
+        assert!(
+            !store
+                .insert_user(&row(&tenant, "usr_2"), &[7; 32])
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.user_by_login(&[7; 32]).await.unwrap(),
+            Some(u.clone())
+        );
+        assert_eq!(store.user_by_login(&[8; 32]).await.unwrap(), None);
+        store
+            .insert_staff_session(&[1; 32], &u, "tok", 10, 100)
+            .await
+            .unwrap();
+        let s = store.staff_session(&[1; 32], 50).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                s.user,
+                s.tenant_name.as_str(),
+                s.role.as_str(),
+                s.csrf.as_str()
+            ),
+            (u.id.clone(), "Acme", "operator", "tok")
+        );
+        assert_eq!(store.staff_session(&[1; 32], 100).await.unwrap(), None);
+        assert!(store.disable_user(&tenant, &u.id, 60).await.unwrap());
+        assert_eq!(store.staff_session(&[1; 32], 50).await.unwrap(), None);
+        // Another tenant's admin can neither disable the user nor end their sessions.
+        let v = row(&tenant, "usr_3");
+        assert!(store.insert_user(&v, &[9; 32]).await.unwrap());
+        store
+            .insert_staff_session(&[2; 32], &v, "tok", 10, 100)
+            .await
+            .unwrap();
+        let other = TenantId::parse("ten_b2").unwrap();
+        assert!(!store.disable_user(&other, &u.id, 60).await.unwrap());
+        assert!(!store.disable_user(&other, &v.id, 60).await.unwrap());
+        assert!(store.staff_session(&[2; 32], 50).await.unwrap().is_some());
+    }
+}
