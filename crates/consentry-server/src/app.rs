@@ -131,6 +131,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     crate::routes::routes()
         .fallback(crate::routes::not_found)
+        .layer(axum::middleware::from_fn(crate::rejections::uniform))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             count_responses,

@@ -29,6 +29,7 @@ pub mod portal;
 pub mod problem;
 pub mod publisher;
 pub mod random;
+pub mod rejections;
 pub mod routes;
 pub mod schedule;
 pub mod sequencer;

@@ -429,11 +429,32 @@ fn bad_input(db: Db) {
             "inclusion not a number",
             "/v1/log/proof/inclusion?index=a&size=1",
         ),
+        ("repeated query field", "/v1/contacts?limit=5&limit=6"),
+        // Answered by axum before any handler, in plain text, but for the service's
+        // rejection layer: a path segment that is not UTF-8.
+        ("id not UTF-8", "/v1/proofs/%FF"),
     ] {
         let r = get(&s.url(path), Some(&key));
         assert!((400..500).contains(&r.status), "{name}: {}", r.status);
         assert_eq!(r.content_type, "application/problem+json", "{name}");
+        assert!(
+            r.json()["type"]
+                .as_str()
+                .unwrap()
+                .starts_with("urn:consentry:problem:"),
+            "{name}"
+        );
     }
+    // A method the path does not have: 405 as problem+json too (axum's is empty).
+    let r = post_raw(
+        &s.url("/v1/log/checkpoint"),
+        Some(&key),
+        "application/json",
+        b"{}",
+    );
+    assert_eq!(r.status, 405, "{}", r.text());
+    assert_eq!(r.content_type, "application/problem+json");
+    assert_eq!(r.json()["type"], "urn:consentry:problem:method-not-allowed");
     // Nothing was recorded: the log is empty and the contact has no consent.
     assert_eq!(
         get(&s.url("/v1/log/proof/inclusion?index=0&size=1"), None).status,

@@ -244,6 +244,43 @@ fn walk(db: Db) {
     assert!(r.location().starts_with("/app/login"), "{}", r.location());
     admin.sign_in(&s, "boss@acme.example");
 
+    // What axum would answer by itself in plain text (a repeated query field, a path
+    // that is not UTF-8, a method the path lacks, a sign-in form over the body limit)
+    // is the application's page, in the page language, and changes nothing.
+    for (method, path, status) in [
+        ("GET", "/app/contacts?q=a&q=b", 400),
+        ("GET", "/app/contacts/%FF", 400),
+        ("DELETE", "/app/contacts", 405),
+    ] {
+        let r = admin.call(&s, method, path, None);
+        assert_eq!(r.status, status, "{method} {path}: {}", r.body);
+        assert!(
+            r.header("content-type")
+                .unwrap_or("")
+                .starts_with("text/html"),
+            "{method} {path}"
+        );
+        assert!(r.body.contains("Nothing was changed."), "{}", r.body);
+    }
+    let big = format!("email=boss%40acme.example&password={}", "a".repeat(100_000));
+    let r = Browser::new().call(
+        &s,
+        "POST",
+        "/app/login",
+        Some(("application/x-www-form-urlencoded", big.into_bytes())),
+    );
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert!(
+        r.header("content-type")
+            .unwrap_or("")
+            .starts_with("text/html")
+    );
+    assert!(
+        r.body.contains("larger than the service accepts"),
+        "{}",
+        r.body
+    );
+
     let r = admin.get(&s, "/app/contacts");
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("id=\"book-empty\""));

@@ -1,0 +1,190 @@
+//! One shape for every error, including the few that axum answers by itself.
+//!
+//! Before a handler runs, axum's router and raw extractors answer some malformed requests
+//! on their own, in plain text or with an empty body: a path segment that is not UTF-8
+//! (`/v1/proofs/%FF`), a query string with a repeated field, a body over the size limit
+//! read as raw bytes, a method the route does not have (405). The public contract promises
+//! RFC 9457 problem+json for every API error, and the web application promises pages in
+//! the visitor's language; this layer rewrites exactly those answers — a 4xx whose body is
+//! plain text or empty — keeping their status and headers (`Allow` on a 405). Answers the
+//! service builds itself (problem+json, HTML) pass through untouched.
+
+use crate::problem::Problem;
+use crate::web::layout::{Lang, public_page, tr};
+use axum::extract::Request;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use maud::html;
+
+/// The most of a plain-text rejection kept as the detail.
+const MAX_DETAIL: usize = 4 * 1024;
+
+/// The middleware (see the module documentation).
+pub async fn uniform(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let web = path == "/app" || path.starts_with("/app/");
+    let lang = crate::web::layout::language(req.headers());
+    let res = next.run(req).await;
+    if !res.status().is_client_error() || !is_plain(res.headers()) {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, MAX_DETAIL)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let status = parts.status;
+    let rewritten = if web {
+        web_page(lang, status, &text)
+    } else {
+        api_problem(status, text).into_response()
+    };
+    let (new_parts, new_body) = rewritten.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (name, value) in &new_parts.headers {
+        parts.headers.insert(name.clone(), value.clone());
+    }
+    Response::from_parts(parts, new_body)
+}
+
+/// A plain-text or empty answer: axum's own, never one of the service's.
+fn is_plain(headers: &HeaderMap) -> bool {
+    match headers.get(header::CONTENT_TYPE) {
+        None => true,
+        Some(v) => v
+            .to_str()
+            .is_ok_and(|ct| ct.to_ascii_lowercase().starts_with("text/plain")),
+    }
+}
+
+/// The problem+json for a rejection with `status` and axum's `text`.
+pub fn api_problem(status: StatusCode, text: String) -> Problem {
+    let (slug, title, fallback) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method-not-allowed",
+            "Method not allowed",
+            "this path does not accept this method (see the Allow header)",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload-too-large",
+            "Payload too large",
+            "the request body is larger than the service accepts",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported-media-type",
+            "Unsupported media type",
+            "this body's Content-Type is not accepted here",
+        ),
+        _ => (
+            "bad-request",
+            "Bad request",
+            "the request is not acceptable as sent",
+        ),
+    };
+    let detail = if text.is_empty() {
+        fallback.to_owned()
+    } else {
+        text
+    };
+    Problem::new(status, slug, title, detail)
+}
+
+/// The web application's page for a rejection with `status` (axum's own words are
+/// English and technical: shown apart, after the explanation in the page language).
+fn web_page(lang: Lang, status: StatusCode, text: &str) -> Response {
+    let (title, explanation) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            tr(lang, "Action impossible ici", "Not possible here"),
+            tr(
+                lang,
+                "Cette adresse n'accepte pas cette action.",
+                "This address does not accept this action.",
+            ),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            tr(lang, "Envoi trop volumineux", "Too large"),
+            tr(
+                lang,
+                "Ce que vous avez envoyé dépasse la taille acceptée.",
+                "What you sent is larger than the service accepts.",
+            ),
+        ),
+        _ => (
+            tr(lang, "Requête illisible", "Unreadable request"),
+            tr(
+                lang,
+                "Cette adresse ou ce formulaire n'est pas lisible tel qu'envoyé.",
+                "This address or form cannot be read as sent.",
+            ),
+        ),
+    };
+    public_page(
+        lang,
+        status,
+        title,
+        html! {
+            p.error role="alert" { (explanation) }
+            @if !text.is_empty() { p.muted { code { (text) } } }
+            p { (tr(lang, "Rien n'a été modifié.", "Nothing was changed.")) " "
+                a href="/app" { (tr(lang, "Retour à l'application", "Back to the application")) } }
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn only_plain_or_empty_answers_are_rewritten() {
+        let mut h = HeaderMap::new();
+        assert!(is_plain(&h), "no content type: axum's empty 405");
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        assert!(is_plain(&h));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        assert!(!is_plain(&h));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        assert!(!is_plain(&h));
+    }
+
+    async fn body_of(p: Problem) -> serde_json::Value {
+        let res = p.into_response();
+        assert_eq!(
+            res.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn problems_keep_the_status_and_name_it() {
+        let v = body_of(api_problem(StatusCode::METHOD_NOT_ALLOWED, String::new())).await;
+        assert_eq!(v["type"], "urn:consentry:problem:method-not-allowed");
+        assert_eq!(v["status"], 405);
+        assert!(v["detail"].as_str().unwrap().contains("Allow header"));
+        let v = body_of(api_problem(
+            StatusCode::BAD_REQUEST,
+            "Failed to deserialize query string: duplicate field `q`".into(),
+        ))
+        .await;
+        assert_eq!(v["type"], "urn:consentry:problem:bad-request");
+        assert_eq!(v["status"], 400);
+        assert!(v["detail"].as_str().unwrap().contains("duplicate field"));
+        let v = body_of(api_problem(StatusCode::PAYLOAD_TOO_LARGE, "x".into())).await;
+        assert_eq!(v["type"], "urn:consentry:problem:payload-too-large");
+    }
+}
