@@ -4,10 +4,12 @@
 //! on their own, in plain text or with an empty body: a path segment that is not UTF-8
 //! (`/v1/proofs/%FF`), a query string with a repeated field, a body over the size limit
 //! read as raw bytes, a method the route does not have (405). The public contract promises
-//! RFC 9457 problem+json for every API error, and the web application promises pages in
-//! the visitor's language; this layer rewrites exactly those answers — a 4xx whose body is
-//! plain text or empty — keeping their status and headers (`Allow` on a 405). Answers the
-//! service builds itself (problem+json, HTML) pass through untouched.
+//! RFC 9457 problem+json for every API error, and people get pages in their language; this
+//! layer rewrites exactly those answers — a 4xx whose body is plain text or empty —
+//! keeping their status and headers (`Allow` on a 405): a page of the web application
+//! under `/app`, of the recipient portal under `/portal`, of the answer pages under `/c/`,
+//! problem+json everywhere else. Answers the service builds itself (problem+json, HTML)
+//! pass through untouched.
 
 use crate::problem::Problem;
 use crate::web::layout::{Lang, public_page, tr};
@@ -15,16 +17,39 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use maud::html;
+use maud::{Markup, html};
 
 /// The most of a plain-text rejection kept as the detail.
 const MAX_DETAIL: usize = 4 * 1024;
 
+/// Who reads an error at a path: a program, or a person on one of the HTML surfaces.
+enum Surface {
+    Api,
+    Web(Lang),
+    Portal(HeaderMap),
+    Answer(HeaderMap),
+}
+
+fn surface(req: &Request) -> Surface {
+    let path = req.uri().path();
+    let under = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    if under("/app") {
+        Surface::Web(crate::web::layout::language(req.headers()))
+    } else if under("/portal") {
+        Surface::Portal(req.headers().clone())
+    } else if under("/c") {
+        Surface::Answer(req.headers().clone())
+    } else {
+        Surface::Api
+    }
+}
+
 /// The middleware (see the module documentation).
 pub async fn uniform(req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    let web = path == "/app" || path.starts_with("/app/");
-    let lang = crate::web::layout::language(req.headers());
+    let surface = surface(&req);
     let res = next.run(req).await;
     if !res.status().is_client_error() || !is_plain(res.headers()) {
         return res;
@@ -35,10 +60,22 @@ pub async fn uniform(req: Request, next: Next) -> Response {
         .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
         .unwrap_or_default();
     let status = parts.status;
-    let rewritten = if web {
-        web_page(lang, status, &text)
-    } else {
-        api_problem(status, text).into_response()
+    let rewritten = match surface {
+        Surface::Api => api_problem(status, text).into_response(),
+        Surface::Web(lang) => {
+            let (title, body) = page_words(lang, status, &text, true);
+            public_page(lang, status, title, body)
+        }
+        Surface::Portal(headers) => {
+            crate::routes::portal_rejection_page(&headers, status, |lang| {
+                page_words(lang, status, &text, false)
+            })
+        }
+        Surface::Answer(headers) => {
+            crate::routes::answer_rejection_page(&headers, status, |lang| {
+                page_words(lang, status, &text, false)
+            })
+        }
     };
     let (new_parts, new_body) = rewritten.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
@@ -90,9 +127,10 @@ pub fn api_problem(status: StatusCode, text: String) -> Problem {
     Problem::new(status, slug, title, detail)
 }
 
-/// The web application's page for a rejection with `status` (axum's own words are
+/// The title and body of a page for a rejection with `status` (axum's own words are
 /// English and technical: shown apart, after the explanation in the page language).
-fn web_page(lang: Lang, status: StatusCode, text: &str) -> Response {
+/// `staff`: the web application's page, with a link back into it.
+fn page_words(lang: Lang, status: StatusCode, text: &str, staff: bool) -> (&'static str, Markup) {
     let (title, explanation) = match status {
         StatusCode::METHOD_NOT_ALLOWED => (
             tr(lang, "Action impossible ici", "Not possible here"),
@@ -119,17 +157,15 @@ fn web_page(lang: Lang, status: StatusCode, text: &str) -> Response {
             ),
         ),
     };
-    public_page(
-        lang,
-        status,
-        title,
-        html! {
-            p.error role="alert" { (explanation) }
-            @if !text.is_empty() { p.muted { code { (text) } } }
-            p { (tr(lang, "Rien n'a été modifié.", "Nothing was changed.")) " "
-                a href="/app" { (tr(lang, "Retour à l'application", "Back to the application")) } }
-        },
-    )
+    let body = html! {
+        p.error role="alert" { (explanation) }
+        @if !text.is_empty() { p.muted { code { (text) } } }
+        p {
+            (tr(lang, "Rien n'a été modifié.", "Nothing was changed."))
+            @if staff { " " a href="/app" { (tr(lang, "Retour à l'application", "Back to the application")) } }
+        }
+    };
+    (title, body)
 }
 
 #[cfg(test)]

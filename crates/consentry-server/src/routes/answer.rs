@@ -24,6 +24,18 @@ fn tr(lang: Language, fr: &'static str, en: &'static str) -> &'static str {
     }
 }
 
+/// An answer page (in the visitor's language) for a request refused before any handler
+/// ran: see [`crate::rejections`]. `make` gives the title and body in that language.
+pub(crate) fn rejection_page(
+    headers: &HeaderMap,
+    status: StatusCode,
+    make: impl FnOnce(Language) -> (&'static str, Markup),
+) -> Response {
+    let lang = language(headers);
+    let (title, body) = make(lang);
+    page(lang, status, title, body)
+}
+
 fn page(lang: Language, status: StatusCode, title: &str, body: Markup) -> Response {
     let code = match lang {
         Language::Fr => "fr",

@@ -16,6 +16,8 @@ mod reveal;
 mod verify_page;
 mod webhook;
 
+pub(crate) use answer::rejection_page as answer_rejection_page;
+pub(crate) use portal::rejection_page as portal_rejection_page;
 /// Whether a POST comes from a page of another site (shared with the web application).
 pub(crate) use portal::{ClientIp, foreign_origin as portal_foreign_origin};
 

@@ -128,6 +128,18 @@ fn page(
     res
 }
 
+/// A portal page (in the visitor's language, signed out) for a request refused before any
+/// handler ran: see [`crate::rejections`]. `make` gives the title and body in that language.
+pub(crate) fn rejection_page(
+    headers: &HeaderMap,
+    status: StatusCode,
+    make: impl FnOnce(Language) -> (&'static str, Markup),
+) -> Response {
+    let lang = language(headers, None);
+    let (title, body) = make(lang);
+    page(lang, status, title, false, body)
+}
+
 /// Adds the language cookie when the page was asked for in a language explicitly.
 fn remember_lang(mut res: Response, q: &LangQuery) -> Response {
     if let Some(l) = q.lang.as_deref().and_then(parse_lang)

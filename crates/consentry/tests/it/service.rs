@@ -455,6 +455,28 @@ fn bad_input(db: Db) {
     assert_eq!(r.status, 405, "{}", r.text());
     assert_eq!(r.content_type, "application/problem+json");
     assert_eq!(r.json()["type"], "urn:consentry:problem:method-not-allowed");
+    // The same requests on the recipients' pages get a page, not JSON.
+    for (name, r, status) in [
+        (
+            "portal, repeated field",
+            get(&s.url("/portal?lang=fr&lang=en"), None),
+            400,
+        ),
+        ("answer link not UTF-8", get(&s.url("/c/%FF"), None), 400),
+        (
+            "portal, no such method",
+            post_raw(&s.url("/portal/me"), None, "text/plain", b"x"),
+            405,
+        ),
+    ] {
+        assert_eq!(r.status, status, "{name}: {}", r.text());
+        assert!(r.content_type.starts_with("text/html"), "{name}");
+        let text = r.text();
+        assert!(
+            text.contains("Nothing was changed.") || text.contains("Rien n'a été modifié."),
+            "{name}: {text}"
+        );
+    }
     // Nothing was recorded: the log is empty and the contact has no consent.
     assert_eq!(
         get(&s.url("/v1/log/proof/inclusion?index=0&size=1"), None).status,
