@@ -48,18 +48,31 @@ async fn text_of(c: &Client) -> String {
 }
 
 /// Waits until the URL contains `part` and the page's text contains `text`.
-async fn wait_page(c: &Client, part: &str, text: &str) -> String {
+/// Waits until the browser is at `path` (exactly: the query and fragment aside) and the
+/// page's text contains `text`. An exact path, not a prefix: right after a submit the
+/// browser is still on the form's page (`/app/requests/new`), which must not pass for the
+/// answer's (`/app/requests`).
+async fn wait_page(c: &Client, path: &str, text: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let url = c.current_url().await.unwrap().to_string();
+        let url = c.current_url().await.unwrap();
         let body = text_of(c).await;
-        if url.contains(part) && body.contains(text) {
+        if url.path() == path && body.contains(text) {
             return body;
         }
         assert!(
             Instant::now() < deadline,
-            "waiting for {part} / {text:?}: at {url}: {body}"
+            "waiting for {path} / {text:?}: at {url}: {body}"
         );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until an element matching `css` is on the page (the page a submit leads to).
+async fn wait_for(c: &Client, css: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while c.find(Locator::Css(css)).await.is_err() {
+        assert!(Instant::now() < deadline, "waiting for {css}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -216,6 +229,7 @@ fn webapp_in_chromium_sign_in_import_bulk_request_answer_and_proof_pdf() {
             .await
             .unwrap();
         click(&c, "#import-form button[type=submit]").await;
+        wait_for(&c, "#import-errors").await;
         let text = wait_page(&c, "/app/contacts/import", "email").await;
         let errors = c
             .find(Locator::Id("import-errors"))
@@ -254,11 +268,13 @@ fn webapp_in_chromium_sign_in_import_bulk_request_answer_and_proof_pdf() {
             .await
             .unwrap();
         click(&c, "#import-form button[type=submit]").await;
+        wait_for(&c, "#import-preview").await;
         wait_page(&c, "/app/contacts/import", "3").await;
         shot(&c, "import-preview").await;
         assert_eq!(contacts_in_book(&s, &key), 0, "a preview writes nothing");
         click(&c, "#import-confirm button[type=submit]").await;
-        wait_page(&c, "/app/contacts", "3").await;
+        wait_for(&c, "#import-outcome").await;
+        wait_page(&c, "/app/contacts/import/confirm", "3").await;
         shot(&c, "import-done").await;
         assert_eq!(contacts_in_book(&s, &key), 3);
 
@@ -352,7 +368,7 @@ fn webapp_in_chromium_sign_in_import_bulk_request_answer_and_proof_pdf() {
         c.goto(&s.url(&format!("/app/contacts/{contact}")))
             .await
             .unwrap();
-        let text = wait_page(&c, &contact, "newsletter").await;
+        let text = wait_page(&c, &format!("/app/contacts/{contact}"), "newsletter").await;
         assert!(
             text.contains("Pending anchor") || text.contains("pending anchor"),
             "not anchored yet: {text}"
