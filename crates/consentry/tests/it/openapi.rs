@@ -1955,48 +1955,7 @@ impl Web {
         body: Option<(&str, Vec<u8>)>,
         headers: &[(&str, &str)],
     ) -> crate::portal::Page {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build()
-            .into();
-        let mut b = ureq::http::Request::builder()
-            .method(method)
-            .uri(s.url(path))
-            .header("Accept-Language", "en-GB,en;q=0.8");
-        if let Some(c) = &self.cookie {
-            b = b.header("Cookie", c);
-        }
-        for (k, v) in headers {
-            b = b.header(*k, *v);
-        }
-        let r = match body {
-            Some((ct, bytes)) => agent.run(b.header("Content-Type", ct).body(bytes).unwrap()),
-            None => agent.run(b.body(()).unwrap()),
-        };
-        let mut r = r.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let headers: Vec<(String, String)> = r
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
-            .collect();
-        for (k, v) in &headers {
-            if k.eq_ignore_ascii_case("set-cookie") && v.starts_with("consentry_staff=") {
-                let pair = v.split(';').next().unwrap().to_owned();
-                self.cookie = (pair != "consentry_staff=").then_some(pair);
-            }
-        }
-        let body = r
-            .body_mut()
-            .with_config()
-            .limit(64 * 1024 * 1024)
-            .read_to_vec()
-            .unwrap();
-        crate::portal::Page {
-            status: r.status().as_u16(),
-            headers,
-            body,
-        }
+        crate::util::staff_send(&mut self.cookie, s, method, path, body, headers)
     }
 
     fn get(&mut self, s: &Server, path: &str) -> crate::portal::Page {

@@ -5,35 +5,14 @@
 //! and export; and the sign-in rate limits.
 
 use crate::service::{checkpoint_covering, well_known};
-use crate::util::{Db, Env, Server, get, post};
+use crate::util::{CookieJar, Db, Env, Server, get, post};
 use consentry_core::checkpoint::verify_signed_checkpoint;
 use consentry_core::merkle::{leaf_hash, verify_inclusion};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// A response with its headers.
-#[derive(Debug)]
-pub struct Page {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Page {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    pub fn content_type(&self) -> String {
-        self.header("content-type").unwrap_or("").to_owned()
-    }
-}
+pub use crate::util::Page;
 
 /// A client that keeps the portal's cookie and never follows redirects.
 #[derive(Default, Clone)]
@@ -44,49 +23,21 @@ pub struct Client {
 
 impl Client {
     pub fn call(&mut self, s: &Server, method: &str, path: &str, form: Option<&str>) -> Page {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build()
-            .into();
-        let mut b = ureq::http::Request::builder()
-            .method(method)
-            .uri(s.url(path));
-        if let Some(c) = &self.cookie {
-            b = b.header("Cookie", c);
-        }
-        b = b.header("Accept-Language", self.lang.unwrap_or("en-GB,en;q=0.8"));
-        let r = match form {
-            Some(f) => agent.run(
-                b.header("Content-Type", "application/x-www-form-urlencoded")
-                    .body(f.as_bytes().to_vec())
-                    .unwrap(),
-            ),
-            None => agent.run(b.body(()).unwrap()),
+        let mut jar = CookieJar {
+            name: "consentry_portal",
+            cookie: self.cookie.take(),
         };
-        let mut r = r.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let headers: Vec<(String, String)> = r
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
-            .collect();
-        for (k, v) in &headers {
-            if k.eq_ignore_ascii_case("set-cookie") && v.starts_with("consentry_portal=") {
-                let pair = v.split(';').next().unwrap().to_owned();
-                self.cookie = (pair != "consentry_portal=").then_some(pair);
-            }
-        }
-        let body = r
-            .body_mut()
-            .with_config()
-            .limit(64 * 1024 * 1024)
-            .read_to_vec()
-            .unwrap();
-        Page {
-            status: r.status().as_u16(),
-            headers,
+        let body = form.map(|f| ("application/x-www-form-urlencoded", f.as_bytes().to_vec()));
+        let page = jar.send(
+            s,
+            method,
+            path,
+            Some(self.lang.unwrap_or("en-GB,en;q=0.8")),
             body,
-        }
+            &[],
+        );
+        self.cookie = jar.cookie;
+        page
     }
 }
 

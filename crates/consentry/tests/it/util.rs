@@ -390,3 +390,114 @@ pub fn form_encode<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
         .collect::<Vec<_>>()
         .join("&")
 }
+
+/// A response with its headers (the HTML surfaces' tests read both).
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Page {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn content_type(&self) -> String {
+        self.header("content-type").unwrap_or("").to_owned()
+    }
+}
+
+/// A browser stand-in's cookie: sent with every request, replaced (or cleared) by a
+/// `Set-Cookie` of the same name. The portal's and the web application's test clients
+/// are this with their cookie's name.
+#[derive(Debug, Clone)]
+pub struct CookieJar {
+    pub name: &'static str,
+    pub cookie: Option<String>,
+}
+
+impl CookieJar {
+    /// One request that never follows redirects: `body` as `(content type, bytes)`,
+    /// `accept_language` if given, and `headers` besides.
+    pub fn send(
+        &mut self,
+        s: &Server,
+        method: &str,
+        path: &str,
+        accept_language: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        let mut b = ureq::http::Request::builder()
+            .method(method)
+            .uri(s.url(path));
+        if let Some(l) = accept_language {
+            b = b.header("Accept-Language", l);
+        }
+        if let Some(c) = &self.cookie {
+            b = b.header("Cookie", c);
+        }
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        let r = match body {
+            Some((ct, bytes)) => agent.run(b.header("Content-Type", ct).body(bytes).unwrap()),
+            None => agent.run(b.body(()).unwrap()),
+        };
+        let mut r = r.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let headers: Vec<(String, String)> = r
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        let prefix = format!("{}=", self.name);
+        for (k, v) in &headers {
+            if k.eq_ignore_ascii_case("set-cookie") && v.starts_with(&prefix) {
+                let pair = v.split(';').next().unwrap().to_owned();
+                self.cookie = (pair != prefix).then_some(pair);
+            }
+        }
+        let body = r
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec()
+            .unwrap();
+        Page {
+            status: r.status().as_u16(),
+            headers,
+            body,
+        }
+    }
+}
+
+/// One request of a web-application browser stand-in: the `consentry_staff` cookie in
+/// `cookie`, pages asked for in English.
+pub fn staff_send(
+    cookie: &mut Option<String>,
+    s: &Server,
+    method: &str,
+    path: &str,
+    body: Option<(&str, Vec<u8>)>,
+    headers: &[(&str, &str)],
+) -> Page {
+    let mut jar = CookieJar {
+        name: "consentry_staff",
+        cookie: cookie.take(),
+    };
+    let page = jar.send(s, method, path, Some("en-GB,en;q=0.8"), body, headers);
+    *cookie = jar.cookie;
+    page
+}

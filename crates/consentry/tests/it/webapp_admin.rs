@@ -25,44 +25,8 @@ struct Web {
 
 impl Web {
     fn call(&mut self, s: &Server, method: &str, path: &str, form: Option<&str>) -> Page {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build()
-            .into();
-        let mut b = ureq::http::Request::builder()
-            .method(method)
-            .uri(s.url(path))
-            .header("Accept-Language", "en-GB,en;q=0.8");
-        if let Some(c) = &self.cookie {
-            b = b.header("Cookie", c);
-        }
-        let r = match form {
-            Some(f) => agent.run(
-                b.header("Content-Type", "application/x-www-form-urlencoded")
-                    .body(f.as_bytes().to_vec())
-                    .unwrap(),
-            ),
-            None => agent.run(b.body(()).unwrap()),
-        };
-        let mut r = r.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let headers: Vec<(String, String)> = r
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
-            .collect();
-        for (k, v) in &headers {
-            if k.eq_ignore_ascii_case("set-cookie") && v.starts_with("consentry_staff=") {
-                let pair = v.split(';').next().unwrap().to_owned();
-                self.cookie = (pair != "consentry_staff=").then_some(pair);
-            }
-        }
-        let body = r.body_mut().read_to_vec().unwrap();
-        Page {
-            status: r.status().as_u16(),
-            headers,
-            body,
-        }
+        let body = form.map(|f| ("application/x-www-form-urlencoded", f.as_bytes().to_vec()));
+        crate::util::staff_send(&mut self.cookie, s, method, path, body, &[])
     }
 
     fn get(&mut self, s: &Server, path: &str) -> Page {
