@@ -55,6 +55,16 @@ impl Problem {
         )
     }
 
+    /// 413: the body is over a limit; `detail` says which.
+    pub fn too_large(detail: impl Into<String>) -> Problem {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Payload too large",
+            detail,
+        )
+    }
+
     /// 422: well-formed, but a value is not acceptable.
     pub fn invalid(detail: impl Into<String>) -> Problem {
         Problem::new(
@@ -169,12 +179,7 @@ fn json_rejection(e: JsonRejection) -> Problem {
             e.body_text()
         )),
         JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                "Payload too large",
-                "the request body is larger than the service accepts",
-            )
+            Problem::too_large("the request body is larger than the service accepts")
         }
         other => Problem::bad_request(other.body_text()),
     }
@@ -192,10 +197,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiForm<T> {
             Err(FormRejection::BytesRejection(e))
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
             {
-                Err(Problem::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload-too-large",
-                    "Payload too large",
+                Err(Problem::too_large(
                     "the request body is larger than the service accepts",
                 ))
             }

@@ -97,34 +97,39 @@ fn is_plain(headers: &HeaderMap) -> bool {
 
 /// The problem+json for a rejection with `status` and axum's `text`.
 pub fn api_problem(status: StatusCode, text: String) -> Problem {
-    let (slug, title, fallback) = match status {
-        StatusCode::METHOD_NOT_ALLOWED => (
+    let detail = |fallback: &str| {
+        if text.is_empty() {
+            fallback.to_owned()
+        } else {
+            text.clone()
+        }
+    };
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => Problem::too_large(detail(
+            "the request body is larger than the service accepts",
+        )),
+        StatusCode::BAD_REQUEST => {
+            Problem::bad_request(detail("the request is not acceptable as sent"))
+        }
+        StatusCode::METHOD_NOT_ALLOWED => Problem::new(
+            status,
             "method-not-allowed",
             "Method not allowed",
-            "this path does not accept this method (see the Allow header)",
+            detail("this path does not accept this method (see the Allow header)"),
         ),
-        StatusCode::PAYLOAD_TOO_LARGE => (
-            "payload-too-large",
-            "Payload too large",
-            "the request body is larger than the service accepts",
-        ),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Problem::new(
+            status,
             "unsupported-media-type",
             "Unsupported media type",
-            "this body's Content-Type is not accepted here",
+            detail("this body's Content-Type is not accepted here"),
         ),
-        _ => (
+        _ => Problem::new(
+            status,
             "bad-request",
             "Bad request",
-            "the request is not acceptable as sent",
+            detail("the request is not acceptable as sent"),
         ),
-    };
-    let detail = if text.is_empty() {
-        fallback.to_owned()
-    } else {
-        text
-    };
-    Problem::new(status, slug, title, detail)
+    }
 }
 
 /// The title and body of a page for a rejection with `status` (axum's own words are

@@ -78,15 +78,10 @@ pub async fn import(
     }
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                "Payload too large",
-                format!(
-                    "an import file is at most {} MiB: split the file",
-                    MAX_BYTES / (1024 * 1024)
-                ),
-            )
+            Problem::too_large(format!(
+                "an import file is at most {} MiB: split the file",
+                MAX_BYTES / (1024 * 1024)
+            ))
         } else {
             Problem::bad_request(e.body_text())
         }
