@@ -543,34 +543,33 @@ async fn sqlite_insert_rows(
     statuses: &[(u64, &StatusRow)],
     tiles: &[(TileId, Vec<u8>)],
 ) -> Result<(), StoreError> {
-    use serde_json::{Value, json};
-    let mut texts = Vec::with_capacity(entries.len());
-    for e in entries {
-        texts.push(Value::String(
-            String::from_utf8(e.entry.clone()).map_err(|_| corrupt("an entry is not UTF-8"))?,
-        ));
-    }
+    // Rows go out as JSON arrays of tuples, serialised straight from the borrowed fields.
+    let texts = entries
+        .iter()
+        .map(|e| std::str::from_utf8(&e.entry))
+        .collect::<Result<Vec<&str>, _>>()
+        .map_err(|_| corrupt("an entry is not UTF-8"))?;
     sqlx::query(
         "INSERT INTO log_entries (idx, entry) \
          SELECT $1 + key, CAST(value AS BLOB) FROM json_each($2)",
     )
     .bind(to_i64(first)?)
-    .bind(Value::Array(texts).to_string())
+    .bind(serde_json::to_string(&texts).map_err(corrupt)?)
     .execute(&mut **tx)
     .await?;
     if !proofs.is_empty() {
-        let rows: Vec<Value> = proofs
+        let rows: Vec<_> = proofs
             .iter()
             .map(|(index, p)| {
-                json!([
+                (
                     p.id.as_str(),
                     p.tenant.as_str(),
                     p.subject.as_str(),
-                    p.purpose,
-                    p.decision,
+                    p.purpose.as_str(),
+                    p.decision.as_str(),
                     index,
-                    p.recorded_at
-                ])
+                    p.recorded_at,
+                )
             })
             .collect();
         sqlx::query(
@@ -578,24 +577,24 @@ async fn sqlite_insert_rows(
              SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6 \
              FROM json_each($1)",
         )
-        .bind(Value::Array(rows).to_string())
+        .bind(serde_json::to_string(&rows).map_err(corrupt)?)
         .execute(&mut **tx)
         .await?;
     }
     if !statuses.is_empty() {
-        let rows: Vec<Value> = statuses
+        let rows: Vec<_> = statuses
             .iter()
             .map(|(index, s)| {
-                json!([
+                (
                     s.tenant.as_str(),
                     s.subject.as_str(),
-                    s.purpose,
-                    s.status,
+                    s.purpose.as_str(),
+                    s.status.as_str(),
                     s.proof_id.as_ref().map(|p| p.as_str()),
                     index,
                     s.updated_at,
-                    s.valid_until
-                ])
+                    s.valid_until,
+                )
             })
             .collect();
         sqlx::query(
@@ -607,21 +606,21 @@ async fn sqlite_insert_rows(
              valid_until = excluded.valid_until \
              WHERE consent_status.log_index IS NULL OR consent_status.log_index < excluded.log_index",
         )
-        .bind(Value::Array(rows).to_string())
+        .bind(serde_json::to_string(&rows).map_err(corrupt)?)
         .execute(&mut **tx)
         .await?;
     }
     if !tiles.is_empty() {
-        let rows: Vec<Value> = tiles
+        let rows: Vec<_> = tiles
             .iter()
-            .map(|(id, bytes)| json!([id.level, id.index, hex::encode(bytes)]))
+            .map(|(id, bytes)| (id.level, id.index, hex::encode(bytes)))
             .collect();
         sqlx::query(
             "INSERT INTO log_tiles (level, idx, hashes) \
              SELECT value ->> 0, value ->> 1, unhex(value ->> 2) FROM json_each($1) WHERE true \
              ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
         )
-        .bind(Value::Array(rows).to_string())
+        .bind(serde_json::to_string(&rows).map_err(corrupt)?)
         .execute(&mut **tx)
         .await?;
     }
