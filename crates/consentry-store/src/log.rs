@@ -252,11 +252,7 @@ where
         let root = edge.root().map_err(corrupt)?;
         let new_size = edge.size();
 
-        let proofs: Vec<(u64, &ProofRow)> = entries
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| e.proof.as_ref().map(|p| (size + i as u64, p)))
-            .collect();
+        let proofs = chained_proofs(size, &entries);
         // One upsert per (tenant, subject, purpose): the batch's last entry wins, and an
         // older entry never overwrites a newer status.
         let mut latest: BTreeMap<(String, String, String), (u64, &StatusRow)> = BTreeMap::new();
@@ -290,13 +286,17 @@ where
                 q.execute(&mut **tx).await?;
             }
             for chunk in proofs.chunks(CHUNK) {
-                let values = placeholders(chunk.len(), 7);
+                // The last column is cast so that a list of NULLs still has its type.
+                let values = placeholders(chunk.len(), 8).replace(")", "::bigint)");
                 let sql = format!(
-                    "INSERT INTO proofs (id, tenant_id, subject_id, purpose, decision, log_index, recorded_at) VALUES {}",
-                    values
+                    "INSERT INTO proofs (id, tenant_id, subject_id, purpose, decision, log_index, recorded_at, prev_index) \
+                     SELECT v.id, v.tenant_id, v.subject_id, v.purpose, v.decision, v.log_index, v.recorded_at, \
+                     COALESCE(v.prev_index, {CHAIN_HEAD}) \
+                     FROM (VALUES {values}) AS v (id, tenant_id, subject_id, purpose, decision, log_index, recorded_at, prev_index)",
+                    CHAIN_HEAD = chain_head("v.tenant_id", "v.subject_id", "v.purpose"),
                 );
                 let mut q = sqlx::query(&sql);
-                for (index, p) in chunk {
+                for (index, p, prev) in chunk {
                     q = q
                         .bind(p.id.as_str())
                         .bind(p.tenant.as_str())
@@ -304,7 +304,8 @@ where
                         .bind(p.purpose.as_str())
                         .bind(p.decision.as_str())
                         .bind(to_i64(*index)?)
-                        .bind(p.recorded_at);
+                        .bind(p.recorded_at)
+                        .bind(prev.map(to_i64).transpose()?);
                 }
                 q.execute(&mut **tx).await?;
             }
@@ -527,6 +528,33 @@ async fn load_tiles(
     Ok(set)
 }
 
+/// A batch's proof rows with their log index and the index of the previous proof of the
+/// same (tenant, subject, purpose) within the batch; `None` for the first of its triple
+/// in the batch, whose predecessor is the chain's stored head ([`chain_head`]), read by
+/// the insert before the batch's statuses move it.
+fn chained_proofs(first: u64, entries: &[NewEntry]) -> Vec<(u64, &ProofRow, Option<u64>)> {
+    let mut last: HashMap<(&str, &str, &str), u64> = HashMap::new();
+    entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| e.proof.as_ref().map(|p| (first + i as u64, p)))
+        .map(|(index, p)| {
+            let key = (p.tenant.as_str(), p.subject.as_str(), p.purpose.as_str());
+            (index, p, last.insert(key, index))
+        })
+        .collect()
+}
+
+/// SQL for the head of a (tenant, subject, purpose) proof chain as stored: the log index
+/// of its latest proof, kept in `consent_status` (only proofs set `log_index`, and never
+/// lower it).
+fn chain_head(tenant: &str, subject: &str, purpose: &str) -> String {
+    format!(
+        "(SELECT cs.log_index FROM consent_status cs WHERE cs.tenant_id = {tenant} \
+         AND cs.subject_id = {subject} AND cs.purpose = {purpose})"
+    )
+}
+
 /// SQLite: the batch's rows in one statement per table whose text never changes — the rows
 /// travel as one JSON array parameter read with `json_each` — so that each statement is
 /// prepared once per connection and stays in sqlx's statement cache whatever the batch
@@ -539,7 +567,7 @@ async fn sqlite_insert_rows(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     first: u64,
     entries: &[NewEntry],
-    proofs: &[(u64, &ProofRow)],
+    proofs: &[(u64, &ProofRow, Option<u64>)],
     statuses: &[(u64, &StatusRow)],
     tiles: &[(TileId, Vec<u8>)],
 ) -> Result<(), StoreError> {
@@ -560,7 +588,7 @@ async fn sqlite_insert_rows(
     if !proofs.is_empty() {
         let rows: Vec<_> = proofs
             .iter()
-            .map(|(index, p)| {
+            .map(|(index, p, prev)| {
                 (
                     p.id.as_str(),
                     p.tenant.as_str(),
@@ -569,17 +597,20 @@ async fn sqlite_insert_rows(
                     p.decision.as_str(),
                     index,
                     p.recorded_at,
+                    prev,
                 )
             })
             .collect();
-        sqlx::query(
-            "INSERT INTO proofs (id, tenant_id, subject_id, purpose, decision, log_index, recorded_at) \
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6 \
-             FROM json_each($1)",
-        )
-        .bind(serde_json::to_string(&rows).map_err(corrupt)?)
-        .execute(&mut **tx)
-        .await?;
+        let sql = format!(
+            "INSERT INTO proofs (id, tenant_id, subject_id, purpose, decision, log_index, recorded_at, prev_index) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, \
+             COALESCE(value ->> 7, {}) FROM json_each($1)",
+            chain_head("value ->> 1", "value ->> 2", "value ->> 3")
+        );
+        sqlx::query(&sql)
+            .bind(serde_json::to_string(&rows).map_err(corrupt)?)
+            .execute(&mut **tx)
+            .await?;
     }
     if !statuses.is_empty() {
         let rows: Vec<_> = statuses

@@ -225,15 +225,25 @@ impl Store {
         Ok(())
     }
 
-    /// Every proof of a subject, oldest first.
+    /// Every proof of a subject, oldest first: for each purpose, the chain from its
+    /// latest proof (the `consent_status` row's `log_index`) back through each proof's
+    /// `prev_index` (see migration 0010), every step a primary-key lookup.
     pub async fn subject_proofs(
         &self,
         tenant: &TenantId,
         subject: &SubjectId,
     ) -> Result<Vec<SubjectProof>, StoreError> {
         let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
-            "SELECT id, purpose, decision, log_index, recorded_at FROM proofs \
-             WHERE tenant_id = $1 AND subject_id = $2 ORDER BY log_index",
+            "WITH RECURSIVE chain (idx) AS ( \
+                 SELECT log_index FROM consent_status \
+                 WHERE tenant_id = $1 AND subject_id = $2 AND log_index IS NOT NULL \
+                 UNION ALL \
+                 SELECT p.prev_index FROM chain c JOIN proofs p ON p.log_index = c.idx \
+                 WHERE p.prev_index IS NOT NULL \
+             ) \
+             SELECT p.id, p.purpose, p.decision, p.log_index, p.recorded_at \
+             FROM chain c JOIN proofs p ON p.log_index = c.idx \
+             WHERE p.tenant_id = $1 AND p.subject_id = $2 ORDER BY p.log_index",
         )
         .bind(tenant.as_str())
         .bind(subject.as_str())

@@ -18,6 +18,12 @@ fn pg_url() -> String {
 
 /// A fresh PostgreSQL schema, and the URL that puts it first on the search path.
 async fn pg_store() -> (Store, String) {
+    let url = pg_schema_url().await;
+    (Store::open(&url).await.unwrap(), url)
+}
+
+/// The URL of a fresh, empty PostgreSQL schema.
+async fn pg_schema_url() -> String {
     let base = pg_url();
     let schema = format!("t_{:016x}", rand::thread_rng().r#gen::<u64>());
     sqlx::any::install_default_drivers();
@@ -30,13 +36,17 @@ async fn pg_store() -> (Store, String) {
         .unwrap();
     pool.close().await;
     let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-    (Store::open(&url).await.unwrap(), url)
+    format!("{base}{sep}options=-c%20search_path%3D{schema}")
 }
 
 async fn sqlite_store(dir: &tempfile::TempDir) -> (Store, String) {
     let url = format!("sqlite://{}", dir.path().join("c.db").display());
     (Store::open(&url).await.unwrap(), url)
+}
+
+/// A tenant that holds nothing.
+fn other_tenant_probe() -> TenantId {
+    TenantId::parse("ten_probe").unwrap()
 }
 
 fn entry(tenant: &TenantId, n: u64, tag: &str) -> NewEntry {
@@ -145,6 +155,40 @@ async fn story(store: Store) {
         assert_eq!(out.root, mem.root(n).unwrap());
     }
     assert_eq!(store.log_head().await.unwrap(), (n, mem.root(n).unwrap()));
+
+    // Each subject's proofs, found through the per-purpose chains (several links inside
+    // one batch, and across batches), are exactly its own, oldest first.
+    for k in 0..7u64 {
+        let subject = SubjectId::from_suffix(&format!("s{k}")).unwrap();
+        let found: Vec<(String, u64)> = store
+            .subject_proofs(&tenant, &subject)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.id.as_str().to_owned(), p.log_index))
+            .collect();
+        let expected: Vec<(String, u64)> = (0..n)
+            .filter(|i| i % 7 == k)
+            .map(|i| {
+                (
+                    ProofId::from_suffix(&format!("p{i}"))
+                        .unwrap()
+                        .as_str()
+                        .to_owned(),
+                    i,
+                )
+            })
+            .collect();
+        assert_eq!(found, expected, "proofs of {subject}");
+        assert!(
+            store
+                .subject_proofs(&other_tenant_probe(), &subject)
+                .await
+                .unwrap()
+                .is_empty(),
+            "another tenant sees none of them"
+        );
+    }
     for (index, size) in [(0, n), (300, n), (n - 1, n), (3, 7), (256, 257)] {
         let (root, path, leaf) = store.inclusion(index, size).await.unwrap().unwrap();
         assert_eq!(leaf, mem.leaf(index).unwrap());
@@ -206,6 +250,93 @@ async fn sqlite_story() {
 #[tokio::test]
 async fn postgres_story() {
     story(pg_store().await.0).await;
+}
+
+/// A database written before migration 0010 (proofs found by a subject index) is
+/// migrated to proof chains: every subject's proofs are still found, in order. (Appends
+/// after it extend the chains from the same heads: the story above.)
+async fn proof_chains_are_backfilled(url: &str, mut migrator: sqlx::migrate::Migrator) {
+    sqlx::any::install_default_drivers();
+    migrator.migrations = migrator
+        .migrations
+        .iter()
+        .filter(|m| m.version < 10)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    migrator.run(&pool).await.unwrap();
+    // Two subjects, two purposes, interleaved; the status row of each triple names its
+    // latest proof, as the append always left it.
+    let triples = [
+        ("a", "news"),
+        ("b", "news"),
+        ("a", "ads"),
+        ("a", "news"),
+        ("b", "news"),
+        ("a", "news"),
+    ];
+    for (i, (subject, purpose)) in triples.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO proofs (id, tenant_id, subject_id, purpose, decision, log_index, recorded_at) \
+             VALUES ($1, 'ten_acme', $2, $3, 'granted', $4, 1)",
+        )
+        .bind(format!("prf_m{i}"))
+        .bind(format!("sub_{subject}"))
+        .bind(*purpose)
+        .bind(i as i64)
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO consent_status (tenant_id, subject_id, purpose, status, proof_id, log_index, updated_at) \
+             VALUES ('ten_acme', $1, $2, 'granted', $3, $4, 1) \
+             ON CONFLICT (tenant_id, subject_id, purpose) DO UPDATE SET proof_id = excluded.proof_id, \
+             log_index = excluded.log_index",
+        )
+        .bind(format!("sub_{subject}"))
+        .bind(*purpose)
+        .bind(format!("prf_m{i}"))
+        .bind(i as i64)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+
+    let store = Store::open(url).await.unwrap();
+    let tenant = TenantId::parse("ten_acme").unwrap();
+    let indices = |subject: &'static str| {
+        let store = store.clone();
+        let tenant = tenant.clone();
+        async move {
+            store
+                .subject_proofs(
+                    &tenant,
+                    &SubjectId::parse(&format!("sub_{subject}")).unwrap(),
+                )
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| p.log_index)
+                .collect::<Vec<u64>>()
+        }
+    };
+    assert_eq!(indices("a").await, vec![0, 2, 3, 5]);
+    assert_eq!(indices("b").await, vec![1, 4]);
+}
+
+#[tokio::test]
+async fn sqlite_proof_chains_are_backfilled() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display());
+    proof_chains_are_backfilled(&url, sqlx::migrate!("./migrations/sqlite")).await;
+}
+
+#[tokio::test]
+async fn postgres_proof_chains_are_backfilled() {
+    let url = pg_schema_url().await;
+    proof_chains_are_backfilled(&url, sqlx::migrate!("./migrations/postgres")).await;
 }
 
 /// Two handles on one database, as two `consentry serve` processes are: appends
