@@ -35,6 +35,9 @@ pub struct Metrics {
     pub append_batches: Counter,
     /// Append transactions that failed (nothing written).
     pub append_failures: Counter,
+    /// Drafts prepared ahead of their transaction and decided and sealed again inside it
+    /// (another writer appended first, or a contact changed meanwhile).
+    pub append_resealed: Counter,
     /// Entries per committed batch.
     pub batch_size: Histogram,
     /// Seconds per committed batch.
@@ -66,6 +69,7 @@ impl Metrics {
             events_appended: Counter::default(),
             append_batches: Counter::default(),
             append_failures: Counter::default(),
+            append_resealed: Counter::default(),
             batch_size: Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0]),
             batch_seconds: Histogram::new([0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0]),
             log_size: Gauge::default(),
@@ -97,6 +101,11 @@ impl Metrics {
             "append_failures",
             "Append transactions that failed, nothing written",
             m.append_failures.clone(),
+        );
+        registry.register(
+            "append_resealed",
+            "Drafts sealed ahead and sealed again in the append transaction (what they were decided on had changed)",
+            m.append_resealed.clone(),
         );
         registry.register(
             "append_batch_size",

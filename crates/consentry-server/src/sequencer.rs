@@ -1,22 +1,37 @@
 //! Group commit: proofs and events from many requests sealed and appended in one
-//! transaction.
+//! transaction, with the sealing done ahead of it.
 //!
-//! On these machines one fsync'd commit costs milliseconds, so one commit per request
-//! would cap throughput at a few hundred entries per second. Instead each request hands
-//! its draft — a consent proof, or an event about a subject's identity data (a reveal, an
-//! erasure) — to the sequencer and waits; the sequencer takes every draft queued while the
-//! previous transaction was committing (up to `max_batch`), and in one transaction: learns
-//! the next log index under the log lock, reads the contacts and consent states the
-//! drafts depend on, decides each one in queue order, stamps and seals each entry with its
-//! index, and writes entries, tiles and the rows they stand for. Only after the commit is
-//! each request answered, so an acknowledged proof or event is durable. If the
-//! transaction fails, every request in it gets an error and nothing was written.
+//! On these machines one fsync'd commit costs a millisecond or more, so one commit per
+//! request would cap throughput at a few hundred entries per second. Instead each request
+//! hands its draft — a consent proof, or an event about a subject's identity data (a
+//! reveal, an erasure) — to the sequencer and waits. Two tasks form a pipeline:
 //!
-//! Decisions are taken inside the transaction, on what it read, and in log order within
-//! the batch: a reveal queued after a revocation (in an earlier batch, or earlier in the
-//! same one) is refused, and one queued after an erasure finds the contact erased. So
+//! - the **preparer** takes the drafts queued (a *chunk*, up to `max_batch`) and, for a
+//!   chunk of proofs, reads their contacts as committed now, decides each draft, gives the
+//!   accepted ones the log indices they are expected at (the size the writer last
+//!   committed plus the entries of the chunks sent since) and seals them — Ed25519 and
+//!   canonical JSON, most of an entry's CPU — while the writer commits earlier chunks;
+//! - the **writer** takes every chunk prepared meanwhile into one transaction which, under
+//!   the log lock, reads the log size and the contacts (and consent states) again, keeps
+//!   each prepared chunk whose expected index and contacts are exactly what it finds, and
+//!   decides and seals in the transaction any other chunk (another process appended
+//!   first, a contact changed in between, or a chunk with events): as before pipelining,
+//!   a decision always stands on what the committing transaction read. It then writes
+//!   entries, tiles and the rows they stand for, and commits.
+//!
+//! Only after the commit is each request answered, so an acknowledged proof or event is
+//! durable. If the transaction fails, every request in it gets an error and nothing was
+//! written.
+//!
+//! Decisions are taken in queue order, each on the state the committing transaction read
+//! plus what earlier drafts of the same chunk changed; a chunk with events (decided on
+//! consent states and on each other) is committed alone, and chunks after it see its
+//! effects. So a reveal queued after a revocation (in an earlier batch, or earlier in the
+//! same one) is refused, and one queued after an erasure finds the contact erased:
 //! "a revoked consent stops reveals at once" holds under any concurrency, on one process
 //! or several sharing a PostgreSQL database (the log lock orders their batches too).
+//! Entries are stamped with the time their chunk left the queue, so `recorded_at` never
+//! decreases along the log written by one process.
 
 use crate::clock::Clock;
 use crate::keys::Keys;
@@ -252,10 +267,9 @@ pub struct Sequencer {
 
 const DAY_MS: i64 = 86_400_000;
 
-/// Batches at least this large mean concurrent clients: wait [`GATHER_WINDOW`] for more.
-const GATHER_THRESHOLD: usize = 8;
-/// How long a batch waits for the clients just answered to come back.
-const GATHER_WINDOW: std::time::Duration = std::time::Duration::from_millis(1);
+/// Chunks prepared ahead of the writer, at most: the preparer waits beyond that, so a
+/// slow disk slows the queue rather than piling up sealed work.
+const CHUNKS_AHEAD: usize = 4;
 
 fn drain(rx: &mut mpsc::Receiver<Job>, jobs: &mut Vec<Job>, max: usize) {
     while jobs.len() < max {
@@ -267,8 +281,10 @@ fn drain(rx: &mut mpsc::Receiver<Job>, jobs: &mut Vec<Job>, max: usize) {
 }
 
 impl Sequencer {
-    /// Starts the sequencer task. It ends when every handle is dropped and the queue is
-    /// drained.
+    /// Starts the sequencer: a task that takes drafts from the queue in chunks and
+    /// decides and seals chunks of proofs ahead of their transaction, and a writer task
+    /// that commits them (see [`write`]). It ends when every handle is dropped and the
+    /// queue is drained; the handle returned ends after the last commit.
     pub fn start(
         store: Store,
         keys: Arc<Keys>,
@@ -278,21 +294,49 @@ impl Sequencer {
         max_batch: usize,
     ) -> (Sequencer, tokio::task::JoinHandle<()>) {
         let (tx, mut rx) = mpsc::channel::<Job>(max_batch * 8);
+        let (chunks_tx, chunks_rx) = mpsc::channel::<Chunk>(CHUNKS_AHEAD);
+        let ctx = Arc::new(Context {
+            store,
+            keys,
+            origin,
+            clock,
+            metrics,
+            max_batch,
+            expected: std::sync::Mutex::new(Expected::default()),
+        });
+        let writer = tokio::spawn(writer(ctx.clone(), chunks_rx));
         let task = tokio::spawn(async move {
-            let mut last_batch = 0usize;
+            let mut seq = 0u64;
+            let mut in_flight = std::collections::VecDeque::new();
             while let Some(first) = rx.recv().await {
                 let mut jobs = vec![first];
                 drain(&mut rx, &mut jobs, max_batch);
-                // Commit delay: under concurrency (the last batch was not tiny), the clients
-                // answered by the last commit are already sending their next request; a
-                // short wait lets them join this batch instead of the next one, so each
-                // fsync carries about twice as many entries. A lone client pays nothing.
-                if last_batch >= GATHER_THRESHOLD && jobs.len() < max_batch {
-                    tokio::time::sleep(GATHER_WINDOW).await;
-                    drain(&mut rx, &mut jobs, max_batch);
+                seq += 1;
+                let now = ctx.clock.now_ms();
+                let prepared = if jobs.iter().all(|j| matches!(j, Job::Proof { .. })) {
+                    let first_index = ctx.expected_first(&mut in_flight).await;
+                    prepare(&ctx, &jobs, first_index, now).await
+                } else {
+                    None
+                };
+                let entries = prepared
+                    .as_ref()
+                    .map_or(jobs.len(), |p| p.built.entries.len());
+                in_flight.push_back((seq, entries as u64));
+                let chunk = Chunk {
+                    seq,
+                    now,
+                    jobs,
+                    prepared,
+                };
+                if chunks_tx.send(chunk).await.is_err() {
+                    tracing::error!("the log writer stopped; refusing new drafts");
+                    break;
                 }
-                last_batch = jobs.len();
-                commit(&store, &keys, &origin, clock.as_ref(), &metrics, jobs).await;
+            }
+            drop(chunks_tx);
+            if let Err(e) = writer.await {
+                tracing::error!(error = %e, "the log writer failed");
             }
         });
         (Sequencer { tx }, task)
@@ -799,20 +843,84 @@ enum Answer {
     Event(Result<EventOutcome, SubmitError>),
 }
 
-#[allow(clippy::disallowed_methods)] // Instant::now times the batch for a metric only
-async fn commit(
-    store: &Store,
-    keys: &Keys,
-    origin: &str,
-    clock: &dyn Clock,
-    metrics: &Metrics,
+/// What the preparer and the writer share.
+struct Context {
+    store: Store,
+    keys: Arc<Keys>,
+    origin: String,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+    max_batch: usize,
+    expected: std::sync::Mutex<Expected>,
+}
+
+/// The log size after the writer's last transaction, and the last chunk it took: with the
+/// entries of the chunks sent since, where the next chunk's entries should start.
+#[derive(Debug, Default)]
+struct Expected {
+    /// `None` until the first transaction (or read of the head).
+    committed: Option<u64>,
+    /// Sequence number of the last chunk the writer took (committed or failed).
+    through: u64,
+}
+
+impl Context {
+    /// The index the next chunk's first entry is expected at: the size the writer last
+    /// saw, plus the entries of every chunk sent to it and not yet taken. A guess — another
+    /// process may append, a prepared chunk may be decided again — checked in the
+    /// transaction.
+    async fn expected_first(&self, in_flight: &mut std::collections::VecDeque<(u64, u64)>) -> u64 {
+        let seen = match self.expected.lock() {
+            Ok(e) => (e.committed, e.through),
+            Err(_) => (None, 0),
+        };
+        let (committed, through) = seen;
+        while in_flight.front().is_some_and(|(seq, _)| *seq <= through) {
+            in_flight.pop_front();
+        }
+        let base = match committed {
+            Some(size) => size,
+            // Nothing committed by this process yet: the durable head (a wrong guess only
+            // costs sealing again in the transaction).
+            None => self.store.log_head().await.map_or(0, |(size, _)| size),
+        };
+        base + in_flight.iter().map(|(_, n)| n).sum::<u64>()
+    }
+}
+
+/// A run of drafts taken from the queue together, in queue order.
+struct Chunk {
+    /// Position in the queue's order of chunks.
+    seq: u64,
+    /// When it left the queue, Unix milliseconds: its entries' time, wherever sealed.
+    now: i64,
     jobs: Vec<Job>,
-) {
-    let started = std::time::Instant::now();
-    let now = clock.now_ms();
+    /// The entries decided and sealed ahead of the transaction (chunks of proofs only).
+    prepared: Option<Prepared>,
+}
+
+/// A chunk decided and sealed before its transaction, on the contacts as they were read
+/// then and with the log index expected then. The transaction keeps it only if it finds
+/// the log at that index and the same contacts; else it decides and seals it again.
+struct Prepared {
+    first: u64,
+    subjects: Vec<SubjectId>,
+    contacts: HashMap<SubjectId, (TenantId, ContactRow)>,
+    built: BuiltChunk,
+}
+
+/// Entries in log order, and each job's answer in queue order.
+struct BuiltChunk {
+    entries: Vec<NewEntry>,
+    answers: Vec<Answer>,
+    events: u64,
+}
+
+/// The contacts and consent states `jobs` are decided on.
+fn reads_needed(jobs: &[Job]) -> (Vec<SubjectId>, Vec<(TenantId, SubjectId, String)>) {
     let mut subjects: Vec<SubjectId> = Vec::new();
     let mut statuses: Vec<(TenantId, SubjectId, String)> = Vec::new();
-    for job in &jobs {
+    for job in jobs {
         match job {
             Job::Proof { draft: d, .. } => {
                 if d.recipient.is_none() || matches!(d.evidence, Some(Evidence::Text(_))) {
@@ -829,80 +937,225 @@ async fn commit(
             }
         }
     }
-    let result = store
-        .append_reading(&subjects, &statuses, |first_index, reads| {
-            // Decide every draft in queue order, give the accepted ones consecutive
-            // indices, then seal.
-            let mut batch = Batch {
-                reads,
-                keys,
-                origin,
-                now,
-                book: HashMap::new(),
-                erased: HashSet::new(),
-            };
-            let decided: Vec<Result<Result<Planned, EventOutcome>, SubmitError>> = jobs
-                .iter()
-                .map(|job| match job {
-                    Job::Proof {
-                        draft, valid_until, ..
-                    } => batch.proof(draft, *valid_until).map(Ok),
-                    Job::Event { draft, .. } => batch.event(draft),
-                })
-                .collect();
-            let accepted: Vec<&Planned> = decided
-                .iter()
-                .filter_map(|r| r.as_ref().ok().and_then(|p| p.as_ref().ok()))
-                .collect();
-            let sealed = seal_all(&accepted, first_index, now, &keys.seal, origin)?;
-            let mut sealed = sealed.into_iter();
-            let mut entries = Vec::with_capacity(accepted.len());
-            let mut answers = Vec::with_capacity(jobs.len());
-            let mut events = 0u64;
-            for (job, d) in jobs.iter().zip(decided) {
-                let answer = match (job, d) {
-                    (Job::Proof { .. }, Err(e)) => Answer::Proof(Err(e)),
-                    (Job::Event { .. }, Err(e)) => Answer::Event(Err(e)),
-                    (Job::Event { .. }, Ok(Err(outcome))) => Answer::Event(Ok(outcome)),
-                    (_, Ok(Ok(planned))) => {
-                        let (entry, built) = sealed.next().ok_or("sealing lost an entry")?;
-                        entries.push(entry);
-                        match (built, planned) {
-                            (Built::Proof(p), _) => Answer::Proof(Ok(p)),
-                            (Built::Event(event), Planned::Event { then, .. }) => {
-                                events += 1;
-                                Answer::Event(Ok(match then {
-                                    Then::Revealed(proof, vault) => EventOutcome::Revealed {
-                                        event,
-                                        proof,
-                                        vault,
-                                    },
-                                    Then::Denied(consent, proof) => EventOutcome::Denied {
-                                        event,
-                                        consent,
-                                        proof,
-                                    },
-                                    Then::Erased => EventOutcome::Erased { event },
-                                }))
-                            }
-                            (Built::Event(_), Planned::Proof(..)) => {
-                                return Err("sealing mixed up a proof and an event".into());
-                            }
-                        }
+    (subjects, statuses)
+}
+
+/// Decides and seals a chunk of proofs ahead of its transaction, on the contacts as
+/// committed now. `None` when that cannot be done (the read failed): the transaction then
+/// does it all.
+async fn prepare(ctx: &Context, jobs: &[Job], first: u64, now: i64) -> Option<Prepared> {
+    let (subjects, _) = reads_needed(jobs);
+    let contacts = if subjects.is_empty() {
+        HashMap::new()
+    } else {
+        match ctx.store.contacts_by_id(&subjects).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading a batch's contacts ahead failed; deciding it in the transaction");
+                return None;
+            }
+        }
+    };
+    let reads = TxReads {
+        contacts,
+        statuses: HashMap::new(),
+    };
+    match build(jobs, &reads, first, now, &ctx.keys, &ctx.origin) {
+        Ok(built) => Some(Prepared {
+            first,
+            subjects,
+            contacts: reads.contacts,
+            built,
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "sealing a batch ahead failed; deciding it in the transaction");
+            None
+        }
+    }
+}
+
+/// Decides `jobs` in queue order on `reads` (and on what earlier jobs of the same chunk
+/// changed), gives the accepted ones consecutive indices from `first`, and seals them.
+fn build(
+    jobs: &[Job],
+    reads: &TxReads,
+    first: u64,
+    now: i64,
+    keys: &Keys,
+    origin: &str,
+) -> Result<BuiltChunk, String> {
+    let mut batch = Batch {
+        reads,
+        keys,
+        origin,
+        now,
+        book: HashMap::new(),
+        erased: HashSet::new(),
+    };
+    let decided: Vec<Result<Result<Planned, EventOutcome>, SubmitError>> = jobs
+        .iter()
+        .map(|job| match job {
+            Job::Proof {
+                draft, valid_until, ..
+            } => batch.proof(draft, *valid_until).map(Ok),
+            Job::Event { draft, .. } => batch.event(draft),
+        })
+        .collect();
+    let accepted: Vec<&Planned> = decided
+        .iter()
+        .filter_map(|r| r.as_ref().ok().and_then(|p| p.as_ref().ok()))
+        .collect();
+    let sealed = seal_all(&accepted, first, now, &keys.seal, origin)?;
+    let mut sealed = sealed.into_iter();
+    let mut entries = Vec::with_capacity(accepted.len());
+    let mut answers = Vec::with_capacity(jobs.len());
+    let mut events = 0u64;
+    for (job, d) in jobs.iter().zip(decided) {
+        let answer = match (job, d) {
+            (Job::Proof { .. }, Err(e)) => Answer::Proof(Err(e)),
+            (Job::Event { .. }, Err(e)) => Answer::Event(Err(e)),
+            (Job::Event { .. }, Ok(Err(outcome))) => Answer::Event(Ok(outcome)),
+            (_, Ok(Ok(planned))) => {
+                let (entry, built) = sealed.next().ok_or("sealing lost an entry")?;
+                entries.push(entry);
+                match (built, planned) {
+                    (Built::Proof(p), _) => Answer::Proof(Ok(p)),
+                    (Built::Event(event), Planned::Event { then, .. }) => {
+                        events += 1;
+                        Answer::Event(Ok(match then {
+                            Then::Revealed(proof, vault) => EventOutcome::Revealed {
+                                event,
+                                proof,
+                                vault,
+                            },
+                            Then::Denied(consent, proof) => EventOutcome::Denied {
+                                event,
+                                consent,
+                                proof,
+                            },
+                            Then::Erased => EventOutcome::Erased { event },
+                        }))
                     }
-                    (Job::Proof { .. }, Ok(Err(_))) => {
-                        return Err("a proof was decided as an event".into());
+                    (Built::Event(_), Planned::Proof(..)) => {
+                        return Err("sealing mixed up a proof and an event".into());
+                    }
+                }
+            }
+            (Job::Proof { .. }, Ok(Err(_))) => {
+                return Err("a proof was decided as an event".into());
+            }
+        };
+        answers.push(answer);
+    }
+    Ok(BuiltChunk {
+        entries,
+        answers,
+        events,
+    })
+}
+
+/// The writer: commits chunks in queue order, one transaction at a time. A transaction
+/// takes every prepared chunk waiting (up to `max_batch` drafts), so that each fsync
+/// carries what arrived while the last one ran; a chunk with events (decided on consent
+/// states, and on each other) goes alone.
+async fn writer(ctx: Arc<Context>, mut chunks: mpsc::Receiver<Chunk>) {
+    let mut held: Option<Chunk> = None;
+    loop {
+        let first = match held.take() {
+            Some(c) => c,
+            None => match chunks.recv().await {
+                Some(c) => c,
+                None => break,
+            },
+        };
+        let mergeable = first.prepared.is_some();
+        let mut drafts = first.jobs.len();
+        let mut batch = vec![first];
+        if mergeable {
+            loop {
+                match chunks.try_recv() {
+                    Ok(c) if c.prepared.is_some() && drafts + c.jobs.len() <= ctx.max_batch => {
+                        drafts += c.jobs.len();
+                        batch.push(c);
+                    }
+                    Ok(c) => {
+                        held = Some(c);
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        write(&ctx, batch).await;
+    }
+}
+
+/// Commits `chunks` in one transaction: under the log lock, reads the contacts (and the
+/// consent states events need) every chunk depends on; keeps each prepared chunk whose
+/// expected index and contacts are what the transaction finds, and decides and seals
+/// the others there (as every chunk was before preparing ahead existed). Answers each
+/// draft once the transaction committed, or with the error if it failed: nothing is
+/// then written.
+#[allow(clippy::disallowed_methods)] // Instant::now times the batch for a metric only
+async fn write(ctx: &Context, chunks: Vec<Chunk>) {
+    let started = std::time::Instant::now();
+    let through = chunks.last().map_or(0, |c| c.seq);
+    let mut subjects = Vec::new();
+    let mut statuses = Vec::new();
+    let mut jobs = Vec::with_capacity(chunks.len());
+    let mut prepared = Vec::with_capacity(chunks.len());
+    for c in chunks {
+        let (s, st) = reads_needed(&c.jobs);
+        subjects.extend(s);
+        statuses.extend(st);
+        jobs.push(c.jobs);
+        prepared.push((c.now, c.prepared));
+    }
+    let (keys, origin) = (&ctx.keys, ctx.origin.as_str());
+    let result = ctx
+        .store
+        .append_reading(&subjects, &statuses, |first_index, reads| {
+            let mut at = first_index;
+            let mut entries = Vec::new();
+            let mut answers = Vec::with_capacity(jobs.len());
+            let (mut events, mut resealed) = (0u64, 0u64);
+            for (chunk, (now, ahead)) in jobs.iter().zip(prepared) {
+                let built = match ahead {
+                    Some(p)
+                        if p.first == at
+                            && p.subjects
+                                .iter()
+                                .all(|s| p.contacts.get(s) == reads.contacts.get(s)) =>
+                    {
+                        p.built
+                    }
+                    ahead => {
+                        if ahead.is_some() {
+                            resealed += chunk.len() as u64;
+                        }
+                        build(chunk, reads, at, now, keys, origin)?
                     }
                 };
-                answers.push(answer);
+                at += built.entries.len() as u64;
+                entries.extend(built.entries);
+                answers.push(built.answers);
+                events += built.events;
             }
-            Ok((entries, (answers, events)))
+            Ok((entries, (answers, events, resealed)))
         })
         .await;
+    if let Ok(mut e) = ctx.expected.lock() {
+        e.through = through;
+        if let Ok(out) = &result {
+            e.committed = Some(out.size);
+        }
+    }
+    let metrics = &ctx.metrics;
     match result {
         Ok(out) => {
-            let (answers, events) = out.built;
+            let (answers, events, resealed) = out.built;
             metrics.append_batches.inc();
+            metrics.append_resealed.inc_by(resealed);
             let appended = out.size - out.first_index;
             metrics.proofs_appended.inc_by(appended - events);
             metrics.events_appended.inc_by(events);
@@ -913,7 +1166,11 @@ async fn commit(
             metrics
                 .log_size
                 .set(i64::try_from(out.size).unwrap_or(i64::MAX));
-            for (job, answer) in jobs.into_iter().zip(answers) {
+            for (job, answer) in jobs
+                .into_iter()
+                .flatten()
+                .zip(answers.into_iter().flatten())
+            {
                 match (job, answer) {
                     (Job::Proof { reply, .. }, Answer::Proof(a)) => {
                         let _ = reply.send(a);
@@ -933,9 +1190,10 @@ async fn commit(
         }
         Err(e) => {
             metrics.append_failures.inc();
-            tracing::error!(error = %e, batch = jobs.len(), "log append failed; nothing written");
+            let drafts: usize = jobs.iter().map(Vec::len).sum();
+            tracing::error!(error = %e, batch = drafts, "log append failed; nothing written");
             let err = SubmitError::Append(e.to_string());
-            for job in jobs {
+            for job in jobs.into_iter().flatten() {
                 match job {
                     Job::Proof { reply, .. } => {
                         let _ = reply.send(Err(err.clone()));

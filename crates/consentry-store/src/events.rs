@@ -67,6 +67,17 @@ fn stored((i, e): (i64, Vec<u8>)) -> Result<StoredEvent, StoreError> {
     })
 }
 
+/// One event index row.
+pub(crate) const INSERT_EVENT: &str = "INSERT INTO events \
+     (id, tenant_id, subject_id, type, purpose, log_index, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+/// Crypto-shreds a live contact: its wrapped key and sealed identity go, its blind index
+/// becomes a random tombstone.
+pub(crate) const ERASE_CONTACT: &str = "UPDATE contacts SET wrapped_key = NULL, identity = NULL, \
+     email_index = $1, attributes = '{}', erased_at = $2 WHERE tenant_id = $3 AND id = $4 AND wrapped_key IS NOT NULL";
+/// An erased contact's evidence files, sealed under the key just destroyed.
+pub(crate) const DELETE_EVIDENCE: &str =
+    "DELETE FROM evidence_files WHERE tenant_id = $1 AND subject_id = $2";
+
 /// Inserts the index rows of a batch's events (`(log index, row)`), in one statement per
 /// chunk.
 pub(crate) async fn insert_in_tx(
@@ -100,16 +111,13 @@ pub(crate) async fn erase_in_tx(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     e: &Erasure,
 ) -> Result<(), StoreError> {
-    let done = sqlx::query(
-        "UPDATE contacts SET wrapped_key = NULL, identity = NULL, email_index = $1, attributes = '{}', \
-         erased_at = $2 WHERE tenant_id = $3 AND id = $4 AND wrapped_key IS NOT NULL",
-    )
-    .bind(e.tombstone.to_vec())
-    .bind(e.erased_at)
-    .bind(e.tenant.as_str())
-    .bind(e.subject.as_str())
-    .execute(&mut **tx)
-    .await?;
+    let done = sqlx::query(ERASE_CONTACT)
+        .bind(e.tombstone.to_vec())
+        .bind(e.erased_at)
+        .bind(e.tenant.as_str())
+        .bind(e.subject.as_str())
+        .execute(&mut **tx)
+        .await?;
     if done.rows_affected() != 1 {
         return Err(StoreError::Corrupt(format!(
             "erasing {}: the contact changed within its own transaction",
@@ -118,7 +126,7 @@ pub(crate) async fn erase_in_tx(
     }
     // Evidence files are sealed under the key just destroyed: delete them too, so that no
     // ciphertext of the person outlives the erasure.
-    sqlx::query("DELETE FROM evidence_files WHERE tenant_id = $1 AND subject_id = $2")
+    sqlx::query(DELETE_EVIDENCE)
         .bind(e.tenant.as_str())
         .bind(e.subject.as_str())
         .execute(&mut **tx)

@@ -26,6 +26,7 @@ mod log;
 mod portal;
 mod requests;
 mod rows;
+mod sqlite_writer;
 mod staff;
 mod webhooks;
 
@@ -63,6 +64,9 @@ pub enum StoreError {
     /// The database failed or is unreachable.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The SQLite append connection failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// Stored data breaks an invariant (a tile or hash of the wrong length, a gap).
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
@@ -94,6 +98,8 @@ pub struct Store {
     /// Set when a contact was erased and the SQLite write-ahead log may still hold its
     /// old pages; cleared once the log is truncated.
     shred_pending: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// SQLite files: the connection log appends run on ([`sqlite_writer`]).
+    sqlite_writer: Option<std::sync::Arc<sqlite_writer::Writer>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -151,12 +157,25 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
+        let sqlite_writer = match backend {
+            Backend::Sqlite => {
+                let options: sqlx::sqlite::SqliteConnectOptions = url.parse()?;
+                let path = options.get_filename();
+                if path.as_os_str() == ":memory:" {
+                    None
+                } else {
+                    Some(std::sync::Arc::new(sqlite_writer::Writer::open(path)?))
+                }
+            }
+            Backend::Postgres => None,
+        };
         Ok(Store {
             pool,
             backend,
             edge: log::EdgeCache::default(),
             writer: Default::default(),
             shred_pending: Default::default(),
+            sqlite_writer,
         })
     }
 

@@ -75,6 +75,9 @@ pub struct AppendOutcome<T> {
     pub built: T,
 }
 
+/// A contact's sealed identity replaced (a `data.amended` entry), unless erased.
+pub(crate) const AMEND_IDENTITY: &str = "UPDATE contacts SET identity = $1 WHERE tenant_id = $2 AND id = $3 AND wrapped_key IS NOT NULL";
+
 /// Rows per multi-row INSERT, well under both databases' bind-parameter limits.
 pub(crate) const CHUNK: usize = 200;
 
@@ -160,6 +163,22 @@ impl Store {
     {
         let mut cached = self.edge.0.lock().await;
         let _turn = self.write_turn().await;
+        if let Some(writer) = &self.sqlite_writer {
+            let result = blocking(|| writer.append(cached.take(), subjects, statuses, build));
+            return match result {
+                Ok((out, edge, erased)) => {
+                    if erased {
+                        self.note_erasure();
+                    }
+                    *cached = Some(edge);
+                    Ok(out)
+                }
+                Err(e) => {
+                    *cached = None;
+                    Err(e)
+                }
+            };
+        }
         let result = async {
             let mut tx = self.pool.begin().await?;
             // Take the log's write lock before reading: on SQLite a transaction that reads
@@ -216,6 +235,18 @@ impl Store {
     }
 }
 
+/// Runs `f`, which blocks for a short while (an SQLite transaction), without stalling the
+/// other tasks of a multi-threaded runtime: their worker is handed to another thread
+/// meanwhile. On a current-thread runtime (tests) it simply runs.
+pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
 /// Appends inside an open transaction (the caller commits); returns the new edge, to be
 /// cached only once the transaction commits, and whether an entry erased a contact (the
 /// caller then calls [`Store::note_erasure`] once committed).
@@ -252,28 +283,17 @@ where
         let root = edge.root().map_err(corrupt)?;
         let new_size = edge.size();
 
-        let proofs = chained_proofs(size, &entries);
-        // One upsert per (tenant, subject, purpose): the batch's last entry wins, and an
-        // older entry never overwrites a newer status.
-        let mut latest: BTreeMap<(String, String, String), (u64, &StatusRow)> = BTreeMap::new();
-        for (i, e) in entries.iter().enumerate() {
-            if let Some(s) = &e.status {
-                let index = s.log_index.unwrap_or(size + i as u64);
-                latest.insert(
-                    (
-                        s.tenant.to_string(),
-                        s.subject.to_string(),
-                        s.purpose.clone(),
-                    ),
-                    (index, s),
-                );
-            }
-        }
-        let statuses: Vec<(u64, &StatusRow)> = latest.into_values().collect();
-        let tiles: Vec<(TileId, Vec<u8>)> =
-            changed.iter().map(|(id, h)| (*id, tile_bytes(h))).collect();
+        let Rows {
+            proofs,
+            statuses,
+            tiles,
+            events,
+        } = Rows::of(size, &entries, &changed);
         if tx.backend_name() == "SQLite" {
-            sqlite_insert_rows(tx, size, &entries, &proofs, &statuses, &tiles).await?;
+            let json = SqliteRows::of(size, &entries, &proofs, &statuses, &tiles)?;
+            for (sql, param) in json.statements() {
+                sqlx::query(sql).bind(param).execute(&mut **tx).await?;
+            }
         } else {
             for (n, chunk) in entries.chunks(CHUNK).enumerate() {
                 let base = size + (n * CHUNK) as u64;
@@ -351,11 +371,6 @@ where
             }
         }
 
-        let events: Vec<(u64, &EventRow)> = entries
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| e.event.as_ref().map(|v| (size + i as u64, v)))
-            .collect();
         crate::events::insert_in_tx(tx, &events).await?;
         let mut erased = false;
         for erasure in entries.iter().filter_map(|e| e.erasure.as_ref()) {
@@ -363,14 +378,12 @@ where
             erased = true;
         }
         for a in entries.iter().filter_map(|e| e.amendment.as_ref()) {
-            sqlx::query(
-                "UPDATE contacts SET identity = $1 WHERE tenant_id = $2 AND id = $3 AND wrapped_key IS NOT NULL",
-            )
-            .bind(a.sealed_identity.clone())
-            .bind(a.tenant.as_str())
-            .bind(a.subject.as_str())
-            .execute(&mut **tx)
-            .await?;
+            sqlx::query(AMEND_IDENTITY)
+                .bind(a.sealed_identity.clone())
+                .bind(a.tenant.as_str())
+                .bind(a.subject.as_str())
+                .execute(&mut **tx)
+                .await?;
         }
 
         sqlx::query("UPDATE log_head SET size = $1, root = $2 WHERE id = 1")
@@ -555,38 +568,103 @@ fn chain_head(tenant: &str, subject: &str, purpose: &str) -> String {
     )
 }
 
+/// The rows a batch of entries writes besides the entries themselves, planned from the
+/// entries alone (pure), for either backend's writer.
+pub(crate) struct Rows<'a> {
+    /// Proof index rows: log index, row, previous proof of the same triple in the batch.
+    pub(crate) proofs: Vec<(u64, &'a ProofRow, Option<u64>)>,
+    /// One status upsert per (tenant, subject, purpose), the batch's last.
+    pub(crate) statuses: Vec<(u64, &'a StatusRow)>,
+    /// Every tile the batch changed, as stored bytes.
+    pub(crate) tiles: Vec<(TileId, Vec<u8>)>,
+    /// Event index rows.
+    pub(crate) events: Vec<(u64, &'a EventRow)>,
+}
+
+impl<'a> Rows<'a> {
+    pub(crate) fn of(
+        first: u64,
+        entries: &'a [NewEntry],
+        changed: &BTreeMap<TileId, Vec<Hash>>,
+    ) -> Rows<'a> {
+        // One upsert per (tenant, subject, purpose): the batch's last entry wins, and an
+        // older entry never overwrites a newer status.
+        let mut latest: BTreeMap<(&str, &str, &str), (u64, &StatusRow)> = BTreeMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            if let Some(s) = &e.status {
+                let index = s.log_index.unwrap_or(first + i as u64);
+                latest.insert(
+                    (s.tenant.as_str(), s.subject.as_str(), s.purpose.as_str()),
+                    (index, s),
+                );
+            }
+        }
+        Rows {
+            proofs: chained_proofs(first, entries),
+            statuses: latest.into_values().collect(),
+            tiles: changed.iter().map(|(id, h)| (*id, tile_bytes(h))).collect(),
+            events: entries
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| e.event.as_ref().map(|v| (first + i as u64, v)))
+                .collect(),
+        }
+    }
+}
+
 /// SQLite: the batch's rows in one statement per table whose text never changes — the rows
 /// travel as one JSON array parameter read with `json_each` — so that each statement is
-/// prepared once per connection and stays in sqlx's statement cache whatever the batch
-/// size, and binds one argument instead of hundreds. (Multi-row `VALUES` lists make one
-/// text per batch size: measured under `scripts/load`, this path commits a 61-proof batch
-/// in 7.7 ms instead of 8.3 ms, +6 % proofs/s.) Blobs travel as hex (`unhex`, SQLite ≥
-/// 3.41), entries as their text (canonical JSON, valid UTF-8), read back as the same bytes
-/// by `CAST(… AS BLOB)`.
-async fn sqlite_insert_rows(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    first: u64,
-    entries: &[NewEntry],
-    proofs: &[(u64, &ProofRow, Option<u64>)],
-    statuses: &[(u64, &StatusRow)],
-    tiles: &[(TileId, Vec<u8>)],
-) -> Result<(), StoreError> {
-    // Rows go out as JSON arrays of tuples, serialised straight from the borrowed fields.
-    let texts = entries
-        .iter()
-        .map(|e| std::str::from_utf8(&e.entry))
-        .collect::<Result<Vec<&str>, _>>()
-        .map_err(|_| corrupt("an entry is not UTF-8"))?;
-    sqlx::query(
-        "INSERT INTO log_entries (idx, entry) \
-         SELECT $1 + key, CAST(value AS BLOB) FROM json_each($2)",
-    )
-    .bind(to_i64(first)?)
-    .bind(serde_json::to_string(&texts).map_err(corrupt)?)
-    .execute(&mut **tx)
-    .await?;
-    if !proofs.is_empty() {
-        let rows: Vec<_> = proofs
+/// prepared once per connection and stays cached whatever the batch size, and binds one
+/// argument instead of hundreds. (Multi-row `VALUES` lists make one text per batch size:
+/// measured under `scripts/load`, this path commits a 61-proof batch in 7.7 ms instead of
+/// 8.3 ms, +6 % proofs/s.) Blobs travel as hex (`unhex`, SQLite ≥ 3.41), entries as their
+/// text (canonical JSON, valid UTF-8), read back as the same bytes by `CAST(… AS BLOB)`.
+pub(crate) struct SqliteRows {
+    entries: String,
+    proofs: Option<String>,
+    statuses: Option<String>,
+    tiles: Option<String>,
+}
+
+const SQLITE_INSERT_ENTRIES: &str = "INSERT INTO log_entries (idx, entry) \
+     SELECT value ->> 0, CAST(value ->> 1 AS BLOB) FROM json_each($1)";
+const SQLITE_INSERT_PROOFS: &str = "INSERT INTO proofs \
+     (id, tenant_id, subject_id, purpose, decision, log_index, recorded_at, prev_index) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, \
+     COALESCE(value ->> 7, (SELECT cs.log_index FROM consent_status cs \
+     WHERE cs.tenant_id = value ->> 1 AND cs.subject_id = value ->> 2 AND cs.purpose = value ->> 3)) \
+     FROM json_each($1)";
+const SQLITE_UPSERT_STATUSES: &str = "INSERT INTO consent_status \
+     (tenant_id, subject_id, purpose, status, proof_id, log_index, updated_at, valid_until) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7 \
+     FROM json_each($1) WHERE true \
+     ON CONFLICT (tenant_id, subject_id, purpose) DO UPDATE SET status = excluded.status, \
+     proof_id = excluded.proof_id, log_index = excluded.log_index, updated_at = excluded.updated_at, \
+     valid_until = excluded.valid_until \
+     WHERE consent_status.log_index IS NULL OR consent_status.log_index < excluded.log_index";
+const SQLITE_UPSERT_TILES: &str = "INSERT INTO log_tiles (level, idx, hashes) \
+     SELECT value ->> 0, value ->> 1, unhex(value ->> 2) FROM json_each($1) WHERE true \
+     ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes";
+
+impl SqliteRows {
+    /// Rows go out as JSON arrays of tuples, serialised straight from the borrowed fields.
+    pub(crate) fn of(
+        first: u64,
+        entries: &[NewEntry],
+        proofs: &[(u64, &ProofRow, Option<u64>)],
+        statuses: &[(u64, &StatusRow)],
+        tiles: &[(TileId, Vec<u8>)],
+    ) -> Result<SqliteRows, StoreError> {
+        let entries = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                std::str::from_utf8(&e.entry)
+                    .map(|text| (first + i as u64, text))
+                    .map_err(|_| corrupt("an entry is not UTF-8"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let proofs: Vec<_> = proofs
             .iter()
             .map(|(index, p, prev)| {
                 (
@@ -601,19 +679,7 @@ async fn sqlite_insert_rows(
                 )
             })
             .collect();
-        let sql = format!(
-            "INSERT INTO proofs (id, tenant_id, subject_id, purpose, decision, log_index, recorded_at, prev_index) \
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, \
-             COALESCE(value ->> 7, {}) FROM json_each($1)",
-            chain_head("value ->> 1", "value ->> 2", "value ->> 3")
-        );
-        sqlx::query(&sql)
-            .bind(serde_json::to_string(&rows).map_err(corrupt)?)
-            .execute(&mut **tx)
-            .await?;
-    }
-    if !statuses.is_empty() {
-        let rows: Vec<_> = statuses
+        let statuses: Vec<_> = statuses
             .iter()
             .map(|(index, s)| {
                 (
@@ -628,32 +694,35 @@ async fn sqlite_insert_rows(
                 )
             })
             .collect();
-        sqlx::query(
-            "INSERT INTO consent_status (tenant_id, subject_id, purpose, status, proof_id, log_index, updated_at, valid_until) \
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7 \
-             FROM json_each($1) WHERE true \
-             ON CONFLICT (tenant_id, subject_id, purpose) DO UPDATE SET status = excluded.status, \
-             proof_id = excluded.proof_id, log_index = excluded.log_index, updated_at = excluded.updated_at, \
-             valid_until = excluded.valid_until \
-             WHERE consent_status.log_index IS NULL OR consent_status.log_index < excluded.log_index",
-        )
-        .bind(serde_json::to_string(&rows).map_err(corrupt)?)
-        .execute(&mut **tx)
-        .await?;
-    }
-    if !tiles.is_empty() {
-        let rows: Vec<_> = tiles
+        let tiles: Vec<_> = tiles
             .iter()
             .map(|(id, bytes)| (id.level, id.index, hex::encode(bytes)))
             .collect();
-        sqlx::query(
-            "INSERT INTO log_tiles (level, idx, hashes) \
-             SELECT value ->> 0, value ->> 1, unhex(value ->> 2) FROM json_each($1) WHERE true \
-             ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
-        )
-        .bind(serde_json::to_string(&rows).map_err(corrupt)?)
-        .execute(&mut **tx)
-        .await?;
+        Ok(SqliteRows {
+            entries: json(&entries)?,
+            proofs: (!proofs.is_empty()).then(|| json(&proofs)).transpose()?,
+            statuses: (!statuses.is_empty())
+                .then(|| json(&statuses))
+                .transpose()?,
+            tiles: (!tiles.is_empty()).then(|| json(&tiles)).transpose()?,
+        })
     }
-    Ok(())
+
+    /// The statements to run, in order (proofs before statuses: a proof's chain link is
+    /// read from the status row the batch then moves), each with its one parameter.
+    pub(crate) fn statements(self) -> impl Iterator<Item = (&'static str, String)> {
+        [
+            (SQLITE_INSERT_ENTRIES, Some(self.entries)),
+            (SQLITE_INSERT_PROOFS, self.proofs),
+            (SQLITE_UPSERT_STATUSES, self.statuses),
+            (SQLITE_UPSERT_TILES, self.tiles),
+        ]
+        .into_iter()
+        .filter_map(|(sql, param)| param.map(|p| (sql, p)))
+    }
+}
+
+/// JSON text of a row array.
+fn json<T: serde::Serialize>(rows: &T) -> Result<String, StoreError> {
+    serde_json::to_string(rows).map_err(corrupt)
 }

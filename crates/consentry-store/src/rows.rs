@@ -63,8 +63,9 @@ pub enum ContactInsert {
     Duplicate(SubjectId),
 }
 
-/// A stored contact (identity still encrypted).
-#[derive(Clone)]
+/// A stored contact (identity still encrypted). Comparable, so that a decision taken on
+/// a row read earlier can be checked against the row as the append transaction reads it.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ContactRow {
     /// Pseudonym.
     pub id: SubjectId,
@@ -132,7 +133,7 @@ fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
-type ContactTuple = (
+pub(crate) type ContactTuple = (
     String,
     String,
     String,
@@ -142,7 +143,7 @@ type ContactTuple = (
     Option<Vec<u8>>,
 );
 
-fn contact_from(t: ContactTuple) -> Result<ContactRow, StoreError> {
+pub(crate) fn contact_from(t: ContactTuple) -> Result<ContactRow, StoreError> {
     Ok(ContactRow {
         id: SubjectId::parse(&t.0).map_err(corrupt)?,
         address_commitment: t.1,
@@ -154,9 +155,10 @@ fn contact_from(t: ContactTuple) -> Result<ContactRow, StoreError> {
     })
 }
 
-/// The contacts with these pseudonyms (any tenant), read inside a transaction.
+/// The contacts with these pseudonyms (any tenant), read on `conn` (inside a
+/// transaction, or not).
 pub(crate) async fn contacts_in_tx(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    conn: &mut sqlx::AnyConnection,
     ids: &[SubjectId],
 ) -> Result<std::collections::HashMap<SubjectId, (TenantId, ContactRow)>, StoreError> {
     let mut out = std::collections::HashMap::new();
@@ -165,7 +167,7 @@ pub(crate) async fn contacts_in_tx(
     unique.dedup();
     // SQLite: one statement text whatever the batch (the IDs as a JSON array), so that it
     // stays prepared; PostgreSQL: an IN list per chunk.
-    let sqlite = tx.backend_name() == "SQLite";
+    let sqlite = conn.backend_name() == "SQLite";
     let chunks: Vec<&[&SubjectId]> = if sqlite {
         vec![&unique[..]]
     } else {
@@ -173,9 +175,7 @@ pub(crate) async fn contacts_in_tx(
     };
     for chunk in chunks {
         let sql = if sqlite {
-            format!(
-                "SELECT tenant_id, {CONTACT_COLUMNS} FROM contacts WHERE id IN (SELECT value FROM json_each($1))"
-            )
+            SQLITE_CONTACTS_BY_ID.to_owned()
         } else {
             let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             format!(
@@ -206,7 +206,7 @@ pub(crate) async fn contacts_in_tx(
             }
         }
         for (tenant, id, commitment, category, attributes, created_at, wrapped, identity) in
-            q.fetch_all(&mut **tx).await?
+            q.fetch_all(&mut *conn).await?
         {
             let row = contact_from((
                 id, commitment, category, attributes, created_at, wrapped, identity,
@@ -220,7 +220,7 @@ pub(crate) async fn contacts_in_tx(
     Ok(out)
 }
 
-type StatusTuple = (
+pub(crate) type StatusTuple = (
     String,
     String,
     String,
@@ -230,7 +230,7 @@ type StatusTuple = (
     Option<i64>,
 );
 
-fn status_from(tenant: &TenantId, t: StatusTuple) -> Result<StatusRow, StoreError> {
+pub(crate) fn status_from(tenant: &TenantId, t: StatusTuple) -> Result<StatusRow, StoreError> {
     let (subject, purpose, status, proof_id, log_index, updated_at, valid_until) = t;
     Ok(StatusRow {
         tenant: tenant.clone(),
@@ -294,7 +294,25 @@ pub(crate) async fn statuses_in_tx(
 const CONTACT_COLUMNS: &str =
     "id, address_commitment, category, attributes, created_at, wrapped_key, identity";
 
+/// SQLite: contacts (with their tenant) by pseudonym, the pseudonyms as a JSON array.
+pub(crate) const SQLITE_CONTACTS_BY_ID: &str = "SELECT tenant_id, id, address_commitment, category, \
+     attributes, created_at, wrapped_key, identity FROM contacts WHERE id IN (SELECT value FROM json_each($1))";
+
 impl Store {
+    /// The contacts with these pseudonyms (any tenant), as committed now, outside any
+    /// append: what the sequencer decides and seals a batch on ahead of its transaction,
+    /// which reads them again and keeps that work only if nothing changed.
+    pub async fn contacts_by_id(
+        &self,
+        ids: &[SubjectId],
+    ) -> Result<std::collections::HashMap<SubjectId, (TenantId, ContactRow)>, StoreError> {
+        if let Some(writer) = &self.sqlite_writer {
+            return crate::log::blocking(|| writer.contacts(ids));
+        }
+        let mut conn = self.pool.acquire().await?;
+        contacts_in_tx(&mut conn, ids).await
+    }
+
     /// Creates a tenant.
     pub async fn create_tenant(
         &self,

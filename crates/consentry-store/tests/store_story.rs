@@ -354,15 +354,18 @@ async fn concurrent_appends(a: Store, b: Store) {
             let mut mine = Vec::new();
             for round in 0..25u64 {
                 let tag = format!("w{w}r{round}x");
-                let out = store
-                    .append(|first| {
-                        Ok((
-                            (0..4).map(|i| entry(&tenant, first + i, &tag)).collect(),
-                            (),
-                        ))
-                    })
-                    .await
-                    .unwrap();
+                let batch = |first: u64| (0..4).map(|i| entry(&tenant, first + i, &tag)).collect();
+                // Half the writers go through `append_reading`, which on SQLite runs on
+                // the store's own append connection, the others through `append` (sqlx):
+                // both kinds interleave on one file.
+                let out = if w % 2 == 0 {
+                    store.append(|first| Ok((batch(first), ()))).await
+                } else {
+                    store
+                        .append_reading(&[], &[], |first, _| Ok((batch(first), ())))
+                        .await
+                }
+                .unwrap();
                 mine.push(out.first_index);
             }
             mine
@@ -773,7 +776,13 @@ async fn events_story(store: Store, sqlite_file: Option<std::path::PathBuf>) {
         before.identity
     );
     let (size_before, _) = store.log_head().await.unwrap();
-    store.append(|_| Ok((vec![amended], ()))).await.unwrap();
+    // (`append_reading` runs on SQLite's own append connection, `append` through sqlx:
+    // the amendment and the erasure take the first path, the refused second erasure the
+    // other, so that both write the same rows.)
+    store
+        .append_reading(&[], &[], |_, _| Ok((vec![amended], ())))
+        .await
+        .unwrap();
     let row = store.contact(&tenant, &subject).await.unwrap().unwrap();
     assert_eq!(row.identity.as_deref(), Some(&b"new sealed identity"[..]));
     assert_eq!(store.log_head().await.unwrap().0, size_before + 1);
@@ -786,7 +795,10 @@ async fn events_story(store: Store, sqlite_file: Option<std::path::PathBuf>) {
         tombstone: [0xee; 32],
         erased_at: 99,
     });
-    store.append(|_| Ok((vec![erased], ()))).await.unwrap();
+    store
+        .append_reading(&[], &[], |_, _| Ok((vec![erased], ())))
+        .await
+        .unwrap();
     let row = store.contact(&tenant, &subject).await.unwrap().unwrap();
     assert!(row.wrapped_key.is_none() && row.identity.is_none());
     assert_eq!(row.attributes, "{}");
