@@ -1206,3 +1206,216 @@ async fn write(ctx: &Context, chunks: Vec<Chunk>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consentry_core::proof::{RecipientCategory, verify_seal};
+    use consentry_store::NewContact;
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        ctx: Context,
+        tenant: TenantId,
+        subject: SubjectId,
+    }
+
+    async fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+        let store = Store::open(&url).await.unwrap();
+        let keys = crate::keys::load(dir.path(), crate::keys::default_origin, None).unwrap();
+        let tenant = TenantId::parse("ten_acme").unwrap();
+        let subject = SubjectId::parse("sub_alice").unwrap();
+        store.create_tenant(&tenant, "ACME", 1).await.unwrap();
+        store
+            .insert_contact(&NewContact {
+                id: subject.clone(),
+                tenant: tenant.clone(),
+                email_index: [1; 32],
+                wrapped_key: vec![7; 73],
+                identity: vec![8; 40],
+                address_commitment: "ac".into(),
+                category: "private".into(),
+                attributes: "{}".into(),
+                created_at: 1,
+            })
+            .await
+            .unwrap();
+        let ctx = Context {
+            store,
+            origin: keys.log.origin().to_owned(),
+            keys: Arc::new(keys),
+            clock: Arc::new(crate::clock::SystemClock),
+            metrics: Arc::new(Metrics::new()),
+            max_batch: 64,
+            expected: std::sync::Mutex::new(Expected::default()),
+        };
+        Fixture {
+            _dir: dir,
+            ctx,
+            tenant,
+            subject,
+        }
+    }
+
+    fn proof_job(f: &Fixture, n: u32) -> (Job, oneshot::Receiver<Result<Sealed, SubmitError>>) {
+        let (reply, answer) = oneshot::channel();
+        let draft = ProofDraft {
+            id: ProofId::from_suffix(&format!("p{n}")).unwrap(),
+            tenant: f.tenant.clone(),
+            subject: f.subject.clone(),
+            purpose: "newsletter".into(),
+            decision: Decision::Granted,
+            method: Method::Manual,
+            recipient: None,
+            notice: None,
+            evidence: None,
+            request: None,
+            valid_days: None,
+        };
+        let job = Job::Proof {
+            draft,
+            valid_until: None,
+            reply,
+        };
+        (job, answer)
+    }
+
+    /// Prepares a one-proof chunk at `first`, lets `meanwhile` change the database, then
+    /// commits the chunk: the answer, and the proof as stored.
+    async fn prepared_then_written(
+        f: &Fixture,
+        n: u32,
+        first: u64,
+        meanwhile: impl std::future::Future<Output = ()>,
+    ) -> Result<Sealed, SubmitError> {
+        let (job, answer) = proof_job(f, n);
+        let jobs = vec![job];
+        let now = 1_700_000_000_000 + i64::from(n);
+        let prepared = prepare(&f.ctx, &jobs, first, now).await;
+        assert!(prepared.is_some(), "a chunk of proofs is prepared ahead");
+        meanwhile.await;
+        let chunk = Chunk {
+            seq: u64::from(n),
+            now,
+            jobs,
+            prepared,
+        };
+        write(&f.ctx, vec![chunk]).await;
+        let sealed = answer.await.unwrap()?;
+        let stored = f
+            .ctx
+            .store
+            .proof(&f.tenant, &sealed.proof.body.id)
+            .await
+            .unwrap()
+            .expect("an acknowledged proof is stored");
+        assert_eq!(stored, (sealed.proof.body.log_index, sealed.entry.clone()));
+        let object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&sealed.entry).unwrap();
+        assert_eq!(
+            verify_seal(&object, &sealed.proof.seal).unwrap(),
+            f.ctx.keys.seal.public(),
+            "the stored entry carries a valid seal"
+        );
+        Ok(sealed)
+    }
+
+    fn resealed(f: &Fixture) -> u64 {
+        f.ctx.metrics.append_resealed.get()
+    }
+
+    #[tokio::test]
+    async fn prepared_chunks_are_kept_only_if_the_transaction_finds_what_they_were_sealed_on() {
+        let f = fixture().await;
+
+        // Prepared at the right index, on the contact as it stays: kept as sealed.
+        let p = prepared_then_written(&f, 1, 0, async {}).await.unwrap();
+        assert_eq!(p.proof.body.log_index, 0);
+        assert_eq!(p.proof.body.recorded_at.unix_millis(), 1_700_000_000_001);
+        assert_eq!(resealed(&f), 0);
+
+        // Another writer appends between preparing and writing: the chunk's expected
+        // index is taken, so it is sealed again at the index it gets.
+        let other = async {
+            let (job, answer) = proof_job(&f, 2);
+            write(
+                &f.ctx,
+                vec![Chunk {
+                    seq: 2,
+                    now: 1_700_000_000_002,
+                    jobs: vec![job],
+                    prepared: None,
+                }],
+            )
+            .await;
+            assert_eq!(answer.await.unwrap().unwrap().proof.body.log_index, 1);
+        };
+        let p = prepared_then_written(&f, 3, 1, other).await.unwrap();
+        assert_eq!(p.proof.body.log_index, 2, "sealed again at its real index");
+        assert_eq!(resealed(&f), 1);
+
+        // The contact's category changes (no log entry) after the chunk was sealed on
+        // the old one: the proof records the category at commit time.
+        let before = prepared_then_written(&f, 4, 3, async {}).await.unwrap();
+        assert_eq!(
+            before.proof.body.recipient.category,
+            RecipientCategory::Private
+        );
+        let change = async {
+            assert!(
+                f.ctx
+                    .store
+                    .update_contact_profile(&f.tenant, &f.subject, "professional", "{}")
+                    .await
+                    .unwrap()
+            );
+        };
+        let p = prepared_then_written(&f, 5, 4, change).await.unwrap();
+        assert_eq!(p.proof.body.log_index, 4);
+        assert_eq!(
+            p.proof.body.recipient.category,
+            RecipientCategory::Professional
+        );
+        assert_eq!(resealed(&f), 2);
+
+        // The contact is erased after the chunk was sealed: the proof is refused and
+        // nothing of it is written.
+        let erase = async {
+            let (reply, answer) = oneshot::channel();
+            let job = Job::Event {
+                draft: EventDraft {
+                    id: EventId::from_suffix("e1").unwrap(),
+                    tenant: f.tenant.clone(),
+                    subject: f.subject.clone(),
+                    actor: "portal".into(),
+                    action: Action::Erase,
+                },
+                reply,
+            };
+            write(
+                &f.ctx,
+                vec![Chunk {
+                    seq: 6,
+                    now: 1_700_000_000_006,
+                    jobs: vec![job],
+                    prepared: None,
+                }],
+            )
+            .await;
+            assert!(matches!(
+                answer.await.unwrap(),
+                Ok(EventOutcome::Erased { .. })
+            ));
+        };
+        let refused = prepared_then_written(&f, 7, 5, erase).await;
+        assert!(matches!(refused, Err(SubmitError::Erased)), "{refused:?}");
+        assert_eq!(
+            f.ctx.store.log_head().await.unwrap().0,
+            6,
+            "only the erasure"
+        );
+        assert_eq!(resealed(&f), 3);
+    }
+}
