@@ -305,18 +305,16 @@ where
                 }
                 q.execute(&mut **tx).await?;
             }
+            // PostgreSQL finds a subject's proofs through `proofs_by_subject`; the chain
+            // links (`prev_index`) are SQLite's (see migration 0010 there).
             for chunk in proofs.chunks(CHUNK) {
-                // The last column is cast so that a list of NULLs still has its type.
-                let values = placeholders(chunk.len(), 8).replace(")", "::bigint)");
+                let values = placeholders(chunk.len(), 7);
                 let sql = format!(
-                    "INSERT INTO proofs (id, tenant_id, subject_id, purpose, decision, log_index, recorded_at, prev_index) \
-                     SELECT v.id, v.tenant_id, v.subject_id, v.purpose, v.decision, v.log_index, v.recorded_at, \
-                     COALESCE(v.prev_index, {CHAIN_HEAD}) \
-                     FROM (VALUES {values}) AS v (id, tenant_id, subject_id, purpose, decision, log_index, recorded_at, prev_index)",
-                    CHAIN_HEAD = chain_head("v.tenant_id", "v.subject_id", "v.purpose"),
+                    "INSERT INTO proofs (id, tenant_id, subject_id, purpose, decision, log_index, recorded_at) VALUES {}",
+                    values
                 );
                 let mut q = sqlx::query(&sql);
-                for (index, p, prev) in chunk {
+                for (index, p, _) in chunk {
                     q = q
                         .bind(p.id.as_str())
                         .bind(p.tenant.as_str())
@@ -324,8 +322,7 @@ where
                         .bind(p.purpose.as_str())
                         .bind(p.decision.as_str())
                         .bind(to_i64(*index)?)
-                        .bind(p.recorded_at)
-                        .bind(prev.map(to_i64).transpose()?);
+                        .bind(p.recorded_at);
                 }
                 q.execute(&mut **tx).await?;
             }
@@ -543,8 +540,9 @@ async fn load_tiles(
 
 /// A batch's proof rows with their log index and the index of the previous proof of the
 /// same (tenant, subject, purpose) within the batch; `None` for the first of its triple
-/// in the batch, whose predecessor is the chain's stored head ([`chain_head`]), read by
-/// the insert before the batch's statuses move it.
+/// in the batch, whose predecessor is the chain's stored head (`consent_status.log_index`:
+/// only proofs set it, and never lower it), read by the SQLite insert before the batch's
+/// statuses move it.
 fn chained_proofs(first: u64, entries: &[NewEntry]) -> Vec<(u64, &ProofRow, Option<u64>)> {
     let mut last: HashMap<(&str, &str, &str), u64> = HashMap::new();
     entries
@@ -556,16 +554,6 @@ fn chained_proofs(first: u64, entries: &[NewEntry]) -> Vec<(u64, &ProofRow, Opti
             (index, p, last.insert(key, index))
         })
         .collect()
-}
-
-/// SQL for the head of a (tenant, subject, purpose) proof chain as stored: the log index
-/// of its latest proof, kept in `consent_status` (only proofs set `log_index`, and never
-/// lower it).
-fn chain_head(tenant: &str, subject: &str, purpose: &str) -> String {
-    format!(
-        "(SELECT cs.log_index FROM consent_status cs WHERE cs.tenant_id = {tenant} \
-         AND cs.subject_id = {subject} AND cs.purpose = {purpose})"
-    )
 }
 
 /// The rows a batch of entries writes besides the entries themselves, planned from the

@@ -87,6 +87,18 @@ pub struct SubjectProof {
     pub recorded_at: i64,
 }
 
+/// SQLite: a subject's proofs through the per-purpose chains (migration 0010).
+const SQLITE_SUBJECT_PROOFS: &str = "WITH RECURSIVE chain (idx) AS ( \
+         SELECT log_index FROM consent_status \
+         WHERE tenant_id = $1 AND subject_id = $2 AND log_index IS NOT NULL \
+         UNION ALL \
+         SELECT p.prev_index FROM chain c JOIN proofs p ON p.log_index = c.idx \
+         WHERE p.prev_index IS NOT NULL \
+     ) \
+     SELECT p.id, p.purpose, p.decision, p.log_index, p.recorded_at \
+     FROM chain c JOIN proofs p ON p.log_index = c.idx \
+     WHERE p.tenant_id = $1 AND p.subject_id = $2 ORDER BY p.log_index";
+
 impl Store {
     /// Every tenant's ID, in order (a sign-in looks the address up in each book).
     pub async fn tenant_ids(&self) -> Result<Vec<TenantId>, StoreError> {
@@ -225,30 +237,28 @@ impl Store {
         Ok(())
     }
 
-    /// Every proof of a subject, oldest first: for each purpose, the chain from its
-    /// latest proof (the `consent_status` row's `log_index`) back through each proof's
-    /// `prev_index` (see migration 0010), every step a primary-key lookup.
+    /// Every proof of a subject, oldest first. PostgreSQL reads them from the
+    /// `proofs_by_subject` index; SQLite, which has no such index (each appended proof
+    /// would dirty a random page of it: see its migration 0010), walks for each purpose
+    /// the chain from its latest proof (the `consent_status` row's `log_index`) back
+    /// through each proof's `prev_index`, every step a primary-key lookup.
     pub async fn subject_proofs(
         &self,
         tenant: &TenantId,
         subject: &SubjectId,
     ) -> Result<Vec<SubjectProof>, StoreError> {
-        let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
-            "WITH RECURSIVE chain (idx) AS ( \
-                 SELECT log_index FROM consent_status \
-                 WHERE tenant_id = $1 AND subject_id = $2 AND log_index IS NOT NULL \
-                 UNION ALL \
-                 SELECT p.prev_index FROM chain c JOIN proofs p ON p.log_index = c.idx \
-                 WHERE p.prev_index IS NOT NULL \
-             ) \
-             SELECT p.id, p.purpose, p.decision, p.log_index, p.recorded_at \
-             FROM chain c JOIN proofs p ON p.log_index = c.idx \
-             WHERE p.tenant_id = $1 AND p.subject_id = $2 ORDER BY p.log_index",
-        )
-        .bind(tenant.as_str())
-        .bind(subject.as_str())
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = match self.backend {
+            crate::Backend::Postgres => {
+                "SELECT id, purpose, decision, log_index, recorded_at FROM proofs \
+                 WHERE tenant_id = $1 AND subject_id = $2 ORDER BY log_index"
+            }
+            crate::Backend::Sqlite => SQLITE_SUBJECT_PROOFS,
+        };
+        let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(sql)
+            .bind(tenant.as_str())
+            .bind(subject.as_str())
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter()
             .map(|(id, purpose, decision, log_index, recorded_at)| {
                 Ok(SubjectProof {
