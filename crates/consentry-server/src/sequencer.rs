@@ -1055,9 +1055,10 @@ fn build(
 }
 
 /// The writer: commits chunks in queue order, one transaction at a time. A transaction
-/// takes every prepared chunk waiting (up to `max_batch` drafts), so that each fsync
-/// carries what arrived while the last one ran; a chunk with events (decided on consent
-/// states, and on each other) goes alone.
+/// takes every chunk waiting of the same kind (up to `max_batch` drafts), so that each
+/// fsync carries what arrived while the last one ran: prepared chunks side by side, or
+/// chunks with events (decided on consent states, and on each other) joined into one
+/// chunk decided in the transaction.
 async fn writer(ctx: Arc<Context>, mut chunks: mpsc::Receiver<Chunk>) {
     let mut held: Option<Chunk> = None;
     loop {
@@ -1068,22 +1069,30 @@ async fn writer(ctx: Arc<Context>, mut chunks: mpsc::Receiver<Chunk>) {
                 None => break,
             },
         };
-        let mergeable = first.prepared.is_some();
+        let prepared = first.prepared.is_some();
         let mut drafts = first.jobs.len();
         let mut batch = vec![first];
-        if mergeable {
-            loop {
-                match chunks.try_recv() {
-                    Ok(c) if c.prepared.is_some() && drafts + c.jobs.len() <= ctx.max_batch => {
-                        drafts += c.jobs.len();
+        loop {
+            match chunks.try_recv() {
+                Ok(c)
+                    if c.prepared.is_some() == prepared
+                        && drafts + c.jobs.len() <= ctx.max_batch =>
+                {
+                    drafts += c.jobs.len();
+                    if prepared {
                         batch.push(c);
+                    } else if let Some(open) = batch.first_mut() {
+                        // Chunks decided in the transaction are decided as one, in
+                        // queue order, so that each draft sees what earlier ones did.
+                        open.jobs.extend(c.jobs);
+                        open.seq = c.seq;
                     }
-                    Ok(c) => {
-                        held = Some(c);
-                        break;
-                    }
-                    Err(_) => break,
                 }
+                Ok(c) => {
+                    held = Some(c);
+                    break;
+                }
+                Err(_) => break,
             }
         }
         write(&ctx, batch).await;
