@@ -1427,4 +1427,53 @@ mod tests {
         );
         assert_eq!(resealed(&f), 3);
     }
+
+    #[tokio::test]
+    async fn waiting_chunks_with_events_are_decided_as_one_in_queue_order() {
+        let f = fixture().await;
+        let event = |n: u32, action: Action| {
+            let (reply, answer) = oneshot::channel();
+            let job = Job::Event {
+                draft: EventDraft {
+                    id: EventId::from_suffix(&format!("e{n}")).unwrap(),
+                    tenant: f.tenant.clone(),
+                    subject: f.subject.clone(),
+                    actor: "key_1".into(),
+                    action,
+                },
+                reply,
+            };
+            (job, answer)
+        };
+        let (erase, erased) = event(1, Action::Erase);
+        let (reveal, revealed) = event(
+            2,
+            Action::Reveal {
+                purpose: "newsletter".into(),
+                fields: vec!["email".into()],
+                reason: None,
+            },
+        );
+        let (queue, chunks) = mpsc::channel(CHUNKS_AHEAD);
+        for (seq, job) in [(1, erase), (2, reveal)] {
+            let chunk = Chunk {
+                seq,
+                now: 1_700_000_000_000,
+                jobs: vec![job],
+                prepared: None,
+            };
+            assert!(queue.send(chunk).await.is_ok());
+        }
+        drop(queue);
+        let ctx = Arc::new(f.ctx);
+        writer(ctx.clone(), chunks).await;
+        assert!(matches!(
+            erased.await.unwrap(),
+            Ok(EventOutcome::Erased { .. })
+        ));
+        // The reveal, queued after the erasure, finds the contact erased although both
+        // were decided on what one transaction read before either.
+        assert!(matches!(revealed.await.unwrap(), Err(SubmitError::Erased)));
+        assert_eq!(ctx.metrics.append_batches.get(), 1, "one transaction");
+    }
 }
