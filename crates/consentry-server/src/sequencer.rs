@@ -267,6 +267,15 @@ pub struct Sequencer {
 
 const DAY_MS: i64 = 86_400_000;
 
+/// PostgreSQL: batches at least this large mean concurrent clients, and a transaction
+/// with fewer than three quarters of the last one's drafts waits up to
+/// [`GATHER_WINDOW`] for more. Its commit has a larger fixed cost than SQLite's (round
+/// trips to the server), which larger batches amortise; on SQLite, whose writer is the
+/// bottleneck, waiting only idles it (docs/benchmarks.md).
+const GATHER_THRESHOLD: usize = 8;
+/// How long a PostgreSQL transaction waits for the clients just answered to come back.
+const GATHER_WINDOW: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// Chunks prepared ahead of the writer, at most: the preparer waits beyond that, so a
 /// slow disk slows the queue rather than piling up sealed work.
 const CHUNKS_AHEAD: usize = 4;
@@ -1061,6 +1070,8 @@ fn build(
 /// chunk decided in the transaction.
 async fn writer(ctx: Arc<Context>, mut chunks: mpsc::Receiver<Chunk>) {
     let mut held: Option<Chunk> = None;
+    let mut last_batch = 0usize;
+    let gathers = ctx.store.backend() == consentry_store::Backend::Postgres;
     loop {
         let first = match held.take() {
             Some(c) => c,
@@ -1072,8 +1083,21 @@ async fn writer(ctx: Arc<Context>, mut chunks: mpsc::Receiver<Chunk>) {
         let prepared = first.prepared.is_some();
         let mut drafts = first.jobs.len();
         let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + GATHER_WINDOW;
         loop {
-            match chunks.try_recv() {
+            let next = match chunks.try_recv() {
+                Err(mpsc::error::TryRecvError::Empty)
+                    if gathers && last_batch >= GATHER_THRESHOLD && drafts * 4 < last_batch * 3 =>
+                {
+                    tokio::time::timeout_at(deadline, chunks.recv())
+                        .await
+                        .ok()
+                        .flatten()
+                        .ok_or(mpsc::error::TryRecvError::Empty)
+                }
+                other => other,
+            };
+            match next {
                 Ok(c)
                     if c.prepared.is_some() == prepared
                         && drafts + c.jobs.len() <= ctx.max_batch =>
@@ -1095,6 +1119,7 @@ async fn writer(ctx: Arc<Context>, mut chunks: mpsc::Receiver<Chunk>) {
                 Err(_) => break,
             }
         }
+        last_batch = drafts;
         write(&ctx, batch).await;
     }
 }
