@@ -1316,6 +1316,18 @@ mod tests {
         (job, answer)
     }
 
+    fn event_job(f: &Fixture, n: u32, action: Action) -> (Job, EventReply) {
+        let (reply, answer) = oneshot::channel();
+        let draft = EventDraft {
+            id: EventId::from_suffix(&format!("e{n}")).unwrap(),
+            tenant: f.tenant.clone(),
+            subject: f.subject.clone(),
+            actor: "key_1".into(),
+            action,
+        };
+        (Job::Event { draft, reply }, answer)
+    }
+
     /// Prepares a one-proof chunk at `first`, lets `meanwhile` change the database, then
     /// commits the chunk: the answer, and the proof as stored.
     async fn prepared_then_written(
@@ -1417,17 +1429,7 @@ mod tests {
         // The contact is erased after the chunk was sealed: the proof is refused and
         // nothing of it is written.
         let erase = async {
-            let (reply, answer) = oneshot::channel();
-            let job = Job::Event {
-                draft: EventDraft {
-                    id: EventId::from_suffix("e1").unwrap(),
-                    tenant: f.tenant.clone(),
-                    subject: f.subject.clone(),
-                    actor: "portal".into(),
-                    action: Action::Erase,
-                },
-                reply,
-            };
+            let (job, answer) = event_job(&f, 1, Action::Erase);
             write(
                 &f.ctx,
                 vec![Chunk {
@@ -1456,22 +1458,9 @@ mod tests {
     #[tokio::test]
     async fn waiting_chunks_with_events_are_decided_as_one_in_queue_order() {
         let f = fixture().await;
-        let event = |n: u32, action: Action| {
-            let (reply, answer) = oneshot::channel();
-            let job = Job::Event {
-                draft: EventDraft {
-                    id: EventId::from_suffix(&format!("e{n}")).unwrap(),
-                    tenant: f.tenant.clone(),
-                    subject: f.subject.clone(),
-                    actor: "key_1".into(),
-                    action,
-                },
-                reply,
-            };
-            (job, answer)
-        };
-        let (erase, erased) = event(1, Action::Erase);
-        let (reveal, revealed) = event(
+        let (erase, erased) = event_job(&f, 1, Action::Erase);
+        let (reveal, revealed) = event_job(
+            &f,
             2,
             Action::Reveal {
                 purpose: "newsletter".into(),

@@ -112,7 +112,9 @@ fn hash_from(bytes: &[u8]) -> Result<Hash, StoreError> {
 impl Store {
     /// Appends a batch in one transaction. `build` is handed the index of the first new
     /// entry (the log size under the lock) and returns the entries in order; they are
-    /// durable when this returns `Ok`. On any error nothing is written.
+    /// durable when this returns `Ok`. On any error nothing is written. (Through sqlx on
+    /// both backends, as a request's answer is appended; [`Store::append_reading`] runs
+    /// on SQLite's own append connection.)
     pub async fn append<T, F>(&self, build: F) -> Result<AppendOutcome<T>, StoreError>
     where
         F: FnOnce(u64) -> Result<(Vec<NewEntry>, T), String>,
@@ -126,26 +128,10 @@ impl Store {
         result
     }
 
-    /// Like [`Store::append`], but first reads, in the same transaction, the contacts
-    /// the entries are about, and hands them to `build` by pseudonym: the request path
-    /// needs no read of its own, and a contact erased or unknown at commit time is seen.
-    pub async fn append_for_contacts<T, F>(
-        &self,
-        subjects: &[SubjectId],
-        build: F,
-    ) -> Result<AppendOutcome<T>, StoreError>
-    where
-        F: FnOnce(
-            u64,
-            &HashMap<SubjectId, (TenantId, ContactRow)>,
-        ) -> Result<(Vec<NewEntry>, T), String>,
-    {
-        self.append_reading(subjects, &[], |first, reads| build(first, &reads.contacts))
-            .await
-    }
-
-    /// Like [`Store::append_for_contacts`], and also reads, in the same transaction, the
-    /// consent status of each `(tenant, subject, purpose)` in `statuses`: a decision taken
+    /// Like [`Store::append`], but first reads, in the same transaction, the contacts the
+    /// entries are about (by pseudonym: a contact erased or unknown at commit time is
+    /// seen) and the consent status of each `(tenant, subject, purpose)` in `statuses`,
+    /// and hands them to `build`: a decision taken
     /// on them by `build` (a reveal allowed or refused) sees every decision committed
     /// before its own entry, and none after. A revocation acknowledged to its sender is
     /// therefore seen by every reveal appended after it.
@@ -238,7 +224,7 @@ impl Store {
 /// Runs `f`, which blocks for a short while (an SQLite transaction), without stalling the
 /// other tasks of a multi-threaded runtime: their worker is handed to another thread
 /// meanwhile. On a current-thread runtime (tests) it simply runs.
-pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
+fn blocking<R>(f: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current() {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
             tokio::task::block_in_place(f)
@@ -289,83 +275,62 @@ where
             tiles,
             events,
         } = Rows::of(size, &entries, &changed);
-        if tx.backend_name() == "SQLite" {
-            let json = SqliteRows::of(size, &entries, &proofs, &statuses, &tiles)?;
-            for (sql, param) in json.statements() {
-                sqlx::query(sql).bind(param).execute(&mut **tx).await?;
+        // On SQLite, proofs carry their chain link (migration 0010 there); PostgreSQL
+        // finds a subject's proofs through `proofs_by_subject`.
+        let chained = tx.backend_name() == "SQLite";
+        for (n, chunk) in entries.chunks(CHUNK).enumerate() {
+            let base = size + (n * CHUNK) as u64;
+            let sql = insert_entries_sql(chunk.len());
+            let mut q = sqlx::query(&sql);
+            for (i, e) in chunk.iter().enumerate() {
+                q = q.bind(to_i64(base + i as u64)?).bind(e.entry.clone());
             }
-        } else {
-            for (n, chunk) in entries.chunks(CHUNK).enumerate() {
-                let base = size + (n * CHUNK) as u64;
-                let values = placeholders(chunk.len(), 2);
-                let sql = format!("INSERT INTO log_entries (idx, entry) VALUES {}", values);
-                let mut q = sqlx::query(&sql);
-                for (i, e) in chunk.iter().enumerate() {
-                    q = q.bind(to_i64(base + i as u64)?).bind(e.entry.clone());
+            q.execute(&mut **tx).await?;
+        }
+        for chunk in proofs.chunks(CHUNK) {
+            let sql = insert_proofs_sql(chunk.len(), chained);
+            let mut q = sqlx::query(&sql);
+            for (index, p, prev) in chunk {
+                q = q
+                    .bind(p.id.as_str())
+                    .bind(p.tenant.as_str())
+                    .bind(p.subject.as_str())
+                    .bind(p.purpose.as_str())
+                    .bind(p.decision.as_str())
+                    .bind(to_i64(*index)?)
+                    .bind(p.recorded_at);
+                if chained {
+                    q = q.bind(prev.map(to_i64).transpose()?);
                 }
-                q.execute(&mut **tx).await?;
             }
-            // PostgreSQL finds a subject's proofs through `proofs_by_subject`; the chain
-            // links (`prev_index`) are SQLite's (see migration 0010 there).
-            for chunk in proofs.chunks(CHUNK) {
-                let values = placeholders(chunk.len(), 7);
-                let sql = format!(
-                    "INSERT INTO proofs (id, tenant_id, subject_id, purpose, decision, log_index, recorded_at) VALUES {}",
-                    values
-                );
-                let mut q = sqlx::query(&sql);
-                for (index, p, _) in chunk {
-                    q = q
-                        .bind(p.id.as_str())
-                        .bind(p.tenant.as_str())
-                        .bind(p.subject.as_str())
-                        .bind(p.purpose.as_str())
-                        .bind(p.decision.as_str())
-                        .bind(to_i64(*index)?)
-                        .bind(p.recorded_at);
-                }
-                q.execute(&mut **tx).await?;
+            q.execute(&mut **tx).await?;
+        }
+        for chunk in statuses.chunks(CHUNK) {
+            let sql = upsert_statuses_sql(chunk.len());
+            let mut q = sqlx::query(&sql);
+            for (index, s) in chunk {
+                q = q
+                    .bind(s.tenant.as_str())
+                    .bind(s.subject.as_str())
+                    .bind(s.purpose.as_str())
+                    .bind(s.status.as_str())
+                    .bind(s.proof_id.as_ref().map(|p| p.as_str().to_owned()))
+                    .bind(to_i64(*index)?)
+                    .bind(s.updated_at)
+                    .bind(s.valid_until);
             }
-            for chunk in statuses.chunks(CHUNK) {
-                let values = placeholders(chunk.len(), 8);
-                let sql = format!(
-                    "INSERT INTO consent_status (tenant_id, subject_id, purpose, status, proof_id, log_index, updated_at, valid_until) \
-                     VALUES {} ON CONFLICT (tenant_id, subject_id, purpose) DO UPDATE SET status = excluded.status, \
-                     proof_id = excluded.proof_id, log_index = excluded.log_index, updated_at = excluded.updated_at, \
-                     valid_until = excluded.valid_until \
-                     WHERE consent_status.log_index IS NULL OR consent_status.log_index < excluded.log_index",
-                    values
-                );
-                let mut q = sqlx::query(&sql);
-                for (index, s) in chunk {
-                    q = q
-                        .bind(s.tenant.as_str())
-                        .bind(s.subject.as_str())
-                        .bind(s.purpose.as_str())
-                        .bind(s.status.as_str())
-                        .bind(s.proof_id.as_ref().map(|p| p.as_str().to_owned()))
-                        .bind(to_i64(*index)?)
-                        .bind(s.updated_at)
-                        .bind(s.valid_until);
-                }
-                q.execute(&mut **tx).await?;
+            q.execute(&mut **tx).await?;
+        }
+        for chunk in tiles.chunks(CHUNK) {
+            let sql = upsert_tiles_sql(chunk.len());
+            let mut q = sqlx::query(&sql);
+            for (id, bytes) in chunk {
+                q = q
+                    .bind(i32::from(id.level))
+                    .bind(to_i64(id.index)?)
+                    .bind(bytes.clone());
             }
-            for chunk in tiles.chunks(CHUNK) {
-                let values = placeholders(chunk.len(), 3);
-                let sql = format!(
-                    "INSERT INTO log_tiles (level, idx, hashes) VALUES {} \
-                     ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
-                    values
-                );
-                let mut q = sqlx::query(&sql);
-                for (id, bytes) in chunk {
-                    q = q
-                        .bind(i32::from(id.level))
-                        .bind(to_i64(id.index)?)
-                        .bind(bytes.clone());
-                }
-                q.execute(&mut **tx).await?;
-            }
+            q.execute(&mut **tx).await?;
         }
 
         crate::events::insert_in_tx(tx, &events).await?;
@@ -600,117 +565,55 @@ impl<'a> Rows<'a> {
     }
 }
 
-/// SQLite: the batch's rows in one statement per table whose text never changes — the rows
-/// travel as one JSON array parameter read with `json_each` — so that each statement is
-/// prepared once per connection and stays cached whatever the batch size, and binds one
-/// argument instead of hundreds. (Multi-row `VALUES` lists make one text per batch size:
-/// measured under `scripts/load`, this path commits a 61-proof batch in 7.7 ms instead of
-/// 8.3 ms, +6 % proofs/s.) Blobs travel as hex (`unhex`, SQLite ≥ 3.41), entries as their
-/// text (canonical JSON, valid UTF-8), read back as the same bytes by `CAST(… AS BLOB)`.
-pub(crate) struct SqliteRows {
-    entries: String,
-    proofs: Option<String>,
-    statuses: Option<String>,
-    tiles: Option<String>,
+/// `rows` log entries: `(idx, entry)` each.
+pub(crate) fn insert_entries_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO log_entries (idx, entry) VALUES {}",
+        placeholders(rows, 2)
+    )
 }
 
-const SQLITE_INSERT_ENTRIES: &str = "INSERT INTO log_entries (idx, entry) \
-     SELECT value ->> 0, CAST(value ->> 1 AS BLOB) FROM json_each($1)";
-const SQLITE_INSERT_PROOFS: &str = "INSERT INTO proofs \
-     (id, tenant_id, subject_id, purpose, decision, log_index, recorded_at, prev_index) \
-     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, \
-     COALESCE(value ->> 7, (SELECT cs.log_index FROM consent_status cs \
-     WHERE cs.tenant_id = value ->> 1 AND cs.subject_id = value ->> 2 AND cs.purpose = value ->> 3)) \
-     FROM json_each($1)";
-const SQLITE_UPSERT_STATUSES: &str = "INSERT INTO consent_status \
-     (tenant_id, subject_id, purpose, status, proof_id, log_index, updated_at, valid_until) \
-     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7 \
-     FROM json_each($1) WHERE true \
-     ON CONFLICT (tenant_id, subject_id, purpose) DO UPDATE SET status = excluded.status, \
-     proof_id = excluded.proof_id, log_index = excluded.log_index, updated_at = excluded.updated_at, \
-     valid_until = excluded.valid_until \
-     WHERE consent_status.log_index IS NULL OR consent_status.log_index < excluded.log_index";
-const SQLITE_UPSERT_TILES: &str = "INSERT INTO log_tiles (level, idx, hashes) \
-     SELECT value ->> 0, value ->> 1, unhex(value ->> 2) FROM json_each($1) WHERE true \
-     ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes";
-
-impl SqliteRows {
-    /// Rows go out as JSON arrays of tuples, serialised straight from the borrowed fields.
-    pub(crate) fn of(
-        first: u64,
-        entries: &[NewEntry],
-        proofs: &[(u64, &ProofRow, Option<u64>)],
-        statuses: &[(u64, &StatusRow)],
-        tiles: &[(TileId, Vec<u8>)],
-    ) -> Result<SqliteRows, StoreError> {
-        let entries = entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                std::str::from_utf8(&e.entry)
-                    .map(|text| (first + i as u64, text))
-                    .map_err(|_| corrupt("an entry is not UTF-8"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let proofs: Vec<_> = proofs
-            .iter()
-            .map(|(index, p, prev)| {
-                (
-                    p.id.as_str(),
-                    p.tenant.as_str(),
-                    p.subject.as_str(),
-                    p.purpose.as_str(),
-                    p.decision.as_str(),
-                    index,
-                    p.recorded_at,
-                    prev,
-                )
-            })
-            .collect();
-        let statuses: Vec<_> = statuses
-            .iter()
-            .map(|(index, s)| {
-                (
-                    s.tenant.as_str(),
-                    s.subject.as_str(),
-                    s.purpose.as_str(),
-                    s.status.as_str(),
-                    s.proof_id.as_ref().map(|p| p.as_str()),
-                    index,
-                    s.updated_at,
-                    s.valid_until,
-                )
-            })
-            .collect();
-        let tiles: Vec<_> = tiles
-            .iter()
-            .map(|(id, bytes)| (id.level, id.index, hex::encode(bytes)))
-            .collect();
-        Ok(SqliteRows {
-            entries: json(&entries)?,
-            proofs: (!proofs.is_empty()).then(|| json(&proofs)).transpose()?,
-            statuses: (!statuses.is_empty())
-                .then(|| json(&statuses))
-                .transpose()?,
-            tiles: (!tiles.is_empty()).then(|| json(&tiles)).transpose()?,
-        })
+/// `rows` proof index rows: `(id, tenant_id, subject_id, purpose, decision, log_index,
+/// recorded_at)` each, and with `chained` (SQLite) an eighth, `prev_index`: the batch's own
+/// predecessor, or `NULL` to take the chain's stored head (`consent_status.log_index`),
+/// which must then be read before the batch's status upserts move it.
+pub(crate) fn insert_proofs_sql(rows: usize, chained: bool) -> String {
+    const COLUMNS: &str = "id, tenant_id, subject_id, purpose, decision, log_index, recorded_at";
+    if !chained {
+        return format!(
+            "INSERT INTO proofs ({COLUMNS}) VALUES {}",
+            placeholders(rows, 7)
+        );
     }
-
-    /// The statements to run, in order (proofs before statuses: a proof's chain link is
-    /// read from the status row the batch then moves), each with its one parameter.
-    pub(crate) fn statements(self) -> impl Iterator<Item = (&'static str, String)> {
-        [
-            (SQLITE_INSERT_ENTRIES, Some(self.entries)),
-            (SQLITE_INSERT_PROOFS, self.proofs),
-            (SQLITE_UPSERT_STATUSES, self.statuses),
-            (SQLITE_UPSERT_TILES, self.tiles),
-        ]
-        .into_iter()
-        .filter_map(|(sql, param)| param.map(|p| (sql, p)))
-    }
+    // SQLite names the columns of a VALUES list column1, column2…
+    format!(
+        "INSERT INTO proofs ({COLUMNS}, prev_index) \
+         SELECT column1, column2, column3, column4, column5, column6, column7, \
+         COALESCE(column8, (SELECT cs.log_index FROM consent_status cs \
+         WHERE cs.tenant_id = column2 AND cs.subject_id = column3 AND cs.purpose = column4)) \
+         FROM (VALUES {})",
+        placeholders(rows, 8)
+    )
 }
 
-/// JSON text of a row array.
-fn json<T: serde::Serialize>(rows: &T) -> Result<String, StoreError> {
-    serde_json::to_string(rows).map_err(corrupt)
+/// `rows` consent status upserts: `(tenant_id, subject_id, purpose, status, proof_id,
+/// log_index, updated_at, valid_until)` each; an older entry never overwrites a newer one.
+pub(crate) fn upsert_statuses_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO consent_status (tenant_id, subject_id, purpose, status, proof_id, log_index, updated_at, valid_until) \
+         VALUES {} ON CONFLICT (tenant_id, subject_id, purpose) DO UPDATE SET status = excluded.status, \
+         proof_id = excluded.proof_id, log_index = excluded.log_index, updated_at = excluded.updated_at, \
+         valid_until = excluded.valid_until \
+         WHERE consent_status.log_index IS NULL OR consent_status.log_index < excluded.log_index",
+        placeholders(rows, 8)
+    )
+}
+
+/// `rows` tiles: `(level, idx, hashes)` each, replacing a partial tile's older bytes.
+pub(crate) fn upsert_tiles_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO log_tiles (level, idx, hashes) VALUES {} \
+         ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
+        placeholders(rows, 3)
+    )
 }

@@ -306,9 +306,6 @@ impl Store {
         &self,
         ids: &[SubjectId],
     ) -> Result<std::collections::HashMap<SubjectId, (TenantId, ContactRow)>, StoreError> {
-        if let Some(writer) = &self.sqlite_writer {
-            return crate::log::blocking(|| writer.contacts(ids));
-        }
         let mut conn = self.pool.acquire().await?;
         contacts_in_tx(&mut conn, ids).await
     }

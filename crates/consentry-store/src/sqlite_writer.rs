@@ -17,7 +17,7 @@
 //! process's writers take turns ([`crate::Store::write_turn`]) as before.
 
 use crate::events::{self, Erasure, EventRow};
-use crate::log::{Amendment, AppendOutcome, NewEntry, Rows, TxReads};
+use crate::log::{self, Amendment, AppendOutcome, NewEntry, Rows, TxReads};
 use crate::rows::{self, ContactRow};
 use crate::{StoreError, to_i64, to_u64};
 use consentry_core::ids::{SubjectId, TenantId};
@@ -26,13 +26,10 @@ use consentry_core::tiles::{TileEdge, TileId, TileSet};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 
-/// The append connection, and a read connection for the sequencer's reads ahead of it.
-pub(crate) struct Writer {
-    append: Mutex<Connection>,
-    read: Mutex<Connection>,
-}
+/// The append connection.
+pub(crate) struct Writer(Mutex<Connection>);
 
 impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -50,39 +47,17 @@ impl Writer {
     /// checkpoint inside a commit, foreign keys, and `secure_delete` (an erasure zeroes
     /// the old content).
     pub(crate) fn open(path: &Path) -> Result<Writer, StoreError> {
-        let open = || -> Result<Connection, StoreError> {
-            let conn = Connection::open_with_flags(
-                path,
-                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
-            conn.busy_timeout(std::time::Duration::from_secs(10))?;
-            conn.execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0; \
-                 PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
-            )?;
-            conn.set_prepared_statement_cache_capacity(32);
-            Ok(conn)
-        };
-        Ok(Writer {
-            append: Mutex::new(open()?),
-            read: Mutex::new(open()?),
-        })
-    }
-
-    /// The contacts with these pseudonyms (any tenant), as committed now (one read
-    /// transaction, outside any append). Blocks for the read.
-    pub(crate) fn contacts(
-        &self,
-        ids: &[SubjectId],
-    ) -> Result<HashMap<SubjectId, (TenantId, ContactRow)>, StoreError> {
-        let mut conn = self
-            .read
-            .lock()
-            .map_err(|_| corrupt("the SQLite read connection was poisoned by a panic"))?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-        let out = contacts(&tx, ids)?;
-        tx.commit()?;
-        Ok(out)
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0; \
+             PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
+        )?;
+        conn.set_prepared_statement_cache_capacity(32);
+        Ok(Writer(Mutex::new(conn)))
     }
 
     /// One append transaction: takes the write lock (`BEGIN IMMEDIATE`), reads the log
@@ -101,7 +76,7 @@ impl Writer {
         F: FnOnce(u64, &TxReads) -> Result<(Vec<NewEntry>, T), String>,
     {
         let mut conn = self
-            .append
+            .0
             .lock()
             .map_err(|_| corrupt("the SQLite append connection was poisoned by a panic"))?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -243,26 +218,28 @@ fn tiles(tx: &rusqlite::Transaction<'_>, ids: &BTreeSet<TileId>) -> Result<TileS
     Ok(set)
 }
 
+/// The one-row statements, texts from the shared definitions in [`crate::log`].
+static INSERT_ENTRY: LazyLock<String> = LazyLock::new(|| log::insert_entries_sql(1));
+static INSERT_PROOF: LazyLock<String> = LazyLock::new(|| log::insert_proofs_sql(1, true));
+static UPSERT_STATUS: LazyLock<String> = LazyLock::new(|| log::upsert_statuses_sql(1));
+static UPSERT_TILE: LazyLock<String> = LazyLock::new(|| log::upsert_tiles_sql(1));
+
 /// The batch's entries and rows, one cached statement per table executed row by row:
-/// with no round trip per statement here, that is cheaper than the JSON arrays the sqlx
-/// path sends (every entry escaped into a JSON string, then parsed again by SQLite).
-/// Proofs before statuses: a proof's chain link is read from the status row the batch
-/// then moves.
+/// with no round trip per statement here, that is cheaper than multi-row statements
+/// (whose text, and so whose prepared statement, changes with the batch size). Proofs
+/// before statuses: a proof's chain link is read from the status row the batch then
+/// moves.
 fn insert_rows(
     tx: &rusqlite::Transaction<'_>,
     first: u64,
     entries: &[NewEntry],
     rows: &Rows<'_>,
 ) -> Result<(), StoreError> {
-    let mut stmt = tx.prepare_cached("INSERT INTO log_entries (idx, entry) VALUES ($1, $2)")?;
+    let mut stmt = tx.prepare_cached(&INSERT_ENTRY)?;
     for (i, e) in entries.iter().enumerate() {
         stmt.execute(params![to_i64(first + i as u64)?, e.entry])?;
     }
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO proofs (id, tenant_id, subject_id, purpose, decision, log_index, recorded_at, prev_index) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, (SELECT cs.log_index FROM consent_status cs \
-         WHERE cs.tenant_id = $2 AND cs.subject_id = $3 AND cs.purpose = $4)))",
-    )?;
+    let mut stmt = tx.prepare_cached(&INSERT_PROOF)?;
     for (index, p, prev) in &rows.proofs {
         stmt.execute(params![
             p.id.as_str(),
@@ -275,14 +252,7 @@ fn insert_rows(
             prev.map(to_i64).transpose()?,
         ])?;
     }
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO consent_status (tenant_id, subject_id, purpose, status, proof_id, log_index, updated_at, valid_until) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT (tenant_id, subject_id, purpose) DO UPDATE SET status = excluded.status, \
-         proof_id = excluded.proof_id, log_index = excluded.log_index, updated_at = excluded.updated_at, \
-         valid_until = excluded.valid_until \
-         WHERE consent_status.log_index IS NULL OR consent_status.log_index < excluded.log_index",
-    )?;
+    let mut stmt = tx.prepare_cached(&UPSERT_STATUS)?;
     for (index, s) in &rows.statuses {
         stmt.execute(params![
             s.tenant.as_str(),
@@ -295,10 +265,7 @@ fn insert_rows(
             s.valid_until,
         ])?;
     }
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO log_tiles (level, idx, hashes) VALUES ($1, $2, $3) \
-         ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
-    )?;
+    let mut stmt = tx.prepare_cached(&UPSERT_TILE)?;
     for (id, bytes) in &rows.tiles {
         stmt.execute(params![i32::from(id.level), to_i64(id.index)?, bytes])?;
     }
