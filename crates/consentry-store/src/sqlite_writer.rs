@@ -8,13 +8,14 @@
 //! the pool's checkout 260 µs, the one-row lock `UPDATE` 125 µs) — about 1.4 ms of every
 //! transaction, whatever its size. Here the whole transaction (`BEGIN IMMEDIATE`, the
 //! reads, the caller's `build`, the inserts, `COMMIT`) is one blocking call on one
-//! connection, with cached prepared statements executed row by row (no JSON arrays: with
-//! no round trip per statement, one row per `execute` costs less than escaping every
-//! entry into a JSON string that SQLite parses again — +10 % proofs/s under load). It
-//! writes the same rows as the sqlx path (both plan them with [`crate::log::Rows`]), with
-//! the same pragmas; everything else — reads, other writers, migrations, the PostgreSQL
-//! backend — stays on sqlx. Both libraries link the one SQLite library (`libsqlite3-sys`), and the
-//! process's writers take turns ([`crate::Store::write_turn`]) as before.
+//! connection, with cached prepared statements executed row by row (with no round trip
+//! per statement, one row per `execute` cost less than the JSON arrays sent before —
+//! +10 % proofs/s under load). It writes the same rows with the same SQL as the sqlx path
+//! (both plan them with [`crate::log::Rows`] and take the statements from the same
+//! definitions in [`crate::log`]), with the same pragmas; everything else — reads, other
+//! writers, migrations, the PostgreSQL backend — stays on sqlx. Both libraries link the
+//! one SQLite library (`libsqlite3-sys`), and the process's writers take turns
+//! ([`crate::Store::write_turn`]) as before.
 
 use crate::events::{self, Erasure, EventRow};
 use crate::log::{self, Amendment, AppendOutcome, NewEntry, Rows, TxReads};
