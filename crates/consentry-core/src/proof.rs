@@ -69,6 +69,27 @@ pub enum RecipientCategory {
     Unspecified,
 }
 
+impl RecipientCategory {
+    /// The wire and book spelling.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RecipientCategory::Private => "private",
+            RecipientCategory::Professional => "professional",
+            RecipientCategory::Unspecified => "unspecified",
+        }
+    }
+
+    /// The category a book row stores. A spelling this build does not know is read as
+    /// [`RecipientCategory::Unspecified`]: a proof never claims more than the book says.
+    pub fn from_book(stored: &str) -> RecipientCategory {
+        match stored {
+            "private" => RecipientCategory::Private,
+            "professional" => RecipientCategory::Professional,
+            _ => RecipientCategory::Unspecified,
+        }
+    }
+}
+
 /// The recipient the consent covers, without naming them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,16 +1,16 @@
 //! The application state, the router, and running the service until a signal.
 
 use crate::auth::KEY_CACHE_MS;
-use crate::clock::Clock;
 use crate::config::ServerConfig;
-use crate::keys::Keys;
-use crate::metrics::{Metrics, ResponseLabels};
-use crate::sequencer::Sequencer;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use consentry_core::ids::TenantId;
+use consentry_ledger::clock::Clock;
+use consentry_ledger::keys::Keys;
+use consentry_ledger::metrics::{Metrics, ResponseLabels};
+use consentry_ledger::{Ledger, LedgerSettings};
 use consentry_store::{ApiKeyRow, Store};
 use consentry_vault::TenantKeys;
 use std::collections::HashMap;
@@ -35,14 +35,14 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Configuration.
     pub config: Arc<ServerConfig>,
-    /// Group commit of proofs.
-    pub sequencer: Sequencer,
+    /// The one way into the log: every consent, reveal, amendment and erasure.
+    pub ledger: Ledger,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Wakes the mail loop when requests are queued.
     pub mail_wake: Arc<tokio::sync::Notify>,
     /// Anchoring (certificates come from its anchors).
-    pub anchoring: crate::anchoring::Anchoring,
+    pub anchoring: consentry_ledger::anchoring::Anchoring,
     /// The self-service portal's sign-in limiter and mail transport.
     pub portal: Arc<crate::portal::Portal>,
     /// The web application's sign-in limiter.
@@ -53,25 +53,17 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state.
-    pub fn new(
-        store: Store,
-        keys: Arc<Keys>,
-        clock: Arc<dyn Clock>,
-        config: Arc<ServerConfig>,
-        sequencer: Sequencer,
-        metrics: Arc<Metrics>,
-        anchoring: crate::anchoring::Anchoring,
-    ) -> AppState {
+    /// Builds the state around a running ledger.
+    pub fn new(ledger: Ledger, config: Arc<ServerConfig>) -> AppState {
         AppState {
-            anchoring,
-            origin: keys.log.origin().into(),
-            store,
-            keys,
-            clock,
+            anchoring: ledger.anchoring().clone(),
+            origin: ledger.origin().into(),
+            store: ledger.store().clone(),
+            keys: ledger.keys().clone(),
+            clock: ledger.clock().clone(),
             config,
-            sequencer,
-            metrics,
+            metrics: ledger.metrics().clone(),
+            ledger,
             mail_wake: Arc::default(),
             portal: Arc::new(crate::portal::Portal::new(None)),
             web_limiter: Arc::new(crate::limiter::Limiter::new(crate::web::session::WINDOW_MS)),
@@ -148,7 +140,7 @@ pub enum ServeError {
     Store(#[from] consentry_store::StoreError),
     /// Keys could not be loaded.
     #[error(transparent)]
-    Keys(#[from] crate::keys::KeyFileError),
+    Keys(#[from] consentry_ledger::keys::KeyFileError),
     /// The listening socket.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -157,16 +149,9 @@ pub enum ServeError {
         /// The error.
         source: std::io::Error,
     },
-    /// The log's origin differs from the one it was created with.
-    #[error(
-        "this database's log is {stored:?} but the keys name {configured:?}; a log's origin never changes"
-    )]
-    OriginMismatch {
-        /// In the database.
-        stored: String,
-        /// From the keys.
-        configured: String,
-    },
+    /// The ledger could not start (storage, or a log that is not the keys' log).
+    #[error(transparent)]
+    Ledger(#[from] consentry_ledger::LedgerError),
     /// Mail could not be set up.
     #[error(transparent)]
     Mail(#[from] crate::mail::MailError),
@@ -187,69 +172,28 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     std::fs::create_dir_all(&config.data_dir)?;
     let store = Store::open(&config.database_url).await?;
-    let keys = crate::keys::load(
+    let keys = consentry_ledger::keys::load(
         &config.data_dir,
-        crate::keys::default_origin,
+        consentry_ledger::keys::default_origin,
         master_override.as_deref(),
     )?;
-    let stored = store.meta_init("log_origin", keys.log.origin()).await?;
-    if stored != keys.log.origin() {
-        return Err(ServeError::OriginMismatch {
-            stored,
-            configured: keys.log.origin().to_owned(),
-        });
-    }
-    keys.master.sync(&store, clock.now_ms()).await?;
-    let keys = Arc::new(keys);
-    // The master keys follow the database's versions: a rotation needs no restart.
-    let (keys_stop_tx, keys_stop_rx) = tokio::sync::watch::channel(false);
-    let keyring = tokio::spawn(crate::keys::watch(
-        keys.clone(),
-        store.clone(),
-        clock.clone(),
-        keys_stop_rx,
-    ));
     let metrics = Arc::new(Metrics::new());
     let config = Arc::new(config);
-    let (sequencer, seq_task) = Sequencer::start(
-        store.clone(),
-        keys.clone(),
-        keys.log.origin().to_owned(),
-        clock.clone(),
-        metrics.clone(),
-        config.max_batch,
-    );
-    let log_key = keys.log.clone();
-    crate::publisher::publish_once(&store, &log_key, clock.as_ref(), &metrics).await?;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let (mail_stop_tx, stop_rx_mail) = tokio::sync::watch::channel(false);
-    let publisher = tokio::spawn(crate::publisher::run(
-        store.clone(),
-        log_key,
-        clock.clone(),
-        metrics.clone(),
-        config.checkpoint_interval,
-        stop_rx,
-    ));
-    let (transport, from) = crate::mail::Transport::from_config(&config)?;
-    let anchoring = crate::anchoring::Anchoring::new(
-        store.clone(),
-        config.anchoring.clone(),
-        keys.log.clone(),
-        clock.clone(),
-        metrics.clone(),
-    );
-    let (anchor_stop_tx, anchor_stop_rx) = tokio::sync::watch::channel(false);
-    let anchorer = tokio::spawn(anchoring.clone().run(anchor_stop_rx));
-    let mut state = AppState::new(
+    let (ledger, running) = Ledger::start(
         store.clone(),
         keys,
         clock,
-        config.clone(),
-        sequencer,
         metrics,
-        anchoring,
-    );
+        LedgerSettings {
+            max_batch: config.max_batch,
+            checkpoint_interval: config.checkpoint_interval,
+            anchoring: config.anchoring.clone(),
+        },
+    )
+    .await?;
+    let (mail_stop_tx, stop_rx_mail) = tokio::sync::watch::channel(false);
+    let (transport, from) = crate::mail::Transport::from_config(&config)?;
+    let mut state = AppState::new(ledger, config.clone());
     state.portal = Arc::new(crate::portal::Portal::new(Some((
         transport.clone(),
         from.clone(),
@@ -278,29 +222,14 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await?;
     tracing::info!("stopped accepting; draining the log sequencer");
-    // The mail loop holds a copy of the state, and with it a sequencer handle: stop it
-    // first, so that every handle is dropped and the sequencer drains and ends.
+    // The mail loop holds a copy of the state, and with it a ledger handle: stop it
+    // first, so that every handle is dropped and the group commit drains and ends.
     let _ = mail_stop_tx.send(true);
-    // Anchoring is crash-safe at every step: stopping it mid-way loses nothing.
-    let _ = anchor_stop_tx.send(true);
-    if let Err(e) = anchorer.await {
-        tracing::error!(error = %e, "anchoring task failed");
-    }
     if let Err(e) = mailer.await {
         tracing::error!(error = %e, "mail task failed");
     }
-    if let Err(e) = seq_task.await {
-        tracing::error!(error = %e, "sequencer task failed");
-    }
-    // Only now that every acknowledged proof is committed, the last checkpoint.
-    let _ = stop_tx.send(true);
-    if let Err(e) = publisher.await {
-        tracing::error!(error = %e, "publisher task failed");
-    }
-    let _ = keys_stop_tx.send(true);
-    if let Err(e) = keyring.await {
-        tracing::error!(error = %e, "master key task failed");
-    }
+    // Only now that every acknowledged entry is committed, the last checkpoint.
+    running.stop().await;
     store.close().await;
     tracing::info!("consentry stopped");
     Ok(())

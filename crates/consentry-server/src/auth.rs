@@ -33,8 +33,11 @@ pub fn key_hash(key: &str) -> [u8; 32] {
 /// A new API key and its public ID.
 pub fn new_api_key(now_ms: i64) -> (String, String) {
     (
-        format!("csk_{}", hex::encode(crate::random::bytes::<32>())),
-        format!("key_{}", crate::random::id_suffix(now_ms)),
+        format!(
+            "csk_{}",
+            hex::encode(consentry_ledger::random::bytes::<32>())
+        ),
+        format!("key_{}", consentry_ledger::random::id_suffix(now_ms)),
     )
 }
 

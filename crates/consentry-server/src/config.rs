@@ -28,7 +28,7 @@ pub struct ServerConfig {
     /// The From address of the e-mails Consentry sends.
     pub mail_from: String,
     /// Anchoring: backends and schedule.
-    pub anchoring: crate::anchoring::AnchorSettings,
+    pub anchoring: consentry_ledger::anchoring::AnchorSettings,
     /// Bearer token of the operator's admin routes (`POST /v1/admin/anchor`); `None`
     /// disables them.
     pub admin_token: Option<String>,
@@ -48,7 +48,7 @@ impl ServerConfig {
             max_batch: 512,
             smtp_url: None,
             mail_from: "Consentry <consentry@localhost>".into(),
-            anchoring: crate::anchoring::AnchorSettings::none(),
+            anchoring: consentry_ledger::anchoring::AnchorSettings::none(),
             admin_token: None,
         }
     }

@@ -142,9 +142,9 @@ pub fn prepare(
     c: Checked,
     now: i64,
 ) -> Result<(NewContact, Vec<KeyedForm>), ContactError> {
-    let id = SubjectId::from_suffix(&crate::random::id_suffix(now))
+    let id = SubjectId::from_suffix(&consentry_ledger::random::id_suffix(now))
         .map_err(|e| ContactError::Invalid(e.to_string()))?;
-    let mut rng = crate::random::rng();
+    let mut rng = consentry_ledger::random::rng();
     let (subject_key, wrapped) = keys.new_subject_key(&mut rng, &id);
     let identity = Identity {
         email: c.email.clone(),

@@ -149,7 +149,7 @@ fn build(
     to: &str,
 ) -> Result<Message, String> {
     let link = request_link(state, r)?;
-    let until = crate::routes::proofs::paris_time(r.expires_at);
+    let until = state.anchoring.schedule().long_local(r.expires_at);
     let until = until.split(' ').next().unwrap_or("").to_owned();
     let (subject, body) = if r.language == "fr" {
         (
@@ -225,7 +225,7 @@ async fn deliver(
 pub async fn round(state: &AppState, transport: &Transport, from: &Mailbox) {
     let now = state.clock.now_ms();
     let expired = state.store.expire_requests(now, |id, _tenant, subject, purpose| {
-        crate::webhooks::event(
+        consentry_ledger::webhook::event(
             now,
             "consent_request.expired",
             serde_json::json!({"request_id": id, "contact_id": subject, "purpose": purpose, "status": "expired"}),

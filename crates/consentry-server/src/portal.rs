@@ -83,7 +83,7 @@ impl Portal {
 
 /// A new 256-bit secret, as 64 lowercase hex digits.
 pub fn new_secret() -> String {
-    hex::encode(crate::random::bytes::<32>())
+    hex::encode(consentry_ledger::random::bytes::<32>())
 }
 
 /// The stored hash of a link token or session ID; `None` if the text is not 64 hex
@@ -307,105 +307,6 @@ pub async fn send_login(state: AppState, normalized: String, lang: Language) {
         Ok(()) => tracing::info!(subjects = subjects.len(), "portal sign-in link sent"),
         Err(e) => tracing::warn!(error = %e, "portal sign-in e-mail not sent"),
     }
-}
-
-/// What recording a vault event found.
-#[derive(Debug)]
-pub enum EventOutcome {
-    /// Appended at this log index.
-    Recorded(u64),
-    /// No such contact in the tenant's book.
-    UnknownContact,
-    /// The contact's data was erased already; nothing was written.
-    Erased,
-    /// The identity changed since it was read (a concurrent amendment); nothing written.
-    Changed,
-}
-
-/// Appends a sealed event of `kind` (the portal's `data.amended`) about `subject`, acted
-/// by `actor` (`portal`, or an API key ID), naming only `fields`. The contact is read
-/// inside the append transaction, so an erased contact gets no event. With `change =
-/// Some((read, new))`, the contact's sealed identity is replaced by `new` in the same
-/// transaction as the entry, and only if it is still `read` (else `Changed`, nothing
-/// written): an amendment and its log entry commit together or not at all.
-pub async fn record_event(
-    state: &AppState,
-    tenant: &TenantId,
-    subject: &SubjectId,
-    kind: consentry_core::event::EventType,
-    actor: &str,
-    fields: Vec<String>,
-    change: Option<(Vec<u8>, Vec<u8>)>,
-) -> Result<EventOutcome, consentry_store::StoreError> {
-    use consentry_core::event::EventBody;
-    use consentry_core::ids::EventId;
-    use consentry_core::time::Timestamp;
-    use consentry_store::{Amendment, EventRow, NewEntry};
-    let now = state.clock.now_ms();
-    let id = EventId::from_suffix(&crate::random::id_suffix(now))
-        .map_err(|e| consentry_store::StoreError::Build(e.to_string()))?;
-    let recorded_at = Timestamp::from_unix_millis(now)
-        .map_err(|e| consentry_store::StoreError::Build(e.to_string()))?;
-    let seal = state.keys.seal.clone();
-    let origin = state.origin.clone();
-    let out = state
-        .store
-        .append_reading(std::slice::from_ref(subject), &[], |first, reads| {
-            let Some((owner, row)) = reads.contacts.get(subject) else {
-                return Ok((Vec::new(), EventOutcome::UnknownContact));
-            };
-            if owner != tenant {
-                return Ok((Vec::new(), EventOutcome::UnknownContact));
-            }
-            if row.wrapped_key.is_none() {
-                return Ok((Vec::new(), EventOutcome::Erased));
-            }
-            if let Some((read, _)) = &change
-                && row.identity.as_ref() != Some(read)
-            {
-                return Ok((Vec::new(), EventOutcome::Changed));
-            }
-            let body = EventBody {
-                kind,
-                log: origin.to_string(),
-                id: id.clone(),
-                tenant: tenant.clone(),
-                subject: subject.clone(),
-                actor: actor.to_owned(),
-                purpose: None,
-                fields,
-                proof: None,
-                consent: None,
-                reason_commitment: None,
-                recorded_at,
-                log_index: first,
-            };
-            let sealed = body.seal(&seal).map_err(|e| e.to_string())?;
-            let entry = sealed.entry_bytes().map_err(|e| e.to_string())?;
-            let new = NewEntry {
-                leaf: consentry_core::merkle::leaf_hash(&entry),
-                entry,
-                proof: None,
-                status: None,
-                event: Some(EventRow {
-                    id: id.clone(),
-                    tenant: tenant.clone(),
-                    subject: subject.clone(),
-                    kind: kind.as_str().to_owned(),
-                    purpose: None,
-                    recorded_at: now,
-                }),
-                erasure: None,
-                amendment: change.map(|(_, new)| Amendment {
-                    tenant: tenant.clone(),
-                    subject: subject.clone(),
-                    sealed_identity: new,
-                }),
-            };
-            Ok((vec![new], EventOutcome::Recorded(first)))
-        })
-        .await?;
-    Ok(out.built)
 }
 
 #[cfg(test)]

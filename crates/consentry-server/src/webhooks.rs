@@ -8,10 +8,8 @@
 //! stored and rotates whenever the URL is set again. Events carry pseudonyms only.
 
 use crate::app::AppState;
-use consentry_core::time::Timestamp;
 use consentry_store::Delivery;
 use hmac::{Hmac, Mac};
-use serde_json::json;
 use sha2::Sha256;
 use std::time::Duration;
 
@@ -38,16 +36,6 @@ pub fn signature(secret: &str, t: i64, body: &str) -> String {
     };
     mac.update(format!("{t}.{body}").as_bytes());
     format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-/// A new event: `(delivery ID, JSON)`.
-pub fn event(now: i64, kind: &str, data: serde_json::Value) -> (String, String) {
-    let id = format!("whd_{}", crate::random::id_suffix(now));
-    let at = Timestamp::from_unix_millis(now)
-        .map(|t| t.to_string())
-        .unwrap_or_default();
-    let body = json!({"id": id, "type": kind, "created_at": at, "data": data}).to_string();
-    (id, body)
 }
 
 fn backoff_ms(attempts: i64) -> i64 {

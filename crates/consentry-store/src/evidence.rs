@@ -171,7 +171,9 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Erasure, EventRow, NewContact, NewEntry, ProofRow};
+    use crate::{
+        EntryRows, Erasure, EventEffect, EventRow, NewContact, NewEntry, ProofRow, StatusRow, TxAsk,
+    };
     use consentry_core::ids::EventId;
     use consentry_core::merkle::leaf_hash;
 
@@ -224,23 +226,32 @@ mod tests {
         assert!(store.evidence(&t, &proof).await.unwrap().is_none());
         let entry = b"{\"proof\":1}".to_vec();
         store
-            .append(|_| {
+            .append_reading(TxAsk::default(), |_, _| {
                 Ok((
                     vec![NewEntry {
                         leaf: leaf_hash(&entry),
                         entry: entry.clone(),
-                        proof: Some(ProofRow {
-                            id: proof.clone(),
-                            tenant: t.clone(),
-                            subject: s.clone(),
-                            purpose: "newsletter".into(),
-                            decision: "granted".into(),
-                            recorded_at: 2,
-                        }),
-                        status: None,
-                        event: None,
-                        erasure: None,
-                        amendment: None,
+                        rows: EntryRows::Proof {
+                            proof: ProofRow {
+                                id: proof.clone(),
+                                tenant: t.clone(),
+                                subject: s.clone(),
+                                purpose: "newsletter".into(),
+                                decision: "granted".into(),
+                                recorded_at: 2,
+                            },
+                            status: StatusRow {
+                                tenant: t.clone(),
+                                subject: s.clone(),
+                                purpose: "newsletter".into(),
+                                status: "granted".into(),
+                                proof_id: Some(proof.clone()),
+                                log_index: None,
+                                updated_at: 2,
+                                valid_until: None,
+                            },
+                            answer: None,
+                        },
                     }],
                     (),
                 ))
@@ -261,28 +272,27 @@ mod tests {
         // The erasure deletes the file in its own transaction.
         let erased = b"{\"event\":2}".to_vec();
         store
-            .append(|first| {
+            .append_reading(TxAsk::default(), |first, _| {
                 Ok((
                     vec![NewEntry {
                         leaf: leaf_hash(&erased),
                         entry: erased.clone(),
-                        proof: None,
-                        status: None,
-                        event: Some(EventRow {
-                            id: EventId::parse("evt_1").unwrap(),
-                            tenant: t.clone(),
-                            subject: s.clone(),
-                            kind: "data.erased".into(),
-                            purpose: None,
-                            recorded_at: 3,
-                        }),
-                        erasure: Some(Erasure {
-                            tenant: t.clone(),
-                            subject: s.clone(),
-                            tombstone: [9; 32],
-                            erased_at: 3,
-                        }),
-                        amendment: None,
+                        rows: EntryRows::Event {
+                            event: EventRow {
+                                id: EventId::parse("evt_1").unwrap(),
+                                tenant: t.clone(),
+                                subject: s.clone(),
+                                kind: "data.erased".into(),
+                                purpose: None,
+                                recorded_at: 3,
+                            },
+                            effect: Some(EventEffect::Erase(Erasure {
+                                tenant: t.clone(),
+                                subject: s.clone(),
+                                tombstone: [9; 32],
+                                erased_at: 3,
+                            })),
+                        },
                     }],
                     first,
                 ))

@@ -40,9 +40,12 @@ pub use export::ExportContact;
 pub use keyring::{
     KeyedForm, KeyedInsert, RetireOutcome, RewrapRow, Rewrapped, VaultKeyRow, VaultKeyState,
 };
-pub use log::{Amendment, AppendOutcome, NewEntry, TxReads};
+pub use log::{
+    Amendment, AppendOutcome, EntryRows, EventEffect, NewEntry, RequestAnswer, RequestState, TxAsk,
+    TxReads,
+};
 pub use portal::{LoginState, PortalSession, PortalSubjects, SubjectProof};
-pub use requests::{Answer, CANCELLED_UNSENT, NewRequest, RequestRow};
+pub use requests::{CANCELLED_UNSENT, NewRequest, RequestRow};
 pub use rows::*;
 pub use staff::{StaffSessionRow, UserRow};
 pub use webhooks::{Delivery, Webhook};

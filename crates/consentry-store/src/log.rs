@@ -4,7 +4,7 @@ use crate::events::{Erasure, EventRow};
 use crate::rows::ContactRow;
 use crate::rows::{ProofRow, StatusRow};
 use crate::{Store, StoreError, to_i64, to_u64};
-use consentry_core::ids::{SubjectId, TenantId};
+use consentry_core::ids::{RequestId, SubjectId, TenantId};
 use consentry_core::merkle::{self, Hash, MerkleError};
 use consentry_core::tiles::{TileEdge, TileId, TileSet, tile_bytes, tiles_for_subtrees};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -18,17 +18,110 @@ pub struct NewEntry {
     pub entry: Vec<u8>,
     /// Its leaf hash, `SHA-256(0x00 ‖ entry)`.
     pub leaf: Hash,
+    /// What the entry writes besides itself, in the same transaction.
+    pub rows: EntryRows,
+}
+
+/// What an entry stands for in the database: the rows written with it, in its append
+/// transaction, so that the book never says what the log does not (and the reverse).
+#[derive(Debug, Clone)]
+pub enum EntryRows {
+    /// A consent proof.
+    Proof {
+        /// Its index row.
+        proof: ProofRow,
+        /// The consent status it sets.
+        status: StatusRow,
+        /// The delegated request it answers, closed in the same transaction.
+        answer: Option<RequestAnswer>,
+    },
+    /// An event about a subject's identity data.
+    Event {
+        /// Its index row.
+        event: EventRow,
+        /// What it does to the subject's vault record, if anything.
+        effect: Option<EventEffect>,
+    },
+}
+
+/// What an event does to a subject's vault record, with its entry.
+#[derive(Debug, Clone)]
+pub enum EventEffect {
+    /// Crypto-shreds the record (a `data.erased` event).
+    Erase(Erasure),
+    /// Replaces the sealed identity (a `data.amended` event).
+    Amend(Amendment),
+}
+
+/// A delegated request answered by a proof: its row closed with the answer, and the
+/// sender's webhook event queued (if the tenant has a webhook), in the proof's
+/// transaction — the sender hears of every answer recorded and of no other.
+#[derive(Debug, Clone)]
+pub struct RequestAnswer {
+    /// The request.
+    pub request: RequestId,
+    /// The answer: `granted` or `refused`.
+    pub status: String,
+    /// When, Unix milliseconds.
+    pub answered_at: i64,
+    /// The webhook event: delivery ID and JSON body.
+    pub webhook: (String, String),
+}
+
+impl NewEntry {
     /// The proof index row, if the entry is a proof.
-    pub proof: Option<ProofRow>,
-    /// The consent status it sets, if any.
-    pub status: Option<StatusRow>,
+    pub fn proof(&self) -> Option<&ProofRow> {
+        match &self.rows {
+            EntryRows::Proof { proof, .. } => Some(proof),
+            EntryRows::Event { .. } => None,
+        }
+    }
+
+    /// The consent status the entry sets, if any.
+    pub fn status(&self) -> Option<&StatusRow> {
+        match &self.rows {
+            EntryRows::Proof { status, .. } => Some(status),
+            EntryRows::Event { .. } => None,
+        }
+    }
+
     /// The event index row, if the entry is an event.
-    pub event: Option<EventRow>,
-    /// The contact it erases, if it is a `data.erased` event.
-    pub erasure: Option<Erasure>,
-    /// The new sealed identity it writes, if it is a `data.amended` event: the change and
-    /// its log entry commit together.
-    pub amendment: Option<Amendment>,
+    pub fn event(&self) -> Option<&EventRow> {
+        match &self.rows {
+            EntryRows::Event { event, .. } => Some(event),
+            EntryRows::Proof { .. } => None,
+        }
+    }
+
+    /// The contact the entry erases, if it is a `data.erased` event.
+    pub fn erasure(&self) -> Option<&Erasure> {
+        match &self.rows {
+            EntryRows::Event {
+                effect: Some(EventEffect::Erase(e)),
+                ..
+            } => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The new identity the entry writes, if it is a `data.amended` event.
+    pub fn amendment(&self) -> Option<&Amendment> {
+        match &self.rows {
+            EntryRows::Event {
+                effect: Some(EventEffect::Amend(a)),
+                ..
+            } => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The delegated request the entry answers, if any.
+    pub fn answer(&self) -> Option<&RequestAnswer> {
+        match &self.rows {
+            EntryRows::Proof { answer, .. } => answer.as_ref(),
+            EntryRows::Event { .. } => None,
+        }
+    }
 }
 
 /// A contact's identity replaced with its `data.amended` entry, in the same transaction.
@@ -51,15 +144,42 @@ impl std::fmt::Debug for Amendment {
     }
 }
 
+/// What an append transaction reads, under the log lock, before its entries are built.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TxAsk<'a> {
+    /// The contacts the entries are about.
+    pub subjects: &'a [SubjectId],
+    /// The (tenant, subject, purpose) triples whose consent status decides an entry.
+    pub statuses: &'a [(TenantId, SubjectId, String)],
+    /// The delegated requests entries answer.
+    pub requests: &'a [RequestId],
+}
+
 /// What an append transaction read before its entries were built: the contacts the
-/// entries are about, and the consent status of the (tenant, subject, purpose) triples
-/// asked for, both as of the moment the log lock was taken.
+/// entries are about, the consent status of the (tenant, subject, purpose) triples
+/// asked for, and the state of the requests asked for, all as of the moment the log
+/// lock was taken.
 #[derive(Debug, Default)]
 pub struct TxReads {
     /// Contacts by pseudonym (any tenant: the builder checks the owner).
     pub contacts: HashMap<SubjectId, (TenantId, ContactRow)>,
     /// Consent status rows by (tenant, subject, purpose); absent: nothing recorded.
     pub statuses: HashMap<(TenantId, SubjectId, String), StatusRow>,
+    /// Delegated requests by ID (any tenant: the builder checks the owner).
+    pub requests: HashMap<RequestId, RequestState>,
+}
+
+/// A delegated request's state as an answer is decided on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestState {
+    /// The sender.
+    pub tenant: TenantId,
+    /// `pending`, `granted`, `refused`, `expired` or `cancelled`.
+    pub status: String,
+    /// SHA-256 of the current link token (a resend replaces it).
+    pub token_hash: [u8; 32],
+    /// Window closes at (Unix ms).
+    pub expires_at: i64,
 }
 
 /// What a committed append produced.
@@ -74,6 +194,15 @@ pub struct AppendOutcome<T> {
     /// What the builder returned alongside the entries.
     pub built: T,
 }
+
+/// A delegated request closed by its answer; only a pending one (the decision was taken
+/// under the log lock on its state: anything else is a bug, and the transaction fails).
+pub(crate) const ANSWER_REQUEST: &str = "UPDATE consent_requests SET status = $1, answered_at = $2, proof_id = $3 \
+     WHERE id = $4 AND status = 'pending'";
+
+/// A webhook event queued for a tenant, if it has a webhook.
+pub(crate) const ENQUEUE_WEBHOOK: &str = "INSERT INTO webhook_deliveries (id, tenant_id, event, status, attempts, next_at, created_at) \
+     SELECT $1, tenant_id, $2, 'queued', 0, $3, $3 FROM tenant_webhooks WHERE tenant_id = $4";
 
 /// A contact's sealed identity replaced (a `data.amended` entry), unless erased.
 pub(crate) const AMEND_IDENTITY: &str = "UPDATE contacts SET identity = $1 WHERE tenant_id = $2 AND id = $3 AND wrapped_key IS NOT NULL";
@@ -110,38 +239,26 @@ fn hash_from(bytes: &[u8]) -> Result<Hash, StoreError> {
 }
 
 impl Store {
-    /// Appends a batch in one transaction. `build` is handed the index of the first new
-    /// entry (the log size under the lock) and returns the entries in order; they are
-    /// durable when this returns `Ok`. On any error nothing is written. (Through sqlx on
-    /// both backends, as a request's answer is appended; [`Store::append_reading`] runs
-    /// on SQLite's own append connection.)
-    pub async fn append<T, F>(&self, build: F) -> Result<AppendOutcome<T>, StoreError>
-    where
-        F: FnOnce(u64) -> Result<(Vec<NewEntry>, T), String>,
-    {
-        let mut cached = self.edge.0.lock().await;
-        let _turn = self.write_turn().await;
-        let result = self.append_locked(&mut cached, build).await;
-        if result.is_err() {
-            *cached = None;
-        }
-        result
-    }
-
-    /// Like [`Store::append`], but first reads, in the same transaction, the contacts the
-    /// entries are about (by pseudonym: a contact erased or unknown at commit time is
-    /// seen) and the consent status of each `(tenant, subject, purpose)` in `statuses`,
-    /// and hands them to `build`: a decision taken
+    /// The one append: in one transaction, takes the log lock, reads what `ask` names —
+    /// the contacts the entries are about (by pseudonym: a contact erased or unknown at
+    /// commit time is seen), the consent status of each `(tenant, subject, purpose)`, the
+    /// state of each delegated request — and hands it to `build` with the index of the
+    /// first new entry; writes the entries it returns, in order, with their rows
+    /// ([`EntryRows`]) and the tiles, and commits. They are durable when this returns
+    /// `Ok`; on any error nothing is written. A decision taken
     /// on them by `build` (a reveal allowed or refused) sees every decision committed
     /// before its own entry, and none after. A revocation acknowledged to its sender is
     /// therefore seen by every reveal appended after it.
     ///
     /// When an entry erases a contact, the SQLite write-ahead log is marked for
     /// truncation ([`Store::flush_erasures`]), so that the erased bytes leave it too.
+    ///
+    /// On SQLite it runs on the append connection ([`crate::sqlite_writer`]); on
+    /// PostgreSQL through sqlx. Both drivers plan the same rows ([`Rows`]) with the same
+    /// statements. The ledger's group commit is its one caller outside tests.
     pub async fn append_reading<T, F>(
         &self,
-        subjects: &[SubjectId],
-        statuses: &[(TenantId, SubjectId, String)],
+        ask: TxAsk<'_>,
         build: F,
     ) -> Result<AppendOutcome<T>, StoreError>
     where
@@ -150,7 +267,7 @@ impl Store {
         let mut cached = self.edge.0.lock().await;
         let _turn = self.write_turn().await;
         if let Some(writer) = &self.sqlite_writer {
-            let result = blocking(|| writer.append(cached.take(), subjects, statuses, build));
+            let result = blocking(|| writer.append(cached.take(), ask, build));
             return match result {
                 Ok((out, edge, erased)) => {
                     if erased {
@@ -174,8 +291,9 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             let reads = TxReads {
-                contacts: crate::rows::contacts_in_tx(&mut tx, subjects).await?,
-                statuses: crate::rows::statuses_in_tx(&mut tx, statuses).await?,
+                contacts: crate::rows::contacts_in_tx(&mut tx, ask.subjects).await?,
+                statuses: crate::rows::statuses_in_tx(&mut tx, ask.statuses).await?,
+                requests: crate::requests::states_in_tx(&mut tx, ask.requests).await?,
             };
             let (out, edge, erased) =
                 append_in_tx(&mut tx, cached.take(), |first| build(first, &reads)).await?;
@@ -196,28 +314,6 @@ impl Store {
                 Err(e)
             }
         }
-    }
-
-    async fn append_locked<T, F>(
-        &self,
-        cached: &mut Option<TileEdge>,
-        build: F,
-    ) -> Result<AppendOutcome<T>, StoreError>
-    where
-        F: FnOnce(u64) -> Result<(Vec<NewEntry>, T), String>,
-    {
-        let mut tx = self.pool.begin().await?;
-        let (out, edge, erased) = append_in_tx(&mut tx, cached.take(), build).await?;
-        tx.commit().await?;
-        if erased {
-            self.note_erasure();
-        }
-        *cached = Some(edge);
-        Ok(out)
-    }
-
-    pub(crate) async fn edge_lock(&self) -> tokio::sync::MutexGuard<'_, Option<TileEdge>> {
-        self.edge.0.lock().await
     }
 }
 
@@ -334,12 +430,38 @@ where
         }
 
         crate::events::insert_in_tx(tx, &events).await?;
+        for (p, a) in entries
+            .iter()
+            .filter_map(|e| Some((e.proof()?, e.answer()?)))
+        {
+            let done = sqlx::query(ANSWER_REQUEST)
+                .bind(a.status.as_str())
+                .bind(a.answered_at)
+                .bind(p.id.as_str())
+                .bind(a.request.as_str())
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            if done != 1 {
+                return Err(corrupt(format!(
+                    "answering {}: the request changed under the log lock",
+                    a.request
+                )));
+            }
+            sqlx::query(ENQUEUE_WEBHOOK)
+                .bind(a.webhook.0.as_str())
+                .bind(a.webhook.1.as_str())
+                .bind(a.answered_at)
+                .bind(p.tenant.as_str())
+                .execute(&mut **tx)
+                .await?;
+        }
         let mut erased = false;
-        for erasure in entries.iter().filter_map(|e| e.erasure.as_ref()) {
+        for erasure in entries.iter().filter_map(NewEntry::erasure) {
             crate::events::erase_in_tx(tx, erasure).await?;
             erased = true;
         }
-        for a in entries.iter().filter_map(|e| e.amendment.as_ref()) {
+        for a in entries.iter().filter_map(NewEntry::amendment) {
             sqlx::query(AMEND_IDENTITY)
                 .bind(a.sealed_identity.clone())
                 .bind(a.tenant.as_str())
@@ -513,7 +635,7 @@ fn chained_proofs(first: u64, entries: &[NewEntry]) -> Vec<(u64, &ProofRow, Opti
     entries
         .iter()
         .enumerate()
-        .filter_map(|(i, e)| e.proof.as_ref().map(|p| (first + i as u64, p)))
+        .filter_map(|(i, e)| e.proof().map(|p| (first + i as u64, p)))
         .map(|(index, p)| {
             let key = (p.tenant.as_str(), p.subject.as_str(), p.purpose.as_str());
             (index, p, last.insert(key, index))
@@ -544,7 +666,7 @@ impl<'a> Rows<'a> {
         // older entry never overwrites a newer status.
         let mut latest: BTreeMap<(&str, &str, &str), (u64, &StatusRow)> = BTreeMap::new();
         for (i, e) in entries.iter().enumerate() {
-            if let Some(s) = &e.status {
+            if let Some(s) = e.status() {
                 let index = s.log_index.unwrap_or(first + i as u64);
                 latest.insert(
                     (s.tenant.as_str(), s.subject.as_str(), s.purpose.as_str()),
@@ -559,7 +681,7 @@ impl<'a> Rows<'a> {
             events: entries
                 .iter()
                 .enumerate()
-                .filter_map(|(i, e)| e.event.as_ref().map(|v| (first + i as u64, v)))
+                .filter_map(|(i, e)| e.event().map(|v| (first + i as u64, v)))
                 .collect(),
         }
     }

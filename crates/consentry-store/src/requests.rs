@@ -1,8 +1,10 @@
 //! Delegated consent requests: creation (with the book's `pending` status), the e-mail
-//! queue, expiry, and the recipient's answer — claimed and appended to the log in one
-//! transaction, so a link answers exactly once and an answer is never half-recorded.
+//! queue, expiry. The recipient's answer is a proof appended through the log (the
+//! ledger decides it on [`RequestState`] read under the log lock, and the request is
+//! closed with [`crate::log::EntryRows::Proof`]'s `answer` in the same transaction), so
+//! a link answers exactly once and an answer is never half-recorded.
 
-use crate::log::{AppendOutcome, NewEntry, append_in_tx};
+use crate::log::RequestState;
 use crate::{Store, StoreError};
 use consentry_core::ids::{ProofId, RequestId, SubjectId, TenantId};
 use std::collections::HashSet;
@@ -150,13 +152,50 @@ fn row(t: Tuple) -> Result<RequestRow, StoreError> {
     })
 }
 
-/// The outcome of answering through a link.
-#[derive(Debug)]
-pub enum Answer<T> {
-    /// Recorded; the request as it was and the append.
-    Recorded(Box<RequestRow>, AppendOutcome<T>),
-    /// The link is unknown, already answered, expired or cancelled: nothing changed.
-    NotPending(Option<Box<RequestRow>>),
+/// One request's state, by ID: what an answer is decided on (both append drivers).
+pub(crate) const REQUEST_STATE: &str =
+    "SELECT tenant_id, status, token_hash, expires_at FROM consent_requests WHERE id = $1";
+
+/// A request's state from its columns.
+pub(crate) fn request_state(
+    tenant: &str,
+    status: String,
+    token_hash: &[u8],
+    expires_at: i64,
+) -> Result<RequestState, StoreError> {
+    Ok(RequestState {
+        tenant: TenantId::parse(tenant).map_err(corrupt)?,
+        status,
+        token_hash: token_hash
+            .try_into()
+            .map_err(|_| corrupt("a stored token hash is not 32 bytes"))?,
+        expires_at,
+    })
+}
+
+/// The state of each request in `ids` that exists, in an open transaction (the append's,
+/// under the log lock).
+pub(crate) async fn states_in_tx(
+    conn: &mut sqlx::AnyConnection,
+    ids: &[RequestId],
+) -> Result<std::collections::HashMap<RequestId, RequestState>, StoreError> {
+    let mut out = std::collections::HashMap::new();
+    for id in ids {
+        if out.contains_key(id) {
+            continue;
+        }
+        let found: Option<(String, String, Vec<u8>, i64)> = sqlx::query_as(REQUEST_STATE)
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some((tenant, status, token_hash, expires_at)) = found {
+            out.insert(
+                id.clone(),
+                request_state(&tenant, status, &token_hash, expires_at)?,
+            );
+        }
+    }
+    Ok(out)
 }
 
 impl Store {
@@ -528,71 +567,6 @@ impl Store {
         .await?;
         tx.commit().await?;
         self.request(tenant, id).await
-    }
-
-    /// Answers the request behind `token_hash` with `decision`, if it is still pending and
-    /// its window open: in one transaction, claims it, appends the entries `build` makes
-    /// (handed the first log index and the request), and links the proof.
-    ///
-    /// `webhook` is an event `(delivery ID, JSON)` queued in the same transaction for the
-    /// tenant's webhook, if it has one: the sender hears of every answer recorded, and of
-    /// no answer that was not.
-    pub async fn answer_request<T, F>(
-        &self,
-        token_hash: &[u8; 32],
-        decision: &str,
-        proof_id: &ProofId,
-        now: i64,
-        webhook: impl FnOnce(&RequestRow, u64) -> (String, String),
-        build: F,
-    ) -> Result<Answer<T>, StoreError>
-    where
-        F: FnOnce(u64, &RequestRow) -> Result<(Vec<NewEntry>, T), String>,
-    {
-        let mut cached = self.edge_lock().await;
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
-        let claimed: Option<(String,)> = sqlx::query_as(
-            "UPDATE consent_requests SET status = $1, answered_at = $2, proof_id = $3 \
-             WHERE token_hash = $4 AND status = 'pending' AND expires_at > $2 RETURNING id",
-        )
-        .bind(decision)
-        .bind(now)
-        .bind(proof_id.as_str())
-        .bind(token_hash.to_vec())
-        .fetch_optional(&mut *tx)
-        .await?;
-        if claimed.is_none() {
-            tx.rollback().await?;
-            return Ok(Answer::NotPending(
-                self.request_by_token(token_hash).await?.map(Box::new),
-            ));
-        }
-        let t: Tuple = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM consent_requests WHERE token_hash = $1"
-        ))
-        .bind(token_hash.to_vec())
-        .fetch_one(&mut *tx)
-        .await?;
-        let request = row(t)?;
-        let result = append_in_tx(&mut tx, cached.take(), |first| build(first, &request)).await;
-        match result {
-            Ok((out, edge, erased)) => {
-                let (delivery_id, event) = webhook(&request, out.first_index);
-                crate::webhooks::enqueue_in_tx(&mut tx, &request.tenant, &delivery_id, &event, now)
-                    .await?;
-                tx.commit().await?;
-                if erased {
-                    self.note_erasure();
-                }
-                *cached = Some(edge);
-                Ok(Answer::Recorded(Box::new(request), out))
-            }
-            Err(e) => {
-                *cached = None;
-                Err(e)
-            }
-        }
     }
 }
 

@@ -18,10 +18,10 @@
 //! ([`crate::Store::write_turn`]) as before.
 
 use crate::events::{self, Erasure, EventRow};
-use crate::log::{self, Amendment, AppendOutcome, NewEntry, Rows, TxReads};
+use crate::log::{self, Amendment, AppendOutcome, NewEntry, RequestState, Rows, TxAsk, TxReads};
 use crate::rows::{self, ContactRow};
 use crate::{StoreError, to_i64, to_u64};
-use consentry_core::ids::{SubjectId, TenantId};
+use consentry_core::ids::{RequestId, SubjectId, TenantId};
 use consentry_core::merkle::Hash;
 use consentry_core::tiles::{TileEdge, TileId, TileSet};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
@@ -62,15 +62,14 @@ impl Writer {
     }
 
     /// One append transaction: takes the write lock (`BEGIN IMMEDIATE`), reads the log
-    /// size, the contacts of `subjects` and the consent states of `statuses`, hands them
-    /// to `build`, writes its entries and their rows and commits. Returns what
+    /// size and what `ask` names (contacts, consent states, requests), hands them to
+    /// `build`, writes its entries and their rows and commits. Returns what
     /// [`crate::log::append_in_tx`] returns: the outcome, the new edge (to cache once
     /// committed) and whether an entry erased a contact. Blocks for the transaction.
     pub(crate) fn append<T, F>(
         &self,
         cached: Option<TileEdge>,
-        subjects: &[SubjectId],
-        statuses: &[(TenantId, SubjectId, String)],
+        ask: TxAsk<'_>,
         build: F,
     ) -> Result<(AppendOutcome<T>, TileEdge, bool), StoreError>
     where
@@ -86,8 +85,9 @@ impl Writer {
             .query_row([], |r| r.get(0))?;
         let size = to_u64(size)?;
         let reads = TxReads {
-            contacts: contacts(&tx, subjects)?,
-            statuses: consent_states(&tx, statuses)?,
+            contacts: contacts(&tx, ask.subjects)?,
+            statuses: consent_states(&tx, ask.statuses)?,
+            requests: request_states(&tx, ask.requests)?,
         };
         let mut edge = match cached {
             Some(e) if e.size() == size => e,
@@ -107,12 +107,13 @@ impl Writer {
         let rows = Rows::of(size, &entries, &changed);
         insert_rows(&tx, size, &entries, &rows)?;
         insert_events(&tx, &rows.events)?;
+        answer_requests(&tx, &entries)?;
         let mut erased = false;
-        for erasure in entries.iter().filter_map(|e| e.erasure.as_ref()) {
+        for erasure in entries.iter().filter_map(NewEntry::erasure) {
             erase(&tx, erasure)?;
             erased = true;
         }
-        for a in entries.iter().filter_map(|e| e.amendment.as_ref()) {
+        for a in entries.iter().filter_map(NewEntry::amendment) {
             amend(&tx, a)?;
         }
         tx.prepare_cached("UPDATE log_head SET size = $1, root = $2 WHERE id = 1")?
@@ -202,6 +203,59 @@ fn consent_states(
         }
     }
     Ok(out)
+}
+
+/// The state of each request in `ids` that exists.
+fn request_states(
+    tx: &rusqlite::Transaction<'_>,
+    ids: &[RequestId],
+) -> Result<HashMap<RequestId, RequestState>, StoreError> {
+    let mut out = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let mut stmt = tx.prepare_cached(crate::requests::REQUEST_STATE)?;
+    for id in ids {
+        if out.contains_key(id) {
+            continue;
+        }
+        let mut found = stmt.query(params![id.as_str()])?;
+        if let Some(r) = found.next()? {
+            let tenant: String = r.get(0)?;
+            let token_hash: Vec<u8> = r.get(2)?;
+            let state = crate::requests::request_state(&tenant, r.get(1)?, &token_hash, r.get(3)?)?;
+            out.insert(id.clone(), state);
+        }
+    }
+    Ok(out)
+}
+
+/// Closes each request a proof of the batch answers, and queues its webhook event.
+fn answer_requests(tx: &rusqlite::Transaction<'_>, entries: &[NewEntry]) -> Result<(), StoreError> {
+    for (p, a) in entries
+        .iter()
+        .filter_map(|e| Some((e.proof()?, e.answer()?)))
+    {
+        let done = tx.prepare_cached(log::ANSWER_REQUEST)?.execute(params![
+            a.status.as_str(),
+            a.answered_at,
+            p.id.as_str(),
+            a.request.as_str(),
+        ])?;
+        if done != 1 {
+            return Err(corrupt(format!(
+                "answering {}: the request changed under the log lock",
+                a.request
+            )));
+        }
+        tx.prepare_cached(log::ENQUEUE_WEBHOOK)?.execute(params![
+            a.webhook.0.as_str(),
+            a.webhook.1.as_str(),
+            a.answered_at,
+            p.tenant.as_str(),
+        ])?;
+    }
+    Ok(())
 }
 
 /// The stored tiles among `ids`.

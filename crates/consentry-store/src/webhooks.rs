@@ -147,15 +147,12 @@ pub(crate) async fn enqueue_in_tx(
     event: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (id, tenant_id, event, status, attempts, next_at, created_at) \
-         SELECT $1, tenant_id, $2, 'queued', 0, $3, $3 FROM tenant_webhooks WHERE tenant_id = $4",
-    )
-    .bind(id)
-    .bind(event)
-    .bind(now)
-    .bind(tenant.as_str())
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query(crate::log::ENQUEUE_WEBHOOK)
+        .bind(id)
+        .bind(event)
+        .bind(now)
+        .bind(tenant.as_str())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }

@@ -6,7 +6,8 @@
 use consentry_core::ids::{ProofId, SubjectId, TenantId};
 use consentry_core::merkle::{Hash, MemoryLog, leaf_hash, verify_consistency, verify_inclusion};
 use consentry_store::{
-    Amendment, ContactInsert, NewContact, NewEntry, ProofRow, StatusRow, Store, StoreError,
+    Amendment, ContactInsert, EntryRows, EventEffect, NewContact, NewEntry, ProofRow, StatusRow,
+    Store, StoreError, TxAsk,
 };
 use rand::Rng as _;
 use std::collections::BTreeSet;
@@ -49,6 +50,13 @@ fn other_tenant_probe() -> TenantId {
     TenantId::parse("ten_probe").unwrap()
 }
 
+/// Gives an event entry what it does to the vault record.
+fn with_effect(entry: &mut NewEntry, what: EventEffect) {
+    if let EntryRows::Event { effect, .. } = &mut entry.rows {
+        *effect = Some(what);
+    }
+}
+
 fn entry(tenant: &TenantId, n: u64, tag: &str) -> NewEntry {
     let subject = SubjectId::from_suffix(&format!("s{}", n % 7)).unwrap();
     let id = ProofId::from_suffix(&format!("{tag}{n}")).unwrap();
@@ -56,31 +64,31 @@ fn entry(tenant: &TenantId, n: u64, tag: &str) -> NewEntry {
     NewEntry {
         leaf: leaf_hash(&bytes),
         entry: bytes,
-        proof: Some(ProofRow {
-            id: id.clone(),
-            tenant: tenant.clone(),
-            subject: subject.clone(),
-            purpose: "newsletter".into(),
-            decision: "granted".into(),
-            recorded_at: 1,
-        }),
-        status: Some(StatusRow {
-            tenant: tenant.clone(),
-            subject,
-            purpose: "newsletter".into(),
-            status: if n.is_multiple_of(2) {
-                "granted".into()
-            } else {
-                "refused".into()
+        rows: EntryRows::Proof {
+            proof: ProofRow {
+                id: id.clone(),
+                tenant: tenant.clone(),
+                subject: subject.clone(),
+                purpose: "newsletter".into(),
+                decision: "granted".into(),
+                recorded_at: 1,
             },
-            proof_id: Some(id),
-            log_index: None,
-            updated_at: 1,
-            valid_until: None,
-        }),
-        event: None,
-        erasure: None,
-        amendment: None,
+            status: StatusRow {
+                tenant: tenant.clone(),
+                subject,
+                purpose: "newsletter".into(),
+                status: if n.is_multiple_of(2) {
+                    "granted".into()
+                } else {
+                    "refused".into()
+                },
+                proof_id: Some(id),
+                log_index: None,
+                updated_at: 1,
+                valid_until: None,
+            },
+            answer: None,
+        },
     }
 }
 
@@ -144,7 +152,7 @@ async fn story(store: Store) {
             mem.append(e.leaf);
         }
         let out = store
-            .append(|first| {
+            .append_reading(TxAsk::default(), |first, _| {
                 assert_eq!(first, n);
                 Ok((entries, ()))
             })
@@ -204,7 +212,9 @@ async fn story(store: Store) {
 
     // A failing builder writes nothing.
     let err = store
-        .append(|_| Err::<(Vec<NewEntry>, ()), _>("nope".into()))
+        .append_reading(TxAsk::default(), |_, _| {
+            Err::<(Vec<NewEntry>, ()), _>("nope".into())
+        })
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Build(_)));
@@ -350,17 +360,12 @@ async fn concurrent_appends(a: Store, b: Store) {
             for round in 0..25u64 {
                 let tag = format!("w{w}r{round}x");
                 let batch = |first: u64| (0..4).map(|i| entry(&tenant, first + i, &tag)).collect();
-                // Half the writers go through `append_reading`, which on SQLite runs on
-                // the store's own append connection, the others through `append` (sqlx):
-                // both kinds interleave on one file.
-                let out = if w % 2 == 0 {
-                    store.append(|first| Ok((batch(first), ()))).await
-                } else {
-                    store
-                        .append_reading(&[], &[], |first, _| Ok((batch(first), ())))
-                        .await
-                }
-                .unwrap();
+                // Two stores on one file, two writers each: their append connections
+                // interleave.
+                let out = store
+                    .append_reading(TxAsk::default(), |first, _| Ok((batch(first), ())))
+                    .await
+                    .unwrap();
                 mine.push(out.first_index);
             }
             mine
@@ -498,7 +503,7 @@ async fn sqlite_concurrent_bulk_requests_ask_each_contact_once() {
 /// Requests: pending in the book, answered once by link, expired when the window closes
 /// (and then not answerable), with `now` passed in so the window is tested exactly.
 async fn requests_story(store: Store) {
-    use consentry_store::{Answer, NewRequest};
+    use consentry_store::{NewRequest, RequestAnswer};
     let tenant = TenantId::parse("ten_acme").unwrap();
     store.create_tenant(&tenant, "ACME", 1).await.unwrap();
     let day = 86_400_000i64;
@@ -528,44 +533,81 @@ async fn requests_story(store: Store) {
     assert_eq!(st[0].status, "pending");
     assert_eq!(store.due_mail(1000, 10).await.unwrap().len(), 2);
 
-    // Answer r1 inside the window: claimed and appended together.
-    let pid = ProofId::parse("prf_x1").unwrap();
+    // The append reads each request asked for under the log lock (the ledger decides an
+    // answer on it), and an entry answering r1 closes it and queues the webhook event in
+    // its own transaction.
+    store
+        .set_webhook(&tenant, "https://hooks.example/c", 1500)
+        .await
+        .unwrap();
+    let r1 = mk(1, "sub_a").id;
+    let unknown = consentry_core::ids::RequestId::parse("req_unknown").unwrap();
+    let answered = |first: u64, status: &str, at: i64| {
+        let mut e = entry(&tenant, first, "ans");
+        if let EntryRows::Proof {
+            proof,
+            status: st,
+            answer,
+        } = &mut e.rows
+        {
+            proof.subject = SubjectId::parse("sub_a").unwrap();
+            st.subject = proof.subject.clone();
+            st.status = status.into();
+            *answer = Some(RequestAnswer {
+                request: r1.clone(),
+                status: status.into(),
+                answered_at: at,
+                webhook: (format!("whd_{first}"), "{}".into()),
+            });
+        }
+        e
+    };
+    let requests = [r1.clone(), unknown.clone()];
+    let ask = TxAsk {
+        requests: &requests,
+        ..TxAsk::default()
+    };
     let out = store
-        .answer_request(
-            &[1; 32],
-            "granted",
-            &pid,
-            2000,
-            |_, _| ("d1".into(), "{}".into()),
-            |first, req| {
-                assert_eq!(req.subject.as_str(), "sub_a");
-                let mut e = entry(&tenant, first, "ans");
-                e.status.as_mut().unwrap().subject = req.subject.clone();
-                e.status.as_mut().unwrap().status = "granted".into();
-                Ok((vec![e], ()))
-            },
-        )
+        .append_reading(ask, |first, reads| {
+            assert_eq!(reads.requests.len(), 1, "only the request that exists");
+            let r = &reads.requests[&r1];
+            assert_eq!(
+                (&r.tenant, r.status.as_str(), r.token_hash, r.expires_at),
+                (&tenant, "pending", [1; 32], 1000 + 15 * day)
+            );
+            Ok((vec![answered(first, "granted", 2000)], ()))
+        })
         .await
         .unwrap();
-    assert!(matches!(out, Answer::Recorded(..)));
-    // A second answer by the same link changes nothing.
-    let again = store
-        .answer_request(
-            &[1; 32],
-            "refused",
-            &pid,
-            3000,
-            |_, _| ("d".into(), "{}".into()),
-            |_, _| Ok((vec![], ())),
-        )
-        .await
-        .unwrap();
-    match again {
-        Answer::NotPending(Some(r)) => assert_eq!(r.status, "granted"),
-        other => panic!("{other:?}"),
-    }
+    let row = store.request(&tenant, &r1).await.unwrap().unwrap();
+    let proof_id = answered(out.first_index, "granted", 2000)
+        .proof()
+        .unwrap()
+        .id
+        .clone();
+    assert_eq!(
+        (row.status.as_str(), row.answered_at, row.proof_id),
+        ("granted", Some(2000), Some(proof_id))
+    );
+    assert_eq!(store.deliveries(&tenant, 10).await.unwrap().len(), 1);
+    // Answering a request that is no longer pending is a builder's bug: the transaction
+    // fails and writes nothing (neither the entry nor the webhook event).
+    assert!(
+        store
+            .append_reading(ask, |first, reads| {
+                assert_eq!(reads.requests[&r1].status, "granted");
+                Ok((vec![answered(first, "refused", 3000)], ()))
+            })
+            .await
+            .is_err()
+    );
     assert_eq!(store.log_head().await.unwrap().0, 1);
-    // r2 expires when its window closes, and cannot be answered after.
+    assert_eq!(store.deliveries(&tenant, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        store.request(&tenant, &r1).await.unwrap().unwrap().status,
+        "granted"
+    );
+    // r2 expires when its window closes; the append then reads it expired.
     assert_eq!(
         store
             .expire_requests(1000 + 15 * day - 1, |_, _, _, _| ("d".into(), "{}".into()))
@@ -585,59 +627,21 @@ async fn requests_story(store: Store) {
         .await
         .unwrap();
     assert_eq!(st[0].status, "expired");
-    let late = store
-        .answer_request(
-            &[2; 32],
-            "granted",
-            &pid,
-            1000 + 16 * day,
-            |_, _| ("d".into(), "{}".into()),
-            |_, _| Ok((vec![], ())),
-        )
-        .await
-        .unwrap();
-    assert!(matches!(late, Answer::NotPending(Some(ref r)) if r.status == "expired"));
-    // Even before the expiry sweep runs, a closed window refuses the answer.
+    let r2 = [mk(2, "sub_b").id];
     store
-        .insert_requests(&[NewRequest {
-            created_at: 0,
-            expires_at: 10,
-            ..mk(3, "sub_c")
-        }])
-        .await
-        .unwrap();
-    let late = store
-        .answer_request(
-            &[3; 32],
-            "granted",
-            &pid,
-            11,
-            |_, _| ("d".into(), "{}".into()),
-            |_, _| Ok((vec![], ())),
+        .append_reading(
+            TxAsk {
+                requests: &r2,
+                ..TxAsk::default()
+            },
+            |_, reads| {
+                assert_eq!(reads.requests[&r2[0]].status, "expired");
+                Ok((vec![], ()))
+            },
         )
         .await
         .unwrap();
-    assert!(matches!(late, Answer::NotPending(Some(ref r)) if r.status == "pending"));
-    assert_eq!(
-        store.log_head().await.unwrap().0,
-        1,
-        "nothing appended for refused answers"
-    );
-    // Unknown token.
-    assert!(matches!(
-        store
-            .answer_request(
-                &[9; 32],
-                "granted",
-                &pid,
-                5,
-                |_, _| ("d".into(), "{}".into()),
-                |_, _| Ok((vec![], ()))
-            )
-            .await
-            .unwrap(),
-        Answer::NotPending(None)
-    ));
+    assert_eq!(store.log_head().await.unwrap().0, 1);
 }
 
 #[tokio::test]
@@ -698,29 +702,33 @@ async fn events_story(store: Store, sqlite_file: Option<std::path::PathBuf>) {
     }
     // A granted status for (tenant, sub_e, invoicing) through a proof entry.
     let mut granted = entry(&tenant, 0, "g");
-    granted.status.as_mut().unwrap().subject = subject.clone();
-    granted.status.as_mut().unwrap().purpose = "invoicing".into();
-    granted.status.as_mut().unwrap().status = "granted".into();
-    granted.proof.as_mut().unwrap().subject = subject.clone();
-    store.append(|_| Ok((vec![granted], ()))).await.unwrap();
+    if let EntryRows::Proof { proof, status, .. } = &mut granted.rows {
+        status.subject = subject.clone();
+        status.purpose = "invoicing".into();
+        status.status = "granted".into();
+        proof.subject = subject.clone();
+    }
+    store
+        .append_reading(TxAsk::default(), |_, _| Ok((vec![granted], ())))
+        .await
+        .unwrap();
 
     let event = |n: u64, kind: &str| {
         let bytes = format!("{{\"event\":{n}}}").into_bytes();
         NewEntry {
             leaf: leaf_hash(&bytes),
             entry: bytes,
-            proof: None,
-            status: None,
-            event: Some(EventRow {
-                id: EventId::from_suffix(&format!("e{n}")).unwrap(),
-                tenant: tenant.clone(),
-                subject: subject.clone(),
-                kind: kind.into(),
-                purpose: Some("invoicing".into()),
-                recorded_at: 10 + n as i64,
-            }),
-            erasure: None,
-            amendment: None,
+            rows: EntryRows::Event {
+                event: EventRow {
+                    id: EventId::from_suffix(&format!("e{n}")).unwrap(),
+                    tenant: tenant.clone(),
+                    subject: subject.clone(),
+                    kind: kind.into(),
+                    purpose: Some("invoicing".into()),
+                    recorded_at: 10 + n as i64,
+                },
+                effect: None,
+            },
         }
     };
     let wanted = [
@@ -729,21 +737,28 @@ async fn events_story(store: Store, sqlite_file: Option<std::path::PathBuf>) {
         (other.clone(), subject.clone(), "invoicing".to_owned()),
     ];
     let out = store
-        .append_reading(std::slice::from_ref(&subject), &wanted, |first, reads| {
-            let (owner, row) = &reads.contacts[&subject];
-            assert_eq!(owner, &tenant);
-            assert_eq!(row.wrapped_key.as_deref(), Some(wrapped.as_slice()));
-            assert_eq!(reads.statuses.len(), 1, "only the triple that has a status");
-            let s = &reads.statuses[&wanted[0]];
-            assert_eq!(s.status, "granted");
-            Ok((
-                vec![
-                    event(first, "data.access"),
-                    event(first + 1, "data.access_denied"),
-                ],
-                (),
-            ))
-        })
+        .append_reading(
+            TxAsk {
+                subjects: std::slice::from_ref(&subject),
+                statuses: &wanted,
+                requests: &[],
+            },
+            |first, reads| {
+                let (owner, row) = &reads.contacts[&subject];
+                assert_eq!(owner, &tenant);
+                assert_eq!(row.wrapped_key.as_deref(), Some(wrapped.as_slice()));
+                assert_eq!(reads.statuses.len(), 1, "only the triple that has a status");
+                let s = &reads.statuses[&wanted[0]];
+                assert_eq!(s.status, "granted");
+                Ok((
+                    vec![
+                        event(first, "data.access"),
+                        event(first + 1, "data.access_denied"),
+                    ],
+                    (),
+                ))
+            },
+        )
         .await
         .unwrap();
     assert_eq!(out.first_index, 1);
@@ -752,13 +767,18 @@ async fn events_story(store: Store, sqlite_file: Option<std::path::PathBuf>) {
     // (the builder refuses) changes neither.
     let before = store.contact(&tenant, &subject).await.unwrap().unwrap();
     let mut amended = event(3, "data.amended");
-    amended.amendment = Some(Amendment {
-        tenant: tenant.clone(),
-        subject: subject.clone(),
-        sealed_identity: b"new sealed identity".to_vec(),
-    });
+    with_effect(
+        &mut amended,
+        EventEffect::Amend(Amendment {
+            tenant: tenant.clone(),
+            subject: subject.clone(),
+            sealed_identity: b"new sealed identity".to_vec(),
+        }),
+    );
     let refused = store
-        .append(|_| Err::<(Vec<NewEntry>, ()), String>("refused".into()))
+        .append_reading(TxAsk::default(), |_, _| {
+            Err::<(Vec<NewEntry>, ()), String>("refused".into())
+        })
         .await;
     assert!(refused.is_err());
     assert_eq!(
@@ -771,11 +791,8 @@ async fn events_story(store: Store, sqlite_file: Option<std::path::PathBuf>) {
         before.identity
     );
     let (size_before, _) = store.log_head().await.unwrap();
-    // (`append_reading` runs on SQLite's own append connection, `append` through sqlx:
-    // the amendment and the erasure take the first path, the refused second erasure the
-    // other, so that both write the same rows.)
     store
-        .append_reading(&[], &[], |_, _| Ok((vec![amended], ())))
+        .append_reading(TxAsk::default(), |_, _| Ok((vec![amended], ())))
         .await
         .unwrap();
     let row = store.contact(&tenant, &subject).await.unwrap().unwrap();
@@ -784,14 +801,17 @@ async fn events_story(store: Store, sqlite_file: Option<std::path::PathBuf>) {
 
     // Erasure: the event and the shredding commit together.
     let mut erased = event(4, "data.erased");
-    erased.erasure = Some(Erasure {
-        tenant: tenant.clone(),
-        subject: subject.clone(),
-        tombstone: [0xee; 32],
-        erased_at: 99,
-    });
+    with_effect(
+        &mut erased,
+        EventEffect::Erase(Erasure {
+            tenant: tenant.clone(),
+            subject: subject.clone(),
+            tombstone: [0xee; 32],
+            erased_at: 99,
+        }),
+    );
     store
-        .append_reading(&[], &[], |_, _| Ok((vec![erased], ())))
+        .append_reading(TxAsk::default(), |_, _| Ok((vec![erased], ())))
         .await
         .unwrap();
     let row = store.contact(&tenant, &subject).await.unwrap().unwrap();
@@ -801,13 +821,21 @@ async fn events_story(store: Store, sqlite_file: Option<std::path::PathBuf>) {
 
     // Erasing twice is refused by the store: the caller checks first.
     let mut again = event(5, "data.erased");
-    again.erasure = Some(Erasure {
-        tenant: tenant.clone(),
-        subject: subject.clone(),
-        tombstone: [0xef; 32],
-        erased_at: 100,
-    });
-    assert!(store.append(|_| Ok((vec![again], ()))).await.is_err());
+    with_effect(
+        &mut again,
+        EventEffect::Erase(Erasure {
+            tenant: tenant.clone(),
+            subject: subject.clone(),
+            tombstone: [0xef; 32],
+            erased_at: 100,
+        }),
+    );
+    assert!(
+        store
+            .append_reading(TxAsk::default(), |_, _| Ok((vec![again], ())))
+            .await
+            .is_err()
+    );
 
     let history = store
         .subject_events(&tenant, &subject, None, 10)

@@ -4,8 +4,8 @@
 
 use crate::config::{self, AnchorArgs, DbArgs};
 use anyhow::{Context as _, bail};
-use consentry_server::anchoring::{Anchoring, RunStart};
-use consentry_server::clock::{Clock as _, SystemClock};
+use consentry_ledger::anchoring::{Anchoring, RunStart};
+use consentry_ledger::clock::{Clock as _, SystemClock};
 use consentry_store::AnchorState;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,9 +45,9 @@ pub fn run(cmd: &AnchorCmd) -> anyhow::Result<()> {
         let store = consentry_store::Store::open(&url)
             .await
             .context("opening the database")?;
-        let keys = consentry_server::keys::load(
+        let keys = consentry_ledger::keys::load(
             &data_dir,
-            consentry_server::keys::default_origin,
+            consentry_ledger::keys::default_origin,
             master.as_deref(),
         )?;
         let stored = store.meta_init("log_origin", keys.log.origin()).await?;
@@ -65,9 +65,9 @@ pub fn run(cmd: &AnchorCmd) -> anyhow::Result<()> {
             settings,
             keys.log.clone(),
             clock.clone(),
-            Arc::new(consentry_server::metrics::Metrics::new()),
+            Arc::new(consentry_ledger::metrics::Metrics::new()),
         );
-        let slot = format!("manual {}", consentry_server::random::id_suffix(clock.now_ms()));
+        let slot = format!("manual {}", consentry_ledger::random::id_suffix(clock.now_ms()));
         let size = match anchoring.start_run(&slot).await? {
             RunStart::Started(size) => size,
             RunStart::NothingNew(size) => {

@@ -221,11 +221,11 @@ pub fn server(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
 pub fn anchoring(
     args: &AnchorArgs,
     db: &DbArgs,
-) -> anyhow::Result<consentry_server::anchoring::AnchorSettings> {
+) -> anyhow::Result<consentry_ledger::anchoring::AnchorSettings> {
     use consentry_anchor::Anchor;
     use std::sync::Arc;
     let file = read_file(db.config.as_deref())?;
-    let mut settings = consentry_server::anchoring::AnchorSettings::none();
+    let mut settings = consentry_ledger::anchoring::AnchorSettings::none();
     let at = args
         .anchor_at
         .clone()
@@ -236,7 +236,7 @@ pub fn anchoring(
         .clone()
         .or(file.anchor_timezone)
         .unwrap_or_else(|| "Europe/Paris".into());
-    settings.schedule = consentry_server::schedule::Schedule::new(&at, &tz)?;
+    settings.schedule = consentry_ledger::schedule::Schedule::new(&at, &tz)?;
     let poll = args.anchor_poll.or(file.anchor_poll).unwrap_or(5);
     if !(1..=3600).contains(&poll) {
         bail!("--anchor-poll must be between 1 and 3600 seconds");

@@ -10,7 +10,7 @@
 use crate::config::{self, DbArgs};
 use anyhow::{Context as _, bail};
 use consentry_core::ids::TenantId;
-use consentry_server::clock::{Clock as _, SystemClock};
+use consentry_ledger::clock::{Clock as _, SystemClock};
 use consentry_server::contacts_csv::{self, Export, MAX_BYTES};
 use consentry_store::Store;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -117,7 +117,7 @@ pub(crate) async fn load_keys(
     store: &Store,
     data_dir: &Path,
     master: Option<&str>,
-) -> anyhow::Result<consentry_server::keys::Keys> {
+) -> anyhow::Result<consentry_ledger::keys::Keys> {
     let origin = store.meta("log_origin").await?;
     if origin.is_some() && !data_dir.join("log.key").exists() {
         bail!(
@@ -127,7 +127,7 @@ pub(crate) async fn load_keys(
         );
     }
     let keys =
-        consentry_server::keys::load(data_dir, consentry_server::keys::default_origin, master)
+        consentry_ledger::keys::load(data_dir, consentry_ledger::keys::default_origin, master)
             .context("loading the keys")?;
     if let Some(stored) = origin
         && stored != keys.log.origin()

@@ -14,8 +14,8 @@
 use crate::config::{self, DbArgs};
 use anyhow::{Context as _, bail};
 use consentry_core::ids::SubjectId;
-use consentry_server::clock::{Clock as _, SystemClock};
-use consentry_server::keys::{
+use consentry_ledger::clock::{Clock as _, SystemClock};
+use consentry_ledger::keys::{
     self as server_keys, KEYRING_POLL, MASTER_ENV, MASTER_FILE, MASTER_PREVIOUS_ENV,
     MASTER_PREVIOUS_FILE,
 };
@@ -371,7 +371,7 @@ fn start_rotation(
         let old = std::mem::replace(&mut found.current, MasterKey::from_bytes([0; 32]));
         let new = match requested {
             Some(k) => k,
-            None => MasterKey::generate(&mut consentry_server::random::rng()),
+            None => MasterKey::generate(&mut consentry_ledger::random::rng()),
         };
         if new.check_value() == old.check_value() {
             bail!("the new master key is the current one");

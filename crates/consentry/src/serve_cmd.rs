@@ -30,7 +30,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         };
         consentry_server::serve(
             cfg,
-            Arc::new(consentry_server::clock::SystemClock),
+            Arc::new(consentry_ledger::clock::SystemClock),
             master,
             shutdown,
             |addr| {

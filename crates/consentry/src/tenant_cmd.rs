@@ -37,9 +37,9 @@ pub fn run(cmd: &TenantCommand) -> anyhow::Result<()> {
                 let store = consentry_store::Store::open(&url)
                     .await
                     .context("opening the database")?;
-                let clock = consentry_server::clock::SystemClock;
-                let now = consentry_server::clock::Clock::now_ms(&clock);
-                let tenant = TenantId::from_suffix(&consentry_server::random::id_suffix(now))?;
+                let clock = consentry_ledger::clock::SystemClock;
+                let now = consentry_ledger::clock::Clock::now_ms(&clock);
+                let tenant = TenantId::from_suffix(&consentry_ledger::random::id_suffix(now))?;
                 store.create_tenant(&tenant, name, now).await?;
                 let (key, key_id) = consentry_server::auth::new_api_key(now);
                 store

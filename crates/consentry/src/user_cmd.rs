@@ -8,7 +8,7 @@
 use crate::config::{self, DbArgs};
 use anyhow::{Context as _, bail};
 use consentry_core::ids::{TenantId, UserId};
-use consentry_server::clock::{Clock as _, SystemClock};
+use consentry_ledger::clock::{Clock as _, SystemClock};
 use consentry_server::web::session::{Role, hash_password, login_index};
 use consentry_store::{Store, UserRow};
 use std::io::Read as _;
@@ -126,7 +126,7 @@ fn add(
             let keys = crate::contacts_cmd::load_keys(&store, &data_dir, master.as_deref()).await?;
             let now = SystemClock.now_ms();
             let user = UserRow {
-                id: UserId::from_suffix(&consentry_server::random::id_suffix(now))?,
+                id: UserId::from_suffix(&consentry_ledger::random::id_suffix(now))?,
                 tenant: tenant.clone(),
                 role: role.as_str().to_owned(),
                 password_hash: hash,

@@ -1,12 +1,12 @@
 //! Operator routes, behind the admin token.
 
-use crate::anchoring::{AnchoringError, RunStart};
 use crate::app::AppState;
 use crate::auth::OperatorAuth;
 use crate::problem::Problem;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use consentry_ledger::anchoring::{AnchoringError, RunStart};
 use serde_json::json;
 
 /// `POST /v1/admin/anchor`: anchors the current checkpoint now with every configured
@@ -17,7 +17,10 @@ pub async fn anchor(
     State(state): State<AppState>,
     _op: OperatorAuth,
 ) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
-    let slot = format!("manual {}", crate::random::id_suffix(state.clock.now_ms()));
+    let slot = format!(
+        "manual {}",
+        consentry_ledger::random::id_suffix(state.clock.now_ms())
+    );
     let start = state
         .anchoring
         .start_run(&slot)

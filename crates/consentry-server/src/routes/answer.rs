@@ -6,14 +6,15 @@
 use crate::app::AppState;
 use crate::problem::{ApiForm, Problem};
 use crate::routes::proofs::language;
-use crate::sequencer::{ProofDraft, seal_draft};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use consentry_core::ids::ProofId;
-use consentry_core::proof::{Decision, Method, Notice, Recipient};
+use consentry_core::proof::{Decision, Method, Notice};
+use consentry_ledger::schedule::Schedule;
+use consentry_ledger::{ProofDraft, SubmitError};
 use consentry_pdf::Language;
-use consentry_store::{Answer, RequestRow};
+use consentry_store::RequestRow;
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
@@ -93,11 +94,11 @@ fn invalid_link(lang: Language) -> Response {
     )
 }
 
-fn when(ms: i64) -> String {
-    crate::routes::proofs::paris_time(ms)
+fn when(zone: &Schedule, ms: i64) -> String {
+    zone.long_local(ms)
 }
 
-fn closed(lang: Language, r: &RequestRow, now: i64, token: &str) -> Response {
+fn closed(lang: Language, zone: &Schedule, r: &RequestRow, now: i64, token: &str) -> Response {
     match r.status.as_str() {
         "granted" | "refused" => page(
             lang,
@@ -105,12 +106,12 @@ fn closed(lang: Language, r: &RequestRow, now: i64, token: &str) -> Response {
             tr(lang, "Réponse déjà enregistrée", "Answer already recorded"),
             html! {
                 p { (tr(lang, "Votre réponse à cette demande a déjà été enregistrée ; ce lien ne sert qu'une fois.", "Your answer to this request was already recorded; this link works only once.")) }
-                p { (tr(lang, "Réponse : ", "Answer: ")) strong { (decision_word(lang, &r.status)) } " — " (r.answered_at.map(when).unwrap_or_default()) }
+                p { (tr(lang, "Réponse : ", "Answer: ")) strong { (decision_word(lang, &r.status)) } " — " (r.answered_at.map(|at| when(zone, at)).unwrap_or_default()) }
                 @if let Some(p) = &r.proof_id { p { (tr(lang, "Preuve : ", "Proof: ")) code { (p.as_str()) } " — " a href={ "/c/" (token) "/proof" } { (tr(lang, "télécharger (JSON)", "download (JSON)")) } } }
             },
         ),
-        "pending" if r.expires_at <= now => expired(lang, r),
-        "expired" => expired(lang, r),
+        "pending" if r.expires_at <= now => expired(lang, zone, r),
+        "expired" => expired(lang, zone, r),
         "cancelled" => page(
             lang,
             StatusCode::GONE,
@@ -126,12 +127,12 @@ fn closed(lang: Language, r: &RequestRow, now: i64, token: &str) -> Response {
     }
 }
 
-fn expired(lang: Language, r: &RequestRow) -> Response {
+fn expired(lang: Language, zone: &Schedule, r: &RequestRow) -> Response {
     page(
         lang,
         StatusCode::GONE,
         tr(lang, "Demande expirée", "Request expired"),
-        html! { p { (tr(lang, "Le délai de réponse à cette demande est passé (", "The time to answer this request has passed (")) (when(r.expires_at)) "). " (tr(lang, "Aucun consentement n'a été enregistré.", "No consent was recorded.")) } },
+        html! { p { (tr(lang, "Le délai de réponse à cette demande est passé (", "The time to answer this request has passed (")) (when(zone, r.expires_at)) "). " (tr(lang, "Aucun consentement n'a été enregistré.", "No consent was recorded.")) } },
     )
 }
 
@@ -157,7 +158,7 @@ pub async fn show(
     };
     let now = state.clock.now_ms();
     if r.status != "pending" || r.expires_at <= now {
-        return Ok(closed(lang, &r, now, &token));
+        return Ok(closed(lang, state.anchoring.schedule(), &r, now, &token));
     }
     let sender = state
         .store
@@ -178,7 +179,7 @@ pub async fn show(
             h2 { (tr(lang, "Information fournie par l'expéditeur", "Information from the sender")) }
             div.notice { (r.notice_text) }
             @if let Some(u) = &r.notice_url { p { a href=(u) rel="noopener noreferrer" { (tr(lang, "Texte complet de l'information", "Full text of the notice")) } } }
-            p { (tr(lang, "Vous pouvez répondre jusqu'au ", "You can answer until ")) (when(r.expires_at)) "." }
+            p { (tr(lang, "Vous pouvez répondre jusqu'au ", "You can answer until ")) (when(state.anchoring.schedule(), r.expires_at)) "." }
             form method="post" {
                 div.actions {
                     button.accept type="submit" name="decision" value="granted" { (tr(lang, "J'accepte", "I accept")) }
@@ -223,11 +224,11 @@ pub async fn answer(
         return Ok(invalid_link(lang));
     };
     let now = state.clock.now_ms();
-    let Some(contact) = state.store.contact(&r.tenant, &r.subject).await? else {
-        return Ok(invalid_link(lang));
-    };
-    let proof_id =
-        ProofId::from_suffix(&crate::random::id_suffix(now)).map_err(Problem::unavailable)?;
+    let proof_id = ProofId::from_suffix(&consentry_ledger::random::id_suffix(now))
+        .map_err(Problem::unavailable)?;
+    // The recipient's commitment and category are taken from the contact as the append
+    // transaction reads it, and the request is claimed there: still pending, its window
+    // open, this link its current one.
     let draft = ProofDraft {
         id: proof_id.clone(),
         tenant: r.tenant.clone(),
@@ -235,10 +236,7 @@ pub async fn answer(
         purpose: r.purpose.clone(),
         decision,
         method: Method::Delegated,
-        recipient: Some(Recipient {
-            address_commitment: contact.address_commitment.clone(),
-            category: crate::routes::consents::category(&contact.category),
-        }),
+        recipient: None,
         notice: Some(Notice {
             sha256: r.notice_sha256.clone(),
             version: r.notice_version.clone(),
@@ -247,41 +245,13 @@ pub async fn answer(
         }),
         evidence: None,
         request: Some(r.id.clone()),
+        link: Some(hash),
         valid_days: r.valid_days,
     };
-    let seal = state.keys.seal.clone();
-    let origin = state.origin.clone();
-    let outcome = state
-        .store
-        .answer_request(
-            &hash,
-            decision.as_str(),
-            &proof_id,
-            now,
-            |req, index| {
-                crate::webhooks::event(
-                    now,
-                    "consent_request.answered",
-                    serde_json::json!({
-                        "request_id": req.id.as_str(),
-                        "contact_id": req.subject.as_str(),
-                        "purpose": req.purpose,
-                        "status": decision.as_str(),
-                        "proof_id": proof_id.as_str(),
-                        "log_index": index,
-                    }),
-                )
-            },
-            |first, _req| {
-                let (entry, sealed) = seal_draft(&draft, first, now, &seal, &origin)?;
-                Ok((vec![entry], sealed))
-            },
-        )
-        .await?;
-    match outcome {
-        Answer::Recorded(_, out) => {
-            state.metrics.proofs_appended.inc();
-            tracing::info!(request = %r.id, proof = %proof_id, index = out.first_index, "consent request answered");
+    match state.ledger.record(draft).await {
+        Ok(sealed) => {
+            let index = sealed.proof.body.log_index;
+            tracing::info!(request = %r.id, proof = %proof_id, index, "consent request answered");
             Ok(page(
                 lang,
                 StatusCode::OK,
@@ -292,13 +262,23 @@ pub async fn answer(
                 ),
                 html! {
                     p { (tr(lang, "Votre réponse : ", "Your answer: ")) strong { (decision_word(lang, decision.as_str())) } "." }
-                    p { (tr(lang, "Elle est scellée dans la preuve ", "It is sealed in proof ")) code { (proof_id.as_str()) } " (" (tr(lang, "entrée n° ", "log entry ")) (out.first_index) ")." }
+                    p { (tr(lang, "Elle est scellée dans la preuve ", "It is sealed in proof ")) code { (proof_id.as_str()) } " (" (tr(lang, "entrée n° ", "log entry ")) (index) ")." }
                     p { a href={ "/c/" (token) "/proof" } { (tr(lang, "Télécharger la preuve (JSON)", "Download the proof (JSON)")) } }
                 },
             ))
         }
-        Answer::NotPending(Some(row)) => Ok(closed(lang, &row, now, &token)),
-        Answer::NotPending(None) => Ok(invalid_link(lang)),
+        Err(SubmitError::NotPending) => match state.store.request_by_token(&hash).await? {
+            Some(row) => Ok(closed(lang, state.anchoring.schedule(), &row, now, &token)),
+            None => Ok(invalid_link(lang)),
+        },
+        Err(SubmitError::UnknownContact) => Ok(invalid_link(lang)),
+        Err(SubmitError::Erased) => Ok(page(
+            lang,
+            StatusCode::GONE,
+            tr(lang, "Données effacées", "Data erased"),
+            html! { p { (tr(lang, "Les données de ce destinataire ont été effacées à sa demande ; cette demande ne peut plus recevoir de réponse. Rien n'a été enregistré.", "This recipient's data was erased at their request; this request can no longer be answered. Nothing was recorded.")) } },
+        )),
+        Err(e) => Err(Problem::unavailable(e)),
     }
 }
 

@@ -3,14 +3,14 @@
 use crate::app::AppState;
 use crate::auth::TenantAuth;
 use crate::problem::{ApiJson, Problem};
-use crate::sequencer::{Evidence, ProofDraft, Sealed, SubmitError};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use consentry_core::ids::{ProofId, SubjectId, TenantId};
 use consentry_core::merkle::Hash;
-use consentry_core::proof::{Decision, Method, Notice, RecipientCategory};
+use consentry_core::proof::{Decision, Method, Notice};
 use consentry_core::time::Timestamp;
+use consentry_ledger::{Evidence, ProofDraft, Sealed, SubmitError};
 use serde::Deserialize;
 
 /// The notice shown, as the sender describes it: its text (hashed here) or its hash.
@@ -93,15 +93,6 @@ pub fn notice(n: NoticeIn) -> Result<Notice, Problem> {
         language: n.language,
         url: n.url,
     })
-}
-
-/// The category a contact row stores.
-pub fn category(s: &str) -> RecipientCategory {
-    match s {
-        "private" => RecipientCategory::Private,
-        "professional" => RecipientCategory::Professional,
-        _ => RecipientCategory::Unspecified,
-    }
 }
 
 /// A proof response: the canonical sealed proof, with its location.
@@ -228,7 +219,7 @@ pub async fn record_manual(state: &AppState, m: ManualConsent) -> Result<Sealed,
 
 /// A new proof ID.
 pub fn new_proof_id(state: &AppState) -> Result<ProofId, RecordError> {
-    ProofId::from_suffix(&crate::random::id_suffix(state.clock.now_ms()))
+    ProofId::from_suffix(&consentry_ledger::random::id_suffix(state.clock.now_ms()))
         .map_err(|e| RecordError::Unavailable(e.to_string()))
 }
 
@@ -252,13 +243,14 @@ pub async fn record_manual_as(
         notice: m.notice,
         evidence: m.evidence,
         request: None,
+        link: None,
         valid_days: m.valid_days,
     };
     // A valid_until in the past records a consent that has already lapsed (say, a paper
     // record imported late): the book shows it as expired and it allows no reveal.
     state
-        .sequencer
-        .submit_until(draft, m.valid_until)
+        .ledger
+        .record_until(draft, m.valid_until)
         .await
         .map_err(|e| match e {
             SubmitError::UnknownContact => RecordError::UnknownContact,

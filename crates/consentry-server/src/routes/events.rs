@@ -12,7 +12,6 @@
 use crate::app::AppState;
 use crate::auth::TenantAuth;
 use crate::problem::{ApiQuery, Problem};
-use crate::sequencer::{Action, EventDraft, EventOutcome, SubmitError};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -20,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use consentry_core::event::SealedEvent;
 use consentry_core::ids::{EventId, SubjectId};
 use consentry_core::merkle::leaf_hash;
+use consentry_ledger::{Action, EventDraft, EventOutcome, SubmitError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -42,21 +42,17 @@ pub async fn erase(
 ) -> Result<Json<Value>, Problem> {
     let subject = SubjectId::parse(&id).map_err(|_| Problem::not_found("contact"))?;
     let draft = EventDraft {
-        id: EventId::from_suffix(&crate::random::id_suffix(state.clock.now_ms()))
+        id: EventId::from_suffix(&consentry_ledger::random::id_suffix(state.clock.now_ms()))
             .map_err(Problem::unavailable)?,
         tenant: auth.tenant.id.clone(),
         subject: subject.clone(),
         actor: auth.key_id.clone(),
         action: Action::Erase,
     };
-    let outcome = state
-        .sequencer
-        .submit_event(draft)
-        .await
-        .map_err(|e| match e {
-            SubmitError::UnknownContact => Problem::not_found("contact"),
-            other => Problem::unavailable(other),
-        })?;
+    let outcome = state.ledger.event(draft).await.map_err(|e| match e {
+        SubmitError::UnknownContact => Problem::not_found("contact"),
+        other => Problem::unavailable(other),
+    })?;
     match outcome {
         EventOutcome::Erased { event } => {
             // SQLite: the erased pages leave the write-ahead log now rather than at the
@@ -84,9 +80,12 @@ pub async fn erase(
                 serde_json::from_slice(&stored.entry).map_err(Problem::unavailable)?;
             Ok(Json(erasure_view(&subject, &event)))
         }
-        EventOutcome::Revealed { .. } | EventOutcome::Denied { .. } => {
-            Err(Problem::unavailable("an erasure was answered as a reveal"))
-        }
+        EventOutcome::Revealed { .. }
+        | EventOutcome::Denied { .. }
+        | EventOutcome::Amended { .. }
+        | EventOutcome::Changed => Err(Problem::unavailable(
+            "an erasure was answered as another event",
+        )),
     }
 }
 

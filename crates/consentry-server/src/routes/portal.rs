@@ -14,12 +14,10 @@
 
 use crate::app::AppState;
 use crate::portal::{
-    EventOutcome, LOGIN_TTL_MS, PortalAuth, SESSION_TTL_MS, clear_cookie, new_secret, record_event,
-    secret_hash, session_cookie,
+    LOGIN_TTL_MS, PortalAuth, SESSION_TTL_MS, clear_cookie, new_secret, secret_hash, session_cookie,
 };
 use crate::problem::{ApiForm, Problem};
 use crate::routes::proofs::language as accept_language;
-use crate::sequencer::{Action, EventDraft, EventOutcome as SeqOutcome, ProofDraft, SubmitError};
 use crate::web::layout::{LANG_COOKIE, code, parse_lang, tr};
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -29,6 +27,7 @@ use base64::Engine as _;
 use consentry_core::event::{EventType, SealedEvent};
 use consentry_core::ids::{EventId, ProofId, SubjectId, TenantId};
 use consentry_core::proof::{Decision, Method, SealedProof};
+use consentry_ledger::{Action, EventDraft, EventOutcome as SeqOutcome, ProofDraft, SubmitError};
 use consentry_pdf::Language;
 use consentry_store::{LoginState, StatusRow, SubjectProof};
 use consentry_vault::{Identity, WrappedKey, normalize_email};
@@ -498,10 +497,6 @@ async fn sender_views(state: &AppState, auth: &PortalAuth) -> Result<Vec<SenderV
     Ok(out)
 }
 
-fn when(ms: i64) -> String {
-    crate::routes::proofs::paris_time(ms)
-}
-
 fn decision_word(lang: Language, d: &str) -> &'static str {
     match d {
         "granted" => tr(lang, "accordé", "granted"),
@@ -545,6 +540,8 @@ pub async fn me(
     let Some(auth) = PortalAuth::from_headers(&state, &headers).await? else {
         return Ok(Redirect::to("/portal").into_response());
     };
+    let zone = state.anchoring.schedule().clone();
+    let when = |ms: i64| zone.long_local(ms);
     let views = sender_views(&state, &auth).await?;
     let size = log_size(&state).await?;
     let done = match q.done.as_deref() {
@@ -824,28 +821,31 @@ pub async fn amend(
     if fields.is_empty() {
         return Ok(Redirect::to("/portal/me").into_response());
     }
-    let resealed = key.seal(&mut crate::random::rng(), &tenant, &subject, &new);
-    // The new identity and its `data.amended` entry commit in one transaction, and only
-    // if the identity is still the one read (no concurrent change lost).
-    let outcome = record_event(
-        &state,
+    let resealed = key.seal(
+        &mut consentry_ledger::random::rng(),
         &tenant,
         &subject,
-        EventType::Amended,
-        "portal",
-        fields,
-        Some((sealed, resealed)),
-    )
-    .await
-    .map_err(Problem::unavailable)?;
+        &new,
+    );
+    // The new identity and its `data.amended` entry commit in one transaction, and only
+    // if the identity is still the one read (no concurrent change lost).
+    let outcome = state
+        .ledger
+        .amend(&tenant, &subject, "portal", fields, sealed, resealed)
+        .await;
     match outcome {
-        EventOutcome::Recorded(index) => {
+        Ok(SeqOutcome::Amended { event }) => {
+            let index = event.event.body.log_index;
             tracing::info!(%subject, index, "portal: data amended");
             Ok(Redirect::to("/portal/me?done=amended").into_response())
         }
-        EventOutcome::Changed => Ok(Redirect::to("/portal/me").into_response()),
-        EventOutcome::UnknownContact => Ok(forbidden(lang)),
-        EventOutcome::Erased => Ok(erased_page(lang)),
+        Ok(SeqOutcome::Changed) => Ok(Redirect::to("/portal/me").into_response()),
+        Err(SubmitError::UnknownContact) => Ok(forbidden(lang)),
+        Err(SubmitError::Erased) => Ok(erased_page(lang)),
+        Ok(_) => Err(Problem::unavailable(
+            "an amendment answered as another event",
+        )),
+        Err(e) => Err(Problem::unavailable(e)),
     }
 }
 
@@ -875,7 +875,8 @@ pub async fn revoke(
         ));
     }
     let now = state.clock.now_ms();
-    let id = ProofId::from_suffix(&crate::random::id_suffix(now)).map_err(Problem::unavailable)?;
+    let id = ProofId::from_suffix(&consentry_ledger::random::id_suffix(now))
+        .map_err(Problem::unavailable)?;
     let draft = ProofDraft {
         id: id.clone(),
         tenant,
@@ -887,9 +888,10 @@ pub async fn revoke(
         notice: None,
         evidence: None,
         request: None,
+        link: None,
         valid_days: None,
     };
-    match state.sequencer.submit(draft).await {
+    match state.ledger.record(draft).await {
         Ok(sealed) => {
             tracing::info!(%subject, proof = %id, index = sealed.proof.body.log_index, "portal: consent revoked");
             Ok(Redirect::to("/portal/me?done=revoked").into_response())
@@ -924,14 +926,14 @@ pub async fn erase(
     // The same erasure as `POST /v1/contacts/{id}/erase`: decided and written in the
     // sequencer's append transaction, with its `data.erased` entry.
     let draft = EventDraft {
-        id: EventId::from_suffix(&crate::random::id_suffix(state.clock.now_ms()))
+        id: EventId::from_suffix(&consentry_ledger::random::id_suffix(state.clock.now_ms()))
             .map_err(Problem::unavailable)?,
         tenant,
         subject: subject.clone(),
         actor: "portal".to_owned(),
         action: Action::Erase,
     };
-    match state.sequencer.submit_event(draft).await {
+    match state.ledger.event(draft).await {
         Ok(SeqOutcome::Erased { event }) => {
             if let Err(e) = state.store.flush_erasures().await {
                 tracing::warn!(error = %e, "erasure: truncating the write-ahead log failed; retried every second");
@@ -940,9 +942,14 @@ pub async fn erase(
             Ok(Redirect::to("/portal/me?done=erased").into_response())
         }
         Ok(SeqOutcome::AlreadyErased) => Ok(erased_page(lang)),
-        Ok(SeqOutcome::Revealed { .. } | SeqOutcome::Denied { .. }) => {
-            Err(Problem::unavailable("an erasure was answered as a reveal"))
-        }
+        Ok(
+            SeqOutcome::Revealed { .. }
+            | SeqOutcome::Denied { .. }
+            | SeqOutcome::Amended { .. }
+            | SeqOutcome::Changed,
+        ) => Err(Problem::unavailable(
+            "an erasure was answered as another event",
+        )),
         Err(SubmitError::UnknownContact) => Ok(forbidden(lang)),
         Err(e) => Err(Problem::unavailable(e)),
     }

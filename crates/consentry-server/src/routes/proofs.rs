@@ -13,6 +13,7 @@ use consentry_core::certificate::{Certificate, CertificateWriter};
 use consentry_core::checkpoint::parse_signed_checkpoint;
 use consentry_core::ids::ProofId;
 use consentry_core::proof::SealedProof;
+use consentry_ledger::schedule::Schedule;
 use consentry_pdf::{AnchorLine, CertificateSummary, Language, ProofSummary};
 
 /// The page language from `Accept-Language`: French when French is preferred, else English.
@@ -31,17 +32,6 @@ pub fn language(headers: &HeaderMap) -> Language {
         Language::Fr
     } else {
         Language::En
-    }
-}
-
-/// A UTC instant as local time in Europe/Paris, e.g. `23/11/2026 20:04:05 (Europe/Paris)`.
-pub fn paris_time(ms: i64) -> String {
-    let zoned = jiff::Timestamp::from_millisecond(ms)
-        .ok()
-        .and_then(|t| t.in_tz("Europe/Paris").ok());
-    match zoned {
-        Some(z) => format!("{} (Europe/Paris)", z.strftime("%d/%m/%Y %H:%M:%S")),
-        None => String::from("—"),
     }
 }
 
@@ -116,7 +106,10 @@ fn proof_summary(
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default(),
         recorded_at_utc: proof.body.recorded_at.to_string(),
-        recorded_at_local: paris_time(proof.body.recorded_at.unix_millis()),
+        recorded_at_local: state
+            .anchoring
+            .schedule()
+            .long_local(proof.body.recorded_at.unix_millis()),
         proof_id: id.to_string(),
         log_index: proof.body.log_index,
         log_origin: proof.body.log.clone(),
@@ -274,7 +267,7 @@ pub(crate) async fn certificate_of_entry(
         proof: proof_summary(&state, sender_name, headers, &id, &proof, &entry),
         checkpoint_size: checkpoint.size,
         checkpoint_root: checkpoint.root.to_base64(),
-        anchors: anchor_lines(&cert, &checkpoint.body()),
+        anchors: anchor_lines(&state, &cert, &checkpoint.body()),
     };
     let bytes = consentry_pdf::certificate_pdf(&summary).map_err(Problem::unavailable)?;
     Ok(pdf_response(&format!("{id}.certificate.pdf"), bytes))
@@ -283,15 +276,17 @@ pub(crate) async fn certificate_of_entry(
 /// One readable line per anchor, from the facts its offline check establishes (the block
 /// time from the embedded header, the TSA time from the signed token) rather than from
 /// the object's informational members.
-fn anchor_lines(cert: &Certificate, body: &str) -> Vec<AnchorLine> {
-    anchor_lines_of(&cert.anchors, body)
+fn anchor_lines(state: &AppState, cert: &Certificate, body: &str) -> Vec<AnchorLine> {
+    anchor_lines_of(&cert.anchors, body, state.anchoring.schedule())
 }
 
 /// One readable line per anchor object of the checkpoint whose body is `body` (see
-/// `anchor_lines`): what the web application shows beside an anchored proof.
+/// `anchor_lines`): what the web application shows beside an anchored proof. Times are
+/// shown in UTC and in `zone`'s local time.
 pub fn anchor_lines_of(
     anchors: &[serde_json::Map<String, serde_json::Value>],
     body: &str,
+    zone: &Schedule,
 ) -> Vec<AnchorLine> {
     anchors
         .iter()
@@ -304,7 +299,7 @@ pub fn anchor_lines_of(
                         "block {} {} — {}",
                         f.block_number,
                         f.block_hash,
-                        unix_time(f.block_time)
+                        unix_time(f.block_time, zone)
                     ),
                 },
                 Err(e) => AnchorLine {
@@ -334,33 +329,14 @@ pub fn anchor_lines_of(
         .collect()
 }
 
-fn unix_time(secs: u64) -> String {
+fn unix_time(secs: u64, zone: &Schedule) -> String {
     let secs = i64::try_from(secs).unwrap_or(i64::MAX);
     match jiff::Timestamp::from_second(secs) {
         Ok(t) => format!(
             "{} UTC, {}",
             t.strftime("%Y-%m-%d %H:%M:%S"),
-            paris_time(secs * 1000)
+            zone.long_local(secs.saturating_mul(1000))
         ),
         Err(_) => secs.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paris_time_follows_dst() {
-        // 2026-11-23T19:04:05Z is 20:04:05 in Paris (CET, UTC+1)…
-        assert_eq!(
-            paris_time(1_795_460_645_000),
-            "23/11/2026 20:04:05 (Europe/Paris)"
-        );
-        // …and 2026-07-01T12:00:00Z is 14:00 (CEST, UTC+2).
-        assert_eq!(
-            paris_time(1_782_907_200_000),
-            "01/07/2026 14:00:00 (Europe/Paris)"
-        );
     }
 }

@@ -211,8 +211,8 @@ pub async fn create_requests(
             out.refused.push((raw.clone(), Refusal::AlreadyPending));
             continue;
         }
-        let id =
-            RequestId::from_suffix(&crate::random::id_suffix(now)).map_err(Problem::unavailable)?;
+        let id = RequestId::from_suffix(&consentry_ledger::random::id_suffix(now))
+            .map_err(Problem::unavailable)?;
         let (_, token_hash) = crate::mail::request_token(state, id.as_str());
         requests.push(NewRequest {
             id,

@@ -11,7 +11,6 @@
 use crate::app::AppState;
 use crate::auth::TenantAuth;
 use crate::problem::{ApiJson, Problem};
-use crate::sequencer::{Action, EventDraft, EventOutcome, EventReply, SubmitError, VaultRecord};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -19,6 +18,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use consentry_core::event::{ConsentState, IDENTITY_FIELDS};
 use consentry_core::ids::{EventId, SubjectId, TenantId};
+use consentry_ledger::{Action, EventDraft, EventOutcome, EventReply, SubmitError, VaultRecord};
 use consentry_vault::WrappedKey;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -91,7 +91,7 @@ fn check_reason(reason: &Option<String>) -> Result<(), Problem> {
 }
 
 fn new_event_id(state: &AppState) -> Result<EventId, Problem> {
-    EventId::from_suffix(&crate::random::id_suffix(state.clock.now_ms()))
+    EventId::from_suffix(&consentry_ledger::random::id_suffix(state.clock.now_ms()))
         .map_err(Problem::unavailable)
 }
 
@@ -188,15 +188,11 @@ pub async fn reveal(
             reason: body.reason,
         },
     };
-    let outcome = state
-        .sequencer
-        .submit_event(draft)
-        .await
-        .map_err(|e| match e {
-            SubmitError::UnknownContact => Problem::not_found("contact"),
-            SubmitError::Erased => erased_problem(),
-            other => Problem::unavailable(other),
-        })?;
+    let outcome = state.ledger.event(draft).await.map_err(|e| match e {
+        SubmitError::UnknownContact => Problem::not_found("contact"),
+        SubmitError::Erased => erased_problem(),
+        other => Problem::unavailable(other),
+    })?;
     match outcome {
         EventOutcome::Revealed {
             event,
@@ -226,9 +222,12 @@ pub async fn reveal(
             &event.event.body.id,
             proof.map(|p| p.to_string()),
         )),
-        EventOutcome::Erased { .. } | EventOutcome::AlreadyErased => {
-            Err(Problem::unavailable("a reveal was answered as an erasure"))
-        }
+        EventOutcome::Erased { .. }
+        | EventOutcome::AlreadyErased
+        | EventOutcome::Amended { .. }
+        | EventOutcome::Changed => Err(Problem::unavailable(
+            "a reveal was answered as another event",
+        )),
     }
 }
 
@@ -310,9 +309,12 @@ fn line_of(
             tracing::error!(error = %e, "batch reveal: a contact could not be decided");
             refused_line(id, "unavailable")
         }
-        Ok(EventOutcome::Erased { .. } | EventOutcome::AlreadyErased) => {
-            refused_line(id, "unavailable")
-        }
+        Ok(
+            EventOutcome::Erased { .. }
+            | EventOutcome::AlreadyErased
+            | EventOutcome::Amended { .. }
+            | EventOutcome::Changed,
+        ) => refused_line(id, "unavailable"),
     };
     tally.refused += 1;
     line
@@ -387,7 +389,7 @@ pub async fn batch(
                             reason: reason.clone(),
                         },
                     };
-                    match state.sequencer.enqueue_event(draft).await {
+                    match state.ledger.enqueue_event(draft).await {
                         Ok(reply) => group.push(Queued::Wait(subject, reply)),
                         Err(e) => {
                             tally.refused += 1;

@@ -19,7 +19,6 @@
 
 use crate::app::AppState;
 use crate::contacts::{self, ContactError, ContactInput, Created};
-use crate::portal::{EventOutcome, record_event};
 use crate::web::layout::{Lang, Section, WebError, csrf_field, local_time, page, tr, urlencode};
 use crate::web::session::{Form, Staff, Writer};
 use axum::Router;
@@ -27,9 +26,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use consentry_core::event::EventType;
 use consentry_core::ids::SubjectId;
 use consentry_core::proof::RecipientCategory;
+use consentry_ledger::{EventOutcome, SubmitError};
 use consentry_store::{BookCursor, BookFilter, BookOrder, BookStatus, ContactRow, StatusRow};
 use consentry_vault::{WrappedKey, normalize_email};
 use maud::{Markup, html};
@@ -1050,24 +1049,31 @@ pub async fn edit(
         .map(|(f, _)| f.to_owned())
         .collect();
         if !fields.is_empty() {
-            let resealed = key.seal(&mut crate::random::rng(), &staff.tenant, &c.id, &new);
-            let outcome = record_event(
-                &state,
+            let resealed = key.seal(
+                &mut consentry_ledger::random::rng(),
                 &staff.tenant,
                 &c.id,
-                EventType::Amended,
-                &staff.actor(),
-                fields,
-                Some((sealed, resealed)),
-            )
-            .await?;
+                &new,
+            );
+            let outcome = state
+                .ledger
+                .amend(
+                    &staff.tenant,
+                    &c.id,
+                    &staff.actor(),
+                    fields,
+                    sealed,
+                    resealed,
+                )
+                .await;
             match outcome {
-                EventOutcome::Recorded(index) => {
+                Ok(EventOutcome::Amended { event }) => {
+                    let index = event.event.body.log_index;
                     tracing::info!(user = %staff.user, subject = %c.id, index, "web: identity amended");
                 }
-                EventOutcome::Erased => return Ok(erased_page(&staff, &c.id)),
-                EventOutcome::UnknownContact => return Err(WebError::NotFound(lang)),
-                EventOutcome::Changed => {
+                Err(SubmitError::Erased) => return Ok(erased_page(&staff, &c.id)),
+                Err(SubmitError::UnknownContact) => return Err(WebError::NotFound(lang)),
+                Ok(EventOutcome::Changed) => {
                     return Ok(page(
                         &staff,
                         Section::Contacts,
@@ -1079,6 +1085,12 @@ pub async fn edit(
                         },
                     ));
                 }
+                Ok(_) => {
+                    return Err(WebError::Unavailable(
+                        "an amendment answered as another event".into(),
+                    ));
+                }
+                Err(e) => return Err(WebError::Unavailable(e.to_string())),
             }
         }
     }

@@ -375,7 +375,7 @@ pub async fn add_notice(
         ));
     }
     let now = state.clock.now_ms();
-    let id = NoticeId::from_suffix(&crate::random::id_suffix(now))
+    let id = NoticeId::from_suffix(&consentry_ledger::random::id_suffix(now))
         .map_err(|e| WebError::Unavailable(e.to_string()))?;
     let row = state
         .store

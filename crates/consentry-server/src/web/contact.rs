@@ -14,7 +14,6 @@ use crate::app::AppState;
 use crate::routes::consents::{
     MAX_EVIDENCE_TEXT, ManualConsent, RecordError, check_purpose, new_proof_id, record_manual_as,
 };
-use crate::sequencer::Evidence;
 use crate::web::layout::{
     Lang, Section, WebError, csrf_field, local_time, page, status_badge, status_label, tr,
     urlencode,
@@ -30,6 +29,8 @@ use consentry_core::checkpoint::parse_signed_checkpoint;
 use consentry_core::event::SealedEvent;
 use consentry_core::ids::{ProofId, RequestId, SubjectId};
 use consentry_core::proof::{Decision, Method, SealedProof};
+use consentry_ledger::Evidence;
+use consentry_ledger::schedule::Schedule;
 use consentry_pdf::AnchorLine;
 use consentry_store::{AnchoredCheckpoint, NewEvidence, RequestRow, StatusRow};
 use consentry_vault::WrappedKey;
@@ -172,6 +173,7 @@ enum AnchorState {
 /// The anchored checkpoint holding leaf `index` (the first one past it), with readable
 /// lines for its anchors, computed once per checkpoint.
 fn anchor_state(
+    zone: &Schedule,
     anchored: &[AnchoredCheckpoint],
     cache: &mut HashMap<u64, Vec<AnchorLine>>,
     index: u64,
@@ -191,7 +193,7 @@ fn anchor_state(
                 _ => None,
             })
             .collect();
-        crate::routes::proofs::anchor_lines_of(&maps, &body)
+        crate::routes::proofs::anchor_lines_of(&maps, &body, zone)
     });
     AnchorState::Anchored {
         size: cp.size,
@@ -255,7 +257,12 @@ pub async fn show(
         };
         let proof: SealedProof = serde_json::from_slice(&entry)
             .map_err(|e| WebError::Unavailable(format!("stored proof {}: {e}", p.id)))?;
-        let anchor = anchor_state(&anchored, &mut anchor_cache, p.log_index);
+        let anchor = anchor_state(
+            state.anchoring.schedule(),
+            &anchored,
+            &mut anchor_cache,
+            p.log_index,
+        );
         items.push(Item {
             at: p.recorded_at,
             tiebreak: p.log_index,
@@ -770,8 +777,12 @@ pub async fn record(
                 .unwrap_subject_key(&subject, &WrappedKey::from_bytes(wrapped))
                 .map_err(|e| WebError::Unavailable(format!("subject key: {e}")))?;
             let commitment = key.commitment("evidence", &f.bytes);
-            let sealed =
-                key.seal_document(&mut crate::random::rng(), &staff.tenant, &subject, &f.bytes);
+            let sealed = key.seal_document(
+                &mut consentry_ledger::random::rng(),
+                &staff.tenant,
+                &subject,
+                &f.bytes,
+            );
             let stored = state
                 .store
                 .insert_evidence(&NewEvidence {

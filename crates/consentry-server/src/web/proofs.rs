@@ -11,7 +11,6 @@
 
 use crate::app::AppState;
 use crate::problem::Problem;
-use crate::sequencer::{Action, EventDraft, EventOutcome, SubmitError};
 use crate::web::layout::{Lang, Section, WebError, local_time, page, tr};
 use crate::web::session::Staff;
 use axum::Router;
@@ -21,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use consentry_core::ids::{EventId, ProofId};
 use consentry_core::proof::SealedProof;
+use consentry_ledger::{Action, EventDraft, EventOutcome, SubmitError};
 use consentry_vault::WrappedKey;
 use maud::html;
 
@@ -276,11 +276,11 @@ pub async fn evidence(
     // Opening the file is an access to the person's data: a sealed `data.access` event
     // (field `evidence`, this proof, the user as actor) is durable on the log before the
     // file is opened, and the subject key comes from the same transaction.
-    let event = EventId::from_suffix(&crate::random::id_suffix(state.clock.now_ms()))
+    let event = EventId::from_suffix(&consentry_ledger::random::id_suffix(state.clock.now_ms()))
         .map_err(|e| WebError::Unavailable(e.to_string()))?;
     let outcome = state
-        .sequencer
-        .submit_event(EventDraft {
+        .ledger
+        .event(EventDraft {
             id: event,
             tenant: staff.tenant.clone(),
             subject: row.subject.clone(),

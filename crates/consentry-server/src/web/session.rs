@@ -383,7 +383,7 @@ pub fn hash_password(password: &str) -> Result<String, PasswordError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(PasswordError::TooShort);
     }
-    let salt = SaltString::generate(&mut crate::random::rng());
+    let salt = SaltString::generate(&mut consentry_ledger::random::rng());
     argon2()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -393,7 +393,7 @@ pub fn hash_password(password: &str) -> Result<String, PasswordError> {
 /// A hash no password matches, checked when the address is unknown so that the answer
 /// takes as long as for a known one.
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    let salt = SaltString::generate(&mut crate::random::rng());
+    let salt = SaltString::generate(&mut consentry_ledger::random::rng());
     argon2()
         .hash_password(crate::portal::new_secret().as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -427,7 +427,10 @@ pub async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'stati
 
 /// The blind index a staff address is looked up by: HMAC-SHA256 under the service's link
 /// key (which master-key rotations leave in place) of the normalised address.
-pub fn login_index(master: &crate::keys::MasterKeys, normalized_email: &str) -> [u8; 32] {
+pub fn login_index(
+    master: &consentry_ledger::keys::MasterKeys,
+    normalized_email: &str,
+) -> [u8; 32] {
     master.link_token("staff-login", normalized_email)
 }
 

@@ -175,7 +175,7 @@ pub async fn add(
         .map_err(|e| WebError::Unavailable(e.to_string()))?;
     let now = state.clock.now_ms();
     let user = UserRow {
-        id: UserId::from_suffix(&crate::random::id_suffix(now))
+        id: UserId::from_suffix(&consentry_ledger::random::id_suffix(now))
             .map_err(|e| WebError::Unavailable(e.to_string()))?,
         tenant: staff.tenant.clone(),
         role: role.as_str().to_owned(),

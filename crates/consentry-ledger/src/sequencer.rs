@@ -40,11 +40,12 @@ use consentry_core::event::{ConsentState, EventBody, EventType, IDENTITY_FIELDS,
 use consentry_core::ids::{EventId, ProofId, RequestId, SubjectId, TenantId};
 use consentry_core::keys::SealKey;
 use consentry_core::proof::{
-    Decision, Method, Notice, PROOF_TYPE, ProofBody, Recipient, SealedProof,
+    Decision, Method, Notice, PROOF_TYPE, ProofBody, Recipient, RecipientCategory, SealedProof,
 };
 use consentry_core::time::Timestamp;
 use consentry_store::{
-    ContactRow, Erasure, EventRow, NewEntry, ProofRow, StatusRow, Store, TxReads,
+    Amendment, ContactRow, EntryRows, Erasure, EventEffect, EventRow, NewEntry, ProofRow,
+    RequestAnswer, StatusRow, Store, TxAsk, TxReads,
 };
 use consentry_vault::WrappedKey;
 use std::collections::{HashMap, HashSet};
@@ -73,8 +74,12 @@ pub struct ProofDraft {
     pub notice: Option<Notice>,
     /// Evidence, as a commitment or as the sender's text (committed in the transaction).
     pub evidence: Option<Evidence>,
-    /// Delegated request answered.
+    /// Delegated request answered. The request is claimed in the append transaction,
+    /// only if it is then still pending, its window open and (with `link`) the link the
+    /// answer came through still its current one; else [`SubmitError::NotPending`].
     pub request: Option<RequestId>,
+    /// SHA-256 of the link token a delegated answer came through.
+    pub link: Option<[u8; 32]>,
     /// Validity of a granted consent, in days.
     pub valid_days: Option<u32>,
 }
@@ -139,6 +144,18 @@ pub enum Action {
         /// The proof the file belongs to.
         proof: ProofId,
     },
+    /// Replace the subject's sealed identity with `new`, with a `data.amended` event
+    /// naming the `fields` changed — only if the identity is still `read` when the entry
+    /// is appended (else [`EventOutcome::Changed`], nothing written), so that no
+    /// concurrent change is lost. The new identity and its entry commit together.
+    Amend {
+        /// The fields changed (names from [`IDENTITY_FIELDS`]).
+        fields: Vec<String>,
+        /// The sealed identity the change was made on.
+        read: Vec<u8>,
+        /// The new sealed identity.
+        new: Vec<u8>,
+    },
 }
 
 impl std::fmt::Debug for Action {
@@ -160,6 +177,10 @@ impl std::fmt::Debug for Action {
                 .field("purpose", purpose)
                 .field("proof", proof)
                 .finish(),
+            Action::Amend { fields, .. } => f
+                .debug_struct("Amend")
+                .field("fields", fields)
+                .finish_non_exhaustive(),
         }
     }
 }
@@ -225,6 +246,13 @@ pub enum EventOutcome {
     },
     /// The subject was erased before: nothing was appended.
     AlreadyErased,
+    /// The amendment is done: the new identity and its `data.amended` event are durable.
+    Amended {
+        /// The event.
+        event: SealedEntry,
+    },
+    /// The identity changed since the amendment was made on it: nothing was written.
+    Changed,
 }
 
 /// Why a proof or event was not recorded.
@@ -242,6 +270,10 @@ pub enum SubmitError {
     /// The contact's data was erased.
     #[error("the contact's data was erased")]
     Erased,
+    /// The delegated request answered is no longer pending (answered, expired, cancelled,
+    /// or its link replaced): nothing was written.
+    #[error("the request is not pending")]
+    NotPending,
 }
 
 /// The reply of a queued event, to await.
@@ -322,7 +354,12 @@ impl Sequencer {
                 drain(&mut rx, &mut jobs, max_batch);
                 seq += 1;
                 let now = ctx.clock.now_ms();
-                let prepared = if jobs.iter().all(|j| matches!(j, Job::Proof { .. })) {
+                // Chunks of proofs are decided and sealed ahead; chunks with events or
+                // delegated answers (decided on consent states and requests, read only
+                // under the log lock) are decided in their transaction.
+                let prepared = if jobs.iter().all(|j| {
+                    matches!(j, Job::Proof { draft, .. } if draft.request.is_none() || draft.method != Method::Delegated)
+                }) {
                     let first_index = ctx.expected_first(&mut in_flight).await;
                     prepare(&ctx, &jobs, first_index, now).await
                 } else {
@@ -407,7 +444,7 @@ enum Planned {
     Proof(ProofDraft, Option<Timestamp>),
     Event {
         body: EventBody,
-        erasure: Option<Erasure>,
+        effect: Option<EventEffect>,
         then: Then,
     },
 }
@@ -417,6 +454,7 @@ enum Then {
     Revealed(ProofId, VaultRecord),
     Denied(ConsentState, Option<ProofId>),
     Erased,
+    Amended,
 }
 
 /// A sealed entry and what its job is answered with.
@@ -470,7 +508,7 @@ fn seal_planned(
             let (entry, sealed) = seal_proof(d, *until, log_index, now, seal, origin)?;
             Ok((entry, Built::Proof(sealed)))
         }
-        Planned::Event { body, erasure, .. } => {
+        Planned::Event { body, effect, .. } => {
             let body = EventBody {
                 log_index,
                 ..body.clone()
@@ -489,11 +527,10 @@ fn seal_planned(
                 NewEntry {
                     leaf: consentry_core::merkle::leaf_hash(&entry),
                     entry: entry.clone(),
-                    proof: None,
-                    status: None,
-                    event: Some(row),
-                    erasure: erasure.clone(),
-                    amendment: None,
+                    rows: EntryRows::Event {
+                        event: row,
+                        effect: effect.clone(),
+                    },
                 },
                 Built::Event(SealedEntry { event, entry }),
             ))
@@ -536,6 +573,10 @@ struct Batch<'a> {
     now: i64,
     book: HashMap<BookKey, BookEntry>,
     erased: HashSet<(TenantId, SubjectId)>,
+    /// Identities replaced by earlier drafts of the batch: what later drafts read.
+    amended: HashMap<(TenantId, SubjectId), Vec<u8>>,
+    /// Requests answered by earlier drafts of the batch.
+    claimed: HashSet<RequestId>,
 }
 
 impl Batch<'_> {
@@ -548,6 +589,19 @@ impl Batch<'_> {
             .map(|(_, row)| row)
     }
 
+    /// The subject's sealed identity as this draft sees it: as an earlier draft of the
+    /// batch amended it, else as the transaction read it.
+    fn identity<'r>(
+        &'r self,
+        tenant: &TenantId,
+        subject: &SubjectId,
+        row: &'r ContactRow,
+    ) -> Option<&'r Vec<u8>> {
+        self.amended
+            .get(&(tenant.clone(), subject.clone()))
+            .or(row.identity.as_ref())
+    }
+
     fn is_erased(&self, tenant: &TenantId, subject: &SubjectId, row: &ContactRow) -> bool {
         row.wrapped_key.is_none() || self.erased.contains(&(tenant.clone(), subject.clone()))
     }
@@ -558,6 +612,20 @@ impl Batch<'_> {
     fn proof(&mut self, d: &ProofDraft, until: Option<Timestamp>) -> Result<Planned, SubmitError> {
         if self.erased.contains(&(d.tenant.clone(), d.subject.clone())) {
             return Err(SubmitError::Erased);
+        }
+        if let (Some(request), Method::Delegated) = (&d.request, d.method) {
+            // A delegated answer claims its request: still pending, its window open at
+            // the answer's time, its link the current one, and not answered earlier in
+            // this batch.
+            let open = self.reads.requests.get(request).is_some_and(|r| {
+                r.tenant == d.tenant
+                    && r.status == "pending"
+                    && r.expires_at > self.now
+                    && d.link.is_none_or(|link| link == r.token_hash)
+            });
+            if !open || self.claimed.contains(request) {
+                return Err(SubmitError::NotPending);
+            }
         }
         let resolved = if d.recipient.is_some() && !matches!(d.evidence, Some(Evidence::Text(_))) {
             d.clone()
@@ -583,12 +651,15 @@ impl Batch<'_> {
             ProofDraft {
                 recipient: Some(d.recipient.clone().unwrap_or_else(|| Recipient {
                     address_commitment: row.address_commitment.clone(),
-                    category: crate::routes::consents::category(&row.category),
+                    category: RecipientCategory::from_book(&row.category),
                 })),
                 evidence,
                 ..d.clone()
             }
         };
+        if let (Some(request), Method::Delegated) = (&d.request, d.method) {
+            self.claimed.insert(request.clone());
+        }
         self.book.insert(
             (d.tenant.clone(), d.subject.clone(), d.purpose.clone()),
             BookEntry {
@@ -632,12 +703,12 @@ impl Batch<'_> {
                         fields: IDENTITY_FIELDS.iter().map(|f| (*f).to_owned()).collect(),
                         ..body(EventType::Erased)
                     },
-                    erasure: Some(Erasure {
+                    effect: Some(EventEffect::Erase(Erasure {
                         tenant: d.tenant.clone(),
                         subject: d.subject.clone(),
                         tombstone: crate::random::bytes::<32>(),
                         erased_at: self.now,
-                    }),
+                    })),
                     then: Then::Erased,
                 }))
             }
@@ -655,7 +726,8 @@ impl Batch<'_> {
                             .map(|s| consent_state(&s.status, s.valid_until, self.now))
                     })
                     .unwrap_or(ConsentState::None);
-                let (Some(w), Some(i)) = (&row.wrapped_key, &row.identity) else {
+                let identity = self.identity(&d.tenant, &d.subject, row);
+                let (Some(w), Some(i)) = (&row.wrapped_key, identity) else {
                     return Err(SubmitError::Erased);
                 };
                 Ok(Ok(Planned::Event {
@@ -666,7 +738,7 @@ impl Batch<'_> {
                         consent: Some(state),
                         ..body(EventType::Access)
                     },
-                    erasure: None,
+                    effect: None,
                     then: Then::Revealed(
                         proof.clone(),
                         VaultRecord {
@@ -712,32 +784,34 @@ impl Batch<'_> {
                     }
                     _ => None,
                 };
-                let (kind, consent, then) =
-                    match (state, proof.clone(), &row.wrapped_key, &row.identity) {
-                        (ConsentState::Granted, Some(p), Some(w), Some(i)) => (
-                            EventType::Access,
-                            ConsentState::Granted,
-                            Then::Revealed(
-                                p,
-                                VaultRecord {
-                                    wrapped_key: w.clone(),
-                                    identity: i.clone(),
-                                },
-                            ),
+                let (kind, consent, then) = match (
+                    state,
+                    proof.clone(),
+                    &row.wrapped_key,
+                    self.identity(&d.tenant, &d.subject, row),
+                ) {
+                    (ConsentState::Granted, Some(p), Some(w), Some(i)) => (
+                        EventType::Access,
+                        ConsentState::Granted,
+                        Then::Revealed(
+                            p,
+                            VaultRecord {
+                                wrapped_key: w.clone(),
+                                identity: i.clone(),
+                            },
                         ),
-                        // A grant with no proof behind it relies on nothing: refused.
-                        (ConsentState::Granted, None, _, _) => (
-                            EventType::AccessDenied,
-                            ConsentState::None,
-                            Then::Denied(ConsentState::None, None),
-                        ),
-                        (ConsentState::Granted, Some(_), _, _) => {
-                            return Err(SubmitError::Erased);
-                        }
-                        (other, p, _, _) => {
-                            (EventType::AccessDenied, other, Then::Denied(other, p))
-                        }
-                    };
+                    ),
+                    // A grant with no proof behind it relies on nothing: refused.
+                    (ConsentState::Granted, None, _, _) => (
+                        EventType::AccessDenied,
+                        ConsentState::None,
+                        Then::Denied(ConsentState::None, None),
+                    ),
+                    (ConsentState::Granted, Some(_), _, _) => {
+                        return Err(SubmitError::Erased);
+                    }
+                    (other, p, _, _) => (EventType::AccessDenied, other, Then::Denied(other, p)),
+                };
                 Ok(Ok(Planned::Event {
                     body: EventBody {
                         purpose: Some(purpose.clone()),
@@ -747,8 +821,28 @@ impl Batch<'_> {
                         reason_commitment,
                         ..body(kind)
                     },
-                    erasure: None,
+                    effect: None,
                     then,
+                }))
+            }
+            Action::Amend { .. } if erased => Err(SubmitError::Erased),
+            Action::Amend { fields, read, new } => {
+                if self.identity(&d.tenant, &d.subject, row) != Some(read) {
+                    return Ok(Err(EventOutcome::Changed));
+                }
+                self.amended
+                    .insert((d.tenant.clone(), d.subject.clone()), new.clone());
+                Ok(Ok(Planned::Event {
+                    body: EventBody {
+                        fields: fields.clone(),
+                        ..body(EventType::Amended)
+                    },
+                    effect: Some(EventEffect::Amend(Amendment {
+                        tenant: d.tenant.clone(),
+                        subject: d.subject.clone(),
+                        sealed_identity: new.clone(),
+                    })),
+                    then: Then::Amended,
                 }))
             }
         }
@@ -766,17 +860,7 @@ fn valid_until(d: &ProofDraft, until: Option<Timestamp>, now: i64) -> Option<i64
 }
 
 /// Stamps, indexes and seals one draft: the log entry with the rows it stands for, and
-/// the sealed proof. Used by the sequencer and by the answer-by-link path alike.
-pub fn seal_draft(
-    d: &ProofDraft,
-    log_index: u64,
-    now: i64,
-    seal: &SealKey,
-    origin: &str,
-) -> Result<(NewEntry, Sealed), String> {
-    seal_proof(d, None, log_index, now, seal, origin)
-}
-
+/// the sealed proof.
 fn seal_proof(
     d: &ProofDraft,
     until: Option<Timestamp>,
@@ -818,30 +902,50 @@ fn seal_proof(
     };
     let proof = body.seal(seal).map_err(|e| e.to_string())?;
     let entry = proof.entry_bytes().map_err(|e| e.to_string())?;
+    let answer = match &d.request {
+        Some(request) if d.method == Method::Delegated => Some(RequestAnswer {
+            request: request.clone(),
+            status: d.decision.as_str().to_owned(),
+            answered_at: now,
+            webhook: crate::webhook::event(
+                now,
+                "consent_request.answered",
+                serde_json::json!({
+                    "request_id": request.as_str(),
+                    "contact_id": d.subject.as_str(),
+                    "purpose": d.purpose,
+                    "status": d.decision.as_str(),
+                    "proof_id": d.id.as_str(),
+                    "log_index": log_index,
+                }),
+            ),
+        }),
+        _ => None,
+    };
     let new_entry = NewEntry {
         leaf: consentry_core::merkle::leaf_hash(&entry),
         entry: entry.clone(),
-        proof: Some(ProofRow {
-            id: d.id.clone(),
-            tenant: d.tenant.clone(),
-            subject: d.subject.clone(),
-            purpose: d.purpose.clone(),
-            decision: d.decision.as_str().to_owned(),
-            recorded_at: now,
-        }),
-        status: Some(StatusRow {
-            tenant: d.tenant.clone(),
-            subject: d.subject.clone(),
-            purpose: d.purpose.clone(),
-            status: d.decision.as_str().to_owned(),
-            proof_id: Some(d.id.clone()),
-            log_index: Some(log_index),
-            updated_at: now,
-            valid_until: valid_until.map(|t| t.unix_millis()),
-        }),
-        event: None,
-        erasure: None,
-        amendment: None,
+        rows: EntryRows::Proof {
+            proof: ProofRow {
+                id: d.id.clone(),
+                tenant: d.tenant.clone(),
+                subject: d.subject.clone(),
+                purpose: d.purpose.clone(),
+                decision: d.decision.as_str().to_owned(),
+                recorded_at: now,
+            },
+            status: StatusRow {
+                tenant: d.tenant.clone(),
+                subject: d.subject.clone(),
+                purpose: d.purpose.clone(),
+                status: d.decision.as_str().to_owned(),
+                proof_id: Some(d.id.clone()),
+                log_index: Some(log_index),
+                updated_at: now,
+                valid_until: valid_until.map(|t| t.unix_millis()),
+            },
+            answer,
+        },
     };
     Ok((new_entry, Sealed { proof, entry }))
 }
@@ -925,15 +1029,30 @@ struct BuiltChunk {
     events: u64,
 }
 
-/// The contacts and consent states `jobs` are decided on.
-fn reads_needed(jobs: &[Job]) -> (Vec<SubjectId>, Vec<(TenantId, SubjectId, String)>) {
-    let mut subjects: Vec<SubjectId> = Vec::new();
-    let mut statuses: Vec<(TenantId, SubjectId, String)> = Vec::new();
+/// What `jobs` are decided on: contacts, consent states and delegated requests.
+#[derive(Default)]
+struct Needed {
+    subjects: Vec<SubjectId>,
+    statuses: Vec<(TenantId, SubjectId, String)>,
+    requests: Vec<RequestId>,
+}
+
+/// The contacts, consent states and requests `jobs` are decided on.
+fn reads_needed(jobs: &[Job]) -> Needed {
+    let mut needed = Needed::default();
+    let Needed {
+        subjects,
+        statuses,
+        requests,
+    } = &mut needed;
     for job in jobs {
         match job {
             Job::Proof { draft: d, .. } => {
                 if d.recipient.is_none() || matches!(d.evidence, Some(Evidence::Text(_))) {
                     subjects.push(d.subject.clone());
+                }
+                if let (Some(r), Method::Delegated) = (&d.request, d.method) {
+                    requests.push(r.clone());
                 }
             }
             Job::Event { draft: d, .. } => {
@@ -946,14 +1065,14 @@ fn reads_needed(jobs: &[Job]) -> (Vec<SubjectId>, Vec<(TenantId, SubjectId, Stri
             }
         }
     }
-    (subjects, statuses)
+    needed
 }
 
 /// Decides and seals a chunk of proofs ahead of its transaction, on the contacts as
 /// committed now. `None` when that cannot be done (the read failed): the transaction then
 /// does it all.
 async fn prepare(ctx: &Context, jobs: &[Job], first: u64, now: i64) -> Option<Prepared> {
-    let (subjects, _) = reads_needed(jobs);
+    let subjects = reads_needed(jobs).subjects;
     let contacts = if subjects.is_empty() {
         HashMap::new()
     } else {
@@ -967,7 +1086,7 @@ async fn prepare(ctx: &Context, jobs: &[Job], first: u64, now: i64) -> Option<Pr
     };
     let reads = TxReads {
         contacts,
-        statuses: HashMap::new(),
+        ..TxReads::default()
     };
     match build(jobs, &reads, first, now, &ctx.keys, &ctx.origin) {
         Ok(built) => Some(Prepared {
@@ -1000,6 +1119,8 @@ fn build(
         now,
         book: HashMap::new(),
         erased: HashSet::new(),
+        amended: HashMap::new(),
+        claimed: HashSet::new(),
     };
     let decided: Vec<Result<Result<Planned, EventOutcome>, SubmitError>> = jobs
         .iter()
@@ -1043,6 +1164,7 @@ fn build(
                                 proof,
                             },
                             Then::Erased => EventOutcome::Erased { event },
+                            Then::Amended => EventOutcome::Amended { event },
                         }))
                     }
                     (Built::Event(_), Planned::Proof(..)) => {
@@ -1134,49 +1256,56 @@ async fn writer(ctx: Arc<Context>, mut chunks: mpsc::Receiver<Chunk>) {
 async fn write(ctx: &Context, chunks: Vec<Chunk>) {
     let started = std::time::Instant::now();
     let through = chunks.last().map_or(0, |c| c.seq);
-    let mut subjects = Vec::new();
-    let mut statuses = Vec::new();
+    let mut needed = Needed::default();
     let mut jobs = Vec::with_capacity(chunks.len());
     let mut prepared = Vec::with_capacity(chunks.len());
     for c in chunks {
-        let (s, st) = reads_needed(&c.jobs);
-        subjects.extend(s);
-        statuses.extend(st);
+        let n = reads_needed(&c.jobs);
+        needed.subjects.extend(n.subjects);
+        needed.statuses.extend(n.statuses);
+        needed.requests.extend(n.requests);
         jobs.push(c.jobs);
         prepared.push((c.now, c.prepared));
     }
     let (keys, origin) = (&ctx.keys, ctx.origin.as_str());
     let result = ctx
         .store
-        .append_reading(&subjects, &statuses, |first_index, reads| {
-            let mut at = first_index;
-            let mut entries = Vec::new();
-            let mut answers = Vec::with_capacity(jobs.len());
-            let (mut events, mut resealed) = (0u64, 0u64);
-            for (chunk, (now, ahead)) in jobs.iter().zip(prepared) {
-                let built = match ahead {
-                    Some(p)
-                        if p.first == at
-                            && p.subjects
-                                .iter()
-                                .all(|s| p.contacts.get(s) == reads.contacts.get(s)) =>
-                    {
-                        p.built
-                    }
-                    ahead => {
-                        if ahead.is_some() {
-                            resealed += chunk.len() as u64;
+        .append_reading(
+            TxAsk {
+                subjects: &needed.subjects,
+                statuses: &needed.statuses,
+                requests: &needed.requests,
+            },
+            |first_index, reads| {
+                let mut at = first_index;
+                let mut entries = Vec::new();
+                let mut answers = Vec::with_capacity(jobs.len());
+                let (mut events, mut resealed) = (0u64, 0u64);
+                for (chunk, (now, ahead)) in jobs.iter().zip(prepared) {
+                    let built = match ahead {
+                        Some(p)
+                            if p.first == at
+                                && p.subjects
+                                    .iter()
+                                    .all(|s| p.contacts.get(s) == reads.contacts.get(s)) =>
+                        {
+                            p.built
                         }
-                        build(chunk, reads, at, now, keys, origin)?
-                    }
-                };
-                at += built.entries.len() as u64;
-                entries.extend(built.entries);
-                answers.push(built.answers);
-                events += built.events;
-            }
-            Ok((entries, (answers, events, resealed)))
-        })
+                        ahead => {
+                            if ahead.is_some() {
+                                resealed += chunk.len() as u64;
+                            }
+                            build(chunk, reads, at, now, keys, origin)?
+                        }
+                    };
+                    at += built.entries.len() as u64;
+                    entries.extend(built.entries);
+                    answers.push(built.answers);
+                    events += built.events;
+                }
+                Ok((entries, (answers, events, resealed)))
+            },
+        )
         .await;
     if let Ok(mut e) = ctx.expected.lock() {
         e.through = through;
@@ -1306,6 +1435,7 @@ mod tests {
             notice: None,
             evidence: None,
             request: None,
+            link: None,
             valid_days: None,
         };
         let job = Job::Proof {
@@ -1489,5 +1619,211 @@ mod tests {
         // were decided on what one transaction read before either.
         assert!(matches!(revealed.await.unwrap(), Err(SubmitError::Erased)));
         assert_eq!(ctx.metrics.append_batches.get(), 1, "one transaction");
+    }
+
+    /// Commits `jobs` as one chunk decided in the transaction, at `now`.
+    async fn decided_in_tx(f: &Fixture, seq: u64, jobs: Vec<Job>) {
+        let chunk = Chunk {
+            seq,
+            now: NOW,
+            jobs,
+            prepared: None,
+        };
+        write(&f.ctx, vec![chunk]).await;
+    }
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    #[tokio::test]
+    async fn amendments_see_earlier_ones_of_their_batch_and_reveals_read_the_new_identity() {
+        let f = fixture().await;
+        let (grant, granted) = proof_job(&f, 1);
+        let amend = |n, read: u8, new: u8| {
+            event_job(
+                &f,
+                n,
+                Action::Amend {
+                    fields: vec!["name".into()],
+                    read: vec![read; 40],
+                    new: vec![new; 40],
+                },
+            )
+        };
+        // Both amendments were made on the identity as first read (8…): the second one
+        // comes too late and changes nothing.
+        let (first, first_done) = amend(2, 8, 9);
+        let (second, second_done) = amend(3, 8, 10);
+        let (reveal, revealed) = event_job(
+            &f,
+            4,
+            Action::Reveal {
+                purpose: "newsletter".into(),
+                fields: vec!["name".into()],
+                reason: None,
+            },
+        );
+        decided_in_tx(&f, 1, vec![grant, first, second, reveal]).await;
+        assert!(granted.await.unwrap().is_ok());
+        let Ok(EventOutcome::Amended { event }) = first_done.await.unwrap() else {
+            panic!("the first amendment is recorded");
+        };
+        assert_eq!(event.event.body.kind, EventType::Amended);
+        assert_eq!(event.event.body.fields, vec!["name".to_owned()]);
+        assert!(matches!(
+            second_done.await.unwrap(),
+            Ok(EventOutcome::Changed)
+        ));
+        let Ok(EventOutcome::Revealed { vault, .. }) = revealed.await.unwrap() else {
+            panic!("the reveal is allowed");
+        };
+        assert_eq!(
+            vault.identity,
+            vec![9; 40],
+            "the reveal reads the amended identity"
+        );
+        let row = f
+            .ctx
+            .store
+            .contact(&f.tenant, &f.subject)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.identity, Some(vec![9; 40]));
+        // Grant, amendment, access: the refused amendment wrote nothing.
+        assert_eq!(f.ctx.store.log_head().await.unwrap().0, 3);
+    }
+
+    /// A pending request for the fixture's contact, on link `token`, open until `until`.
+    async fn request(f: &Fixture, id: &str, token: u8, until: i64) -> RequestId {
+        let id = RequestId::parse(id).unwrap();
+        f.ctx
+            .store
+            .insert_requests(&[consentry_store::NewRequest {
+                id: id.clone(),
+                tenant: f.tenant.clone(),
+                subject: f.subject.clone(),
+                purpose: "newsletter".into(),
+                token_hash: [token; 32],
+                notice_text: "notice".into(),
+                notice_sha256: "00".into(),
+                notice_version: Some("1".into()),
+                notice_url: None,
+                language: "fr".into(),
+                valid_days: None,
+                created_at: 1,
+                expires_at: until,
+            }])
+            .await
+            .unwrap();
+        id
+    }
+
+    fn answer_job(
+        f: &Fixture,
+        n: u32,
+        request: &RequestId,
+        link: u8,
+    ) -> (Job, oneshot::Receiver<Result<Sealed, SubmitError>>) {
+        let (job, reply) = proof_job(f, n);
+        let Job::Proof {
+            draft,
+            valid_until,
+            reply: r,
+        } = job
+        else {
+            unreachable!()
+        };
+        let draft = ProofDraft {
+            method: Method::Delegated,
+            request: Some(request.clone()),
+            link: Some([link; 32]),
+            ..draft
+        };
+        (
+            Job::Proof {
+                draft,
+                valid_until,
+                reply: r,
+            },
+            reply,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_delegated_answer_claims_its_request_once_on_its_current_link_while_open() {
+        let f = fixture().await;
+        f.ctx
+            .store
+            .set_webhook(&f.tenant, "https://hooks.example/consentry", 1)
+            .await
+            .unwrap();
+        let open = request(&f, "req_open", 1, NOW + 1_000).await;
+        let lapsed = request(&f, "req_lapsed", 2, NOW).await;
+        let other = RequestId::parse("req_other").unwrap();
+        let (answer, answered) = answer_job(&f, 1, &open, 1);
+        let (again, twice) = answer_job(&f, 2, &open, 1);
+        let (late, too_late) = answer_job(&f, 3, &lapsed, 2);
+        let (unknown, nowhere) = answer_job(&f, 4, &other, 3);
+        decided_in_tx(&f, 1, vec![answer, again, late, unknown]).await;
+        let sealed = answered.await.unwrap().unwrap();
+        assert_eq!(sealed.proof.body.request.as_ref(), Some(&open));
+        assert_eq!(sealed.proof.body.recipient.address_commitment, "ac");
+        assert!(matches!(twice.await.unwrap(), Err(SubmitError::NotPending)));
+        assert!(matches!(
+            too_late.await.unwrap(),
+            Err(SubmitError::NotPending)
+        ));
+        assert!(matches!(
+            nowhere.await.unwrap(),
+            Err(SubmitError::NotPending)
+        ));
+        let row = f
+            .ctx
+            .store
+            .request(&f.tenant, &open)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (row.status.as_str(), row.answered_at, row.proof_id.as_ref()),
+            ("granted", Some(NOW), Some(&sealed.proof.body.id))
+        );
+        // The webhook event committed with the proof, and only for it.
+        assert_eq!(
+            f.ctx.store.deliveries(&f.tenant, 10).await.unwrap().len(),
+            1
+        );
+        assert_eq!(f.ctx.store.log_head().await.unwrap().0, 1);
+
+        // A link replaced by a resend no longer answers; an erased contact's never does.
+        let resent = request(&f, "req_resent", 4, NOW + 1_000).await;
+        let (stale, stale_done) = answer_job(&f, 5, &resent, 5);
+        decided_in_tx(&f, 2, vec![stale]).await;
+        assert!(matches!(
+            stale_done.await.unwrap(),
+            Err(SubmitError::NotPending)
+        ));
+        let (erase, erased) = event_job(&f, 6, Action::Erase);
+        let (after, after_done) = answer_job(&f, 7, &resent, 4);
+        decided_in_tx(&f, 3, vec![erase, after]).await;
+        assert!(matches!(
+            erased.await.unwrap(),
+            Ok(EventOutcome::Erased { .. })
+        ));
+        assert!(matches!(
+            after_done.await.unwrap(),
+            Err(SubmitError::Erased)
+        ));
+        let row = f
+            .ctx
+            .store
+            .request(&f.tenant, &resent)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            row.status, "pending",
+            "nothing was written for a refused answer"
+        );
     }
 }

@@ -84,6 +84,21 @@ impl Schedule {
             .to_string()
     }
 
+    /// An instant given in Unix milliseconds as local date and time to the second with
+    /// the zone's name (`23/11/2026 20:04:05 (Europe/Paris)`), as proof PDFs, e-mails and
+    /// the recipients' pages show times; `—` for an instant out of range.
+    pub fn long_local(&self, ms: i64) -> String {
+        match Timestamp::from_millisecond(ms) {
+            Ok(t) => format!(
+                "{} ({})",
+                t.to_zoned_datetime(self.tz.clone())
+                    .strftime("%d/%m/%Y %H:%M:%S"),
+                self.tz_name
+            ),
+            Err(_) => String::from("—"),
+        }
+    }
+
     fn slot_on(&self, date: Date) -> Option<Slot> {
         // "compatible": a time in a spring gap runs just after the gap, a time in an
         // autumn fold runs at its first occurrence.
@@ -131,6 +146,28 @@ fn parse_hh_mm(s: &str) -> Option<Time> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_local_times_follow_the_zone_and_its_clock_changes() {
+        let paris = Schedule::paris_midnight().unwrap();
+        // 2026-11-23T19:04:05Z is 20:04:05 in Paris (CET, UTC+1)…
+        assert_eq!(
+            paris.long_local(1_795_460_645_000),
+            "23/11/2026 20:04:05 (Europe/Paris)"
+        );
+        // …and 2026-07-01T12:00:00Z is 14:00 (CEST, UTC+2).
+        assert_eq!(
+            paris.long_local(1_782_907_200_000),
+            "01/07/2026 14:00:00 (Europe/Paris)"
+        );
+        // Another zone configured: its own local time and name.
+        let reunion = Schedule::new("00:00", "Indian/Reunion").unwrap();
+        assert_eq!(
+            reunion.long_local(1_795_460_645_000),
+            "23/11/2026 23:04:05 (Indian/Reunion)"
+        );
+        assert_eq!(Schedule::utc_midnight().long_local(i64::MAX), "—");
+    }
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()
