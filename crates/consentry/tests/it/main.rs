@@ -12,6 +12,7 @@ mod durability;
 mod keys;
 mod openapi;
 mod portal;
+mod release_fixtures;
 mod reveal;
 mod service;
 // OpenSSL's TSA and test PKIs, shared with consentry-anchor's tests.
