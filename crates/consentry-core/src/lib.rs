@@ -19,6 +19,7 @@ pub mod anchor;
 pub mod canonical;
 pub mod certificate;
 pub mod checkpoint;
+pub mod consent;
 pub mod event;
 pub mod history;
 pub mod ids;

@@ -31,7 +31,7 @@ pub mod webhook;
 
 pub use sequencer::{
     Action, EventDraft, EventOutcome, EventReply, Evidence, ProofDraft, Sealed, SealedEntry,
-    SubmitError, VaultRecord, consent_state,
+    SubmitError, VaultRecord,
 };
 
 use crate::anchoring::{AnchorSettings, Anchoring};

@@ -297,8 +297,6 @@ pub struct Sequencer {
     tx: mpsc::Sender<Job>,
 }
 
-const DAY_MS: i64 = 86_400_000;
-
 /// PostgreSQL: batches at least this large mean concurrent clients, and a transaction
 /// with fewer than three quarters of the last one's drafts waits up to
 /// [`GATHER_WINDOW`] for more. Its commit has a larger fixed cost than SQLite's (round
@@ -538,21 +536,6 @@ fn seal_planned(
     }
 }
 
-/// The consent state a book entry stands for at `now`: what the contact view shows, and
-/// what a reveal is decided on. Only [`ConsentState::Granted`] allows a reveal.
-pub fn consent_state(status: &str, valid_until: Option<i64>, now: i64) -> ConsentState {
-    match status {
-        "granted" if valid_until.is_some_and(|v| v <= now) => ConsentState::Expired,
-        "granted" => ConsentState::Granted,
-        "refused" => ConsentState::Refused,
-        "revoked" => ConsentState::Revoked,
-        "pending" => ConsentState::Pending,
-        "expired" => ConsentState::Expired,
-        // A state this build does not know never allows a reveal.
-        _ => ConsentState::None,
-    }
-}
-
 /// A book entry as the batch sees it: read in the transaction, or set by an earlier
 /// proof of the same batch.
 #[derive(Clone)]
@@ -718,12 +701,12 @@ impl Batch<'_> {
                 let state = self
                     .book
                     .get(&key)
-                    .map(|e| consent_state(&e.status, e.valid_until, self.now))
+                    .map(|e| ConsentState::of_book(&e.status, e.valid_until, self.now))
                     .or_else(|| {
                         self.reads
                             .statuses
                             .get(&key)
-                            .map(|s| consent_state(&s.status, s.valid_until, self.now))
+                            .map(|s| ConsentState::of_book(&s.status, s.valid_until, self.now))
                     })
                     .unwrap_or(ConsentState::None);
                 let identity = self.identity(&d.tenant, &d.subject, row);
@@ -766,7 +749,10 @@ impl Batch<'_> {
                         })
                 });
                 let (state, proof) = match entry {
-                    Some(e) => (consent_state(&e.status, e.valid_until, self.now), e.proof),
+                    Some(e) => (
+                        ConsentState::of_book(&e.status, e.valid_until, self.now),
+                        e.proof,
+                    ),
                     None => (ConsentState::None, None),
                 };
                 let reason_commitment = match (reason, &row.wrapped_key) {
@@ -854,7 +840,9 @@ impl Batch<'_> {
 fn valid_until(d: &ProofDraft, until: Option<Timestamp>, now: i64) -> Option<i64> {
     match (d.decision, until, d.valid_days) {
         (Decision::Granted, Some(t), _) => Some(t.unix_millis()),
-        (Decision::Granted, None, Some(days)) => Some(now + i64::from(days) * DAY_MS),
+        (Decision::Granted, None, Some(days)) => {
+            Some(consentry_core::consent::lapses_at(now, days))
+        }
         _ => None,
     }
 }

@@ -184,10 +184,9 @@ fn check_terms(
     valid_until: Option<Timestamp>,
     evidence_len: usize,
 ) -> Result<(), RecordError> {
-    if valid_days.is_some_and(|d| !(1..=3650).contains(&d)) {
-        return Err(RecordError::Invalid(
-            "valid_days must be between 1 and 3650".into(),
-        ));
+    if let Some(days) = valid_days {
+        consentry_core::consent::valid_days(days)
+            .map_err(|e| RecordError::Invalid(e.to_string()))?;
     }
     if valid_until.is_some() && valid_days.is_some() {
         return Err(RecordError::Invalid(

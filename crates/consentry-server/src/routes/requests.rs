@@ -7,6 +7,7 @@ use crate::routes::consents::check_purpose;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use consentry_core::consent;
 use consentry_core::ids::{RequestId, SubjectId, TenantId};
 use consentry_core::merkle::Hash;
 use consentry_core::time::Timestamp;
@@ -150,11 +151,9 @@ pub fn check_requests(input: &RequestsInput) -> Result<(), Problem> {
             "notice version (64) or url (2000) is too long",
         ));
     }
-    if !(3..=30).contains(&input.response_days) {
-        return Err(Problem::invalid("response_days must be between 3 and 30"));
-    }
-    if input.valid_days.is_some_and(|d| !(1..=3650).contains(&d)) {
-        return Err(Problem::invalid("valid_days must be between 1 and 3650"));
+    consent::response_days(input.response_days).map_err(|e| Problem::invalid(e.to_string()))?;
+    if let Some(days) = input.valid_days {
+        consent::valid_days(days).map_err(|e| Problem::invalid(e.to_string()))?;
     }
     if input.language != "fr" && input.language != "en" {
         return Err(Problem::invalid("language must be fr or en"));

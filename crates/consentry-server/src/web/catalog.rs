@@ -27,8 +27,6 @@ use serde::Deserialize;
 pub const MAX_NOTICE_CHARS: usize = 20_000;
 /// Longest purpose description, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 2000;
-/// Longest default validity, in days (the API's limit for `valid_days`).
-pub const MAX_VALID_DAYS: u32 = 3650;
 
 /// This module's routes.
 pub fn routes() -> Router<AppState> {
@@ -224,7 +222,7 @@ fn purpose_form(staff: &Staff) -> Markup {
             label for="purpose-description" { (tr(lang, "Description (2 000 caractères au plus)", "Description (2,000 characters at most)")) }
             textarea #purpose-description name="description" required maxlength="2000" {}
             label for="purpose-valid-days" { (tr(lang, "Validité par défaut d'un consentement accordé, en jours (vide : sans fin ; 1 à 3 650)", "Default validity of a granted consent, in days (empty: no end; 1 to 3,650)")) }
-            input #purpose-valid-days type="number" name="valid_days" min="1" max="3650" step="1";
+            input #purpose-valid-days type="number" name="valid_days" min=(consentry_core::consent::VALID_DAYS.start()) max=(consentry_core::consent::VALID_DAYS.end()) step="1";
             div { button.primary #purpose-submit type="submit" { (tr(lang, "Enregistrer la finalité", "Save the purpose")) } }
         }
     }
@@ -292,7 +290,7 @@ fn check_purpose_form(
         None
     } else {
         match days.parse::<u32>() {
-            Ok(d) if (1..=MAX_VALID_DAYS).contains(&d) => Some(d),
+            Ok(d) if consentry_core::consent::VALID_DAYS.contains(&d) => Some(d),
             _ => {
                 return Err(WebError::bad(
                     lang,

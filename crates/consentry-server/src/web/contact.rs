@@ -648,7 +648,7 @@ fn consent_form(
                     label { input type="radio" name="decision" value="refused"; " " (status_label(lang, "refused")) }
                 }
                 label for="consent-valid-days" { (tr(lang, "Validité en jours (si accordé)", "Validity in days (if granted)")) }
-                input #consent-valid-days type="number" name="valid_days" min="1" max="3650" aria-describedby="consent-valid-help";
+                input #consent-valid-days type="number" name="valid_days" min=(consentry_core::consent::VALID_DAYS.start()) max=(consentry_core::consent::VALID_DAYS.end()) aria-describedby="consent-valid-help";
                 p.muted #consent-valid-help { (tr(lang, "Vide : la durée par défaut de la finalité, sinon sans limite.", "Empty: the purpose's default, else no limit.")) }
                 label for="consent-note" { (tr(lang, "Justificatif : une note", "Evidence: a note")) }
                 textarea #consent-note name="evidence_note" rows="3" maxlength=(MAX_EVIDENCE_TEXT) {}
@@ -726,7 +726,7 @@ pub async fn record(
         .filter(|s| !s.is_empty());
     let valid_days = match given_days {
         Some(s) => match s.parse::<u32>() {
-            Ok(d) if (1..=3650).contains(&d) => Some(d),
+            Ok(d) if consentry_core::consent::VALID_DAYS.contains(&d) => Some(d),
             _ => {
                 return Err(WebError::bad(
                     lang,

@@ -21,6 +21,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use consentry_core::consent;
 use consentry_core::ids::{NoticeId, RequestId, SubjectId, TenantId};
 use consentry_core::merkle::Hash;
 use consentry_store::{BookCursor, BookFilter, BookOrder, BookStatus, NoticeRow};
@@ -295,9 +296,9 @@ pub async fn new_form(
                     }
                     p.muted #request-language-help { (tr(lang, "L'e-mail et la page de réponse sont dans la langue de la notice, que la preuve enregistre.", "The e-mail and the answer page are in the notice's language, which the proof records.")) }
                     label for="request-days" { (tr(lang, "Délai de réponse (jours, 3 à 30)", "Time to answer (days, 3 to 30)")) }
-                    input #request-days type="number" name="response_days" min="3" max="30" value="15" required;
+                    input #request-days type="number" name="response_days" min=(consent::RESPONSE_DAYS.start()) max=(consent::RESPONSE_DAYS.end()) value="15" required;
                     label for="request-valid" { (tr(lang, "Validité d'un consentement accordé (jours)", "Validity of a granted consent (days)")) }
-                    input #request-valid type="number" name="valid_days" min="1" max="3650" value=[purpose_row.and_then(|p| p.valid_days)];
+                    input #request-valid type="number" name="valid_days" min=(consent::VALID_DAYS.start()) max=(consent::VALID_DAYS.end()) value=[purpose_row.and_then(|p| p.valid_days)];
                     @if n > 0 {
                         div { button.primary #request-submit type="submit" {
                             (match lang { Lang::Fr => format!("Envoyer {n} demande(s)"), Lang::En => format!("Send {n} request(s)") })
@@ -418,7 +419,7 @@ pub async fn create(
     let response_days = match form.response_days.trim() {
         "" => 15,
         s => match s.parse::<u32>() {
-            Ok(d) if (3..=30).contains(&d) => d,
+            Ok(d) if consent::RESPONSE_DAYS.contains(&d) => d,
             _ => {
                 return Err(WebError::bad(
                     lang,
@@ -431,7 +432,7 @@ pub async fn create(
     let valid_days = match form.valid_days.trim() {
         "" => None,
         s => match s.parse::<u32>() {
-            Ok(d) if (1..=3650).contains(&d) => Some(d),
+            Ok(d) if consent::VALID_DAYS.contains(&d) => Some(d),
             _ => {
                 return Err(WebError::bad(
                     lang,
