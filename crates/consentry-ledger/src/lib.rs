@@ -2,9 +2,10 @@
 //!
 //! Everything that writes the log goes through a [`Ledger`]: a consent recorded by hand,
 //! in the portal or from a delegated answer, a reveal, an evidence read, an amendment,
-//! an erasure. Each is a typed command handed to the group commit ([`sequencer`]), which
-//! decides it in the append transaction, on what that transaction read, seals it and
-//! answers once it is durable. Nothing else calls the store's append.
+//! an erasure. Each is a typed command handed to the group commit (the private
+//! `sequencer` module), which decides it in the append transaction, on what that
+//! transaction read, seals it and answers once it is durable. Nothing else calls the
+//! store's append.
 //!
 //! The crate knows nothing of HTTP, pages or e-mail: `consentry-server` adapts requests
 //! to commands, and the `consentry` binary starts the engine. What it owns besides:

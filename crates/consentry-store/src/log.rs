@@ -253,8 +253,8 @@ impl Store {
     /// When an entry erases a contact, the SQLite write-ahead log is marked for
     /// truncation ([`Store::flush_erasures`]), so that the erased bytes leave it too.
     ///
-    /// On SQLite it runs on the append connection ([`crate::sqlite_writer`]); on
-    /// PostgreSQL through sqlx. Both drivers plan the same rows ([`Rows`]) with the same
+    /// On SQLite it runs on the append connection (`sqlite_writer.rs`); on
+    /// PostgreSQL through sqlx. Both drivers plan the same rows (`log::Rows`) with the same
     /// statements. The ledger's group commit is its one caller outside tests.
     pub async fn append_reading<T, F>(
         &self,

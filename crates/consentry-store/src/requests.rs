@@ -1,7 +1,7 @@
 //! Delegated consent requests: creation (with the book's `pending` status), the e-mail
 //! queue, expiry. The recipient's answer is a proof appended through the log (the
 //! ledger decides it on [`RequestState`] read under the log lock, and the request is
-//! closed with [`crate::log::EntryRows::Proof`]'s `answer` in the same transaction), so
+//! closed with [`crate::EntryRows::Proof`]'s `answer` in the same transaction), so
 //! a link answers exactly once and an answer is never half-recorded.
 
 use crate::log::RequestState;
