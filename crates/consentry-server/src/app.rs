@@ -22,9 +22,20 @@ type KeyCache = HashMap<[u8; 32], (i64, ApiKeyRow)>;
 /// Tenant keys by tenant, and the master key ring generation they were derived from.
 type TenantKeyCache = (u64, HashMap<TenantId, Arc<TenantKeys>>);
 
-/// What every handler can reach.
+/// What every handler can reach: one shared [`Shared`] behind an `Arc`, so that the
+/// clone axum makes for each extractor is one reference count, whatever the state holds.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The state's contents.
+pub struct Shared {
     /// Storage.
     pub store: Store,
     /// Keys.
@@ -47,15 +58,20 @@ pub struct AppState {
     pub portal: Arc<crate::portal::Portal>,
     /// The web application's sign-in limiter.
     pub web_limiter: Arc<crate::limiter::Limiter>,
-    key_cache: Arc<Mutex<KeyCache>>,
+    key_cache: Mutex<KeyCache>,
     /// Tenant keys by tenant, for the master key ring of the generation noted.
-    tenant_keys: Arc<Mutex<TenantKeyCache>>,
+    tenant_keys: Mutex<TenantKeyCache>,
 }
 
 impl AppState {
-    /// Builds the state around a running ledger.
-    pub fn new(ledger: Ledger, config: Arc<ServerConfig>) -> AppState {
-        AppState {
+    /// Builds the state around a running ledger; `portal` is the portal's sign-in
+    /// limiter and mail transport.
+    pub fn new(
+        ledger: Ledger,
+        config: Arc<ServerConfig>,
+        portal: crate::portal::Portal,
+    ) -> AppState {
+        AppState(Arc::new(Shared {
             anchoring: ledger.anchoring().clone(),
             origin: ledger.origin().into(),
             store: ledger.store().clone(),
@@ -65,11 +81,11 @@ impl AppState {
             metrics: ledger.metrics().clone(),
             ledger,
             mail_wake: Arc::default(),
-            portal: Arc::new(crate::portal::Portal::new(None)),
+            portal: Arc::new(portal),
             web_limiter: Arc::new(crate::limiter::Limiter::new(crate::web::session::WINDOW_MS)),
-            key_cache: Arc::default(),
-            tenant_keys: Arc::default(),
-        }
+            key_cache: Mutex::default(),
+            tenant_keys: Mutex::default(),
+        }))
     }
 
     pub(crate) fn cached_key(&self, hash: &[u8; 32], now: i64) -> Option<ApiKeyRow> {
@@ -122,6 +138,7 @@ async fn count_responses(State(state): State<AppState>, req: Request, next: Next
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     crate::routes::routes()
+        .into_router()
         .fallback(crate::routes::not_found)
         .layer(axum::middleware::from_fn(crate::rejections::uniform))
         .layer(axum::middleware::from_fn_with_state(
@@ -193,11 +210,11 @@ pub async fn serve(
     .await?;
     let (mail_stop_tx, stop_rx_mail) = tokio::sync::watch::channel(false);
     let (transport, from) = crate::mail::Transport::from_config(&config)?;
-    let mut state = AppState::new(ledger, config.clone());
-    state.portal = Arc::new(crate::portal::Portal::new(Some((
-        transport.clone(),
-        from.clone(),
-    ))));
+    let state = AppState::new(
+        ledger,
+        config.clone(),
+        crate::portal::Portal::new(Some((transport.clone(), from.clone()))),
+    );
     let mailer = tokio::spawn(crate::mail::run(
         state.clone(),
         transport,

@@ -18,6 +18,7 @@
 //! columns are fixed by a first pass over the book when the export starts.
 
 use crate::contacts::{self, Checked, ContactError, ContactInput, Created};
+use consentry_core::event::ConsentState;
 use consentry_core::ids::{SubjectId, TenantId};
 use consentry_core::proof::RecipientCategory;
 use consentry_core::time::Timestamp;
@@ -686,13 +687,9 @@ impl Export {
                 .iter()
                 .find(|s| s.subject == c.id && &s.purpose == p)
                 .map(|s| {
-                    let expired =
-                        s.status == "granted" && s.valid_until.is_some_and(|v| v <= self.now);
-                    if expired {
-                        "expired".to_owned()
-                    } else {
-                        s.status.clone()
-                    }
+                    ConsentState::of_book(&s.status, s.valid_until, self.now)
+                        .as_str()
+                        .to_owned()
                 })
                 .unwrap_or_default();
             out.push(status);

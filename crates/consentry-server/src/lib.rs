@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod portal;
 pub mod problem;
 pub mod rejections;
+pub mod route_table;
 pub mod routes;
 pub mod web;
 pub mod webhooks;

@@ -7,6 +7,7 @@ use crate::problem::{ApiJson, ApiQuery, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use consentry_core::event::ConsentState;
 use consentry_core::ids::SubjectId;
 use consentry_core::time::Timestamp;
 use consentry_store::{ContactRow, StatusRow};
@@ -23,11 +24,10 @@ fn ts(ms: i64) -> Value {
 pub fn contact_view(c: &ContactRow, statuses: &[StatusRow], now: i64) -> Value {
     let mut consents = Map::new();
     for s in statuses.iter().filter(|s| s.subject == c.id) {
-        let expired = s.status == "granted" && s.valid_until.is_some_and(|v| v <= now);
         consents.insert(
             s.purpose.clone(),
             json!({
-                "status": if expired { "expired" } else { s.status.as_str() },
+                "status": ConsentState::of_book(&s.status, s.valid_until, now).as_str(),
                 "proof_id": s.proof_id.as_ref().map(|p| p.to_string()),
                 "log_index": s.log_index,
                 "updated_at": ts(s.updated_at),

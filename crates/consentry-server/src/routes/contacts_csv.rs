@@ -12,18 +12,12 @@ use crate::contacts_csv::{self, LineError, MAX_BYTES};
 use crate::problem::{ApiQuery, Problem};
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use axum::routing::{MethodRouter, post};
 use serde::Deserialize;
 use serde_json::Value;
-
-/// `POST /v1/contacts/import`, with its own 20 MiB body limit.
-pub fn import_route() -> MethodRouter<AppState> {
-    post(import).layer(DefaultBodyLimit::max(MAX_BYTES))
-}
 
 /// Query of `POST /v1/contacts/import`.
 #[derive(Deserialize)]

@@ -21,71 +21,65 @@ pub(crate) use portal::rejection_page as portal_rejection_page;
 /// Whether a POST comes from a page of another site (shared with the web application).
 pub(crate) use portal::{ClientIp, foreign_origin as portal_foreign_origin};
 
-use crate::app::AppState;
 use crate::problem::Problem;
-use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use crate::route_table::Routes;
 
 /// Every route.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(meta::healthz))
-        .route("/metrics", get(meta::metrics))
-        .route("/.well-known/consentry.json", get(meta::well_known))
-        .route("/openapi.json", get(crate::openapi::document))
-        .route("/v1/log/checkpoint", get(log::checkpoint))
-        .route("/v1/log/proof/inclusion", get(log::inclusion))
-        .route("/v1/log/proof/consistency", get(log::consistency))
-        .route("/v1/contacts", post(contacts::create).get(contacts::list))
-        .route("/v1/contacts/import", contacts_csv::import_route())
-        .route("/v1/contacts/export", get(contacts_csv::export))
-        .route("/v1/contacts/{id}", get(contacts::show))
-        .route("/v1/contacts/{id}/consents", post(consents::record))
-        .route("/v1/contacts/{id}/reveal", post(reveal::reveal))
-        .route("/v1/contacts/{id}/erase", post(events::erase))
-        .route("/v1/contacts/{id}/events", get(events::history))
-        .route(
-            "/v1/reveal/batch",
-            post(reveal::batch).layer(DefaultBodyLimit::max(reveal::MAX_BATCH_BODY)),
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/healthz", meta::healthz)
+        .get("/metrics", meta::metrics)
+        .get("/.well-known/consentry.json", meta::well_known)
+        .get("/openapi.json", crate::openapi::document)
+        .get("/v1/log/checkpoint", log::checkpoint)
+        .get("/v1/log/proof/inclusion", log::inclusion)
+        .get("/v1/log/proof/consistency", log::consistency)
+        .post("/v1/contacts", contacts::create)
+        .get("/v1/contacts", contacts::list)
+        .post_up_to(
+            "/v1/contacts/import",
+            contacts_csv::import,
+            crate::contacts_csv::MAX_BYTES,
         )
-        .route("/v1/events/{id}", get(events::show))
-        .route("/v1/proofs/{id}", get(proofs::show))
-        .route("/v1/proofs/{id}/certificate", get(proofs::certificate))
-        .route(
-            "/v1/proofs/{id}/certificate.pdf",
-            get(proofs::certificate_pdf),
-        )
-        .route("/v1/log/anchors", get(log::anchors))
-        .route("/v1/admin/anchor", post(admin::anchor))
-        .route("/v1/consent-requests", post(requests::create))
-        .route("/v1/consent-requests/{id}", get(requests::show))
-        .route(
-            "/v1/webhook",
-            get(webhook::show).put(webhook::set).delete(webhook::delete),
-        )
-        .route("/c/{token}", get(answer::show).post(answer::answer))
-        .route("/c/{token}/proof", get(answer::proof))
-        .route("/verify", get(verify_page::page))
-        .route("/verify/verify.js", get(verify_page::script))
-        .route("/verify/consentry_verify.wasm", get(verify_page::wasm))
-        .route("/portal", get(portal::home))
-        .route("/portal/login", post(portal::login))
-        .route(
-            "/portal/session/{token}",
-            get(portal::session_page).post(portal::session_open),
-        )
-        .route("/portal/me", get(portal::me))
-        .route("/portal/amend", post(portal::amend))
-        .route("/portal/revoke", post(portal::revoke))
-        .route("/portal/erase", post(portal::erase))
-        .route("/portal/export", post(portal::export))
-        .route("/portal/logout", post(portal::logout))
-        .route("/portal/proofs/{id}", get(portal::proof))
-        .route("/portal/proofs/{id}/certificate", get(portal::certificate))
-        .route(
+        .get("/v1/contacts/export", contacts_csv::export)
+        .get("/v1/contacts/{id}", contacts::show)
+        .post("/v1/contacts/{id}/consents", consents::record)
+        .post("/v1/contacts/{id}/reveal", reveal::reveal)
+        .post("/v1/contacts/{id}/erase", events::erase)
+        .get("/v1/contacts/{id}/events", events::history)
+        .post_up_to("/v1/reveal/batch", reveal::batch, reveal::MAX_BATCH_BODY)
+        .get("/v1/events/{id}", events::show)
+        .get("/v1/proofs/{id}", proofs::show)
+        .get("/v1/proofs/{id}/certificate", proofs::certificate)
+        .get("/v1/proofs/{id}/certificate.pdf", proofs::certificate_pdf)
+        .get("/v1/log/anchors", log::anchors)
+        .post("/v1/admin/anchor", admin::anchor)
+        .post("/v1/consent-requests", requests::create)
+        .get("/v1/consent-requests/{id}", requests::show)
+        .get("/v1/webhook", webhook::show)
+        .put("/v1/webhook", webhook::set)
+        .delete("/v1/webhook", webhook::delete)
+        .get("/c/{token}", answer::show)
+        .post("/c/{token}", answer::answer)
+        .get("/c/{token}/proof", answer::proof)
+        .get("/verify", verify_page::page)
+        .get("/verify/verify.js", verify_page::script)
+        .get("/verify/consentry_verify.wasm", verify_page::wasm)
+        .get("/portal", portal::home)
+        .post("/portal/login", portal::login)
+        .get("/portal/session/{token}", portal::session_page)
+        .post("/portal/session/{token}", portal::session_open)
+        .get("/portal/me", portal::me)
+        .post("/portal/amend", portal::amend)
+        .post("/portal/revoke", portal::revoke)
+        .post("/portal/erase", portal::erase)
+        .post("/portal/export", portal::export)
+        .post("/portal/logout", portal::logout)
+        .get("/portal/proofs/{id}", portal::proof)
+        .get("/portal/proofs/{id}/certificate", portal::certificate)
+        .get(
             "/portal/proofs/{id}/certificate.pdf",
-            get(portal::certificate_pdf),
+            portal::certificate_pdf,
         )
         .merge(crate::web::routes())
 }

@@ -19,13 +19,13 @@
 
 use crate::app::AppState;
 use crate::contacts::{self, ContactError, ContactInput, Created};
+use crate::route_table::Routes;
 use crate::web::layout::{Lang, Section, WebError, csrf_field, local_time, page, tr, urlencode};
 use crate::web::session::{Form, Staff, Writer};
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use consentry_core::event::ConsentState;
 use consentry_core::ids::SubjectId;
 use consentry_core::proof::RecipientCategory;
 use consentry_ledger::{EventOutcome, SubmitError};
@@ -42,12 +42,14 @@ pub const PAGE_SIZES: [u32; 4] = [25, 50, 100, 200];
 pub const DEFAULT_PAGE: u32 = 50;
 
 /// This module's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/app/contacts", get(list).post(create))
-        .route("/app/contacts/new", get(new_form))
-        .route("/app/contacts/export", get(export))
-        .route("/app/contacts/{id}/edit", get(edit_form).post(edit))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/app/contacts", list)
+        .post("/app/contacts", create)
+        .get("/app/contacts/new", new_form)
+        .get("/app/contacts/export", export)
+        .get("/app/contacts/{id}/edit", edit_form)
+        .post("/app/contacts/{id}/edit", edit)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -273,12 +275,8 @@ async fn purposes(state: &AppState, staff: &Staff) -> Result<Vec<String>, WebErr
 }
 
 /// A status as the book shows it: `expired` for a lapsed grant.
-fn shown_status(s: &StatusRow, now: i64) -> &str {
-    if s.status == "granted" && s.valid_until.is_some_and(|v| v <= now) {
-        "expired"
-    } else {
-        s.status.as_str()
-    }
+fn shown_status(s: &StatusRow, now: i64) -> &'static str {
+    ConsentState::of_book(&s.status, s.valid_until, now).as_str()
 }
 
 fn category_label(lang: Lang, c: &str) -> &'static str {

@@ -10,14 +10,13 @@
 //! request shows and the hash its proof records agree byte for byte.
 
 use crate::app::AppState;
+use crate::route_table::Routes;
 use crate::routes::consents::check_purpose;
 use crate::web::layout::{Section, WebError, csrf_field, local_time, page, tr};
 use crate::web::session::{Admin, Form, Role, Staff};
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use consentry_core::ids::NoticeId;
 use consentry_store::{NoticeRow, PurposeRow};
 use maud::{Markup, html};
@@ -29,10 +28,11 @@ pub const MAX_NOTICE_CHARS: usize = 20_000;
 pub const MAX_DESCRIPTION_CHARS: usize = 2000;
 
 /// This module's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/app/purposes", get(show).post(save_purpose))
-        .route("/app/notices", post(add_notice))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/app/purposes", show)
+        .post("/app/purposes", save_purpose)
+        .post("/app/notices", add_notice)
 }
 
 /// A notice text as stored: line endings normalised to `\n` (`\r\n` and lone `\r`).

@@ -11,6 +11,7 @@
 //! that erasing the contact shreds it with the rest of their data.
 
 use crate::app::AppState;
+use crate::route_table::Routes;
 use crate::routes::consents::{
     MAX_EVIDENCE_TEXT, ManualConsent, RecordError, check_purpose, new_proof_id, record_manual_as,
 };
@@ -20,12 +21,11 @@ use crate::web::layout::{
 };
 use crate::web::proofs::{clean_media_type, pending_text};
 use crate::web::session::{Staff, Upload, Writer};
-use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use consentry_core::checkpoint::parse_signed_checkpoint;
+use consentry_core::event::ConsentState;
 use consentry_core::event::SealedEvent;
 use consentry_core::ids::{ProofId, RequestId, SubjectId};
 use consentry_core::proof::{Decision, Method, SealedProof};
@@ -46,10 +46,11 @@ const MAX_CONSENT_BODY: usize = MAX_EVIDENCE_FILE + 256 * 1024;
 const TIMELINE_MAX: usize = 300;
 
 /// This module's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/app/contacts/{id}", get(show)).route(
+pub fn routes() -> Routes {
+    Routes::new().get("/app/contacts/{id}", show).post_up_to(
         "/app/contacts/{id}/consents",
-        post(record).layer(DefaultBodyLimit::max(MAX_CONSENT_BODY)),
+        record,
+        MAX_CONSENT_BODY,
     )
 }
 
@@ -149,12 +150,8 @@ fn live_badge(lang: Lang, subject: &SubjectId, purpose: &str, status: &str) -> M
 }
 
 /// A status row as the book shows it: a grant past its validity is `expired`.
-fn shown_status(s: &StatusRow, now: i64) -> &str {
-    if s.status == "granted" && s.valid_until.is_some_and(|v| v <= now) {
-        "expired"
-    } else {
-        s.status.as_str()
-    }
+fn shown_status(s: &StatusRow, now: i64) -> &'static str {
+    ConsentState::of_book(&s.status, s.valid_until, now).as_str()
 }
 
 /// An entry of the timeline: when, a tiebreak (log index or creation), and its markup.

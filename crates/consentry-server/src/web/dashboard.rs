@@ -17,13 +17,12 @@
 //!   due.
 
 use crate::app::AppState;
+use crate::route_table::Routes;
 use crate::web::layout::{Lang, Section, WebError, local_time, page, status_label, tr};
 use crate::web::session::Staff;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use consentry_store::{AnchorRow, BucketCounts, PurposeCounts};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -38,8 +37,8 @@ pub const CHART_DAYS: usize = 30;
 pub const BUCKET_MS: i64 = 15 * 60 * 1000;
 
 /// This module's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/app/dashboard", get(show))
+pub fn routes() -> Routes {
+    Routes::new().get("/app/dashboard", show)
 }
 
 /// One day of the chart.

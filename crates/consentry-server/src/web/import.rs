@@ -14,13 +14,12 @@
 
 use crate::app::AppState;
 use crate::contacts_csv::{self, LineError, MAX_BYTES, Outcome};
+use crate::route_table::Routes;
 use crate::web::layout::{Lang, Section, WebError, csrf_field, page, tr};
 use crate::web::session::{Staff, Upload, Writer};
-use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use base64::Engine as _;
 use maud::{Markup, html};
 
@@ -41,19 +40,12 @@ ann.martin@example.org,Ann Martin,\"12 rue de la Paix\r\n75002 Paris\",+33 1 23 
 bob@example.com,\"Doe, \"\"Bob\"\"\",,,professional,south,\r\n";
 
 /// This module's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/app/contacts/import",
-            get(form)
-                .post(preview)
-                .layer(DefaultBodyLimit::max(MAX_UPLOAD_BODY)),
-        )
-        .route(
-            "/app/contacts/import/confirm",
-            post(confirm).layer(DefaultBodyLimit::max(MAX_CONFIRM_BODY)),
-        )
-        .route("/app/contacts/import/example.csv", get(example))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/app/contacts/import", form)
+        .post_up_to("/app/contacts/import", preview, MAX_UPLOAD_BODY)
+        .post_up_to("/app/contacts/import/confirm", confirm, MAX_CONFIRM_BODY)
+        .get("/app/contacts/import/example.csv", example)
 }
 
 fn format_help(lang: Lang) -> Markup {

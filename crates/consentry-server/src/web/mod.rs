@@ -25,26 +25,27 @@ pub mod signin;
 pub mod users;
 
 use crate::app::AppState;
+use crate::route_table::Routes;
 use crate::web::layout::{WebError, status_label};
 use crate::web::session::Staff;
 use axum::Json;
-use axum::Router;
 use axum::extract::{Query, State};
-use axum::routing::{get, post};
+use consentry_core::event::ConsentState;
 use consentry_core::ids::SubjectId;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 /// Every route of the web application.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/app", get(signin::home))
-        .route("/app/login", get(signin::login_page).post(signin::login))
-        .route("/app/logout", post(signin::logout))
-        .route("/app/lang/{code}", get(signin::set_language))
-        .route("/app/static/app.css", get(signin::css))
-        .route("/app/static/app.js", get(signin::js))
-        .route("/app/live", get(live))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/app", signin::home)
+        .get("/app/login", signin::login_page)
+        .post("/app/login", signin::login)
+        .post("/app/logout", signin::logout)
+        .get("/app/lang/{code}", signin::set_language)
+        .get("/app/static/app.css", signin::css)
+        .get("/app/static/app.js", signin::js)
+        .get("/app/live", live)
         .merge(book::routes())
         .merge(import::routes())
         .merge(contact::routes())
@@ -79,11 +80,7 @@ pub async fn live(
     let now = state.clock.now_ms();
     let mut out = Map::new();
     for s in state.store.statuses(&staff.tenant, &ids).await? {
-        let status = if s.status == "granted" && s.valid_until.is_some_and(|v| v <= now) {
-            "expired"
-        } else {
-            s.status.as_str()
-        };
+        let status = ConsentState::of_book(&s.status, s.valid_until, now).as_str();
         let entry = out
             .entry(s.subject.to_string())
             .or_insert_with(|| Value::Object(Map::new()));

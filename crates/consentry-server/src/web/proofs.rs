@@ -11,13 +11,12 @@
 
 use crate::app::AppState;
 use crate::problem::Problem;
+use crate::route_table::Routes;
 use crate::web::layout::{Lang, Section, WebError, local_time, page, tr};
 use crate::web::session::Staff;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use consentry_core::ids::{EventId, ProofId};
 use consentry_core::proof::SealedProof;
 use consentry_ledger::{Action, EventDraft, EventOutcome, SubmitError};
@@ -25,13 +24,13 @@ use consentry_vault::WrappedKey;
 use maud::html;
 
 /// This module's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/app/proofs/{id}", get(proof_json))
-        .route("/app/proofs/{id}/pdf", get(proof_pdf))
-        .route("/app/proofs/{id}/certificate", get(certificate_json))
-        .route("/app/proofs/{id}/certificate.pdf", get(certificate_pdf))
-        .route("/app/proofs/{id}/evidence", get(evidence))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/app/proofs/{id}", proof_json)
+        .get("/app/proofs/{id}/pdf", proof_pdf)
+        .get("/app/proofs/{id}/certificate", certificate_json)
+        .get("/app/proofs/{id}/certificate.pdf", certificate_pdf)
+        .get("/app/proofs/{id}/evidence", evidence)
 }
 
 /// An API problem met by a page: "not found" stays not found, a failure is a failure,

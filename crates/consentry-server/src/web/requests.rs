@@ -10,17 +10,16 @@
 //! purpose) are listed on the result page; the others are asked.
 
 use crate::app::AppState;
+use crate::route_table::Routes;
 use crate::routes::requests::{MAX_BULK, Refusal, RequestsInput, create_requests};
 use crate::web::layout::{
     Lang, Section, WebError, csrf_field, page, parse_lang, status_label, tr, urlencode,
 };
 use crate::web::proofs::from_problem;
 use crate::web::session::{Form, Writer};
-use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use consentry_core::consent;
 use consentry_core::ids::{NoticeId, RequestId, SubjectId, TenantId};
 use consentry_core::merkle::Hash;
@@ -32,12 +31,12 @@ use serde::Deserialize;
 pub const MAX_SELECTION: usize = 20_000;
 
 /// This module's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/app/requests/new", get(new_form))
-        .route("/app/requests", post(create))
-        .route("/app/requests/{id}/resend", post(resend))
-        .route("/app/requests/{id}/cancel", post(cancel))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/app/requests/new", new_form)
+        .post("/app/requests", create)
+        .post("/app/requests/{id}/resend", resend)
+        .post("/app/requests/{id}/cancel", cancel)
 }
 
 /// Who is asked: contacts picked one by one, or a filter of the book.

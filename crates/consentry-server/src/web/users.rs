@@ -8,17 +8,16 @@
 //! signing in. Changing a password, or disabling a user, ends every session of that user.
 
 use crate::app::AppState;
+use crate::route_table::Routes;
 use crate::web::layout::{Lang, Section, WebError, csrf_field, local_time, page, tr};
 use crate::web::session::{
     self, Admin, Form, MIN_PASSWORD_CHARS, PasswordError, Role, Staff, hash_password, login_index,
     verify_password,
 };
 use crate::web::signin::Empty;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use consentry_core::ids::UserId;
 use consentry_store::UserRow;
 use consentry_vault::normalize_email;
@@ -26,14 +25,13 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 /// This module's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/app/users", get(list).post(add))
-        .route("/app/users/{id}/disable", post(disable))
-        .route(
-            "/app/account/password",
-            get(password_page).post(change_password),
-        )
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/app/users", list)
+        .post("/app/users", add)
+        .post("/app/users/{id}/disable", disable)
+        .get("/app/account/password", password_page)
+        .post("/app/account/password", change_password)
 }
 
 /// A new random password: 128 bits as 32 hex digits in four groups of eight
