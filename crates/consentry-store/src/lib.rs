@@ -7,8 +7,9 @@
 //! newer Consentry is refused. The backend is chosen from the URL scheme; any other scheme
 //! is an error.
 //!
-//! The log is appended in batches ([`Store::append`]): one transaction takes the head
-//! row's lock, reads the size, lets the caller build (and seal) entries for the indices it
+//! The log is appended in batches ([`Store::append_reading`], whose one caller is the
+//! ledger's group commit): one transaction takes the head row's lock, reads the size and
+//! what the caller asks for, lets the caller build (and seal) entries for the indices it
 //! is handed, writes the entries, the changed tiles, the rows the entries stand for, and
 //! the new head, and commits. Indices are therefore gap-free and unique even with several
 //! processes on one PostgreSQL database, and an entry is durable before anyone is told
