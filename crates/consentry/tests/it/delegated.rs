@@ -138,8 +138,8 @@ fn walk(env: &Env, s: &Server, key: &str, mails: &Path) {
     let c = get(&s.url(&format!("/v1/contacts/{contact}")), Some(key)).json();
     assert_eq!(c["consents"]["newsletter"]["status"], "pending");
 
-    let mails = wait_mails(mails, 1);
-    let raw = &mails[0];
+    let first_mails = wait_mails(mails, 1);
+    let raw = &first_mails[0];
     assert!(
         raw.contains("claire.fontaine@example.net"),
         "the e-mail goes to the contact"
@@ -228,6 +228,43 @@ fn walk(env: &Env, s: &Server, key: &str, mails: &Path) {
     assert_eq!(page(s, &forged, "en", None).0, 404);
     assert_eq!(page(s, &forged, "en", Some("decision=granted")).0, 404);
     assert_eq!(page(s, "/c/short", "en", Some("decision=granted")).0, 404);
+
+    // A contact erased while its request is open: the answer finds the erasure in the
+    // append transaction, is refused with a page saying so, and records nothing.
+    let erased = add_contact(s, key, "leon.marchand@example.net");
+    let r = post(
+        &s.url("/v1/consent-requests"),
+        Some(key),
+        &json!({"contact_id": erased, "purpose": "newsletter", "notice": {"text": NOTICE}, "language": "fr"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let erased_rid = r.json()["id"].as_str().unwrap().to_owned();
+    let mail = wait_mails(mails, 2)
+        .into_iter()
+        .find(|m| m.contains("leon.marchand@example.net"))
+        .expect("the second request's e-mail");
+    let erased_link = link_path(&mail_body(&mail));
+    let e = post(
+        &s.url(&format!("/v1/contacts/{erased}/erase")),
+        Some(key),
+        &json!({}),
+    );
+    assert_eq!(e.status, 200, "{}", e.text());
+    let (status, html) = page(s, &erased_link, "fr", Some("decision=granted"));
+    assert_eq!(status, 410, "{html}");
+    assert!(
+        html.contains("effacées") && html.contains("Rien n"),
+        "{html}"
+    );
+    let req = get(
+        &s.url(&format!("/v1/consent-requests/{erased_rid}")),
+        Some(key),
+    )
+    .json();
+    assert!(req["proof_id"].is_null(), "{req}");
+    assert_ne!(req["status"], "granted", "{req}");
+    let c = get(&s.url(&format!("/v1/contacts/{erased}")), Some(key)).json();
+    assert_ne!(c["consents"]["newsletter"]["status"], "granted", "{c}");
 }
 
 #[test]
