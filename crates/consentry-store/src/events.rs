@@ -74,6 +74,13 @@ pub(crate) const INSERT_EVENT: &str = "INSERT INTO events \
 /// becomes a random tombstone.
 pub(crate) const ERASE_CONTACT: &str = "UPDATE contacts SET wrapped_key = NULL, identity = NULL, \
      email_index = $1, attributes = '{}', erased_at = $2 WHERE tenant_id = $3 AND id = $4 AND wrapped_key IS NOT NULL";
+/// An erased contact's pending requests, cancelled with the erasure: their links answer
+/// nothing any more and an e-mail not sent yet is not sent. Binds: erased at, the
+/// unsent-mail error, tenant, contact.
+pub(crate) const CANCEL_REQUESTS: &str = "UPDATE consent_requests SET status = 'cancelled', answered_at = $1, \
+     mail_error = CASE WHEN mail_status = 'queued' THEN $2 ELSE mail_error END, \
+     mail_status = CASE WHEN mail_status = 'queued' THEN 'failed' ELSE mail_status END \
+     WHERE tenant_id = $3 AND subject_id = $4 AND status = 'pending'";
 /// An erased contact's evidence files, sealed under the key just destroyed.
 pub(crate) const DELETE_EVIDENCE: &str =
     "DELETE FROM evidence_files WHERE tenant_id = $1 AND subject_id = $2";
@@ -127,6 +134,13 @@ pub(crate) async fn erase_in_tx(
     // Evidence files are sealed under the key just destroyed: delete them too, so that no
     // ciphertext of the person outlives the erasure.
     sqlx::query(DELETE_EVIDENCE)
+        .bind(e.tenant.as_str())
+        .bind(e.subject.as_str())
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(CANCEL_REQUESTS)
+        .bind(e.erased_at)
+        .bind(crate::CANCELLED_UNSENT)
         .bind(e.tenant.as_str())
         .bind(e.subject.as_str())
         .execute(&mut **tx)

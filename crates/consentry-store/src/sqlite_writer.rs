@@ -364,6 +364,13 @@ fn erase(tx: &rusqlite::Transaction<'_>, e: &Erasure) -> Result<(), StoreError> 
     }
     tx.prepare_cached(events::DELETE_EVIDENCE)?
         .execute(params![e.tenant.as_str(), e.subject.as_str()])?;
+    tx.prepare_cached(events::CANCEL_REQUESTS)?
+        .execute(params![
+            e.erased_at,
+            crate::CANCELLED_UNSENT,
+            e.tenant.as_str(),
+            e.subject.as_str(),
+        ])?;
     Ok(())
 }
 

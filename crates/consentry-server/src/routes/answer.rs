@@ -94,6 +94,25 @@ fn invalid_link(lang: Language) -> Response {
     )
 }
 
+/// Whether the contact a request asks was erased (its requests were cancelled with it).
+async fn contact_erased(state: &AppState, r: &RequestRow) -> Result<bool, Problem> {
+    Ok(state
+        .store
+        .contact(&r.tenant, &r.subject)
+        .await?
+        .is_none_or(|c| c.wrapped_key.is_none()))
+}
+
+/// The page of a link whose recipient's data was erased: nothing can be answered.
+fn erased(lang: Language) -> Response {
+    page(
+        lang,
+        StatusCode::GONE,
+        tr(lang, "Données effacées", "Data erased"),
+        html! { p { (tr(lang, "Les données de ce destinataire ont été effacées ; cette demande a été annulée avec elles et ne peut plus recevoir de réponse. Rien n'a été enregistré.", "This recipient's data was erased; this request was cancelled with it and can no longer be answered. Nothing was recorded.")) } },
+    )
+}
+
 fn when(zone: &Schedule, ms: i64) -> String {
     zone.long_local(ms)
 }
@@ -157,6 +176,9 @@ pub async fn show(
         return Ok(invalid_link(lang));
     };
     let now = state.clock.now_ms();
+    if contact_erased(&state, &r).await? {
+        return Ok(erased(lang));
+    }
     if r.status != "pending" || r.expires_at <= now {
         return Ok(closed(lang, state.anchoring.schedule(), &r, now, &token));
     }
@@ -268,16 +290,12 @@ pub async fn answer(
             ))
         }
         Err(SubmitError::NotPending) => match state.store.request_by_token(&hash).await? {
+            Some(row) if contact_erased(&state, &row).await? => Ok(erased(lang)),
             Some(row) => Ok(closed(lang, state.anchoring.schedule(), &row, now, &token)),
             None => Ok(invalid_link(lang)),
         },
         Err(SubmitError::UnknownContact) => Ok(invalid_link(lang)),
-        Err(SubmitError::Erased) => Ok(page(
-            lang,
-            StatusCode::GONE,
-            tr(lang, "Données effacées", "Data erased"),
-            html! { p { (tr(lang, "Les données de ce destinataire ont été effacées à sa demande ; cette demande ne peut plus recevoir de réponse. Rien n'a été enregistré.", "This recipient's data was erased at their request; this request can no longer be answered. Nothing was recorded.")) } },
-        )),
+        Err(SubmitError::Erased) => Ok(erased(lang)),
         Err(e) => Err(Problem::unavailable(e)),
     }
 }

@@ -229,8 +229,8 @@ fn walk(env: &Env, s: &Server, key: &str, mails: &Path) {
     assert_eq!(page(s, &forged, "en", Some("decision=granted")).0, 404);
     assert_eq!(page(s, "/c/short", "en", Some("decision=granted")).0, 404);
 
-    // A contact erased while its request is open: the answer finds the erasure in the
-    // append transaction, is refused with a page saying so, and records nothing.
+    // A contact erased while its request is open: the erasure cancels the request in its
+    // own transaction, and the link says the data was erased and records nothing.
     let erased = add_contact(s, key, "leon.marchand@example.net");
     let r = post(
         &s.url("/v1/consent-requests"),
@@ -262,7 +262,13 @@ fn walk(env: &Env, s: &Server, key: &str, mails: &Path) {
     )
     .json();
     assert!(req["proof_id"].is_null(), "{req}");
-    assert_ne!(req["status"], "granted", "{req}");
+    assert_eq!(
+        req["status"], "cancelled",
+        "the erasure cancelled it: {req}"
+    );
+    let (status, html) = page(s, &erased_link, "en", None);
+    assert_eq!(status, 410, "{html}");
+    assert!(html.contains("Data erased"), "{html}");
     let c = get(&s.url(&format!("/v1/contacts/{erased}")), Some(key)).json();
     assert_ne!(c["consents"]["newsletter"]["status"], "granted", "{c}");
 }
