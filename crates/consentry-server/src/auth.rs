@@ -5,8 +5,8 @@
 //! stored — a fast hash suffices for secrets of that entropy. Successful lookups are
 //! cached for a few seconds so that each request does not cost a database read.
 
-use crate::app::AppState;
 use crate::problem::Problem;
+use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;

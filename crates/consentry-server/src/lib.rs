@@ -8,21 +8,26 @@
 //!   requests, proofs, purposes and notices, dashboard), server-rendered HTML.
 #![deny(missing_docs)]
 
-pub mod app;
 pub mod auth;
+pub mod client;
 pub mod config;
+pub mod consents;
 pub mod contacts;
 pub mod contacts_csv;
+pub mod downloads;
+pub mod i18n;
 pub mod limiter;
 pub mod mail;
-pub mod openapi;
 pub mod portal;
 pub mod problem;
-pub mod rejections;
+pub mod requests;
 pub mod route_table;
 pub mod routes;
+pub mod service;
+pub mod session;
+pub mod state;
 pub mod web;
 pub mod webhooks;
 
-pub use app::{AppState, serve};
 pub use config::ServerConfig;
+pub use state::AppState;

@@ -6,8 +6,8 @@
 //! ([`consentry_vault::MasterKey::link_token`]), so neither is ever stored in clear. The
 //! same loop closes requests whose response window has passed.
 
-use crate::app::AppState;
 use crate::config::ServerConfig;
+use crate::state::AppState;
 use consentry_store::RequestRow;
 use consentry_vault::WrappedKey;
 use lettre::message::{Mailbox, header::ContentType};

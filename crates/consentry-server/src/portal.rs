@@ -10,18 +10,18 @@
 //!   link and the e-mail happen in a task of their own after the answer is sent, so
 //!   neither the page nor its timing says whether the address is known. An unknown
 //!   address gets no e-mail.
-//! - **Sessions** are a 256-bit random ID in a cookie (`HttpOnly`, `SameSite=Strict`,
-//!   `Path=/portal`; `Secure` and the `__Host-` prefix when the public URL is https),
-//!   stored hashed with an absolute expiry ([`SESSION_TTL_MS`]) and a synchronizer
-//!   token that every form must send back ([`PortalAuth::check_csrf`]).
+//! - **Sessions** are [`crate::session`]'s, for [`Principal::Person`] (one hour), with a
+//!   synchronizer token that every form must send back ([`PortalAuth::check_csrf`]).
 //! - **Rate limiting** is in process: at most [`PER_ADDRESS`] sign-in requests per
-//!   address and [`PER_IP`] per client IP in any [`WINDOW_MS`]. The limiter keys are
+//!   address and [`PER_IP`] per client IP in any
+//!   [`SIGN_IN_WINDOW_MS`]. The limiter keys are
 //!   hashes, so it holds no address; it is per instance (several instances behind a load
 //!   balancer each apply it) and sees the peer's address (behind a reverse proxy, the
 //!   proxy's: limit there as well).
 
-use crate::app::AppState;
 use crate::mail::Transport;
+use crate::session::{Principal, SIGN_IN_WINDOW_MS, csrf_ok};
+use crate::state::AppState;
 use consentry_core::ids::{SubjectId, TenantId};
 use consentry_pdf::Language;
 use consentry_store::PortalSession;
@@ -31,10 +31,6 @@ use std::net::IpAddr;
 
 /// How long a sign-in link works: 15 minutes.
 pub const LOGIN_TTL_MS: i64 = 15 * 60 * 1000;
-/// How long a session lasts from sign-in: 1 hour.
-pub const SESSION_TTL_MS: i64 = 60 * 60 * 1000;
-/// The rate limiter's window: 15 minutes.
-pub const WINDOW_MS: i64 = 15 * 60 * 1000;
 /// Sign-in requests per address per window.
 pub const PER_ADDRESS: usize = 5;
 /// Sign-in requests per client IP per window.
@@ -59,7 +55,7 @@ impl Portal {
     /// in router tests without a mail transport).
     pub fn new(mail: Option<(Transport, Mailbox)>) -> Portal {
         Portal {
-            limiter: crate::limiter::Limiter::new(WINDOW_MS),
+            limiter: crate::limiter::Limiter::new(SIGN_IN_WINDOW_MS),
             mail,
         }
     }
@@ -81,85 +77,6 @@ impl Portal {
     }
 }
 
-/// A new 256-bit secret, as 64 lowercase hex digits.
-pub fn new_secret() -> String {
-    hex::encode(consentry_ledger::random::bytes::<32>())
-}
-
-/// The stored hash of a link token or session ID; `None` if the text is not 64 hex
-/// digits (then it cannot be one).
-pub fn secret_hash(secret: &str) -> Option<[u8; 32]> {
-    (secret.len() == 64 && secret.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| crate::auth::key_hash(&secret.to_ascii_lowercase()))
-}
-
-/// Compares two secrets without an early exit on a shared prefix.
-pub fn same_secret(a: &str, b: &str) -> bool {
-    crate::auth::key_hash(a) == crate::auth::key_hash(b)
-}
-
-/// Whether the service is reached over https (then cookies are `Secure`, `__Host-`).
-pub fn https(state: &AppState) -> bool {
-    state
-        .config
-        .public_url
-        .to_ascii_lowercase()
-        .starts_with("https://")
-}
-
-/// The session cookie's name.
-pub fn cookie_name(state: &AppState) -> &'static str {
-    if https(state) {
-        "__Host-consentry_portal"
-    } else {
-        "consentry_portal"
-    }
-}
-
-/// The `Set-Cookie` value of a new session.
-pub fn session_cookie(state: &AppState, id: &str) -> String {
-    let max_age = SESSION_TTL_MS / 1000;
-    if https(state) {
-        // __Host- requires Secure and Path=/, and forbids Domain.
-        format!(
-            "{}={id}; Path=/; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict",
-            cookie_name(state)
-        )
-    } else {
-        format!(
-            "{}={id}; Path=/portal; Max-Age={max_age}; HttpOnly; SameSite=Strict",
-            cookie_name(state)
-        )
-    }
-}
-
-/// The `Set-Cookie` value that removes the session cookie.
-pub fn clear_cookie(state: &AppState) -> String {
-    if https(state) {
-        format!(
-            "{}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict",
-            cookie_name(state)
-        )
-    } else {
-        format!(
-            "{}=; Path=/portal; Max-Age=0; HttpOnly; SameSite=Strict",
-            cookie_name(state)
-        )
-    }
-}
-
-/// The value of cookie `name` in the request's `Cookie` headers.
-pub fn cookie<'h>(headers: &'h axum::http::HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim())
-}
-
 /// A signed-in person: the session's subjects and its synchronizer token. Handlers that
 /// take it cannot run without a live session.
 #[derive(Debug, Clone)]
@@ -176,7 +93,7 @@ impl PortalAuth {
         state: &AppState,
         headers: &axum::http::HeaderMap,
     ) -> Result<Option<PortalAuth>, consentry_store::StoreError> {
-        let Some(hash) = cookie(headers, cookie_name(state)).and_then(secret_hash) else {
+        let Some(hash) = Principal::Person.presented(state, headers) else {
             return Ok(None);
         };
         let now = state.clock.now_ms();
@@ -192,7 +109,7 @@ impl PortalAuth {
 
     /// Whether `given` is this session's synchronizer token.
     pub fn check_csrf(&self, given: &str) -> bool {
-        !given.is_empty() && same_secret(given, &self.session.csrf)
+        csrf_ok(given, &self.session.csrf)
     }
 
     /// Whether the session may act for `subject` of `tenant`.
@@ -246,7 +163,7 @@ pub async fn send_login(state: AppState, normalized: String, lang: Language) {
         tracing::info!("portal sign-in asked for an address no sender holds; no e-mail");
         return;
     }
-    let token = new_secret();
+    let token = crate::session::new_secret();
     let hash = crate::auth::key_hash(&token);
     if let Err(e) = state
         .store
@@ -324,34 +241,12 @@ mod tests {
         // Another address from the same IP still passes…
         assert!(p.allow_login("b@example.net", Some(ip), 1_000));
         // …and the first one again once the window has passed.
-        assert!(p.allow_login("a@example.net", Some(ip), 1_000 + WINDOW_MS));
+        assert!(p.allow_login("a@example.net", Some(ip), 1_000 + SIGN_IN_WINDOW_MS));
         // The IP's own limit.
         let other: IpAddr = [192, 0, 2, 2].into();
         for i in 0..PER_IP {
             assert!(p.allow_login(&format!("x{i}@example.net"), Some(other), 5));
         }
         assert!(!p.allow_login("fresh@example.net", Some(other), 5));
-    }
-
-    #[test]
-    fn secrets_are_64_hex_digits_and_only_those_hash() {
-        let s = new_secret();
-        assert_eq!(s.len(), 64);
-        assert!(secret_hash(&s).is_some());
-        assert!(secret_hash("abc").is_none());
-        assert!(secret_hash(&"g".repeat(64)).is_none());
-        assert!(same_secret(&s, &s));
-        assert!(!same_secret(&s, &new_secret()));
-    }
-
-    #[test]
-    fn cookies_are_read_by_name() {
-        let mut h = axum::http::HeaderMap::new();
-        h.insert(
-            axum::http::header::COOKIE,
-            axum::http::HeaderValue::from_static("a=1; consentry_portal=abc ; b=2"),
-        );
-        assert_eq!(cookie(&h, "consentry_portal"), Some("abc"));
-        assert_eq!(cookie(&h, "c"), None);
     }
 }

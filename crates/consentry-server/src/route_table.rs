@@ -4,7 +4,7 @@
 //! against it (a route added without documentation fails there; nothing reads source
 //! text).
 
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;

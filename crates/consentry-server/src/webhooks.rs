@@ -7,7 +7,7 @@
 //! The secret is derived from the master key and the webhook's version, so it is never
 //! stored and rotates whenever the URL is set again. Events carry pseudonyms only.
 
-use crate::app::AppState;
+use crate::state::AppState;
 use consentry_store::Delivery;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

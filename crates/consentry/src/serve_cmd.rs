@@ -28,7 +28,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
                 _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
             }
         };
-        consentry_server::serve(
+        consentry_server::service::serve(
             cfg,
             Arc::new(consentry_ledger::clock::SystemClock),
             master,

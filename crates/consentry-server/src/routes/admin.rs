@@ -1,8 +1,8 @@
 //! Operator routes, behind the admin token.
 
-use crate::app::AppState;
 use crate::auth::OperatorAuth;
 use crate::problem::Problem;
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

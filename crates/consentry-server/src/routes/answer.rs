@@ -3,9 +3,10 @@
 //! `Accept-Language`), escaped by construction (maud). A reused, expired or forged link
 //! gets a clear page and changes nothing.
 
-use crate::app::AppState;
+use crate::downloads::{Disposition, Document, Download, Format};
+use crate::i18n::accept_language as language;
 use crate::problem::{ApiForm, Problem};
-use crate::routes::proofs::language;
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -322,9 +323,15 @@ pub async fn proof(
     let Some((_, entry)) = state.store.proof(&r.tenant, &pid).await? else {
         return Ok(invalid_link(lang));
     };
-    Ok(crate::routes::consents::proof_response(
-        StatusCode::OK,
-        &pid,
-        entry,
-    ))
+    Download {
+        id: &pid,
+        entry: &entry,
+        sender_name: "",
+        document: Document::Proof,
+        format: Format::Json,
+        lang,
+        disposition: Disposition::Inline,
+    }
+    .respond(&state)
+    .await
 }

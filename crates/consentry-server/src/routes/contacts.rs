@@ -1,9 +1,9 @@
 //! The address book: contacts held under pseudonyms, identity data only in the vault.
 
-use crate::app::AppState;
 use crate::auth::TenantAuth;
 use crate::contacts::{self, ContactInput, Created};
 use crate::problem::{ApiJson, ApiQuery, Problem};
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

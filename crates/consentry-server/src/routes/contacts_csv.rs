@@ -6,10 +6,10 @@
 //! lines); storing runs in a task of its own, so a client that hangs up mid-import does
 //! not leave it half done. The export is streamed page by page.
 
-use crate::app::AppState;
 use crate::auth::TenantAuth;
 use crate::contacts_csv::{self, LineError, MAX_BYTES};
 use crate::problem::{ApiQuery, Problem};
+use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;

@@ -9,9 +9,9 @@
 //! linked to the person. Erasing an erased contact is not an error: it answers the same
 //! erasure again (idempotent), with nothing appended.
 
-use crate::app::AppState;
 use crate::auth::TenantAuth;
 use crate::problem::{ApiQuery, Problem};
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};

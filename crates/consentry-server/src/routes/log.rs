@@ -1,7 +1,7 @@
 //! The public log routes, served from the stored tiles.
 
-use crate::app::AppState;
 use crate::problem::{ApiQuery, Problem};
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;

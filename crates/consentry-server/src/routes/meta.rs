@@ -1,7 +1,7 @@
 //! Health, metrics and the published keys.
 
-use crate::app::AppState;
 use crate::problem::Problem;
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;

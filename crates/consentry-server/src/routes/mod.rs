@@ -3,23 +3,22 @@
 
 mod admin;
 mod answer;
-pub mod consents;
+mod consents;
 mod contacts;
 mod contacts_csv;
 mod events;
 mod log;
 mod meta;
+pub mod openapi;
 mod portal;
 pub mod proofs;
-pub mod requests;
+mod requests;
 mod reveal;
 mod verify_page;
 mod webhook;
 
 pub(crate) use answer::rejection_page as answer_rejection_page;
 pub(crate) use portal::rejection_page as portal_rejection_page;
-/// Whether a POST comes from a page of another site (shared with the web application).
-pub(crate) use portal::{ClientIp, foreign_origin as portal_foreign_origin};
 
 use crate::problem::Problem;
 use crate::route_table::Routes;
@@ -30,7 +29,7 @@ pub fn routes() -> Routes {
         .get("/healthz", meta::healthz)
         .get("/metrics", meta::metrics)
         .get("/.well-known/consentry.json", meta::well_known)
-        .get("/openapi.json", crate::openapi::document)
+        .get("/openapi.json", openapi::document)
         .get("/v1/log/checkpoint", log::checkpoint)
         .get("/v1/log/proof/inclusion", log::inclusion)
         .get("/v1/log/proof/consistency", log::consistency)
@@ -81,7 +80,6 @@ pub fn routes() -> Routes {
             "/portal/proofs/{id}/certificate.pdf",
             portal::certificate_pdf,
         )
-        .merge(crate::web::routes())
 }
 
 /// 404 for every unknown path, as problem+json.

@@ -9,24 +9,25 @@
 //! resource; the Content-Security-Policy allows only the page's own style (by hash) and
 //! forms posted to this origin. Every state-changing request is a POST form carrying the
 //! session's synchronizer token ([`PortalAuth::check_csrf`]), checked before anything
-//! else: a missing or wrong token is a 403 and changes nothing. Session handling, the
-//! sign-in limiter and the e-mail are in [`crate::portal`].
+//! else: a missing or wrong token is a 403 and changes nothing. Sessions are
+//! [`crate::session`]'s; the sign-in limiter and the e-mail are in [`crate::portal`].
 
-use crate::app::AppState;
-use crate::portal::{
-    LOGIN_TTL_MS, PortalAuth, SESSION_TTL_MS, clear_cookie, new_secret, secret_hash, session_cookie,
-};
+use crate::client::{ClientIp, foreign_origin};
+use crate::downloads::{Disposition, Document, Download, Format};
+use crate::i18n::accept_language;
+use crate::i18n::{LANG_COOKIE, code, parse_lang, tr};
+use crate::portal::{LOGIN_TTL_MS, PortalAuth};
 use crate::problem::{ApiForm, Problem};
-use crate::routes::proofs::language as accept_language;
-use crate::web::layout::{LANG_COOKIE, code, parse_lang, tr};
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use crate::session::{NewSession, Principal, secret_hash};
+use crate::state::AppState;
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine as _;
 use consentry_core::event::{EventType, SealedEvent};
 use consentry_core::ids::{EventId, ProofId, SubjectId, TenantId};
-use consentry_core::proof::{Decision, Method, SealedProof};
+use consentry_core::proof::{Decision, Method};
 use consentry_ledger::{Action, EventDraft, EventOutcome as SeqOutcome, ProofDraft, SubmitError};
 use consentry_pdf::Language;
 use consentry_store::{LoginState, StatusRow, SubjectProof};
@@ -35,7 +36,6 @@ use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
-use std::net::{IpAddr, SocketAddr};
 use std::sync::LazyLock;
 
 const CSS: &str = "body{font-family:system-ui,sans-serif;max-width:52rem;margin:1.5rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a}\
@@ -74,7 +74,7 @@ pub struct LangQuery {
 fn language(headers: &HeaderMap, query: Option<&str>) -> Language {
     query
         .and_then(parse_lang)
-        .or_else(|| crate::portal::cookie(headers, LANG_COOKIE).and_then(parse_lang))
+        .or_else(|| crate::session::cookie(headers, LANG_COOKIE).and_then(parse_lang))
         .unwrap_or_else(|| accept_language(headers))
 }
 
@@ -181,52 +181,6 @@ impl FromRequestParts<AppState> for Session {
     }
 }
 
-/// The peer's IP address, when the server knows it.
-pub struct ClientIp(pub Option<IpAddr>);
-
-impl FromRequestParts<AppState> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _state: &AppState,
-    ) -> Result<ClientIp, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
-    }
-}
-
-/// A POST from a page of another site is refused (login CSRF; the forms' tokens cover
-/// the rest). Browsers say where a request comes from in `Sec-Fetch-Site`, and name the
-/// page's origin in `Origin` (`null` under this site's `no-referrer` policy, which then
-/// tells nothing).
-pub(crate) fn foreign_origin(state: &AppState, headers: &HeaderMap) -> bool {
-    let site = headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if matches!(site, "cross-site" | "same-site") {
-        return true;
-    }
-    let Some(origin) = headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .filter(|o| *o != "null")
-    else {
-        return false;
-    };
-    let public = state.config.public_url.trim_end_matches('/');
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    !(origin == public || origin == format!("http://{host}") || origin == format!("https://{host}"))
-}
-
 // ---------------------------------------------------------------------------------------
 // Signing in.
 
@@ -296,7 +250,7 @@ pub async fn login(
         );
         res.headers_mut().insert(
             header::RETRY_AFTER,
-            HeaderValue::from(crate::portal::WINDOW_MS / 1000),
+            HeaderValue::from(crate::session::SIGN_IN_WINDOW_MS / 1000),
         );
         return Ok(res);
     }
@@ -398,19 +352,19 @@ pub async fn session_open(
         return Ok(link_closed(lang, None));
     };
     let now = state.clock.now_ms();
-    let session = new_secret();
-    let session_hash = crate::auth::key_hash(&session);
-    let csrf = new_secret();
+    let session = NewSession::mint();
+    let expires = now + Principal::Person.ttl_ms();
     match state
         .store
-        .consume_portal_login(&hash, &session_hash, &csrf, now, now + SESSION_TTL_MS)
+        .consume_portal_login(&hash, &session.id_hash, &session.csrf, now, expires)
         .await?
     {
         Ok(subjects) => {
             tracing::info!(subjects = subjects.len(), "portal session opened");
             let mut res = Redirect::to("/portal/me").into_response();
-            let cookie = HeaderValue::from_str(&session_cookie(&state, &session))
-                .map_err(Problem::unavailable)?;
+            let cookie =
+                HeaderValue::from_str(&Principal::Person.set_cookie(&state, Some(&session.id)))
+                    .map_err(Problem::unavailable)?;
             res.headers_mut().append(header::SET_COOKIE, cookie);
             res.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -1055,7 +1009,8 @@ pub async fn logout(
     }
     state.store.delete_portal_session(&auth.id_hash).await?;
     let mut res = Redirect::to("/portal").into_response();
-    let cookie = HeaderValue::from_str(&clear_cookie(&state)).map_err(Problem::unavailable)?;
+    let cookie = HeaderValue::from_str(&Principal::Person.set_cookie(&state, None))
+        .map_err(Problem::unavailable)?;
     res.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(res)
 }
@@ -1090,8 +1045,7 @@ async fn own_proof(
 /// person's own proofs.
 pub async fn proof(
     State(state): State<AppState>,
-    Session(auth, _): Session,
-    headers: HeaderMap,
+    Session(auth, lang): Session,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     let (raw, pdf) = match id.strip_suffix(".pdf") {
@@ -1101,40 +1055,73 @@ pub async fn proof(
     let Some((id, sender, entry)) = own_proof(&state, &auth, raw).await? else {
         return Err(Problem::not_found("proof"));
     };
-    if pdf {
-        return crate::routes::proofs::proof_pdf(&state, &sender, &headers, &id, &entry);
+    let format = if pdf { Format::Pdf } else { Format::Json };
+    own_download(&state, lang, &id, &sender, &entry, Document::Proof, format).await
+}
+
+async fn own_download(
+    state: &AppState,
+    lang: Language,
+    id: &ProofId,
+    sender_name: &str,
+    entry: &[u8],
+    document: Document,
+    format: Format,
+) -> Result<Response, Problem> {
+    Download {
+        id,
+        entry,
+        sender_name,
+        document,
+        format,
+        lang,
+        disposition: Disposition::Inline,
     }
-    let _: SealedProof = serde_json::from_slice(&entry).map_err(Problem::unavailable)?;
-    let mut res = crate::routes::consents::proof_response(StatusCode::OK, &id, entry);
-    res.headers_mut().remove(header::LOCATION);
-    Ok(res)
+    .respond(state)
+    .await
 }
 
 /// `GET /portal/proofs/{id}/certificate`: the certificate of one of the person's proofs
 /// (409 while pending).
 pub async fn certificate(
     State(state): State<AppState>,
-    Session(auth, _): Session,
-    headers: HeaderMap,
+    Session(auth, lang): Session,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     let Some((id, sender, entry)) = own_proof(&state, &auth, &id).await? else {
         return Err(Problem::not_found("proof"));
     };
-    crate::routes::proofs::certificate_of_entry(&state, &sender, &headers, &id, &entry, false).await
+    own_download(
+        &state,
+        lang,
+        &id,
+        &sender,
+        &entry,
+        Document::Certificate,
+        Format::Json,
+    )
+    .await
 }
 
 /// `GET /portal/proofs/{id}/certificate.pdf`.
 pub async fn certificate_pdf(
     State(state): State<AppState>,
-    Session(auth, _): Session,
-    headers: HeaderMap,
+    Session(auth, lang): Session,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     let Some((id, sender, entry)) = own_proof(&state, &auth, &id).await? else {
         return Err(Problem::not_found("proof"));
     };
-    crate::routes::proofs::certificate_of_entry(&state, &sender, &headers, &id, &entry, true).await
+    own_download(
+        &state,
+        lang,
+        &id,
+        &sender,
+        &entry,
+        Document::Certificate,
+        Format::Pdf,
+    )
+    .await
 }
 
 /// The sign-in link's lifetime, as the pages say it (15 minutes).

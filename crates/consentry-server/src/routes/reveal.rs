@@ -8,9 +8,9 @@
 //! allowed. Requests about erased contacts, unknown contacts or contacts of another
 //! tenant append nothing: there is no data to account for.
 
-use crate::app::AppState;
 use crate::auth::TenantAuth;
 use crate::problem::{ApiJson, Problem};
+use crate::state::AppState;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -173,7 +173,7 @@ pub async fn reveal(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RevealBody>,
 ) -> Result<Response, Problem> {
-    crate::routes::consents::check_purpose(&body.purpose)?;
+    crate::consents::check_purpose(&body.purpose)?;
     let fields = check_fields(&body.fields)?;
     check_reason(&body.reason)?;
     let subject = SubjectId::parse(&id).map_err(|_| Problem::not_found("contact"))?;
@@ -335,7 +335,7 @@ pub async fn batch(
     auth: TenantAuth,
     ApiJson(body): ApiJson<BatchBody>,
 ) -> Result<Response, Problem> {
-    crate::routes::consents::check_purpose(&body.purpose)?;
+    crate::consents::check_purpose(&body.purpose)?;
     let fields = check_fields(&body.fields)?;
     check_reason(&body.reason)?;
     if body.contacts.is_empty() {

@@ -14,7 +14,7 @@
 //! framing. Assets are addressed by content hash (`?h=…`) so that they can be cached for
 //! a year without ever serving a stale verifier after an upgrade.
 
-use crate::routes::proofs::language;
+use crate::i18n::accept_language as language;
 use axum::extract::RawQuery;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};

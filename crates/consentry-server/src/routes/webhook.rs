@@ -1,8 +1,8 @@
 //! The tenant's webhook: set, read, remove, and its recent deliveries.
 
-use crate::app::AppState;
 use crate::auth::TenantAuth;
 use crate::problem::{ApiJson, Problem};
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -17,9 +17,9 @@
 //! identity is written in the same transaction as its `data.amended` log entry, whose
 //! actor is the staff member's user ID.
 
-use crate::app::AppState;
 use crate::contacts::{self, ContactError, ContactInput, Created};
 use crate::route_table::Routes;
+use crate::state::AppState;
 use crate::web::layout::{Lang, Section, WebError, csrf_field, local_time, page, tr, urlencode};
 use crate::web::session::{Form, Staff, Writer};
 use axum::extract::{Path, Query, State};

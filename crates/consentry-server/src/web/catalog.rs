@@ -9,9 +9,9 @@
 //! the text is hashed and stored (browsers send `\r\n`), so the stored text, the text a
 //! request shows and the hash its proof records agree byte for byte.
 
-use crate::app::AppState;
+use crate::consents::check_purpose;
 use crate::route_table::Routes;
-use crate::routes::consents::check_purpose;
+use crate::state::AppState;
 use crate::web::layout::{Section, WebError, csrf_field, local_time, page, tr};
 use crate::web::session::{Admin, Form, Role, Staff};
 use axum::extract::{Query, State};

@@ -10,11 +10,11 @@
 //! the file's bytes, and the file itself is kept sealed under the contact's data key, so
 //! that erasing the contact shreds it with the rest of their data.
 
-use crate::app::AppState;
-use crate::route_table::Routes;
-use crate::routes::consents::{
+use crate::consents::{
     MAX_EVIDENCE_TEXT, ManualConsent, RecordError, check_purpose, new_proof_id, record_manual_as,
 };
+use crate::route_table::Routes;
+use crate::state::AppState;
 use crate::web::layout::{
     Lang, Section, WebError, csrf_field, local_time, page, status_badge, status_label, tr,
     urlencode,
@@ -190,7 +190,7 @@ fn anchor_state(
                 _ => None,
             })
             .collect();
-        crate::routes::proofs::anchor_lines_of(&maps, &body, zone)
+        crate::downloads::anchor_lines_of(&maps, &body, zone)
     });
     AnchorState::Anchored {
         size: cp.size,

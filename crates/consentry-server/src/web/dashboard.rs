@@ -16,8 +16,8 @@
 //!   block, transaction with a link; RFC 3161 time-stamp time), or when the next one is
 //!   due.
 
-use crate::app::AppState;
 use crate::route_table::Routes;
+use crate::state::AppState;
 use crate::web::layout::{Lang, Section, WebError, local_time, page, status_label, tr};
 use crate::web::session::Staff;
 use axum::extract::State;

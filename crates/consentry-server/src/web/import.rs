@@ -12,9 +12,9 @@
 //! Both POST routes have their own body limit, sized for the largest import file (20 MiB)
 //! and its base64 form, above the service's default.
 
-use crate::app::AppState;
 use crate::contacts_csv::{self, LineError, MAX_BYTES, Outcome};
 use crate::route_table::Routes;
+use crate::state::AppState;
 use crate::web::layout::{Lang, Section, WebError, csrf_field, page, tr};
 use crate::web::session::{Staff, Upload, Writer};
 use axum::extract::State;

@@ -9,53 +9,17 @@
 //! link or a button reachable with the keyboard, with a visible focus ring and a "skip to
 //! content" link.
 
-use crate::app::AppState;
+pub use crate::i18n::{LANG_COOKIE, Lang, code, language, parse_lang, status_label, tr};
+use crate::state::AppState;
 use crate::web::session::{Role, Staff};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-pub use consentry_pdf::Language as Lang;
 use maud::{DOCTYPE, Markup, html};
 
 /// The style sheet.
 pub const CSS: &str = include_str!("../../assets/app/app.css");
 /// The script.
 pub const JS: &str = include_str!("../../assets/app/app.js");
-
-/// The language cookie (shared with the portal's pages, one per path).
-pub const LANG_COOKIE: &str = "consentry_lang";
-
-/// `fr` or `en` text, by language.
-pub fn tr(lang: Lang, fr: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::Fr => fr,
-        Lang::En => en,
-    }
-}
-
-/// The language's code.
-pub fn code(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Fr => "fr",
-        Lang::En => "en",
-    }
-}
-
-/// Parses `fr` or `en`.
-pub fn parse_lang(s: &str) -> Option<Lang> {
-    match s {
-        "fr" => Some(Lang::Fr),
-        "en" => Some(Lang::En),
-        _ => None,
-    }
-}
-
-/// The page language: the language cookie (set by `/app/lang/…`), else
-/// `Accept-Language`.
-pub fn language(headers: &HeaderMap) -> Lang {
-    crate::portal::cookie(headers, LANG_COOKIE)
-        .and_then(parse_lang)
-        .unwrap_or_else(|| crate::routes::proofs::language(headers))
-}
 
 /// A local time in the anchoring schedule's zone, e.g. `2026-11-30 20:04 (Europe/Paris)`.
 pub fn local_time(state: &AppState, ms: i64) -> String {
@@ -93,20 +57,6 @@ pub fn csrf_field(staff: &Staff) -> Markup {
 /// script can update them.
 pub fn status_badge(lang: Lang, status: &str) -> Markup {
     html! { span class={"badge s-" (status)} data-status=(status) { (status_label(lang, status)) } }
-}
-
-/// A status's label.
-pub fn status_label(lang: Lang, status: &str) -> &'static str {
-    match status {
-        "granted" => tr(lang, "accordé", "granted"),
-        "refused" => tr(lang, "refusé", "refused"),
-        "revoked" => tr(lang, "retiré", "revoked"),
-        "pending" => tr(lang, "en attente", "pending"),
-        "expired" => tr(lang, "expiré", "expired"),
-        "cancelled" => tr(lang, "annulé", "cancelled"),
-        "answered" => tr(lang, "répondu", "answered"),
-        _ => tr(lang, "aucun", "none"),
-    }
 }
 
 /// A whole page for a signed-in user.

@@ -24,8 +24,8 @@ pub mod session;
 pub mod signin;
 pub mod users;
 
-use crate::app::AppState;
 use crate::route_table::Routes;
+use crate::state::AppState;
 use crate::web::layout::{WebError, status_label};
 use crate::web::session::Staff;
 use axum::Json;

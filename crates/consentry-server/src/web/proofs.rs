@@ -3,20 +3,21 @@
 //! when it is pending otherwise), and the evidence file recorded with a manual consent.
 //!
 //! Any signed-in member of the tenant may download (auditors included); another tenant's
-//! proof is "not found". The files are built by the API's own functions
-//! (`routes::proofs`), so a download from here and one from `/v1` are the same document.
+//! proof is "not found". The files come from the one download path
+//! ([`crate::downloads`]), so a download from here and one from `/v1` are the same document.
 //! Downloads are served as attachments, and the evidence file — whatever the uploader
 //! called it — under a sandboxing policy, so that a file is never run as a page of this
 //! site.
 
-use crate::app::AppState;
+use crate::downloads::{Disposition, Document, Download, Format};
 use crate::problem::Problem;
 use crate::route_table::Routes;
+use crate::state::AppState;
 use crate::web::layout::{Lang, Section, WebError, local_time, page, tr};
 use crate::web::session::Staff;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
 use consentry_core::ids::{EventId, ProofId};
 use consentry_core::proof::SealedProof;
 use consentry_ledger::{Action, EventDraft, EventOutcome, SubmitError};
@@ -59,29 +60,27 @@ async fn load(state: &AppState, staff: &Staff, id: &str) -> Result<(ProofId, Vec
     Ok((id, entry))
 }
 
-/// Request headers that make the PDF builders write in the page's language.
-fn language_headers(lang: Lang) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    h.insert(
-        header::ACCEPT_LANGUAGE,
-        HeaderValue::from_static(crate::web::layout::code(lang)),
-    );
-    h
-}
-
-/// Serves `res` as a file to save, named `filename`.
-fn attachment(mut res: Response, filename: &str) -> Response {
-    let h = res.headers_mut();
-    h.remove(header::LOCATION);
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
+/// One of the signed-in tenant's proofs as a file to save, in the page's language.
+async fn save(
+    state: &AppState,
+    staff: &Staff,
+    id: &ProofId,
+    entry: &[u8],
+    document: Document,
+    format: Format,
+) -> Result<Response, WebError> {
+    Download {
+        id,
+        entry,
+        sender_name: &staff.tenant_name,
+        document,
+        format,
+        lang: staff.lang,
+        disposition: Disposition::Attachment,
     }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    res
+    .respond(state)
+    .await
+    .map_err(|p| from_problem(staff.lang, &p))
 }
 
 /// `GET /app/proofs/{id}`: the sealed proof, byte for byte the log entry that
@@ -92,8 +91,7 @@ pub async fn proof_json(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let (id, entry) = load(&state, &staff, &id).await?;
-    let res = crate::routes::consents::proof_response(StatusCode::OK, &id, entry);
-    Ok(attachment(res, &format!("{id}.json")))
+    save(&state, &staff, &id, &entry, Document::Proof, Format::Json).await
 }
 
 /// `GET /app/proofs/{id}/pdf`: the proof as a readable PDF, in the page's language.
@@ -103,15 +101,7 @@ pub async fn proof_pdf(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let (id, entry) = load(&state, &staff, &id).await?;
-    let res = crate::routes::proofs::proof_pdf(
-        &state,
-        &staff.tenant_name,
-        &language_headers(staff.lang),
-        &id,
-        &entry,
-    )
-    .map_err(|p| from_problem(staff.lang, &p))?;
-    Ok(attachment(res, &format!("{id}.pdf")))
+    save(&state, &staff, &id, &entry, Document::Proof, Format::Pdf).await
 }
 
 /// `GET /app/proofs/{id}/certificate`: the certificate JSON, or a page saying it is
@@ -151,22 +141,8 @@ async fn certificate(
     {
         return Ok(pending_page(&state, &staff, &id, &proof));
     }
-    let res = crate::routes::proofs::certificate_of_entry(
-        &state,
-        &staff.tenant_name,
-        &language_headers(staff.lang),
-        &id,
-        &entry,
-        pdf,
-    )
-    .await
-    .map_err(|p| from_problem(staff.lang, &p))?;
-    let name = if pdf {
-        format!("{id}.certificate.pdf")
-    } else {
-        format!("{id}.certificate.json")
-    };
-    Ok(attachment(res, &name))
+    let format = if pdf { Format::Pdf } else { Format::Json };
+    save(&state, &staff, &id, &entry, Document::Certificate, format).await
 }
 
 /// The sentence a proof not anchored yet shows: until when it waits, in the page's
@@ -185,7 +161,7 @@ pub fn pending_text(state: &AppState, lang: Lang) -> String {
         .split_once(' ')
         .unwrap_or((described.as_str(), ""));
     let next =
-        crate::routes::proofs::next_anchor_at(state).map(|t| local_time(state, t.as_millisecond()));
+        crate::downloads::next_anchor_at(state).map(|t| local_time(state, t.as_millisecond()));
     match (lang, next) {
         (Lang::Fr, Some(n)) => {
             format!("En attente d'ancrage jusqu'à {at} ({zone}) — prochain ancrage : {n}.")
@@ -317,16 +293,16 @@ pub async fn evidence(
     }
     let media_type = clean_media_type(&row.media_type);
     let name = format!("evidence-{id}.{}", extension(&media_type));
-    let mut res = (
-        [(header::CONTENT_TYPE, media_type)],
-        bytes.as_slice().to_vec(),
-    )
-        .into_response();
+    let media_type = HeaderValue::from_str(&media_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let mut res =
+        crate::downloads::file(bytes.to_vec(), media_type, &name, Disposition::Attachment);
+    // Whatever the file holds, it is never run as a page of this site.
     res.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
-    Ok(attachment(res, &name))
+    Ok(res)
 }
 
 #[cfg(test)]

@@ -9,9 +9,9 @@
 //! language. Contacts that cannot be asked (unknown, erased, already asked for the
 //! purpose) are listed on the result page; the others are asked.
 
-use crate::app::AppState;
+use crate::requests::{MAX_BULK, Refusal, RequestsInput, create_requests};
 use crate::route_table::Routes;
-use crate::routes::requests::{MAX_BULK, Refusal, RequestsInput, create_requests};
+use crate::state::AppState;
 use crate::web::layout::{
     Lang, Section, WebError, csrf_field, page, parse_lang, status_label, tr, urlencode,
 };

@@ -13,9 +13,11 @@
 //!   or [`Upload`], which refuse a cross-site origin and check the session's token before
 //!   the handler runs: a handler that takes one cannot forget it.
 //! - **Rate limits**: [`PER_ACCOUNT`] sign-in attempts per address and [`PER_IP`] per
-//!   client IP in any [`WINDOW_MS`].
+//!   client IP in any [`SIGN_IN_WINDOW_MS`].
 
-use crate::app::AppState;
+pub use crate::session::{Principal, SIGN_IN_WINDOW_MS};
+use crate::session::{csrf_ok, new_secret};
+use crate::state::AppState;
 use crate::web::layout::{self, Lang, WebError};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
@@ -26,10 +28,6 @@ use consentry_core::ids::{TenantId, UserId};
 use serde::de::DeserializeOwned;
 use std::sync::LazyLock;
 
-/// How long a staff session lasts from sign-in: 8 hours (a working day).
-pub const SESSION_TTL_MS: i64 = 8 * 60 * 60 * 1000;
-/// The sign-in limiter's window: 15 minutes.
-pub const WINDOW_MS: i64 = 15 * 60 * 1000;
 /// Sign-in attempts per address per window.
 pub const PER_ACCOUNT: usize = 10;
 /// Sign-in attempts per client IP per window.
@@ -107,9 +105,7 @@ impl Staff {
         headers: &HeaderMap,
     ) -> Result<Option<Staff>, WebError> {
         let lang = layout::language(headers);
-        let Some(hash) =
-            crate::portal::cookie(headers, cookie_name(state)).and_then(crate::portal::secret_hash)
-        else {
+        let Some(hash) = Principal::Staff.presented(state, headers) else {
             return Ok(None);
         };
         let now = state.clock.now_ms();
@@ -208,7 +204,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Form<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Form<T>, WebError> {
         let (mut parts, body) = req.into_parts();
         let staff = Staff::from_request_parts(&mut parts, state).await?;
-        if crate::routes::portal_foreign_origin(state, &parts.headers) {
+        if crate::client::foreign_origin(state, &parts.headers) {
             return Err(WebError::Forbidden(staff.lang));
         }
         let bytes = axum::body::to_bytes(body, MAX_FORM).await.map_err(|_| {
@@ -221,7 +217,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Form<T> {
             .find(|(k, _)| k == "csrf")
             .map(|(_, v)| v.as_str())
             .unwrap_or("");
-        if given.is_empty() || !crate::portal::same_secret(given, &staff.csrf) {
+        if !csrf_ok(given, &staff.csrf) {
             return Err(WebError::Forbidden(staff.lang));
         }
         let rest: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "csrf").collect();
@@ -287,7 +283,7 @@ impl FromRequest<AppState> for Upload {
         let (mut parts, body) = req.into_parts();
         let staff = Staff::from_request_parts(&mut parts, state).await?;
         let lang = staff.lang;
-        if crate::routes::portal_foreign_origin(state, &parts.headers) {
+        if crate::client::foreign_origin(state, &parts.headers) {
             return Err(WebError::Forbidden(lang));
         }
         let req = Request::from_parts(parts, body);
@@ -326,39 +322,10 @@ impl FromRequest<AppState> for Upload {
             }
         }
         let given = out.field("csrf").unwrap_or("");
-        if given.is_empty() || !crate::portal::same_secret(given, &staff.csrf) {
+        if !csrf_ok(given, &staff.csrf) {
             return Err(WebError::Forbidden(lang));
         }
         Ok(out)
-    }
-}
-
-/// The session cookie's name.
-pub fn cookie_name(state: &AppState) -> &'static str {
-    if crate::portal::https(state) {
-        "__Host-consentry_staff"
-    } else {
-        "consentry_staff"
-    }
-}
-
-/// The `Set-Cookie` value of a new session (`Some(id)`) or of its removal (`None`).
-pub fn session_cookie(state: &AppState, id: Option<&str>) -> String {
-    let (value, max_age) = match id {
-        Some(id) => (id, SESSION_TTL_MS / 1000),
-        None => ("", 0),
-    };
-    if crate::portal::https(state) {
-        // __Host- requires Secure and Path=/, and forbids Domain.
-        format!(
-            "{}={value}; Path=/; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict",
-            cookie_name(state)
-        )
-    } else {
-        format!(
-            "{}={value}; Path=/app; Max-Age={max_age}; HttpOnly; SameSite=Strict",
-            cookie_name(state)
-        )
     }
 }
 
@@ -395,7 +362,7 @@ pub fn hash_password(password: &str) -> Result<String, PasswordError> {
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
     let salt = SaltString::generate(&mut consentry_ledger::random::rng());
     argon2()
-        .hash_password(crate::portal::new_secret().as_bytes(), &salt)
+        .hash_password(new_secret().as_bytes(), &salt)
         .map(|h| h.to_string())
         .unwrap_or_default()
 });

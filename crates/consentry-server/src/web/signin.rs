@@ -1,7 +1,8 @@
 //! Signing in and out, the language switch, and the static assets.
 
-use crate::app::AppState;
-use crate::routes::portal_foreign_origin;
+use crate::client::{ClientIp, foreign_origin};
+use crate::session::{NewSession, Principal};
+use crate::state::AppState;
 use crate::web::layout::{self, Lang, WebError, public_page, safe_next, tr};
 use crate::web::session::{self, Form, Staff};
 use axum::body::Bytes;
@@ -73,11 +74,11 @@ struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
-    crate::routes::ClientIp(ip): crate::routes::ClientIp,
+    ClientIp(ip): ClientIp,
     body: Bytes,
 ) -> Result<Response, WebError> {
     let lang = layout::language(&headers);
-    if portal_foreign_origin(&state, &headers) {
+    if foreign_origin(&state, &headers) {
         return Err(WebError::Forbidden(lang));
     }
     let form: LoginForm = serde_html_form::from_bytes(&body)
@@ -118,7 +119,7 @@ pub async fn login(
         );
         res.headers_mut().insert(
             header::RETRY_AFTER,
-            HeaderValue::from(session::WINDOW_MS / 1000),
+            HeaderValue::from(session::SIGN_IN_WINDOW_MS / 1000),
         );
         return Ok(res);
     }
@@ -135,21 +136,15 @@ pub async fn login(
         tracing::info!("staff sign-in refused");
         return Ok(failed(StatusCode::UNAUTHORIZED));
     };
-    let id = crate::portal::new_secret();
-    let csrf = crate::portal::new_secret();
+    let new = NewSession::mint();
+    let expires = now + Principal::Staff.ttl_ms();
     state
         .store
-        .insert_staff_session(
-            &crate::auth::key_hash(&id),
-            &user,
-            &csrf,
-            now,
-            now + session::SESSION_TTL_MS,
-        )
+        .insert_staff_session(&new.id_hash, &user, &new.csrf, now, expires)
         .await?;
     tracing::info!(user = %user.id, tenant = %user.tenant, "staff signed in");
     let mut res = Redirect::to(next.as_deref().unwrap_or("/app")).into_response();
-    if let Ok(v) = HeaderValue::from_str(&session::session_cookie(&state, Some(&id))) {
+    if let Ok(v) = HeaderValue::from_str(&Principal::Staff.set_cookie(&state, Some(&new.id))) {
         res.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(res)
@@ -167,7 +162,7 @@ pub async fn logout(
 ) -> Result<Response, WebError> {
     state.store.delete_staff_session(&staff.id_hash).await?;
     let mut res = Redirect::to("/app/login").into_response();
-    if let Ok(v) = HeaderValue::from_str(&session::session_cookie(&state, None)) {
+    if let Ok(v) = HeaderValue::from_str(&Principal::Staff.set_cookie(&state, None)) {
         res.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(res)

@@ -7,8 +7,9 @@
 //! bits) and shown once on the page that answers the form; the user changes it after
 //! signing in. Changing a password, or disabling a user, ends every session of that user.
 
-use crate::app::AppState;
 use crate::route_table::Routes;
+use crate::session::Principal;
+use crate::state::AppState;
 use crate::web::layout::{Lang, Section, WebError, csrf_field, local_time, page, tr};
 use crate::web::session::{
     self, Admin, Form, MIN_PASSWORD_CHARS, PasswordError, Role, Staff, hash_password, login_index,
@@ -37,7 +38,7 @@ pub fn routes() -> Routes {
 /// A new random password: 128 bits as 32 hex digits in four groups of eight
 /// (`0a1b2c3d-…`), as `consentry user add` makes them.
 pub fn generated_password() -> String {
-    let hex = crate::portal::new_secret();
+    let hex = crate::session::new_secret();
     hex.as_bytes()
         .chunks(8)
         .take(4)
@@ -323,7 +324,7 @@ pub async fn change_password(
         );
         res.headers_mut().insert(
             axum::http::header::RETRY_AFTER,
-            axum::http::HeaderValue::from(crate::web::session::WINDOW_MS / 1000),
+            axum::http::HeaderValue::from(crate::session::SIGN_IN_WINDOW_MS / 1000),
         );
         return Ok(res);
     }
@@ -378,7 +379,7 @@ pub async fn change_password(
     state.store.set_user_password(&staff.user, &hash).await?;
     tracing::info!(user = %staff.user, tenant = %staff.tenant, "staff password changed; sessions ended");
     let mut res = Redirect::to("/app/login").into_response();
-    if let Ok(v) = HeaderValue::from_str(&session::session_cookie(&state, None)) {
+    if let Ok(v) = HeaderValue::from_str(&Principal::Staff.set_cookie(&state, None)) {
         res.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(res)

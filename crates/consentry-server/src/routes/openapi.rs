@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use std::sync::LazyLock;
 
 /// The document as written.
-pub const SOURCE: &str = include_str!("../openapi.json");
+pub const SOURCE: &str = include_str!("../../openapi.json");
 
 static DOCUMENT: LazyLock<Result<Bytes, String>> = LazyLock::new(|| build(SOURCE));
 

@@ -1,0 +1,350 @@
+//! The one download path for proofs and certificates: the sealed JSON (exactly the log
+//! entry's bytes), its certificate, and their readable PDFs, for the API, the web
+//! application, the portal and the recipient's answer page alike.
+
+use crate::i18n::Lang;
+use crate::problem::Problem;
+use crate::state::AppState;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use consentry_core::anchor::evm::check_evm_anchor;
+use consentry_core::anchor::rfc3161::check_rfc3161_anchor;
+use consentry_core::certificate::{Certificate, CertificateWriter};
+use consentry_core::checkpoint::parse_signed_checkpoint;
+use consentry_core::ids::ProofId;
+use consentry_core::proof::SealedProof;
+use consentry_ledger::schedule::Schedule;
+use consentry_pdf::{AnchorLine, CertificateSummary, ProofSummary};
+
+/// Which document of a proof is downloaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Document {
+    /// The sealed proof.
+    Proof,
+    /// Its certificate (inclusion in an anchored checkpoint, and the anchors).
+    Certificate,
+}
+
+/// In which form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The machine-checkable JSON (a proof: exactly the log entry's bytes).
+    Json,
+    /// A readable PDF.
+    Pdf,
+}
+
+/// Whether the browser shows the file (`inline`: the API, the portal, the answer page) or
+/// saves it (`attachment`: the web application's download buttons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Shown.
+    Inline,
+    /// Saved.
+    Attachment,
+}
+
+/// One download of a stored proof `entry` of `sender_name`: what, in which form, in which
+/// language (the PDFs'), and how the browser treats it. A certificate not anchored yet is
+/// the 409 `pending` problem.
+pub struct Download<'a> {
+    /// The proof's ID.
+    pub id: &'a ProofId,
+    /// The stored log entry.
+    pub entry: &'a [u8],
+    /// The sender's name, as the PDFs print it.
+    pub sender_name: &'a str,
+    /// Which document.
+    pub document: Document,
+    /// Which form.
+    pub format: Format,
+    /// The PDFs' language.
+    pub lang: Lang,
+    /// Shown or saved.
+    pub disposition: Disposition,
+}
+
+impl Download<'_> {
+    /// The response: the bytes with their type, a file name, and headers that keep them
+    /// out of caches and content sniffing.
+    pub async fn respond(self, state: &AppState) -> Result<Response, Problem> {
+        let proof: SealedProof =
+            serde_json::from_slice(self.entry).map_err(Problem::unavailable)?;
+        let id = self.id;
+        let (bytes, filename, media) = match (self.document, self.format) {
+            (Document::Proof, Format::Json) => (
+                self.entry.to_vec(),
+                format!("{id}.json"),
+                "application/json",
+            ),
+            (Document::Proof, Format::Pdf) => {
+                let summary =
+                    proof_summary(state, self.sender_name, self.lang, id, &proof, self.entry);
+                let pdf = consentry_pdf::proof_pdf(&summary).map_err(Problem::unavailable)?;
+                (pdf, format!("{id}.pdf"), "application/pdf")
+            }
+            (Document::Certificate, format) => {
+                let Some(cert) = certificate_of(state, &proof).await? else {
+                    return Err(pending(state, proof.body.log_index));
+                };
+                match format {
+                    Format::Json => (
+                        certificate_json(&cert, self.entry)?,
+                        format!("{id}.certificate.json"),
+                        "application/json",
+                    ),
+                    Format::Pdf => (
+                        certificate_pdf(state, &self, &proof, &cert)?,
+                        format!("{id}.certificate.pdf"),
+                        "application/pdf",
+                    ),
+                }
+            }
+        };
+        Ok(file(
+            bytes,
+            HeaderValue::from_static(media),
+            &filename,
+            self.disposition,
+        ))
+    }
+}
+
+/// `bytes` served as a file named `filename`, kept out of caches and content sniffing:
+/// every download of this service, the evidence files recorded with consents included.
+pub fn file(
+    bytes: Vec<u8>,
+    media_type: HeaderValue,
+    filename: &str,
+    disposition: Disposition,
+) -> Response {
+    let disposition = match disposition {
+        Disposition::Inline => "inline",
+        Disposition::Attachment => "attachment",
+    };
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, media_type);
+    if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename=\"{filename}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+/// A proof just sealed (or asked for by its API route): the canonical sealed proof, with
+/// its location.
+pub fn proof_response(status: StatusCode, id: &ProofId, entry: Vec<u8>) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (header::LOCATION, format!("/v1/proofs/{id}")),
+        ],
+        entry,
+    )
+        .into_response()
+}
+
+/// The certificate JSON; its proof member is the stored entry itself, byte for byte.
+fn certificate_json(cert: &Certificate, entry: &[u8]) -> Result<Vec<u8>, Problem> {
+    let writer = CertificateWriter::new(&cert.checkpoint, &cert.log_key, &cert.anchors)
+        .map_err(Problem::unavailable)?;
+    let path = cert
+        .inclusion_hashes()
+        .ok_or_else(|| Problem::unavailable("stored inclusion path"))?;
+    let mut body = Vec::new();
+    writer.write(&mut body, entry, cert.leaf_index, &path);
+    Ok(body)
+}
+
+/// The certificate as a readable PDF.
+fn certificate_pdf(
+    state: &AppState,
+    d: &Download<'_>,
+    proof: &SealedProof,
+    cert: &Certificate,
+) -> Result<Vec<u8>, Problem> {
+    let (checkpoint, _) =
+        parse_signed_checkpoint(&cert.checkpoint).map_err(Problem::unavailable)?;
+    let summary = CertificateSummary {
+        proof: proof_summary(state, d.sender_name, d.lang, d.id, proof, d.entry),
+        checkpoint_size: checkpoint.size,
+        checkpoint_root: checkpoint.root.to_base64(),
+        anchors: anchor_lines_of(
+            &cert.anchors,
+            &checkpoint.body(),
+            state.anchoring.schedule(),
+        ),
+    };
+    consentry_pdf::certificate_pdf(&summary).map_err(Problem::unavailable)
+}
+
+fn proof_summary(
+    state: &AppState,
+    sender_name: &str,
+    lang: Lang,
+    id: &ProofId,
+    proof: &SealedProof,
+    entry: &[u8],
+) -> ProofSummary {
+    let leaf = consentry_core::merkle::leaf_hash(entry);
+    ProofSummary {
+        language: lang,
+        sender_name: sender_name.to_owned(),
+        subject: proof.body.subject.to_string(),
+        purpose: proof.body.purpose.clone(),
+        decision: proof.body.decision.as_str().to_owned(),
+        method: serde_json::to_value(proof.body.method)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        recorded_at_utc: proof.body.recorded_at.to_string(),
+        recorded_at_local: state
+            .anchoring
+            .schedule()
+            .long_local(proof.body.recorded_at.unix_millis()),
+        proof_id: id.to_string(),
+        log_index: proof.body.log_index,
+        log_origin: proof.body.log.clone(),
+        // The key that sealed this proof (a rotated-away one for older proofs).
+        seal_key_fingerprint: consentry_core::keys::SealPublicKey::from_base64(
+            &proof.seal.public_key,
+        )
+        .map(|k| k.fingerprint())
+        .unwrap_or_else(|_| state.keys.seal.public().fingerprint()),
+        leaf_hash: leaf.to_hex(),
+        verify_url: format!("{}/verify", state.config.public_url.trim_end_matches('/')),
+    }
+}
+
+/// The certificate of a stored proof: its inclusion path up to the first anchored
+/// checkpoint that holds it, and that checkpoint's anchors. `None` while pending.
+pub async fn certificate_of(
+    state: &AppState,
+    proof: &SealedProof,
+) -> Result<Option<Certificate>, Problem> {
+    let index = proof.body.log_index;
+    let Some(anchored) = state.store.anchored_checkpoint_for(index).await? else {
+        return Ok(None);
+    };
+    let (_, path, _) = state
+        .store
+        .inclusion(index, anchored.size)
+        .await?
+        .map_err(Problem::unavailable)?;
+    let anchors = anchored
+        .anchors
+        .iter()
+        .map(|text| match serde_json::from_str(text) {
+            Ok(serde_json::Value::Object(map)) => Ok(map),
+            _ => Err(Problem::unavailable("a stored anchor is not a JSON object")),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // The log key that signed this checkpoint: a rotated-away one for older anchors.
+    let log_key = state.keys.log_verifier_for(&anchored.note);
+    let cert = Certificate::new(proof, &path, anchored.note, log_key, anchors)
+        .map_err(Problem::unavailable)?;
+    Ok(Some(cert))
+}
+
+/// The 409 answer for a proof whose checkpoint is not anchored yet.
+fn pending(state: &AppState, log_index: u64) -> Problem {
+    let anchoring = &state.anchoring;
+    let mut p = Problem::new(
+        StatusCode::CONFLICT,
+        "pending",
+        "Certificate pending",
+        if anchoring.configured() {
+            format!(
+                "proof {log_index} is in the log but not anchored yet; anchoring runs daily at {}",
+                anchoring.schedule().describe()
+            )
+        } else {
+            "proof is in the log but no anchor is configured on this service yet; its certificate comes once one is".to_owned()
+        },
+    )
+    .with("status", "pending")
+    .with("log_index", log_index);
+    if let Some(next) = next_anchor_at(state) {
+        p = p.with("next_anchor_at", next.to_string());
+    }
+    p
+}
+
+/// When the next scheduled anchoring runs, if an anchor is configured.
+pub fn next_anchor_at(state: &AppState) -> Option<jiff::Timestamp> {
+    let anchoring = &state.anchoring;
+    if !anchoring.configured() {
+        return None;
+    }
+    let now = jiff::Timestamp::from_millisecond(state.clock.now_ms()).ok()?;
+    anchoring.schedule().slot_after(now).map(|slot| slot.at)
+}
+
+/// One readable line per anchor object of the checkpoint whose body is `body`, from the
+/// facts its offline check establishes (the block time from the embedded header, the TSA
+/// time from the signed token) rather than from the object's informational members: what
+/// the certificate PDF prints and the web application shows beside a proof. Times are
+/// shown in UTC and in `zone`'s local time.
+pub fn anchor_lines_of(
+    anchors: &[serde_json::Map<String, serde_json::Value>],
+    body: &str,
+    zone: &Schedule,
+) -> Vec<AnchorLine> {
+    anchors
+        .iter()
+        .map(|a| match a.get("kind").and_then(|k| k.as_str()) {
+            Some("evm") => match check_evm_anchor(a, body) {
+                Ok(f) => AnchorLine {
+                    kind: format!("EVM (chain {})", f.chain_id),
+                    reference: f.tx_hash.clone(),
+                    detail: format!(
+                        "block {} {} — {}",
+                        f.block_number,
+                        f.block_hash,
+                        unix_time(f.block_time, zone)
+                    ),
+                },
+                Err(e) => AnchorLine {
+                    kind: "EVM".into(),
+                    reference: "—".into(),
+                    detail: format!("evidence does not verify: {e}"),
+                },
+            },
+            Some("rfc3161") => match check_rfc3161_anchor(a, body, &[]) {
+                Ok(f) => AnchorLine {
+                    kind: "RFC 3161".into(),
+                    reference: format!("{} #{}", f.tsa_name, f.serial),
+                    detail: f.gen_time.to_string(),
+                },
+                Err(e) => AnchorLine {
+                    kind: "RFC 3161".into(),
+                    reference: "—".into(),
+                    detail: format!("token does not verify: {e}"),
+                },
+            },
+            other => AnchorLine {
+                kind: other.unwrap_or("?").to_owned(),
+                reference: "—".into(),
+                detail: String::new(),
+            },
+        })
+        .collect()
+}
+
+fn unix_time(secs: u64, zone: &Schedule) -> String {
+    let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+    match jiff::Timestamp::from_second(secs) {
+        Ok(t) => format!(
+            "{} UTC, {}",
+            t.strftime("%Y-%m-%d %H:%M:%S"),
+            zone.long_local(secs.saturating_mul(1000))
+        ),
+        Err(_) => secs.to_string(),
+    }
+}

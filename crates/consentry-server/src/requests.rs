@@ -1,0 +1,222 @@
+//! Delegated consent requests, as both the API and the web application create them: the
+//! checks, the rows, and the request as JSON.
+use crate::consents::check_purpose;
+use crate::problem::Problem;
+use crate::state::AppState;
+use consentry_core::consent;
+use consentry_core::ids::{RequestId, SubjectId, TenantId};
+use consentry_core::merkle::Hash;
+use consentry_core::time::Timestamp;
+use consentry_store::{NewRequest, RequestRow};
+use serde_json::{Value, json};
+
+const DAY_MS: i64 = 86_400_000;
+/// Most contacts in one bulk request.
+pub const MAX_BULK: usize = 1000;
+
+fn ts(ms: i64) -> Value {
+    Timestamp::from_unix_millis(ms)
+        .map(|t| Value::String(t.to_string()))
+        .unwrap_or(Value::Null)
+}
+
+/// The sender's view of a request.
+pub fn view(r: &RequestRow) -> Value {
+    json!({
+        "id": r.id.to_string(),
+        "contact_id": r.subject.to_string(),
+        "purpose": r.purpose,
+        "status": r.status,
+        "created_at": ts(r.created_at),
+        "expires_at": ts(r.expires_at),
+        "answered_at": r.answered_at.map(ts),
+        "proof_id": r.proof_id.as_ref().map(|p| p.to_string()),
+        "notice": {"sha256": r.notice_sha256, "version": r.notice_version, "url": r.notice_url, "language": r.language},
+        "email": {"status": r.mail_status, "attempts": r.mail_attempts, "error": r.mail_error},
+    })
+}
+
+/// Requests to create, as both the API and the web application give them.
+#[derive(Debug, Clone)]
+pub struct RequestsInput {
+    /// The recipients' pseudonyms, as given (checked one by one).
+    pub contacts: Vec<String>,
+    /// Purpose key.
+    pub purpose: String,
+    /// The exact notice text the recipient will read; its SHA-256 goes into the proof.
+    pub notice_text: String,
+    /// The notice's version label.
+    pub notice_version: Option<String>,
+    /// Where the notice is published.
+    pub notice_url: Option<String>,
+    /// Days the recipient has to answer: 3 to 30.
+    pub response_days: u32,
+    /// Validity of a granted consent, in days.
+    pub valid_days: Option<u32>,
+    /// `fr` or `en`: the e-mail's, the answer page's and the notice's language.
+    pub language: String,
+    /// Report contacts that already have a request for the purpose waiting for an answer
+    /// instead of asking them again.
+    pub skip_pending: bool,
+}
+
+/// Why a contact was not asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not a contact of the tenant's book.
+    NoSuchContact,
+    /// The contact's data was erased.
+    Erased,
+    /// A request for the purpose already waits for its answer.
+    AlreadyPending,
+}
+
+impl Refusal {
+    /// The API's reason text.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Refusal::NoSuchContact => "no such contact",
+            Refusal::Erased => "the contact's data was erased",
+            Refusal::AlreadyPending => "a request for this purpose is already pending",
+        }
+    }
+}
+
+/// What [`create_requests`] did.
+#[derive(Debug, Default)]
+pub struct RequestsOutcome {
+    /// The requests stored (their e-mails are queued).
+    pub created: Vec<RequestRow>,
+    /// The contacts not asked, as given, with why.
+    pub refused: Vec<(String, Refusal)>,
+}
+
+/// Checks requests' terms; an English message for the API.
+pub fn check_requests(input: &RequestsInput) -> Result<(), Problem> {
+    check_purpose(&input.purpose)?;
+    if input.notice_text.trim().is_empty() || input.notice_text.chars().count() > 20_000 {
+        return Err(Problem::invalid(
+            "notice text must be 1 to 20,000 characters",
+        ));
+    }
+    if input.notice_version.as_ref().is_some_and(|v| v.len() > 64)
+        || input.notice_url.as_ref().is_some_and(|u| u.len() > 2000)
+    {
+        return Err(Problem::invalid(
+            "notice version (64) or url (2000) is too long",
+        ));
+    }
+    consent::response_days(input.response_days).map_err(|e| Problem::invalid(e.to_string()))?;
+    if let Some(days) = input.valid_days {
+        consent::valid_days(days).map_err(|e| Problem::invalid(e.to_string()))?;
+    }
+    if input.language != "fr" && input.language != "en" {
+        return Err(Problem::invalid("language must be fr or en"));
+    }
+    if input.contacts.is_empty() || input.contacts.len() > MAX_BULK {
+        return Err(Problem::invalid(format!(
+            "contact_ids must hold 1 to {MAX_BULK} IDs"
+        )));
+    }
+    Ok(())
+}
+
+/// Creates consent requests for up to [`MAX_BULK`] contacts of `tenant` in one
+/// transaction, each with a single-use link (only its hash is stored) whose e-mail the
+/// mail loop sends; contacts that cannot be asked are reported, not fatal. The notice's
+/// exact text is stored with its SHA-256, version and language: what the answer's proof
+/// records.
+pub async fn create_requests(
+    state: &AppState,
+    tenant: &TenantId,
+    input: &RequestsInput,
+) -> Result<RequestsOutcome, Problem> {
+    check_requests(input)?;
+    let notice_sha256 = Hash::digest(input.notice_text.as_bytes()).to_hex();
+    let now = state.clock.now_ms();
+    let mut out = RequestsOutcome::default();
+    let mut contacts = Vec::new();
+    for raw in &input.contacts {
+        let contact = match SubjectId::parse(raw) {
+            Ok(id) => state.store.contact(tenant, &id).await?,
+            Err(_) => None,
+        };
+        match contact {
+            None => out.refused.push((raw.clone(), Refusal::NoSuchContact)),
+            Some(c) if c.wrapped_key.is_none() => out.refused.push((raw.clone(), Refusal::Erased)),
+            Some(c) => contacts.push((raw, c)),
+        }
+    }
+    let pending = if input.skip_pending {
+        let ids: Vec<SubjectId> = contacts.iter().map(|(_, c)| c.id.clone()).collect();
+        state
+            .store
+            .pending_request_subjects(tenant, &input.purpose, &ids, now)
+            .await?
+    } else {
+        Default::default()
+    };
+    let mut requests = Vec::new();
+    let mut raws = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (raw, contact) in contacts {
+        if pending.contains(&contact.id) || (input.skip_pending && !seen.insert(contact.id.clone()))
+        {
+            out.refused.push((raw.clone(), Refusal::AlreadyPending));
+            continue;
+        }
+        let id = RequestId::from_suffix(&consentry_ledger::random::id_suffix(now))
+            .map_err(Problem::unavailable)?;
+        let (_, token_hash) = crate::mail::request_token(state, id.as_str());
+        requests.push(NewRequest {
+            id,
+            tenant: tenant.clone(),
+            subject: contact.id,
+            purpose: input.purpose.clone(),
+            token_hash,
+            notice_text: input.notice_text.clone(),
+            notice_sha256: notice_sha256.clone(),
+            notice_version: input.notice_version.clone(),
+            notice_url: input.notice_url.clone(),
+            language: input.language.clone(),
+            valid_days: input.valid_days,
+            created_at: now,
+            expires_at: now + i64::from(input.response_days) * DAY_MS,
+        });
+        raws.push(raw.clone());
+    }
+    if requests.is_empty() {
+        return Ok(out);
+    }
+    if input.skip_pending {
+        // Checked again in the inserting transaction: a request another sender made for
+        // the same contact a moment ago is not doubled.
+        let skipped = state
+            .store
+            .insert_requests_unless_pending(&requests, now)
+            .await?;
+        if !skipped.is_empty() {
+            let mut kept = Vec::with_capacity(requests.len());
+            for (r, raw) in requests.into_iter().zip(raws) {
+                if skipped.contains(&r.id) {
+                    out.refused.push((raw, Refusal::AlreadyPending));
+                } else {
+                    kept.push(r);
+                }
+            }
+            requests = kept;
+        }
+    } else {
+        state.store.insert_requests(&requests).await?;
+    }
+    state.mail_wake.notify_one();
+    for r in &requests {
+        let row = state
+            .store
+            .request(tenant, &r.id)
+            .await?
+            .ok_or_else(|| Problem::unavailable("request vanished"))?;
+        out.created.push(row);
+    }
+    Ok(out)
+}
