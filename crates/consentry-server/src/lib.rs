@@ -18,6 +18,7 @@ pub mod downloads;
 pub mod i18n;
 pub mod limiter;
 pub mod mail;
+pub mod page;
 pub mod portal;
 pub mod problem;
 pub mod requests;

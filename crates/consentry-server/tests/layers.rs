@@ -92,11 +92,18 @@ fn imports_only_go_down_the_layers() {
             let to = layer_of_module(&module);
             edges.entry(from).or_default().insert(to);
             if !allowed(from).contains(&to) {
-                wrong.push(format!("{} uses crate::{module} ({from} -> {to})", rel.display()));
+                wrong.push(format!(
+                    "{} uses crate::{module} ({from} -> {to})",
+                    rel.display()
+                ));
             }
         }
     }
-    assert!(wrong.is_empty(), "imports against the layers:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "imports against the layers:\n{}",
+        wrong.join("\n")
+    );
     // And the layers used are the ones documented.
     assert!(edges["service"].contains("routes") && edges["service"].contains("web"));
 }

@@ -5,19 +5,21 @@
 
 use crate::downloads::{Disposition, Document, Download, Format};
 use crate::i18n::accept_language as language;
+use crate::page;
 use crate::problem::{ApiForm, Problem};
 use crate::state::AppState;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use consentry_core::ids::ProofId;
 use consentry_core::proof::{Decision, Method, Notice};
 use consentry_ledger::schedule::Schedule;
 use consentry_ledger::{ProofDraft, SubmitError};
 use consentry_pdf::Language;
 use consentry_store::RequestRow;
-use maud::{DOCTYPE, Markup, html};
+use maud::{Markup, html};
 use serde::Deserialize;
+use std::sync::LazyLock;
 
 fn tr(lang: Language, fr: &'static str, en: &'static str) -> &'static str {
     match lang {
@@ -39,41 +41,30 @@ pub(crate) fn rejection_page(
 }
 
 fn page(lang: Language, status: StatusCode, title: &str, body: Markup) -> Response {
-    let code = match lang {
-        Language::Fr => "fr",
-        Language::En => "en",
-    };
-    let doc = html! {
-        (DOCTYPE)
-        html lang=(code) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                title { (title) " — Consentry" }
-                style { (CSS) }
-            }
-            body {
-                main {
-                    h1 { (title) }
-                    (body)
-                }
-                footer { p { (tr(lang, "Service Consentry : chaque réponse est scellée et horodatée.", "Consentry: every answer is sealed and timestamped.")) } }
-            }
+    let body = html! {
+        main {
+            h1 { (title) }
+            (body)
         }
+        footer { p { (tr(lang, "Service Consentry : chaque réponse est scellée et horodatée.", "Consentry: every answer is sealed and timestamped.")) } }
     };
-    let mut res = (status, Html(doc.into_string())).into_response();
     // The token is in the URL: keep it out of caches and other sites' logs.
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    res.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        header::HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
-    );
-    res
+    page::respond(
+        status,
+        page::document(lang, title, page::inline_style(CSS), body),
+        &POLICY,
+        page::Caching::NoStore,
+    )
 }
+
+/// The page's policy: its one inline style (by hash), forms posted here, no script.
+static POLICY: LazyLock<page::Policy> = LazyLock::new(|| {
+    page::Policy::new(
+        page::Styles::Inline(CSS),
+        page::Scripts::None,
+        page::Forms::Here,
+    )
+});
 
 const CSS: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a}\
 h1{font-size:1.5rem}.notice{white-space:pre-wrap;border-left:4px solid #888;padding:.5rem 1rem;background:#f6f6f6}\

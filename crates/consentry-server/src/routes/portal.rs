@@ -16,6 +16,7 @@ use crate::client::{ClientIp, foreign_origin};
 use crate::downloads::{Disposition, Document, Download, Format};
 use crate::i18n::accept_language;
 use crate::i18n::{LANG_COOKIE, code, parse_lang, tr};
+use crate::page;
 use crate::portal::{LOGIN_TTL_MS, PortalAuth};
 use crate::problem::{ApiForm, Problem};
 use crate::session::{NewSession, Principal, secret_hash};
@@ -23,8 +24,7 @@ use crate::state::AppState;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use base64::Engine as _;
+use axum::response::{IntoResponse, Redirect, Response};
 use consentry_core::event::{EventType, SealedEvent};
 use consentry_core::ids::{EventId, ProofId, SubjectId, TenantId};
 use consentry_core::proof::{Decision, Method};
@@ -32,10 +32,9 @@ use consentry_ledger::{Action, EventDraft, EventOutcome as SeqOutcome, ProofDraf
 use consentry_pdf::Language;
 use consentry_store::{LoginState, StatusRow, SubjectProof};
 use consentry_vault::{Identity, WrappedKey, normalize_email};
-use maud::{DOCTYPE, Markup, html};
+use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 use std::sync::LazyLock;
 
 const CSS: &str = "body{font-family:system-ui,sans-serif;max-width:52rem;margin:1.5rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a}\
@@ -50,15 +49,13 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid 
 section.sender{border:1px solid #ccc;border-radius:.5rem;padding:0 1rem 1rem;margin-top:1.5rem}code{word-break:break-all}\
 footer{margin-top:3rem;color:#555;font-size:.9rem}form.inline{display:inline}";
 
-/// The policy: nothing but the inline style above (by hash), forms to this origin, no
-/// framing, no base URL change.
-static POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
-    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(CSS.as_bytes()));
-    HeaderValue::from_str(&format!(
-        "default-src 'none'; style-src 'sha256-{hash}'; img-src 'self'; form-action 'self'; \
-         base-uri 'none'; frame-ancestors 'none'"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+/// The policy: nothing but the inline style above (by hash), forms posted here, no script.
+static POLICY: LazyLock<page::Policy> = LazyLock::new(|| {
+    page::Policy::new(
+        page::Styles::Inline(CSS),
+        page::Scripts::None,
+        page::Forms::Here,
+    )
 });
 
 /// `?lang=fr|en`.
@@ -85,46 +82,26 @@ fn page(
     signed_in: bool,
     body: Markup,
 ) -> Response {
-    let doc = html! {
-        (DOCTYPE)
-        html lang=(code(lang)) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                title { (title) " — Consentry" }
-                style { (maud::PreEscaped(CSS)) }
-            }
-            body {
-                nav.lang aria-label=(tr(lang, "Langue", "Language")) {
-                    @if lang == Language::Fr { a href="?lang=en" lang="en" hreflang="en" { "English" } }
-                    @else { a href="?lang=fr" lang="fr" hreflang="fr" { "Français" } }
-                }
-                main {
-                    h1 { (title) }
-                    (body)
-                }
-                footer {
-                    @if !signed_in { p { a href="/portal" { (tr(lang, "Espace personnel Consentry", "Consentry personal space")) } } }
-                    p { (tr(lang, "Consentry : vos consentements, scellés et vérifiables.", "Consentry: your consents, sealed and verifiable.")) }
-                }
-            }
+    let body = html! {
+        nav.lang aria-label=(tr(lang, "Langue", "Language")) {
+            @if lang == Language::Fr { a href="?lang=en" lang="en" hreflang="en" { "English" } }
+            @else { a href="?lang=fr" lang="fr" hreflang="fr" { "Français" } }
+        }
+        main {
+            h1 { (title) }
+            (body)
+        }
+        footer {
+            @if !signed_in { p { a href="/portal" { (tr(lang, "Espace personnel Consentry", "Consentry personal space")) } } }
+            p { (tr(lang, "Consentry : vos consentements, scellés et vérifiables.", "Consentry: your consents, sealed and verifiable.")) }
         }
     };
-    let mut res = (status, Html(doc.into_string())).into_response();
-    let h = res.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::CONTENT_SECURITY_POLICY, POLICY.clone());
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    res
+    page::respond(
+        status,
+        page::document(lang, title, page::inline_style(CSS), body),
+        &POLICY,
+        page::Caching::NoStore,
+    )
 }
 
 /// A portal page (in the visitor's language, signed out) for a request refused before any

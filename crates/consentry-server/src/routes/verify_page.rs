@@ -15,12 +15,13 @@
 //! a year without ever serving a stale verifier after an upgrade.
 
 use crate::i18n::accept_language as language;
+use crate::page;
 use axum::extract::RawQuery;
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use consentry_pdf::Language;
-use maud::{DOCTYPE, html};
+use maud::html;
 use sha2::{Digest as _, Sha256};
 use std::sync::LazyLock;
 
@@ -42,7 +43,7 @@ struct Hashes {
     wasm_version: String,
     script_version: String,
     script_integrity: String,
-    policy: HeaderValue,
+    policy: page::Policy,
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -56,19 +57,15 @@ fn version(bytes: &[u8]) -> String {
 
 static HASHES: LazyLock<Hashes> = LazyLock::new(|| {
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(sha256(bytes));
-    let policy = format!(
-        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; \
-         style-src 'sha256-{}'; img-src data:; base-uri 'none'; form-action 'none'; \
-         frame-ancestors 'none'",
-        b64(CSS.as_bytes())
-    );
     Hashes {
         wasm_version: version(WASM),
         script_version: version(SCRIPT.as_bytes()),
         script_integrity: format!("sha256-{}", b64(SCRIPT.as_bytes())),
-        // Only base64, ASCII words and punctuation: always a valid header value.
-        policy: HeaderValue::from_str(&policy)
-            .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'")),
+        policy: page::Policy::new(
+            page::Styles::Inline(CSS),
+            page::Scripts::FilesAndWasm,
+            page::Forms::Nowhere,
+        ),
     }
 });
 
@@ -132,84 +129,69 @@ fn script_text(lang: Language) -> serde_json::Value {
 /// `GET /verify`: the page.
 pub async fn page(headers: HeaderMap) -> Response {
     let lang = language(&headers);
-    let code = tr(lang, "fr", "en");
     let hashes = &*HASHES;
     let title = tr(
         lang,
         "Vérifier une preuve ou un certificat",
         "Verify a proof or certificate",
     );
-    let doc = html! {
-        (DOCTYPE)
-        html lang=(code) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                // No icon: otherwise the browser fetches /favicon.ico, and the page is
-                // meant to fetch nothing but its script and module.
-                link rel="icon" href="data:,";
-                title { (title) " — Consentry" }
-                style { (maud::PreEscaped(CSS)) }
-                script src={ (SCRIPT_PATH) "?h=" (hashes.script_version) } integrity=(hashes.script_integrity) defer {}
-            }
-            body {
-                main #app
-                    data-wasm={ (WASM_PATH) "?h=" (hashes.wasm_version) }
-                    data-text=(script_text(lang).to_string()) {
-                    h1 { (title) }
-                    p { (tr(lang,
-                        "Cette page vérifie une preuve (consentry.proof/v1) ou un certificat (consentry.certificate/v1) de Consentry dans votre navigateur, avec le même code que la commande « consentry verify ». Le document n'est envoyé nulle part.",
-                        "This page checks a Consentry proof (consentry.proof/v1) or certificate (consentry.certificate/v1) in your browser, with the same code as the \u{201c}consentry verify\u{201d} command. The document is sent nowhere.")) }
-                    noscript { p.warning { (tr(lang,
-                        "La vérification a lieu dans votre navigateur : elle demande JavaScript et WebAssembly. Sans eux, utilisez la commande « consentry verify FICHIER ».",
-                        "Verification runs in your browser: it needs JavaScript and WebAssembly. Without them, use the command \u{201c}consentry verify FILE\u{201d}.")) } }
-                    form #form novalidate {
-                        div #drop.drop {
-                            label for="file" { (tr(lang, "Choisir un fichier JSON", "Choose a JSON file")) }
-                            input #file type="file" accept=".json,application/json,text/plain" aria-describedby="drop-hint";
-                            p #drop-hint.hint { (tr(lang, "… ou déposez-le dans ce cadre. Il est lu sur place, pas envoyé.", "… or drop it in this box. It is read here, not uploaded.")) }
-                        }
-                        label for="doc" { (tr(lang, "Ou collez le document", "Or paste the document")) }
-                        textarea #doc rows="10" spellcheck="false" autocomplete="off" autocapitalize="off" aria-describedby="doc-hint" {}
-                        p #doc-hint.hint { (tr(lang, "Ctrl+Entrée vérifie aussi.", "Ctrl+Enter verifies too.")) }
-                        div.actions {
-                            button #verify type="submit" { (tr(lang, "Vérifier", "Verify")) }
-                            button #clear type="reset" { (tr(lang, "Effacer", "Clear")) }
-                        }
-                    }
-                    section #result aria-live="polite" aria-atomic="true" tabindex="-1" hidden {
-                        h2 #verdict {}
-                        p #summary {}
-                        p #meta.meta {}
-                        ol #checks {}
-                    }
-                    p #status.status role="status" {}
-                    h2 { (tr(lang, "Ce que la page vérifie", "What the page checks")) }
-                    ul {
-                        li { (tr(lang, "le sceau : la signature Ed25519 de l'opérateur sur la forme canonique (RFC 8785) de la preuve ;", "the seal: the operator's Ed25519 signature over the proof's canonical form (RFC 8785);")) }
-                        li { (tr(lang, "pour un certificat : la signature du point de contrôle du journal, et le chemin d'inclusion RFC 9162 de la preuve jusqu'à sa racine ;", "for a certificate: the signature of the log's checkpoint, and the proof's RFC 9162 inclusion path up to its root;")) }
-                        li { (tr(lang, "ses ancrages, hors ligne : le jeton d'horodatage RFC 3161 ou la transaction de blockchain qui date le point de contrôle (pour une blockchain, comparez le hash du bloc affiché avec un nœud ou un explorateur) ;", "its anchors, offline: the RFC 3161 time-stamp token or the blockchain transaction that dates the checkpoint (for a blockchain, compare the block hash shown with a node or an explorer);")) }
-                        li { (tr(lang, "les clés ne sont pas comparées ici : comparez les empreintes affichées avec celles que l'opérateur publie (/.well-known/consentry.json), ou utilisez « consentry verify --seal-key --log-key ».", "keys are not compared here: compare the fingerprints shown with the ones the operator publishes (/.well-known/consentry.json), or use \u{201c}consentry verify --seal-key --log-key\u{201d}.")) }
-                    }
+    let head = html! {
+        // No icon: otherwise the browser fetches /favicon.ico, and the page is meant to
+        // fetch nothing but its script and module.
+        link rel="icon" href="data:,";
+        (page::inline_style(CSS))
+        script src={ (SCRIPT_PATH) "?h=" (hashes.script_version) } integrity=(hashes.script_integrity) defer {}
+    };
+    let body = html! {
+        main #app
+            data-wasm={ (WASM_PATH) "?h=" (hashes.wasm_version) }
+            data-text=(script_text(lang).to_string()) {
+            h1 { (title) }
+            p { (tr(lang,
+                "Cette page vérifie une preuve (consentry.proof/v1) ou un certificat (consentry.certificate/v1) de Consentry dans votre navigateur, avec le même code que la commande « consentry verify ». Le document n'est envoyé nulle part.",
+                "This page checks a Consentry proof (consentry.proof/v1) or certificate (consentry.certificate/v1) in your browser, with the same code as the \u{201c}consentry verify\u{201d} command. The document is sent nowhere.")) }
+            noscript { p.warning { (tr(lang,
+                "La vérification a lieu dans votre navigateur : elle demande JavaScript et WebAssembly. Sans eux, utilisez la commande « consentry verify FICHIER ».",
+                "Verification runs in your browser: it needs JavaScript and WebAssembly. Without them, use the command \u{201c}consentry verify FILE\u{201d}.")) } }
+            form #form novalidate {
+                div #drop.drop {
+                    label for="file" { (tr(lang, "Choisir un fichier JSON", "Choose a JSON file")) }
+                    input #file type="file" accept=".json,application/json,text/plain" aria-describedby="drop-hint";
+                    p #drop-hint.hint { (tr(lang, "… ou déposez-le dans ce cadre. Il est lu sur place, pas envoyé.", "… or drop it in this box. It is read here, not uploaded.")) }
                 }
-                footer { p { (tr(lang, "Consentry — le vérificateur est compilé depuis les sources du projet (crates/consentry-wasm).", "Consentry — the verifier is compiled from the project's sources (crates/consentry-wasm).")) } }
+                label for="doc" { (tr(lang, "Ou collez le document", "Or paste the document")) }
+                textarea #doc rows="10" spellcheck="false" autocomplete="off" autocapitalize="off" aria-describedby="doc-hint" {}
+                p #doc-hint.hint { (tr(lang, "Ctrl+Entrée vérifie aussi.", "Ctrl+Enter verifies too.")) }
+                div.actions {
+                    button #verify type="submit" { (tr(lang, "Vérifier", "Verify")) }
+                    button #clear type="reset" { (tr(lang, "Effacer", "Clear")) }
+                }
+            }
+            section #result aria-live="polite" aria-atomic="true" tabindex="-1" hidden {
+                h2 #verdict {}
+                p #summary {}
+                p #meta.meta {}
+                ol #checks {}
+            }
+            p #status.status role="status" {}
+            h2 { (tr(lang, "Ce que la page vérifie", "What the page checks")) }
+            ul {
+                li { (tr(lang, "le sceau : la signature Ed25519 de l'opérateur sur la forme canonique (RFC 8785) de la preuve ;", "the seal: the operator's Ed25519 signature over the proof's canonical form (RFC 8785);")) }
+                li { (tr(lang, "pour un certificat : la signature du point de contrôle du journal, et le chemin d'inclusion RFC 9162 de la preuve jusqu'à sa racine ;", "for a certificate: the signature of the log's checkpoint, and the proof's RFC 9162 inclusion path up to its root;")) }
+                li { (tr(lang, "ses ancrages, hors ligne : le jeton d'horodatage RFC 3161 ou la transaction de blockchain qui date le point de contrôle (pour une blockchain, comparez le hash du bloc affiché avec un nœud ou un explorateur) ;", "its anchors, offline: the RFC 3161 time-stamp token or the blockchain transaction that dates the checkpoint (for a blockchain, compare the block hash shown with a node or an explorer);")) }
+                li { (tr(lang, "les clés ne sont pas comparées ici : comparez les empreintes affichées avec celles que l'opérateur publie (/.well-known/consentry.json), ou utilisez « consentry verify --seal-key --log-key ».", "keys are not compared here: compare the fingerprints shown with the ones the operator publishes (/.well-known/consentry.json), or use \u{201c}consentry verify --seal-key --log-key\u{201d}.")) }
             }
         }
+        footer { p { (tr(lang, "Consentry — le vérificateur est compilé depuis les sources du projet (crates/consentry-wasm).", "Consentry — the verifier is compiled from the project's sources (crates/consentry-wasm).")) } }
     };
-    let mut res = Html(doc.into_string()).into_response();
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, hashes.policy.clone());
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Language"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
+    let mut res = page::respond(
+        StatusCode::OK,
+        page::document(lang, title, head, body),
+        &hashes.policy,
+        page::Caching::Revalidate,
     );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    res.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept-Language"));
     res
 }
 
@@ -281,7 +263,7 @@ mod tests {
 
     #[test]
     fn the_policy_allows_the_inline_style_by_its_hash_and_no_inline_script() {
-        let policy = HASHES.policy.to_str().unwrap();
+        let policy = HASHES.policy.as_str();
         let style = base64::engine::general_purpose::STANDARD.encode(sha256(CSS.as_bytes()));
         assert!(
             policy.contains(&format!("style-src 'sha256-{style}'")),

@@ -10,11 +10,13 @@
 //! content" link.
 
 pub use crate::i18n::{LANG_COOKIE, Lang, code, language, parse_lang, status_label, tr};
+use crate::page;
 use crate::state::AppState;
 use crate::web::session::{Role, Staff};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use maud::{DOCTYPE, Markup, html};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use std::sync::LazyLock;
 
 /// The style sheet.
 pub const CSS: &str = include_str!("../../assets/app/app.css");
@@ -130,59 +132,36 @@ fn shell(
     top: Option<Markup>,
     body: Markup,
 ) -> Response {
-    let doc = html! {
-        (DOCTYPE)
-        html lang=(code(lang)) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                title { (title) " — Consentry" }
-                link rel="stylesheet" href=(format!("/app/static/app.css?v={}", asset_version()));
-                script src=(format!("/app/static/app.js?v={}", asset_version())) defer {}
-            }
-            body {
-                a.skip href="#content" { (tr(lang, "Aller au contenu", "Skip to content")) }
-                header.top {
-                    a.brand href="/app" { "Consentry" }
-                    @if let Some(top) = top { (top) }
-                }
-                main #content tabindex="-1" {
-                    h1 { (title) }
-                    (body)
-                }
-            }
+    let head = html! {
+        link rel="stylesheet" href=(format!("/app/static/app.css?v={}", asset_version()));
+        script src=(format!("/app/static/app.js?v={}", asset_version())) defer {}
+    };
+    let body = html! {
+        a.skip href="#content" { (tr(lang, "Aller au contenu", "Skip to content")) }
+        header.top {
+            a.brand href="/app" { "Consentry" }
+            @if let Some(top) = top { (top) }
+        }
+        main #content tabindex="-1" {
+            h1 { (title) }
+            (body)
         }
     };
-    let mut res = (status, Html(doc.into_string())).into_response();
-    secure_headers(res.headers_mut());
-    res
+    page::respond(
+        status,
+        page::document(lang, title, head, body),
+        &POLICY,
+        page::Caching::NoStore,
+    )
 }
 
-/// The headers of every application page: no caching of personal pages, a strict policy.
-pub fn secure_headers(h: &mut HeaderMap) {
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
-             connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-        ),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-}
+/// The application's policy: its style sheet and script files, forms posted here.
+static POLICY: LazyLock<page::Policy> = LazyLock::new(|| {
+    page::Policy::new(page::Styles::Files, page::Scripts::Files, page::Forms::Here)
+});
 
 /// A short hash of the assets, so browsers fetch new ones after an upgrade.
 fn asset_version() -> &'static str {
-    use std::sync::LazyLock;
     static V: LazyLock<String> = LazyLock::new(|| {
         use sha2::{Digest as _, Sha256};
         let mut h = Sha256::new();
