@@ -7,6 +7,7 @@
 //! same loop closes requests whose response window has passed.
 
 use crate::config::ServerConfig;
+use crate::i18n::{Lang, Text};
 use crate::state::AppState;
 use consentry_store::RequestRow;
 use consentry_vault::WrappedKey;
@@ -151,31 +152,18 @@ fn build(
     let link = request_link(state, r)?;
     let until = state.anchoring.schedule().long_local(r.expires_at);
     let until = until.split(' ').next().unwrap_or("").to_owned();
-    let (subject, body) = if r.language == "fr" {
-        (
-            format!("{tenant_name} vous demande votre consentement"),
-            format!(
-                "Bonjour,\n\n{tenant_name} souhaite obtenir votre consentement pour : {purpose}.\n\n{notice}\n\n\
-                 Pour répondre (accepter ou refuser), ouvrez ce lien avant le {until} :\n{link}\n\n\
-                 Ce lien vous est personnel et ne sert qu'une fois. Sans réponse, aucun consentement n'est enregistré.\n\n\
-                 -- \nEnvoyé par Consentry pour le compte de {tenant_name}.\n",
-                purpose = r.purpose,
-                notice = r.notice_text,
-            ),
-        )
-    } else {
-        (
-            format!("{tenant_name} asks for your consent"),
-            format!(
-                "Hello,\n\n{tenant_name} would like your consent for: {purpose}.\n\n{notice}\n\n\
-                 To answer (accept or refuse), open this link before {until}:\n{link}\n\n\
-                 This link is personal and works once. If you do not answer, no consent is recorded.\n\n\
-                 -- \nSent by Consentry on behalf of {tenant_name}.\n",
-                purpose = r.purpose,
-                notice = r.notice_text,
-            ),
-        )
-    };
+    let lang = crate::i18n::parse_lang(&r.language).unwrap_or(Lang::En);
+    let subject = Text::SenderAsksForConsent.fill(lang, &[("sender", &tenant_name)]);
+    let body = Text::RequestMailBody.fill(
+        lang,
+        &[
+            ("sender", &tenant_name),
+            ("purpose", &r.purpose),
+            ("notice", &r.notice_text),
+            ("until", &until),
+            ("link", &link),
+        ],
+    );
     let to: Mailbox = to
         .parse()
         .map_err(|_| "the recipient's stored address is not deliverable".to_owned())?;

@@ -19,6 +19,7 @@
 //!   balancer each apply it) and sees the peer's address (behind a reverse proxy, the
 //!   proxy's: limit there as well).
 
+use crate::i18n::{Text, t};
 use crate::mail::Transport;
 use crate::session::{Principal, SIGN_IN_WINDOW_MS, csrf_ok};
 use crate::state::AppState;
@@ -181,24 +182,8 @@ pub async fn send_login(state: AppState, normalized: String, lang: Language) {
         "{}/portal/session/{token}",
         state.config.public_url.trim_end_matches('/')
     );
-    let (subject, body) = match lang {
-        Language::Fr => (
-            "Votre lien de connexion à l'espace personnel Consentry".to_owned(),
-            format!(
-                "Bonjour,\n\nPour voir et gérer les données et les consentements que des expéditeurs \
-                 tiennent à votre sujet, ouvrez ce lien dans les 15 minutes :\n{link}\n\n\
-                 Ce lien ne sert qu'une fois. Si vous n'avez rien demandé, ignorez ce message.\n\n-- \nConsentry\n"
-            ),
-        ),
-        Language::En => (
-            "Your Consentry sign-in link".to_owned(),
-            format!(
-                "Hello,\n\nTo see and manage the data and consents senders hold about you, open this \
-                 link within 15 minutes:\n{link}\n\n\
-                 The link works once. If you did not ask for it, ignore this message.\n\n-- \nConsentry\n"
-            ),
-        ),
-    };
+    let subject = t(lang, Text::SignInMailSubject).to_owned();
+    let body = Text::SignInMailBody.fill(lang, &[("link", &link)]);
     let Ok(to) = normalized.parse::<Mailbox>() else {
         tracing::warn!("portal sign-in: the address is not deliverable");
         return;

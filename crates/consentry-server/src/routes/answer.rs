@@ -5,6 +5,7 @@
 
 use crate::downloads::{Disposition, Document, Download, Format};
 use crate::i18n::accept_language as language;
+use crate::i18n::{Text, t};
 use crate::page;
 use crate::problem::{ApiForm, Problem};
 use crate::state::AppState;
@@ -20,13 +21,6 @@ use consentry_store::RequestRow;
 use maud::{Markup, html};
 use serde::Deserialize;
 use std::sync::LazyLock;
-
-fn tr(lang: Language, fr: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Language::Fr => fr,
-        Language::En => en,
-    }
-}
 
 /// An answer page (in the visitor's language) for a request refused before any handler
 /// ran: see [`crate::rejections`]. `make` gives the title and body in that language.
@@ -46,7 +40,7 @@ fn page(lang: Language, status: StatusCode, title: &str, body: Markup) -> Respon
             h1 { (title) }
             (body)
         }
-        footer { p { (tr(lang, "Service Consentry : chaque réponse est scellée et horodatée.", "Consentry: every answer is sealed and timestamped.")) } }
+        footer { p { (t(lang, Text::ConsentryEveryAnswerIs)) } }
     };
     // The token is in the URL: keep it out of caches and other sites' logs.
     page::respond(
@@ -81,8 +75,8 @@ fn invalid_link(lang: Language) -> Response {
     page(
         lang,
         StatusCode::NOT_FOUND,
-        tr(lang, "Lien non valide", "Invalid link"),
-        html! { p { (tr(lang, "Ce lien ne correspond à aucune demande. Vérifiez qu'il est complet, ou demandez un nouveau lien à l'expéditeur. Rien n'a été enregistré.", "This link does not match any request. Check that it is complete, or ask the sender for a new link. Nothing was recorded.")) } },
+        t(lang, Text::InvalidLink),
+        html! { p { (t(lang, Text::ThisLinkDoesNot)) } },
     )
 }
 
@@ -100,8 +94,8 @@ fn erased(lang: Language) -> Response {
     page(
         lang,
         StatusCode::GONE,
-        tr(lang, "Données effacées", "Data erased"),
-        html! { p { (tr(lang, "Les données de ce destinataire ont été effacées ; cette demande a été annulée avec elles et ne peut plus recevoir de réponse. Rien n'a été enregistré.", "This recipient's data was erased; this request was cancelled with it and can no longer be answered. Nothing was recorded.")) } },
+        t(lang, Text::DataErased),
+        html! { p { (t(lang, Text::ThisRecipientSData)) } },
     )
 }
 
@@ -114,11 +108,11 @@ fn closed(lang: Language, zone: &Schedule, r: &RequestRow, now: i64, token: &str
         "granted" | "refused" => page(
             lang,
             StatusCode::CONFLICT,
-            tr(lang, "Réponse déjà enregistrée", "Answer already recorded"),
+            t(lang, Text::AnswerAlreadyRecorded),
             html! {
-                p { (tr(lang, "Votre réponse à cette demande a déjà été enregistrée ; ce lien ne sert qu'une fois.", "Your answer to this request was already recorded; this link works only once.")) }
-                p { (tr(lang, "Réponse : ", "Answer: ")) strong { (decision_word(lang, &r.status)) } " — " (r.answered_at.map(|at| when(zone, at)).unwrap_or_default()) }
-                @if let Some(p) = &r.proof_id { p { (tr(lang, "Preuve : ", "Proof: ")) code { (p.as_str()) } " — " a href={ "/c/" (token) "/proof" } { (tr(lang, "télécharger (JSON)", "download (JSON)")) } } }
+                p { (t(lang, Text::YourAnswerToThis)) }
+                p { (t(lang, Text::Answer)) strong { (decision_word(lang, &r.status)) } " — " (r.answered_at.map(|at| when(zone, at)).unwrap_or_default()) }
+                @if let Some(p) = &r.proof_id { p { (t(lang, Text::Proof)) code { (p.as_str()) } " — " a href={ "/c/" (token) "/proof" } { (t(lang, Text::DownloadJson)) } } }
             },
         ),
         "pending" if r.expires_at <= now => expired(lang, zone, r),
@@ -126,14 +120,14 @@ fn closed(lang: Language, zone: &Schedule, r: &RequestRow, now: i64, token: &str
         "cancelled" => page(
             lang,
             StatusCode::GONE,
-            tr(lang, "Demande annulée", "Request cancelled"),
-            html! { p { (tr(lang, "L'expéditeur a annulé cette demande : elle n'attend plus de réponse. Rien n'a été enregistré.", "The sender cancelled this request: it no longer takes an answer. Nothing was recorded.")) } },
+            t(lang, Text::RequestCancelled),
+            html! { p { (t(lang, Text::TheSenderCancelledThis)) } },
         ),
         _ => page(
             lang,
             StatusCode::GONE,
-            tr(lang, "Demande retirée", "Request withdrawn"),
-            html! { p { (tr(lang, "L'expéditeur a retiré cette demande. Rien n'a été enregistré.", "The sender withdrew this request. Nothing was recorded.")) } },
+            t(lang, Text::RequestWithdrawn),
+            html! { p { (t(lang, Text::TheSenderWithdrewThis)) } },
         ),
     }
 }
@@ -142,15 +136,15 @@ fn expired(lang: Language, zone: &Schedule, r: &RequestRow) -> Response {
     page(
         lang,
         StatusCode::GONE,
-        tr(lang, "Demande expirée", "Request expired"),
-        html! { p { (tr(lang, "Le délai de réponse à cette demande est passé (", "The time to answer this request has passed (")) (when(zone, r.expires_at)) "). " (tr(lang, "Aucun consentement n'a été enregistré.", "No consent was recorded.")) } },
+        t(lang, Text::RequestExpired),
+        html! { p { (t(lang, Text::TheTimeToAnswer)) (when(zone, r.expires_at)) "). " (t(lang, Text::NoConsentWasRecorded)) } },
     )
 }
 
 fn decision_word(lang: Language, d: &str) -> &'static str {
     match d {
-        "granted" => tr(lang, "accepté", "accepted"),
-        _ => tr(lang, "refusé", "refused"),
+        "granted" => t(lang, Text::Accepted),
+        _ => t(lang, Text::Refused),
     }
 }
 
@@ -180,27 +174,24 @@ pub async fn show(
         .await?
         .map(|t| t.name)
         .unwrap_or_default();
-    let title = match lang {
-        Language::Fr => format!("{sender} vous demande votre consentement"),
-        Language::En => format!("{sender} asks for your consent"),
-    };
+    let title = Text::SenderAsksForConsent.fill(lang, &[("sender", &sender)]);
     Ok(page(
         lang,
         StatusCode::OK,
         &title,
         html! {
-            p { (tr(lang, "Finalité : ", "Purpose: ")) strong { (r.purpose) } }
-            h2 { (tr(lang, "Information fournie par l'expéditeur", "Information from the sender")) }
+            p { (t(lang, Text::Purpose)) strong { (r.purpose) } }
+            h2 { (t(lang, Text::InformationFromTheSender)) }
             div.notice { (r.notice_text) }
-            @if let Some(u) = &r.notice_url { p { a href=(u) rel="noopener noreferrer" { (tr(lang, "Texte complet de l'information", "Full text of the notice")) } } }
-            p { (tr(lang, "Vous pouvez répondre jusqu'au ", "You can answer until ")) (when(state.anchoring.schedule(), r.expires_at)) "." }
+            @if let Some(u) = &r.notice_url { p { a href=(u) rel="noopener noreferrer" { (t(lang, Text::FullTextOfThe)) } } }
+            p { (t(lang, Text::YouCanAnswerUntil)) (when(state.anchoring.schedule(), r.expires_at)) "." }
             form method="post" {
                 div.actions {
-                    button.accept type="submit" name="decision" value="granted" { (tr(lang, "J'accepte", "I accept")) }
-                    button.refuse type="submit" name="decision" value="refused" { (tr(lang, "Je refuse", "I refuse")) }
+                    button.accept type="submit" name="decision" value="granted" { (t(lang, Text::IAccept)) }
+                    button.refuse type="submit" name="decision" value="refused" { (t(lang, Text::IRefuse)) }
                 }
             }
-            p { (tr(lang, "Votre réponse sera scellée et horodatée ; vous pourrez la retirer à tout moment.", "Your answer will be sealed and timestamped; you can withdraw it at any time.")) }
+            p { (t(lang, Text::YourAnswerWillBe)) }
         },
     ))
 }
@@ -226,8 +217,8 @@ pub async fn answer(
             return Ok(page(
                 lang,
                 StatusCode::BAD_REQUEST,
-                tr(lang, "Réponse incomprise", "Answer not understood"),
-                html! { p { (tr(lang, "Choisissez « J'accepte » ou « Je refuse ». Rien n'a été enregistré.", "Choose \u{201c}I accept\u{201d} or \u{201c}I refuse\u{201d}. Nothing was recorded.")) } },
+                t(lang, Text::AnswerNotUnderstood),
+                html! { p { (t(lang, Text::ChooseIAcceptOr)) } },
             ));
         }
     };
@@ -269,15 +260,11 @@ pub async fn answer(
             Ok(page(
                 lang,
                 StatusCode::OK,
-                tr(
-                    lang,
-                    "Merci, votre réponse est enregistrée",
-                    "Thank you, your answer is recorded",
-                ),
+                t(lang, Text::ThankYouYourAnswer),
                 html! {
-                    p { (tr(lang, "Votre réponse : ", "Your answer: ")) strong { (decision_word(lang, decision.as_str())) } "." }
-                    p { (tr(lang, "Elle est scellée dans la preuve ", "It is sealed in proof ")) code { (proof_id.as_str()) } " (" (tr(lang, "entrée n° ", "log entry ")) (index) ")." }
-                    p { a href={ "/c/" (token) "/proof" } { (tr(lang, "Télécharger la preuve (JSON)", "Download the proof (JSON)")) } }
+                    p { (t(lang, Text::YourAnswer)) strong { (decision_word(lang, decision.as_str())) } "." }
+                    p { (t(lang, Text::ItIsSealedIn)) code { (proof_id.as_str()) } " (" (t(lang, Text::LogEntry)) (index) ")." }
+                    p { a href={ "/c/" (token) "/proof" } { (t(lang, Text::DownloadTheProofJson)) } }
                 },
             ))
         }

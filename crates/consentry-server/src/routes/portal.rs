@@ -15,7 +15,8 @@
 use crate::client::{ClientIp, foreign_origin};
 use crate::downloads::{Disposition, Document, Download, Format};
 use crate::i18n::accept_language;
-use crate::i18n::{LANG_COOKIE, code, parse_lang, tr};
+use crate::i18n::{LANG_COOKIE, code, parse_lang};
+use crate::i18n::{Text, t};
 use crate::page;
 use crate::portal::{LOGIN_TTL_MS, PortalAuth};
 use crate::problem::{ApiForm, Problem};
@@ -83,7 +84,7 @@ fn page(
     body: Markup,
 ) -> Response {
     let body = html! {
-        nav.lang aria-label=(tr(lang, "Langue", "Language")) {
+        nav.lang aria-label=(t(lang, Text::Language)) {
             @if lang == Language::Fr { a href="?lang=en" lang="en" hreflang="en" { "English" } }
             @else { a href="?lang=fr" lang="fr" hreflang="fr" { "Français" } }
         }
@@ -92,8 +93,8 @@ fn page(
             (body)
         }
         footer {
-            @if !signed_in { p { a href="/portal" { (tr(lang, "Espace personnel Consentry", "Consentry personal space")) } } }
-            p { (tr(lang, "Consentry : vos consentements, scellés et vérifiables.", "Consentry: your consents, sealed and verifiable.")) }
+            @if !signed_in { p { a href="/portal" { (t(lang, Text::ConsentryPersonalSpace)) } } }
+            p { (t(lang, Text::ConsentryYourConsentsSealed)) }
         }
     };
     page::respond(
@@ -133,11 +134,11 @@ fn forbidden(lang: Language) -> Response {
     page(
         lang,
         StatusCode::FORBIDDEN,
-        tr(lang, "Action refusée", "Action refused"),
+        t(lang, Text::ActionRefused),
         false,
         html! {
-            p { (tr(lang, "Votre session a pris fin ou ce formulaire n'est plus valable. Rien n'a été modifié.", "Your session has ended or this form is no longer valid. Nothing was changed.")) }
-            p { a href="/portal" { (tr(lang, "Se connecter de nouveau", "Sign in again")) } }
+            p { (t(lang, Text::YourSessionHasEnded)) }
+            p { a href="/portal" { (t(lang, Text::SignInAgain)) } }
         },
     )
 }
@@ -172,17 +173,17 @@ pub async fn home(
     let res = page(
         lang,
         StatusCode::OK,
-        tr(lang, "Votre espace personnel", "Your personal space"),
+        t(lang, Text::YourPersonalSpace),
         false,
         html! {
-            p { (tr(lang, "Voyez les données et les consentements que des expéditeurs tiennent à votre sujet, chaque accès à vos données, et gérez-les : corriger, retirer un consentement, effacer, exporter.", "See the data and consents senders hold about you and every access to your data, and manage them: correct, withdraw a consent, erase, export.")) }
-            @if signed_in { p.notice { a href="/portal/me" { (tr(lang, "Vous êtes connecté : ouvrir votre espace", "You are signed in: open your space")) } } }
+            p { (t(lang, Text::SeeTheDataAnd)) }
+            @if signed_in { p.notice { a href="/portal/me" { (t(lang, Text::YouAreSignedIn)) } } }
             form method="post" action="/portal/login" {
-                label for="email" { (tr(lang, "Votre adresse e-mail", "Your e-mail address")) }
+                label for="email" { (t(lang, Text::YourEMailAddress)) }
                 input #email type="email" name="email" required autocomplete="email" maxlength="254";
-                div { button.primary type="submit" { (tr(lang, "Recevoir un lien de connexion", "Send me a sign-in link")) } }
+                div { button.primary type="submit" { (t(lang, Text::SendMeASign)) } }
             }
-            p { (tr(lang, "Nous vous enverrons un lien valable 15 minutes, utilisable une fois.", "We will e-mail you a link that works once, for 15 minutes.")) }
+            p { (t(lang, Text::WeWillEMail)) }
         },
     );
     Ok(remember_lang(res, &q))
@@ -211,9 +212,9 @@ pub async fn login(
         return Ok(page(
             lang,
             StatusCode::BAD_REQUEST,
-            tr(lang, "Adresse non valable", "Not a valid address"),
+            t(lang, Text::NotAValidAddress),
             false,
-            html! { p { (tr(lang, "Saisissez une adresse e-mail complète, par exemple nom@exemple.fr.", "Enter a complete e-mail address, for example name@example.com.")) } p { a href="/portal" { (tr(lang, "Retour", "Back")) } } },
+            html! { p { (t(lang, Text::EnterACompleteE)) } p { a href="/portal" { (t(lang, Text::Back)) } } },
         ));
     };
     let now = state.clock.now_ms();
@@ -221,9 +222,9 @@ pub async fn login(
         let mut res = page(
             lang,
             StatusCode::TOO_MANY_REQUESTS,
-            tr(lang, "Trop de demandes", "Too many requests"),
+            t(lang, Text::TooManyRequests),
             false,
-            html! { p { (tr(lang, "Trop de liens ont été demandés récemment pour cette adresse ou depuis votre connexion. Réessayez dans 15 minutes.", "Too many links were asked for recently for this address or from your connection. Try again in 15 minutes.")) } },
+            html! { p { (t(lang, Text::TooManyLinksWere)) } },
         );
         res.headers_mut().insert(
             header::RETRY_AFTER,
@@ -237,11 +238,11 @@ pub async fn login(
     Ok(page(
         lang,
         StatusCode::OK,
-        tr(lang, "Vérifiez votre messagerie", "Check your e-mail"),
+        t(lang, Text::CheckYourEMail),
         false,
         html! {
-            p { (tr(lang, "Si un expéditeur utilisant Consentry connaît cette adresse, nous venons d'y envoyer un lien de connexion. Il est valable 15 minutes et ne sert qu'une fois.", "If a sender using Consentry knows this address, we have just sent a sign-in link to it. It works once, for 15 minutes.")) }
-            p { (tr(lang, "Rien reçu ? Vérifiez les indésirables, ou redemandez un lien dans quelques minutes.", "Nothing arrived? Check your spam folder, or ask for a new link in a few minutes.")) }
+            p { (t(lang, Text::IfASenderUsing)) }
+            p { (t(lang, Text::NothingArrivedCheckYour)) }
         },
     ))
 }
@@ -250,30 +251,18 @@ fn link_closed(lang: Language, state: Option<LoginState>) -> Response {
     let (status, title, text) = match state {
         Some(LoginState::Used) => (
             StatusCode::GONE,
-            tr(lang, "Lien déjà utilisé", "Link already used"),
-            tr(
-                lang,
-                "Ce lien de connexion a déjà servi ; il ne sert qu'une fois. Demandez-en un nouveau.",
-                "This sign-in link was used already; it works once. Ask for a new one.",
-            ),
+            t(lang, Text::LinkAlreadyUsed),
+            t(lang, Text::ThisSignInLink),
         ),
         Some(LoginState::Expired) => (
             StatusCode::GONE,
-            tr(lang, "Lien expiré", "Link expired"),
-            tr(
-                lang,
-                "Ce lien de connexion a expiré (il vaut 15 minutes). Demandez-en un nouveau.",
-                "This sign-in link has expired (it lasts 15 minutes). Ask for a new one.",
-            ),
+            t(lang, Text::LinkExpired),
+            t(lang, Text::ThisSignInLinkHas),
         ),
         _ => (
             StatusCode::NOT_FOUND,
-            tr(lang, "Lien non valable", "Invalid link"),
-            tr(
-                lang,
-                "Ce lien ne correspond à aucune demande de connexion. Vérifiez qu'il est complet, ou demandez-en un nouveau.",
-                "This link matches no sign-in request. Check that it is complete, or ask for a new one.",
-            ),
+            t(lang, Text::InvalidLink2),
+            t(lang, Text::ThisLinkMatchesNo),
         ),
     };
     page(
@@ -281,7 +270,7 @@ fn link_closed(lang: Language, state: Option<LoginState>) -> Response {
         status,
         title,
         false,
-        html! { p { (text) } p { a href="/portal" { (tr(lang, "Demander un nouveau lien", "Ask for a new link")) } } },
+        html! { p { (text) } p { a href="/portal" { (t(lang, Text::AskForANew)) } } },
     )
 }
 
@@ -301,12 +290,12 @@ pub async fn session_page(
         Some(LoginState::Valid) => Ok(page(
             lang,
             StatusCode::OK,
-            tr(lang, "Connexion à votre espace", "Sign in to your space"),
+            t(lang, Text::SignInToYour),
             false,
             html! {
-                p { (tr(lang, "Confirmez pour ouvrir votre espace personnel sur cet appareil. La session dure une heure.", "Confirm to open your personal space on this device. The session lasts one hour.")) }
+                p { (t(lang, Text::ConfirmToOpenYour)) }
                 form method="post" {
-                    button.primary type="submit" { (tr(lang, "Se connecter", "Sign in")) }
+                    button.primary type="submit" { (t(lang, Text::SignIn)) }
                 }
             },
         )),
@@ -430,21 +419,21 @@ async fn sender_views(state: &AppState, auth: &PortalAuth) -> Result<Vec<SenderV
 
 fn decision_word(lang: Language, d: &str) -> &'static str {
     match d {
-        "granted" => tr(lang, "accordé", "granted"),
-        "refused" => tr(lang, "refusé", "refused"),
-        "revoked" => tr(lang, "retiré", "withdrawn"),
-        "pending" => tr(lang, "en attente de votre réponse", "awaiting your answer"),
-        "expired" => tr(lang, "expiré", "expired"),
-        _ => tr(lang, "inconnu", "unknown"),
+        "granted" => t(lang, Text::Granted),
+        "refused" => t(lang, Text::Refused),
+        "revoked" => t(lang, Text::Withdrawn),
+        "pending" => t(lang, Text::AwaitingYourAnswer),
+        "expired" => t(lang, Text::Expired),
+        _ => t(lang, Text::Unknown),
     }
 }
 
-fn event_word(lang: Language, t: EventType) -> &'static str {
-    match t {
-        EventType::Access => tr(lang, "Accès accordé", "Access granted"),
-        EventType::AccessDenied => tr(lang, "Accès refusé", "Access refused"),
-        EventType::Amended => tr(lang, "Données corrigées", "Data amended"),
-        EventType::Erased => tr(lang, "Données effacées", "Data erased"),
+fn event_word(lang: Language, event: EventType) -> &'static str {
+    match event {
+        EventType::Access => t(lang, Text::AccessGranted),
+        EventType::AccessDenied => t(lang, Text::AccessRefused),
+        EventType::Amended => t(lang, Text::DataAmended),
+        EventType::Erased => t(lang, Text::DataErased),
     }
 }
 
@@ -476,88 +465,76 @@ pub async fn me(
     let views = sender_views(&state, &auth).await?;
     let size = log_size(&state).await?;
     let done = match q.done.as_deref() {
-        Some("amended") => Some(tr(
-            lang,
-            "Vos données ont été corrigées.",
-            "Your data was amended.",
-        )),
-        Some("revoked") => Some(tr(
-            lang,
-            "Votre consentement a été retiré ; la preuve du retrait est ci-dessous.",
-            "Your consent was withdrawn; the proof of withdrawal is below.",
-        )),
-        Some("erased") => Some(tr(
-            lang,
-            "Vos données ont été effacées : la clé qui les chiffrait est détruite.",
-            "Your data was erased: the key that encrypted it is destroyed.",
-        )),
+        Some("amended") => Some(t(lang, Text::YourDataWasAmended)),
+        Some("revoked") => Some(t(lang, Text::YourConsentWasWithdrawn)),
+        Some("erased") => Some(t(lang, Text::YourDataWasErased)),
         _ => None,
     };
     let body = html! {
         @if let Some(d) = done { p.notice role="status" { (d) } }
-        p { (tr(lang, "Session ouverte jusqu'au ", "Signed in until ")) (when(auth.session.expires_at)) "." }
+        p { (t(lang, Text::SignedInUntil)) (when(auth.session.expires_at)) "." }
         div {
             form.inline method="post" action="/portal/export" {
                 input type="hidden" name="csrf" value=(auth.session.csrf);
-                button type="submit" { (tr(lang, "Exporter toutes mes données (JSON)", "Export all my data (JSON)")) }
+                button type="submit" { (t(lang, Text::ExportAllMyData)) }
             }
             " "
             form.inline method="post" action="/portal/logout" {
                 input type="hidden" name="csrf" value=(auth.session.csrf);
-                button type="submit" { (tr(lang, "Se déconnecter", "Sign out")) }
+                button type="submit" { (t(lang, Text::SignOut)) }
             }
         }
-        @if views.is_empty() { p { (tr(lang, "Aucun expéditeur ne détient plus de données à votre sujet.", "No sender holds data about you any more.")) } }
+        @if views.is_empty() { p { (t(lang, Text::NoSenderHoldsData)) } }
         @for v in &views {
             section.sender aria-labelledby={ "s-" (v.subject.as_str()) } {
                 h2 id={ "s-" (v.subject.as_str()) } { (v.tenant_name) }
-                p { (tr(lang, "Votre pseudonyme chez cet expéditeur : ", "Your pseudonym at this sender: ")) code { (v.subject.as_str()) } }
-                h3 { (tr(lang, "Données d'identité détenues", "Identity data held")) }
+                p { (t(lang, Text::YourPseudonymAtThis)) code { (v.subject.as_str()) } }
+                h3 { (t(lang, Text::IdentityDataHeld)) }
                 @match &v.identity {
-                    None => p.warn { (tr(lang, "Vos données d'identité chez cet expéditeur ont été effacées : la clé qui les chiffrait est détruite et elles ne peuvent plus être lues par personne. Le registre ne garde que des empreintes.", "Your identity data at this sender was erased: the key that encrypted it is destroyed and nobody can read it any more. The ledger keeps only hashes.")) }
+                    None => p.warn { (t(lang, Text::YourIdentityDataAt)) }
                     Some(id) => {
                         table {
-                            tr { th scope="row" { (tr(lang, "E-mail", "E-mail")) } td { (id.email) } }
-                            tr { th scope="row" { (tr(lang, "Nom", "Name")) } td { (id.name.clone().unwrap_or_default()) } }
-                            tr { th scope="row" { (tr(lang, "Adresse postale", "Postal address")) } td { (id.address.clone().unwrap_or_default()) } }
-                            tr { th scope="row" { (tr(lang, "Téléphone", "Phone")) } td { (id.phone.clone().unwrap_or_default()) } }
+                            tr { th scope="row" { (t(lang, Text::EMail)) } td { (id.email) } }
+                            tr { th scope="row" { (t(lang, Text::Name)) } td { (id.name.clone().unwrap_or_default()) } }
+                            tr { th scope="row" { (t(lang, Text::PostalAddress)) } td { (id.address.clone().unwrap_or_default()) } }
+                            tr { th scope="row" { (t(lang, Text::Phone)) } td { (id.phone.clone().unwrap_or_default()) } }
                             @for (k, val) in &id.fields { tr { th scope="row" { (k) } td { (val) } } }
                         }
                         @if v.attributes.as_object().is_some_and(|m| !m.is_empty()) {
-                            p { (tr(lang, "Autres attributs : ", "Other attributes: ")) code { (v.attributes.to_string()) } }
+                            p { (t(lang, Text::OtherAttributes)) code { (v.attributes.to_string()) } }
                         }
                         details {
-                            summary { (tr(lang, "Corriger mes données", "Amend my data")) }
+                            summary { (t(lang, Text::AmendMyData)) }
                             form method="post" action="/portal/amend" {
                                 (hidden(&auth, v))
-                                label for={ "name-" (v.subject.as_str()) } { (tr(lang, "Nom", "Name")) }
+                                label for={ "name-" (v.subject.as_str()) } { (t(lang, Text::Name)) }
                                 input id={ "name-" (v.subject.as_str()) } type="text" name="name" maxlength="200" value=(id.name.clone().unwrap_or_default());
-                                label for={ "address-" (v.subject.as_str()) } { (tr(lang, "Adresse postale", "Postal address")) }
+                                label for={ "address-" (v.subject.as_str()) } { (t(lang, Text::PostalAddress)) }
                                 input id={ "address-" (v.subject.as_str()) } type="text" name="address" maxlength="500" value=(id.address.clone().unwrap_or_default());
-                                label for={ "phone-" (v.subject.as_str()) } { (tr(lang, "Téléphone", "Phone")) }
+                                label for={ "phone-" (v.subject.as_str()) } { (t(lang, Text::Phone)) }
                                 input id={ "phone-" (v.subject.as_str()) } type="text" name="phone" maxlength="40" value=(id.phone.clone().unwrap_or_default());
-                                div { button.primary type="submit" { (tr(lang, "Enregistrer", "Save")) } }
+                                div { button.primary type="submit" { (t(lang, Text::Save)) } }
                             }
                         }
                     }
                 }
-                h3 { (tr(lang, "Consentements", "Consents")) }
-                @if v.statuses.is_empty() { p { (tr(lang, "Aucun consentement enregistré.", "No consent recorded.")) } }
+                h3 { (t(lang, Text::Consents)) }
+                @if v.statuses.is_empty() { p { (t(lang, Text::NoConsentRecorded)) } }
                 @else {
                     table {
-                        thead { tr { th scope="col" { (tr(lang, "Finalité", "Purpose")) } th scope="col" { (tr(lang, "État", "State")) } th scope="col" { (tr(lang, "Depuis", "Since")) } th scope="col" { (tr(lang, "Action", "Action")) } } }
+                        thead { tr { th scope="col" { (t(lang, Text::Purpose2)) } th scope="col" { (t(lang, Text::State)) } th scope="col" { (t(lang, Text::Since)) } th scope="col" { (t(lang, Text::Action)) } } }
                         tbody {
                             @for st in &v.statuses {
                                 tr {
                                     td { (st.purpose) }
-                                    td { (decision_word(lang, &st.status)) @if let Some(u) = st.valid_until { br; small { (tr(lang, "jusqu'au ", "until ")) (when(u)) } } }
+                                    td { (decision_word(lang, &st.status)) @if let Some(u) = st.valid_until { br; small { (t(lang, Text::Until)) (when(u)) } } }
                                     td { (when(st.updated_at)) }
                                     td {
                                         @if st.status == "granted" && v.identity.is_some() {
                                             form method="post" action="/portal/revoke" {
                                                 (hidden(&auth, v))
                                                 input type="hidden" name="purpose" value=(st.purpose);
-                                                button.danger type="submit" data-purpose=(st.purpose) { (tr(lang, "Retirer mon consentement", "Withdraw my consent")) }
+                                                button.danger type="submit" data-purpose=(st.purpose) { (t(lang, Text::WithdrawMyConsent)) }
                                             }
                                         }
                                     }
@@ -567,9 +544,9 @@ pub async fn me(
                     }
                 }
                 @if !v.proofs.is_empty() {
-                    h3 { (tr(lang, "Preuves", "Proofs")) }
+                    h3 { (t(lang, Text::Proofs)) }
                     table {
-                        thead { tr { th scope="col" { (tr(lang, "Date", "Date")) } th scope="col" { (tr(lang, "Finalité", "Purpose")) } th scope="col" { (tr(lang, "Décision", "Decision")) } th scope="col" { (tr(lang, "Preuve", "Proof")) } th scope="col" { (tr(lang, "Certificat", "Certificate")) } } }
+                        thead { tr { th scope="col" { (t(lang, Text::Date)) } th scope="col" { (t(lang, Text::Purpose2)) } th scope="col" { (t(lang, Text::Decision)) } th scope="col" { (t(lang, Text::Proof2)) } th scope="col" { (t(lang, Text::Certificate)) } } }
                         tbody {
                             @for (p, anchored) in &v.proofs {
                                 tr {
@@ -580,18 +557,18 @@ pub async fn me(
                                     td {
                                         @if *anchored {
                                             a href={ "/portal/proofs/" (p.id.as_str()) "/certificate" } { "JSON" } " · " a href={ "/portal/proofs/" (p.id.as_str()) "/certificate.pdf" } { "PDF" }
-                                        } @else { (tr(lang, "en attente de l'ancrage quotidien", "pending the daily anchor")) }
+                                        } @else { (t(lang, Text::PendingTheDailyAnchor)) }
                                     }
                                 }
                             }
                         }
                     }
                 }
-                h3 { (tr(lang, "Historique des accès à vos données", "Access history")) }
-                @if v.events.is_empty() { p { (tr(lang, "Aucun accès à vos données n'a été enregistré.", "No access to your data was recorded.")) } }
+                h3 { (t(lang, Text::AccessHistory)) }
+                @if v.events.is_empty() { p { (t(lang, Text::NoAccessToYour)) } }
                 @else {
                     table {
-                        thead { tr { th scope="col" { (tr(lang, "Date", "Date")) } th scope="col" { (tr(lang, "Événement", "Event")) } th scope="col" { (tr(lang, "Finalité", "Purpose")) } th scope="col" { (tr(lang, "Champs", "Fields")) } th scope="col" { (tr(lang, "Par", "By")) } th scope="col" { (tr(lang, "Preuve d'inclusion", "Inclusion proof")) } } }
+                        thead { tr { th scope="col" { (t(lang, Text::Date)) } th scope="col" { (t(lang, Text::Event)) } th scope="col" { (t(lang, Text::Purpose2)) } th scope="col" { (t(lang, Text::Fields)) } th scope="col" { (t(lang, Text::By)) } th scope="col" { (t(lang, Text::InclusionProof)) } } }
                         tbody {
                             @for (index, e) in &v.events {
                                 tr {
@@ -599,20 +576,20 @@ pub async fn me(
                                     td { (event_word(lang, e.body.kind)) }
                                     td { (e.body.purpose.clone().unwrap_or_default()) }
                                     td { (e.body.fields.join(", ")) }
-                                    td { @if e.body.actor == "portal" { (tr(lang, "vous", "you")) } @else { (v.tenant_name) " (" code { (e.body.actor) } ")" } }
-                                    td { a href={ "/v1/log/proof/inclusion?index=" (index) "&size=" (size) } { (tr(lang, "entrée n° ", "log entry ")) (index) } }
+                                    td { @if e.body.actor == "portal" { (t(lang, Text::You)) } @else { (v.tenant_name) " (" code { (e.body.actor) } ")" } }
+                                    td { a href={ "/v1/log/proof/inclusion?index=" (index) "&size=" (size) } { (t(lang, Text::LogEntry)) (index) } }
                                 }
                             }
                         }
                     }
                 }
                 @if v.identity.is_some() {
-                    h3 { (tr(lang, "Effacer mes données", "Erase my data")) }
+                    h3 { (t(lang, Text::EraseMyData)) }
                     form method="post" action="/portal/erase" {
                         (hidden(&auth, v))
-                        p { (tr(lang, "La clé qui chiffre vos données chez cet expéditeur sera détruite : ni lui ni personne ne pourra plus les lire. Les preuves déjà scellées restent vérifiables mais ne vous désignent plus. C'est irréversible.", "The key that encrypts your data at this sender will be destroyed: neither they nor anyone else can read it again. Proofs already sealed stay verifiable but no longer point to you. This cannot be undone.")) }
-                        label { input type="checkbox" name="confirm" value="yes" required; " " (tr(lang, "Je comprends, effacer mes données", "I understand, erase my data")) }
-                        button.danger type="submit" { (tr(lang, "Effacer définitivement", "Erase for good")) }
+                        p { (t(lang, Text::TheKeyThatEncrypts)) }
+                        label { input type="checkbox" name="confirm" value="yes" required; " " (t(lang, Text::IUnderstandEraseMy)) }
+                        button.danger type="submit" { (t(lang, Text::EraseForGood)) }
                     }
                 }
             }
@@ -621,11 +598,7 @@ pub async fn me(
     let res = page(
         lang,
         StatusCode::OK,
-        tr(
-            lang,
-            "Vos données et vos consentements",
-            "Your data and consents",
-        ),
+        t(lang, Text::YourDataAndConsents),
         true,
         body,
     );
@@ -677,9 +650,9 @@ fn erased_page(lang: Language) -> Response {
     page(
         lang,
         StatusCode::GONE,
-        tr(lang, "Données effacées", "Data erased"),
+        t(lang, Text::DataErased),
         true,
-        html! { p { (tr(lang, "Vos données chez cet expéditeur sont déjà effacées ; il n'y a plus rien à modifier.", "Your data at this sender is already erased; there is nothing left to change.")) } p { a href="/portal/me" { (tr(lang, "Retour à votre espace", "Back to your space")) } } },
+        html! { p { (t(lang, Text::YourDataAtThis)) } p { a href="/portal/me" { (t(lang, Text::BackToYourSpace)) } } },
     )
 }
 
@@ -687,9 +660,9 @@ fn bad_value(lang: Language, what: String) -> Response {
     page(
         lang,
         StatusCode::UNPROCESSABLE_ENTITY,
-        tr(lang, "Valeur refusée", "Value refused"),
+        t(lang, Text::ValueRefused),
         true,
-        html! { p { (what) } p { a href="/portal/me" { (tr(lang, "Retour à votre espace", "Back to your space")) } } },
+        html! { p { (what) } p { a href="/portal/me" { (t(lang, Text::BackToYourSpace)) } } },
     )
 }
 
@@ -800,9 +773,9 @@ pub async fn revoke(
         return Ok(page(
             lang,
             StatusCode::CONFLICT,
-            tr(lang, "Rien à retirer", "Nothing to withdraw"),
+            t(lang, Text::NothingToWithdraw),
             true,
-            html! { p { (tr(lang, "Aucun consentement accordé pour cette finalité n'est en cours.", "There is no granted consent for this purpose.")) } p { a href="/portal/me" { (tr(lang, "Retour à votre espace", "Back to your space")) } } },
+            html! { p { (t(lang, Text::ThereIsNoGranted)) } p { a href="/portal/me" { (t(lang, Text::BackToYourSpace)) } } },
         ));
     }
     let now = state.clock.now_ms();
@@ -846,12 +819,7 @@ pub async fn erase(
     if form.confirm != "yes" {
         return Ok(bad_value(
             lang,
-            tr(
-                lang,
-                "Cochez la case de confirmation pour effacer vos données.",
-                "Tick the confirmation box to erase your data.",
-            )
-            .to_owned(),
+            t(lang, Text::TickTheConfirmationBox).to_owned(),
         ));
     }
     // The same erasure as `POST /v1/contacts/{id}/erase`: decided and written in the

@@ -15,6 +15,7 @@
 //! a year without ever serving a stale verifier after an upgrade.
 
 use crate::i18n::accept_language as language;
+use crate::i18n::{Text, t};
 use crate::page;
 use axum::extract::RawQuery;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -69,59 +70,52 @@ static HASHES: LazyLock<Hashes> = LazyLock::new(|| {
     }
 });
 
-fn tr(lang: Language, fr: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Language::Fr => fr,
-        Language::En => en,
-    }
-}
-
 /// The words the script shows, in the page's language: one source of translations, in
 /// Rust, handed to the script through a `data-` attribute (no inline script).
 fn script_text(lang: Language) -> serde_json::Value {
-    let t = |fr, en| serde_json::Value::from(tr(lang, fr, en));
+    let t = |text: Text| serde_json::Value::from(text.get(lang));
     serde_json::json!({
-        "loading": t("Chargement du vérificateur…", "Loading the verifier…"),
-        "load_failed": t("Le vérificateur n'a pas pu être chargé : ", "The verifier could not be loaded: "),
-        "verifying": t("Vérification…", "Verifying…"),
-        "empty": t("Collez un document ou choisissez un fichier.", "Paste a document or choose a file."),
-        "crashed": t("Le vérificateur s'est arrêté sur ce document : ", "The verifier stopped on this document: "),
-        "file": t("Fichier : ", "File: "),
-        "valid": t("Valide", "Valid"),
-        "invalid": t("Non valide", "Invalid"),
-        "unusable": t("Document inutilisable", "Unusable document"),
-        "valid_detail": t("Aucune vérification n'a échoué.", "No check failed."),
-        "invalid_detail": t("Une vérification a échoué : ", "A check failed: "),
-        "unusable_detail": t("Ce n'est pas une preuve ou un certificat Consentry lisible : ", "This is not a readable Consentry proof or certificate: "),
+        "loading": t(Text::LoadingTheVerifier),
+        "load_failed": t(Text::TheVerifierCould),
+        "verifying": t(Text::Verifying),
+        "empty": t(Text::PasteADocument),
+        "crashed": t(Text::TheVerifierStopped),
+        "file": t(Text::File2),
+        "valid": t(Text::Valid),
+        "invalid": t(Text::Invalid),
+        "unusable": t(Text::UnusableDocument),
+        "valid_detail": t(Text::NoCheckFailed),
+        "invalid_detail": t(Text::ACheckFailed),
+        "unusable_detail": t(Text::ThisIsNot),
         "kind": {
-            "proof": t("preuve", "proof"),
-            "certificate": t("certificat", "certificate"),
-            "tlog_proof": t("preuve tlog-proof", "tlog-proof"),
-            "anchor_history": t("historique des ancrages", "anchor history"),
-            "event": t("événement du journal", "log event"),
+            "proof": t(Text::Proof6),
+            "certificate": t(Text::Certificate2),
+            "tlog_proof": t(Text::TlogProof),
+            "anchor_history": t(Text::AnchorHistory),
+            "event": t(Text::LogEvent),
         },
-        "proof_id": t("Preuve ", "Proof "),
-        "event_id": t("Événement ", "Event "),
-        "leaf_hash": t("Empreinte dans le journal : ", "Log entry hash: "),
-        "anchored_by": t("Existait au plus tard le (ancrage vérifié) : ", "Existed by (verified anchor): "),
+        "proof_id": t(Text::Proof7),
+        "event_id": t(Text::Event2),
+        "leaf_hash": t(Text::LogEntryHash),
+        "anchored_by": t(Text::ExistedByVerified),
         "status": {
-            "passed": t("réussie", "passed"),
-            "failed": t("échouée", "failed"),
-            "not_checked": t("non vérifiée", "not checked"),
+            "passed": t(Text::Passed),
+            "failed": t(Text::Failed),
+            "not_checked": t(Text::NotChecked),
         },
         "checks": {
-            "seal": t("Sceau (signature Ed25519 de la preuve)", "Seal (the proof's Ed25519 signature)"),
-            "seal_key": t("Clé de scellement", "Seal key"),
-            "leaf_index": t("Position dans le journal", "Position in the log"),
-            "checkpoint_signature": t("Signature du point de contrôle", "Checkpoint signature"),
-            "log_key": t("Clé du journal", "Log key"),
-            "log_origin": t("Journal de la preuve", "The proof's log"),
-            "inclusion": t("Inclusion dans le journal (RFC 9162)", "Inclusion in the log (RFC 9162)"),
-            "anchors": t("Ancrages", "Anchors"),
-            "anchor": t("Ancrage", "Anchor"),
-            "anchor_evm": t("Ancrage dans une blockchain (EVM)", "Anchor on a blockchain (EVM)"),
-            "anchor_rfc3161": t("Horodatage (RFC 3161)", "Time-stamp (RFC 3161)"),
-            "consistency": t("Cohérence du journal (RFC 9162)", "Consistency of the log (RFC 9162)"),
+            "seal": t(Text::SealTheProof),
+            "seal_key": t(Text::SealKey),
+            "leaf_index": t(Text::PositionInThe),
+            "checkpoint_signature": t(Text::CheckpointSignature),
+            "log_key": t(Text::LogKey),
+            "log_origin": t(Text::TheProofS),
+            "inclusion": t(Text::InclusionInThe),
+            "anchors": t(Text::Anchors),
+            "anchor": t(Text::Anchor),
+            "anchor_evm": t(Text::AnchorOnA),
+            "anchor_rfc3161": t(Text::TimeStampRfc),
+            "consistency": t(Text::ConsistencyOfThe),
         },
     })
 }
@@ -130,11 +124,7 @@ fn script_text(lang: Language) -> serde_json::Value {
 pub async fn page(headers: HeaderMap) -> Response {
     let lang = language(&headers);
     let hashes = &*HASHES;
-    let title = tr(
-        lang,
-        "Vérifier une preuve ou un certificat",
-        "Verify a proof or certificate",
-    );
+    let title = t(lang, Text::VerifyAProofOr);
     let head = html! {
         // No icon: otherwise the browser fetches /favicon.ico, and the page is meant to
         // fetch nothing but its script and module.
@@ -147,24 +137,20 @@ pub async fn page(headers: HeaderMap) -> Response {
             data-wasm={ (WASM_PATH) "?h=" (hashes.wasm_version) }
             data-text=(script_text(lang).to_string()) {
             h1 { (title) }
-            p { (tr(lang,
-                "Cette page vérifie une preuve (consentry.proof/v1) ou un certificat (consentry.certificate/v1) de Consentry dans votre navigateur, avec le même code que la commande « consentry verify ». Le document n'est envoyé nulle part.",
-                "This page checks a Consentry proof (consentry.proof/v1) or certificate (consentry.certificate/v1) in your browser, with the same code as the \u{201c}consentry verify\u{201d} command. The document is sent nowhere.")) }
-            noscript { p.warning { (tr(lang,
-                "La vérification a lieu dans votre navigateur : elle demande JavaScript et WebAssembly. Sans eux, utilisez la commande « consentry verify FICHIER ».",
-                "Verification runs in your browser: it needs JavaScript and WebAssembly. Without them, use the command \u{201c}consentry verify FILE\u{201d}.")) } }
+            p { (t(lang, Text::ThisPageChecksA)) }
+            noscript { p.warning { (t(lang, Text::VerificationRunsInYour)) } }
             form #form novalidate {
                 div #drop.drop {
-                    label for="file" { (tr(lang, "Choisir un fichier JSON", "Choose a JSON file")) }
+                    label for="file" { (t(lang, Text::ChooseAJsonFile)) }
                     input #file type="file" accept=".json,application/json,text/plain" aria-describedby="drop-hint";
-                    p #drop-hint.hint { (tr(lang, "… ou déposez-le dans ce cadre. Il est lu sur place, pas envoyé.", "… or drop it in this box. It is read here, not uploaded.")) }
+                    p #drop-hint.hint { (t(lang, Text::OrDropItIn)) }
                 }
-                label for="doc" { (tr(lang, "Ou collez le document", "Or paste the document")) }
+                label for="doc" { (t(lang, Text::OrPasteTheDocument)) }
                 textarea #doc rows="10" spellcheck="false" autocomplete="off" autocapitalize="off" aria-describedby="doc-hint" {}
-                p #doc-hint.hint { (tr(lang, "Ctrl+Entrée vérifie aussi.", "Ctrl+Enter verifies too.")) }
+                p #doc-hint.hint { (t(lang, Text::CtrlEnterVerifiesToo)) }
                 div.actions {
-                    button #verify type="submit" { (tr(lang, "Vérifier", "Verify")) }
-                    button #clear type="reset" { (tr(lang, "Effacer", "Clear")) }
+                    button #verify type="submit" { (t(lang, Text::Verify)) }
+                    button #clear type="reset" { (t(lang, Text::Clear)) }
                 }
             }
             section #result aria-live="polite" aria-atomic="true" tabindex="-1" hidden {
@@ -174,15 +160,15 @@ pub async fn page(headers: HeaderMap) -> Response {
                 ol #checks {}
             }
             p #status.status role="status" {}
-            h2 { (tr(lang, "Ce que la page vérifie", "What the page checks")) }
+            h2 { (t(lang, Text::WhatThePageChecks)) }
             ul {
-                li { (tr(lang, "le sceau : la signature Ed25519 de l'opérateur sur la forme canonique (RFC 8785) de la preuve ;", "the seal: the operator's Ed25519 signature over the proof's canonical form (RFC 8785);")) }
-                li { (tr(lang, "pour un certificat : la signature du point de contrôle du journal, et le chemin d'inclusion RFC 9162 de la preuve jusqu'à sa racine ;", "for a certificate: the signature of the log's checkpoint, and the proof's RFC 9162 inclusion path up to its root;")) }
-                li { (tr(lang, "ses ancrages, hors ligne : le jeton d'horodatage RFC 3161 ou la transaction de blockchain qui date le point de contrôle (pour une blockchain, comparez le hash du bloc affiché avec un nœud ou un explorateur) ;", "its anchors, offline: the RFC 3161 time-stamp token or the blockchain transaction that dates the checkpoint (for a blockchain, compare the block hash shown with a node or an explorer);")) }
-                li { (tr(lang, "les clés ne sont pas comparées ici : comparez les empreintes affichées avec celles que l'opérateur publie (/.well-known/consentry.json), ou utilisez « consentry verify --seal-key --log-key ».", "keys are not compared here: compare the fingerprints shown with the ones the operator publishes (/.well-known/consentry.json), or use \u{201c}consentry verify --seal-key --log-key\u{201d}.")) }
+                li { (t(lang, Text::TheSealTheOperator)) }
+                li { (t(lang, Text::ForACertificateThe)) }
+                li { (t(lang, Text::ItsAnchorsOfflineThe)) }
+                li { (t(lang, Text::KeysAreNotCompared)) }
             }
         }
-        footer { p { (tr(lang, "Consentry — le vérificateur est compilé depuis les sources du projet (crates/consentry-wasm).", "Consentry — the verifier is compiled from the project's sources (crates/consentry-wasm).")) } }
+        footer { p { (t(lang, Text::ConsentryTheVerifierIs)) } }
     };
     let mut res = page::respond(
         StatusCode::OK,

@@ -11,8 +11,9 @@
 //! problem+json everywhere else. Answers the service builds itself (problem+json, HTML)
 //! pass through untouched.
 
+use crate::i18n::{Text, t};
 use crate::problem::Problem;
-use crate::web::layout::{Lang, public_page, tr};
+use crate::web::layout::{Lang, public_page};
 use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
@@ -138,36 +139,21 @@ pub fn api_problem(status: StatusCode, text: String) -> Problem {
 fn page_words(lang: Lang, status: StatusCode, text: &str, staff: bool) -> (&'static str, Markup) {
     let (title, explanation) = match status {
         StatusCode::METHOD_NOT_ALLOWED => (
-            tr(lang, "Action impossible ici", "Not possible here"),
-            tr(
-                lang,
-                "Cette adresse n'accepte pas cette action.",
-                "This address does not accept this action.",
-            ),
+            t(lang, Text::NotPossibleHere),
+            t(lang, Text::ThisAddressDoesNot),
         ),
-        StatusCode::PAYLOAD_TOO_LARGE => (
-            tr(lang, "Envoi trop volumineux", "Too large"),
-            tr(
-                lang,
-                "Ce que vous avez envoyé dépasse la taille acceptée.",
-                "What you sent is larger than the service accepts.",
-            ),
-        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (t(lang, Text::TooLarge), t(lang, Text::WhatYouSentIs)),
         _ => (
-            tr(lang, "Requête illisible", "Unreadable request"),
-            tr(
-                lang,
-                "Cette adresse ou ce formulaire n'est pas lisible tel qu'envoyé.",
-                "This address or form cannot be read as sent.",
-            ),
+            t(lang, Text::UnreadableRequest),
+            t(lang, Text::ThisAddressOrForm),
         ),
     };
     let body = html! {
         p.error role="alert" { (explanation) }
         @if !text.is_empty() { p.muted { code { (text) } } }
         p {
-            (tr(lang, "Rien n'a été modifié.", "Nothing was changed."))
-            @if staff { " " a href="/app" { (tr(lang, "Retour à l'application", "Back to the application")) } }
+            (t(lang, Text::NothingWasChanged))
+            @if staff { " " a href="/app" { (t(lang, Text::BackToTheApplication)) } }
         }
     };
     (title, body)

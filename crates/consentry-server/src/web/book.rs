@@ -18,9 +18,10 @@
 //! actor is the staff member's user ID.
 
 use crate::contacts::{self, ContactError, ContactInput, Created};
+use crate::i18n::{Text, group_digits, t};
 use crate::route_table::Routes;
 use crate::state::AppState;
-use crate::web::layout::{Lang, Section, WebError, csrf_field, local_time, page, tr, urlencode};
+use crate::web::layout::{Lang, Section, WebError, csrf_field, local_time, page, urlencode};
 use crate::web::session::{Form, Staff, Writer};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -131,38 +132,23 @@ fn nonempty(v: Option<String>) -> Option<String> {
 fn check_listing(lang: Lang, q: ListQuery) -> Result<Listing, WebError> {
     let purpose = nonempty(q.purpose);
     if purpose.as_ref().is_some_and(|p| p.chars().count() > 100) {
-        return Err(WebError::bad(
-            lang,
-            "A purpose name has at most 100 characters.",
-            "Un nom de finalité a au plus 100 caractères.",
-        ));
+        return Err(WebError::bad(lang, Text::APurposeNameHas));
     }
     let status = match nonempty(q.status) {
         None => None,
-        Some(s) => Some(BookStatus::parse(&s).ok_or_else(|| {
-            WebError::bad(
-                lang,
-                "Unknown status: choose granted, refused, revoked, pending, expired or none.",
-                "Statut inconnu : choisissez accordé, refusé, retiré, en attente, expiré ou aucun.",
-            )
-        })?),
+        Some(s) => Some(
+            BookStatus::parse(&s)
+                .ok_or_else(|| WebError::bad(lang, Text::UnknownStatusChooseGranted))?,
+        ),
     };
     if status.is_some() && purpose.is_none() {
-        return Err(WebError::bad(
-            lang,
-            "A status filter needs a purpose: choose the purpose too.",
-            "Un filtre de statut porte sur une finalité : choisissez aussi la finalité.",
-        ));
+        return Err(WebError::bad(lang, Text::AStatusFilterNeeds));
     }
     let order = match nonempty(q.order).as_deref() {
         None | Some("newest") => BookOrder::NewestFirst,
         Some("oldest") => BookOrder::OldestFirst,
         Some(_) => {
-            return Err(WebError::bad(
-                lang,
-                "Unknown sort order.",
-                "Ordre de tri inconnu.",
-            ));
+            return Err(WebError::bad(lang, Text::UnknownSortOrder));
         }
     };
     let per = match nonempty(q.per) {
@@ -171,21 +157,9 @@ fn check_listing(lang: Lang, q: ListQuery) -> Result<Listing, WebError> {
             .parse::<u32>()
             .ok()
             .filter(|p| PAGE_SIZES.contains(p))
-            .ok_or_else(|| {
-                WebError::bad(
-                    lang,
-                    "A page holds 25, 50, 100 or 200 contacts.",
-                    "Une page contient 25, 50, 100 ou 200 contacts.",
-                )
-            })?,
+            .ok_or_else(|| WebError::bad(lang, Text::APageHolds25))?,
     };
-    let bad_cursor = || {
-        WebError::bad(
-            lang,
-            "This page link is not valid; start from the first page.",
-            "Ce lien de page n'est pas valable ; repartez de la première page.",
-        )
-    };
+    let bad_cursor = || WebError::bad(lang, Text::ThisPageLinkIs);
     let cursor = match (nonempty(q.after), nonempty(q.before)) {
         (None, None) => None,
         (Some(a), None) => Some(BookCursor::After(
@@ -227,7 +201,7 @@ async fn search(
     if q.contains('@') {
         let Ok(normalized) = normalize_email(q) else {
             return Ok(Err(html! {
-                (tr(lang, "Ce n'est pas une adresse e-mail utilisable.", "This is not a usable e-mail address."))
+                (t(lang, Text::ThisIsNotA))
             }));
         };
         // Under every master key version held: during a rotation the contact may be
@@ -257,7 +231,7 @@ async fn search(
         return Ok(Ok(Search::Prefix(lower)));
     }
     Ok(Err(html! {
-        (tr(lang, "Cherchez une adresse e-mail exacte, ou un pseudonyme (sub_…) entier ou son début.", "Search for an exact e-mail address, or a pseudonym (sub_…), whole or its beginning."))
+        (t(lang, Text::SearchForAnExact))
     }))
 }
 
@@ -281,9 +255,9 @@ fn shown_status(s: &StatusRow, now: i64) -> &'static str {
 
 fn category_label(lang: Lang, c: &str) -> &'static str {
     match c {
-        "private" => tr(lang, "particulier", "private person"),
-        "professional" => tr(lang, "professionnel", "professional"),
-        _ => tr(lang, "non précisé", "unspecified"),
+        "private" => t(lang, Text::PrivatePerson),
+        "professional" => t(lang, Text::Professional),
+        _ => t(lang, Text::Unspecified),
     }
 }
 
@@ -302,27 +276,11 @@ fn attributes_of(text: &str) -> Map<String, Value> {
 }
 
 fn matches_text(lang: Lang, n: u64) -> String {
-    match (lang, n) {
-        (Lang::Fr, 0) => "Aucun contact ne correspond.".to_owned(),
-        (Lang::Fr, 1) => "1 contact correspond.".to_owned(),
-        (Lang::Fr, n) => format!("{} contacts correspondent.", group(n, '\u{202f}')),
-        (Lang::En, 0) => "No contact matches.".to_owned(),
-        (Lang::En, 1) => "1 contact matches.".to_owned(),
-        (Lang::En, n) => format!("{} contacts match.", group(n, ',')),
+    match n {
+        0 => t(lang, Text::NoContactMatches).to_owned(),
+        1 => t(lang, Text::OneContactMatches).to_owned(),
+        n => Text::ContactsMatch.fill(lang, &[("n", &group_digits(lang, n))]),
     }
-}
-
-/// `12345` → `12,345` (or with a narrow space in French).
-fn group(n: u64, sep: char) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(sep);
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// `GET /app/contacts`: the address book.
@@ -375,20 +333,20 @@ pub async fn list(
         None => purposes.clone(),
     };
     let writer = staff.role.can_write();
-    let title = tr(lang, "Carnet d'adresses", "Address book");
+    let title = t(lang, Text::AddressBook);
 
     let filters = html! {
         form.filters.card #book-filter method="get" action="/app/contacts" role="search" {
             div {
-                label for="q" { (tr(lang, "Rechercher", "Search")) }
+                label for="q" { (t(lang, Text::Search)) }
                 input #q type="search" name="q" value=(listing.q) maxlength="254"
-                    placeholder=(tr(lang, "adresse e-mail exacte ou sub_…", "exact e-mail address or sub_…"))
+                    placeholder=(t(lang, Text::ExactEMailAddress))
                     aria-describedby="q-help" autocomplete="off";
             }
             div {
-                label for="purpose" { (tr(lang, "Finalité", "Purpose")) }
+                label for="purpose" { (t(lang, Text::Purpose2)) }
                 select #purpose name="purpose" {
-                    option value="" { (tr(lang, "toutes", "all")) }
+                    option value="" { (t(lang, Text::All)) }
                     @for p in &purposes {
                         option value=(p) selected[listing.purpose.as_deref() == Some(p.as_str())] { (p) }
                     }
@@ -400,9 +358,9 @@ pub async fn list(
                 }
             }
             div {
-                label for="status" { (tr(lang, "Statut", "Status")) }
+                label for="status" { (t(lang, Text::Status)) }
                 select #status name="status" {
-                    option value="" { (tr(lang, "tous", "any")) }
+                    option value="" { (t(lang, Text::Any)) }
                     @for s in BookStatus::ALL {
                         option value=(s.as_str()) selected[listing.status == Some(s)] {
                             (crate::web::layout::status_label(lang, s.as_str()))
@@ -411,14 +369,14 @@ pub async fn list(
                 }
             }
             div {
-                label for="order" { (tr(lang, "Tri", "Sort")) }
+                label for="order" { (t(lang, Text::Sort)) }
                 select #order name="order" {
-                    option value="newest" selected[listing.order == BookOrder::NewestFirst] { (tr(lang, "plus récents d'abord", "newest first")) }
-                    option value="oldest" selected[listing.order == BookOrder::OldestFirst] { (tr(lang, "plus anciens d'abord", "oldest first")) }
+                    option value="newest" selected[listing.order == BookOrder::NewestFirst] { (t(lang, Text::NewestFirst)) }
+                    option value="oldest" selected[listing.order == BookOrder::OldestFirst] { (t(lang, Text::OldestFirst)) }
                 }
             }
             div {
-                label for="per" { (tr(lang, "Par page", "Per page")) }
+                label for="per" { (t(lang, Text::PerPage)) }
                 select #per name="per" {
                     @for n in PAGE_SIZES {
                         option value=(n) selected[listing.per == n] { (n) }
@@ -426,26 +384,26 @@ pub async fn list(
                 }
             }
             div {
-                button.primary #filter-submit type="submit" { (tr(lang, "Afficher", "Show")) }
+                button.primary #filter-submit type="submit" { (t(lang, Text::Show)) }
                 " "
-                a #filter-reset href="/app/contacts" { (tr(lang, "Tout effacer", "Clear")) }
+                a #filter-reset href="/app/contacts" { (t(lang, Text::Clear2)) }
             }
         }
         p.muted #q-help {
-            (tr(lang, "La recherche par adresse e-mail ne trouve que l'adresse exacte (majuscules indifférentes) : les adresses ne sont conservées que chiffrées.", "Searching by e-mail address finds the exact address only (any letter case): addresses are only kept encrypted."))
+            (t(lang, Text::SearchingByEMail))
         }
     };
 
     let actions = html! {
         p.actions {
             @if writer {
-                a.button.primary #add-contact href="/app/contacts/new" { (tr(lang, "Ajouter un contact", "Add a contact")) }
+                a.button.primary #add-contact href="/app/contacts/new" { (t(lang, Text::AddAContact)) }
                 " "
-                a.button #import-link href="/app/contacts/import" { (tr(lang, "Importer un fichier CSV", "Import a CSV file")) }
+                a.button #import-link href="/app/contacts/import" { (t(lang, Text::ImportACsvFile)) }
                 " "
             }
             a.button #export-csv href="/app/contacts/export" download="contacts.csv" {
-                (tr(lang, "Exporter le carnet (CSV, pseudonymisé)", "Export the book (CSV, pseudonymous)"))
+                (t(lang, Text::ExportTheBookCsv))
             }
         }
     };
@@ -457,13 +415,13 @@ pub async fn list(
                 @if writer {
                     td {
                         input type="checkbox" name="contact" value=(c.id) id={"pick-" (c.id)}
-                            aria-label={(tr(lang, "Choisir ", "Select ")) (c.id)};
+                            aria-label={(t(lang, Text::Select)) (c.id)};
                     }
                 }
                 td {
                     a href={"/app/contacts/" (c.id)} { code { (c.id) } }
                     @if c.erased {
-                        " " span.badge.s-none { (tr(lang, "données effacées", "data erased")) }
+                        " " span.badge.s-none { (t(lang, Text::DataErased2)) }
                     }
                 }
                 td { (category_label(lang, &c.category)) }
@@ -506,14 +464,14 @@ pub async fn list(
                         @if writer {
                             th scope="col" {
                                 input type="checkbox" #select-all data-select-all="contact"
-                                    aria-label=(tr(lang, "Tout choisir sur cette page", "Select all on this page"));
+                                    aria-label=(t(lang, Text::SelectAllOnThis));
                             }
                         }
-                        th scope="col" { (tr(lang, "Pseudonyme", "Pseudonym")) }
-                        th scope="col" { (tr(lang, "Catégorie", "Category")) }
-                        th.optional scope="col" { (tr(lang, "Attributs", "Attributes")) }
-                        th.optional scope="col" { (tr(lang, "Créé", "Created")) }
-                        th scope="col" { (tr(lang, "Consentements", "Consents")) }
+                        th scope="col" { (t(lang, Text::Pseudonym)) }
+                        th scope="col" { (t(lang, Text::Category)) }
+                        th.optional scope="col" { (t(lang, Text::Attributes)) }
+                        th.optional scope="col" { (t(lang, Text::Created)) }
+                        th scope="col" { (t(lang, Text::Consents)) }
                     }
                 }
                 tbody { (rows) }
@@ -525,10 +483,7 @@ pub async fn list(
         (Some(p), Some(s)) if writer && book.total > 0 && !searched => Some(html! {
             p {
                 a.button #bulk-filter href={"/app/requests/new?purpose=" (urlencode(p)) "&status=" (s.as_str())} {
-                    @match lang {
-                        Lang::Fr => { "Demander le consentement des " (group(book.total, '\u{202f}')) " contacts correspondant à ce filtre" }
-                        Lang::En => { "Request consent from all " (group(book.total, ',')) " contacts matching this filter" }
-                    }
+                    (Text::RequestConsentFromFilter.fill(lang, &[("n", &group_digits(lang, book.total))]))
                 }
             }
         }),
@@ -536,20 +491,20 @@ pub async fn list(
     };
 
     let pager = html! {
-        nav.pager aria-label=(tr(lang, "Pages", "Pages")) {
+        nav.pager aria-label=(t(lang, Text::Pages)) {
             @if book.has_previous {
                 @if let Some(first) = book.rows.first() {
-                    a #page-previous rel="prev" href=(listing.href(Some(&BookCursor::Before(first.id.clone())))) { "← " (tr(lang, "page précédente", "previous page")) }
+                    a #page-previous rel="prev" href=(listing.href(Some(&BookCursor::Before(first.id.clone())))) { "← " (t(lang, Text::PreviousPage)) }
                 } @else {
-                    a #page-previous rel="prev" href=(listing.href(None)) { "← " (tr(lang, "première page", "first page")) }
+                    a #page-previous rel="prev" href=(listing.href(None)) { "← " (t(lang, Text::FirstPage)) }
                 }
             }
             @if listing.cursor.is_some() {
-                a #page-first href=(listing.href(None)) { (tr(lang, "première page", "first page")) }
+                a #page-first href=(listing.href(None)) { (t(lang, Text::FirstPage)) }
             }
             @if book.has_next {
                 @if let Some(last) = book.rows.last() {
-                    a #page-next rel="next" href=(listing.href(Some(&BookCursor::After(last.id.clone())))) { (tr(lang, "page suivante", "next page")) " →" }
+                    a #page-next rel="next" href=(listing.href(Some(&BookCursor::After(last.id.clone())))) { (t(lang, Text::NextPage)) " →" }
                 }
             }
         }
@@ -566,9 +521,9 @@ pub async fn list(
         @if book.rows.is_empty() {
             p.muted #book-empty {
                 @if searched || listing.purpose.is_some() {
-                    (tr(lang, "Rien ne correspond à cette recherche ou à ce filtre.", "Nothing matches this search or filter."))
+                    (t(lang, Text::NothingMatchesThisSearch))
                 } @else {
-                    (tr(lang, "Le carnet est vide. Ajoutez un contact ou importez un fichier CSV.", "The book is empty. Add a contact or import a CSV file."))
+                    (t(lang, Text::TheBookIsEmpty))
                 }
             }
         } @else if writer {
@@ -578,7 +533,7 @@ pub async fn list(
                 }
                 (table)
                 button.primary #bulk-selected type="submit" {
-                    (tr(lang, "Demander le consentement des contacts choisis", "Request consent from the selected contacts"))
+                    (t(lang, Text::RequestConsentFromThe))
                 }
             }
         } @else {
@@ -636,9 +591,9 @@ impl std::fmt::Debug for NewContactForm {
 fn category_options(lang: Lang, selected: &str) -> Markup {
     html! {
         @for (value, label) in [
-            ("unspecified", tr(lang, "non précisé", "unspecified")),
-            ("private", tr(lang, "particulier", "private person")),
-            ("professional", tr(lang, "professionnel", "professional")),
+            ("unspecified", t(lang, Text::Unspecified)),
+            ("private", t(lang, Text::PrivatePerson)),
+            ("professional", t(lang, Text::Professional)),
         ] {
             option value=(value) selected[selected == value] { (label) }
         }
@@ -650,11 +605,7 @@ fn parse_category(lang: Lang, s: &str) -> Result<RecipientCategory, WebError> {
         "" | "unspecified" => Ok(RecipientCategory::Unspecified),
         "private" => Ok(RecipientCategory::Private),
         "professional" => Ok(RecipientCategory::Professional),
-        _ => Err(WebError::bad(
-            lang,
-            "The category is private, professional or unspecified.",
-            "La catégorie est particulier, professionnel ou non précisé.",
-        )),
+        _ => Err(WebError::bad(lang, Text::TheCategoryIsPrivate)),
     }
 }
 
@@ -673,17 +624,11 @@ fn parse_attributes(
             continue;
         }
         let Some((k, v)) = line.split_once('=') else {
-            return Err(match lang {
-                Lang::Fr => format!("Attributs, ligne {} : écrivez nom=valeur.", i + 1),
-                Lang::En => format!("Attributes, line {}: write name=value.", i + 1),
-            });
+            return Err(Text::AttributesWriteNameValue.fill(lang, &[("line", &(i + 1))]));
         };
         let (k, v) = (k.trim(), v.trim());
         if out.contains_key(k) {
-            return Err(match lang {
-                Lang::Fr => format!("Attributs, ligne {} : « {k} » apparaît deux fois.", i + 1),
-                Lang::En => format!("Attributes, line {}: {k:?} appears twice.", i + 1),
-            });
+            return Err(Text::AttributesTwice.fill(lang, &[("line", &(i + 1)), ("name", &k)]));
         }
         let value = match previous.get(k) {
             Some(old) if attribute_text(old) == v => old.clone(),
@@ -692,7 +637,7 @@ fn parse_attributes(
         out.insert(k.to_owned(), value);
     }
     contacts::check_attributes(&out).map_err(|e| match e {
-        ContactError::Invalid(m) => format!("{}{m}", tr(lang, "Attributs : ", "Attributes: ")),
+        ContactError::Invalid(m) => format!("{}{m}", t(lang, Text::Attributes2)),
         ContactError::Store(e) => e.to_string(),
     })?;
     Ok(out)
@@ -720,31 +665,31 @@ fn new_form_page(
     };
     let body = html! {
         @if let Some(e) = error { p.error #contact-error role="alert" { (e) } }
-        p { (tr(lang, "L'adresse e-mail, le nom, l'adresse postale et le téléphone sont chiffrés dans le coffre : personne ne les revoit ici. La catégorie et les attributs restent lisibles : ils ne doivent identifier personne.", "The e-mail address, name, postal address and phone are encrypted into the vault: nobody sees them here again. The category and attributes stay readable: they must not identify anyone.")) }
+        p { (t(lang, Text::TheEMailAddress)) }
         form.card #contact-form method="post" action="/app/contacts" {
             (csrf_field(staff))
-            label for="email" { (tr(lang, "Adresse e-mail (obligatoire)", "E-mail address (required)")) }
+            label for="email" { (t(lang, Text::EMailAddressRequired)) }
             input #email type="email" name="email" required maxlength="254" autocomplete="off" value=(form.email);
-            label for="name" { (tr(lang, "Nom", "Name")) }
+            label for="name" { (t(lang, Text::Name)) }
             input #name type="text" name="name" maxlength="200" autocomplete="off" value=(form.name);
-            label for="address" { (tr(lang, "Adresse postale", "Postal address")) }
+            label for="address" { (t(lang, Text::PostalAddress)) }
             textarea #address name="address" maxlength="500" autocomplete="off" { (form.address) }
-            label for="phone" { (tr(lang, "Téléphone", "Phone")) }
+            label for="phone" { (t(lang, Text::Phone)) }
             input #phone type="text" name="phone" maxlength="40" autocomplete="off" value=(form.phone);
-            label for="category" { (tr(lang, "Catégorie", "Category")) }
+            label for="category" { (t(lang, Text::Category)) }
             select #category name="category" { (category_options(lang, category)) }
-            label for="attributes" { (tr(lang, "Attributs non identifiants (un par ligne : nom=valeur)", "Non-identifying attributes (one per line: name=value)")) }
+            label for="attributes" { (t(lang, Text::NonIdentifyingAttributesOne)) }
             textarea #attributes name="attributes" aria-describedby="attributes-help" { (form.attributes) }
-            p.muted #attributes-help { (tr(lang, "Noms : 1 à 40 caractères a-z 0-9 _ ; au plus 32 attributs de 200 caractères. Exemple : region=nord", "Names: 1 to 40 of a-z 0-9 _; at most 32 attributes of 200 characters. Example: region=north")) }
-            div { button.primary #contact-submit type="submit" { (tr(lang, "Ajouter le contact", "Add the contact")) } }
+            p.muted #attributes-help { (t(lang, Text::Names1To40)) }
+            div { button.primary #contact-submit type="submit" { (t(lang, Text::AddTheContact)) } }
         }
-        p { a href="/app/contacts" { (tr(lang, "Retour au carnet", "Back to the book")) } }
+        p { a href="/app/contacts" { (t(lang, Text::BackToTheBook)) } }
     };
     page(
         staff,
         Section::Contacts,
         status,
-        tr(lang, "Ajouter un contact", "Add a contact"),
+        t(lang, Text::AddAContact),
         body,
     )
 }
@@ -778,14 +723,7 @@ pub async fn create(
     let category = match parse_category(lang, &form.category) {
         Ok(c) => c,
         Err(_) => {
-            return refused(
-                tr(
-                    lang,
-                    "La catégorie est particulier, professionnel ou non précisé.",
-                    "The category is private, professional or unspecified.",
-                )
-                .to_owned(),
-            );
+            return refused(t(lang, Text::TheCategoryIsPrivate).to_owned());
         }
     };
     let attributes = match parse_attributes(lang, &form.attributes, &Map::new()) {
@@ -803,7 +741,7 @@ pub async fn create(
     let checked = match contacts::check(input) {
         Ok(c) => c,
         Err(ContactError::Invalid(m)) => {
-            return refused(format!("{}{m}", tr(lang, "Refusé : ", "Refused: ")));
+            return refused(format!("{}{m}", t(lang, Text::Refused2)));
         }
         Err(ContactError::Store(e)) => return Err(e.into()),
     };
@@ -823,17 +761,17 @@ pub async fn create(
         Created::Duplicate(existing) => {
             let body = html! {
                 p.warn #duplicate-notice role="alert" {
-                    (tr(lang, "Le carnet a déjà un contact avec cette adresse e-mail : ", "The book already has a contact with this e-mail address: "))
+                    (t(lang, Text::TheBookAlreadyHas))
                     a #duplicate-contact href={"/app/contacts/" (existing)} { code { (existing) } }
-                    ". " (tr(lang, "Rien n'a été ajouté.", "Nothing was added."))
+                    ". " (t(lang, Text::NothingWasAdded))
                 }
-                p { a href="/app/contacts/new" { (tr(lang, "Ajouter un autre contact", "Add another contact")) } }
+                p { a href="/app/contacts/new" { (t(lang, Text::AddAnotherContact)) } }
             };
             Ok(page(
                 &staff,
                 Section::Contacts,
                 StatusCode::CONFLICT,
-                tr(lang, "Contact déjà présent", "Contact already in the book"),
+                t(lang, Text::ContactAlreadyInThe),
                 body,
             ))
         }
@@ -880,12 +818,12 @@ fn erased_page(staff: &Staff, id: &SubjectId) -> Response {
         staff,
         Section::Contacts,
         StatusCode::GONE,
-        tr(lang, "Contact effacé", "Contact erased"),
+        t(lang, Text::ContactErased),
         html! {
             p.warn #erased-notice {
-                (tr(lang, "Les données de ce contact ont été effacées (rendues inaccessibles) : il ne peut plus être modifié. Ses preuves restent vérifiables.", "This contact's data was erased (made inaccessible): it can no longer be edited. Its proofs still verify."))
+                (t(lang, Text::ThisContactSData))
             }
-            p { a href={"/app/contacts/" (id)} { (tr(lang, "Retour à la fiche", "Back to the contact")) } }
+            p { a href={"/app/contacts/" (id)} { (t(lang, Text::BackToTheContact)) } }
         },
     )
 }
@@ -901,32 +839,32 @@ fn edit_page(
     let lang = staff.lang;
     let body = html! {
         @if let Some(e) = error { p.error #edit-error role="alert" { (e) } }
-        p { (tr(lang, "Contact ", "Contact ")) a href={"/app/contacts/" (c.id)} { code { (c.id) } } }
+        p { (t(lang, Text::Contact)) a href={"/app/contacts/" (c.id)} { code { (c.id) } } }
         form.card #edit-form method="post" action={"/app/contacts/" (c.id) "/edit"} {
             (csrf_field(staff))
-            h2 { (tr(lang, "Données non identifiantes", "Non-identifying data")) }
-            label for="category" { (tr(lang, "Catégorie", "Category")) }
+            h2 { (t(lang, Text::NonIdentifyingData)) }
+            label for="category" { (t(lang, Text::Category)) }
             select #category name="category" { (category_options(lang, category)) }
-            label for="attributes" { (tr(lang, "Attributs (un par ligne : nom=valeur ; supprimez une ligne pour retirer l'attribut)", "Attributes (one per line: name=value; remove a line to drop the attribute)")) }
+            label for="attributes" { (t(lang, Text::AttributesOnePerLine)) }
             textarea #attributes name="attributes" { (attributes) }
-            h2 { (tr(lang, "Remplacer des données d'identité", "Replace identity data")) }
+            h2 { (t(lang, Text::ReplaceIdentityData)) }
             p.muted #identity-help {
-                (tr(lang, "Les données d'identité sont chiffrées et ne sont pas affichées. Laissez un champ vide pour le garder tel quel ; une valeur saisie remplace l'ancienne, et la modification est inscrite au journal (événement data.amended à votre nom). L'adresse e-mail ne peut pas être modifiée : elle identifie le contact (ajoutez un nouveau contact pour une autre adresse).", "Identity data is encrypted and not shown. Leave a field empty to keep it as it is; a value replaces the old one, and the change is written to the log (a data.amended event in your name). The e-mail address cannot be changed: it identifies the contact (add a new contact for another address)."))
+                (t(lang, Text::IdentityDataIsEncrypted))
             }
-            label for="name" { (tr(lang, "Nouveau nom", "New name")) }
+            label for="name" { (t(lang, Text::NewName)) }
             input #name type="text" name="name" maxlength="200" autocomplete="off";
-            label for="address" { (tr(lang, "Nouvelle adresse postale", "New postal address")) }
+            label for="address" { (t(lang, Text::NewPostalAddress)) }
             textarea #address name="address" maxlength="500" autocomplete="off" {}
-            label for="phone" { (tr(lang, "Nouveau téléphone", "New phone")) }
+            label for="phone" { (t(lang, Text::NewPhone)) }
             input #phone type="text" name="phone" maxlength="40" autocomplete="off";
-            div { button.primary #edit-submit type="submit" { (tr(lang, "Enregistrer", "Save")) } }
+            div { button.primary #edit-submit type="submit" { (t(lang, Text::Save)) } }
         }
     };
     page(
         staff,
         Section::Contacts,
         status,
-        tr(lang, "Modifier un contact", "Edit a contact"),
+        t(lang, Text::EditAContact),
         body,
     )
 }
@@ -979,14 +917,7 @@ pub async fn edit(
     let category = match parse_category(lang, &form.category) {
         Ok(cat) => contacts::category_str(cat),
         Err(_) => {
-            return refused(
-                tr(
-                    lang,
-                    "La catégorie est particulier, professionnel ou non précisé.",
-                    "The category is private, professional or unspecified.",
-                )
-                .to_owned(),
-            );
+            return refused(t(lang, Text::TheCategoryIsPrivate).to_owned());
         }
     };
     let previous = attributes_of(&c.attributes);
@@ -999,10 +930,10 @@ pub async fn edit(
         optional(&form.address),
         optional(&form.phone),
     );
-    for (what_fr, what_en, v, max, newlines) in [
-        ("nom", "name", &name, 200, false),
-        ("adresse postale", "postal address", &address, 500, true),
-        ("téléphone", "phone", &phone, 40, false),
+    for (what, v, max, newlines) in [
+        (Text::FieldName, &name, 200, false),
+        (Text::FieldPostalAddress, &address, 500, true),
+        (Text::FieldPhone, &phone, 40, false),
     ] {
         let bad = v.as_ref().is_some_and(|s| {
             s.chars().count() > max
@@ -1010,12 +941,9 @@ pub async fn edit(
                     .any(|ch| ch.is_control() && !(newlines && ch == '\n'))
         });
         if bad {
-            return refused(match lang {
-                Lang::Fr => {
-                    format!("{what_fr} : au plus {max} caractères, sans caractère de contrôle.")
-                }
-                Lang::En => format!("{what_en}: at most {max} characters, no control characters."),
-            });
+            return refused(
+                Text::FieldTooLong.fill(lang, &[("field", &t(lang, what)), ("max", &max)]),
+            );
         }
     }
     // Identity first: it is the part that can meet a concurrent change.
@@ -1076,10 +1004,10 @@ pub async fn edit(
                         &staff,
                         Section::Contacts,
                         StatusCode::CONFLICT,
-                        tr(lang, "Modifié entre-temps", "Changed meanwhile"),
+                        t(lang, Text::ChangedMeanwhile),
                         html! {
-                            p.warn #edit-conflict { (tr(lang, "Les données de ce contact ont changé pendant votre saisie ; rien n'a été enregistré. Recommencez.", "This contact's data changed while you were typing; nothing was saved. Try again.")) }
-                            p { a href={"/app/contacts/" (c.id) "/edit"} { (tr(lang, "Modifier à nouveau", "Edit again")) } }
+                            p.warn #edit-conflict { (t(lang, Text::ThisContactSDataChanged)) }
+                            p { a href={"/app/contacts/" (c.id) "/edit"} { (t(lang, Text::EditAgain)) } }
                         },
                     ));
                 }
@@ -1150,7 +1078,8 @@ mod tests {
         ] {
             assert!(check_listing(Lang::En, q(bad)).is_err(), "{bad}");
         }
-        assert_eq!(group(1234567, ','), "1,234,567");
-        assert_eq!(group(999, ','), "999");
+        assert_eq!(group_digits(Lang::En, 1234567), "1,234,567");
+        assert_eq!(group_digits(Lang::Fr, 1234567), "1\u{202f}234\u{202f}567");
+        assert_eq!(group_digits(Lang::En, 999), "999");
     }
 }

@@ -10,9 +10,10 @@
 //! request shows and the hash its proof records agree byte for byte.
 
 use crate::consents::check_purpose;
+use crate::i18n::{Text, t};
 use crate::route_table::Routes;
 use crate::state::AppState;
-use crate::web::layout::{Section, WebError, csrf_field, local_time, page, tr};
+use crate::web::layout::{Section, WebError, csrf_field, local_time, page};
 use crate::web::session::{Admin, Form, Role, Staff};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -73,38 +74,34 @@ pub async fn show(
     let body = html! {
         @if let Some(name) = &saved {
             p.notice role="status" #purpose-saved {
-                (tr(lang, "Finalité enregistrée : ", "Purpose saved: ")) strong { (name) }
+                (t(lang, Text::PurposeSaved)) strong { (name) }
             }
         }
         @if let Some(n) = &added {
             p.notice role="status" #notice-added {
-                (tr(lang, "Nouvelle version enregistrée : ", "New version saved: "))
+                (t(lang, Text::NewVersionSaved))
                 strong { (n.purpose) " · " (n.language) " · v" (n.version) }
                 " — SHA-256 " code { (n.sha256) }
             }
         }
         p {
-            (tr(lang,
-                "Une finalité est ce pour quoi vous demandez le consentement ; son nom est celui que portent les preuves. Une notice est le texte que le destinataire lit avant de répondre.",
-                "A purpose is what you ask consent for; its name is the one proofs carry. A notice is the text the recipient reads before answering."))
+            (t(lang, Text::APurposeIsWhat))
         }
         p.muted {
-            (tr(lang,
-                "Une nouvelle version de notice ne modifie jamais l'ancienne : chaque preuve garde l'empreinte SHA-256 du texte exact qu'elle a montré, et les anciennes versions restent lisibles ici telles quelles. L'empreinte est calculée sur le texte UTF-8 tel qu'il est enregistré, après conversion des fins de ligne en \\n (les navigateurs envoient \\r\\n).",
-                "A new notice version never edits the old one: each proof keeps the SHA-256 of the exact text it showed, and old versions stay readable here as they were. The hash is of the UTF-8 text exactly as stored, after line endings are converted to \\n (browsers send \\r\\n)."))
+            (t(lang, Text::ANewNoticeVersion))
         }
-        h2 { (tr(lang, "Finalités", "Purposes")) }
+        h2 { (t(lang, Text::Purposes)) }
         @if purposes.is_empty() {
-            p #no-purposes { (tr(lang, "Aucune finalité définie pour l'instant.", "No purpose defined yet.")) }
+            p #no-purposes { (t(lang, Text::NoPurposeDefinedYet)) }
         } @else {
             div.table-wrap {
                 table #purposes-table {
-                    caption.visually-hidden { (tr(lang, "Finalités", "Purposes")) }
+                    caption.visually-hidden { (t(lang, Text::Purposes)) }
                     thead { tr {
-                        th scope="col" { (tr(lang, "Nom", "Name")) }
-                        th scope="col" { (tr(lang, "Description", "Description")) }
-                        th scope="col" { (tr(lang, "Validité par défaut", "Default validity")) }
-                        th scope="col" { (tr(lang, "Notices", "Notices")) }
+                        th scope="col" { (t(lang, Text::Name)) }
+                        th scope="col" { (t(lang, Text::Description)) }
+                        th scope="col" { (t(lang, Text::DefaultValidity)) }
+                        th scope="col" { (t(lang, Text::Notices)) }
                     } }
                     tbody {
                         @for p in &purposes {
@@ -114,7 +111,7 @@ pub async fn show(
                                 td { (validity(lang, p.valid_days)) }
                                 td { a href={"#purpose-" (p.name)} {
                                     (notices.iter().filter(|n| n.purpose == p.name).count())
-                                    " " (tr(lang, "version(s)", "version(s)"))
+                                    " " (t(lang, Text::VersionS))
                                 } }
                             }
                         }
@@ -126,7 +123,7 @@ pub async fn show(
             (purpose_form(&staff))
             @if !purposes.is_empty() { (notice_form(&staff, &purposes)) }
         }
-        h2 { (tr(lang, "Notices", "Notices")) }
+        h2 { (t(lang, Text::Notices)) }
         @for p in &purposes {
             (purpose_notices(&state, lang, p, &notices))
         }
@@ -135,7 +132,7 @@ pub async fn show(
         &staff,
         Section::Purposes,
         StatusCode::OK,
-        tr(lang, "Finalités et notices", "Purposes and notices"),
+        t(lang, Text::PurposesAndNotices),
         body,
     ))
 }
@@ -143,8 +140,8 @@ pub async fn show(
 fn validity(lang: crate::web::layout::Lang, days: Option<u32>) -> Markup {
     html! {
         @match days {
-            Some(d) => { (d) " " (tr(lang, "jours", "days")) }
-            None => { (tr(lang, "sans fin", "no end")) }
+            Some(d) => { (d) " " (t(lang, Text::Days)) }
+            None => { (t(lang, Text::NoEnd)) }
         }
     }
 }
@@ -160,7 +157,7 @@ fn purpose_notices(
         section.card id={"purpose-" (p.name)} {
             h3 { code { (p.name) } }
             @if mine.is_empty() {
-                p.muted { (tr(lang, "Aucune notice pour cette finalité.", "No notice for this purpose.")) }
+                p.muted { (t(lang, Text::NoNoticeForThis)) }
             }
             @for language in ["fr", "en"] {
                 @let versions: Vec<&&NoticeRow> = mine.iter().filter(|n| n.language == language).collect();
@@ -169,13 +166,13 @@ fn purpose_notices(
                     div.table-wrap {
                         table id={"notices-" (p.name) "-" (language)} {
                             caption.visually-hidden {
-                                (tr(lang, "Versions de la notice, la plus récente d'abord", "Notice versions, newest first"))
+                                (t(lang, Text::NoticeVersionsNewestFirst))
                             }
                             thead { tr {
-                                th scope="col" { (tr(lang, "Version", "Version")) }
-                                th scope="col" { (tr(lang, "Date", "Date")) }
+                                th scope="col" { (t(lang, Text::Version)) }
+                                th scope="col" { (t(lang, Text::Date)) }
                                 th scope="col" { "SHA-256" }
-                                th scope="col" { (tr(lang, "Texte", "Text")) }
+                                th scope="col" { (t(lang, Text::Text)) }
                             } }
                             tbody {
                                 @for (i, n) in versions.iter().enumerate() {
@@ -185,7 +182,7 @@ fn purpose_notices(
                                         td { code.sha256 { (n.sha256) } }
                                         td {
                                             details open[i == 0] {
-                                                summary { (tr(lang, "Texte de cette version", "This version's text")) }
+                                                summary { (t(lang, Text::ThisVersionSText)) }
                                                 div.notice-text lang=(n.language) { (n.body) }
                                             }
                                         }
@@ -202,28 +199,26 @@ fn purpose_notices(
 
 fn language_name(lang: crate::web::layout::Lang, code: &str) -> &'static str {
     match code {
-        "fr" => tr(lang, "Français", "French"),
-        _ => tr(lang, "Anglais", "English"),
+        "fr" => t(lang, Text::French),
+        _ => t(lang, Text::English),
     }
 }
 
 fn purpose_form(staff: &Staff) -> Markup {
     let lang = staff.lang;
     html! {
-        h2 { (tr(lang, "Créer ou modifier une finalité", "Create or update a purpose")) }
+        h2 { (t(lang, Text::CreateOrUpdateA)) }
         form.card #purpose-form method="post" action="/app/purposes" {
             (csrf_field(staff))
-            p.muted { (tr(lang,
-                "Enregistrer un nom existant met à jour sa description et sa validité ; les preuves déjà faites ne changent pas.",
-                "Saving an existing name updates its description and validity; proofs already made do not change.")) }
-            label for="purpose-name" { (tr(lang, "Nom (a-z 0-9 . _ -, 64 au plus)", "Name (a-z 0-9 . _ -, 64 at most)")) }
+            p.muted { (t(lang, Text::SavingAnExistingName)) }
+            label for="purpose-name" { (t(lang, Text::NameAZ0)) }
             input #purpose-name type="text" name="name" required maxlength="64"
                 pattern="[a-z0-9][a-z0-9._\\-]{0,63}" autocomplete="off";
-            label for="purpose-description" { (tr(lang, "Description (2 000 caractères au plus)", "Description (2,000 characters at most)")) }
+            label for="purpose-description" { (t(lang, Text::Description2000Characters)) }
             textarea #purpose-description name="description" required maxlength="2000" {}
-            label for="purpose-valid-days" { (tr(lang, "Validité par défaut d'un consentement accordé, en jours (vide : sans fin ; 1 à 3 650)", "Default validity of a granted consent, in days (empty: no end; 1 to 3,650)")) }
+            label for="purpose-valid-days" { (t(lang, Text::DefaultValidityOfA)) }
             input #purpose-valid-days type="number" name="valid_days" min=(consentry_core::consent::VALID_DAYS.start()) max=(consentry_core::consent::VALID_DAYS.end()) step="1";
-            div { button.primary #purpose-submit type="submit" { (tr(lang, "Enregistrer la finalité", "Save the purpose")) } }
+            div { button.primary #purpose-submit type="submit" { (t(lang, Text::SaveThePurpose)) } }
         }
     }
 }
@@ -231,24 +226,22 @@ fn purpose_form(staff: &Staff) -> Markup {
 fn notice_form(staff: &Staff, purposes: &[PurposeRow]) -> Markup {
     let lang = staff.lang;
     html! {
-        h2 { (tr(lang, "Ajouter une version de notice", "Add a notice version")) }
+        h2 { (t(lang, Text::AddANoticeVersion)) }
         form.card #notice-form method="post" action="/app/notices" {
             (csrf_field(staff))
-            p.muted { (tr(lang,
-                "Chaque envoi crée la version suivante pour la finalité et la langue choisies ; la version précédente reste telle quelle.",
-                "Each submission creates the next version for the purpose and language chosen; the previous version stays as it was.")) }
-            label for="notice-purpose" { (tr(lang, "Finalité", "Purpose")) }
+            p.muted { (t(lang, Text::EachSubmissionCreatesThe)) }
+            label for="notice-purpose" { (t(lang, Text::Purpose2)) }
             select #notice-purpose name="purpose" required {
                 @for p in purposes { option value=(p.name) { (p.name) } }
             }
-            label for="notice-language" { (tr(lang, "Langue", "Language")) }
+            label for="notice-language" { (t(lang, Text::Language)) }
             select #notice-language name="language" required {
                 option value="fr" { "Français" }
                 option value="en" { "English" }
             }
-            label for="notice-text" { (tr(lang, "Texte exact montré au destinataire (20 000 caractères au plus)", "Exact text shown to the recipient (20,000 characters at most)")) }
+            label for="notice-text" { (t(lang, Text::ExactTextShownTo)) }
             textarea #notice-text name="text" required maxlength="20000" {}
-            div { button.primary #notice-submit type="submit" { (tr(lang, "Enregistrer une nouvelle version", "Save a new version")) } }
+            div { button.primary #notice-submit type="submit" { (t(lang, Text::SaveANewVersion)) } }
         }
     }
 }
@@ -271,19 +264,11 @@ fn check_purpose_form(
 ) -> Result<(String, String, Option<u32>), WebError> {
     let name = f.name.trim();
     if check_purpose(name).is_err() {
-        return Err(WebError::bad(
-            lang,
-            "The purpose name must be 1 to 64 of a-z 0-9 . _ -, starting with a letter or digit.",
-            "Le nom de la finalité doit faire 1 à 64 caractères parmi a-z 0-9 . _ -, en commençant par une lettre ou un chiffre.",
-        ));
+        return Err(WebError::bad(lang, Text::ThePurposeNameMust));
     }
     let description = f.description.trim();
     if description.is_empty() || description.chars().count() > MAX_DESCRIPTION_CHARS {
-        return Err(WebError::bad(
-            lang,
-            "The description must be 1 to 2,000 characters.",
-            "La description doit faire de 1 à 2 000 caractères.",
-        ));
+        return Err(WebError::bad(lang, Text::TheDescriptionMustBe));
     }
     let days = f.valid_days.trim();
     let valid_days = if days.is_empty() {
@@ -292,11 +277,7 @@ fn check_purpose_form(
         match days.parse::<u32>() {
             Ok(d) if consentry_core::consent::VALID_DAYS.contains(&d) => Some(d),
             _ => {
-                return Err(WebError::bad(
-                    lang,
-                    "The default validity must be empty or a whole number of days from 1 to 3,650.",
-                    "La validité par défaut doit être vide ou un nombre entier de jours de 1 à 3 650.",
-                ));
+                return Err(WebError::bad(lang, Text::TheDefaultValidityMust));
             }
         }
     };
@@ -351,26 +332,14 @@ pub async fn add_notice(
     if check_purpose(purpose).is_err()
         || state.store.purpose(&staff.tenant, purpose).await?.is_none()
     {
-        return Err(WebError::bad(
-            lang,
-            "Choose one of your purposes (create it first).",
-            "Choisissez l'une de vos finalités (créez-la d'abord).",
-        ));
+        return Err(WebError::bad(lang, Text::ChooseOneOfYour));
     }
     if form.language != "fr" && form.language != "en" {
-        return Err(WebError::bad(
-            lang,
-            "The language must be French (fr) or English (en).",
-            "La langue doit être le français (fr) ou l'anglais (en).",
-        ));
+        return Err(WebError::bad(lang, Text::TheLanguageMustBe));
     }
     let text = normalize_notice(&form.text);
     if !notice_text_ok(&text) {
-        return Err(WebError::bad(
-            lang,
-            "The notice text must be 1 to 20,000 characters (not only spaces).",
-            "Le texte de la notice doit faire de 1 à 20 000 caractères (pas seulement des espaces).",
-        ));
+        return Err(WebError::bad(lang, Text::TheNoticeTextMust));
     }
     let now = state.clock.now_ms();
     let id = NoticeId::from_suffix(&consentry_ledger::random::id_suffix(now))

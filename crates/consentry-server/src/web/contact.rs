@@ -13,11 +13,11 @@
 use crate::consents::{
     MAX_EVIDENCE_TEXT, ManualConsent, RecordError, check_purpose, new_proof_id, record_manual_as,
 };
+use crate::i18n::{Text, t};
 use crate::route_table::Routes;
 use crate::state::AppState;
 use crate::web::layout::{
-    Lang, Section, WebError, csrf_field, local_time, page, status_badge, status_label, tr,
-    urlencode,
+    Lang, Section, WebError, csrf_field, local_time, page, status_badge, status_label, urlencode,
 };
 use crate::web::proofs::{clean_media_type, pending_text};
 use crate::web::session::{Staff, Upload, Writer};
@@ -67,76 +67,47 @@ pub struct Flash {
 
 fn category_label(lang: Lang, c: &str) -> &'static str {
     match c {
-        "private" => tr(lang, "particulier", "private person"),
-        "professional" => tr(lang, "professionnel", "professional"),
-        _ => tr(lang, "non précisé", "unspecified"),
+        "private" => t(lang, Text::PrivatePerson),
+        "professional" => t(lang, Text::Professional),
+        _ => t(lang, Text::Unspecified),
     }
 }
 
 fn method_label(lang: Lang, m: Method) -> &'static str {
     match m {
-        Method::Manual => tr(
-            lang,
-            "saisi par l'expéditeur (manuel)",
-            "recorded by the sender (manual)",
-        ),
-        Method::Delegated => tr(
-            lang,
-            "réponse de la personne par le lien reçu (délégué)",
-            "answered by the person through the e-mailed link (delegated)",
-        ),
-        Method::Portal => tr(
-            lang,
-            "donné par la personne dans le portail",
-            "given by the person in the portal",
-        ),
+        Method::Manual => t(lang, Text::RecordedByTheSender),
+        Method::Delegated => t(lang, Text::AnsweredByThePerson),
+        Method::Portal => t(lang, Text::GivenByThePerson),
     }
 }
 
 fn actor_label(lang: Lang, actor: &str) -> String {
     if actor == "portal" {
-        tr(
-            lang,
-            "la personne, dans le portail",
-            "the person, in the portal",
-        )
-        .to_owned()
+        t(lang, Text::ThePersonInThe).to_owned()
     } else if actor.starts_with("usr_") {
-        format!("{} {actor}", tr(lang, "utilisateur", "staff user"))
+        format!("{} {actor}", t(lang, Text::StaffUser))
     } else {
-        format!("{} {actor}", tr(lang, "clé d'API", "API key"))
+        format!("{} {actor}", t(lang, Text::ApiKey))
     }
 }
 
 fn event_label(lang: Lang, kind: &str) -> &'static str {
     match kind {
-        "data.access" => tr(
-            lang,
-            "Données d'identité consultées",
-            "Identity data revealed",
-        ),
-        "data.access_denied" => tr(lang, "Consultation refusée", "Reveal refused"),
-        "data.amended" => tr(
-            lang,
-            "Données d'identité modifiées",
-            "Identity data amended",
-        ),
-        "data.erased" => tr(
-            lang,
-            "Données effacées (crypto-destruction)",
-            "Data erased (crypto-shredded)",
-        ),
-        _ => tr(lang, "Événement", "Event"),
+        "data.access" => t(lang, Text::IdentityDataRevealed),
+        "data.access_denied" => t(lang, Text::RevealRefused),
+        "data.amended" => t(lang, Text::IdentityDataAmended),
+        "data.erased" => t(lang, Text::DataErasedCryptoShredded),
+        _ => t(lang, Text::Event),
     }
 }
 
 fn mail_label(lang: Lang, s: &str) -> &'static str {
     match s {
-        "queued" => tr(lang, "en file d'attente", "queued"),
-        "sent" => tr(lang, "envoyé", "sent"),
-        "failed" => tr(lang, "échec de l'envoi", "delivery failed"),
-        "cancelled" => tr(lang, "non envoyé (demande annulée)", "not sent (cancelled)"),
-        _ => tr(lang, "inconnu", "unknown"),
+        "queued" => t(lang, Text::Queued),
+        "sent" => t(lang, Text::Sent),
+        "failed" => t(lang, Text::DeliveryFailed),
+        "cancelled" => t(lang, Text::NotSentCancelled),
+        _ => t(lang, Text::Unknown),
     }
 }
 
@@ -280,29 +251,17 @@ pub async fn show(
             markup: request_item(&state, &staff, r, now, writer && !erased),
         });
         let closed = match r.status.as_str() {
-            "cancelled" => r.answered_at.map(|at| {
-                (
-                    at,
-                    tr(lang, "Demande annulée", "Request cancelled"),
-                    "cancelled",
-                )
-            }),
+            "cancelled" => r
+                .answered_at
+                .map(|at| (at, t(lang, Text::RequestCancelled), "cancelled")),
             "expired" => Some((
                 r.expires_at,
-                tr(
-                    lang,
-                    "Demande expirée sans réponse",
-                    "Request expired unanswered",
-                ),
+                t(lang, Text::RequestExpiredUnanswered),
                 "expired",
             )),
             "pending" if r.expires_at <= now => Some((
                 r.expires_at,
-                tr(
-                    lang,
-                    "Demande expirée sans réponse",
-                    "Request expired unanswered",
-                ),
+                t(lang, Text::RequestExpiredUnanswered),
                 "expired",
             )),
             _ => None,
@@ -342,17 +301,17 @@ pub async fn show(
                         @if let Some(p) = &b.purpose { " · " (p) }
                     }
                     p.muted {
-                        (tr(lang, "Par : ", "By: ")) (actor_label(lang, &b.actor))
+                        (t(lang, Text::By2)) (actor_label(lang, &b.actor))
                         @if !b.fields.is_empty() {
-                            " · " (tr(lang, "champs : ", "fields: ")) (b.fields.join(", "))
+                            " · " (t(lang, Text::Fields2)) (b.fields.join(", "))
                         }
                         @if let Some(c) = b.consent {
-                            " · " (tr(lang, "consentement trouvé : ", "consent found: ")) (status_label(lang, c.as_str()))
+                            " · " (t(lang, Text::ConsentFound)) (status_label(lang, c.as_str()))
                         }
                         @if let Some(p) = &b.proof {
-                            " · " (tr(lang, "preuve : ", "proof: ")) a href={ "#proof-" (p.as_str()) } { (p.as_str()) }
+                            " · " (t(lang, Text::Proof3)) a href={ "#proof-" (p.as_str()) } { (p.as_str()) }
                         }
-                        " · " (tr(lang, "entrée n° ", "log entry ")) (b.log_index)
+                        " · " (t(lang, Text::LogEntry)) (b.log_index)
                     }
                 }
             },
@@ -363,16 +322,16 @@ pub async fn show(
     let attributes: BTreeMap<String, serde_json::Value> =
         serde_json::from_str(&contact.attributes).unwrap_or_default();
     let flash_markup = flash_message(lang, &flash);
-    let title = format!("{} {}", tr(lang, "Contact", "Contact"), subject.as_str());
+    let title = format!("{} {}", t(lang, Text::Contact2), subject.as_str());
     let body = html! {
         (flash_markup)
         section.card #contact-summary {
             dl {
-                dt { (tr(lang, "Pseudonyme", "Pseudonym")) }
+                dt { (t(lang, Text::Pseudonym)) }
                 dd { code #contact-id { (subject.as_str()) } }
-                dt { (tr(lang, "Catégorie", "Category")) }
+                dt { (t(lang, Text::Category)) }
                 dd { (category_label(lang, &contact.category)) }
-                dt { (tr(lang, "Ajouté le", "Added")) }
+                dt { (t(lang, Text::Added)) }
                 dd { (local_time(&state, contact.created_at)) }
                 @for (k, v) in &attributes {
                     dt { (k) }
@@ -381,31 +340,31 @@ pub async fn show(
             }
             @if erased {
                 p.warn #contact-erased role="status" {
-                    (tr(lang, "Données effacées : l'identité de cette personne a été détruite (crypto-destruction). Ses preuves restent vérifiables, mais ne peuvent plus lui être reliées ; aucun consentement ne peut plus être enregistré ou demandé.", "Data erased: this person's identity was destroyed (crypto-shredded). Their proofs still verify but can no longer be linked to them; no consent can be recorded or requested any more."))
+                    (t(lang, Text::DataErasedThisPerson))
                 }
             }
             @if writer && !erased {
                 p {
-                    a #edit-contact href={ "/app/contacts/" (subject.as_str()) "/edit" } { (tr(lang, "Modifier le contact", "Edit contact")) }
+                    a #edit-contact href={ "/app/contacts/" (subject.as_str()) "/edit" } { (t(lang, Text::EditContact)) }
                     " · "
-                    a #request-consent href={ "/app/requests/new?contact=" (urlencode(subject.as_str())) } { (tr(lang, "Demander un consentement par e-mail", "Request consent by e-mail")) }
+                    a #request-consent href={ "/app/requests/new?contact=" (urlencode(subject.as_str())) } { (t(lang, Text::RequestConsentByE)) }
                 }
             }
         }
         section.card {
-            h2 { (tr(lang, "Consentements", "Consents")) }
+            h2 { (t(lang, Text::Consents)) }
             div.table-wrap {
                 table #consent-status {
                     thead { tr {
-                        th scope="col" { (tr(lang, "Finalité", "Purpose")) }
-                        th scope="col" { (tr(lang, "Statut", "Status")) }
-                        th.optional scope="col" { (tr(lang, "Depuis", "Since")) }
-                        th.optional scope="col" { (tr(lang, "Valable jusqu'au", "Valid until")) }
-                        th scope="col" { (tr(lang, "Preuve", "Proof")) }
+                        th scope="col" { (t(lang, Text::Purpose2)) }
+                        th scope="col" { (t(lang, Text::Status)) }
+                        th.optional scope="col" { (t(lang, Text::Since)) }
+                        th.optional scope="col" { (t(lang, Text::ValidUntil)) }
+                        th scope="col" { (t(lang, Text::Proof2)) }
                     } }
                     tbody {
                         @if by_purpose.is_empty() {
-                            tr { td colspan="5" { (tr(lang, "Aucun consentement enregistré ni demandé.", "No consent recorded or requested yet.")) } }
+                            tr { td colspan="5" { (t(lang, Text::NoConsentRecordedOr)) } }
                         }
                         @for (purpose, row) in &by_purpose {
                             tr {
@@ -426,9 +385,9 @@ pub async fn show(
             (consent_form(&staff, &subject, &purposes))
         }
         section {
-            h2 { (tr(lang, "Historique", "Timeline")) }
+            h2 { (t(lang, Text::Timeline)) }
             @if items.is_empty() {
-                p.muted { (tr(lang, "Rien encore.", "Nothing yet.")) }
+                p.muted { (t(lang, Text::NothingYet)) }
             }
             ol.timeline #timeline {
                 @for i in &items { (i.markup) }
@@ -454,22 +413,22 @@ fn flash_message(lang: Lang, f: &Flash) -> Markup {
     html! {
         @if let Some(p) = recorded {
             p.notice #flash role="status" {
-                (tr(lang, "Consentement enregistré : preuve ", "Consent recorded: proof "))
+                (t(lang, Text::ConsentRecordedProof))
                 a href={ "#proof-" (p.as_str()) } { (p.as_str()) } "."
             }
         }
         @if let Some(r) = resent {
             p.notice #flash role="status" {
-                (tr(lang, "Nouveau lien envoyé pour la demande ", "New link e-mailed for request "))
+                (t(lang, Text::NewLinkEMailed))
                 (r.as_str())
-                (tr(lang, " ; l'ancien lien ne fonctionne plus.", "; the previous link no longer works."))
+                (t(lang, Text::ThePreviousLinkNo))
             }
         }
         @if let Some(r) = cancelled {
             p.notice #flash role="status" {
-                (tr(lang, "Demande ", "Request "))
+                (t(lang, Text::Request))
                 (r.as_str())
-                (tr(lang, " annulée : son lien n'accepte plus de réponse.", " cancelled: its link takes no answer any more."))
+                (t(lang, Text::CancelledItsLinkTakes))
             }
         }
     }
@@ -496,41 +455,41 @@ fn proof_item(
             p.muted {
                 (method_label(lang, b.method))
                 @if let Some(r) = &b.request {
-                    " · " (tr(lang, "demande ", "request ")) a href={ "#request-" (r.as_str()) } { (r.as_str()) }
+                    " · " (t(lang, Text::Request2)) a href={ "#request-" (r.as_str()) } { (r.as_str()) }
                 }
-                " · " (tr(lang, "preuve ", "proof ")) code { (id) }
-                " · " (tr(lang, "entrée n° ", "log entry ")) (b.log_index)
+                " · " (t(lang, Text::Proof4)) code { (id) }
+                " · " (t(lang, Text::LogEntry)) (b.log_index)
             }
             @if let Some(n) = &b.notice {
                 p.muted {
-                    (tr(lang, "Notice : ", "Notice: "))
+                    (t(lang, Text::Notice))
                     @if let Some(v) = &n.version { "v" (v) " " }
                     @if let Some(l) = &n.language { "(" (l) ") " }
                     "SHA-256 " code { (n.sha256.get(..16).unwrap_or(&n.sha256)) "…" }
                 }
             }
             @if let Some(until) = &b.valid_until {
-                p.muted { (tr(lang, "Valable jusqu'au ", "Valid until ")) (local_time(state, until.unix_millis())) }
+                p.muted { (t(lang, Text::ValidUntil2)) (local_time(state, until.unix_millis())) }
             }
             @if let Some(c) = &b.evidence {
                 p.muted {
-                    (tr(lang, "Justificatif : engagement ", "Evidence: commitment "))
+                    (t(lang, Text::EvidenceCommitment))
                     code.evidence-commitment { (c.get(..16).unwrap_or(c)) "…" }
                     @if has_file {
                         " · " a id={ "evidence-" (id) } href={ "/app/proofs/" (id) "/evidence" } download {
-                            (tr(lang, "télécharger le fichier", "download the file"))
+                            (t(lang, Text::DownloadTheFile))
                         }
                     }
                 }
             }
             p.downloads {
-                a id={ "proof-json-" (id) } href={ "/app/proofs/" (id) } download { (tr(lang, "Preuve JSON", "Proof JSON")) }
+                a id={ "proof-json-" (id) } href={ "/app/proofs/" (id) } download { (t(lang, Text::ProofJson)) }
                 " · "
-                a id={ "proof-pdf-" (id) } href={ "/app/proofs/" (id) "/pdf" } download { (tr(lang, "Preuve PDF", "Proof PDF")) }
+                a id={ "proof-pdf-" (id) } href={ "/app/proofs/" (id) "/pdf" } download { (t(lang, Text::ProofPdf)) }
                 " · "
-                a id={ "cert-json-" (id) } href={ "/app/proofs/" (id) "/certificate" } { (tr(lang, "Certificat JSON", "Certificate JSON")) }
+                a id={ "cert-json-" (id) } href={ "/app/proofs/" (id) "/certificate" } { (t(lang, Text::CertificateJson)) }
                 " · "
-                a id={ "cert-pdf-" (id) } href={ "/app/proofs/" (id) "/certificate.pdf" } { (tr(lang, "Certificat PDF", "Certificate PDF")) }
+                a id={ "cert-pdf-" (id) } href={ "/app/proofs/" (id) "/certificate.pdf" } { (t(lang, Text::CertificatePdf)) }
             }
             @match anchor {
                 AnchorState::Pending => {
@@ -538,7 +497,7 @@ fn proof_item(
                 }
                 AnchorState::Anchored { size, lines } => {
                     div.anchored {
-                        p { (tr(lang, "Ancrée : point de contrôle de taille ", "Anchored: checkpoint of size ")) (size) }
+                        p { (t(lang, Text::AnchoredCheckpointOfSize)) (size) }
                         ul {
                             @for l in lines {
                                 li { strong { (l.kind) } " — " code { (l.reference) } " — " (l.detail) }
@@ -575,21 +534,21 @@ fn request_item(
         li.request id={ "request-" (id) } {
             p {
                 time { (local_time(state, r.created_at)) } " — "
-                strong { (tr(lang, "Demande de consentement", "Consent request")) } " · " (r.purpose) " "
+                strong { (t(lang, Text::ConsentRequest)) } " · " (r.purpose) " "
                 (status_badge(lang, status))
             }
             p.muted {
                 code { (id) }
-                " · " (tr(lang, "notice ", "notice "))
+                " · " (t(lang, Text::Notice2))
                 @if let Some(v) = &r.notice_version { "v" (v) " " }
                 "(" (r.language) ")"
-                " · " (tr(lang, "e-mail : ", "e-mail: ")) (mail_label(lang, mail))
-                @if r.mail_attempts > 1 { " (" (r.mail_attempts) " " (tr(lang, "tentatives", "attempts")) ")" }
+                " · " (t(lang, Text::EMail2)) (mail_label(lang, mail))
+                @if r.mail_attempts > 1 { " (" (r.mail_attempts) " " (t(lang, Text::Attempts)) ")" }
                 @if open {
-                    " · " (tr(lang, "réponse attendue jusqu'au ", "answer expected until ")) (local_time(state, r.expires_at))
+                    " · " (t(lang, Text::AnswerExpectedUntil)) (local_time(state, r.expires_at))
                 }
                 @if let (Some(at), Some(p)) = (r.answered_at, &r.proof_id) {
-                    " · " (tr(lang, "répondu le ", "answered ")) (local_time(state, at))
+                    " · " (t(lang, Text::Answered)) (local_time(state, at))
                     " · " a href={ "#proof-" (p.as_str()) } { (p.as_str()) }
                 }
             }
@@ -597,12 +556,12 @@ fn request_item(
                 div.actions {
                     form.inline method="post" action={ "/app/requests/" (id) "/resend" } {
                         (csrf_field(staff))
-                        button id={ "resend-" (id) } type="submit" { (tr(lang, "Renvoyer (nouveau lien)", "Resend (new link)")) }
+                        button id={ "resend-" (id) } type="submit" { (t(lang, Text::ResendNewLink)) }
                     }
                     " "
                     form.inline method="post" action={ "/app/requests/" (id) "/cancel" } {
                         (csrf_field(staff))
-                        button.danger id={ "cancel-" (id) } type="submit" { (tr(lang, "Annuler la demande", "Cancel the request")) }
+                        button.danger id={ "cancel-" (id) } type="submit" { (t(lang, Text::CancelTheRequest)) }
                     }
                 }
             }
@@ -618,41 +577,41 @@ fn consent_form(
     let lang = staff.lang;
     html! {
         section.card {
-            h2 { (tr(lang, "Enregistrer un consentement", "Record a consent")) }
-            p.muted { (tr(lang, "Pour une décision recueillie hors de Consentry (formulaire papier, appel enregistré…). Elle est scellée dans une preuve aussitôt.", "For a decision collected outside Consentry (a paper form, a recorded call…). It is sealed into a proof at once.")) }
+            h2 { (t(lang, Text::RecordAConsent)) }
+            p.muted { (t(lang, Text::ForADecisionCollected)) }
             form #consent-form method="post" action={ "/app/contacts/" (subject.as_str()) "/consents" } enctype="multipart/form-data" {
                 (csrf_field(staff))
                 @if !purposes.is_empty() {
-                    label for="consent-purpose" { (tr(lang, "Finalité", "Purpose")) }
+                    label for="consent-purpose" { (t(lang, Text::Purpose2)) }
                     select #consent-purpose name="purpose" {
                         @for p in purposes {
                             option value=(p.name) {
                                 (p.name) " — " (p.description)
-                                @if let Some(d) = p.valid_days { " (" (d) " " (tr(lang, "jours", "days")) ")" }
+                                @if let Some(d) = p.valid_days { " (" (d) " " (t(lang, Text::Days)) ")" }
                             }
                         }
                     }
                 }
                 label for="consent-purpose-other" {
-                    @if purposes.is_empty() { (tr(lang, "Finalité", "Purpose")) }
-                    @else { (tr(lang, "Ou une autre finalité", "Or another purpose")) }
+                    @if purposes.is_empty() { (t(lang, Text::Purpose2)) }
+                    @else { (t(lang, Text::OrAnotherPurpose)) }
                 }
                 input #consent-purpose-other type="text" name="purpose_other" maxlength="64" required[purposes.is_empty()] aria-describedby="consent-purpose-help";
-                p.muted #consent-purpose-help { (tr(lang, "a-z, 0-9, point, tiret, souligné ; par exemple newsletter.", "a-z, 0-9, dot, dash, underscore; for example newsletter.")) }
+                p.muted #consent-purpose-help { (t(lang, Text::AZ09)) }
                 fieldset {
-                    legend { (tr(lang, "Décision", "Decision")) }
+                    legend { (t(lang, Text::Decision)) }
                     label { input type="radio" name="decision" value="granted" checked; " " (status_label(lang, "granted")) }
                     label { input type="radio" name="decision" value="refused"; " " (status_label(lang, "refused")) }
                 }
-                label for="consent-valid-days" { (tr(lang, "Validité en jours (si accordé)", "Validity in days (if granted)")) }
+                label for="consent-valid-days" { (t(lang, Text::ValidityInDaysIf)) }
                 input #consent-valid-days type="number" name="valid_days" min=(consentry_core::consent::VALID_DAYS.start()) max=(consentry_core::consent::VALID_DAYS.end()) aria-describedby="consent-valid-help";
-                p.muted #consent-valid-help { (tr(lang, "Vide : la durée par défaut de la finalité, sinon sans limite.", "Empty: the purpose's default, else no limit.")) }
-                label for="consent-note" { (tr(lang, "Justificatif : une note", "Evidence: a note")) }
+                p.muted #consent-valid-help { (t(lang, Text::EmptyThePurposeS)) }
+                label for="consent-note" { (t(lang, Text::EvidenceANote)) }
                 textarea #consent-note name="evidence_note" rows="3" maxlength=(MAX_EVIDENCE_TEXT) {}
-                label for="consent-file" { (tr(lang, "ou un fichier (10 Mio au plus)", "or a file (10 MiB at most)")) }
+                label for="consent-file" { (t(lang, Text::OrAFile10)) }
                 input #consent-file type="file" name="evidence_file";
-                p.muted { (tr(lang, "Une note ou un fichier, pas les deux : la preuve contient l'engagement (empreinte à clé) du justificatif ; un fichier est aussi conservé, chiffré sous la clé de la personne, et détruit avec elle si ses données sont effacées.", "A note or a file, not both: the proof holds the keyed commitment to the evidence; a file is also kept, encrypted under the person's key, and destroyed with it if their data is erased.")) }
-                div { button.primary #consent-submit type="submit" { (tr(lang, "Enregistrer et sceller", "Record and seal")) } }
+                p.muted { (t(lang, Text::ANoteOrA)) }
+                div { button.primary #consent-submit type="submit" { (t(lang, Text::RecordAndSeal)) } }
             }
         }
     }
@@ -668,11 +627,7 @@ fn record_error(lang: Lang, e: RecordError) -> WebError {
 }
 
 fn erased_error(lang: Lang) -> WebError {
-    WebError::bad(
-        lang,
-        "This contact's data was erased: no consent can be recorded for it.",
-        "Les données de ce contact ont été effacées : aucun consentement ne peut plus être enregistré.",
-    )
+    WebError::bad(lang, Text::ThisContactSDataWas)
 }
 
 /// `POST /app/contacts/{id}/consents` (multipart): records a decision with its evidence,
@@ -700,21 +655,13 @@ pub async fn record(
         other
     };
     if check_purpose(purpose).is_err() {
-        return Err(WebError::bad(
-            lang,
-            "Choose a purpose, or type one: 1 to 64 of a-z 0-9 . _ -, starting with a letter or digit.",
-            "Choisissez une finalité, ou saisissez-en une : 1 à 64 caractères parmi a-z 0-9 . _ -, commençant par une lettre ou un chiffre.",
-        ));
+        return Err(WebError::bad(lang, Text::ChooseAPurposeOr));
     }
     let decision = match upload.field("decision") {
         Some("granted") => Decision::Granted,
         Some("refused") => Decision::Refused,
         _ => {
-            return Err(WebError::bad(
-                lang,
-                "Choose whether the consent was granted or refused.",
-                "Indiquez si le consentement a été accordé ou refusé.",
-            ));
+            return Err(WebError::bad(lang, Text::ChooseWhetherTheConsent));
         }
     };
     let given_days = upload
@@ -725,11 +672,7 @@ pub async fn record(
         Some(s) => match s.parse::<u32>() {
             Ok(d) if consentry_core::consent::VALID_DAYS.contains(&d) => Some(d),
             _ => {
-                return Err(WebError::bad(
-                    lang,
-                    "The validity must be a number of days from 1 to 3650.",
-                    "La validité doit être un nombre de jours entre 1 et 3650.",
-                ));
+                return Err(WebError::bad(lang, Text::TheValidityMustBe));
             }
         },
         None => state
@@ -744,26 +687,14 @@ pub async fn record(
         .map(str::trim)
         .filter(|s| !s.is_empty());
     if note.is_some_and(|n| n.len() > MAX_EVIDENCE_TEXT) {
-        return Err(WebError::bad(
-            lang,
-            "The evidence note is longer than 16 KiB: attach the document as a file instead.",
-            "La note dépasse 16 Kio : joignez plutôt le document comme fichier.",
-        ));
+        return Err(WebError::bad(lang, Text::TheEvidenceNoteIs));
     }
     let file = upload.file("evidence_file");
     if note.is_some() && file.is_some() {
-        return Err(WebError::bad(
-            lang,
-            "Give an evidence note or a file, not both: a proof commits to one piece of evidence.",
-            "Donnez une note ou un fichier comme justificatif, pas les deux : une preuve s'engage sur un seul justificatif.",
-        ));
+        return Err(WebError::bad(lang, Text::GiveAnEvidenceNote));
     }
     if file.is_some_and(|f| f.bytes.len() > MAX_EVIDENCE_FILE) {
-        return Err(WebError::bad(
-            lang,
-            "The evidence file is larger than 10 MiB.",
-            "Le fichier justificatif dépasse 10 Mio.",
-        ));
+        return Err(WebError::bad(lang, Text::TheEvidenceFileIs));
     }
     let proof_id = new_proof_id(&state).map_err(|e| record_error(lang, e))?;
     let evidence = match (note, file) {

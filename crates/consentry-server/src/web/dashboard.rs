@@ -16,9 +16,10 @@
 //!   block, transaction with a link; RFC 3161 time-stamp time), or when the next one is
 //!   due.
 
+use crate::i18n::{Text, t};
 use crate::route_table::Routes;
 use crate::state::AppState;
-use crate::web::layout::{Lang, Section, WebError, local_time, page, status_label, tr};
+use crate::web::layout::{Lang, Section, WebError, local_time, page, status_label};
 use crate::web::session::Staff;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -156,13 +157,13 @@ pub async fn show(State(state): State<AppState>, staff: Staff) -> Result<Respons
             (log_section(&state, lang, log_size, checkpoint))
             (anchor_section(&state, lang, now_ts, &anchors, &in_progress))
         }
-        p { a #account-password href="/app/account/password" { (tr(lang, "Changer votre mot de passe", "Change your password")) } }
+        p { a #account-password href="/app/account/password" { (t(lang, Text::ChangeYourPassword)) } }
     };
     Ok(page(
         &staff,
         Section::Dashboard,
         StatusCode::OK,
-        tr(lang, "Tableau de bord", "Dashboard"),
+        t(lang, Text::Dashboard),
         body,
     ))
 }
@@ -178,19 +179,19 @@ fn counts_section<'a>(
     ];
     html! {
         section.card #dash-counts aria-labelledby="dash-counts-h" {
-            h2 #dash-counts-h { (tr(lang, "Consentements par finalité", "Consents by purpose")) }
+            h2 #dash-counts-h { (t(lang, Text::ConsentsByPurpose)) }
             p {
                 span.stat #dash-total data-total=(total) { (total) }
-                " " (tr(lang, "contacts dans le carnet d'adresses", "contacts in the address book"))
+                " " (t(lang, Text::ContactsInTheAddress))
             }
             @if purposes.is_empty() {
-                p.muted { (tr(lang, "Aucun consentement enregistré ni aucune finalité définie.", "No consent recorded and no purpose defined yet.")) }
+                p.muted { (t(lang, Text::NoConsentRecordedAnd)) }
             } @else {
                 div.table-wrap {
                     table #dash-counts-table {
-                        caption.visually-hidden { (tr(lang, "Contacts par statut et par finalité", "Contacts by status and purpose")) }
+                        caption.visually-hidden { (t(lang, Text::ContactsByStatusAnd)) }
                         thead { tr {
-                            th scope="col" { (tr(lang, "Finalité", "Purpose")) }
+                            th scope="col" { (t(lang, Text::Purpose2)) }
                             @for s in columns { th scope="col" { (status_label(lang, s)) } }
                         } }
                         tbody {
@@ -210,9 +211,7 @@ fn counts_section<'a>(
                         }
                     }
                 }
-                p.muted { (tr(lang,
-                    "« Expiré » : un consentement accordé dont la validité est passée, ou une demande restée sans réponse. « Aucun » : contacts sans statut pour cette finalité.",
-                    "\u{201c}Expired\u{201d}: a granted consent past its validity, or a request left unanswered. \u{201c}None\u{201d}: contacts with no status for this purpose.")) }
+                p.muted { (t(lang, Text::ExpiredAGrantedConsent)) }
             }
         }
     }
@@ -230,18 +229,16 @@ fn chart_section(state: &AppState, lang: Lang, days: &[Day]) -> Markup {
     let max = days.iter().map(Day::total).max().unwrap_or(0);
     let sum = |f: fn(&BucketCounts) -> u64| days.iter().map(|d| f(&d.counts)).sum::<u64>();
     let (g, r, v) = (sum(|c| c.granted), sum(|c| c.refused), sum(|c| c.revoked));
-    let title = match lang {
-        Lang::Fr => format!("Preuves par jour, {CHART_DAYS} derniers jours ({zone})"),
-        Lang::En => format!("Proofs per day, last {CHART_DAYS} days ({zone})"),
-    };
-    let desc = match lang {
-        Lang::Fr => format!(
-            "Barres empilées par jour : accordés, refusés, retirés. Total : {g} accordés, {r} refusés, {v} retirés ; au plus {max} en un jour."
-        ),
-        Lang::En => format!(
-            "Stacked bars per day: granted, refused, revoked. In all: {g} granted, {r} refused, {v} revoked; at most {max} in one day."
-        ),
-    };
+    let title = Text::ProofsPerDay.fill(lang, &[("days", &CHART_DAYS), ("zone", &zone)]);
+    let desc = Text::ChartDescription.fill(
+        lang,
+        &[
+            ("granted", &g),
+            ("refused", &r),
+            ("revoked", &v),
+            ("max", &max),
+        ],
+    );
     let plot_h = H - TOP - BOTTOM;
     let slot = (W - LEFT) / u32::try_from(CHART_DAYS).unwrap_or(30);
     let bar = slot.saturating_sub(4).max(1);
@@ -255,9 +252,7 @@ fn chart_section(state: &AppState, lang: Lang, days: &[Day]) -> Markup {
     html! {
         section.card #dash-chart aria-labelledby="dash-chart-h" {
             h2 #dash-chart-h { (title) }
-            p.muted { (tr(lang,
-                "Chaque jour est un jour civil dans le fuseau du calendrier d'ancrage ci-dessus.",
-                "Each day is a calendar day in the anchoring schedule's time zone above.")) }
+            p.muted { (t(lang, Text::EachDayIsA)) }
             figure.chart {
                 svg xmlns="http://www.w3.org/2000/svg" viewBox={"0 0 " (W) " " (H)} role="img"
                     aria-labelledby="dash-chart-title dash-chart-desc" focusable="false" {
@@ -275,7 +270,7 @@ fn chart_section(state: &AppState, lang: Lang, days: &[Day]) -> Markup {
                         g.day id=[(i == last).then_some("dash-today")] data-day=(d.date.to_string())
                             data-granted=(d.counts.granted) data-refused=(d.counts.refused)
                             data-revoked=(d.counts.revoked) data-total=(d.total()) {
-                            title { (d.date.to_string()) (tr(lang, " : ", ": ")) (d.counts.granted) " " (status_label(lang, "granted")) ", " (d.counts.refused) " " (status_label(lang, "refused")) ", " (d.counts.revoked) " " (status_label(lang, "revoked")) }
+                            title { (d.date.to_string()) (t(lang, Text::Blank)) (d.counts.granted) " " (status_label(lang, "granted")) ", " (d.counts.refused) " " (status_label(lang, "refused")) ", " (d.counts.revoked) " " (status_label(lang, "revoked")) }
                             @if hg > 0 { rect.bar-granted x=(x) y=(base - hg) width=(bar) height=(hg) {} }
                             @if hr > 0 { rect.bar-refused x=(x) y=(base - hg - hr) width=(bar) height=(hr) {} }
                             @if hv > 0 { rect.bar-revoked x=(x) y=(base - hg - hr - hv) width=(bar) height=(hv) {} }
@@ -292,12 +287,12 @@ fn chart_section(state: &AppState, lang: Lang, days: &[Day]) -> Markup {
                 }
             }
             details {
-                summary { (tr(lang, "Les chiffres du graphique", "The chart's figures")) }
+                summary { (t(lang, Text::TheChartSFigures)) }
                 div.table-wrap {
                     table #dash-chart-table {
                         caption.visually-hidden { (title) }
                         thead { tr {
-                            th scope="col" { (tr(lang, "Jour", "Day")) }
+                            th scope="col" { (t(lang, Text::Day)) }
                             th scope="col" { (status_label(lang, "granted")) }
                             th scope="col" { (status_label(lang, "refused")) }
                             th scope="col" { (status_label(lang, "revoked")) }
@@ -322,18 +317,18 @@ fn chart_section(state: &AppState, lang: Lang, days: &[Day]) -> Markup {
 fn log_section(state: &AppState, lang: Lang, size: u64, checkpoint: Option<(u64, i64)>) -> Markup {
     html! {
         section.card #dash-log aria-labelledby="dash-log-h" {
-            h2 #dash-log-h { (tr(lang, "Journal", "Log")) }
+            h2 #dash-log-h { (t(lang, Text::Log)) }
             p {
                 span.stat #dash-log-size data-size=(size) { (size) }
-                " " (tr(lang, "entrées (preuves et autres événements, tous expéditeurs confondus)", "entries (proofs and other events, all senders together)"))
+                " " (t(lang, Text::EntriesProofsAndOther))
             }
             @match checkpoint {
                 Some((cp_size, at)) => p #dash-checkpoint {
-                    (tr(lang, "Dernier point de contrôle signé : ", "Latest signed checkpoint: "))
-                    (local_time(state, at)) ", " (cp_size) " " (tr(lang, "entrées", "entries")) ". "
-                    a href="/v1/log/checkpoint" { (tr(lang, "Le lire", "Read it")) }
+                    (t(lang, Text::LatestSignedCheckpoint))
+                    (local_time(state, at)) ", " (cp_size) " " (t(lang, Text::Entries)) ". "
+                    a href="/v1/log/checkpoint" { (t(lang, Text::ReadIt)) }
                 },
-                None => p #dash-checkpoint.muted { (tr(lang, "Aucun point de contrôle signé pour l'instant.", "No signed checkpoint yet.")) },
+                None => p #dash-checkpoint.muted { (t(lang, Text::NoSignedCheckpointYet)) },
             }
         }
     }
@@ -352,10 +347,10 @@ fn anchor_section(
         .map(|s| format!("{} ({})", schedule.local(s.at), schedule.zone_name()));
     html! {
         section.card #dash-anchor aria-labelledby="dash-anchor-h" {
-            h2 #dash-anchor-h { (tr(lang, "Ancrage", "Anchoring")) }
+            h2 #dash-anchor-h { (t(lang, Text::Anchoring)) }
             @if anchors.is_empty() {
                 p.pending-anchor #dash-anchor-pending data-state="pending" {
-                    (tr(lang, "En attente : prochain ancrage à ", "Pending: next anchor at "))
+                    (t(lang, Text::PendingNextAnchorAt))
                     (schedule.describe())
                     @if let Some(n) = &next { " — " (n) }
                     "."
@@ -363,29 +358,27 @@ fn anchor_section(
             } @else {
                 @let size = anchors.first().map(|a| a.size).unwrap_or(0);
                 p {
-                    (tr(lang, "Dernier point de contrôle ancré : ", "Latest anchored checkpoint: "))
-                    strong #dash-anchor-size data-size=(size) { (size) } " " (tr(lang, "entrées", "entries")) "."
+                    (t(lang, Text::LatestAnchoredCheckpoint))
+                    strong #dash-anchor-size data-size=(size) { (size) } " " (t(lang, Text::Entries)) "."
                 }
                 ul #dash-anchor-list {
                     @for a in anchors { li data-kind=(a.kind) { (anchor_item(state, lang, a)) } }
                 }
                 p.muted {
-                    (tr(lang, "Prochain ancrage : ", "Next anchor: ")) (schedule.describe())
+                    (t(lang, Text::NextAnchor)) (schedule.describe())
                     @if let Some(n) = &next { " — " (n) }
-                    ". " a href="/v1/log/anchors" { (tr(lang, "Historique des ancrages (JSON)", "Anchor history (JSON)")) }
+                    ". " a href="/v1/log/anchors" { (t(lang, Text::AnchorHistoryJson)) }
                 }
             }
             @if !in_progress.is_empty() {
                 p #dash-anchor-progress {
-                    (tr(lang, "Ancrage en cours pour le point de contrôle de ", "Anchoring in progress for the checkpoint of "))
-                    (in_progress.iter().map(|a| a.size).max().unwrap_or(0)) " " (tr(lang, "entrées", "entries")) "."
+                    (t(lang, Text::AnchoringInProgressFor))
+                    (in_progress.iter().map(|a| a.size).max().unwrap_or(0)) " " (t(lang, Text::Entries)) "."
                 }
             }
             @if !state.anchoring.configured() {
                 p.muted #dash-anchor-none {
-                    (tr(lang,
-                        "Aucun ancrage n'est configuré : les preuves restent « en attente » et sans certificat tant que l'exploitant n'a pas réglé --anchor-evm-rpc ou --anchor-rfc3161-url.",
-                        "No anchor is configured: proofs stay pending, without a certificate, until the operator sets --anchor-evm-rpc or --anchor-rfc3161-url."))
+                    (t(lang, Text::NoAnchorIsConfigured))
                 }
             }
         }
@@ -407,10 +400,10 @@ fn anchor_item(state: &AppState, lang: Lang, a: &AnchorRow) -> Markup {
                 .evm_explorer_link(tx)
                 .unwrap_or_else(|| "/v1/log/anchors".to_owned());
             html! {
-                strong { (tr(lang, "Chaîne EVM", "EVM chain")) } " — " (when) ". "
-                (tr(lang, "ID de chaîne ", "Chain ID ")) span.chain-id { (object["chain_id"]) } ", "
-                (tr(lang, "bloc ", "block ")) span.block { (object["block_number"]) } ", "
-                (tr(lang, "transaction ", "transaction ")) a.tx href=(link) rel="noopener noreferrer" { code { (tx) } }
+                strong { (t(lang, Text::EvmChain)) } " — " (when) ". "
+                (t(lang, Text::ChainId)) span.chain-id { (object["chain_id"]) } ", "
+                (t(lang, Text::Block)) span.block { (object["block_number"]) } ", "
+                (t(lang, Text::Transaction)) a.tx href=(link) rel="noopener noreferrer" { code { (tx) } }
             }
         }
         "rfc3161" => {
@@ -420,8 +413,8 @@ fn anchor_item(state: &AppState, lang: Lang, a: &AnchorRow) -> Markup {
                 .map(|t| local_time(state, t.as_millisecond()))
                 .unwrap_or_else(|| when.clone());
             html! {
-                strong { (tr(lang, "Horodatage RFC 3161", "RFC 3161 time-stamp")) } " — "
-                (tr(lang, "heure de l'autorité : ", "authority's time: ")) span.tsa-time { (gen_time) }
+                strong { (t(lang, Text::Rfc3161TimeStamp)) } " — "
+                (t(lang, Text::AuthoritySTime)) span.tsa-time { (gen_time) }
                 @if let Some(tsa) = object["tsa"].as_str() { " (" (tsa) ")" }
             }
         }

@@ -13,9 +13,10 @@
 //! and its base64 form, above the service's default.
 
 use crate::contacts_csv::{self, LineError, MAX_BYTES, Outcome};
+use crate::i18n::{Text, t};
 use crate::route_table::Routes;
 use crate::state::AppState;
-use crate::web::layout::{Lang, Section, WebError, csrf_field, page, tr};
+use crate::web::layout::{Lang, Section, WebError, csrf_field, page};
 use crate::web::session::{Staff, Upload, Writer};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -51,15 +52,15 @@ pub fn routes() -> Routes {
 fn format_help(lang: Lang) -> Markup {
     html! {
         section.card #import-format {
-            h2 { (tr(lang, "Format du fichier", "File format")) }
+            h2 { (t(lang, Text::FileFormat)) }
             ul {
-                li { (tr(lang, "CSV en UTF-8 (RFC 4180 : virgules, guillemets doubles autour d'un champ qui contient une virgule, un guillemet ou un saut de ligne), au plus 100 000 lignes et 20 Mo.", "UTF-8 CSV (RFC 4180: commas, double quotes around a field holding a comma, a quote or a line break), at most 100,000 lines and 20 MiB.")) }
-                li { (tr(lang, "Première ligne : les noms des colonnes. ", "First line: the column names. ")) code { "email" } (tr(lang, " est obligatoire ; ", " is required; ")) code { "name" } ", " code { "address" } ", " code { "phone" } ", " code { "category" } " (" code { "private" } ", " code { "professional" } ", " code { "unspecified" } ") " (tr(lang, "et ", "and ")) code { "attr." (tr(lang, "<nom>", "<name>")) } (tr(lang, " (attributs non identifiants) sont facultatives.", " (non-identifying attributes) are optional.")) }
-                li { (tr(lang, "Chaque ligne passe les mêmes contrôles qu'un ajout à la main. Une adresse déjà présente dans le carnet n'est pas une erreur : le contact existant est gardé tel quel.", "Every line goes through the same checks as a contact added by hand. An address the book already has is not an error: the existing contact is left as it is.")) }
-                li { (tr(lang, "Rien n'est écrit avant votre confirmation, et rien du tout si une ligne est refusée.", "Nothing is written before you confirm, and nothing at all if any line is refused.")) }
+                li { (t(lang, Text::Utf8CsvRfc)) }
+                li { (t(lang, Text::FirstLineTheColumn)) code { "email" } (t(lang, Text::IsRequired)) code { "name" } ", " code { "address" } ", " code { "phone" } ", " code { "category" } " (" code { "private" } ", " code { "professional" } ", " code { "unspecified" } ") " (t(lang, Text::And)) code { "attr." (t(lang, Text::Name2)) } (t(lang, Text::NonIdentifyingAttributesAre)) }
+                li { (t(lang, Text::EveryLineGoesThrough)) }
+                li { (t(lang, Text::NothingIsWrittenBefore)) }
             }
             p {
-                a #import-example href="/app/contacts/import/example.csv" download="example.csv" { (tr(lang, "Télécharger un fichier d'exemple", "Download an example file")) }
+                a #import-example href="/app/contacts/import/example.csv" download="example.csv" { (t(lang, Text::DownloadAnExampleFile)) }
             }
         }
     }
@@ -71,10 +72,10 @@ pub async fn form(Writer(staff): Writer) -> Response {
     let body = html! {
         form.card #import-form method="post" action="/app/contacts/import" enctype="multipart/form-data" {
             (csrf_field(&staff))
-            label for="file" { (tr(lang, "Fichier CSV", "CSV file")) }
+            label for="file" { (t(lang, Text::CsvFile)) }
             input #file type="file" name="file" accept=".csv,text/csv" required;
-            div { button.primary #import-submit type="submit" { (tr(lang, "Vérifier le fichier", "Check the file")) } }
-            p.muted { (tr(lang, "Le fichier est d'abord vérifié en entier ; vous verrez ce qu'il ajoutera avant de confirmer.", "The whole file is checked first; you will see what it adds before you confirm.")) }
+            div { button.primary #import-submit type="submit" { (t(lang, Text::CheckTheFile)) } }
+            p.muted { (t(lang, Text::TheWholeFileIs)) }
         }
         (format_help(lang))
     };
@@ -82,7 +83,7 @@ pub async fn form(Writer(staff): Writer) -> Response {
         &staff,
         Section::Import,
         StatusCode::OK,
-        tr(lang, "Importer des contacts", "Import contacts"),
+        t(lang, Text::ImportContacts),
         body,
     )
 }
@@ -108,23 +109,13 @@ async fn parse(
 ) -> Result<Result<Vec<contacts_csv::Row>, Vec<LineError>>, WebError> {
     tokio::task::spawn_blocking(move || contacts_csv::parse(&bytes))
         .await
-        .map_err(|_| {
-            WebError::bad(
-                lang,
-                "the file could not be checked",
-                "le fichier n'a pas pu être vérifié",
-            )
-        })
+        .map_err(|_| WebError::bad(lang, Text::TheFileCouldNot))
 }
 
-fn plural(lang: Lang, n: usize, fr: (&str, &str), en: (&str, &str)) -> String {
-    let word = match (lang, n) {
-        (Lang::Fr, 0 | 1) => fr.0,
-        (Lang::Fr, _) => fr.1,
-        (Lang::En, 1) => en.0,
-        (Lang::En, _) => en.1,
-    };
-    format!("{n} {word}")
+/// `n` and the noun, singular `one` or plural `many` as `lang` says.
+fn plural(lang: Lang, n: usize, one: Text, many: Text) -> String {
+    let singular = crate::i18n::singular(lang, u64::try_from(n).unwrap_or(u64::MAX));
+    format!("{n} {}", t(lang, if singular { one } else { many }))
 }
 
 /// The page of a refused file: every bad line, and no way forward but a new upload.
@@ -134,23 +125,23 @@ fn refused_page(staff: &Staff, errors: &[LineError]) -> Response {
     let body = html! {
         p.error #import-refused role="alert" {
             strong {
-                (plural(lang, n, ("ligne refusée", "lignes refusées"), ("line refused", "lines refused")))
+                (plural(lang, n, Text::LineRefused, Text::LinesRefused))
             }
             " — "
-            (tr(lang, "rien n'a été importé et rien ne le sera depuis ce fichier. Corrigez ces lignes et envoyez le fichier à nouveau.", "nothing was imported, and nothing will be from this file. Correct these lines and upload the file again."))
+            (t(lang, Text::NothingWasImportedAnd))
         }
         div.table-wrap {
             table #import-errors {
-                caption { (tr(lang, "Lignes refusées (le motif nomme la colonne et la règle, jamais la valeur ; motifs en anglais)", "Refused lines (the reason names the column and the rule, never the value)")) }
+                caption { (t(lang, Text::RefusedLinesTheReason)) }
                 thead { tr {
-                    th scope="col" { (tr(lang, "Ligne", "Line")) }
-                    th scope="col" { (tr(lang, "Motif", "Reason")) }
+                    th scope="col" { (t(lang, Text::Line)) }
+                    th scope="col" { (t(lang, Text::Reason)) }
                 } }
                 tbody {
                     @for e in errors.iter().take(ERRORS_SHOWN) {
                         tr {
                             td {
-                                @if e.line == 0 { (tr(lang, "fichier", "file")) } @else { (e.line) }
+                                @if e.line == 0 { (t(lang, Text::File)) } @else { (e.line) }
                             }
                             td { (e.reason) }
                         }
@@ -159,15 +150,15 @@ fn refused_page(staff: &Staff, errors: &[LineError]) -> Response {
             }
         }
         @if n > ERRORS_SHOWN {
-            p.muted { (tr(lang, "… et d'autres lignes refusées ; les premières sont listées.", "… and more refused lines; the first ones are listed.")) }
+            p.muted { (t(lang, Text::AndMoreRefusedLines)) }
         }
-        p { a.button.primary #import-again href="/app/contacts/import" { (tr(lang, "Envoyer un autre fichier", "Upload another file")) } }
+        p { a.button.primary #import-again href="/app/contacts/import" { (t(lang, Text::UploadAnotherFile)) } }
     };
     page(
         staff,
         Section::Import,
         StatusCode::UNPROCESSABLE_ENTITY,
-        tr(lang, "Fichier refusé", "File refused"),
+        t(lang, Text::FileRefused),
         body,
     )
 }
@@ -177,10 +168,10 @@ fn existing_table(lang: Lang, outcome: &Outcome) -> Markup {
         @if !outcome.existing.is_empty() {
             div.table-wrap {
                 table #import-existing {
-                    caption { (tr(lang, "Lignes dont l'adresse est déjà dans le carnet (gardées telles quelles)", "Lines whose address the book already has (left as they are)")) }
+                    caption { (t(lang, Text::LinesWhoseAddressThe)) }
                     thead { tr {
-                        th scope="col" { (tr(lang, "Ligne", "Line")) }
-                        th scope="col" { (tr(lang, "Contact existant", "Existing contact")) }
+                        th scope="col" { (t(lang, Text::Line)) }
+                        th scope="col" { (t(lang, Text::ExistingContact)) }
                     } }
                     tbody {
                         @for (line, id) in outcome.existing.iter().take(EXISTING_SHOWN) {
@@ -190,7 +181,7 @@ fn existing_table(lang: Lang, outcome: &Outcome) -> Markup {
                 }
             }
             @if outcome.existing.len() > EXISTING_SHOWN {
-                p.muted { (tr(lang, "… et d'autres ; les premières sont listées.", "… and more; the first ones are listed.")) }
+                p.muted { (t(lang, Text::AndMoreTheFirst)) }
             }
         }
     }
@@ -204,11 +195,7 @@ pub async fn preview(
 ) -> Result<Response, WebError> {
     let lang = staff.lang;
     let Some(file) = upload.file("file") else {
-        return Err(WebError::bad(
-            lang,
-            "Choose a CSV file to import.",
-            "Choisissez un fichier CSV à importer.",
-        ));
+        return Err(WebError::bad(lang, Text::ChooseACsvFile));
     };
     let bytes = file.bytes.clone();
     let rows = match parse(lang, bytes.clone()).await? {
@@ -235,33 +222,29 @@ pub async fn preview(
     let body = html! {
         div.notice #import-preview {
             p #import-new-count {
-                strong { (plural(lang, new, ("nouveau contact", "nouveaux contacts"), ("new contact", "new contacts"))) }
-                @match (lang, new) {
-                    (Lang::Fr, 0 | 1) => { " sera créé." }
-                    (Lang::Fr, _) => { " seront créés." }
-                    (Lang::En, _) => { " will be created." }
-                }
+                strong { (plural(lang, new, Text::NewContact, Text::NewContacts)) }
+                (t(lang, if crate::i18n::singular(lang, u64::try_from(new).unwrap_or(u64::MAX)) { Text::WillBeCreatedOne } else { Text::WillBeCreatedMany }))
             }
             p #import-existing-count {
-                strong { (plural(lang, outcome.existing.len(), ("ligne", "lignes"), ("line", "lines"))) }
-                (tr(lang, " déjà dans le carnet (rien ne change pour elles).", " already in the book (nothing changes for them)."))
+                strong { (plural(lang, outcome.existing.len(), Text::OneLine, Text::Lines)) }
+                (t(lang, Text::AlreadyInTheBook))
             }
         }
         (existing_table(lang, &outcome))
         form.card #import-confirm method="post" action="/app/contacts/import/confirm" enctype="multipart/form-data" {
             (csrf_field(&staff))
             input type="hidden" name="csv" value=(encoded);
-            p { (tr(lang, "Le fichier sera vérifié à nouveau, puis toutes ses lignes enregistrées d'un seul coup : toutes ou aucune.", "The file will be checked again, then all its lines stored at once: all or none.")) }
-            button.primary #import-confirm-button type="submit" { (tr(lang, "Confirmer l'import", "Confirm the import")) }
+            p { (t(lang, Text::TheFileWillBe)) }
+            button.primary #import-confirm-button type="submit" { (t(lang, Text::ConfirmTheImport)) }
             " "
-            a #import-cancel href="/app/contacts/import" { (tr(lang, "Annuler", "Cancel")) }
+            a #import-cancel href="/app/contacts/import" { (t(lang, Text::Cancel)) }
         }
     };
     Ok(page(
         &staff,
         Section::Import,
         StatusCode::OK,
-        tr(lang, "Aperçu de l'import", "Import preview"),
+        t(lang, Text::ImportPreview),
         body,
     ))
 }
@@ -281,13 +264,7 @@ pub async fn confirm(
                 .decode(b.trim())
                 .ok()
         })
-        .ok_or_else(|| {
-            WebError::bad(
-                lang,
-                "The confirmation does not carry a file; upload it again.",
-                "La confirmation ne contient pas de fichier ; envoyez-le à nouveau.",
-            )
-        })?;
+        .ok_or_else(|| WebError::bad(lang, Text::TheConfirmationDoesNot))?;
     let rows = match parse(lang, bytes).await? {
         Ok(rows) => rows,
         Err(errors) => return Ok(refused_page(&staff, &errors)),
@@ -321,26 +298,26 @@ pub async fn confirm(
     let body = html! {
         div.notice #import-outcome role="status" {
             p #import-created {
-                strong { (plural(lang, created, ("contact créé", "contacts créés"), ("contact created", "contacts created"))) }
+                strong { (plural(lang, created, Text::ContactCreated, Text::ContactsCreated)) }
                 "."
             }
             p #import-existing-count {
-                strong { (plural(lang, outcome.existing.len(), ("ligne", "lignes"), ("line", "lines"))) }
-                (tr(lang, " déjà dans le carnet, laissées telles quelles.", " already in the book, left as they were."))
+                strong { (plural(lang, outcome.existing.len(), Text::OneLine, Text::Lines)) }
+                (t(lang, Text::AlreadyInTheBookLeft))
             }
         }
         (existing_table(lang, &outcome))
         p {
-            a.button.primary #back-to-book href="/app/contacts" { (tr(lang, "Voir le carnet d'adresses", "See the address book")) }
+            a.button.primary #back-to-book href="/app/contacts" { (t(lang, Text::SeeTheAddressBook)) }
             " "
-            a.button #import-another href="/app/contacts/import" { (tr(lang, "Importer un autre fichier", "Import another file")) }
+            a.button #import-another href="/app/contacts/import" { (t(lang, Text::ImportAnotherFile)) }
         }
     };
     Ok(page(
         &staff,
         Section::Import,
         StatusCode::OK,
-        tr(lang, "Import terminé", "Import done"),
+        t(lang, Text::ImportDone),
         body,
     ))
 }

@@ -9,7 +9,7 @@
 //! link or a button reachable with the keyboard, with a visible focus ring and a "skip to
 //! content" link.
 
-pub use crate::i18n::{LANG_COOKIE, Lang, code, language, parse_lang, status_label, tr};
+pub use crate::i18n::{LANG_COOKIE, Lang, Text, code, language, parse_lang, status_label, t};
 use crate::page;
 use crate::state::AppState;
 use crate::web::session::{Role, Staff};
@@ -76,27 +76,27 @@ pub fn page(
         }
     };
     let nav = html! {
-        nav.main aria-label=(tr(lang, "Menu principal", "Main menu")) {
+        nav.main aria-label=(t(lang, Text::MainMenu)) {
             ul {
-                (item(Section::Dashboard, "/app/dashboard", tr(lang, "Tableau de bord", "Dashboard")))
-                (item(Section::Contacts, "/app/contacts", tr(lang, "Carnet d'adresses", "Address book")))
+                (item(Section::Dashboard, "/app/dashboard", t(lang, Text::Dashboard)))
+                (item(Section::Contacts, "/app/contacts", t(lang, Text::AddressBook)))
                 @if staff.role.can_write() {
-                    (item(Section::Import, "/app/contacts/import", tr(lang, "Importer", "Import")))
+                    (item(Section::Import, "/app/contacts/import", t(lang, Text::Import)))
                 }
-                (item(Section::Purposes, "/app/purposes", tr(lang, "Finalités et notices", "Purposes and notices")))
+                (item(Section::Purposes, "/app/purposes", t(lang, Text::PurposesAndNotices)))
                 @if staff.role == Role::Admin {
-                    (item(Section::Users, "/app/users", tr(lang, "Utilisateurs", "Users")))
+                    (item(Section::Users, "/app/users", t(lang, Text::Users)))
                 }
             }
         }
         div.who {
             span { (staff.tenant_name) " · " (role_label(lang, staff.role)) }
-            a href="/app/account/password" { (tr(lang, "Mot de passe", "Password")) }
+            a href="/app/account/password" { (t(lang, Text::Password)) }
             " "
             (lang_switch(lang, &staff.here))
             form.inline method="post" action="/app/logout" {
                 (csrf_field(staff))
-                button.link type="submit" { (tr(lang, "Se déconnecter", "Sign out")) }
+                button.link type="submit" { (t(lang, Text::SignOut)) }
             }
         }
     };
@@ -111,9 +111,9 @@ pub fn public_page(lang: Lang, status: StatusCode, title: &str, body: Markup) ->
 
 fn role_label(lang: Lang, role: Role) -> &'static str {
     match role {
-        Role::Admin => tr(lang, "administrateur", "admin"),
-        Role::Operator => tr(lang, "opérateur", "operator"),
-        Role::Auditor => tr(lang, "auditeur", "auditor"),
+        Role::Admin => t(lang, Text::Admin),
+        Role::Operator => t(lang, Text::Operator),
+        Role::Auditor => t(lang, Text::Auditor),
     }
 }
 
@@ -137,7 +137,7 @@ fn shell(
         script src=(format!("/app/static/app.js?v={}", asset_version())) defer {}
     };
     let body = html! {
-        a.skip href="#content" { (tr(lang, "Aller au contenu", "Skip to content")) }
+        a.skip href="#content" { (t(lang, Text::SkipToContent)) }
         header.top {
             a.brand href="/app" { "Consentry" }
             @if let Some(top) = top { (top) }
@@ -198,13 +198,10 @@ pub enum WebError {
 
 impl WebError {
     /// A bad request with a message in each language.
-    pub fn bad(lang: Lang, en: &str, fr: &str) -> WebError {
+    pub fn bad(lang: Lang, text: Text) -> WebError {
         WebError::BadRequest {
             lang,
-            message: match lang {
-                Lang::Fr => fr.to_owned(),
-                Lang::En => en.to_owned(),
-            },
+            message: t(lang, text).to_owned(),
         }
     }
 
@@ -237,28 +234,28 @@ impl IntoResponse for WebError {
             WebError::Forbidden(lang) => public_page(
                 lang,
                 StatusCode::FORBIDDEN,
-                tr(lang, "Action refusée", "Action refused"),
+                t(lang, Text::ActionRefused),
                 html! {
-                    p { (tr(lang, "Votre rôle ne permet pas cette action, ou ce formulaire n'est plus valable (session expirée, page ouverte trop longtemps). Rien n'a été modifié.", "Your role does not allow this, or this form is no longer valid (session ended, page open too long). Nothing was changed.")) }
-                    p { a href="/app" { (tr(lang, "Retour à l'application", "Back to the application")) } }
+                    p { (t(lang, Text::YourRoleDoesNot)) }
+                    p { a href="/app" { (t(lang, Text::BackToTheApplication)) } }
                 },
             ),
             WebError::NotFound(lang) => public_page(
                 lang,
                 StatusCode::NOT_FOUND,
-                tr(lang, "Introuvable", "Not found"),
+                t(lang, Text::NotFound),
                 html! {
-                    p { (tr(lang, "Cette page n'existe pas dans votre carnet d'adresses.", "This page does not exist in your address book.")) }
-                    p { a href="/app/contacts" { (tr(lang, "Carnet d'adresses", "Address book")) } }
+                    p { (t(lang, Text::ThisPageDoesNot)) }
+                    p { a href="/app/contacts" { (t(lang, Text::AddressBook)) } }
                 },
             ),
             WebError::BadRequest { lang, message } => public_page(
                 lang,
                 StatusCode::BAD_REQUEST,
-                tr(lang, "Saisie refusée", "Input refused"),
+                t(lang, Text::InputRefused),
                 html! {
                     p.error role="alert" { (message) }
-                    p { (tr(lang, "Rien n'a été modifié. Revenez en arrière pour corriger.", "Nothing was changed. Go back to correct it.")) }
+                    p { (t(lang, Text::NothingWasChangedGo)) }
                 },
             ),
             WebError::Unavailable(detail) => {

@@ -10,10 +10,11 @@
 //! site.
 
 use crate::downloads::{Disposition, Document, Download, Format};
+use crate::i18n::{Text, t};
 use crate::problem::Problem;
 use crate::route_table::Routes;
 use crate::state::AppState;
-use crate::web::layout::{Lang, Section, WebError, local_time, page, tr};
+use crate::web::layout::{Lang, Section, WebError, local_time, page};
 use crate::web::session::Staff;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -40,11 +41,7 @@ pub(crate) fn from_problem(lang: Lang, p: &Problem) -> WebError {
     match p.status() {
         StatusCode::NOT_FOUND => WebError::NotFound(lang),
         s if s.is_server_error() => WebError::Unavailable(format!("{s}")),
-        _ => WebError::bad(
-            lang,
-            "the request could not be carried out",
-            "la demande n'a pas pu être exécutée",
-        ),
+        _ => WebError::bad(lang, Text::TheRequestCouldNot),
     }
 }
 
@@ -149,12 +146,7 @@ async fn certificate(
 /// language, from the configured schedule.
 pub fn pending_text(state: &AppState, lang: Lang) -> String {
     if !state.anchoring.configured() {
-        return tr(
-            lang,
-            "En attente d'ancrage : aucun ancrage n'est encore configuré sur ce service ; le certificat viendra avec le premier ancrage.",
-            "Pending anchor: no anchor is configured on this service yet; the certificate comes with the first anchor.",
-        )
-        .to_owned();
+        return t(lang, Text::PendingAnchorNoAnchor).to_owned();
     }
     let described = state.anchoring.schedule().describe();
     let (at, zone) = described
@@ -162,13 +154,11 @@ pub fn pending_text(state: &AppState, lang: Lang) -> String {
         .unwrap_or((described.as_str(), ""));
     let next =
         crate::downloads::next_anchor_at(state).map(|t| local_time(state, t.as_millisecond()));
-    match (lang, next) {
-        (Lang::Fr, Some(n)) => {
-            format!("En attente d'ancrage jusqu'à {at} ({zone}) — prochain ancrage : {n}.")
+    match next {
+        Some(n) => {
+            Text::PendingAnchorNext.fill(lang, &[("at", &at), ("zone", &zone), ("next", &n)])
         }
-        (Lang::Fr, None) => format!("En attente d'ancrage jusqu'à {at} ({zone})."),
-        (Lang::En, Some(n)) => format!("Pending anchor until {described} — next anchoring: {n}."),
-        (Lang::En, None) => format!("Pending anchor until {described}."),
+        None => Text::PendingAnchor.fill(lang, &[("at", &at), ("zone", &zone)]),
     }
 }
 
@@ -180,22 +170,22 @@ fn pending_page(state: &AppState, staff: &Staff, id: &ProofId, proof: &SealedPro
         staff,
         Section::Contacts,
         StatusCode::OK,
-        tr(lang, "Certificat en attente", "Certificate pending"),
+        t(lang, Text::CertificatePending),
         html! {
             p.pending-anchor #certificate-pending role="status" { (pending_text(state, lang)) }
             p {
-                (tr(lang, "La preuve ", "Proof "))
+                (t(lang, Text::Proof5))
                 code { (id.as_str()) }
-                (tr(lang, " est dans le journal (entrée n° ", " is in the log (entry "))
+                (t(lang, Text::IsInTheLog))
                 (log_index)
-                (tr(lang, ") mais le journal n'a pas encore été ancré depuis. Son certificat — la preuve, son chemin d'inclusion et l'ancrage — sera disponible après le prochain ancrage.", ") but the log has not been anchored since. Its certificate — the proof, its inclusion path and the anchor — becomes available after the next anchor."))
+                (t(lang, Text::ButTheLogHas))
             }
             p {
-                a href={ "/app/proofs/" (id.as_str()) } download { (tr(lang, "Télécharger la preuve (JSON)", "Download the proof (JSON)")) }
+                a href={ "/app/proofs/" (id.as_str()) } download { (t(lang, Text::DownloadTheProofJson)) }
                 " · "
-                a href={ "/app/proofs/" (id.as_str()) "/pdf" } download { (tr(lang, "la preuve (PDF)", "the proof (PDF)")) }
+                a href={ "/app/proofs/" (id.as_str()) "/pdf" } download { (t(lang, Text::TheProofPdf)) }
             }
-            p { a #back-to-contact href={ "/app/contacts/" (subject) "#proof-" (id.as_str()) } { (tr(lang, "Retour au contact", "Back to the contact")) } }
+            p { a #back-to-contact href={ "/app/contacts/" (subject) "#proof-" (id.as_str()) } { (t(lang, Text::BackToTheContact2)) } }
         },
     )
 }

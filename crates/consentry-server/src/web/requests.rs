@@ -9,11 +9,12 @@
 //! language. Contacts that cannot be asked (unknown, erased, already asked for the
 //! purpose) are listed on the result page; the others are asked.
 
+use crate::i18n::{Text, t};
 use crate::requests::{MAX_BULK, Refusal, RequestsInput, create_requests};
 use crate::route_table::Routes;
 use crate::state::AppState;
 use crate::web::layout::{
-    Lang, Section, WebError, csrf_field, page, parse_lang, status_label, tr, urlencode,
+    Lang, Section, WebError, csrf_field, page, parse_lang, status_label, urlencode,
 };
 use crate::web::proofs::from_problem;
 use crate::web::session::{Form, Writer};
@@ -86,20 +87,12 @@ fn selection(
             purpose: p.to_owned(),
             status: s,
         }),
-        _ => Err(WebError::bad(
-            lang,
-            "Select contacts in the address book first (or filter it by a purpose and a status).",
-            "Sélectionnez d'abord des contacts dans le carnet d'adresses (ou filtrez-le par finalité et statut).",
-        )),
+        _ => Err(WebError::bad(lang, Text::SelectContactsInThe)),
     }
 }
 
 fn too_many(lang: Lang) -> WebError {
-    WebError::bad(
-        lang,
-        "More than 20,000 contacts: narrow the filter and ask them in several goes.",
-        "Plus de 20 000 contacts : affinez le filtre et demandez en plusieurs fois.",
-    )
+    WebError::bad(lang, Text::MoreThan20000)
 }
 
 fn filter_of(purpose: &str, status: BookStatus, now: i64) -> BookFilter {
@@ -177,9 +170,9 @@ fn hidden_selection(sel: &Selection) -> Markup {
 
 fn language_name(lang: Lang, code: &str) -> &'static str {
     match code {
-        "fr" => tr(lang, "français", "French"),
-        "en" => tr(lang, "anglais", "English"),
-        _ => tr(lang, "autre", "other"),
+        "fr" => t(lang, Text::French2),
+        "en" => t(lang, Text::English2),
+        _ => t(lang, Text::Other),
     }
 }
 
@@ -191,7 +184,7 @@ pub async fn new_form(
 ) -> Result<Response, WebError> {
     let lang = staff.lang;
     let q: NewQuery = serde_html_form::from_str(raw.as_deref().unwrap_or(""))
-        .map_err(|_| WebError::bad(lang, "unreadable selection", "sélection illisible"))?;
+        .map_err(|_| WebError::bad(lang, Text::UnreadableSelection))?;
     let sel = selection(lang, q.contact, q.purpose.as_deref(), q.status.as_deref())?;
     let n = count(&state, &staff.tenant, &sel).await?;
     let purposes = state.store.purposes(&staff.tenant).await?;
@@ -219,30 +212,25 @@ pub async fn new_form(
         .or(notices.first())
         .map(|n| n.id.clone());
     let who = match &sel {
-        Selection::Contacts(_) => match lang {
-            Lang::Fr => format!("{n} contact(s) sélectionné(s)"),
-            Lang::En => format!("{n} selected contact(s)"),
-        },
-        Selection::Filter { purpose, status } => match lang {
-            Lang::Fr => format!(
-                "{n} contact(s) dont le consentement pour « {purpose} » est : {}",
-                status_label(lang, status.as_str())
-            ),
-            Lang::En => format!(
-                "{n} contact(s) whose consent for \u{201c}{purpose}\u{201d} is: {}",
-                status_label(lang, status.as_str())
-            ),
-        },
+        Selection::Contacts(_) => Text::SelectedContacts.fill(lang, &[("n", &n)]),
+        Selection::Filter { purpose, status } => Text::ContactsWhoseConsentIs.fill(
+            lang,
+            &[
+                ("n", &n),
+                ("purpose", purpose),
+                ("status", &status_label(lang, status.as_str())),
+            ],
+        ),
     };
     let body = html! {
         p #request-count { strong { (who) } }
         @if n == 0 {
-            p.warn { (tr(lang, "Aucun contact : rien à demander.", "No contacts: nothing to ask.")) " " a href="/app/contacts" { (tr(lang, "Carnet d'adresses", "Address book")) } }
+            p.warn { (t(lang, Text::NoContactsNothingTo)) " " a href="/app/contacts" { (t(lang, Text::AddressBook)) } }
         }
         @if purposes.is_empty() {
             p.warn #no-purpose {
-                (tr(lang, "Aucune finalité n'est définie. Écrivez d'abord une finalité et sa notice : ", "No purpose is defined. First write a purpose and its notice: "))
-                a href="/app/purposes" { (tr(lang, "Finalités et notices", "Purposes and notices")) }
+                (t(lang, Text::NoPurposeIsDefined))
+                a href="/app/purposes" { (t(lang, Text::PurposesAndNotices)) }
             }
         } @else {
             form.card.filters #request-purpose method="get" action="/app/requests/new" {
@@ -253,13 +241,13 @@ pub async fn new_form(
                         input type="hidden" name="status" value=(status.as_str());
                     }
                 }
-                label for="request-ask" { (tr(lang, "Finalité demandée", "Purpose to ask for")) }
+                label for="request-ask" { (t(lang, Text::PurposeToAskFor)) }
                 select #request-ask name="ask" {
                     @for p in &purposes {
                         option value=(p.name) selected[Some(&p.name) == asked.as_ref()] { (p.name) " — " (p.description) }
                     }
                 }
-                button type="submit" { (tr(lang, "Voir ses notices", "Show its notices")) }
+                button type="submit" { (t(lang, Text::ShowItsNotices)) }
             }
         }
         @if let Some(purpose) = &asked {
@@ -267,15 +255,15 @@ pub async fn new_form(
                 (csrf_field(&staff))
                 (hidden_selection(&sel))
                 input type="hidden" name="purpose" value=(purpose);
-                h2 { (tr(lang, "Notice montrée à la personne", "Notice shown to the person")) " — " (purpose) }
+                h2 { (t(lang, Text::NoticeShownToThe)) " — " (purpose) }
                 @if notices.is_empty() {
                     p.warn #no-notice {
-                        (tr(lang, "Cette finalité n'a pas encore de notice. ", "This purpose has no notice yet. "))
-                        a href="/app/purposes" { (tr(lang, "Écrire sa notice", "Write its notice")) }
+                        (t(lang, Text::ThisPurposeHasNo))
+                        a href="/app/purposes" { (t(lang, Text::WriteItsNotice)) }
                     }
                 } @else {
                     fieldset #request-notices {
-                        legend { (tr(lang, "Version de la notice", "Notice version")) }
+                        legend { (t(lang, Text::NoticeVersion)) }
                         @for nt in &notices {
                             div.notice-choice {
                                 label {
@@ -287,20 +275,20 @@ pub async fn new_form(
                             }
                         }
                     }
-                    label for="request-language" { (tr(lang, "Langue de l'e-mail", "Language of the e-mail")) }
+                    label for="request-language" { (t(lang, Text::LanguageOfTheE)) }
                     select #request-language name="language" aria-describedby="request-language-help" {
-                        option value="" selected { (tr(lang, "celle de la notice", "the notice's")) }
+                        option value="" selected { (t(lang, Text::TheNoticeS)) }
                         option value="fr" { "français" }
                         option value="en" { "English" }
                     }
-                    p.muted #request-language-help { (tr(lang, "L'e-mail et la page de réponse sont dans la langue de la notice, que la preuve enregistre.", "The e-mail and the answer page are in the notice's language, which the proof records.")) }
-                    label for="request-days" { (tr(lang, "Délai de réponse (jours, 3 à 30)", "Time to answer (days, 3 to 30)")) }
+                    p.muted #request-language-help { (t(lang, Text::TheEMailAnd)) }
+                    label for="request-days" { (t(lang, Text::TimeToAnswerDays)) }
                     input #request-days type="number" name="response_days" min=(consent::RESPONSE_DAYS.start()) max=(consent::RESPONSE_DAYS.end()) value="15" required;
-                    label for="request-valid" { (tr(lang, "Validité d'un consentement accordé (jours)", "Validity of a granted consent (days)")) }
+                    label for="request-valid" { (t(lang, Text::ValidityOfAGranted)) }
                     input #request-valid type="number" name="valid_days" min=(consent::VALID_DAYS.start()) max=(consent::VALID_DAYS.end()) value=[purpose_row.and_then(|p| p.valid_days)];
                     @if n > 0 {
                         div { button.primary #request-submit type="submit" {
-                            (match lang { Lang::Fr => format!("Envoyer {n} demande(s)"), Lang::En => format!("Send {n} request(s)") })
+                            (Text::SendNRequests.fill(lang, &[("n", &n)]))
                         } }
                     }
                 }
@@ -311,11 +299,7 @@ pub async fn new_form(
         &staff,
         Section::Contacts,
         StatusCode::OK,
-        tr(
-            lang,
-            "Demander un consentement par e-mail",
-            "Request consent by e-mail",
-        ),
+        t(lang, Text::RequestConsentByE),
         body,
     ))
 }
@@ -343,22 +327,10 @@ pub struct CreateForm {
 
 fn refusal_label(lang: Lang, r: Option<Refusal>) -> &'static str {
     match r {
-        Some(Refusal::NoSuchContact) => tr(
-            lang,
-            "pas dans ce carnet d'adresses",
-            "not in this address book",
-        ),
-        Some(Refusal::Erased) => tr(lang, "données effacées", "data erased"),
-        Some(Refusal::AlreadyPending) => tr(
-            lang,
-            "une demande pour cette finalité attend déjà sa réponse",
-            "a request for this purpose already waits for its answer",
-        ),
-        None => tr(
-            lang,
-            "non demandé : le service a échoué ; réessayez pour ce contact",
-            "not asked: the service failed; try again for this contact",
-        ),
+        Some(Refusal::NoSuchContact) => t(lang, Text::NotInThisAddress),
+        Some(Refusal::Erased) => t(lang, Text::DataErased2),
+        Some(Refusal::AlreadyPending) => t(lang, Text::ARequestForThis),
+        None => t(lang, Text::NotAskedTheService),
     }
 }
 
@@ -374,22 +346,14 @@ pub async fn create(
         Err(_) => None,
     };
     let Some(notice) = notice else {
-        return Err(WebError::bad(
-            lang,
-            "Choose one of the purpose's notices.",
-            "Choisissez l'une des notices de la finalité.",
-        ));
+        return Err(WebError::bad(lang, Text::ChooseOneOfThe));
     };
     if form
         .purpose
         .as_deref()
         .is_some_and(|p| !p.is_empty() && p != notice.purpose)
     {
-        return Err(WebError::bad(
-            lang,
-            "The notice chosen belongs to another purpose: choose the purpose again.",
-            "La notice choisie est celle d'une autre finalité : choisissez de nouveau la finalité.",
-        ));
+        return Err(WebError::bad(lang, Text::TheNoticeChosenBelongs));
     }
     if Hash::digest(notice.body.as_bytes()).to_hex() != notice.sha256 {
         return Err(WebError::Unavailable(format!(
@@ -401,18 +365,10 @@ pub async fn create(
         "" => notice.language.clone(),
         l if parse_lang(l).is_some() && l == notice.language => l.to_owned(),
         l if parse_lang(l).is_some() => {
-            return Err(WebError::bad(
-                lang,
-                "The e-mail is written in the notice's language, which the proof records: choose a notice in that language, or \u{201c}the notice's\u{201d} language.",
-                "L'e-mail est écrit dans la langue de la notice, que la preuve enregistre : choisissez une notice dans cette langue, ou « celle de la notice ».",
-            ));
+            return Err(WebError::bad(lang, Text::TheEMailIs));
         }
         _ => {
-            return Err(WebError::bad(
-                lang,
-                "The e-mail's language is French or English.",
-                "La langue de l'e-mail est le français ou l'anglais.",
-            ));
+            return Err(WebError::bad(lang, Text::TheEMailS));
         }
     };
     let response_days = match form.response_days.trim() {
@@ -420,11 +376,7 @@ pub async fn create(
         s => match s.parse::<u32>() {
             Ok(d) if consent::RESPONSE_DAYS.contains(&d) => d,
             _ => {
-                return Err(WebError::bad(
-                    lang,
-                    "The time to answer is 3 to 30 days.",
-                    "Le délai de réponse est de 3 à 30 jours.",
-                ));
+                return Err(WebError::bad(lang, Text::TheTimeToAnswerIs));
             }
         },
     };
@@ -433,11 +385,7 @@ pub async fn create(
         s => match s.parse::<u32>() {
             Ok(d) if consent::VALID_DAYS.contains(&d) => Some(d),
             _ => {
-                return Err(WebError::bad(
-                    lang,
-                    "The validity is 1 to 3650 days, or empty for none.",
-                    "La validité est de 1 à 3650 jours, ou vide pour aucune.",
-                ));
+                return Err(WebError::bad(lang, Text::TheValidityIs1));
             }
         },
     };
@@ -449,11 +397,7 @@ pub async fn create(
     )?;
     let contacts = resolve(&state, lang, &staff.tenant, &sel).await?;
     if contacts.is_empty() {
-        return Err(WebError::bad(
-            lang,
-            "No contact matches the selection any more: nothing was sent.",
-            "Plus aucun contact ne correspond à la sélection : rien n'a été envoyé.",
-        ));
+        return Err(WebError::bad(lang, Text::NoContactMatchesThe));
     }
     let mut created = 0usize;
     let mut refused: Vec<(String, Option<Refusal>)> = Vec::new();
@@ -490,21 +434,21 @@ pub async fn create(
         section.card #request-result role="status" {
             p #request-created {
                 strong { (created) }
-                (tr(lang, " demande(s) créée(s) pour « ", " request(s) created for \u{201c}"))
+                (t(lang, Text::RequestSCreatedFor))
                 (notice.purpose)
-                (tr(lang, " » (notice v", "\u{201d} (notice v"))
+                (t(lang, Text::NoticeV))
                 (notice.version) ", " (language_name(lang, &notice.language)) "). "
-                (tr(lang, "Les e-mails partent maintenant.", "The e-mails are on their way."))
+                (t(lang, Text::TheEMailsAre))
             }
             @if !refused.is_empty() {
                 p #request-refused-count {
-                    (refused.len()) (tr(lang, " contact(s) non demandé(s) :", " contact(s) not asked:"))
+                    (refused.len()) (t(lang, Text::ContactSNotAsked))
                 }
                 div.table-wrap {
                     table #request-errors {
                         thead { tr {
-                            th scope="col" { (tr(lang, "Contact", "Contact")) }
-                            th scope="col" { (tr(lang, "Raison", "Reason")) }
+                            th scope="col" { (t(lang, Text::Contact2)) }
+                            th scope="col" { (t(lang, Text::Reason2)) }
                         } }
                         tbody {
                             @for (c, r) in &refused {
@@ -518,7 +462,7 @@ pub async fn create(
                 }
             }
             p {
-                a href={ "/app/contacts?purpose=" (urlencode(&notice.purpose)) } { (tr(lang, "Voir le carnet pour cette finalité", "See the book for this purpose")) }
+                a href={ "/app/contacts?purpose=" (urlencode(&notice.purpose)) } { (t(lang, Text::SeeTheBookFor)) }
             }
         }
     };
@@ -526,7 +470,7 @@ pub async fn create(
         &staff,
         Section::Contacts,
         StatusCode::OK,
-        tr(lang, "Demandes envoyées", "Requests sent"),
+        t(lang, Text::RequestsSent),
         body,
     ))
 }
@@ -550,11 +494,7 @@ async fn own_request(
 }
 
 fn not_pending(lang: Lang) -> WebError {
-    WebError::bad(
-        lang,
-        "This request no longer waits for an answer (answered, expired or cancelled): nothing was changed.",
-        "Cette demande n'attend plus de réponse (répondue, expirée ou annulée) : rien n'a été modifié.",
-    )
+    WebError::bad(lang, Text::ThisRequestNoLonger)
 }
 
 /// `POST /app/requests/{id}/resend`: a new link for a pending request, e-mailed again;
@@ -573,11 +513,7 @@ pub async fn resend(
     }
     let next = crate::mail::link_generation(&state, &r).map_or(1, |g| g + 1);
     if next > crate::mail::MAX_LINK_RENEWALS {
-        return Err(WebError::bad(
-            lang,
-            "This request was resent too many times: cancel it and send a new one.",
-            "Cette demande a été renvoyée trop de fois : annulez-la et envoyez-en une nouvelle.",
-        ));
+        return Err(WebError::bad(lang, Text::ThisRequestWasResent));
     }
     let (_, hash) = crate::mail::request_token_at(&state, r.id.as_str(), next);
     let Some(done) = state

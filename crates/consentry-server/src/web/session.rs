@@ -15,6 +15,7 @@
 //! - **Rate limits**: [`PER_ACCOUNT`] sign-in attempts per address and [`PER_IP`] per
 //!   client IP in any [`SIGN_IN_WINDOW_MS`].
 
+use crate::i18n::Text;
 pub use crate::session::{Principal, SIGN_IN_WINDOW_MS};
 use crate::session::{csrf_ok, new_secret};
 use crate::state::AppState;
@@ -207,11 +208,11 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Form<T> {
         if crate::client::foreign_origin(state, &parts.headers) {
             return Err(WebError::Forbidden(staff.lang));
         }
-        let bytes = axum::body::to_bytes(body, MAX_FORM).await.map_err(|_| {
-            WebError::bad(staff.lang, "form too large", "formulaire trop volumineux")
-        })?;
+        let bytes = axum::body::to_bytes(body, MAX_FORM)
+            .await
+            .map_err(|_| WebError::bad(staff.lang, Text::FormTooLarge))?;
         let pairs: Vec<(String, String)> = serde_html_form::from_bytes(&bytes)
-            .map_err(|_| WebError::bad(staff.lang, "unreadable form", "formulaire illisible"))?;
+            .map_err(|_| WebError::bad(staff.lang, Text::UnreadableForm))?;
         let given = pairs
             .iter()
             .find(|(k, _)| k == "csrf")
@@ -222,7 +223,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Form<T> {
         }
         let rest: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "csrf").collect();
         let encoded = serde_html_form::to_string(&rest)
-            .map_err(|_| WebError::bad(staff.lang, "unreadable form", "formulaire illisible"))?;
+            .map_err(|_| WebError::bad(staff.lang, Text::UnreadableForm))?;
         serde_html_form::from_str(&encoded)
             .map(Form)
             .map_err(|e| WebError::bad_detail(staff.lang, &e.to_string()))
@@ -289,14 +290,8 @@ impl FromRequest<AppState> for Upload {
         let req = Request::from_parts(parts, body);
         let mut multipart = Multipart::from_request(req, state)
             .await
-            .map_err(|_| WebError::bad(lang, "not a multipart form", "formulaire non multipart"))?;
-        let too_big = || {
-            WebError::bad(
-                lang,
-                "the upload is too large or was cut off",
-                "l'envoi est trop volumineux ou a été interrompu",
-            )
-        };
+            .map_err(|_| WebError::bad(lang, Text::NotAMultipartForm))?;
+        let too_big = || WebError::bad(lang, Text::TheUploadIsToo);
         let mut out = Upload {
             fields: Vec::new(),
             files: Vec::new(),

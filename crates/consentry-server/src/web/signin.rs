@@ -1,9 +1,10 @@
 //! Signing in and out, the language switch, and the static assets.
 
 use crate::client::{ClientIp, foreign_origin};
+use crate::i18n::{Text, t};
 use crate::session::{NewSession, Principal};
 use crate::state::AppState;
-use crate::web::layout::{self, Lang, WebError, public_page, safe_next, tr};
+use crate::web::layout::{self, Lang, WebError, public_page, safe_next};
 use crate::web::session::{self, Form, Staff};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -24,18 +25,18 @@ fn login_form(lang: Lang, status: StatusCode, next: Option<&str>, error: Option<
     public_page(
         lang,
         status,
-        tr(lang, "Connexion", "Sign in"),
+        t(lang, Text::SignIn2),
         html! {
             @if let Some(e) = error { p.error role="alert" #login-error { (e) } }
             form.card method="post" action="/app/login" {
                 @if let Some(n) = next { input type="hidden" name="next" value=(n); }
-                label for="email" { (tr(lang, "Adresse e-mail", "E-mail address")) }
+                label for="email" { (t(lang, Text::EMailAddress)) }
                 input #email type="email" name="email" required autocomplete="username" maxlength="254" autofocus;
-                label for="password" { (tr(lang, "Mot de passe", "Password")) }
+                label for="password" { (t(lang, Text::Password)) }
                 input #password type="password" name="password" required autocomplete="current-password" maxlength="1024";
-                div { button.primary type="submit" { (tr(lang, "Se connecter", "Sign in")) } }
+                div { button.primary type="submit" { (t(lang, Text::SignIn)) } }
             }
-            p.muted { (tr(lang, "Les comptes sont créés par l'exploitant : consentry user add.", "Accounts are created by the operator: consentry user add.")) }
+            p.muted { (t(lang, Text::AccountsAreCreatedBy)) }
         },
     )
 }
@@ -82,18 +83,14 @@ pub async fn login(
         return Err(WebError::Forbidden(lang));
     }
     let form: LoginForm = serde_html_form::from_bytes(&body)
-        .map_err(|_| WebError::bad(lang, "unreadable form", "formulaire illisible"))?;
+        .map_err(|_| WebError::bad(lang, Text::UnreadableForm))?;
     let next = form.next.filter(|n| safe_next(n));
     let failed = |status| {
         login_form(
             lang,
             status,
             next.as_deref(),
-            Some(tr(
-                lang,
-                "Adresse ou mot de passe incorrect.",
-                "Wrong address or password.",
-            )),
+            Some(t(lang, Text::WrongAddressOrPassword)),
         )
     };
     let Ok(normalized) = normalize_email(&form.email) else {
@@ -111,11 +108,7 @@ pub async fn login(
             lang,
             StatusCode::TOO_MANY_REQUESTS,
             next.as_deref(),
-            Some(tr(
-                lang,
-                "Trop de tentatives récentes pour ce compte ou depuis votre connexion. Réessayez dans 15 minutes.",
-                "Too many recent attempts for this account or from your connection. Try again in 15 minutes.",
-            )),
+            Some(t(lang, Text::TooManyRecentAttempts)),
         );
         res.headers_mut().insert(
             header::RETRY_AFTER,

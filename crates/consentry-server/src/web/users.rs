@@ -7,10 +7,11 @@
 //! bits) and shown once on the page that answers the form; the user changes it after
 //! signing in. Changing a password, or disabling a user, ends every session of that user.
 
+use crate::i18n::{Text, t};
 use crate::route_table::Routes;
 use crate::session::Principal;
 use crate::state::AppState;
-use crate::web::layout::{Lang, Section, WebError, csrf_field, local_time, page, tr};
+use crate::web::layout::{Lang, Section, WebError, csrf_field, local_time, page};
 use crate::web::session::{
     self, Admin, Form, MIN_PASSWORD_CHARS, PasswordError, Role, Staff, hash_password, login_index,
     verify_password,
@@ -49,9 +50,9 @@ pub fn generated_password() -> String {
 
 fn role_name(lang: Lang, role: &str) -> &'static str {
     match role {
-        "admin" => tr(lang, "administrateur", "admin"),
-        "operator" => tr(lang, "opérateur", "operator"),
-        "auditor" => tr(lang, "auditeur", "auditor"),
+        "admin" => t(lang, Text::Admin),
+        "operator" => t(lang, Text::Operator),
+        "auditor" => t(lang, Text::Auditor),
         _ => "?",
     }
 }
@@ -65,47 +66,43 @@ pub async fn list(
     let users = state.store.users(&staff.tenant).await?;
     let body = html! {
         p.muted #users-no-address {
-            (tr(lang,
-                "Les adresses e-mail des utilisateurs ne sont pas enregistrées : seul un index à clé, que la connexion consulte, l'est. La liste montre donc les identifiants ; notez de votre côté qui est qui.",
-                "Users' e-mail addresses are not stored: only a keyed index, which sign-in looks up. The list therefore shows IDs; keep your own note of who is who."))
+            (t(lang, Text::UsersEMailAddresses))
         }
         div.table-wrap {
             table #users-table {
-                caption.visually-hidden { (tr(lang, "Utilisateurs", "Users")) }
+                caption.visually-hidden { (t(lang, Text::Users)) }
                 thead { tr {
-                    th scope="col" { (tr(lang, "Identifiant", "ID")) }
-                    th scope="col" { (tr(lang, "Rôle", "Role")) }
-                    th scope="col" { (tr(lang, "Créé le", "Created")) }
-                    th scope="col" { (tr(lang, "État", "State")) }
-                    th scope="col" { (tr(lang, "Action", "Action")) }
+                    th scope="col" { (t(lang, Text::Id)) }
+                    th scope="col" { (t(lang, Text::Role)) }
+                    th scope="col" { (t(lang, Text::Created2)) }
+                    th scope="col" { (t(lang, Text::State)) }
+                    th scope="col" { (t(lang, Text::Action)) }
                 } }
                 tbody {
                     @for u in &users { (user_row(&state, &staff, u)) }
                 }
             }
         }
-        h2 { (tr(lang, "Ajouter un utilisateur", "Add a user")) }
+        h2 { (t(lang, Text::AddAUser)) }
         form.card #user-form method="post" action="/app/users" {
             (csrf_field(&staff))
-            label for="user-email" { (tr(lang, "Adresse e-mail (son identifiant de connexion)", "E-mail address (their sign-in name)")) }
+            label for="user-email" { (t(lang, Text::EMailAddressTheir)) }
             input #user-email type="email" name="email" required maxlength="254" autocomplete="off";
-            label for="user-role" { (tr(lang, "Rôle", "Role")) }
+            label for="user-role" { (t(lang, Text::Role)) }
             select #user-role name="role" required {
-                option value="operator" { (tr(lang, "opérateur — carnet d'adresses, consentements, demandes", "operator — address book, consents, requests")) }
-                option value="auditor" { (tr(lang, "auditeur — lecture et téléchargements seulement", "auditor — read and download only")) }
-                option value="admin" { (tr(lang, "administrateur — tout, y compris finalités, notices et utilisateurs", "admin — everything, including purposes, notices and users")) }
+                option value="operator" { (t(lang, Text::OperatorAddressBookConsents)) }
+                option value="auditor" { (t(lang, Text::AuditorReadAndDownload)) }
+                option value="admin" { (t(lang, Text::AdminEverythingIncludingPurposes)) }
             }
-            p.muted { (tr(lang,
-                "Un mot de passe initial est généré et affiché une seule fois sur la page suivante : transmettez-le par un canal sûr.",
-                "An initial password is generated and shown once on the next page: pass it on through a safe channel.")) }
-            div { button.primary #user-submit type="submit" { (tr(lang, "Ajouter", "Add")) } }
+            p.muted { (t(lang, Text::AnInitialPasswordIs)) }
+            div { button.primary #user-submit type="submit" { (t(lang, Text::Add)) } }
         }
     };
     Ok(page(
         &staff,
         Section::Users,
         StatusCode::OK,
-        tr(lang, "Utilisateurs", "Users"),
+        t(lang, Text::Users),
         body,
     ))
 }
@@ -115,13 +112,13 @@ fn user_row(state: &AppState, staff: &Staff, u: &UserRow) -> Markup {
     let active = u.disabled_at.is_none();
     html! {
         tr #{"user-" (u.id)} data-user=(u.id) data-state=(if active { "active" } else { "disabled" }) {
-            td { code { (u.id) } @if u.id == staff.user { " " span.muted { (tr(lang, "(vous)", "(you)")) } } }
+            td { code { (u.id) } @if u.id == staff.user { " " span.muted { (t(lang, Text::You2)) } } }
             td { (role_name(lang, &u.role)) }
             td { (local_time(state, u.created_at)) }
             td {
                 @match u.disabled_at {
-                    None => { (tr(lang, "actif", "active")) }
-                    Some(at) => { (tr(lang, "désactivé le ", "disabled on ")) (local_time(state, at)) }
+                    None => { (t(lang, Text::Active)) }
+                    Some(at) => { (t(lang, Text::DisabledOn)) (local_time(state, at)) }
                 }
             }
             td {
@@ -129,7 +126,7 @@ fn user_row(state: &AppState, staff: &Staff, u: &UserRow) -> Markup {
                     form.inline method="post" action={"/app/users/" (u.id) "/disable"} {
                         (csrf_field(staff))
                         button.danger id={"disable-" (u.id)} type="submit" {
-                            (tr(lang, "Désactiver", "Disable"))
+                            (t(lang, Text::Disable))
                         }
                     }
                 }
@@ -155,18 +152,10 @@ pub async fn add(
 ) -> Result<Response, WebError> {
     let lang = staff.lang;
     let Ok(normalized) = normalize_email(&form.email) else {
-        return Err(WebError::bad(
-            lang,
-            "This is not an e-mail address.",
-            "Ce n'est pas une adresse e-mail.",
-        ));
+        return Err(WebError::bad(lang, Text::ThisIsNotAn));
     };
     let Some(role) = Role::parse(form.role.trim()) else {
-        return Err(WebError::bad(
-            lang,
-            "The role must be admin, operator or auditor.",
-            "Le rôle doit être administrateur, opérateur ou auditeur.",
-        ));
+        return Err(WebError::bad(lang, Text::TheRoleMustBe));
     };
     let password = generated_password();
     let hash = hash_in_pool(password.clone())
@@ -187,32 +176,26 @@ pub async fn add(
         .insert_user(&user, &login_index(&state.keys.master, &normalized))
         .await?
     {
-        return Err(WebError::bad(
-            lang,
-            "A user with this e-mail address already exists (in this or another sender's account).",
-            "Un utilisateur existe déjà avec cette adresse e-mail (chez vous ou chez un autre expéditeur).",
-        ));
+        return Err(WebError::bad(lang, Text::AUserWithThis));
     }
     tracing::info!(user = %staff.user, tenant = %staff.tenant, added = %user.id, role = role.as_str(), "staff user added");
     let body = html! {
         p.notice role="status" #user-added data-user=(user.id) {
-            (tr(lang, "Utilisateur ajouté : ", "User added: ")) code #new-user-id { (user.id) }
+            (t(lang, Text::UserAdded)) code #new-user-id { (user.id) }
             " (" (role_name(lang, role.as_str())) ")."
         }
         div.card.warn {
-            p { (tr(lang, "Mot de passe initial — affiché cette seule fois, il n'est enregistré que sous forme d'empreinte :", "Initial password — shown this once only; only its hash is stored:")) }
+            p { (t(lang, Text::InitialPasswordShownThis)) }
             p { code #new-password { (password) } }
-            p { (tr(lang,
-                "Transmettez-le par un canal sûr ; l'utilisateur le changera après sa première connexion (tableau de bord, « Changer votre mot de passe »).",
-                "Pass it on through a safe channel; the user changes it after signing in for the first time (dashboard, \u{201c}Change your password\u{201d}).")) }
+            p { (t(lang, Text::PassItOnThrough)) }
         }
-        p { a href="/app/users" { (tr(lang, "Retour aux utilisateurs", "Back to users")) } }
+        p { a href="/app/users" { (t(lang, Text::BackToUsers)) } }
     };
     Ok(page(
         &staff,
         Section::Users,
         StatusCode::CREATED,
-        tr(lang, "Utilisateur ajouté", "User added"),
+        t(lang, Text::UserAdded2),
         body,
     ))
 }
@@ -236,11 +219,7 @@ pub async fn disable(
         return Err(WebError::NotFound(lang));
     };
     if id == staff.user {
-        return Err(WebError::bad(
-            lang,
-            "You cannot disable yourself: ask another admin.",
-            "Vous ne pouvez pas vous désactiver vous-même : demandez à un autre administrateur.",
-        ));
+        return Err(WebError::bad(lang, Text::YouCannotDisableYourself));
     }
     if !state
         .store
@@ -259,23 +238,21 @@ fn password_form(staff: &Staff, status: StatusCode, error: Option<&str>) -> Resp
         @if let Some(e) = error { p.error role="alert" #password-error { (e) } }
         form.card #password-form method="post" action="/app/account/password" {
             (csrf_field(staff))
-            label for="password-current" { (tr(lang, "Mot de passe actuel", "Current password")) }
+            label for="password-current" { (t(lang, Text::CurrentPassword)) }
             input #password-current type="password" name="current" required autocomplete="current-password" maxlength="1024";
-            label for="password-new" { (tr(lang, "Nouveau mot de passe (12 caractères au moins)", "New password (at least 12 characters)")) }
+            label for="password-new" { (t(lang, Text::NewPasswordAtLeast)) }
             input #password-new type="password" name="new" required autocomplete="new-password" minlength="12" maxlength="1024";
-            label for="password-again" { (tr(lang, "Nouveau mot de passe, encore", "New password, again")) }
+            label for="password-again" { (t(lang, Text::NewPasswordAgain)) }
             input #password-again type="password" name="again" required autocomplete="new-password" minlength="12" maxlength="1024";
-            p.muted { (tr(lang,
-                "Après le changement, toutes vos sessions se terminent, celle-ci comprise : reconnectez-vous avec le nouveau mot de passe.",
-                "After the change every session of yours ends, this one included: sign in again with the new password.")) }
-            div { button.primary #password-submit type="submit" { (tr(lang, "Changer le mot de passe", "Change the password")) } }
+            p.muted { (t(lang, Text::AfterTheChangeEvery)) }
+            div { button.primary #password-submit type="submit" { (t(lang, Text::ChangeThePassword)) } }
         }
     };
     page(
         staff,
         Section::None,
         status,
-        tr(lang, "Changer de mot de passe", "Change your password"),
+        t(lang, Text::ChangeYourPassword2),
         body,
     )
 }
@@ -316,11 +293,7 @@ pub async fn change_password(
         let mut res = password_form(
             &staff,
             StatusCode::TOO_MANY_REQUESTS,
-            Some(tr(
-                lang,
-                "Trop de tentatives récentes. Réessayez dans 15 minutes.",
-                "Too many recent attempts. Try again in 15 minutes.",
-            )),
+            Some(t(lang, Text::TooManyRecentAttemptsTry)),
         );
         res.headers_mut().insert(
             axum::http::header::RETRY_AFTER,
@@ -344,33 +317,21 @@ pub async fn change_password(
         return Ok(password_form(
             &staff,
             StatusCode::BAD_REQUEST,
-            Some(tr(
-                lang,
-                "Le mot de passe actuel est incorrect. Rien n'a été modifié.",
-                "The current password is wrong. Nothing was changed.",
-            )),
+            Some(t(lang, Text::TheCurrentPasswordIs)),
         ));
     }
     if form.new != form.again {
         return Ok(password_form(
             &staff,
             StatusCode::BAD_REQUEST,
-            Some(tr(
-                lang,
-                "Les deux nouveaux mots de passe diffèrent. Rien n'a été modifié.",
-                "The two new passwords differ. Nothing was changed.",
-            )),
+            Some(t(lang, Text::TheTwoNewPasswords)),
         ));
     }
     if form.new.chars().count() < MIN_PASSWORD_CHARS {
         return Ok(password_form(
             &staff,
             StatusCode::BAD_REQUEST,
-            Some(tr(
-                lang,
-                "Le nouveau mot de passe doit faire 12 caractères au moins. Rien n'a été modifié.",
-                "The new password needs at least 12 characters. Nothing was changed.",
-            )),
+            Some(t(lang, Text::TheNewPasswordNeeds)),
         ));
     }
     let hash = hash_in_pool(form.new)
