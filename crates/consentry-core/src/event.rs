@@ -87,7 +87,34 @@ pub enum ConsentState {
     None,
 }
 
+impl From<crate::proof::Decision> for ConsentState {
+    /// The state a decision leaves in the book.
+    fn from(d: crate::proof::Decision) -> ConsentState {
+        match d {
+            crate::proof::Decision::Granted => ConsentState::Granted,
+            crate::proof::Decision::Refused => ConsentState::Refused,
+            crate::proof::Decision::Revoked => ConsentState::Revoked,
+        }
+    }
+}
+
 impl ConsentState {
+    /// Every state, in the order lists and filters offer them.
+    pub const ALL: [ConsentState; 6] = [
+        ConsentState::Granted,
+        ConsentState::Refused,
+        ConsentState::Revoked,
+        ConsentState::Pending,
+        ConsentState::Expired,
+        ConsentState::None,
+    ];
+
+    /// Parses the wire spelling (`granted`, `refused`, `revoked`, `expired`, `pending`,
+    /// `none`); nothing else.
+    pub fn parse(s: &str) -> Option<ConsentState> {
+        ConsentState::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
     /// The wire spelling.
     pub fn as_str(&self) -> &'static str {
         match self {

@@ -34,6 +34,13 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// Parses the wire spelling; nothing else.
+    pub fn parse(s: &str) -> Option<Decision> {
+        [Decision::Granted, Decision::Refused, Decision::Revoked]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+    }
+
     /// The wire spelling.
     pub fn as_str(&self) -> &'static str {
         match self {

@@ -36,6 +36,7 @@
 use crate::clock::Clock;
 use crate::keys::Keys;
 use crate::metrics::Metrics;
+use consentry_core::consent::RequestStatus;
 use consentry_core::event::{ConsentState, EventBody, EventType, IDENTITY_FIELDS, SealedEvent};
 use consentry_core::ids::{EventId, ProofId, RequestId, SubjectId, TenantId};
 use consentry_core::keys::SealKey;
@@ -540,7 +541,7 @@ fn seal_planned(
 /// proof of the same batch.
 #[derive(Clone)]
 struct BookEntry {
-    status: String,
+    status: ConsentState,
     proof: Option<ProofId>,
     valid_until: Option<i64>,
 }
@@ -602,7 +603,7 @@ impl Batch<'_> {
             // this batch.
             let open = self.reads.requests.get(request).is_some_and(|r| {
                 r.tenant == d.tenant
-                    && r.status == "pending"
+                    && r.status == RequestStatus::Pending
                     && r.expires_at > self.now
                     && d.link.is_none_or(|link| link == r.token_hash)
             });
@@ -646,7 +647,7 @@ impl Batch<'_> {
         self.book.insert(
             (d.tenant.clone(), d.subject.clone(), d.purpose.clone()),
             BookEntry {
-                status: d.decision.as_str().to_owned(),
+                status: d.decision.into(),
                 proof: Some(d.id.clone()),
                 valid_until: valid_until(d, until, self.now),
             },
@@ -701,12 +702,12 @@ impl Batch<'_> {
                 let state = self
                     .book
                     .get(&key)
-                    .map(|e| ConsentState::of_book(&e.status, e.valid_until, self.now))
+                    .map(|e| ConsentState::of_book(e.status, e.valid_until, self.now))
                     .or_else(|| {
                         self.reads
                             .statuses
                             .get(&key)
-                            .map(|s| ConsentState::of_book(&s.status, s.valid_until, self.now))
+                            .map(|s| ConsentState::of_book(s.status, s.valid_until, self.now))
                     })
                     .unwrap_or(ConsentState::None);
                 let identity = self.identity(&d.tenant, &d.subject, row);
@@ -743,14 +744,14 @@ impl Batch<'_> {
                         .statuses
                         .get(&key)
                         .map(|s: &StatusRow| BookEntry {
-                            status: s.status.clone(),
+                            status: s.status,
                             proof: s.proof_id.clone(),
                             valid_until: s.valid_until,
                         })
                 });
                 let (state, proof) = match entry {
                     Some(e) => (
-                        ConsentState::of_book(&e.status, e.valid_until, self.now),
+                        ConsentState::of_book(e.status, e.valid_until, self.now),
                         e.proof,
                     ),
                     None => (ConsentState::None, None),
@@ -893,7 +894,8 @@ fn seal_proof(
     let answer = match &d.request {
         Some(request) if d.method == Method::Delegated => Some(RequestAnswer {
             request: request.clone(),
-            status: d.decision.as_str().to_owned(),
+            status: RequestStatus::answered_with(d.decision)
+                .ok_or("a delegated answer accepts or refuses")?,
             answered_at: now,
             webhook: crate::webhook::event(
                 now,
@@ -919,14 +921,14 @@ fn seal_proof(
                 tenant: d.tenant.clone(),
                 subject: d.subject.clone(),
                 purpose: d.purpose.clone(),
-                decision: d.decision.as_str().to_owned(),
+                decision: d.decision,
                 recorded_at: now,
             },
             status: StatusRow {
                 tenant: d.tenant.clone(),
                 subject: d.subject.clone(),
                 purpose: d.purpose.clone(),
-                status: d.decision.as_str().to_owned(),
+                status: d.decision.into(),
                 proof_id: Some(d.id.clone()),
                 log_index: Some(log_index),
                 updated_at: now,

@@ -687,7 +687,7 @@ impl Export {
                 .iter()
                 .find(|s| s.subject == c.id && &s.purpose == p)
                 .map(|s| {
-                    ConsentState::of_book(&s.status, s.valid_until, self.now)
+                    ConsentState::of_book(s.status, s.valid_until, self.now)
                         .as_str()
                         .to_owned()
                 })

@@ -26,13 +26,13 @@ pub fn view(r: &RequestRow) -> Value {
         "id": r.id.to_string(),
         "contact_id": r.subject.to_string(),
         "purpose": r.purpose,
-        "status": r.status,
+        "status": r.status.as_str(),
         "created_at": ts(r.created_at),
         "expires_at": ts(r.expires_at),
         "answered_at": r.answered_at.map(ts),
         "proof_id": r.proof_id.as_ref().map(|p| p.to_string()),
         "notice": {"sha256": r.notice_sha256, "version": r.notice_version, "url": r.notice_url, "language": r.language},
-        "email": {"status": r.mail_status, "attempts": r.mail_attempts, "error": r.mail_error},
+        "email": {"status": r.mail_status.as_str(), "attempts": r.mail_attempts, "error": r.mail_error},
     })
 }
 

@@ -22,6 +22,7 @@
 //!
 //! The counts read only indexes (plus the rows' expiry for `granted` and `expired`).
 
+use consentry_core::event::ConsentState;
 use crate::keyring::{bind_keyed_insert, keyed_insert_sql};
 use crate::{ExportContact, KeyedForm, KeyedInsert, NewContact, Store, StoreError, to_u64};
 use consentry_core::ids::{SubjectId, TenantId};
@@ -30,69 +31,15 @@ use consentry_core::ids::{SubjectId, TenantId};
 /// sorted; with more, the book is walked in order (see the module docs).
 pub const SPARSE_MAX: u64 = 5_000;
 
-/// A consent status as the book filters it. `Granted` excludes expired grants;
-/// `Expired` is a grant whose validity has ended; `None` is no record for the purpose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BookStatus {
-    /// Granted and not expired.
-    Granted,
-    /// Refused.
-    Refused,
-    /// Revoked.
-    Revoked,
-    /// A request is pending.
-    Pending,
-    /// Granted, but its validity has ended.
-    Expired,
-    /// No record for the purpose.
-    None,
-}
-
-impl BookStatus {
-    /// Parses `granted`, `refused`, `revoked`, `pending`, `expired` or `none`.
-    pub fn parse(s: &str) -> Option<BookStatus> {
-        Some(match s {
-            "granted" => BookStatus::Granted,
-            "refused" => BookStatus::Refused,
-            "revoked" => BookStatus::Revoked,
-            "pending" => BookStatus::Pending,
-            "expired" => BookStatus::Expired,
-            "none" => BookStatus::None,
-            _ => return None,
-        })
-    }
-
-    /// The status's name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BookStatus::Granted => "granted",
-            BookStatus::Refused => "refused",
-            BookStatus::Revoked => "revoked",
-            BookStatus::Pending => "pending",
-            BookStatus::Expired => "expired",
-            BookStatus::None => "none",
-        }
-    }
-
-    /// Every status, in the order a filter offers them.
-    pub const ALL: [BookStatus; 6] = [
-        BookStatus::Granted,
-        BookStatus::Refused,
-        BookStatus::Revoked,
-        BookStatus::Pending,
-        BookStatus::Expired,
-        BookStatus::None,
-    ];
-
-    /// The stored status this one is read from (`None` has none).
-    fn stored(self) -> Option<&'static str> {
-        match self {
-            BookStatus::Granted | BookStatus::Expired => Some("granted"),
-            BookStatus::Refused => Some("refused"),
-            BookStatus::Revoked => Some("revoked"),
-            BookStatus::Pending => Some("pending"),
-            BookStatus::None => None,
-        }
+/// The stored status a book filter on `status` reads (`None`, no record, has none): an
+/// `Expired` filter reads stored grants whose `valid_until` has passed.
+fn stored(status: ConsentState) -> Option<&'static str> {
+    match status {
+        ConsentState::Granted | ConsentState::Expired => Some("granted"),
+        ConsentState::Refused => Some("refused"),
+        ConsentState::Revoked => Some("revoked"),
+        ConsentState::Pending => Some("pending"),
+        ConsentState::None => None,
     }
 }
 
@@ -106,7 +53,7 @@ pub struct BookFilter {
     /// anything else matches nothing).
     pub prefix: Option<String>,
     /// Only contacts whose consent for this purpose has this status.
-    pub consent: Option<(String, BookStatus)>,
+    pub consent: Option<(String, ConsentState)>,
     /// The time expiry is judged at, Unix milliseconds.
     pub now: i64,
 }
@@ -216,17 +163,17 @@ fn prefix_range(prefix: &str) -> Option<(String, String)> {
 }
 
 /// The condition on `s` (a `consent_status` row) that its stored row has `status`.
-fn status_clause(sql: &mut Sql, alias: &str, status: BookStatus, now: i64) -> String {
-    let stored = status.stored().unwrap_or("none");
+fn status_clause(sql: &mut Sql, alias: &str, status: ConsentState, now: i64) -> String {
+    let stored = stored(status).unwrap_or("none");
     let st = sql.text(stored);
     match status {
-        BookStatus::Granted => {
+        ConsentState::Granted => {
             let n = sql.int(now);
             format!(
                 "{alias}.status = {st} AND ({alias}.valid_until IS NULL OR {alias}.valid_until > {n})"
             )
         }
-        BookStatus::Expired => {
+        ConsentState::Expired => {
             let n = sql.int(now);
             format!("{alias}.status = {st} AND {alias}.valid_until <= {n}")
         }
@@ -255,7 +202,7 @@ impl Store {
             // Index-only counts.
             return match &filter.consent {
                 None => self.count_book(tenant).await,
-                Some((purpose, BookStatus::None)) => {
+                Some((purpose, ConsentState::None)) => {
                     let all = self.count_book(tenant).await?;
                     let with = self.count_purpose(tenant, purpose, None, 0).await?;
                     Ok(all.saturating_sub(with))
@@ -291,7 +238,7 @@ impl Store {
         &self,
         tenant: &TenantId,
         purpose: &str,
-        status: Option<BookStatus>,
+        status: Option<ConsentState>,
         now: i64,
     ) -> Result<u64, StoreError> {
         let mut sql = Sql::new();
@@ -337,7 +284,7 @@ impl Store {
         if let Some((purpose, status)) = &filter.consent {
             let p = sql.text(purpose);
             let clause = match status {
-                BookStatus::None => format!(
+                ConsentState::None => format!(
                     "NOT EXISTS (SELECT 1 FROM consent_status s WHERE s.tenant_id = c.tenant_id \
                      AND s.subject_id = c.id AND s.purpose = {p})"
                 ),
@@ -384,7 +331,7 @@ impl Store {
         };
         let searching = filter.ids.is_some() || filter.prefix.is_some();
         let sparse = match &filter.consent {
-            Some((_, BookStatus::None)) | None => false,
+            Some((_, ConsentState::None)) | None => false,
             Some(_) => !searching && total <= SPARSE_MAX,
         };
         let mut sql = Sql::new();
@@ -740,33 +687,33 @@ mod tests {
         for (purpose, status, want) in [
             (
                 "news",
-                BookStatus::Granted,
+                ConsentState::Granted,
                 (0..1000u64)
                     .filter(|i| i.is_multiple_of(10) && !i.is_multiple_of(30))
                     .count(),
             ),
             (
                 "news",
-                BookStatus::Expired,
+                ConsentState::Expired,
                 (0..1000u64).filter(|i| i.is_multiple_of(30)).count(),
             ),
             (
                 "news",
-                BookStatus::Refused,
+                ConsentState::Refused,
                 (0..1000u64)
                     .filter(|i| !i.is_multiple_of(10) && i.is_multiple_of(7))
                     .count(),
             ),
             (
                 "news",
-                BookStatus::None,
+                ConsentState::None,
                 (0..1000u64)
                     .filter(|i| !i.is_multiple_of(10) && !i.is_multiple_of(7))
                     .count(),
             ),
-            ("news", BookStatus::Pending, 0),
-            ("rare", BookStatus::Pending, 1),
-            ("rare", BookStatus::None, 999),
+            ("news", ConsentState::Pending, 0),
+            ("rare", ConsentState::Pending, 1),
+            ("rare", ConsentState::None, 999),
         ] {
             let f = BookFilter {
                 consent: Some((purpose.to_owned(), status)),
@@ -804,7 +751,7 @@ mod tests {
         assert_eq!(store.book_count(&other, &f).await.unwrap(), 0);
         let f = BookFilter {
             ids: Some(vec![sid(10), sid(11)]),
-            consent: Some(("news".into(), BookStatus::Granted)),
+            consent: Some(("news".into(), ConsentState::Granted)),
             now,
             ..BookFilter::default()
         };
@@ -976,7 +923,7 @@ mod tests {
             started.elapsed()
         );
         let now = 10;
-        let f = |consent: Option<(&str, BookStatus)>| BookFilter {
+        let f = |consent: Option<(&str, ConsentState)>| BookFilter {
             consent: consent.map(|(p, s)| (p.to_owned(), s)),
             now,
             ..BookFilter::default()
@@ -987,22 +934,22 @@ mod tests {
             ("all, middle page", f(None), mid.clone()),
             (
                 "news granted (6,666: dense)",
-                f(Some(("news", BookStatus::Granted))),
+                f(Some(("news", ConsentState::Granted))),
                 mid.clone(),
             ),
             (
                 "news expired (3,334: sparse)",
-                f(Some(("news", BookStatus::Expired))),
+                f(Some(("news", ConsentState::Expired))),
                 mid.clone(),
             ),
             (
                 "news none (77,143: dense)",
-                f(Some(("news", BookStatus::None))),
+                f(Some(("news", ConsentState::None))),
                 mid.clone(),
             ),
             (
                 "rare pending (20: sparse)",
-                f(Some(("rare", BookStatus::Pending))),
+                f(Some(("rare", ConsentState::Pending))),
                 None,
             ),
             (

@@ -32,7 +32,7 @@ mod staff;
 mod webhooks;
 
 pub use anchors::{AnchorRow, AnchorState, AnchoredCheckpoint};
-pub use book::{BookCursor, BookFilter, BookOrder, BookPage, BookStatus, SPARSE_MAX};
+pub use book::{BookCursor, BookFilter, BookOrder, BookPage, SPARSE_MAX};
 pub use catalog::{NoticeRow, PurposeRow};
 pub use dashboard::{BucketCounts, PurposeCounts};
 pub use events::{Erasure, EventRow, StoredEvent};

@@ -4,6 +4,7 @@ use crate::events::{Erasure, EventRow};
 use crate::rows::ContactRow;
 use crate::rows::{ProofRow, StatusRow};
 use crate::{Store, StoreError, to_i64, to_u64};
+use consentry_core::consent::RequestStatus;
 use consentry_core::ids::{RequestId, SubjectId, TenantId};
 use consentry_core::merkle::{self, Hash, MerkleError};
 use consentry_core::tiles::{TileEdge, TileId, TileSet, tile_bytes, tiles_for_subtrees};
@@ -60,8 +61,8 @@ pub enum EventEffect {
 pub struct RequestAnswer {
     /// The request.
     pub request: RequestId,
-    /// The answer: `granted` or `refused`.
-    pub status: String,
+    /// The answer: `Granted` or `Refused`.
+    pub status: RequestStatus,
     /// When, Unix milliseconds.
     pub answered_at: i64,
     /// The webhook event: delivery ID and JSON body.
@@ -174,8 +175,8 @@ pub struct TxReads {
 pub struct RequestState {
     /// The sender.
     pub tenant: TenantId,
-    /// `pending`, `granted`, `refused`, `expired` or `cancelled`.
-    pub status: String,
+    /// Where it stands.
+    pub status: RequestStatus,
     /// SHA-256 of the current link token (a resend replaces it).
     pub token_hash: [u8; 32],
     /// Window closes at (Unix ms).

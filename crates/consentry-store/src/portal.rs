@@ -8,6 +8,7 @@
 //! stored as pseudonym pairs, one `tenant_id subject_id` per line: the portal never
 //! stores the address the person typed.
 
+use consentry_core::proof::Decision;
 use crate::{Store, StoreError, to_u64};
 use consentry_core::ids::{ProofId, SubjectId, TenantId};
 
@@ -79,8 +80,8 @@ pub struct SubjectProof {
     pub id: ProofId,
     /// Purpose.
     pub purpose: String,
-    /// `granted`, `refused` or `revoked`.
-    pub decision: String,
+    /// The decision.
+    pub decision: Decision,
     /// Its log index.
     pub log_index: u64,
     /// Recorded at, Unix milliseconds.
@@ -264,7 +265,8 @@ impl Store {
                 Ok(SubjectProof {
                     id: ProofId::parse(&id).map_err(corrupt)?,
                     purpose,
-                    decision,
+                    decision: Decision::parse(&decision)
+                        .ok_or_else(|| StoreError::Corrupt(format!("decision {decision:?}")))?,
                     log_index: to_u64(log_index)?,
                     recorded_at,
                 })

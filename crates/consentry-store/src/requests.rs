@@ -6,6 +6,7 @@
 
 use crate::log::RequestState;
 use crate::{Store, StoreError};
+use consentry_core::consent::{MailStatus, RequestStatus};
 use consentry_core::ids::{ProofId, RequestId, SubjectId, TenantId};
 use std::collections::HashSet;
 
@@ -63,8 +64,8 @@ pub struct RequestRow {
     pub language: String,
     /// Validity in days of a granted consent.
     pub valid_days: Option<u32>,
-    /// `pending`, `granted`, `refused`, `expired` or `cancelled`.
-    pub status: String,
+    /// Where it stands.
+    pub status: RequestStatus,
     /// SHA-256 of the current link token (a resend replaces it).
     pub token_hash: [u8; 32],
     /// Created at (Unix ms).
@@ -75,9 +76,9 @@ pub struct RequestRow {
     pub answered_at: Option<i64>,
     /// The proof the answer produced.
     pub proof_id: Option<ProofId>,
-    /// `queued`, `sent` or `failed` (also when the request was cancelled before its
+    /// Where its e-mail stands (`Failed` also when the request was cancelled before its
     /// e-mail left: see `mail_error`).
-    pub mail_status: String,
+    pub mail_status: MailStatus,
     /// Delivery attempts so far.
     pub mail_attempts: i64,
     /// Last delivery error (never personal data).
@@ -132,7 +133,8 @@ fn row(t: Tuple) -> Result<RequestRow, StoreError> {
             .valid_days
             .map(|d| u32::try_from(d).map_err(corrupt))
             .transpose()?,
-        status: t.status,
+        status: RequestStatus::parse(&t.status)
+            .ok_or_else(|| corrupt(format!("request status {:?}", t.status)))?,
         token_hash: t
             .token_hash
             .as_slice()
@@ -146,7 +148,8 @@ fn row(t: Tuple) -> Result<RequestRow, StoreError> {
             .map(|p| ProofId::parse(&p))
             .transpose()
             .map_err(corrupt)?,
-        mail_status: t.mail_status,
+        mail_status: MailStatus::parse(&t.mail_status)
+            .ok_or_else(|| corrupt(format!("mail status {:?}", t.mail_status)))?,
         mail_attempts: t.mail_attempts,
         mail_error: t.mail_error,
     })
@@ -165,7 +168,8 @@ pub(crate) fn request_state(
 ) -> Result<RequestState, StoreError> {
     Ok(RequestState {
         tenant: TenantId::parse(tenant).map_err(corrupt)?,
-        status,
+        status: RequestStatus::parse(&status)
+            .ok_or_else(|| corrupt(format!("request status {status:?}")))?,
         token_hash: token_hash
             .try_into()
             .map_err(|_| corrupt("a stored token hash is not 32 bytes"))?,
@@ -617,14 +621,14 @@ mod tests {
         }
     }
 
-    async fn book(store: &Store, t: &TenantId, s: &SubjectId) -> Option<String> {
+    async fn book(store: &Store, t: &TenantId, s: &SubjectId) -> Option<&'static str> {
         store
             .statuses(t, std::slice::from_ref(s))
             .await
             .unwrap()
             .into_iter()
             .find(|r| r.purpose == "newsletter")
-            .map(|r| r.status)
+            .map(|r| r.status.as_str())
     }
 
     #[tokio::test]
@@ -638,7 +642,7 @@ mod tests {
             .insert_requests(&[new(&t, &s, "req_1", 1, 10)])
             .await
             .unwrap();
-        assert_eq!(book(&store, &t, &s).await.as_deref(), Some("pending"));
+        assert_eq!(book(&store, &t, &s).await, Some("pending"));
         let r1 = RequestId::parse("req_1").unwrap();
         assert!(
             store
@@ -670,12 +674,12 @@ mod tests {
             .expire_requests(2000, |_, _, _, _| ("d1".into(), "{}".into()))
             .await
             .unwrap();
-        assert_eq!(book(&store, &t, &s).await.as_deref(), Some("expired"));
+        assert_eq!(book(&store, &t, &s).await, Some("expired"));
         store
             .insert_requests(&[new(&t, &s, "req_3", 3, 3000)])
             .await
             .unwrap();
-        assert_eq!(book(&store, &t, &s).await.as_deref(), Some("pending"));
+        assert_eq!(book(&store, &t, &s).await, Some("pending"));
         let r3 = RequestId::parse("req_3").unwrap();
         assert_eq!(
             store
@@ -694,7 +698,7 @@ mod tests {
             .unwrap();
         assert_eq!(resent.token_hash, [33; 32]);
         assert_eq!(resent.expires_at, 4500);
-        assert_eq!(resent.mail_status, "queued");
+        assert_eq!(resent.mail_status, MailStatus::Queued);
         assert!(store.request_by_token(&[3; 32]).await.unwrap().is_none());
         assert_eq!(
             store.request_by_token(&[33; 32]).await.unwrap().unwrap().id,
@@ -724,7 +728,7 @@ mod tests {
         assert_eq!(again.expires_at, 5400);
         store.mail_attempted(&r3, &[36; 32], Ok(())).await.unwrap();
         let sent = store.request(&t, &r3).await.unwrap().unwrap();
-        assert_eq!(sent.mail_status, "sent");
+        assert_eq!(sent.mail_status, MailStatus::Sent);
 
         // Two pending: cancelling one leaves the book pending.
         store
@@ -736,9 +740,9 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(book(&store, &t, &s).await.as_deref(), Some("pending"));
+        assert_eq!(book(&store, &t, &s).await, Some("pending"));
         store.cancel_request(&t, &r3, 4500).await.unwrap().unwrap();
-        assert_eq!(book(&store, &t, &s).await.as_deref(), Some("expired"));
+        assert_eq!(book(&store, &t, &s).await, Some("expired"));
         assert!(
             store
                 .pending_request_subjects(&t, "newsletter", std::slice::from_ref(&s), 4501)

@@ -1,7 +1,9 @@
 //! Tenants, API keys, contacts, consent status and proofs.
 
 use crate::{Store, StoreError, to_u64};
+use consentry_core::event::ConsentState;
 use consentry_core::ids::{ProofId, SubjectId, TenantId};
+use consentry_core::proof::Decision;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// A tenant (a sender company).
@@ -100,8 +102,9 @@ pub struct StatusRow {
     pub subject: SubjectId,
     /// Purpose key.
     pub purpose: String,
-    /// `granted`, `refused`, `revoked`, `pending` or `expired`.
-    pub status: String,
+    /// The state stored (a grant past its `valid_until` is still stored granted: see
+    /// [`ConsentState::of_book`]).
+    pub status: ConsentState,
     /// The proof that set it, if any.
     pub proof_id: Option<ProofId>,
     /// That proof's log index.
@@ -124,7 +127,7 @@ pub struct ProofRow {
     /// Purpose.
     pub purpose: String,
     /// Decision.
-    pub decision: String,
+    pub decision: Decision,
     /// Recorded at, Unix milliseconds.
     pub recorded_at: i64,
 }
@@ -236,7 +239,8 @@ pub(crate) fn status_from(tenant: &TenantId, t: StatusTuple) -> Result<StatusRow
         tenant: tenant.clone(),
         subject: SubjectId::parse(&subject).map_err(corrupt)?,
         purpose,
-        status,
+        status: ConsentState::parse(&status)
+            .ok_or_else(|| corrupt(format!("consent status {status:?}")))?,
         proof_id: proof_id
             .map(|p| ProofId::parse(&p))
             .transpose()

@@ -7,6 +7,7 @@
 //! A session carries its own synchronizer token and the role it was opened with, and is
 //! only valid while its user is not disabled.
 
+use consentry_core::consent::Role;
 use crate::{Store, StoreError};
 use consentry_core::ids::{TenantId, UserId};
 
@@ -21,8 +22,8 @@ pub struct UserRow {
     pub id: UserId,
     /// Their tenant.
     pub tenant: TenantId,
-    /// `admin`, `operator` or `auditor`.
-    pub role: String,
+    /// What they may do.
+    pub role: Role,
     /// Argon2id PHC string.
     pub password_hash: String,
     /// Created, Unix milliseconds.
@@ -51,7 +52,7 @@ pub struct StaffSessionRow {
     /// The tenant's name (read with the session: every page shows it).
     pub tenant_name: String,
     /// The role it was opened with.
-    pub role: String,
+    pub role: Role,
     /// The synchronizer token every form must send back.
     pub csrf: String,
     /// When it ends, Unix milliseconds.
@@ -68,6 +69,10 @@ impl std::fmt::Debug for StaffSessionRow {
     }
 }
 
+fn parse_role(stored: &str) -> Result<Role, StoreError> {
+    Role::parse(stored).ok_or_else(|| corrupt(format!("staff role {stored:?}")))
+}
+
 type UserTuple = (String, String, String, String, i64, Option<i64>);
 
 fn user(row: UserTuple) -> Result<UserRow, StoreError> {
@@ -75,7 +80,7 @@ fn user(row: UserTuple) -> Result<UserRow, StoreError> {
     Ok(UserRow {
         id: UserId::parse(&id).map_err(corrupt)?,
         tenant: TenantId::parse(&tenant).map_err(corrupt)?,
-        role,
+        role: parse_role(&role)?,
         password_hash,
         created_at,
         disabled_at,
@@ -97,7 +102,7 @@ impl Store {
         .bind(user.id.as_str())
         .bind(user.tenant.as_str())
         .bind(login_index.to_vec())
-        .bind(&user.role)
+        .bind(user.role.as_str())
         .bind(&user.password_hash)
         .bind(user.created_at)
         .execute(&self.pool)
@@ -206,7 +211,7 @@ impl Store {
         .bind(id_hash.to_vec())
         .bind(user.id.as_str())
         .bind(user.tenant.as_str())
-        .bind(&user.role)
+        .bind(user.role.as_str())
         .bind(csrf)
         .bind(now)
         .bind(expires_at)
@@ -236,7 +241,7 @@ impl Store {
                 user: UserId::parse(&user).map_err(corrupt)?,
                 tenant: TenantId::parse(&tenant).map_err(corrupt)?,
                 tenant_name,
-                role,
+                role: parse_role(&role)?,
                 csrf,
                 expires_at,
             })
@@ -272,7 +277,7 @@ mod tests {
         UserRow {
             id: UserId::parse(id).unwrap(),
             tenant: tenant.clone(),
-            role: "operator".into(),
+            role: Role::Operator,
             password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
             created_at: 5,
             disabled_at: None,

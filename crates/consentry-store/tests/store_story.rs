@@ -3,7 +3,10 @@
 //! test in a schema of its own. A missing PostgreSQL fails the tests; it is never skipped.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+use consentry_core::consent::RequestStatus;
+use consentry_core::event::ConsentState;
 use consentry_core::ids::{ProofId, SubjectId, TenantId};
+use consentry_core::proof::Decision;
 use consentry_core::merkle::{Hash, MemoryLog, leaf_hash, verify_consistency, verify_inclusion};
 use consentry_store::{
     Amendment, ContactInsert, EntryRows, EventEffect, NewContact, NewEntry, ProofRow, StatusRow,
@@ -70,7 +73,7 @@ fn entry(tenant: &TenantId, n: u64, tag: &str) -> NewEntry {
                 tenant: tenant.clone(),
                 subject: subject.clone(),
                 purpose: "newsletter".into(),
-                decision: "granted".into(),
+                decision: Decision::Granted,
                 recorded_at: 1,
             },
             status: StatusRow {
@@ -78,9 +81,9 @@ fn entry(tenant: &TenantId, n: u64, tag: &str) -> NewEntry {
                 subject,
                 purpose: "newsletter".into(),
                 status: if n.is_multiple_of(2) {
-                    "granted".into()
+                    ConsentState::Granted
                 } else {
-                    "refused".into()
+                    ConsentState::Refused
                 },
                 proof_id: Some(id),
                 log_index: None,
@@ -530,7 +533,7 @@ async fn requests_story(store: Store) {
         .statuses(&tenant, &[SubjectId::parse("sub_a").unwrap()])
         .await
         .unwrap();
-    assert_eq!(st[0].status, "pending");
+    assert_eq!(st[0].status, ConsentState::Pending);
     assert_eq!(store.due_mail(1000, 10).await.unwrap().len(), 2);
 
     // The append reads each request asked for under the log lock (the ledger decides an
@@ -552,10 +555,10 @@ async fn requests_story(store: Store) {
         {
             proof.subject = SubjectId::parse("sub_a").unwrap();
             st.subject = proof.subject.clone();
-            st.status = status.into();
+            st.status = ConsentState::parse(status).unwrap();
             *answer = Some(RequestAnswer {
                 request: r1.clone(),
-                status: status.into(),
+                status: RequestStatus::parse(status).unwrap(),
                 answered_at: at,
                 webhook: (format!("whd_{first}"), "{}".into()),
             });
@@ -595,7 +598,7 @@ async fn requests_story(store: Store) {
     assert!(
         store
             .append_reading(ask, |first, reads| {
-                assert_eq!(reads.requests[&r1].status, "granted");
+                assert_eq!(reads.requests[&r1].status, RequestStatus::Granted);
                 Ok((vec![answered(first, "refused", 3000)], ()))
             })
             .await
@@ -605,7 +608,7 @@ async fn requests_story(store: Store) {
     assert_eq!(store.deliveries(&tenant, 10).await.unwrap().len(), 1);
     assert_eq!(
         store.request(&tenant, &r1).await.unwrap().unwrap().status,
-        "granted"
+        RequestStatus::Granted
     );
     // r2 expires when its window closes; the append then reads it expired.
     assert_eq!(
@@ -626,7 +629,7 @@ async fn requests_story(store: Store) {
         .statuses(&tenant, &[SubjectId::parse("sub_b").unwrap()])
         .await
         .unwrap();
-    assert_eq!(st[0].status, "expired");
+    assert_eq!(st[0].status, ConsentState::Expired);
     let r2 = [mk(2, "sub_b").id];
     store
         .append_reading(
@@ -635,7 +638,7 @@ async fn requests_story(store: Store) {
                 ..TxAsk::default()
             },
             |_, reads| {
-                assert_eq!(reads.requests[&r2[0]].status, "expired");
+                assert_eq!(reads.requests[&r2[0]].status, RequestStatus::Expired);
                 Ok((vec![], ()))
             },
         )
@@ -705,7 +708,7 @@ async fn events_story(store: Store, sqlite_file: Option<std::path::PathBuf>) {
     if let EntryRows::Proof { proof, status, .. } = &mut granted.rows {
         status.subject = subject.clone();
         status.purpose = "invoicing".into();
-        status.status = "granted".into();
+        status.status = ConsentState::Granted;
         proof.subject = subject.clone();
     }
     store
@@ -749,7 +752,7 @@ async fn events_story(store: Store, sqlite_file: Option<std::path::PathBuf>) {
                 assert_eq!(row.wrapped_key.as_deref(), Some(wrapped.as_slice()));
                 assert_eq!(reads.statuses.len(), 1, "only the triple that has a status");
                 let s = &reads.statuses[&wanted[0]];
-                assert_eq!(s.status, "granted");
+                assert_eq!(s.status, ConsentState::Granted);
                 Ok((
                     vec![
                         event(first, "data.access"),

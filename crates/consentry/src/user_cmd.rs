@@ -128,7 +128,7 @@ fn add(
             let user = UserRow {
                 id: UserId::from_suffix(&consentry_ledger::random::id_suffix(now))?,
                 tenant: tenant.clone(),
-                role: role.as_str().to_owned(),
+                role,
                 password_hash: hash,
                 created_at: now,
                 disabled_at: None,

@@ -3,6 +3,7 @@
 //! `Accept-Language`), escaped by construction (maud). A reused, expired or forged link
 //! gets a clear page and changes nothing.
 
+use consentry_core::consent::RequestStatus;
 use crate::downloads::{Disposition, Document, Download, Format};
 use crate::i18n::accept_language as language;
 use crate::i18n::{Text, t};
@@ -111,7 +112,7 @@ fn closed(lang: Language, zone: &Schedule, r: &RequestRow, now: i64, token: &str
             t(lang, Text::AnswerAlreadyRecorded),
             html! {
                 p { (t(lang, Text::YourAnswerToThis)) }
-                p { (t(lang, Text::Answer)) strong { (decision_word(lang, &r.status)) } " — " (r.answered_at.map(|at| when(zone, at)).unwrap_or_default()) }
+                p { (t(lang, Text::Answer)) strong { (decision_word(lang, r.status)) } " — " (r.answered_at.map(|at| when(zone, at)).unwrap_or_default()) }
                 @if let Some(p) = &r.proof_id { p { (t(lang, Text::Proof)) code { (p.as_str()) } " — " a href={ "/c/" (token) "/proof" } { (t(lang, Text::DownloadJson)) } } }
             },
         ),
@@ -141,11 +142,15 @@ fn expired(lang: Language, zone: &Schedule, r: &RequestRow) -> Response {
     )
 }
 
-fn decision_word(lang: Language, d: &str) -> &'static str {
-    match d {
-        "granted" => t(lang, Text::Accepted),
-        _ => t(lang, Text::Refused),
-    }
+fn decision_word(lang: Language, status: RequestStatus) -> &'static str {
+    t(
+        lang,
+        if status == RequestStatus::Granted {
+            Text::Accepted
+        } else {
+            Text::Refused
+        },
+    )
 }
 
 /// `GET /c/{token}`.
@@ -165,7 +170,7 @@ pub async fn show(
     if contact_erased(&state, &r).await? {
         return Ok(erased(lang));
     }
-    if r.status != "pending" || r.expires_at <= now {
+    if r.status != RequestStatus::Pending || r.expires_at <= now {
         return Ok(closed(lang, state.anchoring.schedule(), &r, now, &token));
     }
     let sender = state
@@ -262,7 +267,7 @@ pub async fn answer(
                 StatusCode::OK,
                 t(lang, Text::ThankYouYourAnswer),
                 html! {
-                    p { (t(lang, Text::YourAnswer)) strong { (decision_word(lang, decision.as_str())) } "." }
+                    p { (t(lang, Text::YourAnswer)) strong { (decision_word(lang, RequestStatus::answered_with(decision).unwrap_or(RequestStatus::Refused))) } "." }
                     p { (t(lang, Text::ItIsSealedIn)) code { (proof_id.as_str()) } " (" (t(lang, Text::LogEntry)) (index) ")." }
                     p { a href={ "/c/" (token) "/proof" } { (t(lang, Text::DownloadTheProofJson)) } }
                 },
@@ -294,7 +299,7 @@ pub async fn proof(
     };
     let Some(pid) = r
         .proof_id
-        .filter(|_| r.status == "granted" || r.status == "refused")
+        .filter(|_| r.status.answered())
     else {
         return Ok(invalid_link(lang));
     };

@@ -27,7 +27,7 @@ pub fn contact_view(c: &ContactRow, statuses: &[StatusRow], now: i64) -> Value {
         consents.insert(
             s.purpose.clone(),
             json!({
-                "status": ConsentState::of_book(&s.status, s.valid_until, now).as_str(),
+                "status": ConsentState::of_book(s.status, s.valid_until, now).as_str(),
                 "proof_id": s.proof_id.as_ref().map(|p| p.to_string()),
                 "log_index": s.log_index,
                 "updated_at": ts(s.updated_at),

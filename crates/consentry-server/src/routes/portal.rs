@@ -12,6 +12,7 @@
 //! else: a missing or wrong token is a 403 and changes nothing. Sessions are
 //! [`crate::session`]'s; the sign-in limiter and the e-mail are in [`crate::portal`].
 
+use consentry_core::event::ConsentState;
 use crate::client::{ClientIp, foreign_origin};
 use crate::downloads::{Disposition, Document, Download, Format};
 use crate::i18n::accept_language;
@@ -417,15 +418,18 @@ async fn sender_views(state: &AppState, auth: &PortalAuth) -> Result<Vec<SenderV
     Ok(out)
 }
 
-fn decision_word(lang: Language, d: &str) -> &'static str {
-    match d {
-        "granted" => t(lang, Text::Granted),
-        "refused" => t(lang, Text::Refused),
-        "revoked" => t(lang, Text::Withdrawn),
-        "pending" => t(lang, Text::AwaitingYourAnswer),
-        "expired" => t(lang, Text::Expired),
-        _ => t(lang, Text::Unknown),
-    }
+fn decision_word(lang: Language, state: ConsentState) -> &'static str {
+    t(
+        lang,
+        match state {
+            ConsentState::Granted => Text::Granted,
+            ConsentState::Refused => Text::Refused,
+            ConsentState::Revoked => Text::Withdrawn,
+            ConsentState::Pending => Text::AwaitingYourAnswer,
+            ConsentState::Expired => Text::Expired,
+            ConsentState::None => Text::Unknown,
+        },
+    )
 }
 
 fn event_word(lang: Language, event: EventType) -> &'static str {
@@ -527,10 +531,10 @@ pub async fn me(
                             @for st in &v.statuses {
                                 tr {
                                     td { (st.purpose) }
-                                    td { (decision_word(lang, &st.status)) @if let Some(u) = st.valid_until { br; small { (t(lang, Text::Until)) (when(u)) } } }
+                                    td { (decision_word(lang, st.status)) @if let Some(u) = st.valid_until { br; small { (t(lang, Text::Until)) (when(u)) } } }
                                     td { (when(st.updated_at)) }
                                     td {
-                                        @if st.status == "granted" && v.identity.is_some() {
+                                        @if st.status == ConsentState::Granted && v.identity.is_some() {
                                             form method="post" action="/portal/revoke" {
                                                 (hidden(&auth, v))
                                                 input type="hidden" name="purpose" value=(st.purpose);
@@ -552,7 +556,7 @@ pub async fn me(
                                 tr {
                                     td { (when(p.recorded_at)) }
                                     td { (p.purpose) }
-                                    td { (decision_word(lang, &p.decision)) }
+                                    td { (decision_word(lang, p.decision.into())) }
                                     td { a href={ "/portal/proofs/" (p.id.as_str()) } { "JSON" } " · " a href={ "/portal/proofs/" (p.id.as_str()) ".pdf" } { "PDF" } }
                                     td {
                                         @if *anchored {
@@ -768,7 +772,7 @@ pub async fn revoke(
         .await?;
     if !statuses
         .iter()
-        .any(|s| s.purpose == form.purpose && s.status == "granted")
+        .any(|s| s.purpose == form.purpose && s.status == ConsentState::Granted)
     {
         return Ok(page(
             lang,

@@ -30,7 +30,7 @@ use consentry_core::event::ConsentState;
 use consentry_core::ids::SubjectId;
 use consentry_core::proof::RecipientCategory;
 use consentry_ledger::{EventOutcome, SubmitError};
-use consentry_store::{BookCursor, BookFilter, BookOrder, BookStatus, ContactRow, StatusRow};
+use consentry_store::{BookCursor, BookFilter, BookOrder, ContactRow, StatusRow};
 use consentry_vault::{WrappedKey, normalize_email};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -87,7 +87,7 @@ pub struct ListQuery {
 struct Listing {
     q: String,
     purpose: Option<String>,
-    status: Option<BookStatus>,
+    status: Option<ConsentState>,
     order: BookOrder,
     per: u32,
     cursor: Option<BookCursor>,
@@ -137,7 +137,7 @@ fn check_listing(lang: Lang, q: ListQuery) -> Result<Listing, WebError> {
     let status = match nonempty(q.status) {
         None => None,
         Some(s) => Some(
-            BookStatus::parse(&s)
+            ConsentState::parse(&s)
                 .ok_or_else(|| WebError::bad(lang, Text::UnknownStatusChooseGranted))?,
         ),
     };
@@ -250,7 +250,7 @@ async fn purposes(state: &AppState, staff: &Staff) -> Result<Vec<String>, WebErr
 
 /// A status as the book shows it: `expired` for a lapsed grant.
 fn shown_status(s: &StatusRow, now: i64) -> &'static str {
-    ConsentState::of_book(&s.status, s.valid_until, now).as_str()
+    ConsentState::of_book(s.status, s.valid_until, now).as_str()
 }
 
 fn category_label(lang: Lang, c: &str) -> &'static str {
@@ -361,7 +361,7 @@ pub async fn list(
                 label for="status" { (t(lang, Text::Status)) }
                 select #status name="status" {
                     option value="" { (t(lang, Text::Any)) }
-                    @for s in BookStatus::ALL {
+                    @for s in ConsentState::ALL {
                         option value=(s.as_str()) selected[listing.status == Some(s)] {
                             (crate::web::layout::status_label(lang, s.as_str()))
                         }
@@ -1062,7 +1062,7 @@ mod tests {
             q("purpose=news&status=granted&order=oldest&per=100"),
         )
         .unwrap();
-        assert_eq!(ok.status, Some(BookStatus::Granted));
+        assert_eq!(ok.status, Some(ConsentState::Granted));
         assert_eq!(ok.per, 100);
         assert_eq!(
             ok.href(Some(&BookCursor::After(SubjectId::parse("sub_1").unwrap()))),

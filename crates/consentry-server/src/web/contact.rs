@@ -10,6 +10,7 @@
 //! the file's bytes, and the file itself is kept sealed under the contact's data key, so
 //! that erasing the contact shreds it with the rest of their data.
 
+use consentry_core::consent::RequestStatus;
 use crate::consents::{
     MAX_EVIDENCE_TEXT, ManualConsent, RecordError, check_purpose, new_proof_id, record_manual_as,
 };
@@ -122,7 +123,7 @@ fn live_badge(lang: Lang, subject: &SubjectId, purpose: &str, status: &str) -> M
 
 /// A status row as the book shows it: a grant past its validity is `expired`.
 fn shown_status(s: &StatusRow, now: i64) -> &'static str {
-    ConsentState::of_book(&s.status, s.valid_until, now).as_str()
+    ConsentState::of_book(s.status, s.valid_until, now).as_str()
 }
 
 /// An entry of the timeline: when, a tiebreak (log index or creation), and its markup.
@@ -519,13 +520,13 @@ fn request_item(
 ) -> Markup {
     let lang = staff.lang;
     let id = r.id.as_str();
-    let open = r.status == "pending" && r.expires_at > now;
+    let open = r.status == RequestStatus::Pending && r.expires_at > now;
     let mail = if r.mail_error.as_deref() == Some(consentry_store::CANCELLED_UNSENT) {
         "cancelled"
     } else {
         r.mail_status.as_str()
     };
-    let status = if r.status == "pending" && !open {
+    let status = if r.status == RequestStatus::Pending && !open {
         "expired"
     } else {
         r.status.as_str()

@@ -80,7 +80,7 @@ pub async fn live(
     let now = state.clock.now_ms();
     let mut out = Map::new();
     for s in state.store.statuses(&staff.tenant, &ids).await? {
-        let status = ConsentState::of_book(&s.status, s.valid_until, now).as_str();
+        let status = ConsentState::of_book(s.status, s.valid_until, now).as_str();
         let entry = out
             .entry(s.subject.to_string())
             .or_insert_with(|| Value::Object(Map::new()));

@@ -9,6 +9,8 @@
 //! language. Contacts that cannot be asked (unknown, erased, already asked for the
 //! purpose) are listed on the result page; the others are asked.
 
+use consentry_core::event::ConsentState;
+use consentry_core::consent::RequestStatus;
 use crate::i18n::{Text, t};
 use crate::requests::{MAX_BULK, Refusal, RequestsInput, create_requests};
 use crate::route_table::Routes;
@@ -24,7 +26,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use consentry_core::consent;
 use consentry_core::ids::{NoticeId, RequestId, SubjectId, TenantId};
 use consentry_core::merkle::Hash;
-use consentry_store::{BookCursor, BookFilter, BookOrder, BookStatus, NoticeRow};
+use consentry_store::{BookCursor, BookFilter, BookOrder, NoticeRow};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -44,7 +46,7 @@ pub fn routes() -> Routes {
 #[derive(Debug, Clone)]
 enum Selection {
     Contacts(Vec<String>),
-    Filter { purpose: String, status: BookStatus },
+    Filter { purpose: String, status: ConsentState },
 }
 
 /// The query of `GET /app/requests/new`: `contact=…` repeated, or the book's filter
@@ -81,7 +83,7 @@ fn selection(
     }
     match (
         purpose.filter(|p| !p.is_empty()),
-        status.and_then(BookStatus::parse),
+        status.and_then(ConsentState::parse),
     ) {
         (Some(p), Some(s)) => Ok(Selection::Filter {
             purpose: p.to_owned(),
@@ -95,7 +97,7 @@ fn too_many(lang: Lang) -> WebError {
     WebError::bad(lang, Text::MoreThan20000)
 }
 
-fn filter_of(purpose: &str, status: BookStatus, now: i64) -> BookFilter {
+fn filter_of(purpose: &str, status: ConsentState, now: i64) -> BookFilter {
     BookFilter {
         ids: None,
         prefix: None,
@@ -508,7 +510,7 @@ pub async fn resend(
     let lang = staff.lang;
     let r = own_request(&state, lang, &staff.tenant, &id).await?;
     let now = state.clock.now_ms();
-    if r.status != "pending" || r.expires_at <= now {
+    if r.status != RequestStatus::Pending || r.expires_at <= now {
         return Err(not_pending(lang));
     }
     let next = crate::mail::link_generation(&state, &r).map_or(1, |g| g + 1);

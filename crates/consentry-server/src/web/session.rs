@@ -36,42 +36,7 @@ pub const PER_IP: usize = 50;
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
-/// What a user may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// Everything, including purposes, notices and users.
-    Admin,
-    /// The address book: contacts, imports, consents, requests.
-    Operator,
-    /// Reads and downloads only.
-    Auditor,
-}
-
-impl Role {
-    /// Parses `admin`, `operator` or `auditor`.
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "admin" => Some(Role::Admin),
-            "operator" => Some(Role::Operator),
-            "auditor" => Some(Role::Auditor),
-            _ => None,
-        }
-    }
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Operator => "operator",
-            Role::Auditor => "auditor",
-        }
-    }
-
-    /// Whether the role changes the address book.
-    pub fn can_write(self) -> bool {
-        matches!(self, Role::Admin | Role::Operator)
-    }
-}
+pub use consentry_core::consent::Role;
 
 /// A signed-in member of a sender's staff, with the page language.
 #[derive(Debug, Clone)]
@@ -113,9 +78,7 @@ impl Staff {
         let Some(row) = state.store.staff_session(&hash, now).await? else {
             return Ok(None);
         };
-        let Some(role) = Role::parse(&row.role) else {
-            return Ok(None);
-        };
+        let role = row.role;
         Ok(Some(Staff {
             user: row.user,
             tenant: row.tenant,
@@ -412,14 +375,5 @@ mod tests {
             hash_password("short"),
             Err(PasswordError::TooShort)
         ));
-    }
-
-    #[test]
-    fn roles_parse_and_only_auditors_are_read_only() {
-        for r in [Role::Admin, Role::Operator, Role::Auditor] {
-            assert_eq!(Role::parse(r.as_str()), Some(r));
-        }
-        assert_eq!(Role::parse("root"), None);
-        assert!(Role::Operator.can_write() && !Role::Auditor.can_write());
     }
 }

@@ -48,13 +48,15 @@ pub fn generated_password() -> String {
         .join("-")
 }
 
-fn role_name(lang: Lang, role: &str) -> &'static str {
-    match role {
-        "admin" => t(lang, Text::Admin),
-        "operator" => t(lang, Text::Operator),
-        "auditor" => t(lang, Text::Auditor),
-        _ => "?",
-    }
+fn role_name(lang: Lang, role: Role) -> &'static str {
+    t(
+        lang,
+        match role {
+            Role::Admin => Text::Admin,
+            Role::Operator => Text::Operator,
+            Role::Auditor => Text::Auditor,
+        },
+    )
 }
 
 /// `GET /app/users` (admins): the tenant's users and the form to add one.
@@ -113,7 +115,7 @@ fn user_row(state: &AppState, staff: &Staff, u: &UserRow) -> Markup {
     html! {
         tr #{"user-" (u.id)} data-user=(u.id) data-state=(if active { "active" } else { "disabled" }) {
             td { code { (u.id) } @if u.id == staff.user { " " span.muted { (t(lang, Text::You2)) } } }
-            td { (role_name(lang, &u.role)) }
+            td { (role_name(lang, u.role)) }
             td { (local_time(state, u.created_at)) }
             td {
                 @match u.disabled_at {
@@ -166,7 +168,7 @@ pub async fn add(
         id: UserId::from_suffix(&consentry_ledger::random::id_suffix(now))
             .map_err(|e| WebError::Unavailable(e.to_string()))?,
         tenant: staff.tenant.clone(),
-        role: role.as_str().to_owned(),
+        role,
         password_hash: hash,
         created_at: now,
         disabled_at: None,
@@ -182,7 +184,7 @@ pub async fn add(
     let body = html! {
         p.notice role="status" #user-added data-user=(user.id) {
             (t(lang, Text::UserAdded)) code #new-user-id { (user.id) }
-            " (" (role_name(lang, role.as_str())) ")."
+            " (" (role_name(lang, role)) ")."
         }
         div.card.warn {
             p { (t(lang, Text::InitialPasswordShownThis)) }
