@@ -667,8 +667,8 @@ enum Broadcast {
 }
 
 impl Anchor for EvmAnchor {
-    fn kind(&self) -> &'static str {
-        KIND
+    fn kind(&self) -> crate::AnchorKind {
+        crate::AnchorKind::Evm
     }
 
     /// The anchoring address, and the chain ID once the node was asked (`null` before).

@@ -11,6 +11,7 @@
 pub mod evm;
 pub mod rfc3161;
 
+pub use consentry_core::anchor::AnchorKind;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -62,13 +63,13 @@ pub enum AnchorError {
 
 /// An anchoring backend.
 pub trait Anchor: Send + Sync {
-    /// The `kind` of the anchor objects it makes (`evm`, `rfc3161`).
-    fn kind(&self) -> &'static str;
+    /// The kind of the anchor objects it makes.
+    fn kind(&self) -> AnchorKind;
 
     /// What verifiers may pin, for `/.well-known/consentry.json` (e.g. the chain ID and
     /// the anchoring address, the TSA URL). Never secrets.
     fn public_info(&self) -> serde_json::Value {
-        serde_json::json!({ "kind": self.kind() })
+        serde_json::json!({ "kind": self.kind().as_str() })
     }
 
     /// Makes an intent to anchor `body` (the checkpoint body text). No external side

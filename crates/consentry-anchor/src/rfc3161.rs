@@ -268,8 +268,8 @@ fn imprint(body: &str) -> [u8; 32] {
 }
 
 impl Anchor for TsaAnchor {
-    fn kind(&self) -> &'static str {
-        KIND
+    fn kind(&self) -> crate::AnchorKind {
+        crate::AnchorKind::Rfc3161
     }
 
     /// The TSA's URL (without credentials or query).

@@ -115,7 +115,7 @@ fn flip_last(text: &Value) -> Value {
 async fn anchors_after_the_configured_confirmations_with_evidence_that_verifies_offline() {
     let anvil = Anvil::start().await;
     let evm = backend(&anvil, 3);
-    assert_eq!(evm.kind(), "evm");
+    assert_eq!(evm.kind(), consentry_anchor::AnchorKind::Evm);
     assert_eq!(evm.address().to_checksum(None), DEV_ADDRESS);
     let body = body(42);
 

@@ -58,7 +58,7 @@ async fn anchor_and_verify(alg: Alg, root_subject: &str, tsa_subject: &str) {
     let pki = Pki::new(alg);
     let server = TsaServer::start(&pki.config);
     let anchor = TsaAnchor::new(config(&server.url, &pki, Some("root.pem"))).unwrap();
-    assert_eq!(anchor.kind(), "rfc3161");
+    assert_eq!(anchor.kind(), consentry_anchor::AnchorKind::Rfc3161);
     let object = anchor_body(&anchor, BODY).await.unwrap();
 
     let mut members: Vec<&str> = object.keys().map(String::as_str).collect();

@@ -59,9 +59,7 @@ impl ConsentState {
     /// validity has run out is expired.
     pub fn of_book(stored: ConsentState, valid_until: Option<i64>, now: i64) -> ConsentState {
         match stored {
-            ConsentState::Granted if valid_until.is_some_and(|v| v <= now) => {
-                ConsentState::Expired
-            }
+            ConsentState::Granted if valid_until.is_some_and(|v| v <= now) => ConsentState::Expired,
             other => other,
         }
     }
@@ -229,8 +227,17 @@ mod tests {
 
     #[test]
     fn purposes_follow_the_rule() {
-        for ok in ["newsletter", "lre.notifications", "0day", "a_b-c.d", &"a".repeat(64)] {
-            assert_eq!(Purpose::parse(ok).map(|p| p.into_string()), Ok(ok.to_owned()));
+        for ok in [
+            "newsletter",
+            "lre.notifications",
+            "0day",
+            "a_b-c.d",
+            &"a".repeat(64),
+        ] {
+            assert_eq!(
+                Purpose::parse(ok).map(|p| p.into_string()),
+                Ok(ok.to_owned())
+            );
         }
         for bad in ["", "-x", ".x", "News", "a b", "é", &"a".repeat(65)] {
             assert_eq!(Purpose::parse(bad), Err(RuleError::Purpose), "{bad:?}");

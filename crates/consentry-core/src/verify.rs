@@ -7,6 +7,7 @@
 //! exit codes are: valid (no check failed), invalid (a check failed, with its reason),
 //! and unusable input ([`Unusable`]: not JSON, not a Consentry document, truncated).
 
+use crate::anchor::AnchorKind;
 use crate::anchor::evm::check_evm_anchor;
 use crate::anchor::rfc3161::{TsaChain, check_rfc3161_anchor};
 use crate::certificate::{CERTIFICATE_TYPE, Certificate};
@@ -337,8 +338,8 @@ impl Verifier {
             }
         };
         for anchor in anchors {
-            match anchor.get("kind").and_then(|k| k.as_str()) {
-                Some("evm") => match check_evm_anchor(anchor, body) {
+            match AnchorKind::of(anchor) {
+                Ok(AnchorKind::Evm) => match check_evm_anchor(anchor, body) {
                     Ok(f) => {
                         let time = i64::try_from(f.block_time)
                             .ok()
@@ -363,7 +364,7 @@ impl Verifier {
                     }
                     Err(e) => checks.fail("anchor_evm", e.to_string()),
                 },
-                Some("rfc3161") => {
+                Ok(AnchorKind::Rfc3161) => {
                     match check_rfc3161_anchor(anchor, body, &self.trusted.tsa_cas) {
                         Ok(f) => {
                             note(f.gen_time);
@@ -382,11 +383,11 @@ impl Verifier {
                         Err(e) => checks.fail("anchor_rfc3161", e.to_string()),
                     }
                 }
-                other => checks.skip(
+                Err(other) => checks.skip(
                     "anchor",
                     format!(
                         "anchor of kind {:?}: this verifier does not know it",
-                        other.unwrap_or("?")
+                        other.as_deref().unwrap_or("?")
                     ),
                 ),
             }

@@ -13,6 +13,7 @@ use crate::clock::Clock;
 use crate::metrics::{AnchorLabels, Metrics};
 use crate::schedule::Schedule;
 use consentry_anchor::{Anchor, AnchorError, Progress, Recheck};
+use consentry_core::anchor::AnchorKind;
 use consentry_core::checkpoint::parse_signed_checkpoint;
 use consentry_core::keys::LogKey;
 use consentry_store::{AnchorRow, Store, StoreError};
@@ -180,16 +181,11 @@ impl Anchoring {
         let Some((size, note)) = latest else {
             return Ok(RunStart::NothingNew(0));
         };
-        let anchors: Vec<(String, String)> = self
+        let anchors: Vec<(String, AnchorKind)> = self
             .settings
             .backends
             .iter()
-            .map(|b| {
-                (
-                    format!("anc_{}", crate::random::id_suffix(now)),
-                    b.kind().to_owned(),
-                )
-            })
+            .map(|b| (format!("anc_{}", crate::random::id_suffix(now)), b.kind()))
             .collect();
         if !self
             .store
@@ -203,7 +199,7 @@ impl Anchoring {
         Ok(RunStart::Started(size))
     }
 
-    fn backend(&self, kind: &str) -> Option<&Arc<dyn Anchor>> {
+    fn backend(&self, kind: AnchorKind) -> Option<&Arc<dyn Anchor>> {
         self.settings.backends.iter().find(|b| b.kind() == kind)
     }
 
@@ -224,7 +220,7 @@ impl Anchoring {
         self.metrics
             .anchor_failures
             .get_or_create(&AnchorLabels {
-                kind: row.kind.clone(),
+                kind: row.kind.as_str().to_owned(),
                 reason: reason.to_owned(),
             })
             .inc();
@@ -240,7 +236,7 @@ impl Anchoring {
 
     /// Advances one prepared anchor as far as it goes now. Returns whether it is done.
     async fn advance_one(&self, row: &AnchorRow) -> Result<bool, StoreError> {
-        let Some(backend) = self.backend(&row.kind) else {
+        let Some(backend) = self.backend(row.kind) else {
             tracing::warn!(kind = %row.kind, size = row.size, "a prepared anchor's backend is not configured in this process");
             return Ok(false);
         };
@@ -278,7 +274,7 @@ impl Anchoring {
                     self.metrics
                         .anchors_completed
                         .get_or_create(&AnchorLabels {
-                            kind: row.kind.clone(),
+                            kind: row.kind.as_str().to_owned(),
                             reason: String::new(),
                         })
                         .inc();
@@ -345,7 +341,7 @@ impl Anchoring {
             .recent_anchored(now.saturating_sub(window))
             .await?
         {
-            let Some(backend) = self.backend(&row.kind) else {
+            let Some(backend) = self.backend(row.kind) else {
                 continue;
             };
             let Some(obj) = row

@@ -41,7 +41,7 @@ use consentry_core::event::{ConsentState, EventBody, EventType, IDENTITY_FIELDS,
 use consentry_core::ids::{EventId, ProofId, RequestId, SubjectId, TenantId};
 use consentry_core::keys::SealKey;
 use consentry_core::proof::{
-    Decision, Method, Notice, PROOF_TYPE, ProofBody, Recipient, RecipientCategory, SealedProof,
+    Decision, Method, Notice, PROOF_TYPE, ProofBody, Recipient, SealedProof,
 };
 use consentry_core::time::Timestamp;
 use consentry_store::{
@@ -635,7 +635,7 @@ impl Batch<'_> {
             ProofDraft {
                 recipient: Some(d.recipient.clone().unwrap_or_else(|| Recipient {
                     address_commitment: row.address_commitment.clone(),
-                    category: RecipientCategory::from_book(&row.category),
+                    category: row.category,
                 })),
                 evidence,
                 ..d.clone()
@@ -1389,7 +1389,7 @@ mod tests {
                 wrapped_key: vec![7; 73],
                 identity: vec![8; 40],
                 address_commitment: "ac".into(),
-                category: "private".into(),
+                category: RecipientCategory::Private,
                 attributes: "{}".into(),
                 created_at: 1,
             })
@@ -1533,7 +1533,12 @@ mod tests {
             assert!(
                 f.ctx
                     .store
-                    .update_contact_profile(&f.tenant, &f.subject, "professional", "{}")
+                    .update_contact_profile(
+                        &f.tenant,
+                        &f.subject,
+                        RecipientCategory::Professional,
+                        "{}"
+                    )
                     .await
                     .unwrap()
             );

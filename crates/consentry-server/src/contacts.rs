@@ -98,15 +98,6 @@ pub fn check_attributes(attrs: &Map<String, Value>) -> Result<(), ContactError> 
     Ok(())
 }
 
-/// The stored spelling of a category.
-pub fn category_str(c: RecipientCategory) -> &'static str {
-    match c {
-        RecipientCategory::Private => "private",
-        RecipientCategory::Professional => "professional",
-        RecipientCategory::Unspecified => "unspecified",
-    }
-}
-
 /// A checked contact, ready to encrypt and store.
 pub struct Checked {
     email: String,
@@ -178,7 +169,7 @@ pub fn prepare(
         wrapped_key: forms[0].wrapped_key.clone(),
         identity: subject_key.seal(&mut rng, tenant, &id, &identity),
         address_commitment: subject_key.commitment("address", c.email.as_bytes()),
-        category: category_str(c.category).to_owned(),
+        category: c.category,
         attributes: Value::Object(c.attributes).to_string(),
         created_at: now,
     };

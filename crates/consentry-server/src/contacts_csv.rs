@@ -668,7 +668,7 @@ impl Export {
     fn record(&self, c: &ExportContact, statuses: &[StatusRow]) -> Vec<String> {
         let mut out = Vec::with_capacity(4 + self.attributes.len() + self.purposes.len());
         out.push(c.id.to_string());
-        out.push(c.category.clone());
+        out.push(c.category.as_str().to_owned());
         out.push(
             Timestamp::from_unix_millis(c.created_at)
                 .map(|t| t.to_string())

@@ -7,6 +7,7 @@ use crate::problem::Problem;
 use crate::state::AppState;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use consentry_core::anchor::AnchorKind;
 use consentry_core::anchor::evm::check_evm_anchor;
 use consentry_core::anchor::rfc3161::check_rfc3161_anchor;
 use consentry_core::certificate::{Certificate, CertificateWriter};
@@ -298,8 +299,8 @@ pub fn anchor_lines_of(
 ) -> Vec<AnchorLine> {
     anchors
         .iter()
-        .map(|a| match a.get("kind").and_then(|k| k.as_str()) {
-            Some("evm") => match check_evm_anchor(a, body) {
+        .map(|a| match AnchorKind::of(a) {
+            Ok(AnchorKind::Evm) => match check_evm_anchor(a, body) {
                 Ok(f) => AnchorLine {
                     kind: format!("EVM (chain {})", f.chain_id),
                     reference: f.tx_hash.clone(),
@@ -316,7 +317,7 @@ pub fn anchor_lines_of(
                     detail: format!("evidence does not verify: {e}"),
                 },
             },
-            Some("rfc3161") => match check_rfc3161_anchor(a, body, &[]) {
+            Ok(AnchorKind::Rfc3161) => match check_rfc3161_anchor(a, body, &[]) {
                 Ok(f) => AnchorLine {
                     kind: "RFC 3161".into(),
                     reference: format!("{} #{}", f.tsa_name, f.serial),
@@ -328,8 +329,8 @@ pub fn anchor_lines_of(
                     detail: format!("token does not verify: {e}"),
                 },
             },
-            other => AnchorLine {
-                kind: other.unwrap_or("?").to_owned(),
+            Err(other) => AnchorLine {
+                kind: other.unwrap_or_else(|| "?".to_owned()),
                 reference: "—".into(),
                 detail: String::new(),
             },

@@ -6,10 +6,10 @@
 //! ([`consentry_vault::MasterKey::link_token`]), so neither is ever stored in clear. The
 //! same loop closes requests whose response window has passed.
 
-use consentry_core::consent::{MailStatus, RequestStatus};
 use crate::config::ServerConfig;
 use crate::i18n::{Lang, Text};
 use crate::state::AppState;
+use consentry_core::consent::{MailStatus, RequestStatus};
 use consentry_store::RequestRow;
 use consentry_vault::WrappedKey;
 use lettre::message::{Mailbox, header::ContentType};
@@ -236,7 +236,11 @@ pub async fn round(state: &AppState, transport: &Transport, from: &Mailbox) {
         // A request may have been resent (a new link) or cancelled since the queue was
         // read: send what it is now, or nothing.
         let r = match state.store.request(&queued.tenant, &queued.id).await {
-            Ok(Some(r)) if r.status == RequestStatus::Pending && r.mail_status == MailStatus::Queued => r,
+            Ok(Some(r))
+                if r.status == RequestStatus::Pending && r.mail_status == MailStatus::Queued =>
+            {
+                r
+            }
             Ok(_) => continue,
             Err(e) => {
                 tracing::warn!(error = %e, "re-reading a queued request failed");

@@ -8,6 +8,7 @@
 //! from `anchored` rows.
 
 use crate::{Store, StoreError, to_i64, to_u64};
+use consentry_core::anchor::AnchorKind;
 
 /// Where an anchor stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,8 +52,8 @@ pub struct AnchorRow {
     pub size: u64,
     /// The signed checkpoint (note text).
     pub note: String,
-    /// Backend kind (`evm`, `rfc3161`).
-    pub kind: String,
+    /// Backend kind.
+    pub kind: AnchorKind,
     /// State.
     pub state: AnchorState,
     /// The backend's intent (JSON).
@@ -104,7 +105,8 @@ fn row(r: Raw) -> Result<AnchorRow, StoreError> {
         id: r.0,
         size: to_u64(r.1)?,
         note: r.2,
-        kind: r.3,
+        kind: AnchorKind::parse(&r.3)
+            .ok_or_else(|| StoreError::Corrupt(format!("anchor kind {:?}", r.3)))?,
         state: AnchorState::parse(&r.4)?,
         intent: r.5,
         anchor: r.6,
@@ -127,7 +129,7 @@ impl Store {
         &self,
         slot: &str,
         checkpoint: Option<(u64, &str)>,
-        anchors: &[(String, String)],
+        anchors: &[(String, AnchorKind)],
         now: i64,
     ) -> Result<bool, StoreError> {
         let _turn = self.write_turn().await;
@@ -151,7 +153,7 @@ impl Store {
         }
         if let (Some(size), Some(note)) = (size, note) {
             for (id, kind) in anchors {
-                insert_prepared(&mut tx, id, size, &note, kind, "", now).await?;
+                insert_prepared(&mut tx, id, size, &note, kind.as_str(), "", now).await?;
             }
         }
         tx.commit().await?;

@@ -22,10 +22,11 @@
 //!
 //! The counts read only indexes (plus the rows' expiry for `granted` and `expired`).
 
-use consentry_core::event::ConsentState;
 use crate::keyring::{bind_keyed_insert, keyed_insert_sql};
 use crate::{ExportContact, KeyedForm, KeyedInsert, NewContact, Store, StoreError, to_u64};
+use consentry_core::event::ConsentState;
 use consentry_core::ids::{SubjectId, TenantId};
+use consentry_core::proof::RecipientCategory;
 
 /// A consent filter with at most this many matches is read from the purpose index and
 /// sorted; with more, the book is walked in order (see the module docs).
@@ -408,7 +409,7 @@ impl Store {
             .map(|(id, category, attributes, created_at, erased)| {
                 Ok(ExportContact {
                     id: SubjectId::parse(&id).map_err(corrupt)?,
-                    category,
+                    category: RecipientCategory::from_book(&category),
                     attributes,
                     created_at,
                     erased: erased != 0,
@@ -438,7 +439,7 @@ impl Store {
         &self,
         tenant: &TenantId,
         id: &SubjectId,
-        category: &str,
+        category: RecipientCategory,
         attributes: &str,
     ) -> Result<bool, StoreError> {
         let _turn = self.write_turn().await;
@@ -446,7 +447,7 @@ impl Store {
             "UPDATE contacts SET category = $1, attributes = $2 \
              WHERE tenant_id = $3 AND id = $4 AND wrapped_key IS NOT NULL",
         )
-        .bind(category)
+        .bind(category.as_str())
         .bind(attributes)
         .bind(tenant.as_str())
         .bind(id.as_str())
@@ -784,7 +785,7 @@ mod tests {
         bulk(&store, &t, 2).await;
         assert!(
             store
-                .update_contact_profile(&t, &sid(1), "private", "{\"a\":\"b\"}")
+                .update_contact_profile(&t, &sid(1), RecipientCategory::Private, "{\"a\":\"b\"}")
                 .await
                 .unwrap()
         );
@@ -796,7 +797,7 @@ mod tests {
         let other = TenantId::parse("ten_b").unwrap();
         assert!(
             !store
-                .update_contact_profile(&other, &sid(1), "private", "{}")
+                .update_contact_profile(&other, &sid(1), RecipientCategory::Private, "{}")
                 .await
                 .unwrap()
         );
@@ -807,7 +808,7 @@ mod tests {
             .unwrap();
         assert!(
             !store
-                .update_contact_profile(&t, &sid(0), "private", "{}")
+                .update_contact_profile(&t, &sid(0), RecipientCategory::Private, "{}")
                 .await
                 .unwrap()
         );
@@ -824,7 +825,7 @@ mod tests {
                 wrapped_key: vec![1],
                 identity: vec![2],
                 address_commitment: "c".into(),
-                category: "unspecified".into(),
+                category: RecipientCategory::Unspecified,
                 attributes: "{}".into(),
                 created_at: 1,
             },

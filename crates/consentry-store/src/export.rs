@@ -8,6 +8,7 @@
 
 use crate::{Store, StoreError};
 use consentry_core::ids::{SubjectId, TenantId};
+use consentry_core::proof::RecipientCategory;
 
 /// How many blind indexes one lookup query binds (well under SQLite's and PostgreSQL's
 /// bind-parameter limits).
@@ -18,8 +19,8 @@ const LOOKUP_CHUNK: usize = 500;
 pub struct ExportContact {
     /// Pseudonym.
     pub id: SubjectId,
-    /// `private`, `professional` or `unspecified`.
-    pub category: String,
+    /// Recipient category.
+    pub category: RecipientCategory,
     /// Non-identifying attributes, JSON object text.
     pub attributes: String,
     /// Creation time, Unix milliseconds.
@@ -108,7 +109,7 @@ impl Store {
             .map(|(id, category, attributes, created_at, erased)| {
                 Ok(ExportContact {
                     id: SubjectId::parse(&id).map_err(corrupt)?,
-                    category,
+                    category: RecipientCategory::from_book(&category),
                     attributes,
                     created_at,
                     erased: erased != 0,

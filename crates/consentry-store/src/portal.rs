@@ -8,9 +8,9 @@
 //! stored as pseudonym pairs, one `tenant_id subject_id` per line: the portal never
 //! stores the address the person typed.
 
-use consentry_core::proof::Decision;
 use crate::{Store, StoreError, to_u64};
 use consentry_core::ids::{ProofId, SubjectId, TenantId};
+use consentry_core::proof::Decision;
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())

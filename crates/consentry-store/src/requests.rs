@@ -594,7 +594,7 @@ mod tests {
                 wrapped_key: vec![7; 73],
                 identity: vec![8; 40],
                 address_commitment: "ac".into(),
-                category: "private".into(),
+                category: consentry_core::proof::RecipientCategory::Private,
                 attributes: "{}".into(),
                 created_at: 1,
             })

@@ -4,6 +4,7 @@ use crate::{Store, StoreError, to_u64};
 use consentry_core::event::ConsentState;
 use consentry_core::ids::{ProofId, SubjectId, TenantId};
 use consentry_core::proof::Decision;
+use consentry_core::proof::RecipientCategory;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// A tenant (a sender company).
@@ -39,8 +40,8 @@ pub struct NewContact {
     pub identity: Vec<u8>,
     /// Keyed commitment to the normalised address, as proofs carry it.
     pub address_commitment: String,
-    /// `private`, `professional` or `unspecified`.
-    pub category: String,
+    /// Recipient category.
+    pub category: RecipientCategory,
     /// Non-identifying attributes, JSON object text.
     pub attributes: String,
     /// Creation time, Unix milliseconds.
@@ -74,7 +75,7 @@ pub struct ContactRow {
     /// Keyed commitment to the normalised address.
     pub address_commitment: String,
     /// Recipient category.
-    pub category: String,
+    pub category: RecipientCategory,
     /// Non-identifying attributes, JSON object text.
     pub attributes: String,
     /// Creation time, Unix milliseconds.
@@ -150,7 +151,7 @@ pub(crate) fn contact_from(t: ContactTuple) -> Result<ContactRow, StoreError> {
     Ok(ContactRow {
         id: SubjectId::parse(&t.0).map_err(corrupt)?,
         address_commitment: t.1,
-        category: t.2,
+        category: RecipientCategory::from_book(&t.2),
         attributes: t.3,
         created_at: t.4,
         wrapped_key: t.5,

@@ -7,8 +7,8 @@
 //! A session carries its own synchronizer token and the role it was opened with, and is
 //! only valid while its user is not disabled.
 
-use consentry_core::consent::Role;
 use crate::{Store, StoreError};
+use consentry_core::consent::Role;
 use consentry_core::ids::{TenantId, UserId};
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {

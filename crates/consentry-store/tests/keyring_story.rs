@@ -69,7 +69,7 @@ fn contact(tenant: &TenantId, id: &str) -> NewContact {
         wrapped_key: vec![],
         identity: format!("sealed {id}").into_bytes(),
         address_commitment: "c".into(),
-        category: "private".into(),
+        category: consentry_core::proof::RecipientCategory::Private,
         attributes: "{}".into(),
         created_at: 1,
     }

@@ -6,8 +6,8 @@
 use consentry_core::consent::RequestStatus;
 use consentry_core::event::ConsentState;
 use consentry_core::ids::{ProofId, SubjectId, TenantId};
-use consentry_core::proof::Decision;
 use consentry_core::merkle::{Hash, MemoryLog, leaf_hash, verify_consistency, verify_inclusion};
+use consentry_core::proof::Decision;
 use consentry_store::{
     Amendment, ContactInsert, EntryRows, EventEffect, NewContact, NewEntry, ProofRow, StatusRow,
     Store, StoreError, TxAsk,
@@ -113,7 +113,7 @@ async fn story(store: Store) {
         wrapped_key: vec![1, 2, 3],
         identity: vec![4, 5, 6],
         address_commitment: "ab".into(),
-        category: "private".into(),
+        category: consentry_core::proof::RecipientCategory::Private,
         attributes: "{}".into(),
         created_at: 5,
     };
@@ -429,7 +429,7 @@ async fn concurrent_bulk_requests(a: Store, b: Store) {
             wrapped_key: vec![1],
             identity: vec![2],
             address_commitment: "ab".into(),
-            category: "private".into(),
+            category: consentry_core::proof::RecipientCategory::Private,
             attributes: "{}".into(),
             created_at: 5,
         };
@@ -680,7 +680,7 @@ async fn events_story(store: Store, sqlite_file: Option<std::path::PathBuf>) {
             wrapped_key: wrapped.clone(),
             identity: identity.clone(),
             address_commitment: "ab".into(),
-            category: "private".into(),
+            category: consentry_core::proof::RecipientCategory::Private,
             attributes: r#"{"region":"north-unique-attr"}"#.into(),
             created_at: 5,
         })
@@ -696,7 +696,7 @@ async fn events_story(store: Store, sqlite_file: Option<std::path::PathBuf>) {
                 wrapped_key: vec![n; 73],
                 identity: vec![n; 60],
                 address_commitment: "cd".into(),
-                category: "private".into(),
+                category: consentry_core::proof::RecipientCategory::Private,
                 attributes: "{}".into(),
                 created_at: 5,
             })

@@ -113,7 +113,7 @@ fn report(size: u64, rows: &[&consentry_store::AnchorRow], json: bool) -> anyhow
             .iter()
             .map(|r| {
                 serde_json::json!({
-                    "kind": r.kind,
+                    "kind": r.kind.as_str(),
                     "state": if r.state == AnchorState::Anchored { "anchored" } else { "pending" },
                     "detail": r.detail,
                     "anchor": r.anchor.as_deref().and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok()),
@@ -133,13 +133,17 @@ fn report(size: u64, rows: &[&consentry_store::AnchorRow], json: bool) -> anyhow
             .as_deref()
             .and_then(|a| serde_json::from_str(a).ok());
         match (r.state, obj) {
-            (AnchorState::Anchored, Some(o)) if r.kind == "evm" => println!(
-                "  evm: anchored on chain {} in block {} ({}), transaction {}",
-                o["chain_id"],
-                o["block_number"],
-                o["block_hash"].as_str().unwrap_or(""),
-                o["tx_hash"].as_str().unwrap_or("")
-            ),
+            (AnchorState::Anchored, Some(o))
+                if r.kind == consentry_core::anchor::AnchorKind::Evm =>
+            {
+                println!(
+                    "  evm: anchored on chain {} in block {} ({}), transaction {}",
+                    o["chain_id"],
+                    o["block_number"],
+                    o["block_hash"].as_str().unwrap_or(""),
+                    o["tx_hash"].as_str().unwrap_or("")
+                )
+            }
             (AnchorState::Anchored, Some(o)) => println!(
                 "  {}: time-stamped at {}",
                 r.kind,

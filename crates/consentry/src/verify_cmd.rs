@@ -5,6 +5,7 @@
 //! person or as JSON, and maps the outcome to the exit status: 0 valid, 1 invalid,
 //! 2 unusable input.
 
+use consentry_core::anchor::AnchorKind;
 use consentry_core::keys::SealPublicKey;
 use consentry_core::verify::{Report, Status, TrustedKeys, verify_document};
 use std::io::Read as _;
@@ -118,7 +119,7 @@ fn evm_anchors(bytes: &[u8]) -> Vec<(consentry_anchor::AnchorObject, String)> {
             }
         }
     }
-    out.retain(|(a, _)| a.get("kind").and_then(|k| k.as_str()) == Some("evm"));
+    out.retain(|(a, _)| AnchorKind::of(a) == Ok(AnchorKind::Evm));
     out
 }
 

@@ -44,7 +44,7 @@ pub async fn anchor(
         .iter()
         .map(|r| {
             json!({
-                "kind": r.kind,
+                "kind": r.kind.as_str(),
                 "state": r.state.as_str(),
                 "detail": r.detail,
             })

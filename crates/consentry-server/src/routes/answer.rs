@@ -3,7 +3,6 @@
 //! `Accept-Language`), escaped by construction (maud). A reused, expired or forged link
 //! gets a clear page and changes nothing.
 
-use consentry_core::consent::RequestStatus;
 use crate::downloads::{Disposition, Document, Download, Format};
 use crate::i18n::accept_language as language;
 use crate::i18n::{Text, t};
@@ -13,6 +12,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use consentry_core::consent::RequestStatus;
 use consentry_core::ids::ProofId;
 use consentry_core::proof::{Decision, Method, Notice};
 use consentry_ledger::schedule::Schedule;
@@ -297,10 +297,7 @@ pub async fn proof(
     let Some(r) = state.store.request_by_token(&hash).await? else {
         return Ok(invalid_link(lang));
     };
-    let Some(pid) = r
-        .proof_id
-        .filter(|_| r.status.answered())
-    else {
+    let Some(pid) = r.proof_id.filter(|_| r.status.answered()) else {
         return Ok(invalid_link(lang));
     };
     let Some((_, entry)) = state.store.proof(&r.tenant, &pid).await? else {

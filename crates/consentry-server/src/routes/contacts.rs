@@ -38,7 +38,7 @@ pub fn contact_view(c: &ContactRow, statuses: &[StatusRow], now: i64) -> Value {
     let attributes: Value = serde_json::from_str(&c.attributes).unwrap_or_else(|_| json!({}));
     json!({
         "id": c.id.to_string(),
-        "category": c.category,
+        "category": c.category.as_str(),
         "attributes": attributes,
         "created_at": ts(c.created_at),
         "erased": c.wrapped_key.is_none(),

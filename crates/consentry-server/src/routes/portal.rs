@@ -12,7 +12,6 @@
 //! else: a missing or wrong token is a 403 and changes nothing. Sessions are
 //! [`crate::session`]'s; the sign-in limiter and the e-mail are in [`crate::portal`].
 
-use consentry_core::event::ConsentState;
 use crate::client::{ClientIp, foreign_origin};
 use crate::downloads::{Disposition, Document, Download, Format};
 use crate::i18n::accept_language;
@@ -27,6 +26,7 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use consentry_core::event::ConsentState;
 use consentry_core::event::{EventType, SealedEvent};
 use consentry_core::ids::{EventId, ProofId, SubjectId, TenantId};
 use consentry_core::proof::{Decision, Method};

@@ -21,7 +21,9 @@ use crate::contacts::{self, ContactError, ContactInput, Created};
 use crate::i18n::{Text, group_digits, t};
 use crate::route_table::Routes;
 use crate::state::AppState;
-use crate::web::layout::{Lang, Section, WebError, csrf_field, local_time, page, urlencode};
+use crate::web::layout::{
+    Lang, Section, WebError, category_label, csrf_field, local_time, page, urlencode,
+};
 use crate::web::session::{Form, Staff, Writer};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -253,14 +255,6 @@ fn shown_status(s: &StatusRow, now: i64) -> &'static str {
     ConsentState::of_book(s.status, s.valid_until, now).as_str()
 }
 
-fn category_label(lang: Lang, c: &str) -> &'static str {
-    match c {
-        "private" => t(lang, Text::PrivatePerson),
-        "professional" => t(lang, Text::Professional),
-        _ => t(lang, Text::Unspecified),
-    }
-}
-
 fn attribute_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -424,7 +418,7 @@ pub async fn list(
                         " " span.badge.s-none { (t(lang, Text::DataErased2)) }
                     }
                 }
-                td { (category_label(lang, &c.category)) }
+                td { (category_label(lang, c.category)) }
                 td.optional {
                     @if attrs.is_empty() {
                         span.muted { "—" }
@@ -880,12 +874,11 @@ pub async fn edit_form(
         return Ok(erased_page(&staff, &c.id));
     }
     let attrs = attributes_lines(&attributes_of(&c.attributes));
-    let category = c.category.clone();
     Ok(edit_page(
         &staff,
         StatusCode::OK,
         &c,
-        &category,
+        c.category.as_str(),
         &attrs,
         None,
     ))
@@ -915,7 +908,7 @@ pub async fn edit(
         ))
     };
     let category = match parse_category(lang, &form.category) {
-        Ok(cat) => contacts::category_str(cat),
+        Ok(cat) => cat,
         Err(_) => {
             return refused(t(lang, Text::TheCategoryIsPrivate).to_owned());
         }

@@ -10,7 +10,6 @@
 //! the file's bytes, and the file itself is kept sealed under the contact's data key, so
 //! that erasing the contact shreds it with the rest of their data.
 
-use consentry_core::consent::RequestStatus;
 use crate::consents::{
     MAX_EVIDENCE_TEXT, ManualConsent, RecordError, check_purpose, new_proof_id, record_manual_as,
 };
@@ -18,7 +17,8 @@ use crate::i18n::{Text, t};
 use crate::route_table::Routes;
 use crate::state::AppState;
 use crate::web::layout::{
-    Lang, Section, WebError, csrf_field, local_time, page, status_badge, status_label, urlencode,
+    Lang, Section, WebError, category_label, csrf_field, local_time, page, status_badge,
+    status_label, urlencode,
 };
 use crate::web::proofs::{clean_media_type, pending_text};
 use crate::web::session::{Staff, Upload, Writer};
@@ -26,6 +26,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use consentry_core::checkpoint::parse_signed_checkpoint;
+use consentry_core::consent::RequestStatus;
 use consentry_core::event::ConsentState;
 use consentry_core::event::SealedEvent;
 use consentry_core::ids::{ProofId, RequestId, SubjectId};
@@ -64,14 +65,6 @@ pub struct Flash {
     resent: Option<String>,
     #[serde(default)]
     cancelled: Option<String>,
-}
-
-fn category_label(lang: Lang, c: &str) -> &'static str {
-    match c {
-        "private" => t(lang, Text::PrivatePerson),
-        "professional" => t(lang, Text::Professional),
-        _ => t(lang, Text::Unspecified),
-    }
 }
 
 fn method_label(lang: Lang, m: Method) -> &'static str {
@@ -331,7 +324,7 @@ pub async fn show(
                 dt { (t(lang, Text::Pseudonym)) }
                 dd { code #contact-id { (subject.as_str()) } }
                 dt { (t(lang, Text::Category)) }
-                dd { (category_label(lang, &contact.category)) }
+                dd { (category_label(lang, contact.category)) }
                 dt { (t(lang, Text::Added)) }
                 dd { (local_time(&state, contact.created_at)) }
                 @for (k, v) in &attributes {

@@ -24,6 +24,7 @@ use crate::web::session::Staff;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use consentry_core::anchor::AnchorKind;
 use consentry_store::{AnchorRow, BucketCounts, PurposeCounts};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -392,8 +393,8 @@ fn anchor_item(state: &AppState, lang: Lang, a: &AnchorRow) -> Markup {
         .and_then(|t| serde_json::from_str(t).ok())
         .unwrap_or_default();
     let when = local_time(state, a.updated_at);
-    match a.kind.as_str() {
-        "evm" => {
+    match a.kind {
+        AnchorKind::Evm => {
             let tx = object["tx_hash"].as_str().unwrap_or("");
             let link = state
                 .anchoring
@@ -406,7 +407,7 @@ fn anchor_item(state: &AppState, lang: Lang, a: &AnchorRow) -> Markup {
                 (t(lang, Text::Transaction)) a.tx href=(link) rel="noopener noreferrer" { code { (tx) } }
             }
         }
-        "rfc3161" => {
+        AnchorKind::Rfc3161 => {
             let gen_time = object["gen_time"]
                 .as_str()
                 .and_then(|t| t.parse::<Timestamp>().ok())
@@ -418,7 +419,6 @@ fn anchor_item(state: &AppState, lang: Lang, a: &AnchorRow) -> Markup {
                 @if let Some(tsa) = object["tsa"].as_str() { " (" (tsa) ")" }
             }
         }
-        other => html! { strong { (other) } " — " (when) },
     }
 }
 

@@ -15,6 +15,7 @@ use crate::state::AppState;
 use crate::web::session::{Role, Staff};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use consentry_core::proof::RecipientCategory;
 use maud::{Markup, html};
 use std::sync::LazyLock;
 
@@ -59,6 +60,18 @@ pub fn csrf_field(staff: &Staff) -> Markup {
 /// script can update them.
 pub fn status_badge(lang: Lang, status: &str) -> Markup {
     html! { span class={"badge s-" (status)} data-status=(status) { (status_label(lang, status)) } }
+}
+
+/// A recipient category's label.
+pub fn category_label(lang: Lang, c: RecipientCategory) -> &'static str {
+    t(
+        lang,
+        match c {
+            RecipientCategory::Private => Text::PrivatePerson,
+            RecipientCategory::Professional => Text::Professional,
+            RecipientCategory::Unspecified => Text::Unspecified,
+        },
+    )
 }
 
 /// A whole page for a signed-in user.

@@ -9,8 +9,6 @@
 //! language. Contacts that cannot be asked (unknown, erased, already asked for the
 //! purpose) are listed on the result page; the others are asked.
 
-use consentry_core::event::ConsentState;
-use consentry_core::consent::RequestStatus;
 use crate::i18n::{Text, t};
 use crate::requests::{MAX_BULK, Refusal, RequestsInput, create_requests};
 use crate::route_table::Routes;
@@ -24,6 +22,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use consentry_core::consent;
+use consentry_core::consent::RequestStatus;
+use consentry_core::event::ConsentState;
 use consentry_core::ids::{NoticeId, RequestId, SubjectId, TenantId};
 use consentry_core::merkle::Hash;
 use consentry_store::{BookCursor, BookFilter, BookOrder, NoticeRow};
@@ -46,7 +46,10 @@ pub fn routes() -> Routes {
 #[derive(Debug, Clone)]
 enum Selection {
     Contacts(Vec<String>),
-    Filter { purpose: String, status: ConsentState },
+    Filter {
+        purpose: String,
+        status: ConsentState,
+    },
 }
 
 /// The query of `GET /app/requests/new`: `contact=…` repeated, or the book's filter
