@@ -1,8 +1,9 @@
 //! Consentry's ledger engine: the one way into the log.
 //!
 //! Everything that writes the log goes through a [`Ledger`]: a consent recorded by hand,
-//! in the portal or from a delegated answer, a reveal, an evidence read, an amendment,
-//! an erasure. Each is a typed command handed to the group commit (the private
+//! in the portal or from a delegated answer ([`Ledger::record`]), a reveal
+//! ([`Ledger::reveal`]), an evidence read, an amendment, an erasure. Each is a typed
+//! command with its own outcome type, handed to the group commit (the private
 //! `sequencer` module), which decides it in the append transaction, on what that
 //! transaction read, seals it and answers once it is durable. Nothing else calls the
 //! store's append.
@@ -22,6 +23,7 @@
 
 pub mod anchoring;
 pub mod clock;
+mod commands;
 pub mod keys;
 pub mod metrics;
 pub mod publisher;
@@ -30,16 +32,14 @@ pub mod schedule;
 mod sequencer;
 pub mod webhook;
 
-pub use sequencer::{
-    Action, EventDraft, EventOutcome, EventReply, Evidence, ProofDraft, Sealed, SealedEntry,
-    SubmitError, VaultRecord,
-};
+pub use commands::{AmendOutcome, EraseOutcome, On, RevealOutcome, RevealReply};
+pub use sequencer::{Evidence, ProofDraft, Sealed, SealedEntry, SubmitError, VaultRecord};
 
 use crate::anchoring::{AnchorSettings, Anchoring};
 use crate::clock::Clock;
 use crate::keys::Keys;
 use crate::metrics::Metrics;
-use consentry_core::ids::{EventId, SubjectId, TenantId};
+use consentry_core::ids::EventId;
 use consentry_core::time::Timestamp;
 use consentry_store::{Store, StoreError};
 use sequencer::Sequencer;
@@ -195,42 +195,6 @@ impl Ledger {
         valid_until: Option<Timestamp>,
     ) -> Result<Sealed, SubmitError> {
         self.sequencer.submit_until(draft, valid_until).await
-    }
-
-    /// Submits an event (reveal, evidence read, amendment, erasure) and waits until it is
-    /// decided, and its entry, if any, is durable.
-    pub async fn event(&self, draft: EventDraft) -> Result<EventOutcome, SubmitError> {
-        self.sequencer.submit_event(draft).await
-    }
-
-    /// Queues an event and returns at once with its reply, so that a caller with many
-    /// (a batch reveal) fills the group commit's batches. Events are decided in the
-    /// order they are queued.
-    pub async fn enqueue_event(&self, draft: EventDraft) -> Result<EventReply, SubmitError> {
-        self.sequencer.enqueue_event(draft).await
-    }
-
-    /// Replaces `subject`'s sealed identity `read` with `new`, with a `data.amended` entry
-    /// naming `fields`, acted by `actor` (`portal`, a staff user, an API key ID): both
-    /// commit together, and only if the identity is still `read`
-    /// ([`EventOutcome::Changed`] otherwise, nothing written).
-    pub async fn amend(
-        &self,
-        tenant: &TenantId,
-        subject: &SubjectId,
-        actor: &str,
-        fields: Vec<String>,
-        read: Vec<u8>,
-        new: Vec<u8>,
-    ) -> Result<EventOutcome, SubmitError> {
-        self.event(EventDraft {
-            id: self.new_event_id()?,
-            tenant: tenant.clone(),
-            subject: subject.clone(),
-            actor: actor.to_owned(),
-            action: Action::Amend { fields, read, new },
-        })
-        .await
     }
 
     /// A fresh, time-ordered event ID.

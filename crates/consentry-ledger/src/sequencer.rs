@@ -463,13 +463,45 @@ enum Built {
 }
 
 /// Seals `planned` with indices from `first`, in order.
+/// Why a batch's entries could not be built. Never the input's fault — a draft the
+/// rules refuse is answered with its [`SubmitError`] and the rest of the batch goes on —
+/// but a broken invariant or key: the batch's transaction is abandoned and every draft
+/// in it answered with [`SubmitError::Append`].
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A body could not be made canonical (RFC 8785) to be sealed or logged.
+    #[error("canonical form: {0}")]
+    Canonical(#[from] consentry_core::canonical::CanonicalError),
+    /// The clock gave a time outside what a timestamp can hold.
+    #[error("time: {0}")]
+    Time(#[from] consentry_core::time::TimeError),
+    /// A proof draft reached sealing without its recipient resolved.
+    #[error("unresolved draft: no recipient")]
+    NoRecipient,
+    /// A delegated answer that revokes (an answer accepts or refuses).
+    #[error("a delegated answer accepts or refuses")]
+    RevocationAsAnswer,
+    /// A proof draft reached sealing with its evidence not committed.
+    #[error("unresolved draft: evidence not committed")]
+    EvidenceNotCommitted,
+    /// A proof's answer paired with an event's, or the reverse.
+    #[error("sealing paired a proof with an event")]
+    Mismatched,
+    /// Fewer sealed entries than accepted drafts.
+    #[error("sealing lost an entry")]
+    LostEntry,
+    /// A sealing thread panicked.
+    #[error("a sealing thread panicked")]
+    SealingPanicked,
+}
+
 fn seal_all(
     planned: &[&Planned],
     first: u64,
     now: i64,
     seal: &SealKey,
     origin: &str,
-) -> Result<Vec<(NewEntry, Built)>, String> {
+) -> Result<Vec<(NewEntry, Built)>, BuildError> {
     let one = |(i, p): (usize, &&Planned)| seal_planned(p, first + i as u64, now, seal, origin);
     if planned.len() < PARALLEL_SEAL {
         return planned.iter().enumerate().map(one).collect();
@@ -491,7 +523,7 @@ fn seal_all(
         (left, right.join())
     });
     let mut all = left?;
-    all.extend(right.map_err(|_| "a sealing thread panicked".to_owned())??);
+    all.extend(right.map_err(|_| BuildError::SealingPanicked)??);
     Ok(all)
 }
 
@@ -501,7 +533,7 @@ fn seal_planned(
     now: i64,
     seal: &SealKey,
     origin: &str,
-) -> Result<(NewEntry, Built), String> {
+) -> Result<(NewEntry, Built), BuildError> {
     match p {
         Planned::Proof(d, until) => {
             let (entry, sealed) = seal_proof(d, *until, log_index, now, seal, origin)?;
@@ -520,8 +552,8 @@ fn seal_planned(
                 purpose: body.purpose.clone(),
                 recorded_at: now,
             };
-            let event = body.seal(seal).map_err(|e| e.to_string())?;
-            let entry = event.entry_bytes().map_err(|e| e.to_string())?;
+            let event = body.seal(seal)?;
+            let entry = event.entry_bytes()?;
             Ok((
                 NewEntry {
                     leaf: consentry_core::merkle::leaf_hash(&entry),
@@ -857,12 +889,11 @@ fn seal_proof(
     now: i64,
     seal: &SealKey,
     origin: &str,
-) -> Result<(NewEntry, Sealed), String> {
-    let recorded_at = Timestamp::from_unix_millis(now).map_err(|e| e.to_string())?;
+) -> Result<(NewEntry, Sealed), BuildError> {
+    let recorded_at = Timestamp::from_unix_millis(now)?;
     let valid_until = valid_until(d, until, now)
         .map(Timestamp::from_unix_millis)
-        .transpose()
-        .map_err(|e| e.to_string())?;
+        .transpose()?;
     let body = ProofBody {
         kind: PROOF_TYPE.to_owned(),
         log: origin.to_owned(),
@@ -872,16 +903,13 @@ fn seal_proof(
         purpose: d.purpose.clone(),
         decision: d.decision,
         method: d.method,
-        recipient: d
-            .recipient
-            .clone()
-            .ok_or("unresolved draft: no recipient")?,
+        recipient: d.recipient.clone().ok_or(BuildError::NoRecipient)?,
         notice: d.notice.clone(),
         evidence: match &d.evidence {
             None => None,
             Some(Evidence::Commitment(c)) => Some(c.clone()),
             Some(Evidence::Text(_)) => {
-                return Err("unresolved draft: evidence not committed".into());
+                return Err(BuildError::EvidenceNotCommitted);
             }
         },
         request: d.request.clone(),
@@ -889,13 +917,13 @@ fn seal_proof(
         recorded_at,
         log_index,
     };
-    let proof = body.seal(seal).map_err(|e| e.to_string())?;
-    let entry = proof.entry_bytes().map_err(|e| e.to_string())?;
+    let proof = body.seal(seal)?;
+    let entry = proof.entry_bytes()?;
     let answer = match &d.request {
         Some(request) if d.method == Method::Delegated => Some(RequestAnswer {
             request: request.clone(),
             status: RequestStatus::answered_with(d.decision)
-                .ok_or("a delegated answer accepts or refuses")?,
+                .ok_or(BuildError::RevocationAsAnswer)?,
             answered_at: now,
             webhook: crate::webhook::event(
                 now,
@@ -1101,7 +1129,7 @@ fn build(
     now: i64,
     keys: &Keys,
     origin: &str,
-) -> Result<BuiltChunk, String> {
+) -> Result<BuiltChunk, BuildError> {
     let mut batch = Batch {
         reads,
         keys,
@@ -1136,7 +1164,7 @@ fn build(
             (Job::Event { .. }, Err(e)) => Answer::Event(Err(e)),
             (Job::Event { .. }, Ok(Err(outcome))) => Answer::Event(Ok(outcome)),
             (_, Ok(Ok(planned))) => {
-                let (entry, built) = sealed.next().ok_or("sealing lost an entry")?;
+                let (entry, built) = sealed.next().ok_or(BuildError::LostEntry)?;
                 entries.push(entry);
                 match (built, planned) {
                     (Built::Proof(p), _) => Answer::Proof(Ok(p)),
@@ -1158,12 +1186,12 @@ fn build(
                         }))
                     }
                     (Built::Event(_), Planned::Proof(..)) => {
-                        return Err("sealing mixed up a proof and an event".into());
+                        return Err(BuildError::Mismatched);
                     }
                 }
             }
             (Job::Proof { .. }, Ok(Err(_))) => {
-                return Err("a proof was decided as an event".into());
+                return Err(BuildError::Mismatched);
             }
         };
         answers.push(answer);

@@ -28,21 +28,11 @@ pub struct NoticeIn {
     url: Option<String>,
 }
 
-/// A purpose key: 1 to 64 of `a-z 0-9 . _ -`, starting with a letter or digit.
+/// A purpose key, by the core's rule ([`consentry_core::consent::Purpose`]).
 pub fn check_purpose(p: &str) -> Result<(), Problem> {
-    let ok = (1..=64).contains(&p.len())
-        && p.bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && p.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(Problem::invalid(
-            "purpose must be 1 to 64 of a-z 0-9 . _ -, starting with a letter or digit",
-        ))
-    }
+    consentry_core::consent::Purpose::parse(p)
+        .map(|_| ())
+        .map_err(|e| Problem::invalid(e.to_string()))
 }
 
 /// Turns the sender's notice description into the proof's notice.

@@ -340,7 +340,7 @@ impl Store {
             // Few matches: their pseudonyms from the purpose index, sorted, and only the
             // page's rows joined.
             let Some((purpose, status)) = &filter.consent else {
-                return Err(StoreError::Build(
+                return Err(StoreError::Misuse(
                     "a sparse plan needs a consent filter".into(),
                 ));
             };
@@ -480,7 +480,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         for (c, forms) in rows {
             if forms.is_empty() {
-                return Err(StoreError::Build(
+                return Err(StoreError::Misuse(
                     "a contact needs at least one keyed form".into(),
                 ));
             }

@@ -496,7 +496,7 @@ impl Store {
                     .await?
                 }
                 (Some(_), None) => {
-                    return Err(StoreError::Build(format!(
+                    return Err(StoreError::Misuse(format!(
                         "contact {} has a wrapped key but no re-wrapped form",
                         r.read.id
                     )));
@@ -524,7 +524,7 @@ impl Store {
         forms: &[KeyedForm],
     ) -> Result<KeyedInsert, StoreError> {
         if forms.is_empty() {
-            return Err(StoreError::Build(
+            return Err(StoreError::Misuse(
                 "a contact needs at least one keyed form".into(),
             ));
         }

@@ -74,14 +74,21 @@ pub enum StoreError {
     /// Stored data breaks an invariant (a tile or hash of the wrong length, a gap).
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
-    /// The caller's entry builder refused the batch.
+    /// The caller's entry builder refused the batch (its own typed error, boxed: the
+    /// store does not know the ledger's types).
     #[error("entries could not be built: {0}")]
-    Build(String),
+    Build(#[source] BuildFailure),
+    /// The store was called with arguments that cannot go together (a caller's bug).
+    #[error("inconsistent store call: {0}")]
+    Misuse(String),
     /// Master key versions do not allow the operation (a rotation under way, a key of
     /// another version, the current version not held by this process).
     #[error("master key versions: {0}")]
     Keyring(String),
 }
+
+/// Why an entry builder refused a batch, as the builder's own error.
+pub type BuildFailure = Box<dyn std::error::Error + Send + Sync>;
 
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 //! The tiled log in the database: batched, durable appends and the reads proofs need.
 
+use crate::BuildFailure;
 use crate::events::{Erasure, EventRow};
 use crate::rows::ContactRow;
 use crate::rows::{ProofRow, StatusRow};
@@ -263,7 +264,7 @@ impl Store {
         build: F,
     ) -> Result<AppendOutcome<T>, StoreError>
     where
-        F: FnOnce(u64, &TxReads) -> Result<(Vec<NewEntry>, T), String>,
+        F: FnOnce(u64, &TxReads) -> Result<(Vec<NewEntry>, T), BuildFailure>,
     {
         let mut cached = self.edge.0.lock().await;
         let _turn = self.write_turn().await;
@@ -339,7 +340,7 @@ pub(crate) async fn append_in_tx<T, F>(
     build: F,
 ) -> Result<(AppendOutcome<T>, TileEdge, bool), StoreError>
 where
-    F: FnOnce(u64) -> Result<(Vec<NewEntry>, T), String>,
+    F: FnOnce(u64) -> Result<(Vec<NewEntry>, T), BuildFailure>,
 {
     {
         // Taking the head row for update serialises appends across processes (a row lock

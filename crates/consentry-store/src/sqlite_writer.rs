@@ -17,6 +17,7 @@
 //! one SQLite library (`libsqlite3-sys`), and the process's writers take turns
 //! ([`crate::Store::write_turn`]) as before.
 
+use crate::BuildFailure;
 use crate::events::{self, Erasure, EventRow};
 use crate::log::{self, Amendment, AppendOutcome, NewEntry, RequestState, Rows, TxAsk, TxReads};
 use crate::rows::{self, ContactRow};
@@ -73,7 +74,7 @@ impl Writer {
         build: F,
     ) -> Result<(AppendOutcome<T>, TileEdge, bool), StoreError>
     where
-        F: FnOnce(u64, &TxReads) -> Result<(Vec<NewEntry>, T), String>,
+        F: FnOnce(u64, &TxReads) -> Result<(Vec<NewEntry>, T), BuildFailure>,
     {
         let mut conn = self
             .0

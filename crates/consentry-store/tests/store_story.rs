@@ -780,7 +780,7 @@ async fn events_story(store: Store, sqlite_file: Option<std::path::PathBuf>) {
     );
     let refused = store
         .append_reading(TxAsk::default(), |_, _| {
-            Err::<(Vec<NewEntry>, ()), String>("refused".into())
+            Err::<(Vec<NewEntry>, ()), consentry_store::BuildFailure>("refused".into())
         })
         .await;
     assert!(refused.is_err());

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use consentry_core::event::SealedEvent;
 use consentry_core::ids::{EventId, SubjectId};
 use consentry_core::merkle::leaf_hash;
-use consentry_ledger::{Action, EventDraft, EventOutcome, SubmitError};
+use consentry_ledger::{EraseOutcome, On, SubmitError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -41,20 +41,17 @@ pub async fn erase(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Problem> {
     let subject = SubjectId::parse(&id).map_err(|_| Problem::not_found("contact"))?;
-    let draft = EventDraft {
-        id: EventId::from_suffix(&consentry_ledger::random::id_suffix(state.clock.now_ms()))
-            .map_err(Problem::unavailable)?,
+    let on = On {
         tenant: auth.tenant.id.clone(),
         subject: subject.clone(),
         actor: auth.key_id.clone(),
-        action: Action::Erase,
     };
-    let outcome = state.ledger.event(draft).await.map_err(|e| match e {
+    let outcome = state.ledger.erase(on).await.map_err(|e| match e {
         SubmitError::UnknownContact => Problem::not_found("contact"),
         other => Problem::unavailable(other),
     })?;
     match outcome {
-        EventOutcome::Erased { event } => {
+        EraseOutcome::Erased { event } => {
             // SQLite: the erased pages leave the write-ahead log now rather than at the
             // next periodic checkpoint (which retries while readers hold it).
             if let Err(e) = state.store.flush_erasures().await {
@@ -63,7 +60,7 @@ pub async fn erase(
             tracing::info!(%subject, index = event.event.body.log_index, "contact erased by its sender");
             Ok(Json(erasure_view(&subject, &event.event)))
         }
-        EventOutcome::AlreadyErased => {
+        EraseOutcome::AlreadyErased => {
             let stored = state
                 .store
                 .erasure_event(&auth.tenant.id, &subject)
@@ -80,12 +77,6 @@ pub async fn erase(
                 serde_json::from_slice(&stored.entry).map_err(Problem::unavailable)?;
             Ok(Json(erasure_view(&subject, &event)))
         }
-        EventOutcome::Revealed { .. }
-        | EventOutcome::Denied { .. }
-        | EventOutcome::Amended { .. }
-        | EventOutcome::Changed => Err(Problem::unavailable(
-            "an erasure was answered as another event",
-        )),
     }
 }
 

@@ -28,9 +28,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use consentry_core::event::ConsentState;
 use consentry_core::event::{EventType, SealedEvent};
-use consentry_core::ids::{EventId, ProofId, SubjectId, TenantId};
+use consentry_core::ids::{ProofId, SubjectId, TenantId};
 use consentry_core::proof::{Decision, Method};
-use consentry_ledger::{Action, EventDraft, EventOutcome as SeqOutcome, ProofDraft, SubmitError};
+use consentry_ledger::{AmendOutcome, EraseOutcome, On, ProofDraft, SubmitError};
 use consentry_pdf::Language;
 use consentry_store::{LoginState, StatusRow, SubjectProof};
 use consentry_vault::{Identity, WrappedKey, normalize_email};
@@ -739,20 +739,26 @@ pub async fn amend(
     // if the identity is still the one read (no concurrent change lost).
     let outcome = state
         .ledger
-        .amend(&tenant, &subject, "portal", fields, sealed, resealed)
+        .amend(
+            On {
+                tenant: tenant.clone(),
+                subject: subject.clone(),
+                actor: "portal".to_owned(),
+            },
+            fields,
+            sealed,
+            resealed,
+        )
         .await;
     match outcome {
-        Ok(SeqOutcome::Amended { event }) => {
+        Ok(AmendOutcome::Amended { event }) => {
             let index = event.event.body.log_index;
             tracing::info!(%subject, index, "portal: data amended");
             Ok(Redirect::to("/portal/me?done=amended").into_response())
         }
-        Ok(SeqOutcome::Changed) => Ok(Redirect::to("/portal/me").into_response()),
+        Ok(AmendOutcome::Changed) => Ok(Redirect::to("/portal/me").into_response()),
         Err(SubmitError::UnknownContact) => Ok(forbidden(lang)),
         Err(SubmitError::Erased) => Ok(erased_page(lang)),
-        Ok(_) => Err(Problem::unavailable(
-            "an amendment answered as another event",
-        )),
         Err(e) => Err(Problem::unavailable(e)),
     }
 }
@@ -828,31 +834,20 @@ pub async fn erase(
     }
     // The same erasure as `POST /v1/contacts/{id}/erase`: decided and written in the
     // sequencer's append transaction, with its `data.erased` entry.
-    let draft = EventDraft {
-        id: EventId::from_suffix(&consentry_ledger::random::id_suffix(state.clock.now_ms()))
-            .map_err(Problem::unavailable)?,
+    let on = On {
         tenant,
         subject: subject.clone(),
         actor: "portal".to_owned(),
-        action: Action::Erase,
     };
-    match state.ledger.event(draft).await {
-        Ok(SeqOutcome::Erased { event }) => {
+    match state.ledger.erase(on).await {
+        Ok(EraseOutcome::Erased { event }) => {
             if let Err(e) = state.store.flush_erasures().await {
                 tracing::warn!(error = %e, "erasure: truncating the write-ahead log failed; retried every second");
             }
             tracing::info!(%subject, index = event.event.body.log_index, "portal: data erased");
             Ok(Redirect::to("/portal/me?done=erased").into_response())
         }
-        Ok(SeqOutcome::AlreadyErased) => Ok(erased_page(lang)),
-        Ok(
-            SeqOutcome::Revealed { .. }
-            | SeqOutcome::Denied { .. }
-            | SeqOutcome::Amended { .. }
-            | SeqOutcome::Changed,
-        ) => Err(Problem::unavailable(
-            "an erasure was answered as another event",
-        )),
+        Ok(EraseOutcome::AlreadyErased) => Ok(erased_page(lang)),
         Err(SubmitError::UnknownContact) => Ok(forbidden(lang)),
         Err(e) => Err(Problem::unavailable(e)),
     }

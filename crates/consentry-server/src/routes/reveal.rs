@@ -18,7 +18,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use consentry_core::event::{ConsentState, IDENTITY_FIELDS};
 use consentry_core::ids::{EventId, SubjectId, TenantId};
-use consentry_ledger::{Action, EventDraft, EventOutcome, EventReply, SubmitError, VaultRecord};
+use consentry_ledger::{On, RevealOutcome, RevealReply, SubmitError, VaultRecord};
 use consentry_vault::WrappedKey;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -88,11 +88,6 @@ fn check_reason(reason: &Option<String>) -> Result<(), Problem> {
         )),
         _ => Ok(()),
     }
-}
-
-fn new_event_id(state: &AppState) -> Result<EventId, Problem> {
-    EventId::from_suffix(&consentry_ledger::random::id_suffix(state.clock.now_ms()))
-        .map_err(Problem::unavailable)
 }
 
 /// Opens a revealed vault record and keeps only `fields`: absent values are `null`,
@@ -177,24 +172,22 @@ pub async fn reveal(
     let fields = check_fields(&body.fields)?;
     check_reason(&body.reason)?;
     let subject = SubjectId::parse(&id).map_err(|_| Problem::not_found("contact"))?;
-    let draft = EventDraft {
-        id: new_event_id(&state)?,
+    let on = On {
         tenant: auth.tenant.id.clone(),
         subject: subject.clone(),
         actor: auth.key_id.clone(),
-        action: Action::Reveal {
-            purpose: body.purpose.clone(),
-            fields: fields.clone(),
-            reason: body.reason,
-        },
     };
-    let outcome = state.ledger.event(draft).await.map_err(|e| match e {
-        SubmitError::UnknownContact => Problem::not_found("contact"),
-        SubmitError::Erased => erased_problem(),
-        other => Problem::unavailable(other),
-    })?;
+    let outcome = state
+        .ledger
+        .reveal(on, body.purpose.clone(), fields.clone(), body.reason)
+        .await
+        .map_err(|e| match e {
+            SubmitError::UnknownContact => Problem::not_found("contact"),
+            SubmitError::Erased => erased_problem(),
+            other => Problem::unavailable(other),
+        })?;
     match outcome {
-        EventOutcome::Revealed {
+        RevealOutcome::Revealed {
             event,
             proof,
             vault,
@@ -211,7 +204,7 @@ pub async fn reveal(
             });
             Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
         }
-        EventOutcome::Denied {
+        RevealOutcome::Denied {
             event,
             consent,
             proof,
@@ -222,12 +215,6 @@ pub async fn reveal(
             &event.event.body.id,
             proof.map(|p| p.to_string()),
         )),
-        EventOutcome::Erased { .. }
-        | EventOutcome::AlreadyErased
-        | EventOutcome::Amended { .. }
-        | EventOutcome::Changed => Err(Problem::unavailable(
-            "a reveal was answered as another event",
-        )),
     }
 }
 
@@ -236,7 +223,7 @@ enum Queued {
     /// Answered without the sequencer (a malformed ID).
     Line(Value),
     /// Waiting for the sequencer.
-    Wait(SubjectId, EventReply),
+    Wait(SubjectId, RevealReply),
 }
 
 /// Counts for the summary line.
@@ -258,12 +245,12 @@ fn line_of(
     tenant: &TenantId,
     fields: &[String],
     subject: &SubjectId,
-    outcome: Result<EventOutcome, SubmitError>,
+    outcome: Result<RevealOutcome, SubmitError>,
     tally: &mut Tally,
 ) -> Value {
     let id = subject.as_str();
     let line = match outcome {
-        Ok(EventOutcome::Revealed {
+        Ok(RevealOutcome::Revealed {
             event,
             proof,
             vault,
@@ -286,7 +273,7 @@ fn line_of(
                 }
             }
         }
-        Ok(EventOutcome::Denied {
+        Ok(RevealOutcome::Denied {
             event,
             consent,
             proof,
@@ -309,12 +296,6 @@ fn line_of(
             tracing::error!(error = %e, "batch reveal: a contact could not be decided");
             refused_line(id, "unavailable")
         }
-        Ok(
-            EventOutcome::Erased { .. }
-            | EventOutcome::AlreadyErased
-            | EventOutcome::Amended { .. }
-            | EventOutcome::Changed,
-        ) => refused_line(id, "unavailable"),
     };
     tally.refused += 1;
     line
@@ -375,21 +356,16 @@ pub async fn batch(
                         group.push(Queued::Line(refused_line(&shown, "not-found")));
                         continue;
                     };
-                    let draft = EventDraft {
-                        id: match new_event_id(&state) {
-                            Ok(id) => id,
-                            Err(_) => return,
-                        },
+                    let on = On {
                         tenant: tenant.clone(),
                         subject: subject.clone(),
                         actor: auth.key_id.clone(),
-                        action: Action::Reveal {
-                            purpose: purpose.clone(),
-                            fields: fields.clone(),
-                            reason: reason.clone(),
-                        },
                     };
-                    match state.ledger.enqueue_event(draft).await {
+                    let queued = state
+                        .ledger
+                        .enqueue_reveal(on, purpose.clone(), fields.clone(), reason.clone())
+                        .await;
+                    match queued {
                         Ok(reply) => group.push(Queued::Wait(subject, reply)),
                         Err(e) => {
                             tally.refused += 1;
@@ -412,7 +388,7 @@ pub async fn batch(
                 let line = match q {
                     Queued::Line(v) => v,
                     Queued::Wait(subject, reply) => {
-                        let outcome = reply.await.unwrap_or(Err(SubmitError::Closed));
+                        let outcome = reply.outcome().await;
                         line_of(&state, &tenant, &fields, &subject, outcome, &mut tally)
                     }
                 };

@@ -31,7 +31,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use consentry_core::event::ConsentState;
 use consentry_core::ids::SubjectId;
 use consentry_core::proof::RecipientCategory;
-use consentry_ledger::{EventOutcome, SubmitError};
+use consentry_ledger::{AmendOutcome, On, SubmitError};
 use consentry_store::{BookCursor, BookFilter, BookOrder, ContactRow, StatusRow};
 use consentry_vault::{WrappedKey, normalize_email};
 use maud::{Markup, html};
@@ -977,22 +977,24 @@ pub async fn edit(
             let outcome = state
                 .ledger
                 .amend(
-                    &staff.tenant,
-                    &c.id,
-                    &staff.actor(),
+                    On {
+                        tenant: staff.tenant.clone(),
+                        subject: c.id.clone(),
+                        actor: staff.actor(),
+                    },
                     fields,
                     sealed,
                     resealed,
                 )
                 .await;
             match outcome {
-                Ok(EventOutcome::Amended { event }) => {
+                Ok(AmendOutcome::Amended { event }) => {
                     let index = event.event.body.log_index;
                     tracing::info!(user = %staff.user, subject = %c.id, index, "web: identity amended");
                 }
                 Err(SubmitError::Erased) => return Ok(erased_page(&staff, &c.id)),
                 Err(SubmitError::UnknownContact) => return Err(WebError::NotFound(lang)),
-                Ok(EventOutcome::Changed) => {
+                Ok(AmendOutcome::Changed) => {
                     return Ok(page(
                         &staff,
                         Section::Contacts,
@@ -1002,11 +1004,6 @@ pub async fn edit(
                             p.warn #edit-conflict { (t(lang, Text::ThisContactSDataChanged)) }
                             p { a href={"/app/contacts/" (c.id) "/edit"} { (t(lang, Text::EditAgain)) } }
                         },
-                    ));
-                }
-                Ok(_) => {
-                    return Err(WebError::Unavailable(
-                        "an amendment answered as another event".into(),
                     ));
                 }
                 Err(e) => return Err(WebError::Unavailable(e.to_string())),

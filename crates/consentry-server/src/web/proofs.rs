@@ -19,9 +19,9 @@ use crate::web::session::Staff;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use consentry_core::ids::{EventId, ProofId};
+use consentry_core::ids::ProofId;
 use consentry_core::proof::SealedProof;
-use consentry_ledger::{Action, EventDraft, EventOutcome, SubmitError};
+use consentry_ledger::{On, RevealOutcome, SubmitError};
 use consentry_vault::WrappedKey;
 use maud::html;
 
@@ -241,27 +241,21 @@ pub async fn evidence(
     // Opening the file is an access to the person's data: a sealed `data.access` event
     // (field `evidence`, this proof, the user as actor) is durable on the log before the
     // file is opened, and the subject key comes from the same transaction.
-    let event = EventId::from_suffix(&consentry_ledger::random::id_suffix(state.clock.now_ms()))
-        .map_err(|e| WebError::Unavailable(e.to_string()))?;
+    let on = On {
+        tenant: staff.tenant.clone(),
+        subject: row.subject.clone(),
+        actor: staff.actor(),
+    };
     let outcome = state
         .ledger
-        .event(EventDraft {
-            id: event,
-            tenant: staff.tenant.clone(),
-            subject: row.subject.clone(),
-            actor: staff.actor(),
-            action: Action::ReadEvidence {
-                purpose: proof.body.purpose.clone(),
-                proof: id.clone(),
-            },
-        })
+        .read_evidence(on, proof.body.purpose.clone(), id.clone())
         .await
         .map_err(|e| match e {
             // Erased: the key is gone, and so is the file (deleted with it).
             SubmitError::UnknownContact | SubmitError::Erased => WebError::NotFound(lang),
             other => WebError::Unavailable(other.to_string()),
         })?;
-    let EventOutcome::Revealed { vault, .. } = outcome else {
+    let RevealOutcome::Revealed { vault, .. } = outcome else {
         return Err(WebError::Unavailable(format!(
             "evidence of {id}: the access was not recorded"
         )));
