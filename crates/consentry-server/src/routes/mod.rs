@@ -9,7 +9,6 @@ mod contacts_csv;
 mod events;
 mod log;
 mod meta;
-pub mod openapi;
 mod portal;
 pub mod proofs;
 mod requests;
@@ -29,7 +28,6 @@ pub fn routes() -> Routes {
         .get("/healthz", meta::healthz)
         .get("/metrics", meta::metrics)
         .get("/.well-known/consentry.json", meta::well_known)
-        .get("/openapi.json", openapi::document)
         .get("/v1/log/checkpoint", log::checkpoint)
         .get("/v1/log/proof/inclusion", log::inclusion)
         .get("/v1/log/proof/consistency", log::consistency)

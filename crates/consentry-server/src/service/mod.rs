@@ -2,6 +2,7 @@
 //! signal. The only module that sees both the API ([`crate::routes`]) and the web
 //! application ([`crate::web`]).
 
+pub mod openapi;
 mod rejections;
 
 use crate::config::ServerConfig;
@@ -17,9 +18,12 @@ use consentry_ledger::{Ledger, LedgerSettings};
 use consentry_store::Store;
 use std::sync::Arc;
 
-/// Every route: the API and public pages, then the web application.
+/// Every route: the API and public pages, the web application, and the OpenAPI
+/// document describing them all.
 pub fn routes() -> Routes {
-    crate::routes::routes().merge(crate::web::routes())
+    crate::routes::routes()
+        .merge(crate::web::routes())
+        .merge(openapi::route())
 }
 
 async fn count_responses(State(state): State<AppState>, req: Request, next: Next) -> Response {

@@ -319,7 +319,7 @@ fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
 fn every_route_is_documented_and_nothing_else() {
     let routes = router_routes();
     let doc: Value =
-        serde_json::from_slice(&consentry_server::routes::openapi::bytes().unwrap()).unwrap();
+        serde_json::from_slice(&consentry_server::service::openapi::bytes().unwrap()).unwrap();
     let documented = documented_routes(&doc);
     let undocumented: Vec<_> = routes.difference(&documented).collect();
     let phantom: Vec<_> = documented.difference(&routes).collect();
