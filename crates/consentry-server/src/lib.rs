@@ -1,11 +1,16 @@
 //! Consentry's HTTP service: adapters from HTTP requests to the ledger's commands
 //! (`consentry-ledger`, the one way into the log), and what they return rendered.
 //!
-//! - [`config`]: the validated configuration the binary hands in;
-//! - [`routes`]: the HTTP API, with tenant authorisation in the handlers' signatures and
-//!   every error as RFC 9457 problem+json ([`problem`]);
-//! - [`web`]: the sender's web application (staff sign-in, address book, consents,
-//!   requests, proofs, purposes and notices, dashboard), server-rendered HTML.
+//! Three layers, imports going down only (`tests/layers.rs` checks it):
+//!
+//! - the root modules, shared by every adapter: [`state`], [`config`], [`session`] (both
+//!   principals), [`i18n`] (every text, by key), [`page`] (the HTML shell and its
+//!   headers), [`downloads`] (proofs and certificates), [`consents`], [`requests`],
+//!   [`contacts`], [`problem`] (RFC 9457 problem+json), [`mail`], [`webhooks`],
+//!   [`portal`], [`route_table`];
+//! - [`routes`]: the HTTP API, the recipient's pages, the portal and `/verify`; and
+//!   [`web`]: the sender's web application — neither imports the other;
+//! - [`service`]: every route in one router, the OpenAPI document, running the service.
 #![deny(missing_docs)]
 
 pub mod auth;

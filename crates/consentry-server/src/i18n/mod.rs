@@ -1,6 +1,6 @@
 //! Languages: French and English, how a page's language is chosen, and every text a
 //! person reads — pages, e-mails, error messages — in one keyed catalogue
-//! ([`texts`]): code names a [`Text`], never a sentence, so a text is written once,
+//! (`i18n/texts.rs`): code names a [`Text`], never a sentence, so a text is written once,
 //! both languages side by side, and a missing or misspelt key does not compile.
 
 mod texts;

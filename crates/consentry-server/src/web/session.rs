@@ -6,9 +6,8 @@
 //! - **Passwords** are Argon2id (RustCrypto `argon2`, OWASP's parameters: 19 MiB, 2
 //!   passes), checked on the blocking pool. An unknown address is checked against a dummy
 //!   hash, so the answer and its timing do not say whether an account exists.
-//! - **Sessions** are a 256-bit random ID in a cookie (`HttpOnly`, `SameSite=Strict`,
-//!   `Path=/app`; `Secure` and the `__Host-` prefix when the public URL is https), stored
-//!   hashed with an absolute expiry of [`SESSION_TTL_MS`] and a synchronizer token.
+//! - **Sessions** are [`crate::session`]'s, for [`Principal::Staff`] (a working day),
+//!   with a synchronizer token.
 //! - **CSRF**: every state-changing request is a POST whose body is read through [`Form`]
 //!   or [`Upload`], which refuse a cross-site origin and check the session's token before
 //!   the handler runs: a handler that takes one cannot forget it.
