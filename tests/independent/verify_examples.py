@@ -21,8 +21,13 @@ and the C2SP tlog-proof@v1 text format (c2sp.org/tlog-proof).
 Every positive check is paired with negative checks (tampered inputs that MUST
 be rejected) so the script cannot pass vacuously.
 
-Usage:  python3 verify_examples.py [EXAMPLES_DIR]
+Usage:  python3 verify_examples.py [--trust WELL_KNOWN.json] [EXAMPLES_DIR]
 Prints one line per check, then "N passed, M failed"; exits 1 on any failure.
+
+With --trust, the keys are the ones an operator publishes at
+/.well-known/consentry.json (a saved copy), not keys.txt: a document is trusted only
+if its seal key and its checkpoint's log key are listed there. The document is read
+as I-JSON, like every other input.
 """
 
 from __future__ import annotations
@@ -77,14 +82,48 @@ def sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
-def load_json(path: Path):
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def strict_loads(data: bytes, name: str = "document"):
+    """I-JSON (RFC 7493): refuses repeated member names, strings holding a lone surrogate
+    (Python's json module accepts "\\ud800"), and integers beyond 2^53 - 1, which readers
+    do not all read the same way."""
+
     def no_dups(pairs):
         keys = [k for k, _ in pairs]
         if len(keys) != len(set(keys)):
-            raise CheckFailed(f"{path.name}: duplicate JSON member names")
+            raise CheckFailed(f"{name}: duplicate JSON member names")
         return dict(pairs)
 
-    return json.loads(path.read_bytes().decode("utf-8"), object_pairs_hook=no_dups)
+    def safe_int(text: str) -> int:
+        n = int(text)
+        if abs(n) > MAX_SAFE_INTEGER:
+            raise CheckFailed(f"{name}: integer {text} beyond 2^53 - 1")
+        return n
+
+    def no_lone_surrogates(v):
+        if isinstance(v, str):
+            if any(0xD800 <= ord(c) <= 0xDFFF for c in v):
+                raise CheckFailed(f"{name}: string with a lone surrogate")
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                no_lone_surrogates(k)
+                no_lone_surrogates(x)
+        elif isinstance(v, list):
+            for x in v:
+                no_lone_surrogates(x)
+
+    try:
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=no_dups, parse_int=safe_int)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckFailed(f"{name}: not JSON: {exc}") from None
+    no_lone_surrogates(value)
+    return value
+
+
+def load_json(path: Path):
+    return strict_loads(path.read_bytes(), path.name)
 
 
 def ed25519_verify(pub: bytes, sig: bytes, msg: bytes) -> None:
@@ -358,9 +397,34 @@ def parse_keys_txt(text: str) -> dict[str, str]:
     return out
 
 
+def trusted_keys(path: Path) -> tuple[list[str], list[str]]:
+    """(seal public keys in base64, log verifier keys) of a /.well-known/consentry.json."""
+    wk = strict_loads(path.read_bytes(), path.name)
+    require(isinstance(wk, dict) and isinstance(wk.get("log"), dict),
+            f"{path.name}: not a /.well-known/consentry.json document")
+    origin = wk["log"].get("origin")
+    logs = [wk["log"].get("verifier_key")] + list(wk.get("previous_log_keys") or [])
+    for k in logs:
+        name, _, _ = parse_verifier_key(k)
+        require(name == origin, f"{path.name}: log key {k} is not a key of log {origin}")
+    seals = [k.get("public_key") for k in wk.get("seal_keys") or []]
+    for k in seals:
+        require(len(b64d(k)) == 32, f"{path.name}: seal key {k} is not 32 bytes")
+    require(seals, f"{path.name}: no seal key")
+    return seals, logs
+
+
 def main(argv: list[str]) -> int:
     here = Path(__file__).resolve().parent
-    ex = Path(argv[1]) if len(argv) > 1 else here.parent.parent / "docs" / "examples"
+    args = argv[1:]
+    trust = None
+    if args[:1] == ["--trust"]:
+        if len(args) < 2:
+            print("usage: verify_examples.py [--trust WELL_KNOWN.json] [EXAMPLES_DIR]", file=sys.stderr)
+            return 2
+        trust = Path(args[1])
+        args = args[2:]
+    ex = Path(args[0]) if args else here.parent.parent / "docs" / "examples"
     print(f"examples: {ex}")
     print(f"jcs {jcs.__version__}; cryptography {__import__('cryptography').__version__}; "
           f"python {sys.version.split()[0]}")
@@ -376,6 +440,29 @@ def main(argv: list[str]) -> int:
     seal_fpr = keys["seal key fingerprint (sha256)"]
 
     r = Runner()
+
+    # ---- trust: the keys the operator publishes (--trust) -----------------
+    if trust is not None:
+        seals, logs = trusted_keys(trust)
+
+        def seal_pinned(doc=proof, seals=seals):
+            require(doc["seal"]["public_key"] in seals,
+                    f"seal key {doc['seal']['public_key']} is not among the pinned keys")
+        r.check(f"trust: the proof's seal key is one {trust.name} lists", seal_pinned)
+
+        def log_pinned(logs=logs):
+            require(any(verify_checkpoint(cert["checkpoint"], k) for k in logs if k == cert["log_key"]),
+                    "the certificate's log key is not among the pinned keys")
+        r.check(f"trust: the certificate's checkpoint is signed by a log key {trust.name} lists",
+                log_pinned)
+
+        def other_operator():
+            other = base64.b64encode(bytes(32)).decode()
+            seal_pinned(proof, [other])
+        r.reject("trust: the proof against another operator's seal key", other_operator)
+        # From here on the pinned keys stand in for keys.txt.
+        seal_pub_b64 = seals[0] if proof["seal"]["public_key"] not in seals else proof["seal"]["public_key"]
+        log_vkey = cert["log_key"] if cert["log_key"] in logs else logs[0]
 
     # ---- RFC 8785 ---------------------------------------------------------
     def jcs_bytes():
@@ -477,7 +564,8 @@ def main(argv: list[str]) -> int:
         extra, index, hashes, note = parse_tlog_proof(text)
         _, size, root = verify_checkpoint(note, log_vkey)
         require(extra is not None, "no extra")
-        entry = json.loads(extra)
+        entry = strict_loads(extra, "extra")
+        require(canonical(entry) == extra, "extra is not in RFC 8785 canonical form")
         check_seal(entry)
         require(verify_inclusion_rfc9162(index, size, sha256(b"\x00" + canonical(entry)), hashes, root),
                 "tlog-proof inclusion does not verify")
@@ -516,6 +604,39 @@ def main(argv: list[str]) -> int:
         p["decision"] = "denied"
         check_seal(p)
     r.reject("proof with decision changed: seal", tamper_decision_seal)
+
+    # A document that could be read two ways is refused before any check: the genuine
+    # proof with a second "decision" member inserted before the real one (a first-wins
+    # reader would see "granted", Python's json and serde_json the real value), with a
+    # lone surrogate, with an integer beyond 2^53 - 1.
+    proof_bytes = (ex / "proof.json").read_bytes()
+
+    def duplicate_member():
+        # The duplicate repeats the real value, so a lenient parse would verify the seal:
+        # only the strict parse refuses it.
+        forged = proof_bytes.replace(b'"decision":', b'"decision": "granted", "decision":', 1)
+        require(forged != proof_bytes, "proof.json has no decision member")
+        check_seal(strict_loads(forged, "forged proof"))
+    r.reject("proof with a duplicate 'decision' member", duplicate_member)
+
+    def lone_surrogate():
+        forged = proof_bytes.replace(b'"purpose": "', b'"purpose": "\\ud800', 1)
+        require(forged != proof_bytes, "proof.json has no purpose member")
+        strict_loads(forged, "forged proof")  # the parse alone must refuse it
+    r.reject("proof with a lone surrogate in a string", lone_surrogate)
+
+    def huge_integer():
+        forged = proof_bytes.replace(b'"log_index": ', b'"log_index": 9007199254740992', 1)
+        forged = forged.replace(b'9007199254740992' + str(proof["log_index"]).encode(), b'9007199254740992', 1)
+        strict_loads(forged, "forged proof")  # the parse alone must refuse it
+    r.reject("proof with an integer beyond 2^53 - 1", huge_integer)
+
+    def tlog_extra_not_canonical(text=tlog_proof_txt):
+        extra, index, hashes, note = parse_tlog_proof(text)
+        spaced = json.dumps(strict_loads(extra, "extra"), indent=1).encode()
+        entry = strict_loads(spaced, "extra")
+        require(canonical(entry) == spaced, "extra is not in RFC 8785 canonical form")
+    r.reject("tlog-proof whose extra is re-indented (same value, not canonical)", tlog_extra_not_canonical)
 
     def tamper_decision_inclusion():
         c = copy.deepcopy(cert)

@@ -65,6 +65,10 @@ pub struct TrustedKeys {
     /// signature is checked against the certificate it carries and the report says the
     /// chain was not checked.
     pub tsa_cas: Vec<Vec<u8>>,
+    /// EVM block hashes (`0x…`, lowercase) the verifier trusts to be on the chain it
+    /// cares about — from a node or explorer of its choice. An EVM anchor in another
+    /// block holds mathematically but is not rooted.
+    pub evm_blocks: Vec<String>,
 }
 
 /// The outcome of one check.
@@ -77,6 +81,36 @@ pub enum Status {
     Failed,
     /// The check was not made (the detail says why); it does not make the document invalid.
     NotChecked,
+    /// The signature or anchor holds, but is not rooted in anything the verifier pinned
+    /// (a seal or log key, a TSA's CA, an EVM block): the detail says what to pin and
+    /// where to get it. The document is then untrusted, not valid.
+    Untrusted,
+}
+
+/// What a verification concludes, as `consentry verify`'s exit codes say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every signature checks against a pinned key and every anchor present against a
+    /// root the verifier chose.
+    Valid,
+    /// No check failed, but a key or an anchor is not rooted ([`Status::Untrusted`]).
+    Untrusted,
+    /// A check failed.
+    Invalid,
+}
+
+impl Verdict {
+    /// The verdict of a list of checks.
+    pub fn of(checks: &[Check]) -> Verdict {
+        if checks.iter().any(|c| c.status == Status::Failed) {
+            Verdict::Invalid
+        } else if checks.iter().any(|c| c.status == Status::Untrusted) {
+            Verdict::Untrusted
+        } else {
+            Verdict::Valid
+        }
+    }
 }
 
 /// One named check and its outcome.
@@ -112,15 +146,18 @@ pub enum DocumentKind {
 pub struct Report {
     /// The document kind.
     pub kind: DocumentKind,
-    /// True when no check failed.
+    /// True when no check failed (the verdict may still be untrusted).
     pub valid: bool,
+    /// Valid, untrusted or invalid.
+    pub verdict: Verdict,
     /// The proof's ID; an event's ID for an event (empty for an anchor history).
     pub proof_id: String,
     /// The document's log entry hash, `SHA-256(0x00 ‖ JCS(document))`, lowercase hex
     /// (empty for an anchor history).
     pub leaf_hash: String,
-    /// The earliest time an anchor that passed its checks puts on the checkpoint (RFC
-    /// 3339, UTC): the proof existed by then. `None` when no anchor was verified.
+    /// The earliest time an anchor that passed its checks *against a pinned root* puts on
+    /// the checkpoint (RFC 3339, UTC): the proof existed by then. `None` when no anchor was
+    /// rooted — an unrooted anchor's time is whatever its maker chose.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anchored_by: Option<String>,
     /// The checks, in the order made.
@@ -137,6 +174,7 @@ impl Report {
             detail: detail.into(),
         });
         self.valid = self.checks.iter().all(|c| c.status != Status::Failed);
+        self.verdict = Verdict::of(&self.checks);
     }
 
     /// The first failed check, if any.
@@ -166,6 +204,13 @@ impl Checks {
         self.0.push(Check {
             name,
             status: Status::NotChecked,
+            detail: detail.into(),
+        });
+    }
+    fn unrooted(&mut self, name: &'static str, detail: impl Into<String>) {
+        self.0.push(Check {
+            name,
+            status: Status::Untrusted,
             detail: detail.into(),
         });
     }
@@ -208,8 +253,10 @@ impl Verifier {
         if bytes.starts_with(tlog_proof::HEADER.as_bytes()) {
             return self.verify_tlog_proof(bytes);
         }
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| Unusable::NotJson(e.to_string()))?;
+        // Strict: a document that could be read two ways (a repeated member, a lone
+        // surrogate, an integer readers round) is refused rather than read one way.
+        let value =
+            crate::strict_json::parse(bytes).map_err(|e| Unusable::NotJson(e.to_string()))?;
         let serde_json::Value::Object(obj) = value else {
             return Err(Unusable::NoType);
         };
@@ -270,6 +317,7 @@ impl Verifier {
         Ok(Report {
             kind: DocumentKind::Event,
             valid,
+            verdict: Verdict::of(&checks.0),
             proof_id: event.body.id.to_string(),
             leaf_hash: leaf.to_hex(),
             anchored_by: None,
@@ -345,40 +393,58 @@ impl Verifier {
                             .ok()
                             .and_then(|s| s.checked_mul(1000))
                             .and_then(|ms| Timestamp::from_unix_millis(ms).ok());
-                        if let Some(t) = time {
-                            note(t);
-                        }
-                        checks.pass(
-                            "anchor_evm",
-                            format!(
-                                "transaction {} from {} carries this checkpoint as calldata; it is in block {} ({}) of chain {}, mined {}, by the Merkle-Patricia proofs of its transaction and successful receipt to the block header. Offline this trusts only the block hash: compare it with any node or explorer of chain {} (consentry verify --rpc URL)",
-                                f.tx_hash,
-                                f.from,
-                                f.block_number,
-                                f.block_hash,
-                                f.chain_id,
-                                time.map_or_else(|| f.block_time.to_string(), |t| t.to_string()),
-                                f.chain_id
-                            ),
+                        let facts = format!(
+                            "transaction {} from {} carries this checkpoint as calldata; it is in block {} ({}) of chain {}, mined {}, by the Merkle-Patricia proofs of its transaction and successful receipt to the block header",
+                            f.tx_hash,
+                            f.from,
+                            f.block_number,
+                            f.block_hash,
+                            f.chain_id,
+                            time.map_or_else(|| f.block_time.to_string(), |t| t.to_string()),
                         );
+                        let rooted = self
+                            .trusted
+                            .evm_blocks
+                            .iter()
+                            .any(|b| b.eq_ignore_ascii_case(&f.block_hash));
+                        if rooted {
+                            if let Some(t) = time {
+                                note(t);
+                            }
+                            checks
+                                .pass("anchor_evm", format!("{facts}; the block is one you trust"));
+                        } else {
+                            checks.unrooted(
+                                "anchor_evm",
+                                format!(
+                                    "{facts}. Nothing roots that block: anyone can make a block header and proofs that hold together. Check it against a node of your choice (consentry verify --rpc URL) or pin its hash (--evm-block {}) after comparing it with an explorer of chain {}; until then its time is not counted",
+                                    f.block_hash, f.chain_id
+                                ),
+                            );
+                        }
                     }
                     Err(e) => checks.fail("anchor_evm", e.to_string()),
                 },
                 Ok(AnchorKind::Rfc3161) => {
                     match check_rfc3161_anchor(anchor, body, &self.trusted.tsa_cas) {
                         Ok(f) => {
-                            note(f.gen_time);
-                            let chain = match &f.chain {
-                                TsaChain::Trusted { ca } => format!("its certificate chains to the trusted CA {ca}"),
-                                TsaChain::NotChecked => "its certificate chain was not checked: pass the TSA's CA (--tsa-ca FILE) to check it".to_owned(),
-                            };
-                            checks.pass(
-                                "anchor_rfc3161",
-                                format!(
-                                    "RFC 3161 time-stamp token over SHA-256 of this checkpoint, signed by {} at {} (serial {}, policy {}); {chain}",
-                                    f.tsa_name, f.gen_time, f.serial, f.policy
-                                ),
+                            let facts = format!(
+                                "RFC 3161 time-stamp token over SHA-256 of this checkpoint, signed by {} at {} (serial {}, policy {})",
+                                f.tsa_name, f.gen_time, f.serial, f.policy
                             );
+                            match &f.chain {
+                                TsaChain::Trusted { ca } => {
+                                    note(f.gen_time);
+                                    checks.pass(
+                                        "anchor_rfc3161",
+                                        format!("{facts}; its certificate chains to the trusted CA {ca}"),
+                                    );
+                                }
+                                TsaChain::NotChecked => checks.unrooted(
+                                    "anchor_rfc3161",
+                                    format!("{facts}. Its certificate chain was not checked, so anyone could have made the token: pass the TSA's CA certificate (--tsa-ca FILE, from the TSA's own site); until then its time is not counted"),
+                                ),
+                            }
                         }
                         Err(e) => checks.fail("anchor_rfc3161", e.to_string()),
                     }
@@ -473,10 +539,10 @@ impl Verifier {
             previous = Some(cp);
         }
         if self.trusted.log.is_empty() {
-            checks.skip(
+            checks.unrooted(
                 "log_key",
                 format!(
-                    "log key not pinned: compare {} with the operator's published log key",
+                    "log key not pinned: anyone can sign checkpoints with a key of their own. Pin the operator's log key (--log-key {}, or --trust with the operator's /.well-known/consentry.json) after comparing it with what the operator publishes",
                     history.log_key
                 ),
             );
@@ -489,6 +555,7 @@ impl Verifier {
         Ok(Report {
             kind: DocumentKind::AnchorHistory,
             valid,
+            verdict: Verdict::of(&checks.0),
             proof_id: String::new(),
             leaf_hash: String::new(),
             anchored_by,
@@ -505,8 +572,13 @@ impl Verifier {
                 "no extra line: the Consentry proof it covers is missing",
             )
         })?;
-        let value: serde_json::Value = serde_json::from_slice(&entry)
-            .map_err(|e| malformed("tlog-proof", format!("extra is not a JSON proof: {e}")))?;
+        // `extra` is the log entry itself: canonical bytes, byte for byte.
+        let value = crate::strict_json::canonical_value(&entry).map_err(|e| {
+            malformed(
+                "tlog-proof",
+                format!("extra is not a canonical JSON proof: {e}"),
+            )
+        })?;
         let serde_json::Value::Object(obj) = value else {
             return Err(malformed("tlog-proof", "extra is not a JSON proof object"));
         };
@@ -607,10 +679,10 @@ impl Verifier {
             }
         };
         if self.trusted.log.is_empty() {
-            checks.skip(
+            checks.unrooted(
                 "log_key",
                 format!(
-                    "log key not pinned: compare {log_key} with the operator's published log key"
+                    "log key not pinned: anyone can sign checkpoints with a key of their own. Pin the operator's log key (--log-key {log_key}, or --trust with the operator's /.well-known/consentry.json) after comparing it with what the operator publishes"
                 ),
             );
         } else if self.trusted.log.iter().any(|k| k == log_key) {
@@ -698,9 +770,9 @@ fn check_seal(msg: &[u8], seal: &Seal, what: &str, trusted: &TrustedKeys, checks
                 ),
             );
             if trusted.seal.is_empty() {
-                checks.skip(
+                checks.unrooted(
                     "seal_key",
-                    format!("seal key not pinned: compare fingerprint {} with the operator's published seal key", key.fingerprint()),
+                    format!("seal key not pinned: anyone can seal with a key of their own. Pin the operator's seal key (--seal-key BASE64, or --trust with the operator's /.well-known/consentry.json) after comparing its fingerprint {} with what the operator publishes", key.fingerprint()),
                 );
             } else if trusted.seal.contains(&key) {
                 checks.pass(
@@ -731,6 +803,7 @@ fn finish(kind: DocumentKind, proof: &SealedProof, leaf: Hash, checks: Checks) -
     Report {
         kind,
         valid,
+        verdict: Verdict::of(&checks.0),
         proof_id: proof.body.id.to_string(),
         leaf_hash: leaf.to_hex(),
         anchored_by: None,

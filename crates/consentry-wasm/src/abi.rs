@@ -7,7 +7,9 @@
 //! 2. `verify(ptr, len) -> u64`: reads those bytes, verifies them, and returns
 //!    `(report_ptr << 32) | report_len`, a UTF-8 JSON report in a new buffer
 //!    (`crate::verify_json`); the input buffer is left alone;
-//! 3. `dealloc(ptr, len)`: gives back each buffer, input and report, exactly once.
+//! 3. `verify_pinned(ptr, len, keys_ptr, keys_len) -> u64`: the same, against the keys the
+//!    second buffer names (the page pins the serving operator's, or a visitor's);
+//! 4. `dealloc(ptr, len)`: gives back each buffer, input and report, exactly once.
 //!
 //! Every buffer is a `Box<[u8]>` of exactly its length, leaked with `Box::into_raw` and
 //! rebuilt with `Box::from_raw`, so `dealloc` needs only what the caller already holds.
@@ -52,6 +54,48 @@ pub unsafe extern "C" fn verify(ptr: *const u8, len: usize) -> u64 {
         unsafe { std::slice::from_raw_parts(ptr, len) }
     };
     let report = crate::verify_json(input).into_bytes().into_boxed_slice();
+    let report_len = report.len();
+    let report_ptr = Box::into_raw(report).cast::<u8>();
+    ((report_ptr.addr() as u64) << 32) | report_len as u64
+}
+
+/// Like [`verify`], against the keys named by the `keys_len` bytes at `keys_ptr` (JSON
+/// `{"seal": […], "log": […]}`, see `crate::verify_pinned`).
+///
+/// # Safety
+/// Both `(ptr, len)` and `(keys_ptr, keys_len)` must be as [`verify`] requires of its
+/// input: buffers from [`alloc`], initialised, unchanged during the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn verify_pinned(
+    ptr: *const u8,
+    len: usize,
+    keys_ptr: *const u8,
+    keys_len: usize,
+) -> u64 {
+    // SAFETY: by this function's contract, each pointer is to its length's initialised
+    // bytes, which nothing writes while the call lasts.
+    let input = unsafe { bytes(ptr, len) };
+    // SAFETY: as above.
+    let keys = unsafe { bytes(keys_ptr, keys_len) };
+    pack(crate::verify_pinned_json(input, keys))
+}
+
+/// The `len` bytes at `ptr` (none when `len` is 0).
+///
+/// # Safety
+/// `ptr` must point to `len` initialised bytes that stay unchanged while the slice lives.
+unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if len == 0 || ptr.is_null() {
+        &[]
+    } else {
+        // SAFETY: by this function's contract.
+        unsafe { std::slice::from_raw_parts(ptr, len) }
+    }
+}
+
+/// Leaks `report` as a buffer and packs `(ptr << 32) | len`.
+fn pack(report: String) -> u64 {
+    let report = report.into_bytes().into_boxed_slice();
     let report_len = report.len();
     let report_ptr = Box::into_raw(report).cast::<u8>();
     ((report_ptr.addr() as u64) << 32) | report_len as u64

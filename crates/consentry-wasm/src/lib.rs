@@ -15,10 +15,10 @@
 //!
 //! The report is shaped for a page, not for a program that already links the core:
 //! `{outcome, kind, proof_id, leaf_hash, anchored_by, checks: [{name, status, detail}],
-//! error?}` with `outcome` one of `valid`, `invalid`, `unusable` — the three results
-//! `consentry verify` reports as exit codes 0, 1 and 2.
+//! error?}` with `outcome` one of `valid`, `untrusted`, `invalid`, `unusable` — the four
+//! results `consentry verify` reports as exit codes 0, 3, 1 and 2.
 
-use consentry_core::verify::{Check, DocumentKind, TrustedKeys, verify_document};
+use consentry_core::verify::{Check, DocumentKind, TrustedKeys, Verdict, verify_document};
 use serde::Serialize;
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
@@ -29,8 +29,10 @@ mod abi;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
-    /// No check failed.
+    /// Every signature checks against a pinned key and every anchor against a chosen root.
     Valid,
+    /// No check failed, but a key or an anchor is not rooted in anything pinned.
+    Untrusted,
     /// A check failed: the document was altered, or is not what it claims.
     Invalid,
     /// The input is not a document this verifier can check at all.
@@ -64,12 +66,18 @@ pub struct WebReport {
 /// `--seal-key`/`--log-key`: signatures are checked against the keys the document
 /// carries, and the report says the keys were not compared with the operator's.
 pub fn verify(bytes: &[u8]) -> WebReport {
-    match verify_document(bytes, &TrustedKeys::default()) {
+    report_of(verify_document(bytes, &TrustedKeys::default()))
+}
+
+fn report_of(
+    result: Result<consentry_core::verify::Report, consentry_core::verify::Unusable>,
+) -> WebReport {
+    match result {
         Ok(report) => WebReport {
-            outcome: if report.valid {
-                Outcome::Valid
-            } else {
-                Outcome::Invalid
+            outcome: match report.verdict {
+                Verdict::Valid => Outcome::Valid,
+                Verdict::Untrusted => Outcome::Untrusted,
+                Verdict::Invalid => Outcome::Invalid,
             },
             kind: Some(report.kind),
             // An anchor history names no proof: the core leaves these empty.
@@ -89,6 +97,54 @@ pub fn verify(bytes: &[u8]) -> WebReport {
             error: Some(unusable.to_string()),
         },
     }
+}
+
+/// The keys a page pins: `{"seal": ["<base64 Ed25519 key>", …], "log":
+/// ["origin+hexid+base64", …]}`, as the `/verify` page hands them in (the serving
+/// operator's, or those a visitor pasted).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pins {
+    #[serde(default)]
+    seal: Vec<String>,
+    #[serde(default)]
+    log: Vec<String>,
+}
+
+fn trusted_keys(pins: &[u8]) -> Result<TrustedKeys, String> {
+    let value = consentry_core::strict_json::parse(pins).map_err(|e| e.to_string())?;
+    let pins: Pins = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    let mut trusted = TrustedKeys::default();
+    for k in &pins.seal {
+        trusted.seal.push(
+            consentry_core::keys::SealPublicKey::from_base64(k)
+                .map_err(|e| format!("seal key {k}: {e}"))?,
+        );
+    }
+    for k in pins.log {
+        consentry_core::checkpoint::verifier_key_label(&k)
+            .map_err(|e| format!("log key {k}: {e}"))?;
+        trusted.log.push(k);
+    }
+    Ok(trusted)
+}
+
+/// Verifies `bytes` against the keys `pins` names (JSON, see `Pins`): a signature
+/// under another key fails, and only pinned keys make a document valid.
+pub fn verify_pinned(bytes: &[u8], pins: &[u8]) -> WebReport {
+    match trusted_keys(pins) {
+        Ok(trusted) => report_of(verify_document(bytes, &trusted)),
+        Err(e) => report_of(Err(consentry_core::verify::Unusable::Malformed {
+            kind: "pinned keys",
+            reason: e,
+        })),
+    }
+}
+
+/// [`verify_pinned`], serialised as the UTF-8 JSON the page reads.
+pub fn verify_pinned_json(bytes: &[u8], pins: &[u8]) -> String {
+    serde_json::to_string(&verify_pinned(bytes, pins))
+        .unwrap_or_else(|_| SERIALISATION_FAILED.to_owned())
 }
 
 /// The report of last resort, should serialising the real one ever fail: the page must
@@ -129,13 +185,14 @@ mod tests {
     }
 
     #[test]
-    fn the_example_proof_is_valid_with_its_seal_passed() {
+    fn the_example_proof_is_untrusted_without_a_pinned_key_with_its_seal_passed() {
         let r = report(PROOF);
-        assert_eq!(r["outcome"], "valid", "{r}");
+        assert_eq!(r["outcome"], "untrusted", "{r}");
         assert_eq!(r["kind"], "proof");
         assert_eq!(r["proof_id"], json(PROOF)["id"]);
         assert_eq!(status(&r, "seal"), "passed");
-        assert_eq!(status(&r, "seal_key"), "not_checked");
+        // No key pinned: the seal holds, but is not rooted.
+        assert_eq!(status(&r, "seal_key"), "untrusted");
         assert_eq!(status(&r, "inclusion"), "not_checked");
         assert!(r.get("error").is_none(), "{r}");
         for c in r["checks"].as_array().unwrap() {
@@ -144,9 +201,9 @@ mod tests {
     }
 
     #[test]
-    fn the_example_certificate_is_valid_with_inclusion_and_checkpoint_passed() {
+    fn the_example_certificate_holds_with_inclusion_and_checkpoint_passed() {
         let r = report(CERTIFICATE);
-        assert_eq!(r["outcome"], "valid", "{r}");
+        assert_eq!(r["outcome"], "untrusted", "{r}");
         assert_eq!(r["kind"], "certificate");
         for name in [
             "seal",
@@ -221,6 +278,34 @@ mod tests {
         let web = verify(CERTIFICATE);
         assert_eq!(web.checks, core.checks);
         assert_eq!(web.leaf_hash.as_deref(), Some(core.leaf_hash.as_str()));
+    }
+
+    #[test]
+    fn pinned_keys_make_the_example_valid_and_other_keys_invalid() {
+        let keys = include_str!("../../../docs/examples/keys.txt");
+        let value = |label: &str| {
+            keys.lines()
+                .find_map(|l| l.strip_prefix(label).map(|v| v.trim().to_owned()))
+                .unwrap_or_else(|| panic!("no {label} in keys.txt"))
+        };
+        let seal = value("seal public key (base64):");
+        let log = value("log verifier key:");
+        let pins = serde_json::json!({"seal": [seal], "log": [log]}).to_string();
+        let r: Value =
+            serde_json::from_str(&verify_pinned_json(CERTIFICATE, pins.as_bytes())).unwrap();
+        assert_eq!(r["outcome"], "valid", "{r}");
+        assert_eq!(status(&r, "seal_key"), "passed");
+        assert_eq!(status(&r, "log_key"), "passed");
+        let other = consentry_core::keys::SealKey::from_seed(&[9; 32])
+            .public()
+            .to_base64();
+        let pins = serde_json::json!({"seal": [other]}).to_string();
+        let r: Value = serde_json::from_str(&verify_pinned_json(PROOF, pins.as_bytes())).unwrap();
+        assert_eq!(r["outcome"], "invalid", "{r}");
+        let r: Value =
+            serde_json::from_str(&verify_pinned_json(PROOF, b"{\"seal\": [\"x\"]}")).unwrap();
+        assert_eq!(r["outcome"], "unusable", "{r}");
+        assert!(r["error"].as_str().unwrap().contains("pinned keys"), "{r}");
     }
 
     #[test]

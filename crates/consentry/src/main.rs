@@ -5,6 +5,7 @@ mod anchor_cmd;
 mod config;
 mod contacts_cmd;
 mod keys_cmd;
+mod pins;
 mod serve_cmd;
 mod tenant_cmd;
 mod user_cmd;

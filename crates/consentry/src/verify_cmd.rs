@@ -2,12 +2,14 @@
 //!
 //! The checks themselves live in the core (`consentry_core::verify`), the same code the
 //! `/verify` page runs in the browser; this module reads the file, prints the report for a
-//! person or as JSON, and maps the outcome to the exit status: 0 valid, 1 invalid,
-//! 2 unusable input.
+//! person or as JSON, and maps the verdict to the exit status: 0 VALID (every signature
+//! checks against a pinned key and every anchor present against a root the user chose),
+//! 3 UNTRUSTED (the signatures and maths hold but a key or an anchor is not rooted; the
+//! report names each and what to pin), 1 INVALID, 2 unusable input.
 
 use consentry_core::anchor::AnchorKind;
 use consentry_core::keys::SealPublicKey;
-use consentry_core::verify::{Report, Status, TrustedKeys, verify_document};
+use consentry_core::verify::{Report, Status, TrustedKeys, Verdict, verify_document};
 use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,10 +39,24 @@ pub struct VerifyArgs {
     /// PEM file of the CA certificate(s) an RFC 3161 anchor's TSA must chain to.
     #[arg(long = "tsa-ca", value_name = "FILE")]
     tsa_ca: Option<PathBuf>,
+    /// The operator's `/.well-known/consentry.json`, as a URL or a saved file: its keys are
+    /// pinned for its log on first use, and only pinned keys are trusted afterwards.
+    /// Repeatable (one per operator).
+    #[arg(long = "trust", value_name = "URL|FILE")]
+    trust: Vec<String>,
+    /// Where `--trust` keeps its pins [$CONSENTRY_TRUST_STORE, else
+    /// ~/.local/share/consentry/trust].
+    #[arg(long = "trust-store", value_name = "DIR")]
+    trust_store: Option<PathBuf>,
+    /// Trust EVM anchors in this block (its hash, `0x…`, compared with a node or an
+    /// explorer of your choice). Repeatable.
+    #[arg(long = "evm-block", value_name = "HASH")]
+    evm_blocks: Vec<String>,
 }
 
 const EXIT_INVALID: u8 = 1;
 const EXIT_UNUSABLE: u8 = 2;
+const EXIT_UNTRUSTED: u8 = 3;
 
 /// Runs the command and returns the exit status.
 pub fn run(args: &VerifyArgs) -> ExitCode {
@@ -57,10 +73,10 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
             } else {
                 print_human(&report);
             }
-            if report.valid {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(EXIT_INVALID)
+            match report.verdict {
+                Verdict::Valid => ExitCode::SUCCESS,
+                Verdict::Untrusted => ExitCode::from(EXIT_UNTRUSTED),
+                Verdict::Invalid => ExitCode::from(EXIT_INVALID),
             }
         }
         Err(message) => {
@@ -94,10 +110,45 @@ fn verify(args: &VerifyArgs) -> Result<Report, String> {
         trusted.tsa_cas = consentry_core::anchor::rfc3161::pem_certificates(&pem)
             .map_err(|e| format!("--tsa-ca {}: {e}", path.display()))?;
     }
+    for b in &args.evm_blocks {
+        let ok =
+            b.len() == 66 && b.starts_with("0x") && b[2..].bytes().all(|c| c.is_ascii_hexdigit());
+        if !ok {
+            return Err(format!(
+                "--evm-block {b}: a block hash is 0x and 64 hex digits"
+            ));
+        }
+        trusted.evm_blocks.push(b.to_ascii_lowercase());
+    }
+    if !args.trust.is_empty() {
+        let store = args
+            .trust_store
+            .clone()
+            .or_else(crate::pins::default_store)
+            .ok_or("--trust: no trust store (set --trust-store or HOME)")?;
+        for src in &args.trust {
+            let pinned = crate::pins::pin(&store, crate::pins::load(src)?)?;
+            for note in &pinned.notes {
+                eprintln!("consentry verify: {note}");
+            }
+            for k in &pinned.keys.seal_keys {
+                trusted.seal.push(
+                    SealPublicKey::from_base64(k)
+                        .map_err(|e| format!("pinned seal key {k}: {e}"))?,
+                );
+            }
+            trusted.log.extend(pinned.keys.log_keys.iter().cloned());
+        }
+    }
     let bytes = read_input(args)?;
+    // `--rpc` first: the blocks the chosen node confirms root the anchors in them.
+    let online = match &args.rpc {
+        Some(rpc) => check_online(rpc, &bytes, &mut trusted)?,
+        None => Vec::new(),
+    };
     let mut report = verify_document(&bytes, &trusted).map_err(|e| e.to_string())?;
-    if let Some(rpc) = &args.rpc {
-        check_online(rpc, &bytes, &mut report)?;
+    for (status, detail) in online {
+        report.add_check("anchor_evm_online", status, detail);
     }
     Ok(report)
 }
@@ -123,17 +174,23 @@ fn evm_anchors(bytes: &[u8]) -> Vec<(consentry_anchor::AnchorObject, String)> {
     out
 }
 
-/// `--rpc`: each EVM anchor checked against the chosen node; the report says which were
-/// checked online. A node that cannot be reached leaves the anchor checked offline only.
-fn check_online(rpc: &str, bytes: &[u8], report: &mut Report) -> Result<(), String> {
+/// `--rpc`: each EVM anchor checked against the chosen node; returns the checks to
+/// report, and adds each block the node confirms (calldata, chain and block hash as the
+/// anchor says) to the trusted blocks. A node that cannot be reached leaves the anchor
+/// unrooted.
+fn check_online(
+    rpc: &str,
+    bytes: &[u8],
+    trusted: &mut TrustedKeys,
+) -> Result<Vec<(Status, String)>, String> {
     let anchors = evm_anchors(bytes);
+    let mut out = Vec::new();
     if anchors.is_empty() {
-        report.add_check(
-            "anchor_evm_online",
+        out.push((
             Status::NotChecked,
-            "--rpc given but the document has no EVM anchor",
-        );
-        return Ok(());
+            "--rpc given but the document has no EVM anchor".to_owned(),
+        ));
+        return Ok(out);
     }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -144,8 +201,10 @@ fn check_online(rpc: &str, bytes: &[u8], report: &mut Report) -> Result<(), Stri
             Ok(c) => {
                 let ok = c.chain_id_matches && c.calldata_matches && c.block_hash_matches;
                 let status = if ok { Status::Passed } else { Status::Failed };
-                report.add_check(
-                    "anchor_evm_online",
+                if ok && let Some(hash) = anchor.get("block_hash").and_then(|h| h.as_str()) {
+                    trusted.evm_blocks.push(hash.to_ascii_lowercase());
+                }
+                out.push((
                     status,
                     format!(
                         "checked online at {}: {}; {} confirmation(s)",
@@ -153,19 +212,18 @@ fn check_online(rpc: &str, bytes: &[u8], report: &mut Report) -> Result<(), Stri
                         c.detail,
                         c.confirmations
                     ),
-                );
+                ));
             }
-            Err(e) => report.add_check(
-                "anchor_evm_online",
-                Status::NotChecked,
+            Err(e) => out.push((
+                Status::Untrusted,
                 format!(
-                    "checked offline only: the node at {} could not be used: {e}",
+                    "not checked online: the node at {} could not be used: {e}",
                     redact_url(rpc)
                 ),
-            ),
+            )),
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 /// A node URL without its path and query, which often hold an API key.
@@ -218,11 +276,25 @@ fn print_human(report: &Report) {
             Status::Passed => "ok     ",
             Status::Failed => "FAILED ",
             Status::NotChecked => "skipped",
+            Status::Untrusted => "UNROOTED",
         };
         println!("  {mark} {:<21} {}", check.name, check.detail);
     }
-    match report.first_failure() {
-        None => println!("VALID"),
-        Some(f) => println!("INVALID: {}: {}", f.name, f.detail),
+    match (report.verdict, report.first_failure()) {
+        (Verdict::Invalid, Some(f)) => println!("INVALID: {}: {}", f.name, f.detail),
+        (Verdict::Invalid, None) => println!("INVALID"),
+        (Verdict::Untrusted, _) => {
+            let unrooted: Vec<&str> = report
+                .checks
+                .iter()
+                .filter(|c| c.status == Status::Untrusted)
+                .map(|c| c.name)
+                .collect();
+            println!(
+                "UNTRUSTED: the signatures and maths hold, but not rooted in what you pinned: {} (see each line above for what to pin)",
+                unrooted.join(", ")
+            );
+        }
+        (Verdict::Valid, _) => println!("VALID"),
     }
 }

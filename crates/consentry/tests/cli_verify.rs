@@ -115,16 +115,95 @@ fn verify(file: &Path, extra: &[&str]) -> Outcome {
 }
 
 #[test]
-fn a_valid_proof_verifies_with_exit_0() {
+fn a_proof_is_valid_only_against_a_pinned_seal_key() {
     let f = fixture();
     let p = f.write(
         "proof.json",
         serde_json::to_vec_pretty(&f.proof_json()).unwrap(),
     );
+    // No key pinned: the seal holds, but anyone can seal with a key of their own.
     let o = verify(&p, &[]);
-    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert_eq!(o.code, 3, "{}{}", o.stdout, o.stderr);
     assert!(o.stdout.contains("ok      seal"), "{}", o.stdout);
+    assert!(o.stdout.contains("UNROOTED seal_key"), "{}", o.stdout);
+    assert!(o.stdout.contains("--seal-key"), "{}", o.stdout);
+    assert!(
+        o.stdout
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("UNTRUSTED"),
+        "{}",
+        o.stdout
+    );
+    // Pinned: valid.
+    let o = verify(&p, &["--seal-key", &f.seal_key_b64]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     assert!(o.stdout.trim_end().ends_with("VALID"), "{}", o.stdout);
+    // Another key pinned: invalid.
+    let other = consentry_core::keys::SealKey::from_seed(&[0x42; 32])
+        .public()
+        .to_base64();
+    let o = verify(&p, &["--seal-key", &other]);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+}
+
+#[test]
+fn trust_pins_the_operators_published_keys_on_first_use_only() {
+    let f = fixture();
+    let cert = f.write("cert.json", serde_json::to_vec(&f.cert_json()).unwrap());
+    let origin = f.log_vkey.split('+').next().unwrap().to_owned();
+    let well_known = |seal: &str, log: &str| {
+        serde_json::json!({
+            "log": {"origin": origin, "verifier_key": log},
+            "seal_keys": [{"alg": "Ed25519", "public_key": seal}],
+            "previous_log_keys": [],
+        })
+        .to_string()
+    };
+    let store = f.dir.path().join("trust-store");
+    let store_arg = store.to_str().unwrap();
+    let doc = f.write("well-known.json", well_known(&f.seal_key_b64, &f.log_vkey));
+    let o = verify(
+        &cert,
+        &["--trust", doc.to_str().unwrap(), "--trust-store", store_arg],
+    );
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("first use of log"), "{}", o.stderr);
+    // Later the document lists another seal key: it is named and not trusted, and the
+    // pinned keys still are (the certificate, sealed and signed with them, stays valid).
+    let other_seal = consentry_core::keys::SealKey::from_seed(&[0x43; 32]);
+    let swapped = f.write(
+        "well-known-2.json",
+        well_known(&other_seal.public().to_base64(), &f.log_vkey),
+    );
+    let o = verify(
+        &cert,
+        &[
+            "--trust",
+            swapped.to_str().unwrap(),
+            "--trust-store",
+            store_arg,
+        ],
+    );
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("not trusted"), "{}", o.stderr);
+    // A document with a duplicate member is refused, not read one way.
+    let dup = f.write(
+        "well-known-dup.json",
+        r#"{"log":{"origin":"a","origin":"b"}}"#,
+    );
+    let o = verify(
+        &cert,
+        &["--trust", dup.to_str().unwrap(), "--trust-store", store_arg],
+    );
+    assert_eq!(o.code, 2, "{}{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("appears twice"), "{}", o.stderr);
+    // A malformed block hash is unusable input.
+    let o = verify(&cert, &["--evm-block", "0x1234"]);
+    assert_eq!(o.code, 2, "{}{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("--evm-block"), "{}", o.stderr);
 }
 
 #[test]
@@ -158,9 +237,11 @@ fn json_report_lists_every_check() {
     let f = fixture();
     let p = f.write("cert.json", serde_json::to_vec(&f.cert_json()).unwrap());
     let o = verify(&p, &["--json"]);
-    assert_eq!(o.code, 0);
+    // Nothing pinned: untrusted (exit 3), though no check failed.
+    assert_eq!(o.code, 3);
     let report: Value = serde_json::from_str(&o.stdout).unwrap();
     assert_eq!(report["valid"], true);
+    assert_eq!(report["verdict"], "untrusted");
     assert_eq!(report["kind"], "certificate");
     assert_eq!(report["proof_id"], "prf_p6");
     let names: Vec<&str> = report["checks"]
@@ -330,7 +411,10 @@ fn a_certificate_exports_as_a_tlog_proof_that_verifies_with_the_log_key() {
     assert!(text.ends_with(f.cert.checkpoint.as_str()));
     let tp = f.write("p.tlog-proof", &text);
 
-    let o = verify(&tp, &["--log-key", &f.log_vkey]);
+    let o = verify(
+        &tp,
+        &["--log-key", &f.log_vkey, "--seal-key", &f.seal_key_b64],
+    );
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     assert!(o.stdout.starts_with("tlog-proof prf_p6"), "{}", o.stdout);
     assert!(o.stdout.contains("ok      inclusion"), "{}", o.stdout);

@@ -121,6 +121,24 @@ fn examples() -> Vec<(&'static str, String)> {
             serde_json::to_string_pretty(&event).unwrap() + "\n",
         ),
         ("keys.txt", keys),
+        (
+            // What the example operator publishes at /.well-known/consentry.json: the
+            // keys `consentry verify --trust` and the Python verifier's --trust pin.
+            "well-known.json",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "log": {"origin": ORIGIN, "verifier_key": log_key.verifier_key()},
+                "seal_keys": [{
+                    "alg": "Ed25519",
+                    "key_id": seal.public().key_id(),
+                    "public_key": seal.public().to_base64(),
+                    "fingerprint": seal.public().fingerprint(),
+                }],
+                "previous_log_keys": [],
+                "public_url": "https://consentry.example",
+            }))
+            .unwrap()
+                + "\n",
+        ),
     ]
 }
 
@@ -169,6 +187,23 @@ fn docs_examples_are_current_and_verify() {
         assert!(
             out.status.success(),
             "{file}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The same keys, pinned on first use from the operator's published document.
+        let store = tempfile::tempdir().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_consentry"))
+            .arg("verify")
+            .arg("--trust")
+            .arg(dir().join("well-known.json"))
+            .arg("--trust-store")
+            .arg(store.path())
+            .arg(dir().join(file))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{file} with --trust: {}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );

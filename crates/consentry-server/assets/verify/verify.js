@@ -10,8 +10,8 @@
 //   alloc(len) -> ptr          a buffer of len bytes in the module's memory
 //   verify(ptr, len) -> u64    (report_ptr << 32) | report_len, UTF-8 JSON
 //   dealloc(ptr, len)          gives a buffer back
-// The report: {outcome: "valid"|"invalid"|"unusable", kind, proof_id, leaf_hash,
-//              anchored_by, checks: [{name, status: "passed"|"failed"|"not_checked",
+// The report: {outcome: "valid"|"untrusted"|"invalid"|"unusable", kind, proof_id, leaf_hash,
+//              anchored_by, checks: [{name, status: "passed"|"failed"|"not_checked"|"untrusted",
 //              detail}], error?}
 "use strict";
 
@@ -67,20 +67,48 @@
     return instance.exports;
   }
 
-  // Verifies bytes (a Uint8Array) with the module's exports and returns the report.
-  function verifyBytes(ex, bytes) {
+  // The keys the page pins, as the module reads them: {seal: [...], log: [...]}. The
+  // serving operator's (in data-keys), unless the visitor pasted an operator's
+  // /.well-known/consentry.json (then that one's, and only those).
+  function pinnedKeys() {
+    const pasted = document.getElementById("keys").value.trim();
+    if (!pasted) {
+      return app.dataset.keys || "{}";
+    }
+    let wk;
+    try {
+      wk = JSON.parse(pasted);
+    } catch (e) {
+      return "not JSON";
+    }
+    const seal = (wk.seal_keys || []).map((k) => k.public_key);
+    const log = wk.log && wk.log.verifier_key ? [wk.log.verifier_key] : [];
+    (wk.previous_log_keys || []).forEach((k) => log.push(k));
+    return JSON.stringify({ seal: seal, log: log });
+  }
+
+  // Copies bytes (a Uint8Array) into a new buffer of the module: [ptr, len].
+  function copyIn(ex, bytes) {
     const len = bytes.length;
-    const inPtr = ex.alloc(len) >>> 0;
-    new Uint8Array(ex.memory.buffer, inPtr, len).set(bytes);
+    const ptr = ex.alloc(len) >>> 0;
+    new Uint8Array(ex.memory.buffer, ptr, len).set(bytes);
+    return [ptr, len];
+  }
+
+  // Verifies bytes (a Uint8Array) against the pinned keys and returns the report.
+  function verifyBytes(ex, bytes) {
+    const [inPtr, len] = copyIn(ex, bytes);
+    const [keysPtr, keysLen] = copyIn(ex, new TextEncoder().encode(pinnedKeys()));
     let packed;
     try {
-      packed = BigInt.asUintN(64, ex.verify(inPtr, len));
+      packed = BigInt.asUintN(64, ex.verify_pinned(inPtr, len, keysPtr, keysLen));
     } catch (e) {
       // A trap (a panic in Rust) leaves the instance's memory in an unknown state.
       instance = null;
       throw e;
     }
     ex.dealloc(inPtr, len);
+    ex.dealloc(keysPtr, keysLen);
     const outPtr = Number(packed >> 32n);
     const outLen = Number(packed & 0xffffffffn);
     // Read the report before freeing it; memory.buffer is read again, since it may have
@@ -105,7 +133,7 @@
     return text.checks[name] || name;
   }
 
-  const MARKS = { passed: "\u2713", failed: "\u2717", not_checked: "\u2013" };
+  const MARKS = { passed: "\u2713", failed: "\u2717", not_checked: "\u2013", untrusted: "?" };
 
   // Everything from the report is shown with textContent: details can quote the
   // document, which is untrusted.
@@ -116,6 +144,10 @@
       (report.kind ? " \u2014 " + (text.kind[report.kind] || report.kind) : "");
     if (report.outcome === "valid") {
       summary.textContent = text.valid_detail;
+    } else if (report.outcome === "untrusted") {
+      const unrooted = report.checks.filter((c) => c.status === "untrusted");
+      summary.textContent =
+        text.untrusted_detail + unrooted.map((c) => checkLabel(c.name) + " (" + c.name + ")").join(", ");
     } else if (report.outcome === "invalid") {
       const failed = report.checks.find((c) => c.status === "failed");
       summary.textContent =

@@ -351,8 +351,16 @@ texts! {
         "for a certificate: the signature of the log's checkpoint, and the proof's RFC 9162 inclusion path up to its root;";
     ItsAnchorsOfflineThe = "ses ancrages, hors ligne : le jeton d'horodatage RFC 3161 ou la transaction de blockchain qui date le point de contrôle (pour une blockchain, comparez le hash du bloc affiché avec un nœud ou un explorateur) ;",
         "its anchors, offline: the RFC 3161 time-stamp token or the blockchain transaction that dates the checkpoint (for a blockchain, compare the block hash shown with a node or an explorer);";
-    KeysAreNotCompared = "les clés ne sont pas comparées ici : comparez les empreintes affichées avec celles que l'opérateur publie (/.well-known/consentry.json), ou utilisez « consentry verify --seal-key --log-key ».",
-        "keys are not compared here: compare the fingerprints shown with the ones the operator publishes (/.well-known/consentry.json), or use \u{201c}consentry verify --seal-key --log-key\u{201d}.";
+    KeysArePinned = "les clés : un document n'est valide que scellé et signé par les clés épinglées (par défaut, celles de ce service ; collez le /.well-known/consentry.json d'un autre opérateur pour les siennes). Un ancrage n'est compté que rattaché à une racine : la page ne peut pas interroger un nœud ni vérifier l'autorité d'horodatage, utilisez « consentry verify --rpc --tsa-ca » pour cela.",
+        "the keys: a document is valid only if sealed and signed by the pinned keys (by default this service's; paste another operator's /.well-known/consentry.json for theirs). An anchor counts only when rooted: the page can neither ask a node nor check the time-stamping authority; use \u{201c}consentry verify --rpc --tsa-ca\u{201d} for that.";
+    KeysPinnedThisService = "Clés épinglées : celles de ce service — sceau",
+        "Keys pinned: this service's — seal";
+    LogKeyWord = "journal",
+        "log";
+    TrustAnotherOperator = "Vérifier les documents d'un autre opérateur",
+        "Verify another operator's documents";
+    PasteItsWellKnown = "Collez son /.well-known/consentry.json (ses clés remplacent celles de ce service pour la vérification) :",
+        "Paste its /.well-known/consentry.json (its keys replace this service's for the check):";
     ConsentryTheVerifierIs = "Consentry — le vérificateur est compilé depuis les sources du projet (crates/consentry-wasm).",
         "Consentry — the verifier is compiled from the project's sources (crates/consentry-wasm).";
 
@@ -1167,6 +1175,13 @@ texts! {
         "answered";
     StatusNone = "aucun",
         "none";
+    NotRooted = "non rattachée à une clé épinglée",
+        "not rooted in a pinned key";
+    Untrusted = "Non fiable",
+        "Untrusted";
+    UntrustedDetail = "Les signatures et les calculs tiennent, mais ne sont rattachés à rien que vous ayez épinglé (n'importe qui peut signer avec sa propre clé) : ",
+        "The signatures and maths hold, but are not rooted in anything you pinned (anyone can sign with a key of their own): ";
+
     // Texts with parameters, filled with Text::fill.
     SelectedContacts = "{n} contact(s) sélectionné(s)",
         "{n} selected contact(s)";

@@ -17,7 +17,8 @@
 use crate::i18n::accept_language as language;
 use crate::i18n::{Text, t};
 use crate::page;
-use axum::extract::RawQuery;
+use crate::state::AppState;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -85,6 +86,8 @@ fn script_text(lang: Language) -> serde_json::Value {
         "invalid": t(Text::Invalid),
         "unusable": t(Text::UnusableDocument),
         "valid_detail": t(Text::NoCheckFailed),
+        "untrusted": t(Text::Untrusted),
+        "untrusted_detail": t(Text::UntrustedDetail),
         "invalid_detail": t(Text::ACheckFailed),
         "unusable_detail": t(Text::ThisIsNot),
         "kind": {
@@ -102,6 +105,7 @@ fn script_text(lang: Language) -> serde_json::Value {
             "passed": t(Text::Passed),
             "failed": t(Text::Failed),
             "not_checked": t(Text::NotChecked),
+            "untrusted": t(Text::NotRooted),
         },
         "checks": {
             "seal": t(Text::SealTheProof),
@@ -121,8 +125,23 @@ fn script_text(lang: Language) -> serde_json::Value {
 }
 
 /// `GET /verify`: the page.
-pub async fn page(headers: HeaderMap) -> Response {
+pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let lang = language(&headers);
+    // The serving operator's keys, pinned by default (the page says so): the current and
+    // rotated-away seal keys, the log's current and retired verifier keys.
+    let seal: Vec<(String, String)> = state
+        .keys
+        .seal_public_keys()
+        .iter()
+        .map(|k| (k.to_base64(), k.fingerprint()))
+        .collect();
+    let mut log = vec![state.keys.log.verifier_key()];
+    log.extend(state.keys.retired_log.iter().cloned());
+    let pins = serde_json::json!({
+        "seal": seal.iter().map(|(b64, _)| b64).collect::<Vec<_>>(),
+        "log": log,
+    })
+    .to_string();
     let hashes = &*HASHES;
     let title = t(lang, Text::VerifyAProofOr);
     let head = html! {
@@ -135,7 +154,8 @@ pub async fn page(headers: HeaderMap) -> Response {
     let body = html! {
         main #app
             data-wasm={ (WASM_PATH) "?h=" (hashes.wasm_version) }
-            data-text=(script_text(lang).to_string()) {
+            data-text=(script_text(lang).to_string())
+            data-keys=(pins) {
             h1 { (title) }
             p { (t(lang, Text::ThisPageChecksA)) }
             noscript { p.warning { (t(lang, Text::VerificationRunsInYour)) } }
@@ -153,6 +173,19 @@ pub async fn page(headers: HeaderMap) -> Response {
                     button #clear type="reset" { (t(lang, Text::Clear)) }
                 }
             }
+            section #pins {
+                p #pinned {
+                    (t(lang, Text::KeysPinnedThisService))
+                    @for (_, fpr) in &seal { " " code { (fpr) } }
+                    " — " (t(lang, Text::LogKeyWord))
+                    @for k in &log { " " code { (k) } }
+                }
+                details {
+                    summary { (t(lang, Text::TrustAnotherOperator)) }
+                    label for="keys" { (t(lang, Text::PasteItsWellKnown)) }
+                    textarea #keys rows="4" spellcheck="false" autocomplete="off" autocapitalize="off" {}
+                }
+            }
             section #result aria-live="polite" aria-atomic="true" tabindex="-1" hidden {
                 h2 #verdict {}
                 p #summary {}
@@ -165,7 +198,7 @@ pub async fn page(headers: HeaderMap) -> Response {
                 li { (t(lang, Text::TheSealTheOperator)) }
                 li { (t(lang, Text::ForACertificateThe)) }
                 li { (t(lang, Text::ItsAnchorsOfflineThe)) }
-                li { (t(lang, Text::KeysAreNotCompared)) }
+                li { (t(lang, Text::KeysArePinned)) }
             }
         }
         footer { p { (t(lang, Text::ConsentryTheVerifierIs)) } }

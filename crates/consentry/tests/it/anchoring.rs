@@ -85,6 +85,25 @@ fn verify(file: &Path, extra: &[&str]) -> (i32, Value) {
     (out.status.code().unwrap(), report)
 }
 
+/// `--trust` with the service's own `/.well-known/consentry.json` (over HTTP), pinned in
+/// a trust store of this test's own: the keys a verifier would pin on first use.
+fn pins(env: &Env, s: &Server) -> Vec<String> {
+    vec![
+        "--trust".into(),
+        s.url("/.well-known/consentry.json"),
+        "--trust-store".into(),
+        env.dir.path().join("trust").display().to_string(),
+    ]
+}
+
+/// `pins` followed by `more`, as the arguments `verify` takes.
+fn with<'a>(pins: &'a [String], more: &[&'a str]) -> Vec<&'a str> {
+    pins.iter()
+        .map(String::as_str)
+        .chain(more.iter().copied())
+        .collect()
+}
+
 fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["checks"]
         .as_array()
@@ -183,15 +202,40 @@ fn evm_walk(db: Db) {
     assert_eq!(wk["anchors"]["backends"][0]["chain_id"], 31337);
     assert_eq!(anchor["from"], DEV_ADDRESS);
 
-    // Offline: every check passes, the EVM anchor by its embedded evidence.
+    // Offline, the operator's keys pinned: the EVM anchor's proofs hold together, but
+    // nothing roots its block (anyone can make a header and proofs): untrusted, exit 3,
+    // and no "anchored by" date from it.
     let file = write(&env, "cert.json", &cert);
+    let pins = pins(&env, &s);
+    let (code, report) = verify(&file, &with(&pins, &[]));
+    assert_eq!(code, 3, "{report:#}");
+    assert_eq!(report["verdict"], "untrusted", "{report:#}");
+    assert_eq!(check(&report, "anchor_evm")["status"], "untrusted");
+    assert!(
+        check(&report, "anchor_evm")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("--evm-block"),
+        "{report:#}"
+    );
+    assert!(report.get("anchored_by").is_none(), "{report:#}");
+    assert_eq!(check(&report, "seal_key")["status"], "passed");
+    assert_eq!(check(&report, "log_key")["status"], "passed");
+    // Nothing pinned at all: the seal and log keys are unrooted too.
     let (code, report) = verify(&file, &[]);
+    assert_eq!(code, 3, "{report:#}");
+    assert_eq!(check(&report, "seal_key")["status"], "untrusted");
+    assert_eq!(check(&report, "log_key")["status"], "untrusted");
+    // The block pinned by its hash (as compared with an explorer): valid, dated.
+    let block = anchor["block_hash"].as_str().unwrap();
+    let (code, report) = verify(&file, &with(&pins, &["--evm-block", block]));
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(check(&report, "anchor_evm")["status"], "passed");
     assert!(report["anchored_by"].is_string());
-    // Online, against the node.
-    let (code, report) = verify(&file, &["--rpc", &anvil.url()]);
+    // Online, against the node: the node roots the block.
+    let (code, report) = verify(&file, &with(&pins, &["--rpc", &anvil.url()]));
     assert_eq!(code, 0, "{report:#}");
+    assert!(report["anchored_by"].is_string());
     assert_eq!(
         check(&report, "anchor_evm_online")["status"],
         "passed",
@@ -255,7 +299,10 @@ fn evm_walk(db: Db) {
             .unwrap()
             .is_empty()
     );
-    let (code, report) = verify(&write(&env, "history.json", &history), &[]);
+    let (code, report) = verify(
+        &write(&env, "history.json", &history),
+        &with(&pins, &["--rpc", &anvil.url()]),
+    );
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(check(&report, "consistency")["status"], "passed");
     let mut forked = history.clone();
@@ -376,7 +423,8 @@ fn crash_between_sending_and_recording_sends_once_and_anchors_once() {
         "exactly one anchoring transaction"
     );
     let file = write(&env, "cert.json", &cert);
-    assert_eq!(verify(&file, &["--rpc", &anvil.url()]).0, 0);
+    let pins = pins(&env, &s);
+    assert_eq!(verify(&file, &with(&pins, &["--rpc", &anvil.url()])).0, 0);
     let history = get(&s.url("/v1/log/anchors"), None).json();
     assert_eq!(history["checkpoints"].as_array().unwrap().len(), 1);
     assert_eq!(
@@ -576,7 +624,11 @@ fn evm_and_tsa(db: Db) {
     );
     let file = write(&env, "cert.json", &cert);
     let ca = pki.path("root.pem").display().to_string();
-    let (code, report) = verify(&file, &["--tsa-ca", &ca, "--rpc", &anvil.url()]);
+    let pins = pins(&env, &s);
+    let (code, report) = verify(
+        &file,
+        &with(&pins, &["--tsa-ca", &ca, "--rpc", &anvil.url()]),
+    );
     assert_eq!(code, 0, "{report:#}");
     let tsa_check = check(&report, "anchor_rfc3161");
     assert_eq!(tsa_check["status"], "passed");
@@ -585,16 +637,18 @@ fn evm_and_tsa(db: Db) {
         "{tsa_check}"
     );
     assert_eq!(check(&report, "anchor_evm")["status"], "passed");
-    // Without the CA the signature still verifies, and the report says the chain was not
-    // checked; against another CA it fails.
-    let (code, report) = verify(&file, &[]);
-    assert_eq!(code, 0);
+    // Without the CA the token's signature still verifies, but nothing roots the TSA:
+    // untrusted, and the date comes from the EVM anchor the node rooted alone; against
+    // another CA it fails.
+    let (code, report) = verify(&file, &with(&pins, &["--rpc", &anvil.url()]));
+    assert_eq!(code, 3, "{report:#}");
+    let tsa = check(&report, "anchor_rfc3161");
+    assert_eq!(tsa["status"], "untrusted");
     assert!(
-        check(&report, "anchor_rfc3161")["detail"]
-            .as_str()
-            .unwrap()
-            .contains("not checked")
+        tsa["detail"].as_str().unwrap().contains("not checked"),
+        "{tsa}"
     );
+    assert!(report["anchored_by"].is_string(), "{report:#}");
     let other = pki.path("other-root.pem").display().to_string();
     let (code, report) = verify(&file, &["--tsa-ca", &other]);
     assert_eq!(code, 1, "{report:#}");

@@ -727,10 +727,15 @@ fn write(env: &Env, name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
-/// `consentry verify FILE --json` with these keys pinned: exit code and report.
-fn verify(file: &Path, seal: &[String], log: &[String]) -> (i32, Value) {
+/// `consentry verify FILE --json` with these keys pinned (and the test TSA's CA, the
+/// root its anchors chain to): exit code and report.
+fn verify(file: &Path, seal: &[String], log: &[String], tsa_ca: &Path) -> (i32, Value) {
     let mut cmd = Command::new(BIN);
-    cmd.arg("verify").arg(file).arg("--json");
+    cmd.arg("verify")
+        .arg(file)
+        .arg("--json")
+        .arg("--tsa-ca")
+        .arg(tsa_ca);
     for k in seal {
         cmd.args(["--seal-key", k]);
     }
@@ -769,6 +774,7 @@ fn seal_and_log_rotation(db: Db) {
     let pki = Pki::new(Alg::Rsa);
     let tsa = TsaServer::start(&pki.config);
     let args = tsa_args(&pki, &tsa);
+    let ca = pki.path("root.pem");
     let (_t, key) = env.tenant("ACME SAS");
     let s = start(&env, &args);
     let contact = add_contact(&s, &key, "ada@example.org");
@@ -872,19 +878,19 @@ fn seal_and_log_rotation(db: Db) {
     ];
     for (name, bytes) in &files {
         let file = write(&env, name, bytes);
-        let (code, report) = verify(&file, &seal, &log);
+        let (code, report) = verify(&file, &seal, &log, &ca);
         assert_eq!(code, 0, "{name}: {report:#}");
     }
     // Pinning only the new keys, the old documents fail, and the reason says so.
     let new_only = (vec![seal[0].clone()], vec![log[0].clone()]);
-    let (code, report) = verify(&write(&env, "pa", &proof_a), &new_only.0, &new_only.1);
+    let (code, report) = verify(&write(&env, "pa", &proof_a), &new_only.0, &new_only.1, &ca);
     assert_eq!(code, 1, "{report:#}");
     assert!(
         report
             .to_string()
             .contains("not among the trusted seal keys")
     );
-    let (code, report) = verify(&write(&env, "ca", &cert_a), &new_only.0, &new_only.1);
+    let (code, report) = verify(&write(&env, "ca", &cert_a), &new_only.0, &new_only.1, &ca);
     assert_eq!(code, 1, "{report:#}");
     assert!(
         report
@@ -893,7 +899,7 @@ fn seal_and_log_rotation(db: Db) {
     );
     // Pinning only the old keys, the new documents fail.
     let old_only = (vec![seal[1].clone()], vec![log[1].clone()]);
-    let (code, _) = verify(&write(&env, "cb", &cert_b), &old_only.0, &old_only.1);
+    let (code, _) = verify(&write(&env, "cb", &cert_b), &old_only.0, &old_only.1, &ca);
     assert_eq!(code, 1);
 
     // The anchor history names the current log key; its older checkpoint is co-signed,
@@ -907,6 +913,7 @@ fn seal_and_log_rotation(db: Db) {
         &write(&env, "history.json", &history.body),
         &[],
         &new_only.1,
+        &ca,
     );
     assert_eq!(code, 0, "{report:#}");
     // The first checkpoint keeps its original signature too.

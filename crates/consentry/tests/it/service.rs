@@ -88,6 +88,29 @@ fn walk(db: Db) {
         String::from_utf8_lossy(&out.stdout)
     );
 
+    // A genuine refusal with `"decision":"granted"` inserted before its real member: a
+    // first-wins reader sees a grant, serde a refusal. The verifier reads it neither way:
+    // unusable input (exit 2), saying why.
+    let other = add_contact(&s, &key, "pierre.curie@example.org");
+    let refusal = consent(&s, &key, &other, "offers", "refused");
+    let text = String::from_utf8(refusal).unwrap();
+    assert!(text.contains(r#""decision":"refused""#));
+    let forged = text.replacen(
+        r#""decision":"refused""#,
+        r#""decision":"granted","decision":"refused""#,
+        1,
+    );
+    let file = env.dir.path().join("forged.json");
+    std::fs::write(&file, forged).unwrap();
+    let out = Command::new(crate::util::BIN)
+        .args(["verify", "--seal-key", &seal_key])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("\"decision\" appears twice"), "{stderr}");
+
     // The book shows the status, pseudonymously.
     let c = get(&s.url(&format!("/v1/contacts/{contact}")), Some(&key)).json();
     assert_eq!(c["consents"]["newsletter"]["status"], "granted");

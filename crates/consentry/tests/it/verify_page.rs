@@ -534,6 +534,10 @@ fn the_verify_page_checks_proofs_and_certificates_in_the_browser_and_uploads_not
         );
         screenshot(&c, "empty").await;
 
+        // The page says whose keys it pins: this service's.
+        let pinned = js(&c, "return document.getElementById('pinned').innerText;").await;
+        assert!(pinned.as_str().unwrap().starts_with("Keys pinned: this service's"), "{pinned}");
+
         // The proof, pasted: valid, the seal passed.
         let r = paste_and_verify(&c, &proof_text).await;
         assert_eq!(r.outcome, "valid", "{r:#?}");
@@ -562,25 +566,49 @@ fn the_verify_page_checks_proofs_and_certificates_in_the_browser_and_uploads_not
         assert_eq!(r.status("anchors"), "not_checked");
         screenshot(&c, "certificate-valid").await;
 
-        // The served certificate, chosen as a file: valid, and both anchors (the anvil
-        // transaction's proofs, the TSA's RSA-signed token) checked in the browser.
+        // The served certificate, chosen as a file: the seal, checkpoint and inclusion
+        // pass against this service's pinned keys, and both anchors' maths (the anvil
+        // transaction's proofs, the TSA's RSA-signed token) hold in the browser — but the
+        // page can root neither (no node, no TSA CA): untrusted, the page says which, and
+        // it gives no "existed by" date from them.
         let r = choose_file_and_verify(&c, &anchored_file).await;
-        assert_eq!(r.outcome, "valid", "{r:#?}");
-        for name in [
-            "seal",
-            "checkpoint_signature",
-            "inclusion",
-            "anchor_evm",
-            "anchor_rfc3161",
-        ] {
+        assert_eq!(r.outcome, "untrusted", "{r:#?}");
+        for name in ["seal", "seal_key", "checkpoint_signature", "log_key", "inclusion"] {
             assert_eq!(r.status(name), "passed", "{name}: {r:#?}");
         }
+        for name in ["anchor_evm", "anchor_rfc3161"] {
+            assert_eq!(r.status(name), "untrusted", "{name}: {r:#?}");
+        }
+        assert!(r.verdict.starts_with("Untrusted"), "{r:#?}");
+        assert!(r.summary.contains("(anchor_evm)") && r.summary.contains("(anchor_rfc3161)"), "{r:#?}");
         let meta = js(&c, "return document.getElementById('meta').innerText;").await;
         assert!(
-            meta.as_str().unwrap().contains("Existed by"),
-            "the page does not say when the proof existed by: {meta}"
+            !meta.as_str().unwrap().contains("Existed by"),
+            "a date from an unrooted anchor: {meta}"
         );
-        screenshot(&c, "certificate-anchored-valid").await;
+        screenshot(&c, "certificate-anchored-untrusted").await;
+
+        // Another operator's keys pasted: this service's proof is no longer sealed by a
+        // trusted key (invalid); cleared, this service's keys are pinned again.
+        let other = consentry_core::keys::SealKey::from_seed(&[0x51; 32]).public().to_base64();
+        let wk = serde_json::json!({
+            "log": {
+                "origin": "other.example/log",
+                "verifier_key": consentry_core::keys::LogKey::from_seed("other.example/log", &[0x52; 32])
+                    .unwrap()
+                    .verifier_key(),
+            },
+            "seal_keys": [{"public_key": other}],
+        })
+        .to_string();
+        js(&c, "document.querySelector('#pins details').open = true; return true;").await;
+        c.find(Locator::Id("keys")).await.unwrap().send_keys(&wk).await.unwrap();
+        let r = paste_and_verify(&c, &proof_text).await;
+        assert_eq!(r.outcome, "invalid", "{r:#?}");
+        assert_eq!(r.status("seal_key"), "failed");
+        c.find(Locator::Id("keys")).await.unwrap().clear().await.unwrap();
+        let r = paste_and_verify(&c, &proof_text).await;
+        assert_eq!(r.outcome, "valid", "{r:#?}");
 
         // One byte of the purpose changed: invalid, and the page names the seal.
         let r = choose_file_and_verify(&c, &purpose_file).await;
@@ -616,6 +644,15 @@ fn the_verify_page_checks_proofs_and_certificates_in_the_browser_and_uploads_not
         assert!(r.summary.contains("not JSON"), "{r:#?}");
         assert!(r.checks.is_empty(), "{r:#?}");
         screenshot(&c, "garbage-unusable").await;
+
+        // The genuine proof with a second "decision" member before the real one: the
+        // page reads it neither way (the same strict parse as the CLI), with the reason.
+        assert!(proof_text.contains("\"decision\":"), "{proof_text}");
+        let forged = proof_text.replacen("\"decision\":", "\"decision\":\"refused\",\"decision\":", 1);
+        let r = paste_and_verify(&c, &forged).await;
+        assert_eq!(r.outcome, "unusable", "{r:#?}");
+        assert!(r.summary.contains("appears twice"), "{r:#?}");
+        screenshot(&c, "duplicate-member-unusable").await;
 
         // On a phone's width nothing overflows sideways.
         c.set_window_size(390, 844).await.unwrap();

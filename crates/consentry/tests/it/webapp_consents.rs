@@ -463,7 +463,17 @@ fn walk(db: Db, anchored: bool) {
         proof["valid_until"].is_string(),
         "the purpose's 365 days by default: {proof}"
     );
-    let (code, report) = verify(&env, "proof.json", &from_app.body, &[]);
+    // Pinned to the keys the service publishes (trust on first use, a store of the
+    // test's own): valid.
+    let well_known = s.url("/.well-known/consentry.json");
+    let store = env.dir.path().join("trust").display().to_string();
+    let pins = [
+        "--trust",
+        well_known.as_str(),
+        "--trust-store",
+        store.as_str(),
+    ];
+    let (code, report) = verify(&env, "proof.json", &from_app.body, &pins);
     assert_eq!(code, 0, "{report:#}");
 
     // The evidence comes back as it was given; the database never holds it in clear.
@@ -539,7 +549,9 @@ fn walk(db: Db, anchored: bool) {
         assert_eq!(cert.status, 200);
         let api = get(&s.url(&format!("/v1/proofs/{pid}/certificate")), Some(&key));
         assert_eq!(cert.body, api.body, "the API's certificate");
-        let (code, report) = verify(&env, "cert.json", &cert.body, &["--tsa-ca", &a.ca]);
+        let mut args = pins.to_vec();
+        args.extend(["--tsa-ca", a.ca.as_str()]);
+        let (code, report) = verify(&env, "cert.json", &cert.body, &args);
         assert_eq!(code, 0, "{report:#}");
         let cpdf = op.get(&s, &format!("/app/proofs/{pid}/certificate.pdf"));
         assert_eq!(cpdf.content_type(), "application/pdf");
