@@ -26,6 +26,7 @@ pub mod ids;
 pub mod keys;
 pub mod merkle;
 pub mod proof;
+pub mod rotation;
 pub mod strict_json;
 pub mod tiles;
 pub mod time;

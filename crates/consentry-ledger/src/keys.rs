@@ -28,6 +28,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use consentry_core::checkpoint::{parse_signed_checkpoint, verifier_key_label};
 use consentry_core::keys::{LogKey, SealKey, SealPublicKey};
+use consentry_core::rotation::RotationStatement;
 use consentry_store::{RewrapRow, Rewrapped, Store, StoreError, VaultKeyRow, VaultKeyState};
 use consentry_vault::{LinkKey, MasterKey, MasterKeyring, TenantKeys, rewrap};
 use std::io::Write as _;
@@ -55,6 +56,10 @@ pub const LOG_FILE: &str = "log.key";
 pub const SEAL_RETIRED_FILE: &str = "seal.retired.pub";
 /// Rotated-away log verifier keys.
 pub const LOG_RETIRED_FILE: &str = "log.retired.pub";
+/// The key rotation statements (`consentry.key-rotation/v1`), one JSON object a line,
+/// oldest first: each signed by the key it retires, naming its successor, published so
+/// that verifiers who pinned the old key can accept the new one.
+pub const ROTATIONS_FILE: &str = "key-rotations.jsonl";
 
 /// Environment variable holding the current master key (base64).
 pub const MASTER_ENV: &str = "CONSENTRY_MASTER_KEY";
@@ -88,6 +93,9 @@ pub enum KeyFileError {
     /// The log origin is not a valid key name.
     #[error("invalid log origin: {0}")]
     Origin(String),
+    /// A rotation statement could not be made, or a stored one does not verify.
+    #[error("key rotation statement: {0}")]
+    Rotation(String),
     /// None of the master keys given is the one the database says is current.
     #[error(
         "none of the master keys given ({sources}) is master key version {version}, the current one of this database: point --data-dir at the service's keys, or set {MASTER_ENV} to its key"
@@ -120,6 +128,8 @@ pub struct Keys {
     /// Log verifier keys rotated away, newest first: still published, so that the
     /// checkpoints they signed still verify.
     pub retired_log: Vec<String>,
+    /// The rotation statements, oldest first (see [`ROTATIONS_FILE`]).
+    pub rotations: Vec<RotationStatement>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -323,6 +333,39 @@ fn append_line(path: &Path, line: &str) -> Result<(), KeyFileError> {
     replace_text(path, &(lines.join("\n") + "\n"), 0o644)
 }
 
+/// The key rotation statements in the data dir, oldest first, each checked.
+pub fn rotation_statements(data_dir: &Path) -> Result<Vec<RotationStatement>, KeyFileError> {
+    let path = data_dir.join(ROTATIONS_FILE);
+    read_lines(&path)?
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let s: RotationStatement =
+                serde_json::from_str(l).map_err(|_| KeyFileError::MalformedPublic {
+                    path: path.clone(),
+                    line: i + 1,
+                    what: "key rotation statement",
+                })?;
+            s.verify().map_err(|e| {
+                KeyFileError::Rotation(format!("{} line {}: {e}", path.display(), i + 1))
+            })?;
+            Ok(s)
+        })
+        .collect()
+}
+
+/// Records a rotation statement (after the old key is retired, before the new one takes
+/// its place: a crash in between leaves a statement for a key never used, harmless).
+fn record_rotation(data_dir: &Path, statement: &RotationStatement) -> Result<(), KeyFileError> {
+    let line =
+        serde_json::to_string(statement).map_err(|e| KeyFileError::Rotation(e.to_string()))?;
+    append_line(&data_dir.join(ROTATIONS_FILE), &line)
+}
+
+fn now_rfc3339() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
 /// The retired seal public keys in the data dir, oldest first.
 pub fn retired_seal_keys(data_dir: &Path) -> Result<Vec<SealPublicKey>, KeyFileError> {
     let path = data_dir.join(SEAL_RETIRED_FILE);
@@ -425,6 +468,7 @@ pub fn load(
         master,
         retired_seal,
         retired_log,
+        rotations: rotation_statements(data_dir)?,
     })
 }
 
@@ -838,11 +882,19 @@ fn rewrapped(row: &RewrapRow, old: &MasterKey, new: &MasterKey) -> Result<Rewrap
 pub fn rotate_seal(data_dir: &Path) -> Result<(SealPublicKey, SealPublicKey), KeyFileError> {
     let path = data_dir.join(SEAL_FILE);
     let seed = read_key(&path)?.ok_or_else(|| KeyFileError::Missing(path.clone()))?;
-    let old = SealKey::from_seed(&seed).public();
+    let old_key = SealKey::from_seed(&seed);
+    let old = old_key.public();
     append_line(&data_dir.join(SEAL_RETIRED_FILE), &old.to_base64())?;
     let fresh = Zeroizing::new(crate::random::bytes::<32>());
+    let new = SealKey::from_seed(&fresh).public();
+    let log_seed = read_key(&data_dir.join(LOG_FILE))?
+        .ok_or_else(|| KeyFileError::Missing(data_dir.join(LOG_FILE)))?;
+    let origin = log_origin(data_dir, &log_seed, default_origin)?;
+    let statement = RotationStatement::seal(&origin, &old_key, new, &now_rfc3339())
+        .map_err(|e| KeyFileError::Rotation(e.to_string()))?;
+    record_rotation(data_dir, &statement)?;
     replace_key(&path, &fresh)?;
-    Ok((old, SealKey::from_seed(&fresh).public()))
+    Ok((old, new))
 }
 
 /// Rotates the log key: the current verifier key is added to `log.retired.pub`, then a
@@ -855,15 +907,18 @@ pub fn rotate_log(
     let path = data_dir.join(LOG_FILE);
     let seed = read_key(&path)?.ok_or_else(|| KeyFileError::Missing(path.clone()))?;
     let origin = log_origin(data_dir, &seed, origin)?;
-    let old = LogKey::from_seed(&origin, &seed)
-        .map_err(|e| KeyFileError::Origin(e.to_string()))?
-        .verifier_key();
+    let old_key =
+        LogKey::from_seed(&origin, &seed).map_err(|e| KeyFileError::Origin(e.to_string()))?;
+    let old = old_key.verifier_key();
     append_line(&data_dir.join(LOG_RETIRED_FILE), &old)?;
     let fresh = Zeroizing::new(crate::random::bytes::<32>());
-    replace_key(&path, &fresh)?;
     let new = LogKey::from_seed(&origin, &fresh)
         .map_err(|e| KeyFileError::Origin(e.to_string()))?
         .verifier_key();
+    let statement = RotationStatement::log(&old_key, &new, &now_rfc3339())
+        .map_err(|e| KeyFileError::Rotation(e.to_string()))?;
+    record_rotation(data_dir, &statement)?;
+    replace_key(&path, &fresh)?;
     Ok((old, new))
 }
 

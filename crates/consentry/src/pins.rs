@@ -4,9 +4,10 @@
 //! document is not signed: listing a key there proves nothing by itself. So the first
 //! time a verifier is pointed at an operator's document (a URL or a saved copy), the keys
 //! it lists are **pinned** for that log origin, in a file of the verifier's own; later,
-//! only pinned keys count. A key the document lists beyond the pinned ones is reported
-//! and not trusted — until the verifier pins it deliberately (`--seal-key`, `--log-key`,
-//! or removing the pin file after checking the operator's rotation announcement).
+//! only pinned keys count. A key the document lists beyond the pinned ones is accepted
+//! only through the document's rotation statements (`consentry.key-rotation/v1`): a
+//! chain of statements, each signed by the key it retires, from a key already pinned;
+//! it is then added to the pins. Any other new key is reported and not trusted.
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,9 @@ pub struct Published {
     pub log_keys: Vec<String>,
     /// Seal public keys (standard base64).
     pub seal_keys: Vec<String>,
+    /// The rotation statements the document carries (verified when read; not pinned).
+    #[serde(default, skip_serializing)]
+    pub rotations: Vec<consentry_core::rotation::RotationStatement>,
 }
 
 /// Reads `/.well-known/consentry.json` from `src`: an `http(s)://` URL (fetched, 10 s at
@@ -99,10 +103,25 @@ pub fn parse(bytes: &[u8]) -> Result<Published, String> {
     if seal_keys.is_empty() {
         return Err("no seal key".into());
     }
+    let mut rotations = Vec::new();
+    for r in doc["rotations"].as_array().into_iter().flatten() {
+        let statement: consentry_core::rotation::RotationStatement =
+            serde_json::from_value(r.clone()).map_err(|e| format!("a rotation statement: {e}"))?;
+        statement.verify().map_err(|e| {
+            format!(
+                "a rotation statement ({} to {}): {e}",
+                statement.old, statement.new
+            )
+        })?;
+        if statement.log == origin {
+            rotations.push(statement);
+        }
+    }
     Ok(Published {
         origin,
         log_keys,
         seal_keys,
+        rotations,
     })
 }
 
@@ -133,13 +152,22 @@ fn pin_file(store: &Path, origin: &str) -> PathBuf {
     store.join(format!("{name}.json"))
 }
 
+/// Writes the pins of one origin (a new file, then renamed over the old one).
+fn write_pins(file: &Path, pins: &Published) -> Result<(), String> {
+    let text = serde_json::to_vec_pretty(pins).map_err(|e| e.to_string())?;
+    let tmp = file.with_extension("tmp");
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, file))
+        .map_err(|e| format!("pin file {}: {e}", file.display()))
+}
+
 /// Pins `offered` on first use of its origin, or keeps to the keys pinned before.
 pub fn pin(store: &Path, offered: Published) -> Result<Pinned, String> {
     let file = pin_file(store, &offered.origin);
     let mut notes = Vec::new();
     match std::fs::read(&file) {
         Ok(bytes) => {
-            let pinned: Published = serde_json::from_slice(&bytes)
+            let mut pinned: Published = serde_json::from_slice(&bytes)
                 .map_err(|e| format!("pin file {}: {e}", file.display()))?;
             if pinned.origin != offered.origin {
                 return Err(format!(
@@ -148,6 +176,32 @@ pub fn pin(store: &Path, offered: Published) -> Result<Pinned, String> {
                     pinned.origin,
                     offered.origin
                 ));
+            }
+            // Keys handed over by a pinned key, through verified statements, join the pins.
+            let before = (pinned.seal_keys.len(), pinned.log_keys.len());
+            loop {
+                let mut grew = false;
+                for r in &offered.rotations {
+                    use consentry_core::rotation::KeyRole;
+                    let keys = match r.role {
+                        KeyRole::Seal => &mut pinned.seal_keys,
+                        KeyRole::Log => &mut pinned.log_keys,
+                    };
+                    if keys.contains(&r.old) && !keys.contains(&r.new) {
+                        keys.push(r.new.clone());
+                        notes.push(format!(
+                            "{:?} key {} of {} pinned: handed over by the pinned key {} (rotation statement of {})",
+                            r.role, r.new, offered.origin, r.old, r.at
+                        ));
+                        grew = true;
+                    }
+                }
+                if !grew {
+                    break;
+                }
+            }
+            if (pinned.seal_keys.len(), pinned.log_keys.len()) != before {
+                write_pins(&file, &pinned)?;
             }
             for k in offered
                 .log_keys
@@ -178,11 +232,7 @@ pub fn pin(store: &Path, offered: Published) -> Result<Pinned, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             std::fs::create_dir_all(store)
                 .map_err(|e| format!("trust store {}: {e}", store.display()))?;
-            let text = serde_json::to_vec_pretty(&offered).map_err(|e| e.to_string())?;
-            let tmp = file.with_extension("tmp");
-            std::fs::write(&tmp, text)
-                .and_then(|()| std::fs::rename(&tmp, &file))
-                .map_err(|e| format!("pin file {}: {e}", file.display()))?;
+            write_pins(&file, &offered)?;
             notes.push(format!(
                 "first use of log {}: its keys are now pinned in {} (seal {}; log {})",
                 offered.origin,
@@ -236,6 +286,59 @@ mod tests {
         assert_eq!(swapped.keys.log_keys, vec![l1]);
         assert_eq!(swapped.notes.len(), 2);
         assert!(swapped.notes.iter().all(|n| n.contains("not trusted")));
+    }
+
+    #[test]
+    fn a_key_handed_over_by_a_pinned_key_is_pinned_and_a_forged_statement_refused() {
+        use consentry_core::rotation::RotationStatement;
+        let dir = tempfile::tempdir().unwrap();
+        let (s1, l1) = keys(1);
+        pin(dir.path(), parse(&doc(&s1, &l1)).unwrap()).unwrap();
+        // The operator rotates its seal key 1 → 2 → 3; the document lists 3 and the
+        // two statements.
+        let k = |n: u8| consentry_core::keys::SealKey::from_seed(&[n; 32]);
+        let at = "2026-12-07T00:00:00Z";
+        let r12 = RotationStatement::seal("example.org/log", &k(1), k(2).public(), at).unwrap();
+        let r23 = RotationStatement::seal("example.org/log", &k(2), k(3).public(), at).unwrap();
+        let mut d: serde_json::Value =
+            serde_json::from_slice(&doc(&k(3).public().to_base64(), &l1)).unwrap();
+        d["rotations"] = serde_json::json!([r23, r12]);
+        let p = pin(dir.path(), parse(d.to_string().as_bytes()).unwrap()).unwrap();
+        assert!(
+            p.keys.seal_keys.contains(&k(3).public().to_base64()),
+            "{:?}",
+            p.notes
+        );
+        assert!(
+            p.notes.iter().any(|n| n.contains("handed over")),
+            "{:?}",
+            p.notes
+        );
+        // Remembered: the next read says nothing new.
+        let again = pin(dir.path(), parse(d.to_string().as_bytes()).unwrap()).unwrap();
+        assert!(again.notes.is_empty(), "{:?}", again.notes);
+        // A statement signed by a key never pinned hands over nothing.
+        let rogue = RotationStatement::seal("example.org/log", &k(7), k(8).public(), at).unwrap();
+        let mut d2: serde_json::Value =
+            serde_json::from_slice(&doc(&k(8).public().to_base64(), &l1)).unwrap();
+        d2["rotations"] = serde_json::json!([rogue]);
+        let p = pin(dir.path(), parse(d2.to_string().as_bytes()).unwrap()).unwrap();
+        assert!(!p.keys.seal_keys.contains(&k(8).public().to_base64()));
+        assert!(
+            p.notes.iter().any(|n| n.contains("not trusted")),
+            "{:?}",
+            p.notes
+        );
+        // A tampered statement makes the document unusable.
+        let mut bad = serde_json::to_value(&r12).unwrap();
+        bad["new"] = serde_json::Value::String(k(9).public().to_base64());
+        let mut d3: serde_json::Value = serde_json::from_slice(&doc(&s1, &l1)).unwrap();
+        d3["rotations"] = serde_json::json!([bad]);
+        assert!(
+            parse(d3.to_string().as_bytes())
+                .unwrap_err()
+                .contains("signature")
+        );
     }
 
     #[test]

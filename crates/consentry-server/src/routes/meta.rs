@@ -54,6 +54,9 @@ pub async fn well_known(State(state): State<AppState>) -> Json<serde_json::Value
         },
         "seal_keys": seal_keys,
         "previous_log_keys": state.keys.retired_log,
+        // Each signed by the key it retired: how a verifier that pinned an older key
+        // accepts a newer one (this document itself is not signed).
+        "rotations": state.keys.rotations,
         "anchors": state.anchoring.public_info(),
         "public_url": state.config.public_url,
     }))

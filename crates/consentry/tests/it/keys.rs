@@ -797,8 +797,29 @@ fn seal_and_log_rotation(db: Db) {
             "log",
             "previous_log_keys",
             "public_url",
+            "rotations",
             "seal_keys"
         ]
+    );
+    assert_eq!(wk_before["rotations"], json!([]));
+    // A verifier pins this operator's keys now, on first use of its document.
+    let store = env.dir.path().join("trust");
+    let saved = env.dir.path().join("well-known-before.json");
+    std::fs::write(&saved, &before.body).unwrap();
+    let pin_first = Command::new(BIN)
+        .arg("verify")
+        .arg(write(&env, "cert-a-pin.json", &cert_a))
+        .args(["--trust", saved.to_str().unwrap(), "--trust-store"])
+        .arg(&store)
+        .arg("--tsa-ca")
+        .arg(&ca)
+        .output()
+        .unwrap();
+    assert_eq!(
+        pin_first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&pin_first.stderr)
     );
     s.terminate();
 
@@ -858,6 +879,39 @@ fn seal_and_log_rotation(db: Db) {
     let b: Value = serde_json::from_slice(&proof_b).unwrap();
     assert_eq!(b["seal"]["key_id"], seal_keys[0]["key_id"]);
     let cert_b = certificate(&s, &key, b["id"].as_str().unwrap());
+
+    // The rotations are published as statements signed by the keys they retired; the
+    // verifier that pinned the old keys accepts the new ones through them (and only
+    // through them), and the new certificate verifies against its pins.
+    let rotations = wk["rotations"].as_array().unwrap();
+    assert_eq!(rotations.len(), 2, "{wk:#}");
+    assert_eq!(rotations[0]["role"], "seal");
+    assert_eq!(rotations[0]["old"], wk_before["seal_keys"][0]["public_key"]);
+    assert_eq!(rotations[0]["new"], seal_keys[0]["public_key"]);
+    assert_eq!(rotations[1]["role"], "log");
+    assert_eq!(rotations[1]["old"], wk_before["log"]["verifier_key"]);
+    assert_eq!(rotations[1]["new"], wk["log"]["verifier_key"]);
+    let after = Command::new(BIN)
+        .arg("verify")
+        .arg(write(&env, "cert-b-pin.json", &cert_b))
+        .args([
+            "--trust",
+            &s.url("/.well-known/consentry.json"),
+            "--trust-store",
+        ])
+        .arg(&store)
+        .arg("--tsa-ca")
+        .arg(&ca)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&after.stderr);
+    assert_eq!(
+        after.status.code(),
+        Some(0),
+        "{stderr}{}",
+        String::from_utf8_lossy(&after.stdout)
+    );
+    assert!(stderr.contains("handed over by the pinned key"), "{stderr}");
     let cb: Value = serde_json::from_slice(&cert_b).unwrap();
     assert_eq!(cb["log_key"], wk["log"]["verifier_key"]);
     // The old certificate, fetched again, is the same bytes: it names the old log key.
