@@ -36,6 +36,7 @@ import base64
 import binascii
 import copy
 import hashlib
+import hmac
 import json
 import os
 import random
@@ -692,6 +693,51 @@ def main(argv: list[str]) -> int:
     def tamper_tlog_header():
         parse_tlog_proof(tlog_proof_txt.replace("tlog-proof@v1", "tlog-proof@v2", 1))
     r.reject("tlog-proof with wrong header line", tamper_tlog_header)
+
+    # ---- disclosure (docs/formats.md section 8) ---------------------------
+    disclosure_path = ex / "disclosure.json"
+    if disclosure_path.exists():
+        disclosure = load_json(disclosure_path)
+
+        def commitment(key: bytes, label: str, data: bytes) -> str:
+            # HMAC-SHA256(key, label || 0x00 || data), lowercase hex (RFC 2104, hashlib).
+            return hmac.new(key, label.encode() + b"\x00" + data, hashlib.sha256).hexdigest()
+
+        def disclosure_opens(d=disclosure, p=proof):
+            require(d["type"] == "consentry.disclosure/v1", "not a disclosure")
+            require(d["proof"] == p["id"] and d["subject"] == p["subject"] and d["log"] == p["log"],
+                    "the disclosure names another proof")
+            require(d["proof_leaf_hash"] == leaf_hash(p).hex(), "proof_leaf_hash is not the proof's leaf")
+            key_hex = d["opening"]["commitment_key"]
+            require(key_hex == key_hex.lower() and len(key_hex) == 64, "the opening is not 32 bytes of lowercase hex")
+            got = commitment(bytes.fromhex(key_hex), "address", d["address"].encode())
+            require(got == p["recipient"]["address_commitment"],
+                    f"the opening gives {got}, not the proof's address_commitment")
+        r.check("disclosure: HMAC-SHA256(opening, 'address' 0x00 address) == the proof's address_commitment",
+                disclosure_opens)
+
+        def disclosure_seal(d=disclosure):
+            check_seal(d)
+            require(d["seal"]["public_key"] == seal_pub_b64, "disclosure sealed by another key")
+        r.check("disclosure: Ed25519 seal over JCS(disclosure without seal), by the seal key", disclosure_seal)
+
+        def other_address():
+            d = copy.deepcopy(disclosure)
+            d["address"] = "marie.durand@example.fr"
+            disclosure_opens(d)
+        r.reject("disclosure with another address", other_address)
+
+        def other_key():
+            d = copy.deepcopy(disclosure)
+            d["opening"]["commitment_key"] = "00" * 32
+            disclosure_opens(d)
+        r.reject("disclosure with another opening", other_key)
+
+        def tampered_sealed():
+            d = copy.deepcopy(disclosure)
+            d["ground"] = "subject-request"
+            check_seal(d)
+        r.reject("disclosure with its ground changed: seal", tampered_sealed)
 
     # ---- event (docs/formats.md section 3.1) ------------------------------
     event_path = ex / "event.json"

@@ -20,6 +20,7 @@ pub mod canonical;
 pub mod certificate;
 pub mod checkpoint;
 pub mod consent;
+pub mod disclosure;
 pub mod event;
 pub mod history;
 pub mod ids;

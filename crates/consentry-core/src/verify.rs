@@ -270,6 +270,138 @@ impl Verifier {
         }
     }
 
+    /// Verifies `document` (a proof or its certificate) as [`Verifier::verify`] does, then
+    /// the disclosure `disclosure` of its proof: its seal (and seal key), that it names
+    /// this very proof, and that its openings recompute the proof's commitments (the
+    /// address; the evidence when disclosed). The checks are added to the document's
+    /// report.
+    pub fn verify_disclosure(
+        &mut self,
+        document: &[u8],
+        disclosure: &[u8],
+    ) -> Result<Report, Unusable> {
+        use crate::disclosure::{DISCLOSURE_TYPE, SealedDisclosure, commitment, opening_key};
+        let mut report = self.verify(document)?;
+        let proof_value = match crate::strict_json::parse(document)
+            .map_err(|e| Unusable::NotJson(e.to_string()))?
+        {
+            serde_json::Value::Object(mut obj) => match obj.get("type").and_then(|t| t.as_str()) {
+                Some(PROOF_TYPE) => serde_json::Value::Object(obj),
+                Some(CERTIFICATE_TYPE) => obj.remove("proof").unwrap_or_default(),
+                _ => {
+                    return Err(malformed(
+                        "disclosure",
+                        "a disclosure is checked with its proof or the proof's certificate",
+                    ));
+                }
+            },
+            _ => return Err(Unusable::NoType),
+        };
+        let entry = crate::canonical::to_canonical_bytes(&proof_value)
+            .map_err(|e| malformed("proof", e))?;
+        let proof: SealedProof =
+            serde_json::from_value(proof_value).map_err(|e| malformed("proof", e))?;
+        if disclosure.len() > MAX_DOCUMENT_BYTES {
+            return Err(Unusable::TooLarge);
+        }
+        let value = crate::strict_json::parse(disclosure)
+            .map_err(|e| Unusable::NotJson(format!("disclosure: {e}")))?;
+        if value.get("type").and_then(|t| t.as_str()) != Some(DISCLOSURE_TYPE) {
+            return Err(malformed("disclosure", format!("not a {DISCLOSURE_TYPE}")));
+        }
+        let d: SealedDisclosure =
+            serde_json::from_value(value).map_err(|e| malformed("disclosure", e))?;
+        let mut checks = Checks(Vec::new());
+        let body = crate::canonical::to_canonical_bytes(&d.body)
+            .map_err(|e| malformed("disclosure", e))?;
+        check_seal(
+            &body,
+            &d.seal,
+            "disclosure",
+            &self.trusted,
+            &mut checks,
+            ("disclosure_seal", "disclosure_seal_key"),
+        );
+        let leaf = leaf_hash(&entry).to_hex();
+        if d.body.proof == proof.body.id
+            && d.body.proof_leaf_hash == leaf
+            && d.body.subject == proof.body.subject
+            && d.body.log == proof.body.log
+        {
+            checks.pass(
+                "disclosure_proof",
+                format!(
+                    "the disclosure names this proof ({}, leaf {leaf}), its subject and its log",
+                    proof.body.id
+                ),
+            );
+        } else {
+            checks.fail(
+                "disclosure_proof",
+                format!(
+                    "the disclosure is of proof {} (leaf {}, subject {}), not of this one ({}, leaf {leaf}, subject {})",
+                    d.body.proof, d.body.proof_leaf_hash, d.body.subject, proof.body.id, proof.body.subject
+                ),
+            );
+        }
+        match opening_key(&d.body.opening) {
+            None => checks.fail(
+                "address_opening",
+                "the opening is not a 32-byte key in lowercase hex",
+            ),
+            Some(key) => {
+                let recomputed = commitment(&key, "address", d.body.address.as_bytes());
+                if recomputed == proof.body.recipient.address_commitment {
+                    checks.pass(
+                        "address_opening",
+                        format!("HMAC-SHA256(opening, \"address\" ‖ 0x00 ‖ {:?}) is the proof's address_commitment: the consent is that address's", d.body.address),
+                    );
+                } else {
+                    checks.fail(
+                        "address_opening",
+                        format!("the opening and address give {recomputed}, not the proof's address_commitment {}", proof.body.recipient.address_commitment),
+                    );
+                }
+                match (&d.body.evidence, &proof.body.evidence) {
+                    (Some(b64), Some(committed)) => {
+                        use base64::Engine as _;
+                        match base64::engine::general_purpose::STANDARD.decode(b64) {
+                            Ok(bytes) if commitment(&key, "evidence", &bytes) == *committed => checks.pass(
+                                "evidence_opening",
+                                format!("the disclosed evidence ({} bytes) is the file the proof's evidence commitment names", bytes.len()),
+                            ),
+                            Ok(_) => checks.fail("evidence_opening", "the disclosed evidence is not the file the proof commits to"),
+                            Err(_) => checks.fail("evidence_opening", "the disclosed evidence is not base64"),
+                        }
+                    }
+                    (Some(_), None) => checks.fail(
+                        "evidence_opening",
+                        "evidence is disclosed but the proof commits to none",
+                    ),
+                    (None, Some(_)) => checks.skip(
+                        "evidence_opening",
+                        "the proof commits to an evidence file; it is not disclosed",
+                    ),
+                    (None, None) => {}
+                }
+            }
+        }
+        if d.body.asserted.is_some() {
+            checks.skip(
+                "asserted",
+                "name, postal address or phone are the operator's statement: no proof commits to them",
+            );
+        }
+        checks.skip(
+            "opening_scope",
+            "the opening is the subject's commitment key: it opens every commitment made for this subject, in every proof and event",
+        );
+        for c in checks.0 {
+            report.add_check(c.name, c.status, c.detail);
+        }
+        Ok(report)
+    }
+
     fn verify_proof_object(
         &mut self,
         obj: serde_json::Map<String, serde_json::Value>,
@@ -304,7 +436,14 @@ impl Verifier {
         }
         let event: SealedEvent = serde_json::from_value(serde_json::Value::Object(body))
             .map_err(|e| malformed("event", e))?;
-        check_seal(&msg, &event.seal, "event", &self.trusted, &mut checks);
+        check_seal(
+            &msg,
+            &event.seal,
+            "event",
+            &self.trusted,
+            &mut checks,
+            ("seal", "seal_key"),
+        );
         let leaf = leaf_hash(&entry);
         checks.skip(
             "inclusion",
@@ -753,16 +892,30 @@ fn check_proof(
     }
     let proof: SealedProof = serde_json::from_value(serde_json::Value::Object(body))
         .map_err(|e| malformed("proof", e))?;
-    check_seal(&msg, &proof.seal, "proof", trusted, checks);
+    check_seal(
+        &msg,
+        &proof.seal,
+        "proof",
+        trusted,
+        checks,
+        ("seal", "seal_key"),
+    );
     Ok(proof)
 }
 
 /// The `seal` and `seal_key` checks of a proof or an event, over its body bytes.
-fn check_seal(msg: &[u8], seal: &Seal, what: &str, trusted: &TrustedKeys, checks: &mut Checks) {
+fn check_seal(
+    msg: &[u8],
+    seal: &Seal,
+    what: &str,
+    trusted: &TrustedKeys,
+    checks: &mut Checks,
+    (seal_name, key_name): (&'static str, &'static str),
+) {
     match verify_seal_bytes(msg, seal) {
         Ok(key) => {
             checks.pass(
-                "seal",
+                seal_name,
                 format!(
                     "Ed25519 seal verifies over the {what}'s RFC 8785 canonical bytes; key {} (SHA-256 fingerprint {})",
                     key.key_id(),
@@ -771,17 +924,17 @@ fn check_seal(msg: &[u8], seal: &Seal, what: &str, trusted: &TrustedKeys, checks
             );
             if trusted.seal.is_empty() {
                 checks.unrooted(
-                    "seal_key",
+                    key_name,
                     format!("seal key not pinned: anyone can seal with a key of their own. Pin the operator's seal key (--seal-key BASE64, or --trust with the operator's /.well-known/consentry.json) after comparing its fingerprint {} with what the operator publishes", key.fingerprint()),
                 );
             } else if trusted.seal.contains(&key) {
                 checks.pass(
-                    "seal_key",
+                    key_name,
                     format!("seal key {} is a trusted key", key.key_id()),
                 );
             } else {
                 checks.fail(
-                    "seal_key",
+                    key_name,
                     format!(
                         "seal key {} is not among the trusted seal keys",
                         key.key_id()
@@ -789,7 +942,7 @@ fn check_seal(msg: &[u8], seal: &Seal, what: &str, trusted: &TrustedKeys, checks
                 );
             }
         }
-        Err(e) => checks.fail("seal", e.to_string()),
+        Err(e) => checks.fail(seal_name, e.to_string()),
     }
 }
 

@@ -530,11 +530,13 @@ impl SubjectKey {
             !purpose_label.contains('\0'),
             "a commitment label must not contain NUL"
         );
-        let key = hkdf_sha256::<KEY_LEN>(SALT, &self.0, &[COMMITMENT_INFO]);
-        hex::encode(hmac_sha256(
-            key.as_ref(),
-            &[purpose_label.as_bytes(), &[0], data],
-        ))
+        consentry_core::disclosure::commitment(&self.commitment_key(), purpose_label, data)
+    }
+
+    /// The subject's commitment key: what a disclosure hands over as the *opening* of its
+    /// commitments (`consentry.disclosure/v1`). It opens every commitment of the subject.
+    pub fn commitment_key(&self) -> Zeroizing<[u8; KEY_LEN]> {
+        hkdf_sha256::<KEY_LEN>(SALT, &self.0, &[COMMITMENT_INFO])
     }
 }
 

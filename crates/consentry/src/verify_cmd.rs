@@ -48,6 +48,10 @@ pub struct VerifyArgs {
     /// ~/.local/share/consentry/trust].
     #[arg(long = "trust-store", value_name = "DIR")]
     trust_store: Option<PathBuf>,
+    /// A `consentry.disclosure/v1` of the proof FILE holds (or of its certificate's
+    /// proof): its seal, and that its openings recompute the proof's commitments.
+    #[arg(long, value_name = "FILE")]
+    disclosure: Option<PathBuf>,
     /// Trust EVM anchors in this block (its hash, `0x…`, compared with a node or an
     /// explorer of your choice). Repeatable.
     #[arg(long = "evm-block", value_name = "HASH")]
@@ -146,7 +150,15 @@ fn verify(args: &VerifyArgs) -> Result<Report, String> {
         Some(rpc) => check_online(rpc, &bytes, &mut trusted)?,
         None => Vec::new(),
     };
-    let mut report = verify_document(&bytes, &trusted).map_err(|e| e.to_string())?;
+    let mut report = match &args.disclosure {
+        None => verify_document(&bytes, &trusted),
+        Some(path) => {
+            let disclosure = read_document(path)?;
+            consentry_core::verify::Verifier::new(trusted.clone())
+                .verify_disclosure(&bytes, &disclosure)
+        }
+    }
+    .map_err(|e| e.to_string())?;
     for (status, detail) in online {
         report.add_check("anchor_evm_online", status, detail);
     }

@@ -20,6 +20,10 @@ use std::process::Command;
 
 const ORIGIN: &str = "consentry.example/log";
 
+/// The example subject's commitment key (all 0x7c: public, never use it) and address.
+const COMMITMENT_KEY: [u8; 32] = [0x7c; 32];
+const ADDRESS: &str = "jean.dupont@example.fr";
+
 fn examples() -> Vec<(&'static str, String)> {
     // Example keys, from all-0x5e and all-0x10 seeds: public, never use them.
     let seal = SealKey::from_seed(&[0x5e; 32]);
@@ -39,8 +43,11 @@ fn examples() -> Vec<(&'static str, String)> {
         decision: Decision::Granted,
         method: Method::Delegated,
         recipient: Recipient {
-            address_commitment: "5b0e0f4a2e31d83f6a0b1d3f0f3c5c1c52a1a7a0f1e6f0e4d4a5b2c3d4e5f6a7"
-                .into(),
+            address_commitment: consentry_core::disclosure::commitment(
+                &COMMITMENT_KEY,
+                "address",
+                ADDRESS.as_bytes(),
+            ),
             category: RecipientCategory::Private,
         },
         notice: Some(Notice {
@@ -95,6 +102,30 @@ fn examples() -> Vec<(&'static str, String)> {
     }
     .seal(&seal)
     .unwrap();
+    // The proof disclosed for a dispute: the address and the opening of its commitment.
+    let disclosure = consentry_core::disclosure::DisclosureBody {
+        kind: consentry_core::disclosure::DISCLOSURE_TYPE.into(),
+        log: ORIGIN.into(),
+        event: EventId::parse("evt_0kx3p4q5r6s7t8u9v0w1x2y").unwrap(),
+        proof: proof.body.id.clone(),
+        proof_leaf_hash: proof.leaf_hash().unwrap().to_hex(),
+        subject: proof.body.subject.clone(),
+        ground: consentry_core::disclosure::Ground::LegalClaim,
+        address: ADDRESS.into(),
+        opening: consentry_core::disclosure::Opening {
+            scope: consentry_core::disclosure::OpeningScope::Subject,
+            commitment_key: hex::encode(COMMITMENT_KEY),
+        },
+        evidence: None,
+        asserted: Some(consentry_core::disclosure::Asserted {
+            name: Some("Jean Dupont".into()),
+            postal_address: None,
+            phone: None,
+        }),
+        disclosed_at: Timestamp::parse("2026-12-01T09:30:00.000Z").unwrap(),
+    }
+    .seal(&seal)
+    .unwrap();
     let keys = format!(
         "seal public key (base64): {}\nseal key fingerprint (sha256): {}\nlog verifier key: {}\n",
         seal.public().to_base64(),
@@ -121,6 +152,10 @@ fn examples() -> Vec<(&'static str, String)> {
             serde_json::to_string_pretty(&event).unwrap() + "\n",
         ),
         ("keys.txt", keys),
+        (
+            "disclosure.json",
+            serde_json::to_string_pretty(&disclosure).unwrap() + "\n",
+        ),
         (
             // What the example operator publishes at /.well-known/consentry.json: the
             // keys `consentry verify --trust` and the Python verifier's --trust pin.
@@ -208,4 +243,61 @@ fn docs_examples_are_current_and_verify() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    // The disclosure opens the proof's address commitment, with the proof or its
+    // certificate; a changed address does not.
+    for doc in ["proof.json", "certificate.json"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_consentry"))
+            .args([
+                "verify",
+                "--seal-key",
+                &seal_key,
+                "--log-key",
+                &log_key,
+                "--json",
+            ])
+            .arg(dir().join(doc))
+            .arg("--disclosure")
+            .arg(dir().join("disclosure.json"))
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(out.status.success(), "{doc}: {report:#}");
+        let status = |name: &str| {
+            report["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["name"] == name)
+                .unwrap_or_else(|| panic!("no {name}: {report:#}"))["status"]
+                .clone()
+        };
+        for name in [
+            "disclosure_seal",
+            "disclosure_seal_key",
+            "disclosure_proof",
+            "address_opening",
+        ] {
+            assert_eq!(status(name), "passed", "{name}: {report:#}");
+        }
+    }
+    let text = std::fs::read_to_string(dir().join("disclosure.json")).unwrap();
+    let forged = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        forged.path(),
+        text.replace(ADDRESS, "marie.durand@example.fr"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_consentry"))
+        .args(["verify", "--seal-key", &seal_key])
+        .arg(dir().join("proof.json"))
+        .arg("--disclosure")
+        .arg(forged.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAILED  disclosure_seal") && stdout.contains("FAILED  address_opening"),
+        "{stdout}"
+    );
 }
