@@ -42,15 +42,20 @@ pub enum EventType {
     /// The subject's identity data was made inaccessible (crypto-shredding).
     #[serde(rename = "data.erased")]
     Erased,
+    /// A proof's commitments were opened for a dispute: its address (and evidence) with
+    /// the subject's commitment key, in a `consentry.disclosure/v1` document.
+    #[serde(rename = "data.disclosed")]
+    Disclosed,
 }
 
 impl EventType {
     /// Every event type.
-    pub const ALL: [EventType; 4] = [
+    pub const ALL: [EventType; 5] = [
         EventType::Access,
         EventType::AccessDenied,
         EventType::Amended,
         EventType::Erased,
+        EventType::Disclosed,
     ];
 
     /// The wire spelling, the document's `type`.
@@ -60,6 +65,7 @@ impl EventType {
             EventType::AccessDenied => "data.access_denied",
             EventType::Amended => "data.amended",
             EventType::Erased => "data.erased",
+            EventType::Disclosed => "data.disclosed",
         }
     }
 
@@ -159,6 +165,9 @@ pub struct EventBody {
     /// the actor gave; the text itself is not kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason_commitment: Option<String>,
+    /// Why a disclosure was made (`data.disclosed` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ground: Option<crate::disclosure::Ground>,
     /// When the event was recorded.
     pub recorded_at: Timestamp,
     /// The event's index in the log.
@@ -213,6 +222,7 @@ pub(crate) mod tests {
             proof: Some(ProofId::parse("prf_01jd7x4k3m").unwrap()),
             consent: Some(ConsentState::Granted),
             reason_commitment: None,
+            ground: None,
             recorded_at: Timestamp::parse("2026-11-23T19:04:05.123Z").unwrap(),
             log_index: index,
         }

@@ -133,6 +133,30 @@ impl TryFrom<EventOutcome> for AmendOutcome {
     }
 }
 
+/// A disclosure recorded: its `data.disclosed` event is durable; the vault record to
+/// build the disclosure from.
+#[derive(Debug, Clone)]
+pub struct Disclosed {
+    /// The event.
+    pub event: Box<SealedEntry>,
+    /// The subject's vault record, read in the same transaction.
+    pub vault: VaultRecord,
+}
+
+impl TryFrom<EventOutcome> for Disclosed {
+    type Error = SubmitError;
+
+    fn try_from(o: EventOutcome) -> Result<Disclosed, SubmitError> {
+        match o {
+            EventOutcome::Revealed { event, vault, .. } => Ok(Disclosed {
+                event: Box::new(event),
+                vault,
+            }),
+            _ => Err(mismatched("disclosure")),
+        }
+    }
+}
+
 /// A reveal queued with [`Ledger::enqueue_reveal`]: await [`RevealReply::outcome`].
 #[derive(Debug)]
 pub struct RevealReply(EventReply);
@@ -209,6 +233,29 @@ impl Ledger {
         proof: ProofId,
     ) -> Result<RevealOutcome, SubmitError> {
         let action = Action::ReadEvidence { purpose, proof };
+        self.sequencer
+            .submit_event(self.draft(on, action)?)
+            .await?
+            .try_into()
+    }
+
+    /// Opens `proof`'s commitments for a dispute on `ground`: a `data.disclosed` entry
+    /// naming the proof, its `purpose` and the `fields` disclosed, durable before the
+    /// vault record is handed back (an erased subject cannot be disclosed).
+    pub async fn disclose(
+        &self,
+        on: On,
+        purpose: String,
+        proof: ProofId,
+        ground: consentry_core::disclosure::Ground,
+        fields: Vec<String>,
+    ) -> Result<Disclosed, SubmitError> {
+        let action = Action::Disclose {
+            purpose,
+            proof,
+            ground,
+            fields,
+        };
         self.sequencer
             .submit_event(self.draft(on, action)?)
             .await?

@@ -32,7 +32,7 @@ pub mod schedule;
 mod sequencer;
 pub mod webhook;
 
-pub use commands::{AmendOutcome, EraseOutcome, On, RevealOutcome, RevealReply};
+pub use commands::{AmendOutcome, Disclosed, EraseOutcome, On, RevealOutcome, RevealReply};
 pub use sequencer::{Evidence, ProofDraft, Sealed, SealedEntry, SubmitError, VaultRecord};
 
 use crate::anchoring::{AnchorSettings, Anchoring};

@@ -145,6 +145,19 @@ pub enum Action {
         /// The proof the file belongs to.
         proof: ProofId,
     },
+    /// Open `proof`'s commitments for a dispute: a `data.disclosed` event naming the proof,
+    /// its purpose, the `fields` disclosed and the `ground`, with the subject's vault
+    /// record read in the same transaction (the caller builds the disclosure from it).
+    Disclose {
+        /// The proof's purpose.
+        purpose: String,
+        /// The proof opened.
+        proof: ProofId,
+        /// Why.
+        ground: consentry_core::disclosure::Ground,
+        /// What is disclosed (`email`, and `evidence` when the evidence is).
+        fields: Vec<String>,
+    },
     /// Replace the subject's sealed identity with `new`, with a `data.amended` event
     /// naming the `fields` changed — only if the identity is still `read` when the entry
     /// is appended (else [`EventOutcome::Changed`], nothing written), so that no
@@ -177,6 +190,18 @@ impl std::fmt::Debug for Action {
                 .debug_struct("ReadEvidence")
                 .field("purpose", purpose)
                 .field("proof", proof)
+                .finish(),
+            Action::Disclose {
+                purpose,
+                proof,
+                ground,
+                fields,
+            } => f
+                .debug_struct("Disclose")
+                .field("purpose", purpose)
+                .field("proof", proof)
+                .field("ground", ground)
+                .field("fields", fields)
                 .finish(),
             Action::Amend { fields, .. } => f
                 .debug_struct("Amend")
@@ -707,6 +732,7 @@ impl Batch<'_> {
             proof: None,
             consent: None,
             reason_commitment: None,
+            ground: None,
             recorded_at,
             log_index: 0,
         };
@@ -753,6 +779,35 @@ impl Batch<'_> {
                         proof: Some(proof.clone()),
                         consent: Some(state),
                         ..body(EventType::Access)
+                    },
+                    effect: None,
+                    then: Then::Revealed(
+                        proof.clone(),
+                        VaultRecord {
+                            wrapped_key: w.clone(),
+                            identity: i.clone(),
+                        },
+                    ),
+                }))
+            }
+            Action::Disclose { .. } if erased => Err(SubmitError::Erased),
+            Action::Disclose {
+                purpose,
+                proof,
+                ground,
+                fields,
+            } => {
+                let identity = self.identity(&d.tenant, &d.subject, row);
+                let (Some(w), Some(i)) = (&row.wrapped_key, identity) else {
+                    return Err(SubmitError::Erased);
+                };
+                Ok(Ok(Planned::Event {
+                    body: EventBody {
+                        purpose: Some(purpose.clone()),
+                        fields: fields.clone(),
+                        proof: Some(proof.clone()),
+                        ground: Some(*ground),
+                        ..body(EventType::Disclosed)
                     },
                     effect: None,
                     then: Then::Revealed(

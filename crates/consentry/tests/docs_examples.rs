@@ -97,6 +97,7 @@ fn examples() -> Vec<(&'static str, String)> {
         reason_commitment: Some(
             "9d4c2a7e1b0f3d5c8e6a4b2d0f1e3c5a7b9d2e4f6a8c0b1d3e5f7a9c2b4d6e8f".into(),
         ),
+        ground: None,
         recorded_at: Timestamp::parse("2026-11-30T08:15:42.250Z").unwrap(),
         log_index: 57,
     }

@@ -1177,6 +1177,8 @@ texts! {
         "none";
     NotRooted = "non rattachée à une clé épinglée",
         "not rooted in a pinned key";
+    DisclosedForADispute = "adresse communiquée pour un litige, avec l'ouverture de sa preuve",
+        "address disclosed for a dispute, with the opening of its proof";
     Untrusted = "Non fiable",
         "Untrusted";
     UntrustedDetail = "Les signatures et les calculs tiennent, mais ne sont rattachés à rien que vous ayez épinglé (n'importe qui peut signer avec sa propre clé) : ",

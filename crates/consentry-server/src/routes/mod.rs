@@ -6,6 +6,7 @@ mod answer;
 mod consents;
 mod contacts;
 mod contacts_csv;
+mod disclosure;
 mod events;
 mod log;
 mod meta;
@@ -49,6 +50,7 @@ pub fn routes() -> Routes {
         .get("/v1/proofs/{id}", proofs::show)
         .get("/v1/proofs/{id}/certificate", proofs::certificate)
         .get("/v1/proofs/{id}/certificate.pdf", proofs::certificate_pdf)
+        .post("/v1/proofs/{id}/disclosure", disclosure::disclose)
         .get("/v1/log/anchors", log::anchors)
         .post("/v1/admin/anchor", admin::anchor)
         .post("/v1/consent-requests", requests::create)

@@ -438,6 +438,7 @@ fn event_word(lang: Language, event: EventType) -> &'static str {
         EventType::AccessDenied => t(lang, Text::AccessRefused),
         EventType::Amended => t(lang, Text::DataAmended),
         EventType::Erased => t(lang, Text::DataErased),
+        EventType::Disclosed => t(lang, Text::DisclosedForADispute),
     }
 }
 

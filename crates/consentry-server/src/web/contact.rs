@@ -91,6 +91,7 @@ fn event_label(lang: Lang, kind: &str) -> &'static str {
         "data.access_denied" => t(lang, Text::RevealRefused),
         "data.amended" => t(lang, Text::IdentityDataAmended),
         "data.erased" => t(lang, Text::DataErasedCryptoShredded),
+        "data.disclosed" => t(lang, Text::DisclosedForADispute),
         _ => t(lang, Text::Event),
     }
 }

@@ -8,6 +8,7 @@ mod anchoring;
 mod chain;
 mod csv;
 mod delegated;
+mod disclosure;
 mod durability;
 mod keys;
 mod openapi;

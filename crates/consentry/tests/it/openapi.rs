@@ -1188,6 +1188,47 @@ fn real_responses_match_the_documented_schemas() {
         c.response("POST", "/v1/contacts/{id}/reveal", &r);
     }
 
+    // Disclosure: made, refused (bad ground, unknown proof), and after an erasure.
+    {
+        let contact = crate::service::add_contact(&s, &key, "disclosed@example.org");
+        let proof: Value = serde_json::from_slice(&crate::service::consent(
+            &s,
+            &key,
+            &contact,
+            "newsletter",
+            "granted",
+        ))
+        .unwrap();
+        let path = format!("/v1/proofs/{}/disclosure", proof["id"].as_str().unwrap());
+        let body = json!({"ground": "legal-claim", "fields": ["name"]});
+        c.request("POST", "/v1/proofs/{id}/disclosure", &body, true);
+        let r = post(&s.url(&path), k, &body);
+        assert_eq!(r.status, 201, "{}", r.text());
+        c.response("POST", "/v1/proofs/{id}/disclosure", &r);
+        let bad = json!({"ground": "curiosity"});
+        c.request("POST", "/v1/proofs/{id}/disclosure", &bad, false);
+        c.response(
+            "POST",
+            "/v1/proofs/{id}/disclosure",
+            &post(&s.url(&path), k, &bad),
+        );
+        c.response(
+            "POST",
+            "/v1/proofs/{id}/disclosure",
+            &post(&s.url("/v1/proofs/prf_nothing/disclosure"), k, &body),
+        );
+        let r = call(
+            "POST",
+            &s.url(&format!("/v1/contacts/{contact}/erase")),
+            k,
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        let r = post(&s.url(&path), k, &body);
+        assert_eq!(r.status, 410, "{}", r.text());
+        c.response("POST", "/v1/proofs/{id}/disclosure", &r);
+    }
+
     // Certificates: pending, then anchored (by the admin route), and the history.
     {
         let contact = crate::service::add_contact(&s, &key, "certificates@example.org");
