@@ -5,7 +5,7 @@
 //!
 //! - the root modules, shared by every adapter: [`state`], [`config`], [`session`] (both
 //!   principals), [`i18n`] (every text, by key), [`page`] (the HTML shell and its
-//!   headers), [`downloads`] (proofs and certificates), [`consents`], [`requests`],
+//!   headers), [`downloads`] (proofs and certificates), [`disclosures`], [`consents`], [`requests`],
 //!   [`contacts`], [`problem`] (RFC 9457 problem+json), [`mail`], [`webhooks`],
 //!   [`portal`], [`route_table`];
 //! - [`routes`]: the HTTP API, the recipient's pages, the portal and `/verify`; and
@@ -19,6 +19,7 @@ pub mod config;
 pub mod consents;
 pub mod contacts;
 pub mod contacts_csv;
+pub mod disclosures;
 pub mod downloads;
 pub mod i18n;
 pub mod limiter;

@@ -1177,6 +1177,16 @@ texts! {
         "none";
     NotRooted = "non rattachée à une clé épinglée",
         "not rooted in a pinned key";
+    DiscloseForADispute = "Communiquer l'adresse pour un litige :",
+        "Disclose the address for a dispute:";
+    GroundLegalClaim = "action en justice",
+        "legal claim";
+    GroundAuthorityRequest = "demande d'une autorité",
+        "authority request";
+    GroundSubjectRequest = "demande de la personne",
+        "the person's request";
+    DiscloseButton = "Télécharger la divulgation (journalisée)",
+        "Download the disclosure (logged)";
     DisclosedForADispute = "adresse communiquée pour un litige, avec l'ouverture de sa preuve",
         "address disclosed for a dispute, with the opening of its proof";
     Untrusted = "Non fiable",

@@ -21,7 +21,7 @@ use crate::web::layout::{
     status_label, urlencode,
 };
 use crate::web::proofs::{clean_media_type, pending_text};
-use crate::web::session::{Staff, Upload, Writer};
+use crate::web::session::{Role, Staff, Upload, Writer};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -236,6 +236,7 @@ pub async fn show(
                 with_file.contains(&p.id),
                 &anchor,
                 &pending_sentence,
+                (staff.role == Role::Admin && !erased).then(|| disclose_form(&staff, &p.id)),
             ),
         });
     }
@@ -429,6 +430,26 @@ fn flash_message(lang: Lang, f: &Flash) -> Markup {
     }
 }
 
+/// The admins' form that discloses a proof for a dispute (`POST
+/// /app/proofs/{id}/disclosure`): the ground, and the downloaded document.
+fn disclose_form(staff: &Staff, id: &ProofId) -> Markup {
+    let lang = staff.lang;
+    html! {
+        form.inline.disclose method="post" action={ "/app/proofs/" (id) "/disclosure" } {
+            (csrf_field(staff))
+            label for={ "ground-" (id) } { (t(lang, Text::DiscloseForADispute)) }
+            " "
+            select id={ "ground-" (id) } name="ground" {
+                option value="legal-claim" { (t(lang, Text::GroundLegalClaim)) }
+                option value="authority-request" { (t(lang, Text::GroundAuthorityRequest)) }
+                option value="subject-request" { (t(lang, Text::GroundSubjectRequest)) }
+            }
+            " "
+            button type="submit" id={ "disclose-" (id) } { (t(lang, Text::DiscloseButton)) }
+        }
+    }
+}
+
 fn proof_item(
     state: &AppState,
     lang: Lang,
@@ -436,6 +457,7 @@ fn proof_item(
     has_file: bool,
     anchor: &AnchorState,
     pending_sentence: &str,
+    disclose: Option<Markup>,
 ) -> Markup {
     let b = &proof.body;
     let id = b.id.as_str();
@@ -486,6 +508,7 @@ fn proof_item(
                 " · "
                 a id={ "cert-pdf-" (id) } href={ "/app/proofs/" (id) "/certificate.pdf" } { (t(lang, Text::CertificatePdf)) }
             }
+            @if let Some(form) = disclose { (form) }
             @match anchor {
                 AnchorState::Pending => {
                     p.pending-anchor { (pending_sentence) }

@@ -15,7 +15,7 @@ use crate::problem::Problem;
 use crate::route_table::Routes;
 use crate::state::AppState;
 use crate::web::layout::{Lang, Section, WebError, local_time, page};
-use crate::web::session::Staff;
+use crate::web::session::{Admin, Form, Staff};
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -33,6 +33,42 @@ pub fn routes() -> Routes {
         .get("/app/proofs/{id}/certificate", certificate_json)
         .get("/app/proofs/{id}/certificate.pdf", certificate_pdf)
         .get("/app/proofs/{id}/evidence", evidence)
+        .post("/app/proofs/{id}/disclosure", disclose)
+}
+
+/// The disclosure form.
+#[derive(serde::Deserialize)]
+pub struct DiscloseForm {
+    ground: consentry_core::disclosure::Ground,
+}
+
+/// `POST /app/proofs/{id}/disclosure` (admins): the proof's address opened for a
+/// dispute, saved as a `consentry.disclosure/v1` file; a `data.disclosed` event is in the
+/// log first and the person sees it in the portal.
+pub async fn disclose(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Path(id): Path<String>,
+    Form(form): Form<DiscloseForm>,
+) -> Result<Response, WebError> {
+    let lang = staff.lang;
+    let id = ProofId::parse(&id).map_err(|_| WebError::NotFound(lang))?;
+    let input = crate::disclosures::DisclosureInput {
+        ground: form.ground,
+        fields: Vec::new(),
+        evidence: None,
+    };
+    let document = crate::disclosures::disclose(&state, &staff.tenant, staff.actor(), &id, input)
+        .await
+        .map_err(|e| from_problem(lang, &Problem::from(e)))?;
+    let bytes =
+        serde_json::to_vec_pretty(&document).map_err(|e| WebError::Unavailable(e.to_string()))?;
+    Ok(crate::downloads::file(
+        bytes,
+        HeaderValue::from_static("application/json"),
+        &format!("{id}.disclosure.json"),
+        Disposition::Attachment,
+    ))
 }
 
 /// An API problem met by a page: "not found" stays not found, a failure is a failure,

@@ -2252,6 +2252,60 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
             );
         }
     }
+    // Disclosure (admins): the button on the contact's proofs (admins only), the file,
+    // and the refusals.
+    assert!(
+        w.get(s, &page).text().contains("/disclosure\""),
+        "an admin sees the disclosure form"
+    );
+    assert!(
+        !aud.get(s, &page).text().contains("/disclosure\""),
+        "an auditor does not"
+    );
+    let disclose = format!("/app/proofs/{proof}/disclosure");
+    let body = json!({"csrf": csrf, "ground": "legal-claim"});
+    took(c, "/app/proofs/{id}/disclosure", FORM, &body);
+    let r = seen!(
+        "POST",
+        "/app/proofs/{id}/disclosure",
+        w.form(s, &disclose, &body)
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.header("content-disposition")
+            .unwrap_or("")
+            .starts_with("attachment"),
+        "{:?}",
+        r.header("content-disposition")
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&r.body).unwrap()["type"],
+        "consentry.disclosure/v1"
+    );
+    for (mut who, path, fields) in [
+        (
+            aud.clone(),
+            disclose.clone(),
+            json!({"csrf": aud_csrf, "ground": "legal-claim"}),
+        ),
+        (
+            w.clone(),
+            disclose.clone(),
+            json!({"csrf": csrf, "ground": "curiosity"}),
+        ),
+        (
+            w.clone(),
+            "/app/proofs/prf_nothing/disclosure".to_owned(),
+            body.clone(),
+        ),
+        (anon.clone(), disclose.clone(), body.clone()),
+    ] {
+        seen!(
+            "POST",
+            "/app/proofs/{id}/disclosure",
+            who.form(s, &path, &fields)
+        );
+    }
     let r = w.get(s, &format!("/app/proofs/{filed}/evidence"));
     assert_eq!((r.status, r.body.as_slice()), (200, evidence.as_slice()));
     let r = w.get(s, &format!("/app/proofs/{noted}/evidence"));
