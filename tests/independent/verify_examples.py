@@ -739,6 +739,27 @@ def main(argv: list[str]) -> int:
             check_seal(d)
         r.reject("disclosure with its ground changed: seal", tampered_sealed)
 
+    # ---- key rotation statement (docs/formats.md section 7.1) -------------
+    rotation_path = ex / "key-rotation.json"
+    if rotation_path.exists():
+        rotation = load_json(rotation_path)
+
+        def rotation_verifies(st=rotation):
+            require(st["type"] == "consentry.key-rotation/v1", "not a key rotation statement")
+            require(st["role"] == "seal", "the example rotates the seal key")
+            require(st["old"] == seal_pub_b64, "the old key is not the example's seal key")
+            require(len(b64d(st["new"])) == 32, "the new key is not 32 bytes")
+            body = {k: v for k, v in st.items() if k != "signature"}
+            ed25519_verify(b64d(st["old"]), b64d(st["signature"]), canonical(body))
+        r.check("key rotation: Ed25519 by the old seal key over JCS(statement without signature)",
+                rotation_verifies)
+
+        def rotation_to_another_key():
+            st = copy.deepcopy(rotation)
+            st["new"] = base64.b64encode(bytes(32)).decode()
+            rotation_verifies(st)
+        r.reject("key rotation naming another new key", rotation_to_another_key)
+
     # ---- event (docs/formats.md section 3.1) ------------------------------
     event_path = ex / "event.json"
     if event_path.exists():

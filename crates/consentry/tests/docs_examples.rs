@@ -154,6 +154,21 @@ fn examples() -> Vec<(&'static str, String)> {
         ),
         ("keys.txt", keys),
         (
+            // The example seal key handing over to the key of seed 0x5f (§7.1).
+            "key-rotation.json",
+            serde_json::to_string_pretty(
+                &consentry_core::rotation::RotationStatement::seal(
+                    ORIGIN,
+                    &seal,
+                    SealKey::from_seed(&[0x5f; 32]).public(),
+                    "2026-12-01T00:00:00Z",
+                )
+                .unwrap(),
+            )
+            .unwrap()
+                + "\n",
+        ),
+        (
             "disclosure.json",
             serde_json::to_string_pretty(&disclosure).unwrap() + "\n",
         ),
