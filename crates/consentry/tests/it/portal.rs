@@ -226,7 +226,7 @@ fn walk(db: Db) {
         &key_b,
         json!({"email": "Claire.Fontaine@EXAMPLE.net", "name": "Claire Boulanger-Cliente", "address": "12 avenue Unique-Bakery, 69001 Lyon"}),
     );
-    record(&s, &key_a, &a, "newsletter");
+    let a_proof = record(&s, &key_a, &a, "newsletter");
     let b_proof = record(&s, &key_b, &b, "invoicing");
 
     // 1. The sign-in page, and the same answer for a known and an unknown address.
@@ -522,9 +522,24 @@ fn walk(db: Db) {
         ])),
     );
     assert_eq!(r.status, 409, "nothing left to revoke");
-    // A reveal after the withdrawal is refused, and the page shows every access.
+    // A reveal after the withdrawal is refused, and the page shows every access — a
+    // disclosure for a dispute included.
     assert_eq!(reveal("newsletter").status, 403);
+    let d = post(
+        &s.url(&format!(
+            "/v1/proofs/{}/disclosure",
+            a_proof["id"].as_str().unwrap()
+        )),
+        Some(&key_a),
+        &json!({"ground": "legal-claim"}),
+    );
+    assert_eq!(d.status, 201, "{}", d.text());
     let html = c.call(&s, "GET", "/portal/me", None).text();
+    assert_eq!(
+        html.matches("address disclosed for a dispute").count(),
+        1,
+        "{html}"
+    );
     assert_eq!(html.matches("Access granted").count(), 1, "{html}");
     assert_eq!(html.matches("Access refused").count(), 2, "{html}");
     assert!(html.contains("/v1/log/proof/inclusion?index="), "{html}");
