@@ -37,6 +37,76 @@ impl TileId {
     }
 }
 
+/// What a C2SP tlog-tiles path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TileRequest {
+    /// A hash tile: `tile/<L>/<N>[.p/<W>]`.
+    Hashes {
+        /// The tile.
+        id: TileId,
+        /// Its width: 256 for a full tile, `W` for a partial one.
+        width: u64,
+    },
+    /// An entry bundle: `tile/entries/<N>[.p/<W>]`.
+    Entries {
+        /// The bundle's index (entries `256·N` to `256·N + width − 1`).
+        index: u64,
+        /// How many entries: 256 for a full bundle, `W` for a partial one.
+        width: u64,
+    },
+}
+
+/// Parses the part of a tile path after `tile/`: `<L>/<N>[.p/<W>]` or
+/// `entries/<N>[.p/<W>]`, with `<N>` in the encoding of [`encode_index`] and
+/// `1 ≤ W ≤ 255`. Anything else is `None` (a 404).
+pub fn parse_tile_path(path: &str) -> Option<TileRequest> {
+    let (head, rest) = path.split_once('/')?;
+    let (groups, width) = match rest.split_once(".p/") {
+        Some((groups, w)) => {
+            let ok = !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()) && !w.starts_with('0');
+            let w: u64 = if ok { w.parse().ok()? } else { return None };
+            if !(1..TILE_WIDTH).contains(&w) {
+                return None;
+            }
+            (groups, w)
+        }
+        None => (rest, TILE_WIDTH),
+    };
+    let parts: Vec<&str> = groups.split('/').collect();
+    let last = parts.len().checked_sub(1)?;
+    let mut digits = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        let group = if i < last {
+            part.strip_prefix('x')?
+        } else {
+            part
+        };
+        if group.len() != 3 || !group.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.push_str(group);
+    }
+    let index: u64 = digits.parse().ok()?;
+    // One encoding per index: no leading all-zero groups.
+    if encode_index(index) != groups {
+        return None;
+    }
+    if head == "entries" {
+        return Some(TileRequest::Entries { index, width });
+    }
+    if head.is_empty()
+        || !head.bytes().all(|b| b.is_ascii_digit())
+        || (head.len() > 1 && head.starts_with('0'))
+    {
+        return None;
+    }
+    let level: u8 = head.parse().ok()?;
+    Some(TileRequest::Hashes {
+        id: TileId { level, index },
+        width,
+    })
+}
+
 /// The C2SP tile index encoding: groups of three digits, every group but the last
 /// prefixed with `x` (1234067 → `x001/x234/067`).
 pub fn encode_index(n: u64) -> String {
@@ -117,6 +187,11 @@ impl TileSet {
                 self.tiles.insert(id, hashes);
             }
         }
+    }
+
+    /// The hashes held for tile `id`, if any.
+    pub fn hashes(&self, id: &TileId) -> Option<&[Hash]> {
+        self.tiles.get(id).map(Vec::as_slice)
     }
 
     /// Decodes a tile's bytes (concatenated 32-byte hashes) and adds it.
@@ -292,6 +367,50 @@ impl TileEdge {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tile_paths_parse_as_c2sp_writes_them_and_nothing_else() {
+        for (level, index, width) in [
+            (0u8, 0u64, 256u64),
+            (0, 1234067, 256),
+            (2, 7, 3),
+            (1, 999, 255),
+        ] {
+            let id = TileId { level, index };
+            let path = id.path(width);
+            let rest = path.strip_prefix("tile/").unwrap();
+            assert_eq!(
+                parse_tile_path(rest),
+                Some(TileRequest::Hashes { id, width }),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            parse_tile_path("entries/x001/x234/067.p/8"),
+            Some(TileRequest::Entries {
+                index: 1234067,
+                width: 8
+            })
+        );
+        for bad in [
+            "0/1",
+            "0/01",
+            "0/x000/001",
+            "0/001.p/0",
+            "0/001.p/256",
+            "0/001.p/08",
+            "01/001",
+            "0/x1/001",
+            "0/001/x002",
+            "entries/",
+            "0/",
+            "a/001",
+            "0/001.p/",
+            "0/1234",
+        ] {
+            assert_eq!(parse_tile_path(bad), None, "{bad}");
+        }
+    }
     use crate::merkle::{
         MemoryLog, leaf_hash, needed_subtrees_for_consistency, needed_subtrees_for_inclusion,
     };

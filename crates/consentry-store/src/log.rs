@@ -510,6 +510,19 @@ impl Store {
         Ok(row.map(|(e,)| e))
     }
 
+    /// The entries at indices `start..end`, in order (fewer when the log is shorter): an
+    /// entry bundle of the C2SP tlog-tiles API.
+    pub async fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let rows: Vec<(Vec<u8>,)> = sqlx::query_as(
+            "SELECT entry FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+        )
+        .bind(to_i64(start)?)
+        .bind(to_i64(end)?)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(e,)| e).collect())
+    }
+
     /// The stored tiles among `ids`.
     pub async fn tiles(&self, ids: &BTreeSet<TileId>) -> Result<TileSet, StoreError> {
         let mut conn = self.pool.acquire().await?;

@@ -14,6 +14,7 @@ mod portal;
 pub mod proofs;
 mod requests;
 mod reveal;
+mod tiles;
 mod verify_page;
 mod webhook;
 
@@ -30,6 +31,8 @@ pub fn routes() -> Routes {
         .get("/metrics", meta::metrics)
         .get("/.well-known/consentry.json", meta::well_known)
         .get("/v1/log/checkpoint", log::checkpoint)
+        .get("/checkpoint", tiles::checkpoint)
+        .get("/tile/{*path}", tiles::tile)
         .get("/v1/log/proof/inclusion", log::inclusion)
         .get("/v1/log/proof/consistency", log::consistency)
         .post("/v1/contacts", contacts::create)

@@ -73,15 +73,19 @@ fn build(source: &str, table: &BTreeSet<(Method, &'static str)>) -> Result<Bytes
     let mut paths = Map::new();
     for (method, path) in table {
         let m = method.as_str().to_ascii_lowercase();
-        let item = described.get_mut(*path).and_then(Value::as_object_mut);
+        // A catch-all segment (`{*path}`) is an ordinary path parameter to OpenAPI.
+        let path = &openapi_path(path);
+        let item = described
+            .get_mut(path.as_str())
+            .and_then(Value::as_object_mut);
         let Some(operation) = item.and_then(|i| i.remove(&m)) else {
             return Err(OpenApiError::Undescribed(
                 method.as_str().to_owned(),
-                (*path).to_owned(),
+                path.clone(),
             ));
         };
         let entry = paths
-            .entry(*path)
+            .entry(path.clone())
             .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(e) = entry {
             e.insert(m, operation);
@@ -102,6 +106,11 @@ fn build(source: &str, table: &BTreeSet<(Method, &'static str)>) -> Result<Bytes
     }
     doc["paths"] = Value::Object(paths);
     Ok(Bytes::from(doc.to_string()))
+}
+
+/// A route's path as OpenAPI templates it: axum's catch-all `{*name}` is `{name}`.
+pub fn openapi_path(route: &str) -> String {
+    route.replace("{*", "{")
 }
 
 /// The served bytes, or why the document cannot be served.

@@ -16,6 +16,7 @@ mod portal;
 mod release_fixtures;
 mod reveal;
 mod service;
+mod tiles;
 // OpenSSL's TSA and test PKIs, shared with consentry-anchor's tests.
 #[path = "../../../consentry-anchor/tests/tsa/mod.rs"]
 mod tsa;

@@ -19,8 +19,14 @@ const METHODS: [&str; 8] = [
 fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/healthz" | "/metrics" | "/.well-known/consentry.json" | "/openapi.json" | "/verify"
+        "/healthz"
+            | "/metrics"
+            | "/.well-known/consentry.json"
+            | "/openapi.json"
+            | "/verify"
+            | "/checkpoint"
     ) || path.starts_with("/v1/log/")
+        || path.starts_with("/tile/")
         || path.starts_with("/c/")
         || path.starts_with("/verify/")
 }
@@ -59,7 +65,12 @@ fn router_routes() -> BTreeSet<(String, String)> {
     consentry_server::service::routes()
         .table()
         .iter()
-        .map(|(m, p)| (m.as_str().to_owned(), (*p).to_owned()))
+        .map(|(m, p)| {
+            (
+                m.as_str().to_owned(),
+                consentry_server::service::openapi::openapi_path(p),
+            )
+        })
         .collect()
 }
 
@@ -919,6 +930,21 @@ fn real_responses_match_the_documented_schemas() {
     }
     assert_eq!(checkpoint.status, 200, "{}", checkpoint.text());
     c.response("GET", "/v1/log/checkpoint", &checkpoint);
+    // The same log as tlog-tiles: the checkpoint, a partial tile and bundle, refusals.
+    let tiles = get(&s.url("/checkpoint"), None);
+    assert_eq!(tiles.status, 200, "{}", tiles.text());
+    c.response("GET", "/checkpoint", &tiles);
+    for (path, status) in [
+        ("/tile/0/000.p/1", 200),
+        ("/tile/entries/000.p/1", 200),
+        ("/tile/0/000", 404),
+        ("/tile/0/1", 404),
+        ("/tile/9/000.p/1", 404),
+    ] {
+        let r = get(&s.url(path), None);
+        assert_eq!(r.status, status, "{path}: {}", r.text());
+        c.response("GET", "/tile/{path}", &r);
+    }
 
     // Delegated consent: one contact, several, then the recipient's pages.
     let single = json!({"contact_id": id, "purpose": "offers", "notice": "We send offers.", "language": "en"});
