@@ -4,6 +4,7 @@
 mod anchor_cmd;
 mod config;
 mod contacts_cmd;
+mod export_tiles_cmd;
 mod keys_cmd;
 mod pins;
 mod serve_cmd;
@@ -49,6 +50,9 @@ enum Command {
     /// The `extra` line carries the proof's canonical bytes, so generic transparency-log
     /// tooling can recompute the leaf hash and check the path against the checkpoint.
     TlogProof(TlogProofArgs),
+    /// Write the log as static C2SP tlog-tiles files (checkpoint, tiles, entry bundles)
+    /// into a directory, for a CDN or an object store; incremental.
+    ExportTiles(export_tiles_cmd::ExportTilesArgs),
 }
 
 #[derive(clap::Args)]
@@ -103,5 +107,6 @@ fn main() -> ExitCode {
         Command::Anchor(cmd) => report(anchor_cmd::run(&cmd)),
         Command::Verify(args) => verify_cmd::run(&args),
         Command::TlogProof(args) => tlog_proof(&args),
+        Command::ExportTiles(args) => export_tiles_cmd::run(&args),
     }
 }

@@ -90,6 +90,7 @@ fn a_mirror_rebuilds_the_signed_root_from_tiles_and_bundles() {
     assert_eq!(get(&s.url("/tile/0/001"), None).status, 404);
 
     // Entry bundles: each entry, length-prefixed, hashes to its tile's leaf.
+    let mut bundles = Vec::new();
     for (path, first, count) in [
         ("/tile/entries/000".to_owned(), 0u64, 256u64),
         (format!("/tile/entries/001.p/{rest}"), 256, rest),
@@ -116,5 +117,42 @@ fn a_mirror_rebuilds_the_signed_root_from_tiles_and_bundles() {
             n += 1;
         }
         assert_eq!(n, count, "{path}");
+        bundles.push((path.trim_start_matches('/').to_owned(), r.body));
     }
+
+    // The same files, written by `consentry export-tiles` for a CDN: byte for byte what
+    // the service serves; a second run leaves the full tiles and bundles alone.
+    let out_dir = env.dir.path().join("static-tiles");
+    let export = || {
+        let out = std::process::Command::new(crate::util::BIN)
+            .arg("export-tiles")
+            .args(env.db_args())
+            .arg(&out_dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let first_run = export();
+    assert!(
+        first_run.contains("0 full tiles and bundles already there"),
+        "{first_run}"
+    );
+    let read = |p: &str| std::fs::read(out_dir.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+    assert_eq!(read("checkpoint"), note.as_bytes());
+    assert_eq!(read("tile/0/000"), full.body);
+    assert_eq!(read(&format!("tile/0/001.p/{rest}")), partial.body);
+    assert_eq!(read("tile/1/000.p/1"), upper.body);
+    for (path, body) in &bundles {
+        assert_eq!(&read(path), body, "{path}");
+    }
+    let second_run = export();
+    assert!(
+        second_run.contains("2 full tiles and bundles already there"),
+        "{second_run}"
+    );
 }
