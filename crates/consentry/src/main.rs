@@ -6,6 +6,7 @@ mod config;
 mod contacts_cmd;
 mod export_tiles_cmd;
 mod keys_cmd;
+mod mirror_cmd;
 mod pins;
 mod serve_cmd;
 mod tenant_cmd;
@@ -53,6 +54,10 @@ enum Command {
     /// Write the log as static C2SP tlog-tiles files (checkpoint, tiles, entry bundles)
     /// into a directory, for a CDN or an object store; incremental.
     ExportTiles(export_tiles_cmd::ExportTilesArgs),
+    /// Copy a log's tiles into a directory after checking them: the checkpoint against
+    /// the log key given, the tiles against its root, every entry against its leaf, and
+    /// consistency with the copy made before.
+    Mirror(mirror_cmd::MirrorArgs),
 }
 
 #[derive(clap::Args)]
@@ -108,5 +113,6 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify_cmd::run(&args),
         Command::TlogProof(args) => tlog_proof(&args),
         Command::ExportTiles(args) => export_tiles_cmd::run(&args),
+        Command::Mirror(args) => mirror_cmd::run(&args),
     }
 }

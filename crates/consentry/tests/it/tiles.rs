@@ -155,4 +155,80 @@ fn a_mirror_rebuilds_the_signed_root_from_tiles_and_bundles() {
         second_run.contains("2 full tiles and bundles already there"),
         "{second_run}"
     );
+
+    // `consentry mirror`: a checked copy, the same files again.
+    let mirror_dir = env.dir.path().join("mirror");
+    let mirror = |dir: &std::path::Path| {
+        std::process::Command::new(crate::util::BIN)
+            .args(["mirror", "--from", &s.url(""), "--log-key", &log_key])
+            .arg(dir)
+            .output()
+            .unwrap()
+    };
+    let out = mirror(&mirror_dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("mirrored log size {size} (was 0)"))
+    );
+    for (path, body) in &bundles {
+        assert_eq!(
+            &std::fs::read(mirror_dir.join(path)).unwrap(),
+            body,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(mirror_dir.join("tile/0/000")).unwrap(),
+        full.body
+    );
+    // Again: consistent with its own earlier copy.
+    let out = mirror(&mirror_dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A mirror that earlier saw another tree under the same key (a split view: a
+    // checkpoint of the same log, size 10, another root) refuses to copy, and says so.
+    let forked_dir = env.dir.path().join("forked");
+    std::fs::create_dir_all(&forked_dir).unwrap();
+    let seed_text = std::fs::read_to_string(env.data_dir().join("log.key")).unwrap();
+    use base64::Engine as _;
+    let seed: [u8; 32] = base64::engine::general_purpose::STANDARD
+        .decode(seed_text.trim())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let origin = log_key.split('+').next().unwrap();
+    let forged = consentry_core::checkpoint::Checkpoint {
+        origin: origin.to_owned(),
+        size: 10,
+        root: consentry_core::merkle::Hash([7; 32]),
+        extensions: vec![],
+    }
+    .sign(&consentry_core::keys::LogKey::from_seed(origin, &seed).unwrap())
+    .unwrap();
+    std::fs::write(forked_dir.join("checkpoint"), &forged).unwrap();
+    let out = mirror(&forked_dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("split view"),
+        "{stderr}"
+    );
+    assert!(!forked_dir.join("tile").exists(), "nothing copied");
+    // The wrong key: nothing copied either.
+    let other = consentry_core::keys::LogKey::from_seed(origin, &[9; 32])
+        .unwrap()
+        .verifier_key();
+    let out = std::process::Command::new(crate::util::BIN)
+        .args(["mirror", "--from", &s.url(""), "--log-key", &other])
+        .arg(env.dir.path().join("wrong-key"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not signed by the log key given"));
 }
