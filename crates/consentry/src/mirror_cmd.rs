@@ -42,8 +42,11 @@ pub fn run(args: &MirrorArgs) -> ExitCode {
         }
     };
     match rt.block_on(mirror(args)) {
-        Ok((old, new)) => {
-            println!("mirrored log size {new} (was {old}), checked");
+        Ok(m) => {
+            println!(
+                "mirrored log size {} (was {}), checked; {} full tiles and bundles reused from the copy",
+                m.new, m.old, m.reused
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -91,7 +94,14 @@ fn width_suffix(width: u64) -> String {
     }
 }
 
-async fn mirror(args: &MirrorArgs) -> anyhow::Result<(u64, u64)> {
+/// What a run did.
+struct Mirrored {
+    old: u64,
+    new: u64,
+    reused: u64,
+}
+
+async fn mirror(args: &MirrorArgs) -> anyhow::Result<Mirrored> {
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::none())
@@ -118,7 +128,26 @@ async fn mirror(args: &MirrorArgs) -> anyhow::Result<(u64, u64)> {
             old.size
         );
     }
-    // Every tile of the new size, fetched and kept in memory until all checks pass.
+    // A full tile or bundle of the copy made before was checked then and never changes:
+    // it is read back rather than fetched again (and checked again with the rest).
+    let reused = std::cell::Cell::new(0u64);
+    let get = |path: &str, width: u64| {
+        let local = args.dir.join(path);
+        let client = &client;
+        let from = &args.from;
+        let reuse = previous.is_some() && width == TILE_WIDTH && local.exists();
+        let path = path.to_owned();
+        let reused = &reused;
+        async move {
+            if reuse {
+                reused.set(reused.get() + 1);
+                std::fs::read(&local).with_context(|| format!("reading {}", local.display()))
+            } else {
+                fetch(client, from, &path).await
+            }
+        }
+    };
+    // Every tile of the new size, kept in memory until all checks pass.
     let mut set = TileSet::new();
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut level = 0u8;
@@ -131,7 +160,7 @@ async fn mirror(args: &MirrorArgs) -> anyhow::Result<(u64, u64)> {
             let width = (count - index * TILE_WIDTH).min(TILE_WIDTH);
             let id = TileId { level, index };
             let path = id.path(width);
-            let bytes = fetch(&client, &args.from, &path).await?;
+            let bytes = get(&path, width).await?;
             ensure!(
                 bytes.len() as u64 == 32 * width,
                 "{path}: {} bytes, not {}",
@@ -164,7 +193,7 @@ async fn mirror(args: &MirrorArgs) -> anyhow::Result<(u64, u64)> {
             encode_index(index),
             width_suffix(width)
         );
-        let bytes = fetch(&client, &args.from, &path).await?;
+        let bytes = get(&path, width).await?;
         let leaves = set
             .hashes(&TileId { level: 0, index })
             .context("a level-0 tile is missing")?;
@@ -188,5 +217,9 @@ async fn mirror(args: &MirrorArgs) -> anyhow::Result<(u64, u64)> {
         put(&args.dir, path, bytes)?;
     }
     put(&args.dir, "checkpoint", note.as_bytes())?;
-    Ok((previous.map_or(0, |p| p.size), cp.size))
+    Ok(Mirrored {
+        old: previous.map_or(0, |p| p.size),
+        new: cp.size,
+        reused: reused.get(),
+    })
 }

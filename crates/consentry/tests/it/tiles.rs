@@ -185,12 +185,17 @@ fn a_mirror_rebuilds_the_signed_root_from_tiles_and_bundles() {
         std::fs::read(mirror_dir.join("tile/0/000")).unwrap(),
         full.body
     );
-    // Again: consistent with its own earlier copy.
+    // Again: consistent with its own earlier copy, whose two full files it reuses.
     let out = mirror(&mirror_dir);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("2 full tiles and bundles reused"),
+        "{stdout}"
     );
     // A mirror that earlier saw another tree under the same key (a split view: a
     // checkpoint of the same log, size 10, another root) refuses to copy, and says so.
