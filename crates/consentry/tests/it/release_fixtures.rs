@@ -1,5 +1,6 @@
-//! Upgrades from the first release: a SQLite data dir and a PostgreSQL dump that the
-//! released binary wrote (`tests/fixtures/release-0.1.0`, made by
+//! Upgrades from the first release: a SQLite database and a PostgreSQL database that the
+//! released binary wrote, kept as SQL dumps (text, not database files), with the key files
+//! of their data dirs (`tests/fixtures/release-0.1.0`, made by
 //! `tests/fixtures/make-release-fixtures`; see its README) are opened by today's binary,
 //! which must apply its migrations and serve them unchanged: every proof and event byte
 //! for byte, the same keys and log (a consistency proof from the release's last checkpoint
@@ -45,19 +46,22 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A test environment holding the release's database and keys: the SQLite data dir
-/// copied as it is (the database at its default place inside it), or the dump restored
-/// into the test's fresh schema and the key files copied into the data dir.
+/// A test environment holding the release's database and keys: the key files copied into
+/// the data dir, and the dump restored — on SQLite into the database file at its default
+/// place inside the data dir (`sqlite3 .dump` of the release's file: restored and dumped
+/// again it gives the same text), on PostgreSQL into the test's fresh schema.
 fn restore(db: Db) -> Env {
     let mut env = Env::new(db);
     let src = backend_dir(db);
-    copy_dir(&src.join("data"), &env.data_dir());
+    copy_dir(&src.join("keys"), &env.data_dir());
     match db {
         Db::Sqlite => {
-            env.url = format!(
-                "sqlite://{}",
-                env.data_dir().join("consentry.sqlite3").display()
+            let file = env.data_dir().join("consentry.sqlite3");
+            sqlite_script(
+                &file,
+                &String::from_utf8(read(&src.join("dump.sql"))).unwrap(),
             );
+            env.url = format!("sqlite://{}", file.display());
         }
         Db::Postgres => {
             let dump = String::from_utf8(read(&src.join("dump.sql"))).unwrap();
@@ -67,6 +71,27 @@ fn restore(db: Db) -> Env {
         }
     }
     env
+}
+
+/// Runs an SQL script (a `sqlite3 .dump`) into a new SQLite database file.
+fn sqlite_script(file: &Path, sql: &str) {
+    use sqlx::ConnectOptions as _;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(file)
+            .create_if_missing(true)
+            .connect()
+            .await
+            .unwrap();
+        sqlx::raw_sql(sql)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("restoring the SQLite dump: {e}"));
+        sqlx::Connection::close(conn).await.unwrap();
+    });
 }
 
 /// Runs an SQL script on the test PostgreSQL with `psql`, in one transaction.
