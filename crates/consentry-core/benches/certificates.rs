@@ -73,7 +73,7 @@ fn main() {
     .unwrap();
     let vkey = log_key.verifier_key();
     let evm: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(include_str!("../tests/data/evm_anchor.json")).unwrap();
+        serde_json::from_str(include_str!("../tests/vectors/evm_anchor.json")).unwrap();
 
     // What the service stores for each proof: its log entry (canonical JSON).
     let entries: Vec<Vec<u8>> = proofs.iter().map(|p| p.entry_bytes().unwrap()).collect();

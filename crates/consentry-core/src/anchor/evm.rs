@@ -504,7 +504,7 @@ mod tests {
 
     /// Recorded from a real anvil node by `crates/consentry-anchor/tests/evm.rs`
     /// (`CONSENTRY_RECORD_EVM_FIXTURE`): `{"body": …, "anchor": …}`.
-    const FIXTURE: &str = include_str!("../../tests/data/evm_anchor.json");
+    const FIXTURE: &str = include_str!("../../tests/vectors/evm_anchor.json");
 
     fn fixture() -> (Map<String, Value>, String) {
         let doc: Value = serde_json::from_str(FIXTURE).unwrap();
