@@ -82,24 +82,7 @@ impl TryFrom<EventOutcome> for RevealOutcome {
 
     fn try_from(o: EventOutcome) -> Result<RevealOutcome, SubmitError> {
         match o {
-            EventOutcome::Revealed {
-                event,
-                proof,
-                vault,
-            } => Ok(RevealOutcome::Revealed {
-                event,
-                proof,
-                vault,
-            }),
-            EventOutcome::Denied {
-                event,
-                consent,
-                proof,
-            } => Ok(RevealOutcome::Denied {
-                event,
-                consent,
-                proof,
-            }),
+            EventOutcome::Reveal(r) => Ok(r),
             _ => Err(mismatched("reveal")),
         }
     }
@@ -110,10 +93,7 @@ impl TryFrom<EventOutcome> for EraseOutcome {
 
     fn try_from(o: EventOutcome) -> Result<EraseOutcome, SubmitError> {
         match o {
-            EventOutcome::Erased { event } => Ok(EraseOutcome::Erased {
-                event: Box::new(event),
-            }),
-            EventOutcome::AlreadyErased => Ok(EraseOutcome::AlreadyErased),
+            EventOutcome::Erase(e) => Ok(e),
             _ => Err(mismatched("erasure")),
         }
     }
@@ -124,10 +104,7 @@ impl TryFrom<EventOutcome> for AmendOutcome {
 
     fn try_from(o: EventOutcome) -> Result<AmendOutcome, SubmitError> {
         match o {
-            EventOutcome::Amended { event } => Ok(AmendOutcome::Amended {
-                event: Box::new(event),
-            }),
-            EventOutcome::Changed => Ok(AmendOutcome::Changed),
+            EventOutcome::Amend(a) => Ok(a),
             _ => Err(mismatched("amendment")),
         }
     }
@@ -147,8 +124,8 @@ impl TryFrom<EventOutcome> for Disclosed {
     type Error = SubmitError;
 
     fn try_from(o: EventOutcome) -> Result<Disclosed, SubmitError> {
-        match o {
-            EventOutcome::Revealed { event, vault, .. } => Ok(Disclosed {
+        match RevealOutcome::try_from(o) {
+            Ok(RevealOutcome::Revealed { event, vault, .. }) => Ok(Disclosed {
                 event: Box::new(event),
                 vault,
             }),

@@ -34,6 +34,7 @@
 //! decreases along the log written by one process.
 
 use crate::clock::Clock;
+use crate::commands::{AmendOutcome, EraseOutcome, RevealOutcome};
 use crate::keys::Keys;
 use crate::metrics::Metrics;
 use consentry_core::consent::RequestStatus;
@@ -160,7 +161,7 @@ pub enum Action {
     },
     /// Replace the subject's sealed identity with `new`, with a `data.amended` event
     /// naming the `fields` changed — only if the identity is still `read` when the entry
-    /// is appended (else [`EventOutcome::Changed`], nothing written), so that no
+    /// is appended (else [`AmendOutcome::Changed`], nothing written), so that no
     /// concurrent change is lost. The new identity and its entry commit together.
     Amend {
         /// The fields changed (names from [`IDENTITY_FIELDS`]).
@@ -244,41 +245,19 @@ impl std::fmt::Debug for VaultRecord {
     }
 }
 
-/// What became of an event draft.
+/// What became of an event draft: the outcome of the command it stands for.
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per event, moved once through its reply channel: boxing would only add an allocation"
+)]
 pub enum EventOutcome {
-    /// A reveal allowed: its `data.access` event is durable; the record to open.
-    Revealed {
-        /// The event.
-        event: SealedEntry,
-        /// The granting proof relied on.
-        proof: ProofId,
-        /// The subject's vault record, read in the same transaction.
-        vault: VaultRecord,
-    },
-    /// A reveal refused: its `data.access_denied` event is durable.
-    Denied {
-        /// The event.
-        event: SealedEntry,
-        /// The consent state found.
-        consent: ConsentState,
-        /// The proof that set that state, if any.
-        proof: Option<ProofId>,
-    },
-    /// The erasure is done: its `data.erased` event is durable.
-    Erased {
-        /// The event.
-        event: SealedEntry,
-    },
-    /// The subject was erased before: nothing was appended.
-    AlreadyErased,
-    /// The amendment is done: the new identity and its `data.amended` event are durable.
-    Amended {
-        /// The event.
-        event: SealedEntry,
-    },
-    /// The identity changed since the amendment was made on it: nothing was written.
-    Changed,
+    /// A reveal, an evidence read or a disclosure.
+    Reveal(RevealOutcome),
+    /// An erasure.
+    Erase(EraseOutcome),
+    /// An amendment.
+    Amend(AmendOutcome),
 }
 
 /// Why a proof or event was not recorded.
@@ -643,6 +622,19 @@ impl Batch<'_> {
             .or(row.identity.as_ref())
     }
 
+    /// The subject's vault record as this batch sees it (an amendment earlier in the batch
+    /// included); `Erased` when the key or the identity is gone.
+    fn vault_record(&self, d: &EventDraft, row: &ContactRow) -> Result<VaultRecord, SubmitError> {
+        let identity = self.identity(&d.tenant, &d.subject, row);
+        let (Some(w), Some(i)) = (&row.wrapped_key, identity) else {
+            return Err(SubmitError::Erased);
+        };
+        Ok(VaultRecord {
+            wrapped_key: w.clone(),
+            identity: i.clone(),
+        })
+    }
+
     fn is_erased(&self, tenant: &TenantId, subject: &SubjectId, row: &ContactRow) -> bool {
         row.wrapped_key.is_none() || self.erased.contains(&(tenant.clone(), subject.clone()))
     }
@@ -737,7 +729,7 @@ impl Batch<'_> {
             log_index: 0,
         };
         match &d.action {
-            Action::Erase if erased => Ok(Err(EventOutcome::AlreadyErased)),
+            Action::Erase if erased => Ok(Err(EventOutcome::Erase(EraseOutcome::AlreadyErased))),
             Action::Erase => {
                 self.erased.insert((d.tenant.clone(), d.subject.clone()));
                 Ok(Ok(Planned::Event {
@@ -768,10 +760,7 @@ impl Batch<'_> {
                             .map(|s| ConsentState::of_book(s.status, s.valid_until, self.now))
                     })
                     .unwrap_or(ConsentState::None);
-                let identity = self.identity(&d.tenant, &d.subject, row);
-                let (Some(w), Some(i)) = (&row.wrapped_key, identity) else {
-                    return Err(SubmitError::Erased);
-                };
+                let vault = self.vault_record(d, row)?;
                 Ok(Ok(Planned::Event {
                     body: EventBody {
                         purpose: Some(purpose.clone()),
@@ -781,13 +770,7 @@ impl Batch<'_> {
                         ..body(EventType::Access)
                     },
                     effect: None,
-                    then: Then::Revealed(
-                        proof.clone(),
-                        VaultRecord {
-                            wrapped_key: w.clone(),
-                            identity: i.clone(),
-                        },
-                    ),
+                    then: Then::Revealed(proof.clone(), vault),
                 }))
             }
             Action::Disclose { .. } if erased => Err(SubmitError::Erased),
@@ -797,10 +780,7 @@ impl Batch<'_> {
                 ground,
                 fields,
             } => {
-                let identity = self.identity(&d.tenant, &d.subject, row);
-                let (Some(w), Some(i)) = (&row.wrapped_key, identity) else {
-                    return Err(SubmitError::Erased);
-                };
+                let vault = self.vault_record(d, row)?;
                 Ok(Ok(Planned::Event {
                     body: EventBody {
                         purpose: Some(purpose.clone()),
@@ -810,13 +790,7 @@ impl Batch<'_> {
                         ..body(EventType::Disclosed)
                     },
                     effect: None,
-                    then: Then::Revealed(
-                        proof.clone(),
-                        VaultRecord {
-                            wrapped_key: w.clone(),
-                            identity: i.clone(),
-                        },
-                    ),
+                    then: Then::Revealed(proof.clone(), vault),
                 }))
             }
             Action::Reveal { .. } if erased => Err(SubmitError::Erased),
@@ -902,7 +876,7 @@ impl Batch<'_> {
             Action::Amend { .. } if erased => Err(SubmitError::Erased),
             Action::Amend { fields, read, new } => {
                 if self.identity(&d.tenant, &d.subject, row) != Some(read) {
-                    return Ok(Err(EventOutcome::Changed));
+                    return Ok(Err(EventOutcome::Amend(AmendOutcome::Changed)));
                 }
                 self.amended
                     .insert((d.tenant.clone(), d.subject.clone()), new.clone());
@@ -1226,18 +1200,26 @@ fn build(
                     (Built::Event(event), Planned::Event { then, .. }) => {
                         events += 1;
                         Answer::Event(Ok(match then {
-                            Then::Revealed(proof, vault) => EventOutcome::Revealed {
-                                event,
-                                proof,
-                                vault,
-                            },
-                            Then::Denied(consent, proof) => EventOutcome::Denied {
-                                event,
-                                consent,
-                                proof,
-                            },
-                            Then::Erased => EventOutcome::Erased { event },
-                            Then::Amended => EventOutcome::Amended { event },
+                            Then::Revealed(proof, vault) => {
+                                EventOutcome::Reveal(RevealOutcome::Revealed {
+                                    event,
+                                    proof,
+                                    vault,
+                                })
+                            }
+                            Then::Denied(consent, proof) => {
+                                EventOutcome::Reveal(RevealOutcome::Denied {
+                                    event,
+                                    consent,
+                                    proof,
+                                })
+                            }
+                            Then::Erased => EventOutcome::Erase(EraseOutcome::Erased {
+                                event: Box::new(event),
+                            }),
+                            Then::Amended => EventOutcome::Amend(AmendOutcome::Amended {
+                                event: Box::new(event),
+                            }),
                         }))
                     }
                     (Built::Event(_), Planned::Proof(..)) => {
@@ -1650,7 +1632,7 @@ mod tests {
             .await;
             assert!(matches!(
                 answer.await.unwrap(),
-                Ok(EventOutcome::Erased { .. })
+                Ok(EventOutcome::Erase(EraseOutcome::Erased { .. }))
             ));
         };
         let refused = prepared_then_written(&f, 7, 5, erase).await;
@@ -1691,7 +1673,7 @@ mod tests {
         writer(ctx.clone(), chunks).await;
         assert!(matches!(
             erased.await.unwrap(),
-            Ok(EventOutcome::Erased { .. })
+            Ok(EventOutcome::Erase(EraseOutcome::Erased { .. }))
         ));
         // The reveal, queued after the erasure, finds the contact erased although both
         // were decided on what one transaction read before either.
@@ -1742,16 +1724,19 @@ mod tests {
         );
         decided_in_tx(&f, 1, vec![grant, first, second, reveal]).await;
         assert!(granted.await.unwrap().is_ok());
-        let Ok(EventOutcome::Amended { event }) = first_done.await.unwrap() else {
+        let Ok(EventOutcome::Amend(AmendOutcome::Amended { event })) = first_done.await.unwrap()
+        else {
             panic!("the first amendment is recorded");
         };
         assert_eq!(event.event.body.kind, EventType::Amended);
         assert_eq!(event.event.body.fields, vec!["name".to_owned()]);
         assert!(matches!(
             second_done.await.unwrap(),
-            Ok(EventOutcome::Changed)
+            Ok(EventOutcome::Amend(AmendOutcome::Changed))
         ));
-        let Ok(EventOutcome::Revealed { vault, .. }) = revealed.await.unwrap() else {
+        let Ok(EventOutcome::Reveal(RevealOutcome::Revealed { vault, .. })) =
+            revealed.await.unwrap()
+        else {
             panic!("the reveal is allowed");
         };
         assert_eq!(
@@ -1886,7 +1871,7 @@ mod tests {
         decided_in_tx(&f, 3, vec![erase, after]).await;
         assert!(matches!(
             erased.await.unwrap(),
-            Ok(EventOutcome::Erased { .. })
+            Ok(EventOutcome::Erase(EraseOutcome::Erased { .. }))
         ));
         assert!(matches!(
             after_done.await.unwrap(),
