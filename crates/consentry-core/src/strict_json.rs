@@ -191,7 +191,7 @@ mod tests {
         assert!(refused("9007199254740992").contains("2^53"));
         assert!(refused("-9007199254740992").contains("2^53"));
         assert!(refused("18446744073709551616").contains("2^53"));
-        assert!(refused("1e400").contains("2^53") || parse(b"1e400").is_err());
+        assert!(parse(b"1e400").is_err(), "not a finite number");
         assert!(parse(b"1.5").is_ok());
     }
 

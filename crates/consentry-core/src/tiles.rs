@@ -107,6 +107,79 @@ pub fn parse_tile_path(path: &str) -> Option<TileRequest> {
     })
 }
 
+/// The hash tiles of a log of `size` entries, each with its width (256 when full): at
+/// level L, `size >> 8L` hashes, 256 to a tile, the last tile partial.
+pub fn tiles_of(size: u64) -> Vec<(TileId, u64)> {
+    let mut tiles = Vec::new();
+    let mut level = 0u8;
+    loop {
+        let count = size.checked_shr(8 * u32::from(level)).unwrap_or(0);
+        if count == 0 {
+            return tiles;
+        }
+        for index in 0..count.div_ceil(TILE_WIDTH) {
+            let width = (count - index * TILE_WIDTH).min(TILE_WIDTH);
+            tiles.push((TileId { level, index }, width));
+        }
+        level += 1;
+    }
+}
+
+/// The entry bundles of a log of `size` entries: index and width (256 when full).
+pub fn bundles_of(size: u64) -> Vec<(u64, u64)> {
+    (0..size.div_ceil(TILE_WIDTH))
+        .map(|index| (index, (size - index * TILE_WIDTH).min(TILE_WIDTH)))
+        .collect()
+}
+
+/// The C2SP path of entry bundle `index` holding `width` entries:
+/// `tile/entries/<N>[.p/<W>]`.
+pub fn bundle_path(index: u64, width: u64) -> String {
+    let mut p = format!("tile/entries/{}", encode_index(index));
+    if width < TILE_WIDTH {
+        p.push_str(&format!(".p/{width}"));
+    }
+    p
+}
+
+/// Why an entry bundle cannot be written or read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BundleError {
+    /// An entry is longer than a uint16 length can say.
+    #[error("an entry of {0} bytes does not fit an entry bundle (65,535 at most)")]
+    EntryTooLarge(usize),
+    /// The bytes end inside a length or an entry.
+    #[error("the entry bundle is truncated")]
+    Truncated,
+}
+
+/// An entry bundle (c2sp.org/tlog-tiles): each entry's exact bytes behind its length as a
+/// big-endian uint16.
+pub fn entry_bundle<E: AsRef<[u8]>>(entries: &[E]) -> Result<Vec<u8>, BundleError> {
+    let mut out = Vec::with_capacity(entries.iter().map(|e| e.as_ref().len() + 2).sum());
+    for e in entries {
+        let e = e.as_ref();
+        let len = u16::try_from(e.len()).map_err(|_| BundleError::EntryTooLarge(e.len()))?;
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(e);
+    }
+    Ok(out)
+}
+
+/// The entries of an entry bundle, in order.
+pub fn bundle_entries(bytes: &[u8]) -> Result<Vec<&[u8]>, BundleError> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let (len, tail) = rest.split_at_checked(2).ok_or(BundleError::Truncated)?;
+        let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+        let (entry, tail) = tail.split_at_checked(len).ok_or(BundleError::Truncated)?;
+        out.push(entry);
+        rest = tail;
+    }
+    Ok(out)
+}
+
 /// The C2SP tile index encoding: groups of three digits, every group but the last
 /// prefixed with `x` (1234067 → `x001/x234/067`).
 pub fn encode_index(n: u64) -> String {
@@ -367,6 +440,38 @@ impl TileEdge {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_layout_has_every_tile_and_bundle_of_the_size() {
+        let t = |level, index| TileId { level, index };
+        assert_eq!(
+            tiles_of(300),
+            vec![(t(0, 0), 256), (t(0, 1), 44), (t(1, 0), 1)]
+        );
+        assert_eq!(bundles_of(300), vec![(0, 256), (1, 44)]);
+        assert_eq!(tiles_of(256), vec![(t(0, 0), 256), (t(1, 0), 1)]);
+        assert_eq!(bundles_of(256), vec![(0, 256)]);
+        assert!(tiles_of(0).is_empty() && bundles_of(0).is_empty());
+        assert_eq!(bundle_path(1234067, 256), "tile/entries/x001/x234/067");
+        assert_eq!(bundle_path(1, 44), "tile/entries/001.p/44");
+    }
+
+    #[test]
+    fn entry_bundles_round_trip_and_refuse_what_they_cannot_hold() {
+        let entries: Vec<&[u8]> = vec![b"", b"{}", &[7; 300]];
+        let bundle = entry_bundle(&entries).unwrap();
+        assert_eq!(&bundle[..4], &[0, 0, 0, 2]);
+        assert_eq!(bundle_entries(&bundle).unwrap(), entries);
+        assert_eq!(
+            bundle_entries(&bundle[..bundle.len() - 1]),
+            Err(BundleError::Truncated)
+        );
+        assert_eq!(bundle_entries(&[0]), Err(BundleError::Truncated));
+        assert_eq!(
+            entry_bundle(&[vec![0u8; 65_536]]),
+            Err(BundleError::EntryTooLarge(65_536))
+        );
+    }
 
     #[test]
     fn tile_paths_parse_as_c2sp_writes_them_and_nothing_else() {

@@ -69,8 +69,10 @@ impl Download<'_> {
     /// The response: the bytes with their type, a file name, and headers that keep them
     /// out of caches and content sniffing.
     pub async fn respond(self, state: &AppState) -> Result<Response, Problem> {
-        let proof: SealedProof =
-            serde_json::from_slice(self.entry).map_err(Problem::unavailable)?;
+        // The proof JSON is the stored entry as it is: parsed only to build something else.
+        let parsed = || -> Result<SealedProof, Problem> {
+            serde_json::from_slice(self.entry).map_err(Problem::unavailable)
+        };
         let id = self.id;
         let (bytes, filename, media) = match (self.document, self.format) {
             (Document::Proof, Format::Json) => (
@@ -79,12 +81,14 @@ impl Download<'_> {
                 "application/json",
             ),
             (Document::Proof, Format::Pdf) => {
+                let proof = parsed()?;
                 let summary =
                     proof_summary(state, self.sender_name, self.lang, id, &proof, self.entry);
                 let pdf = consentry_pdf::proof_pdf(&summary).map_err(Problem::unavailable)?;
                 (pdf, format!("{id}.pdf"), "application/pdf")
             }
             (Document::Certificate, format) => {
+                let proof = parsed()?;
                 let Some(cert) = certificate_of(state, &proof).await? else {
                     return Err(pending(state, proof.body.log_index));
                 };
@@ -238,14 +242,7 @@ pub async fn certificate_of(
         .inclusion(index, anchored.size)
         .await?
         .map_err(Problem::unavailable)?;
-    let anchors = anchored
-        .anchors
-        .iter()
-        .map(|text| match serde_json::from_str(text) {
-            Ok(serde_json::Value::Object(map)) => Ok(map),
-            _ => Err(Problem::unavailable("a stored anchor is not a JSON object")),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let anchors = anchor_objects(&anchored.anchors)?;
     // The log key that signed this checkpoint: a rotated-away one for older anchors.
     let log_key = state.keys.log_verifier_for(&anchored.note);
     let cert = Certificate::new(proof, &path, anchored.note, log_key, anchors)
@@ -275,6 +272,20 @@ fn pending(state: &AppState, log_index: u64) -> Problem {
         p = p.with("next_anchor_at", next.to_string());
     }
     p
+}
+
+/// The stored anchors of a checkpoint (JSON text) as the objects certificates and the
+/// anchor history carry.
+pub fn anchor_objects(
+    texts: &[String],
+) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, Problem> {
+    texts
+        .iter()
+        .map(|text| match serde_json::from_str(text) {
+            Ok(serde_json::Value::Object(map)) => Ok(map),
+            _ => Err(Problem::unavailable("a stored anchor is not a JSON object")),
+        })
+        .collect()
 }
 
 /// When the next scheduled anchoring runs, if an anchor is configured.

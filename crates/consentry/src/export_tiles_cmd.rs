@@ -8,8 +8,11 @@
 //! written to a temporary name and renamed into place.
 
 use crate::config::{self, DbArgs};
+use crate::files::write_atomic;
 use anyhow::Context as _;
-use consentry_core::tiles::{TILE_WIDTH, TileId, tile_bytes};
+use consentry_core::tiles::{
+    TILE_WIDTH, bundle_path, bundles_of, entry_bundle, tile_bytes, tiles_of,
+};
 use consentry_store::Store;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -57,42 +60,10 @@ struct Summary {
     kept: u64,
 }
 
-/// Writes `bytes` to `dir/path` through a temporary file.
+/// Writes `bytes` to `dir/path` (through a temporary file).
 fn put(dir: &Path, path: &str, bytes: &[u8]) -> anyhow::Result<()> {
     let target = dir.join(path);
-    if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating {}", parent.display()))?;
-    }
-    let tmp = target.with_extension("tmp-export");
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &target).with_context(|| format!("writing {}", target.display()))
-}
-
-/// Hash tiles, each with its width.
-type Tiles = Vec<(TileId, u64)>;
-/// Entry bundles: index and width.
-type Bundles = Vec<(u64, u64)>;
-
-/// The tiles and bundles of a log of `size` entries.
-fn layout(size: u64) -> (Tiles, Bundles) {
-    let mut tiles = Vec::new();
-    let mut level = 0u8;
-    loop {
-        let count = size.checked_shr(8 * u32::from(level)).unwrap_or(0);
-        if count == 0 {
-            break;
-        }
-        for index in 0..count.div_ceil(TILE_WIDTH) {
-            let width = (count - index * TILE_WIDTH).min(TILE_WIDTH);
-            tiles.push((TileId { level, index }, width));
-        }
-        level += 1;
-    }
-    let bundles = (0..size.div_ceil(TILE_WIDTH))
-        .map(|index| (index, (size - index * TILE_WIDTH).min(TILE_WIDTH)))
-        .collect();
-    (tiles, bundles)
+    write_atomic(&target, bytes).with_context(|| format!("writing {}", target.display()))
 }
 
 async fn export(args: &ExportTilesArgs) -> anyhow::Result<Summary> {
@@ -102,9 +73,8 @@ async fn export(args: &ExportTilesArgs) -> anyhow::Result<Summary> {
         .latest_checkpoint()
         .await?
         .context("no checkpoint published yet: nothing to export")?;
-    let (tiles, bundles) = layout(size);
     let (mut written, mut kept) = (0u64, 0u64);
-    for (id, width) in tiles {
+    for (id, width) in tiles_of(size) {
         let path = id.path(width);
         if width == TILE_WIDTH && args.dir.join(&path).exists() {
             kept += 1;
@@ -122,16 +92,8 @@ async fn export(args: &ExportTilesArgs) -> anyhow::Result<Summary> {
         )?;
         written += 1;
     }
-    for (index, width) in bundles {
-        let path = format!(
-            "tile/entries/{}{}",
-            consentry_core::tiles::encode_index(index),
-            if width < TILE_WIDTH {
-                format!(".p/{width}")
-            } else {
-                String::new()
-            }
-        );
+    for (index, width) in bundles_of(size) {
+        let path = bundle_path(index, width);
         if width == TILE_WIDTH && args.dir.join(&path).exists() {
             kept += 1;
             continue;
@@ -142,12 +104,7 @@ async fn export(args: &ExportTilesArgs) -> anyhow::Result<Summary> {
             entries.len() as u64 == width,
             "the store lacks entries of {path}"
         );
-        let mut body = Vec::new();
-        for e in &entries {
-            let len = u16::try_from(e.len()).context("an entry is over 65,535 bytes")?;
-            body.extend_from_slice(&len.to_be_bytes());
-            body.extend_from_slice(e);
-        }
+        let body = entry_bundle(&entries)?;
         put(&args.dir, &path, &body)?;
         written += 1;
     }
@@ -158,33 +115,4 @@ async fn export(args: &ExportTilesArgs) -> anyhow::Result<Summary> {
         written: written + 1,
         kept,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_layout_has_every_tile_and_bundle_of_the_size() {
-        let (tiles, bundles) = layout(300);
-        assert_eq!(
-            tiles,
-            vec![
-                (TileId { level: 0, index: 0 }, 256),
-                (TileId { level: 0, index: 1 }, 44),
-                (TileId { level: 1, index: 0 }, 1),
-            ]
-        );
-        assert_eq!(bundles, vec![(0, 256), (1, 44)]);
-        let (tiles, bundles) = layout(256);
-        assert_eq!(
-            tiles,
-            vec![
-                (TileId { level: 0, index: 0 }, 256),
-                (TileId { level: 1, index: 0 }, 1)
-            ]
-        );
-        assert_eq!(bundles, vec![(0, 256)]);
-        assert_eq!(layout(0), (vec![], vec![]));
-    }
 }

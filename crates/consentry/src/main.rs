@@ -5,6 +5,7 @@ mod anchor_cmd;
 mod config;
 mod contacts_cmd;
 mod export_tiles_cmd;
+mod files;
 mod keys_cmd;
 mod mirror_cmd;
 mod pins;

@@ -9,10 +9,13 @@
 //! mirror keeps its last good state and says why. `DIR` then holds the same files the log
 //! serves, for any static web server (or `consentry export-tiles`' readers).
 
+use crate::files::write_atomic;
 use anyhow::{Context as _, bail, ensure};
 use consentry_core::checkpoint::verify_signed_checkpoint;
 use consentry_core::merkle::{leaf_hash, tree_root};
-use consentry_core::tiles::{TILE_WIDTH, TileId, TileSet, encode_index};
+use consentry_core::tiles::{
+    TILE_WIDTH, TileId, TileSet, bundle_entries, bundle_path, bundles_of, tiles_of,
+};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -77,21 +80,7 @@ async fn fetch(client: &reqwest::Client, base: &str, path: &str) -> anyhow::Resu
 
 fn put(dir: &Path, path: &str, bytes: &[u8]) -> anyhow::Result<()> {
     let target = dir.join(path);
-    if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let tmp = target.with_extension("tmp-mirror");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, &target)?;
-    Ok(())
-}
-
-fn width_suffix(width: u64) -> String {
-    if width < TILE_WIDTH {
-        format!(".p/{width}")
-    } else {
-        String::new()
-    }
+    write_atomic(&target, bytes).with_context(|| format!("writing {}", target.display()))
 }
 
 /// What a run did.
@@ -150,28 +139,18 @@ async fn mirror(args: &MirrorArgs) -> anyhow::Result<Mirrored> {
     // Every tile of the new size, kept in memory until all checks pass.
     let mut set = TileSet::new();
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut level = 0u8;
-    loop {
-        let count = cp.size.checked_shr(8 * u32::from(level)).unwrap_or(0);
-        if count == 0 {
-            break;
-        }
-        for index in 0..count.div_ceil(TILE_WIDTH) {
-            let width = (count - index * TILE_WIDTH).min(TILE_WIDTH);
-            let id = TileId { level, index };
-            let path = id.path(width);
-            let bytes = get(&path, width).await?;
-            ensure!(
-                bytes.len() as u64 == 32 * width,
-                "{path}: {} bytes, not {}",
-                bytes.len(),
-                32 * width
-            );
-            set.insert_bytes(id, &bytes)
-                .map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
-            files.push((path, bytes));
-        }
-        level += 1;
+    for (id, width) in tiles_of(cp.size) {
+        let path = id.path(width);
+        let bytes = get(&path, width).await?;
+        ensure!(
+            bytes.len() as u64 == 32 * width,
+            "{path}: {} bytes, not {}",
+            bytes.len(),
+            32 * width
+        );
+        set.insert_bytes(id, &bytes)
+            .map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+        files.push((path, bytes));
     }
     let root = tree_root(&set, cp.size).map_err(|e| anyhow::anyhow!("tiles: {e}"))?;
     if root != cp.root {
@@ -186,31 +165,24 @@ async fn mirror(args: &MirrorArgs) -> anyhow::Result<Mirrored> {
         );
     }
     // Every entry, in its bundle, hashes to its leaf.
-    for index in 0..cp.size.div_ceil(TILE_WIDTH) {
-        let width = (cp.size - index * TILE_WIDTH).min(TILE_WIDTH);
-        let path = format!(
-            "tile/entries/{}{}",
-            encode_index(index),
-            width_suffix(width)
-        );
+    for (index, width) in bundles_of(cp.size) {
+        let path = bundle_path(index, width);
         let bytes = get(&path, width).await?;
         let leaves = set
             .hashes(&TileId { level: 0, index })
             .context("a level-0 tile is missing")?;
-        let (mut at, mut n) = (0usize, 0usize);
-        while at < bytes.len() {
-            ensure!(at + 2 <= bytes.len(), "{path}: truncated");
-            let len = usize::from(u16::from_be_bytes([bytes[at], bytes[at + 1]]));
-            ensure!(at + 2 + len <= bytes.len(), "{path}: truncated");
-            let entry = &bytes[at + 2..at + 2 + len];
+        let entries = bundle_entries(&bytes).with_context(|| path.clone())?;
+        ensure!(
+            entries.len() as u64 == width,
+            "{path}: {} entries, not {width}",
+            entries.len()
+        );
+        for (n, entry) in entries.iter().enumerate() {
             ensure!(
                 leaves.get(n) == Some(&leaf_hash(entry)),
                 "{path}: entry {n} does not hash to its leaf"
             );
-            at += 2 + len;
-            n += 1;
         }
-        ensure!(n as u64 == width, "{path}: {n} entries, not {width}");
         files.push((path, bytes));
     }
     for (path, bytes) in &files {

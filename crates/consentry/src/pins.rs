@@ -155,10 +155,7 @@ fn pin_file(store: &Path, origin: &str) -> PathBuf {
 /// Writes the pins of one origin (a new file, then renamed over the old one).
 fn write_pins(file: &Path, pins: &Published) -> Result<(), String> {
     let text = serde_json::to_vec_pretty(pins).map_err(|e| e.to_string())?;
-    let tmp = file.with_extension("tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, file))
-        .map_err(|e| format!("pin file {}: {e}", file.display()))
+    crate::files::write_atomic(file, &text).map_err(|e| format!("pin file {}: {e}", file.display()))
 }
 
 /// Pins `offered` on first use of its origin, or keeps to the keys pinned before.

@@ -11,7 +11,8 @@ use consentry_core::merkle::{Hash, MerkleError};
 use serde::Deserialize;
 use serde_json::json;
 
-/// `GET /v1/log/checkpoint`: the latest signed checkpoint, as a signed note.
+/// `GET /v1/log/checkpoint` and `GET /checkpoint` (the tlog-tiles path): the latest signed
+/// checkpoint, as a signed note.
 pub async fn checkpoint(State(state): State<AppState>) -> Result<impl IntoResponse, Problem> {
     let (_, note) = state
         .store
@@ -20,7 +21,14 @@ pub async fn checkpoint(State(state): State<AppState>) -> Result<impl IntoRespon
         .ok_or_else(|| Problem::unavailable("no checkpoint published yet"))?;
     // Signed before a log-key rotation and not grown since: the current key signs too.
     let note = state.keys.cosigned(&note);
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note))
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            // It changes with every new checkpoint: never served from a cache.
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        note,
+    ))
 }
 
 /// Query of the inclusion route.
@@ -108,14 +116,7 @@ pub async fn anchors(State(state): State<AppState>) -> Result<Json<AnchorHistory
             }
             _ => Vec::new(),
         };
-        let anchors = a
-            .anchors
-            .iter()
-            .map(|text| match serde_json::from_str(text) {
-                Ok(serde_json::Value::Object(map)) => Ok(map),
-                _ => Err(Problem::unavailable("a stored anchor is not a JSON object")),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let anchors = crate::downloads::anchor_objects(&a.anchors)?;
         previous = Some(a.size);
         entries.push(AnchoredEntry {
             // The history names one log key, the current one: checkpoints signed before a

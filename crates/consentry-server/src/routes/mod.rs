@@ -31,7 +31,7 @@ pub fn routes() -> Routes {
         .get("/metrics", meta::metrics)
         .get("/.well-known/consentry.json", meta::well_known)
         .get("/v1/log/checkpoint", log::checkpoint)
-        .get("/checkpoint", tiles::checkpoint)
+        .get("/checkpoint", log::checkpoint)
         .get("/tile/{*path}", tiles::tile)
         .get("/v1/log/proof/inclusion", log::inclusion)
         .get("/v1/log/proof/consistency", log::consistency)

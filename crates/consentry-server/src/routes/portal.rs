@@ -993,30 +993,29 @@ pub async fn proof(
     Session(auth, lang): Session,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let (raw, pdf) = match id.strip_suffix(".pdf") {
-        Some(stem) => (stem, true),
-        None => (id.strip_suffix(".json").unwrap_or(&id), false),
+    let (raw, format) = match id.strip_suffix(".pdf") {
+        Some(stem) => (stem, Format::Pdf),
+        None => (id.strip_suffix(".json").unwrap_or(&id), Format::Json),
     };
-    let Some((id, sender, entry)) = own_proof(&state, &auth, raw).await? else {
-        return Err(Problem::not_found("proof"));
-    };
-    let format = if pdf { Format::Pdf } else { Format::Json };
-    own_download(&state, lang, &id, &sender, &entry, Document::Proof, format).await
+    own_download(&state, &auth, lang, raw, Document::Proof, format).await
 }
 
+/// One of the person's own proofs (else 404), as `document` in `format`.
 async fn own_download(
     state: &AppState,
+    auth: &PortalAuth,
     lang: Language,
-    id: &ProofId,
-    sender_name: &str,
-    entry: &[u8],
+    raw_id: &str,
     document: Document,
     format: Format,
 ) -> Result<Response, Problem> {
+    let Some((id, sender_name, entry)) = own_proof(state, auth, raw_id).await? else {
+        return Err(Problem::not_found("proof"));
+    };
     Download {
-        id,
-        entry,
-        sender_name,
+        id: &id,
+        entry: &entry,
+        sender_name: &sender_name,
         document,
         format,
         lang,
@@ -1033,15 +1032,11 @@ pub async fn certificate(
     Session(auth, lang): Session,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let Some((id, sender, entry)) = own_proof(&state, &auth, &id).await? else {
-        return Err(Problem::not_found("proof"));
-    };
     own_download(
         &state,
+        &auth,
         lang,
         &id,
-        &sender,
-        &entry,
         Document::Certificate,
         Format::Json,
     )
@@ -1054,19 +1049,7 @@ pub async fn certificate_pdf(
     Session(auth, lang): Session,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let Some((id, sender, entry)) = own_proof(&state, &auth, &id).await? else {
-        return Err(Problem::not_found("proof"));
-    };
-    own_download(
-        &state,
-        lang,
-        &id,
-        &sender,
-        &entry,
-        Document::Certificate,
-        Format::Pdf,
-    )
-    .await
+    own_download(&state, &auth, lang, &id, Document::Certificate, Format::Pdf).await
 }
 
 /// The sign-in link's lifetime, as the pages say it (15 minutes).

@@ -1,7 +1,8 @@
-//! The log as C2SP tlog-tiles (c2sp.org/tlog-tiles): `GET /checkpoint`, hash tiles
+//! The log as C2SP tlog-tiles (c2sp.org/tlog-tiles): hash tiles
 //! `GET /tile/<L>/<N>[.p/<W>]` and entry bundles `GET /tile/entries/<N>[.p/<W>]`, read
 //! from the tiles and entries the store keeps — so that anyone can mirror the log, and
-//! check it, with generic tlog tooling.
+//! check it, with generic tlog tooling. (`GET /checkpoint`, the tile API's checkpoint, is
+//! `GET /v1/log/checkpoint`'s handler at that path.)
 //!
 //! A tile or bundle is served only once it holds its `W` (or 256) hashes or entries: the
 //! first `W` hashes of a tile never change, so every tile served, partial or full, is
@@ -12,26 +13,8 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use consentry_core::tiles::{TILE_WIDTH, TileRequest, parse_tile_path, tile_bytes};
+use consentry_core::tiles::{TILE_WIDTH, TileRequest, entry_bundle, parse_tile_path, tile_bytes};
 use std::collections::BTreeSet;
-
-/// `GET /checkpoint`: the latest signed checkpoint (C2SP tlog-checkpoint, signed note).
-pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, Problem> {
-    let (_, note) = state
-        .store
-        .latest_checkpoint()
-        .await?
-        .ok_or_else(|| Problem::unavailable("no checkpoint published yet"))?;
-    let note = state.keys.cosigned(&note);
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        note,
-    )
-        .into_response())
-}
 
 fn immutable(body: Vec<u8>) -> Response {
     let mut res = body.into_response();
@@ -69,15 +52,9 @@ pub async fn tile(
             if (entries.len() as u64) < width {
                 return Err(not_found());
             }
-            // Each entry as a big-endian uint16 length and its bytes.
-            let mut body = Vec::with_capacity(entries.iter().map(|e| e.len() + 2).sum());
-            for e in &entries {
-                let len = u16::try_from(e.len())
-                    .map_err(|_| Problem::unavailable("an entry is over 65,535 bytes"))?;
-                body.extend_from_slice(&len.to_be_bytes());
-                body.extend_from_slice(e);
-            }
-            Ok(immutable(body))
+            Ok(immutable(
+                entry_bundle(&entries).map_err(Problem::unavailable)?,
+            ))
         }
     }
 }
