@@ -3,9 +3,29 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use consentry_pdf::{
-    AnchorLine, CertificateSummary, Language, ProofSummary, certificate_pdf, proof_pdf,
+    AnchorLine, Attachment, CertificateSummary, Language, ProofSummary, SealIdentity, Sealing,
+    certificate_pdf, proof_pdf,
 };
 use std::path::PathBuf;
+
+/// A self-issued seal (made once), sealing at a fixed time with one attachment.
+fn sealing() -> Sealing<'static> {
+    static ID: std::sync::OnceLock<SealIdentity> = std::sync::OnceLock::new();
+    let identity = ID.get_or_init(|| {
+        SealIdentity::self_issued("consentry.example/log", 1_796_677_200, &[5; 64])
+            .expect("a self-issued seal")
+    });
+    Sealing {
+        identity,
+        sealed_at_unix: 1_796_677_200,
+        attachments: vec![Attachment {
+            file_name: "prf_01JD2K3M4N5P6Q7R8S9T0V1W2X.json",
+            description: "The sealed proof",
+            media_type: "application/json",
+            bytes: b"{\"proof\":1}",
+        }],
+    }
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = PathBuf::from(
@@ -34,7 +54,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             verify_url: "https://consentry.example/verify?proof=prf_01JD2K3M4N5P6Q7R8S9T0V1W2X"
                 .to_owned(),
         };
-        std::fs::write(dir.join(format!("proof-{tag}.pdf")), proof_pdf(&proof)?)?;
+        std::fs::write(
+            dir.join(format!("proof-{tag}.pdf")),
+            proof_pdf(&proof, &sealing())?,
+        )?;
         let certificate = CertificateSummary {
             proof,
             checkpoint_size: 4300,
@@ -55,7 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         std::fs::write(
             dir.join(format!("certificate-{tag}.pdf")),
-            certificate_pdf(&certificate)?,
+            certificate_pdf(&certificate, &sealing())?,
         )?;
 
         // A stress case: long free text, a name outside Latin-1, three anchors, a
@@ -77,7 +100,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
         std::fs::write(
             dir.join(format!("certificate-{tag}-long.pdf")),
-            certificate_pdf(&long)?,
+            certificate_pdf(&long, &sealing())?,
         )?;
     }
     println!("{}", dir.display());

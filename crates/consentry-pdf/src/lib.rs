@@ -24,11 +24,19 @@
 //!   and one that still needs a second page is an error ([`PdfError::DoesNotFit`]) rather
 //!   than a silently cut value; `labels`: the wording in both languages.
 //!
-//! Output is deterministic: the same summary gives the same bytes (no creation date, fixed
-//! subset tags), so a PDF can be cached, compared or re-generated at will.
+//! - `seal` and `identity`: every PDF is a **sealed PDF/A-3b** document: a PAdES baseline
+//!   signature (ETSI EN 319 142-1, B-B, upgraded in place to B-T with an RFC 3161
+//!   signature time-stamp, [`add_signature_timestamp`]) by the operator's seal
+//!   certificate ([`SealIdentity`]), with the sealed JSON documents attached as PDF/A-3
+//!   associated files, so that a lawyer's PDF reader shows the seal and a verifier
+//!   extracts the JSON from the PDF itself.
+//!
+//! Output is deterministic: the same summary, seal, time and attachments give the same
+//! bytes (fixed subset tags, RFC 6979 ECDSA signatures), so a PDF can be compared or made
+//! again.
 //!
 //! ```
-//! use consentry_pdf::{Language, ProofSummary, proof_pdf};
+//! use consentry_pdf::{Language, ProofSummary, SealIdentity, Sealing, proof_pdf};
 //!
 //! let summary = ProofSummary {
 //!     language: Language::Fr,
@@ -46,17 +54,54 @@
 //!     leaf_hash: "a7".repeat(32),
 //!     verify_url: "https://consentry.example/verify".into(),
 //! };
-//! let pdf = proof_pdf(&summary)?;
+//! let seal = SealIdentity::self_issued("consentry.example/log", 1_796_677_200, &[7; 64])?;
+//! let sealing = Sealing { identity: &seal, sealed_at_unix: 1_796_677_200, attachments: vec![] };
+//! let pdf = proof_pdf(&summary, &sealing)?;
 //! assert!(pdf.starts_with(b"%PDF-"));
-//! # Ok::<(), consentry_pdf::PdfError>(())
+//! assert_eq!(consentry_pdf::level(&pdf)?, consentry_pdf::Level::BB);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
 
 mod canvas;
+mod civil;
 mod font;
+mod identity;
 mod labels;
 mod page;
 mod qr;
+mod seal;
+
+pub use identity::{IdentityError, SealIdentity};
+pub use seal::{Level, SealError, add_signature_timestamp, level, signature_timestamp_imprint};
+
+/// A file attached to the PDF as a PDF/A-3 *associated file* (the sealed JSON documents
+/// the page is a reading of), listed in the reader's attachments panel and extractable
+/// byte for byte (`pdfdetach`).
+#[derive(Debug, Clone, Copy)]
+pub struct Attachment<'a> {
+    /// The file's name, e.g. `prf_….json`.
+    pub file_name: &'a str,
+    /// What it is, in the page's language.
+    pub description: &'a str,
+    /// Its MIME type, e.g. `application/json`.
+    pub media_type: &'a str,
+    /// Its exact bytes.
+    pub bytes: &'a [u8],
+}
+
+/// How a PDF is sealed: by whom, when (the claimed signing time, `/M`), and what it
+/// carries attached.
+#[derive(Debug, Clone)]
+pub struct Sealing<'a> {
+    /// The seal.
+    pub identity: &'a SealIdentity,
+    /// When, in Unix seconds: the signature's claimed time and the document's dates. A
+    /// trusted time comes only with a signature time-stamp ([`add_signature_timestamp`]).
+    pub sealed_at_unix: i64,
+    /// The files attached.
+    pub attachments: Vec<Attachment<'a>>,
+}
 
 /// The language of the page's labels and sentences (the values are shown as given).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,6 +196,15 @@ pub enum PdfError {
         /// Height the page has for it, in points.
         available: f32,
     },
+    /// An attachment too large for this writer (over 2 GiB).
+    #[error("attachment {name} is too large")]
+    Attachment {
+        /// The attachment's file name.
+        name: String,
+    },
+    /// The PDF could not be sealed.
+    #[error("seal: {0}")]
+    Seal(#[from] SealError),
     /// An embedded font could not be read or subset: a defect of this crate, not of the
     /// input.
     #[error("embedded font {font}: {reason}")]
@@ -168,8 +222,8 @@ pub enum PdfError {
 /// [`PdfError::UnknownDecision`] or [`PdfError::UnknownMethod`] for a value outside the
 /// proof format, [`PdfError::QrCode`] for a verify URL too long for a QR code,
 /// [`PdfError::DoesNotFit`] when the free-text fields are too long for one page.
-pub fn proof_pdf(p: &ProofSummary) -> Result<Vec<u8>, PdfError> {
-    page::render(p, None)
+pub fn proof_pdf(p: &ProofSummary, sealing: &Sealing<'_>) -> Result<Vec<u8>, PdfError> {
+    page::render(p, None, sealing)
 }
 
 /// Lays out the one-page PDF of an anchored certificate: the proof's page plus the
@@ -177,13 +231,33 @@ pub fn proof_pdf(p: &ProofSummary) -> Result<Vec<u8>, PdfError> {
 ///
 /// # Errors
 /// As [`proof_pdf`]; [`PdfError::DoesNotFit`] also when there are too many anchors.
-pub fn certificate_pdf(c: &CertificateSummary) -> Result<Vec<u8>, PdfError> {
-    page::render(&c.proof, Some(c))
+pub fn certificate_pdf(c: &CertificateSummary, sealing: &Sealing<'_>) -> Result<Vec<u8>, PdfError> {
+    page::render(&c.proof, Some(c), sealing)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn identity() -> &'static SealIdentity {
+        static ID: std::sync::OnceLock<SealIdentity> = std::sync::OnceLock::new();
+        ID.get_or_init(|| {
+            SealIdentity::self_issued("consentry.example/log", 1_796_677_200, &[5; 64]).unwrap()
+        })
+    }
+
+    fn sealing() -> Sealing<'static> {
+        Sealing {
+            identity: identity(),
+            sealed_at_unix: 1_796_677_200,
+            attachments: vec![Attachment {
+                file_name: "prf_01JD2K3M4N5P6Q7R8S9T0V1W2X.json",
+                description: "The sealed proof",
+                media_type: "application/json",
+                bytes: b"{\"proof\":1}",
+            }],
+        }
+    }
 
     fn proof(language: Language) -> ProofSummary {
         ProofSummary {
@@ -236,7 +310,7 @@ mod tests {
     #[test]
     fn proofs_are_one_page_pdfs_in_both_languages() {
         for language in [Language::Fr, Language::En] {
-            let pdf = proof_pdf(&proof(language)).unwrap();
+            let pdf = proof_pdf(&proof(language), &sealing()).unwrap();
             assert!(pdf.starts_with(b"%PDF-"));
             assert_eq!(page_count(&pdf), 1);
         }
@@ -245,7 +319,7 @@ mod tests {
     #[test]
     fn certificates_are_one_page_pdfs_in_both_languages() {
         for language in [Language::Fr, Language::En] {
-            let pdf = certificate_pdf(&certificate(language)).unwrap();
+            let pdf = certificate_pdf(&certificate(language), &sealing()).unwrap();
             assert!(pdf.starts_with(b"%PDF-"));
             assert_eq!(page_count(&pdf), 1);
         }
@@ -258,7 +332,7 @@ mod tests {
                 let mut p = proof(Language::Fr);
                 p.decision = decision.to_owned();
                 p.method = method.to_owned();
-                assert!(proof_pdf(&p).is_ok(), "{decision} {method}");
+                assert!(proof_pdf(&p, &sealing()).is_ok(), "{decision} {method}");
             }
         }
     }
@@ -266,12 +340,15 @@ mod tests {
     #[test]
     fn output_is_deterministic() {
         let p = proof(Language::En);
-        assert_eq!(proof_pdf(&p).unwrap(), proof_pdf(&p).unwrap());
+        assert_eq!(
+            proof_pdf(&p, &sealing()).unwrap(),
+            proof_pdf(&p, &sealing()).unwrap()
+        );
     }
 
     #[test]
     fn fonts_are_embedded_as_subsets_not_whole() {
-        let pdf = proof_pdf(&proof(Language::Fr)).unwrap();
+        let pdf = proof_pdf(&proof(Language::Fr), &sealing()).unwrap();
         // The three faces weigh 1.8 MB whole; a page's subsets, a few tens of kilobytes.
         assert!(pdf.len() < 150_000, "{} bytes", pdf.len());
         assert!(pdf.windows(10).any(|w| w == b"/FontFile2"));
@@ -282,10 +359,15 @@ mod tests {
     fn an_unknown_decision_or_method_is_refused() {
         let mut p = proof(Language::En);
         p.decision = "maybe".to_owned();
-        assert!(matches!(proof_pdf(&p), Err(PdfError::UnknownDecision(d)) if d == "maybe"));
+        assert!(
+            matches!(proof_pdf(&p, &sealing()), Err(PdfError::UnknownDecision(d)) if d == "maybe")
+        );
         let mut p = proof(Language::En);
         p.method = "carrier pigeon".to_owned();
-        assert!(matches!(proof_pdf(&p), Err(PdfError::UnknownMethod(_))));
+        assert!(matches!(
+            proof_pdf(&p, &sealing()),
+            Err(PdfError::UnknownMethod(_))
+        ));
     }
 
     #[test]
@@ -297,7 +379,7 @@ mod tests {
             .repeat(3);
         c.proof.subject = "sub_".to_owned() + &"x".repeat(150);
         c.proof.log_origin = "o".repeat(200);
-        if let Err(e) = certificate_pdf(&c) {
+        if let Err(e) = certificate_pdf(&c, &sealing()) {
             panic!("{e}");
         }
     }
@@ -306,11 +388,14 @@ mod tests {
     fn content_that_needs_a_second_page_is_refused_not_cut() {
         let mut p = proof(Language::En);
         p.purpose = "a very long purpose ".repeat(400);
-        assert!(matches!(proof_pdf(&p), Err(PdfError::DoesNotFit { .. })));
+        assert!(matches!(
+            proof_pdf(&p, &sealing()),
+            Err(PdfError::DoesNotFit { .. })
+        ));
         let mut c = certificate(Language::En);
         c.anchors = c.anchors.iter().cycle().take(20).cloned().collect();
         assert!(matches!(
-            certificate_pdf(&c),
+            certificate_pdf(&c, &sealing()),
             Err(PdfError::DoesNotFit { .. })
         ));
     }
@@ -319,13 +404,16 @@ mod tests {
     fn a_verify_url_too_long_for_a_qr_code_is_refused() {
         let mut p = proof(Language::En);
         p.verify_url = format!("https://consentry.example/verify?{}", "x".repeat(4000));
-        assert!(matches!(proof_pdf(&p), Err(PdfError::QrCode(_))));
+        assert!(matches!(
+            proof_pdf(&p, &sealing()),
+            Err(PdfError::QrCode(_))
+        ));
     }
 
     #[test]
     fn a_certificate_without_anchors_still_renders() {
         let mut c = certificate(Language::En);
         c.anchors.clear();
-        assert!(certificate_pdf(&c).is_ok());
+        assert!(certificate_pdf(&c, &sealing()).is_ok());
     }
 }

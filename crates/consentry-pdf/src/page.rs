@@ -27,10 +27,14 @@
 use crate::canvas::{Canvas, FONT_NAMES, PAGE_HEIGHT, PAGE_WIDTH, Rgb};
 use crate::font::Style;
 use crate::labels::{self, Labels};
-use crate::{CertificateSummary, PdfError, ProofSummary, qr};
-use pdf_writer::types::{ActionType, AnnotationType};
+use crate::{Attachment, CertificateSummary, PdfError, ProofSummary, Sealing, civil, qr, seal};
+use pdf_writer::types::{
+    ActionType, AnnotationFlags, AnnotationType, AssociationKind, OutputIntentSubtype, PageMode,
+    SigFlags,
+};
 use pdf_writer::{Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use qrcode::QrCode;
+use xmp_writer::{LangId, XmpWriter};
 
 const MARGIN_X: f32 = 46.0;
 const MARGIN_TOP: f32 = 42.0;
@@ -210,6 +214,7 @@ impl Layout {
 pub(crate) fn render(
     p: &ProofSummary,
     cert: Option<&CertificateSummary>,
+    sealing: &Sealing<'_>,
 ) -> Result<Vec<u8>, PdfError> {
     let words = labels::labels(p.language);
     let decision = labels::decision_index(&p.decision)?;
@@ -222,12 +227,13 @@ pub(crate) fn render(
         decision,
         method,
         code: &code,
+        seal_line: seal_line(words, sealing),
     };
     let canvas = match page.lay_out(Metrics::REGULAR) {
         Err(PdfError::DoesNotFit { .. }) => page.lay_out(Metrics::COMPACT)?,
         other => other?,
     };
-    write_document(canvas, words, page.title(), &p.proof_id)
+    write_document(canvas, words, page.title(), &p.proof_id, sealing)
 }
 
 /// Everything a page shows, checked: the decision and method known, the QR code encoded.
@@ -238,6 +244,23 @@ struct Page<'a> {
     decision: usize,
     method: usize,
     code: &'a QrCode,
+    /// The footer: who sealed the PDF, whether that is a qualified seal, and what counts.
+    seal_line: String,
+}
+
+/// The footer's words about the seal.
+fn seal_line(words: &Labels, sealing: &Sealing<'_>) -> String {
+    let kind = if sealing.identity.is_qualified() {
+        words.seal_qualified
+    } else {
+        words.seal_not_qualified
+    };
+    format!(
+        "{} {}. {kind} {}",
+        words.sealed_by,
+        sealing.identity.holder(),
+        words.footer
+    )
 }
 
 impl Page<'_> {
@@ -261,7 +284,7 @@ impl Page<'_> {
         // Footer first: it fixes how far down the content may go.
         let footer_lines = l
             .canvas
-            .wrap(Style::Regular, m.small, words.footer, CONTENT_WIDTH);
+            .wrap(Style::Regular, m.small, &self.seal_line, CONTENT_WIDTH);
         let footer_top =
             PAGE_HEIGHT - MARGIN_BOTTOM - footer_lines.len() as f32 * m.small * m.leading;
         l.canvas.hrule(
@@ -450,39 +473,90 @@ impl Page<'_> {
     }
 }
 
-/// Wraps the drawn page in a PDF file: catalog, page tree, the page, its fonts and links,
-/// and the document information.
+/// Wraps the drawn page in a sealed PDF/A-3b file: catalog, page tree, the page, its fonts
+/// and links, the attached JSON documents, the metadata PDF/A asks for, and the seal.
+///
+/// PDF/A-3b (ISO 19005-3, level B) as far as this writer controls it: the XMP metadata
+/// stream (`pdfaid:part` 3, `conformance` B) agrees with the information dictionary; an
+/// sRGB output intent (the page draws in `DeviceRGB`); every font embedded; every
+/// annotation printable; the attachments are *associated files* (`/AF`, with an
+/// `AFRelationship`, a MIME type and a modification date) so that the JSON a verifier
+/// checks travels inside the PDF a person reads; a file identifier; no encryption, no
+/// JavaScript, no transparency.
 fn write_document(
     canvas: Canvas,
     words: &Labels,
     title: &str,
     proof_id: &str,
+    sealing: &Sealing<'_>,
 ) -> Result<Vec<u8>, PdfError> {
     let (content, fonts, links) = canvas.finish();
+    let sealed_at = civil::Instant::from_unix(sealing.sealed_at_unix);
+    let title = format!("{title} {proof_id}");
     let mut pdf = Pdf::new();
+    pdf.set_version(1, 7);
     let mut next = Ref::new(1);
     let catalog = next.bump();
     let tree = next.bump();
     let page = next.bump();
     let contents = next.bump();
     let info = next.bump();
+    let metadata = next.bump();
+    let icc = next.bump();
+    let form_field = next.bump();
+    let signature = next.bump();
     let annotations: Vec<Ref> = links.iter().map(|_| next.bump()).collect();
+    let files: Vec<(Ref, Ref)> = sealing
+        .attachments
+        .iter()
+        .map(|_| (next.bump(), next.bump()))
+        .collect();
 
     let mut font_refs = Vec::with_capacity(fonts.len());
     for font in &fonts {
         font_refs.push(font.write(&mut pdf, &mut next)?);
     }
 
-    pdf.catalog(catalog)
-        .pages(tree)
-        .lang(TextStr(words.lang_tag));
+    {
+        let mut cat = pdf.catalog(catalog);
+        cat.pages(tree)
+            .lang(TextStr(words.lang_tag))
+            .metadata(metadata);
+        cat.output_intents()
+            .push()
+            .subtype(OutputIntentSubtype::PDFA)
+            .output_condition_identifier(TextStr("sRGB IEC61966-2.1"))
+            .info(TextStr("sRGB IEC61966-2.1"))
+            .dest_output_profile(icc);
+        cat.insert(Name(b"AF"))
+            .array()
+            .items(files.iter().map(|(spec, _)| *spec));
+        {
+            let mut names = cat.names();
+            let mut tree = names.embedded_files();
+            let mut entries = tree.names();
+            let mut sorted: Vec<(&Attachment<'_>, Ref)> = sealing
+                .attachments
+                .iter()
+                .zip(files.iter().map(|(spec, _)| *spec))
+                .collect();
+            sorted.sort_by(|a, b| a.0.file_name.cmp(b.0.file_name));
+            for (attachment, spec) in sorted {
+                entries.insert(Str(attachment.file_name.as_bytes()), spec);
+            }
+        }
+        cat.form()
+            .fields([form_field])
+            .sig_flags(SigFlags::SIGNATURES_EXIST | SigFlags::APPEND_ONLY);
+        cat.page_mode(PageMode::UseAttachments);
+    }
     pdf.pages(tree).kids([page]).count(1);
     let mut page_writer = pdf.page(page);
     page_writer
         .media_box(Rect::new(0.0, 0.0, PAGE_WIDTH, PAGE_HEIGHT))
         .parent(tree)
         .contents(contents)
-        .annotations(annotations.iter().copied());
+        .annotations(annotations.iter().copied().chain([form_field]));
     {
         let mut resources = page_writer.resources();
         let mut font_dict = resources.fonts();
@@ -498,6 +572,7 @@ fn write_document(
         annotation
             .subtype(AnnotationType::Link)
             .rect(*rect)
+            .flags(AnnotationFlags::PRINT)
             .border(0.0, 0.0, 0.0, None);
         annotation
             .action()
@@ -506,9 +581,105 @@ fn write_document(
         annotation.finish();
     }
 
+    for (attachment, (spec, stream)) in sealing.attachments.iter().zip(&files) {
+        let mut file = pdf.file_spec(*spec);
+        file.path(Str(attachment.file_name.as_bytes()))
+            .unic_file(TextStr(attachment.file_name))
+            .description(TextStr(attachment.description))
+            .association_kind(AssociationKind::Source);
+        file.insert(Name(b"EF"))
+            .dict()
+            .pair(Name(b"F"), *stream)
+            .pair(Name(b"UF"), *stream);
+        file.finish();
+        let mut embedded = pdf.embedded_file(*stream, attachment.bytes);
+        embedded.subtype(Name(attachment.media_type.as_bytes()));
+        let size = i32::try_from(attachment.bytes.len()).map_err(|_| PdfError::Attachment {
+            name: attachment.file_name.to_owned(),
+        })?;
+        embedded
+            .params()
+            .size(size)
+            .modification_date(sealed_at.pdf_date());
+        embedded.finish();
+    }
+
+    // The seal: one invisible signature field (a zero-size widget, as PDF/A allows), its
+    // value a signature dictionary whose byte range and contents `seal::sign` fills.
+    {
+        let mut field = pdf.indirect(form_field).dict();
+        field
+            .pair(Name(b"Type"), Name(b"Annot"))
+            .pair(Name(b"Subtype"), Name(b"Widget"))
+            .pair(Name(b"FT"), Name(b"Sig"))
+            .pair(Name(b"T"), TextStr("Seal"))
+            .pair(Name(b"Rect"), Rect::new(0.0, 0.0, 0.0, 0.0))
+            .pair(
+                Name(b"F"),
+                (AnnotationFlags::PRINT | AnnotationFlags::LOCKED).bits() as i32,
+            )
+            .pair(Name(b"P"), page)
+            .pair(Name(b"V"), signature);
+    }
+    {
+        let mut sig = pdf.indirect(signature).dict();
+        sig.pair(Name(b"Type"), Name(b"Sig"))
+            .pair(Name(b"Filter"), Name(b"Adobe.PPKLite"))
+            .pair(Name(b"SubFilter"), Name(b"ETSI.CAdES.detached"));
+        sig.insert(Name(b"ByteRange"))
+            .array()
+            .items(seal::BYTE_RANGE_PLACEHOLDER);
+        sig.pair(Name(b"Contents"), Str(&[b'0'; seal::CONTENTS_BYTES * 2]))
+            .pair(Name(b"M"), sealed_at.pdf_date())
+            .pair(Name(b"Name"), TextStr(&sealing.identity.holder()))
+            .pair(Name(b"Reason"), TextStr(&title));
+    }
+
+    pdf.icc_profile(icc, SRGB_PROFILE)
+        .n(3)
+        .range([0.0, 1.0, 0.0, 1.0, 0.0, 1.0]);
+
+    const PRODUCER: &str = "Consentry (consentry-pdf)";
+    const CREATOR: &str = "Consentry";
     pdf.document_info(info)
-        .title(TextStr(&format!("{title} {proof_id}")))
-        .creator(TextStr("Consentry"))
-        .producer(TextStr("Consentry (consentry-pdf)"));
-    Ok(pdf.finish())
+        .title(TextStr(&title))
+        .creator(TextStr(CREATOR))
+        .producer(TextStr(PRODUCER))
+        .creation_date(sealed_at.pdf_date())
+        .modified_date(sealed_at.pdf_date());
+    let xmp = {
+        let mut xmp = XmpWriter::new();
+        xmp.title([(None, title.as_str())]);
+        xmp.creator_tool(CREATOR);
+        xmp.producer(PRODUCER);
+        xmp.create_date(sealed_at.xmp_date());
+        xmp.modify_date(sealed_at.xmp_date());
+        xmp.language([LangId(words.lang_tag)]);
+        xmp.pdfa_part(3);
+        xmp.pdfa_conformance("B");
+        xmp.finish(None)
+    };
+    pdf.stream(metadata, xmp.as_bytes())
+        .pair(Name(b"Type"), Name(b"Metadata"))
+        .pair(Name(b"Subtype"), Name(b"XML"));
+
+    // PDF/A asks for a file identifier; the document's own digest gives one that is the
+    // same for the same document (so a sealed PDF is reproducible from its inputs).
+    let id = {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        h.update(&content);
+        h.update(title.as_bytes());
+        h.update(sealing.sealed_at_unix.to_be_bytes());
+        for a in &sealing.attachments {
+            h.update(a.bytes);
+        }
+        h.finalize()[..16].to_vec()
+    };
+    pdf.set_file_id((id.clone(), id));
+    Ok(seal::sign(pdf.finish(), sealing.identity)?)
 }
+
+/// The sRGB profile of the output intent: a compact ICC v2 profile in the public domain
+/// (`icc/README.md`).
+const SRGB_PROFILE: &[u8] = include_bytes!("../icc/sRGB-v2-magic.icc");

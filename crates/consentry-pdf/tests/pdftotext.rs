@@ -8,7 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use consentry_pdf::{
-    AnchorLine, CertificateSummary, Language, ProofSummary, certificate_pdf, proof_pdf,
+    AnchorLine, Attachment, CertificateSummary, Language, ProofSummary, SealIdentity, Sealing,
+    certificate_pdf, proof_pdf,
 };
 use std::io::ErrorKind;
 use std::process::Command;
@@ -17,6 +18,25 @@ const FINGERPRINT: &str = "3fa1c2d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4
 const LEAF_HASH: &str = "a7b8c9d0e1f20314253647586970a1b2c3d4e5f6a7b8c9d0e1f2031425364758";
 const PROOF_ID: &str = "prf_01JD2K3M4N5P6Q7R8S9T0V1W2X";
 const VERIFY_URL: &str = "https://consentry.example/verify?proof=prf_01JD2K3M4N5P6Q7R8S9T0V1W2X";
+
+/// A self-issued seal (made once), sealing at a fixed time with one attachment.
+fn sealing() -> Sealing<'static> {
+    static ID: std::sync::OnceLock<SealIdentity> = std::sync::OnceLock::new();
+    let identity = ID.get_or_init(|| {
+        SealIdentity::self_issued("consentry.example/log", 1_796_677_200, &[5; 64])
+            .expect("a self-issued seal")
+    });
+    Sealing {
+        identity,
+        sealed_at_unix: 1_796_677_200,
+        attachments: vec![Attachment {
+            file_name: "prf_01JD2K3M4N5P6Q7R8S9T0V1W2X.json",
+            description: "The sealed proof",
+            media_type: "application/json",
+            bytes: b"{\"proof\":1}",
+        }],
+    }
+}
 
 fn proof(language: Language, decision: &str) -> ProofSummary {
     ProofSummary {
@@ -154,7 +174,7 @@ fn assert_common(pdf: &[u8]) {
 
 #[test]
 fn french_proof_reads_back_with_its_accents() {
-    let pdf = proof_pdf(&proof(Language::Fr, "granted")).unwrap();
+    let pdf = proof_pdf(&proof(Language::Fr, "granted"), &sealing()).unwrap();
     assert_common(&pdf);
     let text = text_of(&pdf);
     for wanted in [
@@ -174,17 +194,17 @@ fn french_proof_reads_back_with_its_accents() {
 
 #[test]
 fn french_refusal_and_revocation_read_back_with_their_accents() {
-    let refused = text_of(&proof_pdf(&proof(Language::Fr, "refused")).unwrap());
+    let refused = text_of(&proof_pdf(&proof(Language::Fr, "refused"), &sealing()).unwrap());
     assert_contains(&refused, "Refusé");
     assert_contains(&refused, "Consentement refusé");
-    let revoked = text_of(&proof_pdf(&proof(Language::Fr, "revoked")).unwrap());
+    let revoked = text_of(&proof_pdf(&proof(Language::Fr, "revoked"), &sealing()).unwrap());
     assert_contains(&revoked, "Révoqué");
     assert_contains(&revoked, "Consentement révoqué");
 }
 
 #[test]
 fn english_proof_reads_back() {
-    let pdf = proof_pdf(&proof(Language::En, "granted")).unwrap();
+    let pdf = proof_pdf(&proof(Language::En, "granted"), &sealing()).unwrap();
     assert_common(&pdf);
     let text = text_of(&pdf);
     for wanted in [
@@ -198,7 +218,7 @@ fn english_proof_reads_back() {
     ] {
         assert_contains(&text, wanted);
     }
-    let refused = text_of(&proof_pdf(&proof(Language::En, "refused")).unwrap());
+    let refused = text_of(&proof_pdf(&proof(Language::En, "refused"), &sealing()).unwrap());
     assert_contains(&refused, "Refused");
 }
 
@@ -208,7 +228,7 @@ fn certificates_read_back_with_checkpoint_and_anchors() {
         (Language::Fr, "Certificat de consentement", "Accordé"),
         (Language::En, "Consent certificate", "Granted"),
     ] {
-        let pdf = certificate_pdf(&certificate(language)).unwrap();
+        let pdf = certificate_pdf(&certificate(language), &sealing()).unwrap();
         assert_common(&pdf);
         let text = text_of(&pdf);
         assert_contains(&text, title);
@@ -230,7 +250,7 @@ fn certificates_read_back_with_checkpoint_and_anchors() {
 fn names_outside_latin_1_read_back() {
     let mut p = proof(Language::Fr, "granted");
     p.sender_name = "Łódź Spółka z o.o. — Ελληνικά — Кириллица".to_owned();
-    let text = text_of(&proof_pdf(&p).unwrap());
+    let text = text_of(&proof_pdf(&p, &sealing()).unwrap());
     assert_contains(&text, "Łódź Spółka z o.o. — Ελληνικά — Кириллица");
 }
 
@@ -241,7 +261,7 @@ fn a_long_purpose_is_wrapped_whole_on_one_page() {
         .repeat(8);
     let mut c = certificate(Language::Fr);
     c.proof.purpose = purpose.clone();
-    let pdf = certificate_pdf(&c).unwrap();
+    let pdf = certificate_pdf(&c, &sealing()).unwrap();
     assert_eq!(pages_of(&pdf), "1");
     let text = text_of(&pdf);
     assert_contains(&text, purpose.trim());
