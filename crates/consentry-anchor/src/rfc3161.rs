@@ -130,6 +130,32 @@ impl TsaAnchor {
         &self.shown_url
     }
 
+    /// Time-stamps `imprint` (a SHA-256 digest: a PDF seal's signature value) and returns
+    /// the `TimeStampToken` (DER), checked as an anchor's is: the imprint and nonce
+    /// echoed, the TSA's signature, and its chain when a CA file is configured.
+    ///
+    /// # Errors
+    /// [`AnchorError::Unreachable`] when the TSA does not answer (try again later),
+    /// [`AnchorError::Refused`] or [`AnchorError::Invalid`] for a refusal or a bad token.
+    pub async fn stamp(&self, imprint: &[u8; 32]) -> Result<Vec<u8>, AnchorError> {
+        let mut nonce = vec![0u8; NONCE_BYTES];
+        OsRng.try_fill_bytes(&mut nonce).map_err(|e| {
+            AnchorError::Unreachable(format!("the OS random number generator failed: {e}"))
+        })?;
+        let request =
+            build_request(imprint, &nonce).map_err(|e| AnchorError::Invalid(e.to_string()))?;
+        let answer = self.post(request).await?;
+        let token = parse_response(&answer).map_err(|e| match e {
+            Rfc3161Error::Rejected { .. } => {
+                AnchorError::Refused(format!("TSA {}: {e}", self.shown_url))
+            }
+            other => AnchorError::Invalid(format!("TSA {}: {other}", self.shown_url)),
+        })?;
+        check_token(&token, imprint, Some(&nonce), &self.trusted)
+            .map_err(|e| AnchorError::Invalid(format!("TSA {}: {e}", self.shown_url)))?;
+        Ok(token)
+    }
+
     async fn post(&self, request: Vec<u8>) -> Result<Vec<u8>, AnchorError> {
         let unreachable = |e: reqwest::Error| {
             AnchorError::Unreachable(format!(

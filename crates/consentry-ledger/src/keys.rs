@@ -255,7 +255,7 @@ pub fn replace_key(path: &Path, key: &[u8; 32]) -> Result<(), KeyFileError> {
 }
 
 /// Replaces the text file `path` (mode `mode`) in one rename.
-fn replace_text(path: &Path, text: &str, mode: u32) -> Result<(), KeyFileError> {
+pub(crate) fn replace_text(path: &Path, text: &str, mode: u32) -> Result<(), KeyFileError> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     {
         let mut f = std::fs::OpenOptions::new()

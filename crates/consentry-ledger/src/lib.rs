@@ -26,6 +26,7 @@ pub mod clock;
 mod commands;
 pub mod keys;
 pub mod metrics;
+pub mod pdf_seal;
 pub mod publisher;
 pub mod random;
 pub mod schedule;
@@ -57,6 +58,8 @@ pub struct LedgerSettings {
     pub checkpoint_interval: Duration,
     /// Anchoring: backends and schedule.
     pub anchoring: AnchorSettings,
+    /// The PDF seal and its time-stamps.
+    pub pdf_seal: pdf_seal::PdfSealSettings,
 }
 
 /// Why the engine could not start.
@@ -90,6 +93,7 @@ pub struct Ledger {
     metrics: Arc<Metrics>,
     anchoring: Anchoring,
     sequencer: Sequencer,
+    pdf_seal: Arc<pdf_seal::PdfSeal>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -107,6 +111,7 @@ pub struct Running {
     publisher: (watch::Sender<bool>, JoinHandle<()>),
     anchorer: (watch::Sender<bool>, JoinHandle<()>),
     keyring: (watch::Sender<bool>, JoinHandle<()>),
+    pdf_upgrades: (watch::Sender<bool>, JoinHandle<()>),
 }
 
 impl Ledger {
@@ -164,6 +169,19 @@ impl Ledger {
         );
         let (anchor_stop, anchor_stop_rx) = watch::channel(false);
         let anchorer = tokio::spawn(anchoring.clone().run(anchor_stop_rx));
+        let seal_settings = settings.pdf_seal;
+        let pdf_seal = Arc::new(pdf_seal::PdfSeal::new(
+            seal_settings.identity,
+            seal_settings.tsa,
+            store.clone(),
+            clock.clone(),
+        ));
+        let (upgrades_stop, upgrades_stop_rx) = watch::channel(false);
+        let pdf_upgrades = tokio::spawn(
+            pdf_seal
+                .clone()
+                .run_upgrades(seal_settings.upgrade_interval, upgrades_stop_rx),
+        );
         let ledger = Ledger {
             store,
             keys,
@@ -171,14 +189,21 @@ impl Ledger {
             metrics,
             anchoring,
             sequencer,
+            pdf_seal,
         };
         let running = Running {
             sequencer: seq_task,
             publisher: (publisher_stop, publisher),
             anchorer: (anchor_stop, anchorer),
             keyring: (keys_stop, keyring),
+            pdf_upgrades: (upgrades_stop, pdf_upgrades),
         };
         Ok((ledger, running))
+    }
+
+    /// The PDF seal: sealed PDFs, kept once made, and their time-stamps.
+    pub fn pdf_seal(&self) -> &Arc<pdf_seal::PdfSeal> {
+        &self.pdf_seal
     }
 
     /// Records a consent decision (by hand, in the portal, from a delegated answer) and
@@ -240,6 +265,10 @@ impl Running {
     /// drop them first — and only once every acknowledged entry is committed, the
     /// publisher signs a last checkpoint; the master key watch last.
     pub async fn stop(self) {
+        let _ = self.pdf_upgrades.0.send(true);
+        if let Err(e) = self.pdf_upgrades.1.await {
+            tracing::error!(error = %e, "PDF seal upgrade task failed");
+        }
         let _ = self.anchorer.0.send(true);
         if let Err(e) = self.anchorer.1.await {
             tracing::error!(error = %e, "anchoring task failed");

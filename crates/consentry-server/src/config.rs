@@ -32,6 +32,14 @@ pub struct ServerConfig {
     /// Bearer token of the operator's admin routes (`POST /v1/admin/anchor`); `None`
     /// disables them.
     pub admin_token: Option<String>,
+    /// The operator's PDF seal: certificate chain and private key (PEM files); `None`:
+    /// the self-issued seal of `data_dir/pdf-seal/`, made at first start.
+    pub pdf_seal_files: Option<(PathBuf, PathBuf)>,
+    /// The TSA whose signature time-stamps make sealed PDFs PAdES B-T (the RFC 3161
+    /// anchoring TSA); `None`: PDFs stay B-B.
+    pub pdf_tsa: Option<std::sync::Arc<consentry_anchor::rfc3161::TsaAnchor>>,
+    /// How often PDFs sealed B-B (the TSA was down) are offered to the TSA again.
+    pub pdf_upgrade_interval: Duration,
 }
 
 impl ServerConfig {
@@ -50,6 +58,9 @@ impl ServerConfig {
             mail_from: "Consentry <consentry@localhost>".into(),
             anchoring: consentry_ledger::anchoring::AnchorSettings::none(),
             admin_token: None,
+            pdf_seal_files: None,
+            pdf_tsa: None,
+            pdf_upgrade_interval: Duration::from_secs(300),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! application, the portal and the recipient's answer page alike.
 
 use crate::i18n::Lang;
+use crate::i18n::{Text, t};
 use crate::problem::Problem;
 use crate::state::AppState;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -15,7 +16,8 @@ use consentry_core::checkpoint::parse_signed_checkpoint;
 use consentry_core::ids::ProofId;
 use consentry_core::proof::SealedProof;
 use consentry_ledger::schedule::Schedule;
-use consentry_pdf::{AnchorLine, CertificateSummary, ProofSummary};
+use consentry_pdf::{AnchorLine, Attachment, CertificateSummary, ProofSummary};
+use consentry_store::{PdfDocument, PdfKey};
 
 /// Which document of a proof is downloaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,10 +83,40 @@ impl Download<'_> {
                 "application/json",
             ),
             (Document::Proof, Format::Pdf) => {
-                let proof = parsed()?;
-                let summary =
-                    proof_summary(state, self.sender_name, self.lang, id, &proof, self.entry);
-                let pdf = consentry_pdf::proof_pdf(&summary).map_err(Problem::unavailable)?;
+                let key = pdf_key(PdfDocument::Proof, self.entry, self.lang);
+                let pdf = match state
+                    .ledger
+                    .pdf_seal()
+                    .kept(&key)
+                    .await
+                    .map_err(Problem::unavailable)?
+                {
+                    Some(kept) => kept.pdf,
+                    None => {
+                        let proof = parsed()?;
+                        let summary = proof_summary(
+                            state,
+                            self.sender_name,
+                            self.lang,
+                            id,
+                            &proof,
+                            self.entry,
+                        );
+                        let name = format!("{id}.json");
+                        let seal = state.ledger.pdf_seal();
+                        let sealing = seal.sealing(vec![Attachment {
+                            file_name: &name,
+                            description: t(self.lang, Text::PdfAttachedProof),
+                            media_type: "application/json",
+                            bytes: self.entry,
+                        }]);
+                        let pdf = consentry_pdf::proof_pdf(&summary, &sealing)
+                            .map_err(Problem::unavailable)?;
+                        seal.keep(&proof.body.tenant, &key, pdf)
+                            .await
+                            .map_err(Problem::unavailable)?
+                    }
+                };
                 (pdf, format!("{id}.pdf"), "application/pdf")
             }
             (Document::Certificate, format) => {
@@ -99,7 +131,7 @@ impl Download<'_> {
                         "application/json",
                     ),
                     Format::Pdf => (
-                        certificate_pdf(state, &self, &proof, &cert)?,
+                        certificate_pdf(state, &self, &proof, &cert).await?,
                         format!("{id}.certificate.pdf"),
                         "application/pdf",
                     ),
@@ -167,13 +199,20 @@ fn certificate_json(cert: &Certificate, entry: &[u8]) -> Result<Vec<u8>, Problem
     Ok(body)
 }
 
-/// The certificate as a readable PDF.
-fn certificate_pdf(
+/// The certificate as a sealed PDF, with the certificate JSON attached (which holds the
+/// proof, byte for byte): kept once made, like the proof's.
+async fn certificate_pdf(
     state: &AppState,
     d: &Download<'_>,
     proof: &SealedProof,
     cert: &Certificate,
 ) -> Result<Vec<u8>, Problem> {
+    let json = certificate_json(cert, d.entry)?;
+    let key = pdf_key(PdfDocument::Certificate, &json, d.lang);
+    let seal = state.ledger.pdf_seal();
+    if let Some(kept) = seal.kept(&key).await.map_err(Problem::unavailable)? {
+        return Ok(kept.pdf);
+    }
     let (checkpoint, _) =
         parse_signed_checkpoint(&cert.checkpoint).map_err(Problem::unavailable)?;
     let summary = CertificateSummary {
@@ -186,7 +225,27 @@ fn certificate_pdf(
             state.anchoring.schedule(),
         ),
     };
-    consentry_pdf::certificate_pdf(&summary).map_err(Problem::unavailable)
+    let name = format!("{}.certificate.json", d.id);
+    let sealing = seal.sealing(vec![Attachment {
+        file_name: &name,
+        description: t(d.lang, Text::PdfAttachedCertificate),
+        media_type: "application/json",
+        bytes: &json,
+    }]);
+    let pdf = consentry_pdf::certificate_pdf(&summary, &sealing).map_err(Problem::unavailable)?;
+    seal.keep(&proof.body.tenant, &key, pdf)
+        .await
+        .map_err(Problem::unavailable)
+}
+
+/// What names the sealed PDF of a JSON document in a language.
+fn pdf_key(document: PdfDocument, json: &[u8], lang: Lang) -> PdfKey {
+    use sha2::Digest as _;
+    PdfKey {
+        document,
+        document_hash: sha2::Sha256::digest(json).into(),
+        language: crate::i18n::code(lang).to_owned(),
+    }
 }
 
 fn proof_summary(

@@ -27,6 +27,7 @@ mod log;
 mod portal;
 mod requests;
 mod rows;
+mod sealed_pdfs;
 mod sqlite_writer;
 mod staff;
 mod webhooks;
@@ -48,6 +49,7 @@ pub use log::{
 pub use portal::{LoginState, PortalSession, PortalSubjects, SubjectProof};
 pub use requests::{CANCELLED_UNSENT, NewRequest, RequestRow};
 pub use rows::*;
+pub use sealed_pdfs::{PdfDocument, PdfKey, SealedPdf};
 pub use staff::{StaffSessionRow, UserRow};
 pub use webhooks::{Delivery, Webhook};
 

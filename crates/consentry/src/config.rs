@@ -92,6 +92,27 @@ pub struct ServeArgs {
     /// /v1/log/anchors]
     #[arg(long, env = "CONSENTRY_ANCHOR_EVM_EXPLORER", value_name = "URL")]
     pub anchor_evm_explorer: Option<String>,
+    /// PEM file of the PDF seal's certificate chain (the seal certificate first, ECDSA
+    /// P-256 or RSA) [default: a self-issued seal made in DATA_DIR/pdf-seal]
+    #[arg(
+        long,
+        env = "CONSENTRY_PDF_SEAL_CERT",
+        value_name = "FILE",
+        requires = "pdf_seal_key"
+    )]
+    pub pdf_seal_cert: Option<PathBuf>,
+    /// PEM file of the PDF seal certificate's private key (PKCS#8, SEC 1 or PKCS#1)
+    #[arg(
+        long,
+        env = "CONSENTRY_PDF_SEAL_KEY",
+        value_name = "FILE",
+        requires = "pdf_seal_cert"
+    )]
+    pub pdf_seal_key: Option<PathBuf>,
+    /// Seconds between attempts to time-stamp PDFs sealed while the TSA was down
+    /// (PAdES B-B to B-T) [default: 300]
+    #[arg(long, env = "CONSENTRY_PDF_SEAL_UPGRADE", value_name = "SECONDS")]
+    pub pdf_seal_upgrade: Option<u64>,
     #[command(flatten)]
     pub anchor: AnchorArgs,
 }
@@ -119,6 +140,9 @@ struct FileConfig {
     anchor_timezone: Option<String>,
     anchor_poll: Option<u64>,
     anchor_evm_explorer: Option<String>,
+    pdf_seal_cert: Option<PathBuf>,
+    pdf_seal_key: Option<PathBuf>,
+    pdf_seal_upgrade: Option<u64>,
 }
 
 fn read_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -193,6 +217,41 @@ pub fn server(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
         bail!("--admin-token must be at least 16 characters");
     }
     cfg.anchoring = anchoring(&args.anchor, &args.db)?;
+    cfg.pdf_seal_files = match (
+        args.pdf_seal_cert.clone().or(file.pdf_seal_cert.clone()),
+        args.pdf_seal_key.clone().or(file.pdf_seal_key.clone()),
+    ) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => bail!("--pdf-seal-cert and --pdf-seal-key go together"),
+    };
+    // The signature time-stamps of the PDFs come from the anchoring TSA.
+    if let Some(url) = args
+        .anchor
+        .anchor_rfc3161_url
+        .clone()
+        .or(file.anchor_rfc3161_url.clone())
+    {
+        let tsa = consentry_anchor::rfc3161::TsaAnchor::new(consentry_anchor::rfc3161::TsaConfig {
+            url,
+            ca_file: args
+                .anchor
+                .anchor_rfc3161_ca
+                .clone()
+                .or(file.anchor_rfc3161_ca.clone()),
+            timeout: std::time::Duration::from_secs(10),
+        })
+        .context("--anchor-rfc3161-url")?;
+        cfg.pdf_tsa = Some(std::sync::Arc::new(tsa));
+    }
+    let upgrade = args
+        .pdf_seal_upgrade
+        .or(file.pdf_seal_upgrade)
+        .unwrap_or(300);
+    if !(1..=86_400).contains(&upgrade) {
+        bail!("--pdf-seal-upgrade must be between 1 and 86400 seconds");
+    }
+    cfg.pdf_upgrade_interval = std::time::Duration::from_secs(upgrade);
     if let Some(url) = args
         .anchor_evm_explorer
         .clone()

@@ -283,12 +283,17 @@ impl TsaServer {
     /// Starts the server with `config` and returns once it accepts connections (it prints
     /// its address after binding).
     pub fn start(config: &Path) -> TsaServer {
+        Self::start_on(config, 0)
+    }
+
+    /// As [`TsaServer::start`], on `port` (0: any free port).
+    pub fn start_on(config: &Path, port: u16) -> TsaServer {
         let python = std::env::var("CONSENTRY_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/independent/tsa_server.py");
         let mut child = Command::new(&python)
             .arg(&script)
-            .arg("0")
+            .arg(port.to_string())
             .arg(config)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

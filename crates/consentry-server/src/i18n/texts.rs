@@ -80,6 +80,12 @@ impl Text {
 }
 
 texts! {
+    PdfAttachedProof =
+        "La preuve de consentement scellée (JSON), telle que le registre la contient",
+        "The sealed consent proof (JSON), as the log holds it";
+    PdfAttachedCertificate =
+        "Le certificat scellé (JSON) : la preuve, son inclusion et ses ancrages",
+        "The sealed certificate (JSON): the proof, its inclusion and its anchors";
     // First used in routes/answer.rs.
     ConsentryEveryAnswerIs = "Service Consentry : chaque réponse est scellée et horodatée.",
         "Consentry: every answer is sealed and timestamped.";

@@ -25,6 +25,18 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
+/// The PDF seal's certificate chain, for a reader to import its root as trusted (a
+/// self-issued seal's root is the last certificate; an operator's seal chains to its CA).
+fn pdf_seal(state: &AppState) -> serde_json::Value {
+    let identity = state.ledger.pdf_seal().identity();
+    json!({
+        "holder": identity.holder(),
+        "self_issued": identity.is_self_issued(),
+        "qualified": identity.is_qualified(),
+        "chain_pem": identity.chain_pem().ok(),
+    })
+}
+
 /// `GET /.well-known/consentry.json`: the keys a verifier pins.
 ///
 /// `log` and `public_url` are as they always were; `seal_keys` lists the current seal key
@@ -59,5 +71,6 @@ pub async fn well_known(State(state): State<AppState>) -> Json<serde_json::Value
         "rotations": state.keys.rotations,
         "anchors": state.anchoring.public_info(),
         "public_url": state.config.public_url,
+        "pdf_seal": pdf_seal(&state),
     }))
 }

@@ -73,6 +73,9 @@ pub enum ServeError {
     /// The ledger could not start (storage, or a log that is not the keys' log).
     #[error(transparent)]
     Ledger(#[from] consentry_ledger::LedgerError),
+    /// The PDF seal could not be loaded or made.
+    #[error(transparent)]
+    PdfSeal(#[from] consentry_ledger::pdf_seal::PdfSealError),
     /// Mail could not be set up.
     #[error(transparent)]
     Mail(#[from] crate::mail::MailError),
@@ -98,6 +101,12 @@ pub async fn serve(
         consentry_ledger::keys::default_origin,
         master_override.as_deref(),
     )?;
+    let seal = consentry_ledger::pdf_seal::load_identity(
+        config.pdf_seal_files.as_ref(),
+        &config.data_dir,
+        keys.log.origin(),
+        u64::try_from(clock.now_ms() / 1000).unwrap_or(0),
+    )?;
     let metrics = Arc::new(Metrics::new());
     let config = Arc::new(config);
     let (ledger, running) = Ledger::start(
@@ -109,6 +118,11 @@ pub async fn serve(
             max_batch: config.max_batch,
             checkpoint_interval: config.checkpoint_interval,
             anchoring: config.anchoring.clone(),
+            pdf_seal: consentry_ledger::pdf_seal::PdfSealSettings {
+                identity: Arc::new(seal),
+                tsa: config.pdf_tsa.clone(),
+                upgrade_interval: config.pdf_upgrade_interval,
+            },
         },
     )
     .await?;

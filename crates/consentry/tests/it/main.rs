@@ -15,6 +15,7 @@ mod openapi;
 mod portal;
 mod release_fixtures;
 mod reveal;
+mod sealed_pdf;
 mod service;
 mod tiles;
 // OpenSSL's TSA and test PKIs, shared with consentry-anchor's tests.
