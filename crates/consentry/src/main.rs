@@ -28,7 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the service (SQLite in ./consentry-data by default).
-    Serve(config::ServeArgs),
+    Serve(Box<config::ServeArgs>),
     /// Manage tenants (senders).
     #[command(subcommand)]
     Tenant(tenant_cmd::TenantCommand),
