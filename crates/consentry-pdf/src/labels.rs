@@ -23,6 +23,26 @@ pub(crate) struct Labels {
     pub section_consent: &'static str,
     pub section_ledger: &'static str,
     pub section_anchoring: &'static str,
+    /// Title of a disclosure.
+    pub title_disclosure: &'static str,
+    /// What a disclosure is.
+    pub intro_disclosure: &'static str,
+    /// The disclosure's section.
+    pub section_disclosure: &'static str,
+    /// The disclosed address.
+    pub disclosed_address: &'static str,
+    /// The ground.
+    pub disclosure_ground: &'static str,
+    /// The evidence row.
+    pub disclosure_evidence: &'static str,
+    /// When.
+    pub disclosed_at: &'static str,
+    /// The log event recording it.
+    pub disclosure_event: &'static str,
+    /// Said of identity data that no commitment binds.
+    pub asserted_note: &'static str,
+    /// Said when the evidence file is opened too.
+    pub evidence_disclosed: &'static str,
     pub section_verify: &'static str,
     pub sender: &'static str,
     pub subject: &'static str,
@@ -72,6 +92,17 @@ const FR: Labels = Labels {
     section_consent: "Consentement",
     section_ledger: "Journal et scellement",
     section_anchoring: "Ancrage",
+    title_disclosure: "Divulgation d’une preuve de consentement",
+    intro_disclosure: "L’adresse à laquelle la preuve scellée s’engage, avec l’ouverture qui \
+        permet à chacun de recalculer cet engagement\u{a0}: qui a consenti, pour un litige.",
+    section_disclosure: "Divulgation",
+    disclosed_address: "Adresse (ouvre l’engagement de la preuve)",
+    disclosure_ground: "Motif",
+    disclosure_evidence: "Justificatif",
+    disclosed_at: "Divulguée le",
+    disclosure_event: "Événement du journal",
+    asserted_note: "déclaré par l’expéditeur, sans engagement dans la preuve",
+    evidence_disclosed: "Le fichier justificatif est joint et ouvre son engagement.",
     section_verify: "Comment vérifier",
     sender: "Expéditeur",
     subject: "Destinataire (pseudonyme)",
@@ -129,6 +160,17 @@ const EN: Labels = Labels {
     section_consent: "Consent",
     section_ledger: "Log and seal",
     section_anchoring: "Anchoring",
+    title_disclosure: "Disclosure of a consent proof",
+    intro_disclosure: "The address the sealed proof commits to, with the opening that lets \
+        anyone recompute that commitment: who consented, for a dispute.",
+    section_disclosure: "Disclosure",
+    disclosed_address: "Address (opens the proof’s commitment)",
+    disclosure_ground: "Ground",
+    disclosure_evidence: "Evidence",
+    disclosed_at: "Disclosed at",
+    disclosure_event: "Log event",
+    asserted_note: "stated by the sender, not committed in the proof",
+    evidence_disclosed: "The evidence file is attached and opens its commitment.",
     section_verify: "How to verify",
     sender: "Sender",
     subject: "Recipient (pseudonym)",

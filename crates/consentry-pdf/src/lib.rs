@@ -159,6 +159,26 @@ pub struct CertificateSummary {
     pub anchors: Vec<AnchorLine>,
 }
 
+/// What a disclosure page shows: the proof, and what is opened of it for a dispute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisclosureSummary {
+    /// The proof disclosed (its language is the page's language).
+    pub proof: ProofSummary,
+    /// The e-mail address the proof's `address_commitment` commits to.
+    pub address: String,
+    /// The ground, in words.
+    pub ground: String,
+    /// Identity data the sender states without a commitment to check it against: (label,
+    /// value), shown marked as such.
+    pub asserted: Vec<(String, String)>,
+    /// Whether the evidence file is disclosed (attached) too.
+    pub evidence: bool,
+    /// When, as the caller formats it.
+    pub disclosed_at: String,
+    /// The `data.disclosed` log event's ID.
+    pub event: String,
+}
+
 /// One anchor of a checkpoint, as a line a person reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnchorLine {
@@ -223,7 +243,7 @@ pub enum PdfError {
 /// proof format, [`PdfError::QrCode`] for a verify URL too long for a QR code,
 /// [`PdfError::DoesNotFit`] when the free-text fields are too long for one page.
 pub fn proof_pdf(p: &ProofSummary, sealing: &Sealing<'_>) -> Result<Vec<u8>, PdfError> {
-    page::render(p, None, sealing)
+    page::render(p, None, None, sealing)
 }
 
 /// Lays out the one-page PDF of an anchored certificate: the proof's page plus the
@@ -232,7 +252,17 @@ pub fn proof_pdf(p: &ProofSummary, sealing: &Sealing<'_>) -> Result<Vec<u8>, Pdf
 /// # Errors
 /// As [`proof_pdf`]; [`PdfError::DoesNotFit`] also when there are too many anchors.
 pub fn certificate_pdf(c: &CertificateSummary, sealing: &Sealing<'_>) -> Result<Vec<u8>, PdfError> {
-    page::render(&c.proof, Some(c), sealing)
+    page::render(&c.proof, Some(c), None, sealing)
+}
+
+/// Lays out the one-page PDF of a disclosure: the proof's page plus the address it
+/// commits to, the ground, and any data the sender asserts. Such a page names the
+/// person: the caller hands it to whom the disclosure is for and keeps no copy.
+///
+/// # Errors
+/// As [`proof_pdf`].
+pub fn disclosure_pdf(d: &DisclosureSummary, sealing: &Sealing<'_>) -> Result<Vec<u8>, PdfError> {
+    page::render(&d.proof, None, Some(d), sealing)
 }
 
 #[cfg(test)]
@@ -408,6 +438,24 @@ mod tests {
             proof_pdf(&p, &sealing()),
             Err(PdfError::QrCode(_))
         ));
+    }
+
+    #[test]
+    fn disclosures_render_in_both_languages() {
+        for language in [Language::Fr, Language::En] {
+            let d = DisclosureSummary {
+                proof: proof(language),
+                address: "jean.dupont@example.fr".into(),
+                ground: "legal-claim".into(),
+                asserted: vec![("Name".into(), "Jean Dupont".into())],
+                evidence: true,
+                disclosed_at: "07/12/2026 22:00:00 (Europe/Paris)".into(),
+                event: "evt_0123".into(),
+            };
+            let pdf = disclosure_pdf(&d, &sealing()).unwrap();
+            assert_eq!(page_count(&pdf), 1);
+            assert_eq!(level(&pdf).unwrap(), Level::BB);
+        }
     }
 
     #[test]

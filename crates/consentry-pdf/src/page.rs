@@ -27,7 +27,10 @@
 use crate::canvas::{Canvas, FONT_NAMES, PAGE_HEIGHT, PAGE_WIDTH, Rgb};
 use crate::font::Style;
 use crate::labels::{self, Labels};
-use crate::{Attachment, CertificateSummary, PdfError, ProofSummary, Sealing, civil, qr, seal};
+use crate::{
+    Attachment, CertificateSummary, DisclosureSummary, PdfError, ProofSummary, Sealing, civil, qr,
+    seal,
+};
 use pdf_writer::types::{
     ActionType, AnnotationFlags, AnnotationType, AssociationKind, OutputIntentSubtype, PageMode,
     SigFlags,
@@ -214,6 +217,7 @@ impl Layout {
 pub(crate) fn render(
     p: &ProofSummary,
     cert: Option<&CertificateSummary>,
+    disclosure: Option<&DisclosureSummary>,
     sealing: &Sealing<'_>,
 ) -> Result<Vec<u8>, PdfError> {
     let words = labels::labels(p.language);
@@ -223,6 +227,7 @@ pub(crate) fn render(
     let page = Page {
         p,
         cert,
+        disclosure,
         words,
         decision,
         method,
@@ -240,6 +245,7 @@ pub(crate) fn render(
 struct Page<'a> {
     p: &'a ProofSummary,
     cert: Option<&'a CertificateSummary>,
+    disclosure: Option<&'a DisclosureSummary>,
     words: &'static Labels,
     decision: usize,
     method: usize,
@@ -265,6 +271,9 @@ fn seal_line(words: &Labels, sealing: &Sealing<'_>) -> String {
 
 impl Page<'_> {
     fn title(&self) -> &'static str {
+        if self.disclosure.is_some() {
+            return self.words.title_disclosure;
+        }
         match self.cert {
             Some(_) => self.words.title_certificate,
             None => self.words.title_proof,
@@ -313,9 +322,10 @@ impl Page<'_> {
             self.title(),
         );
         l.y += 2.0;
-        let intro = match self.cert {
-            Some(_) => words.intro_certificate,
-            None => words.intro_proof,
+        let intro = match (self.disclosure, self.cert) {
+            (Some(_), _) => words.intro_disclosure,
+            (None, Some(_)) => words.intro_certificate,
+            (None, None) => words.intro_proof,
         };
         l.paragraph(
             MARGIN_X,
@@ -400,6 +410,26 @@ impl Page<'_> {
         let v = l.mono_lines(&p.leaf_hash);
         l.row(words.leaf_hash, v);
 
+        if let Some(d) = self.disclosure {
+            l.section(words.section_disclosure);
+            let v = l.mono_lines(&d.address);
+            l.row(words.disclosed_address, v);
+            let v = l.text_lines(Style::Regular, INK, &d.ground);
+            l.row(words.disclosure_ground, v);
+            for (label, value) in &d.asserted {
+                let mut v = l.text_lines(Style::Regular, INK, value);
+                v.extend(l.text_lines(Style::Regular, MUTED, words.asserted_note));
+                l.row(label, v);
+            }
+            if d.evidence {
+                let v = l.text_lines(Style::Regular, INK, words.evidence_disclosed);
+                l.row(words.disclosure_evidence, v);
+            }
+            let v = l.text_lines(Style::Regular, INK, &d.disclosed_at);
+            l.row(words.disclosed_at, v);
+            let v = l.mono_lines(&d.event);
+            l.row(words.disclosure_event, v);
+        }
         if let Some(c) = self.cert {
             l.section(words.section_anchoring);
             let v = l.mono_lines(&c.checkpoint_size.to_string());

@@ -13,10 +13,11 @@ use consentry_core::anchor::evm::check_evm_anchor;
 use consentry_core::anchor::rfc3161::check_rfc3161_anchor;
 use consentry_core::certificate::{Certificate, CertificateWriter};
 use consentry_core::checkpoint::parse_signed_checkpoint;
+use consentry_core::disclosure::{Ground, SealedDisclosure};
 use consentry_core::ids::ProofId;
 use consentry_core::proof::SealedProof;
 use consentry_ledger::schedule::Schedule;
-use consentry_pdf::{AnchorLine, Attachment, CertificateSummary, ProofSummary};
+use consentry_pdf::{AnchorLine, Attachment, CertificateSummary, DisclosureSummary, ProofSummary};
 use consentry_store::{PdfDocument, PdfKey};
 
 /// Which document of a proof is downloaded.
@@ -236,6 +237,70 @@ async fn certificate_pdf(
     seal.keep(&proof.body.tenant, &key, pdf)
         .await
         .map_err(Problem::unavailable)
+}
+
+/// A disclosure as a sealed PDF: the proof's page with the address opened, the ground and
+/// any asserted data, with the disclosure JSON and the proof JSON attached. It names the
+/// person, so it is sealed for this answer and never kept (time-stamped when the TSA
+/// answers, else PAdES B-B).
+pub async fn disclosure_pdf(
+    state: &AppState,
+    sender_name: &str,
+    lang: Lang,
+    document: &SealedDisclosure,
+    entry: &[u8],
+) -> Result<Vec<u8>, Problem> {
+    let proof: SealedProof = serde_json::from_slice(entry).map_err(Problem::unavailable)?;
+    let body = &document.body;
+    let ground = match body.ground {
+        Ground::LegalClaim => Text::GroundLegalClaim,
+        Ground::AuthorityRequest => Text::GroundAuthorityRequest,
+        Ground::SubjectRequest => Text::GroundSubjectRequest,
+    };
+    let mut asserted = Vec::new();
+    if let Some(a) = &body.asserted {
+        for (label, value) in [
+            (Text::Name, &a.name),
+            (Text::PostalAddress, &a.postal_address),
+            (Text::Phone, &a.phone),
+        ] {
+            if let Some(v) = value {
+                asserted.push((t(lang, label).to_owned(), v.clone()));
+            }
+        }
+    }
+    let summary = DisclosureSummary {
+        proof: proof_summary(state, sender_name, lang, &body.proof, &proof, entry),
+        address: body.address.clone(),
+        ground: t(lang, ground).to_owned(),
+        asserted,
+        evidence: body.evidence.is_some(),
+        disclosed_at: state
+            .anchoring
+            .schedule()
+            .long_local(body.disclosed_at.unix_millis()),
+        event: body.event.to_string(),
+    };
+    let json = serde_json::to_vec(document).map_err(Problem::unavailable)?;
+    let disclosure_name = format!("{}.disclosure.json", body.proof);
+    let proof_name = format!("{}.json", body.proof);
+    let seal = state.ledger.pdf_seal();
+    let sealing = seal.sealing(vec![
+        Attachment {
+            file_name: &disclosure_name,
+            description: t(lang, Text::PdfAttachedDisclosure),
+            media_type: "application/json",
+            bytes: &json,
+        },
+        Attachment {
+            file_name: &proof_name,
+            description: t(lang, Text::PdfAttachedProof),
+            media_type: "application/json",
+            bytes: entry,
+        },
+    ]);
+    let pdf = consentry_pdf::disclosure_pdf(&summary, &sealing).map_err(Problem::unavailable)?;
+    Ok(seal.stamp(pdf).await.0)
 }
 
 /// What names the sealed PDF of a JSON document in a language.

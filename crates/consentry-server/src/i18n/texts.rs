@@ -80,6 +80,11 @@ impl Text {
 }
 
 texts! {
+    DisclosureFormat = "Format :", "Format:";
+    DisclosureFormatPdf = "PDF scellé (JSON joint)", "Sealed PDF (JSON attached)";
+    PdfAttachedDisclosure =
+        "La divulgation scellée (JSON) : l'adresse et l'ouverture de l'engagement de la preuve",
+        "The sealed disclosure (JSON): the address and the opening of the proof's commitment";
     PdfAttachedProof =
         "La preuve de consentement scellée (JSON), telle que le registre la contient",
         "The sealed consent proof (JSON), as the log holds it";

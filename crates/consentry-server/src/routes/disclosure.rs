@@ -3,10 +3,11 @@
 
 use crate::auth::TenantAuth;
 use crate::disclosures::{DisclosureInput, disclose as make};
+use crate::i18n::accept_language;
 use crate::problem::{ApiJson, Problem};
 use crate::state::AppState;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use consentry_core::disclosure::Ground;
@@ -32,6 +33,7 @@ pub struct DisclosureRequest {
 pub async fn disclose(
     State(state): State<AppState>,
     auth: TenantAuth,
+    headers: HeaderMap,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<DisclosureRequest>,
 ) -> Result<Response, Problem> {
@@ -48,11 +50,36 @@ pub async fn disclose(
         evidence,
     };
     let document = make(&state, &auth.tenant.id, auth.key_id.clone(), &id, input).await?;
-    let bytes = serde_json::to_vec(&document).map_err(Problem::unavailable)?;
+    // `Accept: application/pdf` asks for the sealed PDF (the JSON attached to it).
+    let wants_pdf = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/pdf"));
+    let (bytes, media) = if wants_pdf {
+        let (_, entry) = state
+            .store
+            .proof(&auth.tenant.id, &id)
+            .await?
+            .ok_or_else(|| Problem::not_found("proof"))?;
+        let pdf = crate::downloads::disclosure_pdf(
+            &state,
+            &auth.tenant.name,
+            accept_language(&headers),
+            &document,
+            &entry,
+        )
+        .await?;
+        (pdf, "application/pdf")
+    } else {
+        (
+            serde_json::to_vec(&document).map_err(Problem::unavailable)?,
+            "application/json",
+        )
+    };
     Ok((
         StatusCode::CREATED,
         [
-            (header::CONTENT_TYPE, "application/json"),
+            (header::CONTENT_TYPE, media),
             (header::CACHE_CONTROL, "no-store"),
         ],
         bytes,

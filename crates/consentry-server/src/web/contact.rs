@@ -445,6 +445,13 @@ fn disclose_form(staff: &Staff, id: &ProofId) -> Markup {
                 option value="subject-request" { (t(lang, Text::GroundSubjectRequest)) }
             }
             " "
+            label for={ "format-" (id) } { (t(lang, Text::DisclosureFormat)) }
+            " "
+            select id={ "format-" (id) } name="format" {
+                option value="pdf" { (t(lang, Text::DisclosureFormatPdf)) }
+                option value="json" { "JSON" }
+            }
+            " "
             button type="submit" id={ "disclose-" (id) } { (t(lang, Text::DiscloseButton)) }
         }
     }

@@ -40,6 +40,9 @@ pub fn routes() -> Routes {
 #[derive(serde::Deserialize)]
 pub struct DiscloseForm {
     ground: consentry_core::disclosure::Ground,
+    /// `pdf` for the sealed PDF (the JSON attached), else the JSON file.
+    #[serde(default)]
+    format: Option<String>,
 }
 
 /// `POST /app/proofs/{id}/disclosure` (admins): the proof's address opened for a
@@ -61,6 +64,19 @@ pub async fn disclose(
     let document = crate::disclosures::disclose(&state, &staff.tenant, staff.actor(), &id, input)
         .await
         .map_err(|e| from_problem(lang, &Problem::from(e)))?;
+    if form.format.as_deref() == Some("pdf") {
+        let (_, entry) = load(&state, &staff, id.as_str()).await?;
+        let pdf =
+            crate::downloads::disclosure_pdf(&state, &staff.tenant_name, lang, &document, &entry)
+                .await
+                .map_err(|p| from_problem(lang, &p))?;
+        return Ok(crate::downloads::file(
+            pdf,
+            HeaderValue::from_static("application/pdf"),
+            &format!("{id}.disclosure.pdf"),
+            Disposition::Attachment,
+        ));
+    }
     let bytes =
         serde_json::to_vec_pretty(&document).map_err(|e| WebError::Unavailable(e.to_string()))?;
     Ok(crate::downloads::file(

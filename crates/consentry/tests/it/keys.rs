@@ -795,6 +795,7 @@ fn seal_and_log_rotation(db: Db) {
         [
             "anchors",
             "log",
+            "pdf_seal",
             "previous_log_keys",
             "public_url",
             "rotations",

@@ -256,6 +256,42 @@ fn sealed_pdfs(db: Db) {
     assert_eq!(detached(&dir, &cert_path), cert_json);
     let (code, report) = pyhanko(&cert_path, &[&ca, &root], "B-T", None);
     assert_eq!(code, 0, "{report:#}");
+
+    // A disclosure as a sealed PDF: the disclosure and the proof attached, never kept.
+    let answer = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+        .post(&s.url(&format!("/v1/proofs/{id}/disclosure")))
+        .header("Authorization", &format!("Bearer {key}"))
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/pdf")
+        .header("Accept-Language", "fr")
+        .send(r#"{"ground":"legal-claim","fields":["name"]}"#)
+        .unwrap();
+    assert_eq!(answer.status(), 201);
+    let disclosure_pdf = answer.into_body().read_to_vec().unwrap();
+    let d_path = save(&dir, "disclosure.pdf", &disclosure_pdf);
+    assert_sealed_pdf_a(&env, &d_path, &nss);
+    let extracted = dir.join("extracted");
+    std::fs::create_dir_all(&extracted).unwrap();
+    let (code, report) = pyhanko(&d_path, &[&ca, &root], "B-T", Some(&extracted));
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        std::fs::read(extracted.join(format!("{id}.json"))).unwrap(),
+        json,
+        "the proof attached to the disclosure is the sealed proof"
+    );
+    let disclosure: Value = serde_json::from_slice(
+        &std::fs::read(extracted.join(format!("{id}.disclosure.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(disclosure["address"], "jean.dupont@example.fr");
+    assert_eq!(disclosure["asserted"]["name"], "Test Person");
+    let text = crate::service::pdftotext(&env, &disclosure_pdf);
+    assert!(text.contains("jean.dupont@example.fr"), "{text}");
+    assert!(text.contains("action en justice"), "{text}");
+    assert!(text.contains("sans engagement dans la preuve"), "{text}");
 }
 
 #[test]
