@@ -613,6 +613,15 @@ mod tests {
         assert_eq!(r.log, None);
     }
 
+    #[test]
+    fn the_documented_example_parses() {
+        let p = Policy::parse(include_str!("../../../docs/examples/witness-policy.txt")).unwrap();
+        assert_eq!(p.logs().len(), 1);
+        assert_eq!(p.logs()[0].origin, "consentry.example/log");
+        let names: Vec<&str> = p.witnesses().iter().map(|w| w.name.as_str()).collect();
+        assert_eq!(names, ["alpha", "beta", "gamma"]);
+    }
+
     fn err_of(text: &str) -> PolicyError {
         Policy::parse(text).unwrap_err()
     }

@@ -256,3 +256,18 @@ async fn about(State(s): State<AppState>) -> Response {
     }
     text(StatusCode::OK, body)
 }
+
+/// Serves the routes on `listener` until `shutdown` completes, with each connection's
+/// peer address available to the rate limit.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
