@@ -355,18 +355,14 @@ impl Policy {
         let k = match *threshold {
             "all" => n,
             "any" => 1,
-            t if !t.is_empty()
-                && t.bytes().all(|b| b.is_ascii_digit())
-                && !(t.starts_with('0')) =>
-            {
-                t.parse::<usize>()
-                    .ok()
-                    .filter(|k| (1..=n).contains(k))
-                    .ok_or_else(|| LineError::BadThreshold {
-                        threshold: t.into(),
-                        members: n,
-                    })?
-            }
+            t if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) && !t.starts_with('0') => t
+                .parse::<usize>()
+                .ok()
+                .filter(|k| (1..=n).contains(k))
+                .ok_or_else(|| LineError::BadThreshold {
+                    threshold: t.into(),
+                    members: n,
+                })?,
             t => {
                 return Err(LineError::BadThreshold {
                     threshold: t.into(),

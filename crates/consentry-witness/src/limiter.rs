@@ -44,7 +44,7 @@ impl Limiter {
         };
         let Rate { per_second, burst } = self.rate;
         let refill = |(tokens, at): (f64, i64)| {
-            let elapsed = (now_ms.saturating_sub(at).max(0)) as f64 / 1000.0;
+            let elapsed = now_ms.saturating_sub(at).max(0) as f64 / 1000.0;
             (tokens + elapsed * per_second).min(burst)
         };
         if map.len() > CAPACITY {
