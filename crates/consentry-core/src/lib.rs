@@ -12,7 +12,10 @@
 //! - [`history`]: the `consentry.anchors/v1` chain of anchored checkpoints;
 //! - [`tlog_proof`]: the C2SP `tlog-proof@v1` export of a certificate's inclusion part;
 //! - [`anchor`]: offline checks of EVM and RFC 3161 anchors;
-//! - [`verify`]: checking any of these documents and reporting each check.
+//! - [`verify`]: checking any of these documents and reporting each check;
+//! - [`cosignature`], [`witness_policy`] and [`witness_protocol`]: C2SP witness
+//!   cosignatures (`cosignature/v1`), the verifier's witness policy (`tlog-policy`) and the
+//!   `tlog-witness` request body.
 #![deny(missing_docs)]
 
 pub mod anchor;
@@ -20,6 +23,7 @@ pub mod canonical;
 pub mod certificate;
 pub mod checkpoint;
 pub mod consent;
+pub mod cosignature;
 pub mod disclosure;
 pub mod event;
 pub mod history;
@@ -33,3 +37,5 @@ pub mod tiles;
 pub mod time;
 pub mod tlog_proof;
 pub mod verify;
+pub mod witness_policy;
+pub mod witness_protocol;

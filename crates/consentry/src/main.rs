@@ -13,6 +13,7 @@ mod serve_cmd;
 mod tenant_cmd;
 mod user_cmd;
 mod verify_cmd;
+mod witness_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -59,6 +60,9 @@ enum Command {
     /// the log key given, the tiles against its root, every entry against its leaf, and
     /// consistency with the copy made before.
     Mirror(mirror_cmd::MirrorArgs),
+    /// Run a C2SP tlog-witness: cosign the checkpoints of the logs given, only when
+    /// consistent with what this witness cosigned before (see docs/witnessing.md).
+    Witness(witness_cmd::WitnessArgs),
 }
 
 #[derive(clap::Args)]
@@ -115,5 +119,6 @@ fn main() -> ExitCode {
         Command::TlogProof(args) => tlog_proof(&args),
         Command::ExportTiles(args) => export_tiles_cmd::run(&args),
         Command::Mirror(args) => mirror_cmd::run(&args),
+        Command::Witness(args) => report(witness_cmd::run(&args)),
     }
 }

@@ -27,3 +27,4 @@ mod webapp_admin;
 mod webapp_book;
 mod webapp_browser;
 mod webapp_consents;
+mod witness;
