@@ -37,6 +37,9 @@ pub struct AnchorSettings {
     /// A block explorer's transaction page, with `{tx}` where the transaction hash goes
     /// (`https://etherscan.io/tx/{tx}`), for links in the web application.
     pub evm_explorer: Option<String>,
+    /// With witnesses: the quorum a checkpoint needs to be anchored, and what to do when
+    /// none newer than the last anchor has it. Set by the ledger from its witnesses.
+    pub witnessed: Option<(usize, crate::witnessing::Unwitnessed)>,
 }
 
 impl std::fmt::Debug for AnchorSettings {
@@ -62,6 +65,7 @@ impl AnchorSettings {
             max_backoff: Duration::from_secs(300),
             recheck_window: Duration::from_secs(24 * 3600),
             evm_explorer: None,
+            witnessed: None,
         }
     }
 }
@@ -86,6 +90,10 @@ pub enum RunStart {
     NothingNew(u64),
     /// Another process already claimed this slot.
     AlreadyClaimed,
+    /// The log grew but no newer checkpoint reached the witness quorum, and anchoring is
+    /// set to wait for one (`--anchor-unwitnessed wait`): the slot stays open and is tried
+    /// again at every poll.
+    AwaitingWitnesses,
 }
 
 /// The anchoring service.
@@ -160,8 +168,40 @@ impl Anchoring {
             &self.metrics,
         )
         .await?;
-        let latest = self.store.latest_checkpoint().await?;
         let last = self.store.last_anchored_size().await?;
+        let latest = match self.settings.witnessed {
+            None => self.store.latest_checkpoint().await?,
+            Some((quorum, unwitnessed)) => {
+                let witnessed = self.store.latest_witnessed_checkpoint(quorum).await?;
+                let newer = witnessed.filter(|(size, _)| last.is_none_or(|l| *size > l));
+                match (newer, unwitnessed) {
+                    (Some(w), _) => Some(w),
+                    (None, crate::witnessing::Unwitnessed::Anchor) => {
+                        tracing::warn!(
+                            quorum,
+                            "no checkpoint reached the witness quorum: anchoring the latest, unwitnessed"
+                        );
+                        self.store.latest_checkpoint().await?
+                    }
+                    (None, crate::witnessing::Unwitnessed::Wait) => {
+                        let (size, _) = self
+                            .store
+                            .latest_checkpoint()
+                            .await?
+                            .unwrap_or((0, String::new()));
+                        if last.is_none_or(|l| size > l) {
+                            tracing::info!(
+                                slot,
+                                quorum,
+                                "anchoring waits for a checkpoint the witnesses cosigned"
+                            );
+                            return Ok(RunStart::AwaitingWitnesses);
+                        }
+                        self.store.latest_checkpoint().await?
+                    }
+                }
+            }
+        };
         let grown = match (&latest, last) {
             (Some((size, _)), Some(last)) => *size > last,
             (Some((size, _)), None) => *size > 0,

@@ -32,6 +32,7 @@ pub mod random;
 pub mod schedule;
 mod sequencer;
 pub mod webhook;
+pub mod witnessing;
 
 pub use commands::{AmendOutcome, Disclosed, EraseOutcome, On, RevealOutcome, RevealReply};
 pub use sequencer::{Evidence, ProofDraft, Sealed, SealedEntry, SubmitError, VaultRecord};
@@ -60,6 +61,8 @@ pub struct LedgerSettings {
     pub anchoring: AnchorSettings,
     /// The PDF seal and its time-stamps.
     pub pdf_seal: pdf_seal::PdfSealSettings,
+    /// The witnesses the log submits its checkpoints to.
+    pub witnesses: witnessing::WitnessSettings,
 }
 
 /// Why the engine could not start.
@@ -112,6 +115,7 @@ pub struct Running {
     anchorer: (watch::Sender<bool>, JoinHandle<()>),
     keyring: (watch::Sender<bool>, JoinHandle<()>),
     pdf_upgrades: (watch::Sender<bool>, JoinHandle<()>),
+    witnessing: (watch::Sender<bool>, JoinHandle<()>),
 }
 
 impl Ledger {
@@ -160,9 +164,26 @@ impl Ledger {
             settings.checkpoint_interval,
             publisher_stop_rx,
         ));
+        let witnessing = Arc::new(witnessing::Witnessing::new(
+            &settings.witnesses,
+            store.clone(),
+            metrics.clone(),
+            clock.clone(),
+        ));
+        let (witness_stop, witness_stop_rx) = watch::channel(false);
+        let witness_task = tokio::spawn(
+            witnessing
+                .clone()
+                .run(settings.checkpoint_interval, witness_stop_rx),
+        );
+        let mut anchor_settings = settings.anchoring;
+        if !settings.witnesses.witnesses.is_empty() {
+            anchor_settings.witnessed =
+                Some((settings.witnesses.quorum, settings.witnesses.unwitnessed));
+        }
         let anchoring = Anchoring::new(
             store.clone(),
-            settings.anchoring,
+            anchor_settings,
             keys.log.clone(),
             clock.clone(),
             metrics.clone(),
@@ -197,6 +218,7 @@ impl Ledger {
             anchorer: (anchor_stop, anchorer),
             keyring: (keys_stop, keyring),
             pdf_upgrades: (upgrades_stop, pdf_upgrades),
+            witnessing: (witness_stop, witness_task),
         };
         Ok((ledger, running))
     }
@@ -265,6 +287,10 @@ impl Running {
     /// drop them first — and only once every acknowledged entry is committed, the
     /// publisher signs a last checkpoint; the master key watch last.
     pub async fn stop(self) {
+        let _ = self.witnessing.0.send(true);
+        if let Err(e) = self.witnessing.1.await {
+            tracing::error!(error = %e, "witnessing task failed");
+        }
         let _ = self.pdf_upgrades.0.send(true);
         if let Err(e) = self.pdf_upgrades.1.await {
             tracing::error!(error = %e, "PDF seal upgrade task failed");

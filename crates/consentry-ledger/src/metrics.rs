@@ -23,6 +23,13 @@ pub struct AnchorLabels {
     pub reason: String,
 }
 
+/// Labels of witnessing counts.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WitnessLabels {
+    /// The witness, `name+hexid` of its key.
+    pub witness: String,
+}
+
 /// The service's metrics.
 #[derive(Debug)]
 pub struct Metrics {
@@ -58,6 +65,12 @@ pub struct Metrics {
     pub anchors_reorged: Counter,
     /// The size of the last checkpoint this process anchored.
     pub last_anchored_size: Gauge,
+    /// Cosignatures received, by witness.
+    pub witness_cosignatures: Family<WitnessLabels, Counter>,
+    /// Submissions that gave no cosignature (down, refused, bad answer), by witness.
+    pub witness_failures: Family<WitnessLabels, Counter>,
+    /// Seconds per add-checkpoint round trip.
+    pub witness_seconds: Histogram,
 }
 
 impl Metrics {
@@ -80,6 +93,9 @@ impl Metrics {
             anchors_pending: Gauge::default(),
             anchors_reorged: Counter::default(),
             last_anchored_size: Gauge::default(),
+            witness_cosignatures: Family::default(),
+            witness_failures: Family::default(),
+            witness_seconds: Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0]),
             registry: Registry::default(),
         };
         registry.register(
@@ -156,6 +172,21 @@ impl Metrics {
             "last_anchored_size",
             "Size of the last checkpoint anchored by this process",
             m.last_anchored_size.clone(),
+        );
+        registry.register(
+            "witness_cosignatures",
+            "Witness cosignatures received, by witness",
+            m.witness_cosignatures.clone(),
+        );
+        registry.register(
+            "witness_failures",
+            "Checkpoint submissions a witness did not cosign, by witness",
+            m.witness_failures.clone(),
+        );
+        registry.register(
+            "witness_seconds",
+            "Duration of add-checkpoint round trips",
+            m.witness_seconds.clone(),
         );
         Metrics { registry, ..m }
     }

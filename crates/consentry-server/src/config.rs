@@ -40,6 +40,9 @@ pub struct ServerConfig {
     pub pdf_tsa: Option<std::sync::Arc<consentry_anchor::rfc3161::TsaAnchor>>,
     /// How often PDFs sealed B-B (the TSA was down) are offered to the TSA again.
     pub pdf_upgrade_interval: Duration,
+    /// The witnesses the log submits its checkpoints to, the quorum, and what anchoring
+    /// does without a witnessed checkpoint.
+    pub witnesses: consentry_ledger::witnessing::WitnessSettings,
 }
 
 impl ServerConfig {
@@ -61,6 +64,7 @@ impl ServerConfig {
             pdf_seal_files: None,
             pdf_tsa: None,
             pdf_upgrade_interval: Duration::from_secs(300),
+            witnesses: consentry_ledger::witnessing::WitnessSettings::default(),
         }
     }
 }

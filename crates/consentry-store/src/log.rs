@@ -601,6 +601,43 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces a checkpoint's note by the same note with witness cosignature lines
+    /// appended (`cosignatures` valid ones in all), unless it already carries as many.
+    /// The caller checked that `note` has the stored note's body and log signature.
+    pub async fn cosign_checkpoint(
+        &self,
+        size: u64,
+        note: &str,
+        cosignatures: usize,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
+        let count = i64::try_from(cosignatures).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let done = sqlx::query(
+            "UPDATE checkpoints SET note = $1, cosignatures = $2 WHERE size = $3 AND cosignatures < $2",
+        )
+        .bind(note)
+        .bind(count)
+        .bind(to_i64(size)?)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The latest checkpoint with at least `quorum` witness cosignatures: size and note.
+    pub async fn latest_witnessed_checkpoint(
+        &self,
+        quorum: usize,
+    ) -> Result<Option<(u64, String)>, StoreError> {
+        let quorum = i64::try_from(quorum).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let row: Option<(i64, String)> = sqlx::query_as(
+            "SELECT size, note FROM checkpoints WHERE cosignatures >= $1 ORDER BY size DESC LIMIT 1",
+        )
+        .bind(quorum)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(s, n)| Ok((to_u64(s)?, n))).transpose()
+    }
+
     /// The latest signed checkpoint: size and note text.
     pub async fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
         let row: Option<(i64, String)> =

@@ -75,6 +75,9 @@ pub fn run(cmd: &AnchorCmd) -> anyhow::Result<()> {
                 size
             }
             RunStart::AlreadyClaimed => bail!("this anchoring run was claimed by another process"),
+            RunStart::AwaitingWitnesses => bail!(
+                "no checkpoint newer than the last anchor has reached the witness quorum; anchoring waits for one (--anchor-unwitnessed wait)"
+            ),
         };
         if size == 0 {
             println!("the log is empty: nothing to anchor");

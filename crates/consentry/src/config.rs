@@ -113,6 +113,22 @@ pub struct ServeArgs {
     /// (PAdES B-B to B-T) [default: 300]
     #[arg(long, env = "CONSENTRY_PDF_SEAL_UPGRADE", value_name = "SECONDS")]
     pub pdf_seal_upgrade: Option<u64>,
+    /// A witness to submit checkpoints to: its cosigner verifier key (type 0x04), `=`,
+    /// its submission URL prefix (C2SP tlog-witness); repeatable
+    #[arg(
+        long = "witness",
+        env = "CONSENTRY_WITNESS",
+        value_name = "VKEY=URL",
+        value_delimiter = ','
+    )]
+    pub witness: Vec<String>,
+    /// Cosignatures a checkpoint needs to count as witnessed [default: all witnesses]
+    #[arg(long, env = "CONSENTRY_WITNESS_QUORUM", value_name = "K")]
+    pub witness_quorum: Option<usize>,
+    /// What the daily anchor does when no checkpoint reached the quorum: `wait` (anchor
+    /// once one does) or `anchor` (anchor the latest anyway) [default: wait]
+    #[arg(long, env = "CONSENTRY_ANCHOR_UNWITNESSED", value_name = "wait|anchor")]
+    pub anchor_unwitnessed: Option<String>,
     #[command(flatten)]
     pub anchor: AnchorArgs,
 }
@@ -143,6 +159,9 @@ struct FileConfig {
     pdf_seal_cert: Option<PathBuf>,
     pdf_seal_key: Option<PathBuf>,
     pdf_seal_upgrade: Option<u64>,
+    witness: Option<Vec<String>>,
+    witness_quorum: Option<usize>,
+    anchor_unwitnessed: Option<String>,
 }
 
 fn read_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -184,6 +203,7 @@ pub fn database(db: &DbArgs) -> anyhow::Result<(PathBuf, String)> {
 /// The validated server configuration, and the log format.
 pub fn server(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
     let file = read_file(args.db.config.as_deref())?;
+    let witness_settings = witnesses(args, &file)?;
     let (data_dir, database_url) = database(&args.db)?;
     let mut cfg = ServerConfig::with_data_dir(data_dir);
     cfg.database_url = database_url;
@@ -252,6 +272,7 @@ pub fn server(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
         bail!("--pdf-seal-upgrade must be between 1 and 86400 seconds");
     }
     cfg.pdf_upgrade_interval = std::time::Duration::from_secs(upgrade);
+    cfg.witnesses = witness_settings;
     if let Some(url) = args
         .anchor_evm_explorer
         .clone()
@@ -273,6 +294,69 @@ pub fn server(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
         bail!("--log-format must be text or json");
     }
     Ok((cfg, format))
+}
+
+/// The witnesses, checked: each `VKEY=URL` a cosigner key and an http(s) URL, the quorum
+/// between 1 and their number.
+fn witnesses(
+    args: &ServeArgs,
+    file: &FileConfig,
+) -> anyhow::Result<consentry_ledger::witnessing::WitnessSettings> {
+    use consentry_ledger::witnessing::{Unwitnessed, WitnessEndpoint, WitnessSettings};
+    let list = if args.witness.is_empty() {
+        file.witness.clone().unwrap_or_default()
+    } else {
+        args.witness.clone()
+    };
+    let mut witnesses = Vec::new();
+    for item in &list {
+        let Some((vkey, url)) = item.split_once('=') else {
+            bail!("--witness {item:?} is not VKEY=URL");
+        };
+        let key = consentry_core::cosignature::CosignerVerifier::parse(vkey)
+            .with_context(|| format!("--witness {vkey:?} is not a cosigner verifier key"))?;
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("--witness URL {url:?} must start with http:// or https://");
+        }
+        if witnesses
+            .iter()
+            .any(|w: &WitnessEndpoint| w.key.key_id() == key.key_id() && w.key.name() == key.name())
+        {
+            bail!("--witness {vkey:?} is given twice");
+        }
+        witnesses.push(WitnessEndpoint {
+            key,
+            url: url.to_owned(),
+        });
+    }
+    let quorum = args
+        .witness_quorum
+        .or(file.witness_quorum)
+        .unwrap_or(witnesses.len());
+    if !witnesses.is_empty() && !(1..=witnesses.len()).contains(&quorum) {
+        bail!(
+            "--witness-quorum must be between 1 and the number of witnesses ({})",
+            witnesses.len()
+        );
+    }
+    if witnesses.is_empty() && args.witness_quorum.is_some() {
+        bail!("--witness-quorum is given without --witness");
+    }
+    let unwitnessed = match args
+        .anchor_unwitnessed
+        .clone()
+        .or(file.anchor_unwitnessed.clone())
+        .as_deref()
+    {
+        None | Some("wait") => Unwitnessed::Wait,
+        Some("anchor") => Unwitnessed::Anchor,
+        Some(other) => bail!("--anchor-unwitnessed must be wait or anchor, not {other:?}"),
+    };
+    Ok(WitnessSettings {
+        witnesses,
+        quorum,
+        unwitnessed,
+    })
 }
 
 /// The anchoring settings: backends built from the options (file values fill in what

@@ -56,6 +56,11 @@ pub struct VerifyArgs {
     /// explorer of your choice). Repeatable.
     #[arg(long = "evm-block", value_name = "HASH")]
     evm_blocks: Vec<String>,
+    /// A witness policy of your choosing (docs/witnessing.md): the certificate's
+    /// checkpoint must carry valid cosignatures from its quorum of witnesses, else the
+    /// verdict is UNTRUSTED (a cosignature that does not verify: INVALID).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
 }
 
 const EXIT_INVALID: u8 = 1;
@@ -162,7 +167,78 @@ fn verify(args: &VerifyArgs) -> Result<Report, String> {
     for (status, detail) in online {
         report.add_check("anchor_evm_online", status, detail);
     }
+    if let Some(path) = &args.policy {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--policy {}: {e}", path.display()))?;
+        let policy = consentry_core::witness_policy::Policy::parse(&text)
+            .map_err(|e| format!("--policy {}: {e}", path.display()))?;
+        let (status, detail) = witness_check(&policy, &bytes);
+        report.add_check("witness_policy", status, detail);
+    }
     Ok(report)
+}
+
+/// The verifier's witness policy on a certificate's checkpoint.
+fn witness_check(
+    policy: &consentry_core::witness_policy::Policy,
+    document: &[u8],
+) -> (Status, String) {
+    use consentry_core::witness_policy::PolicyCheckError;
+    let note = serde_json::from_slice::<serde_json::Value>(document)
+        .ok()
+        .and_then(|v| {
+            v.get("checkpoint")
+                .and_then(|c| c.as_str())
+                .map(str::to_owned)
+        });
+    let Some(note) = note else {
+        return (
+            Status::NotChecked,
+            "this document carries no checkpoint: a witness policy applies to certificates".into(),
+        );
+    };
+    match policy.check(&note) {
+        Ok(r) if !r.invalid.is_empty() => (
+            Status::Failed,
+            format!(
+                "cosignatures that do not verify, by {}",
+                r.invalid.join(", ")
+            ),
+        ),
+        Ok(r) => {
+            let cosigned: Vec<String> = r.cosigned.iter().map(|c| c.witness.clone()).collect();
+            let list = |l: &[String]| {
+                if l.is_empty() {
+                    "none".to_owned()
+                } else {
+                    l.join(", ")
+                }
+            };
+            if r.quorum_met {
+                (
+                    Status::Passed,
+                    format!(
+                        "the policy's quorum is met: cosigned by {}",
+                        list(&cosigned)
+                    ),
+                )
+            } else {
+                (
+                    Status::Untrusted,
+                    format!(
+                        "the policy's quorum is not met: cosigned by {}, missing {}",
+                        list(&cosigned),
+                        list(&r.missing)
+                    ),
+                )
+            }
+        }
+        Err(PolicyCheckError::NotSignedByPolicyLog) => (
+            Status::Untrusted,
+            "the checkpoint is not signed by a log the policy names".into(),
+        ),
+        Err(e) => (Status::Failed, e.to_string()),
+    }
 }
 
 /// The EVM anchors of a certificate or anchor history, with the checkpoint body each

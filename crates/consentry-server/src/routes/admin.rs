@@ -38,6 +38,14 @@ pub async fn anchor(
         RunStart::Started(size) => ("started", size),
         RunStart::NothingNew(size) => ("nothing_new", size),
         RunStart::AlreadyClaimed => ("already_running", 0),
+        RunStart::AwaitingWitnesses => {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "awaiting-witnesses",
+                "Awaiting witnesses",
+                "no checkpoint newer than the last anchor has reached the witness quorum, and anchoring waits for one (--anchor-unwitnessed wait); the daily anchor is taken once the witnesses cosign",
+            ));
+        }
     };
     let rows = state.store.anchors_of(size).await?;
     let anchors: Vec<serde_json::Value> = rows

@@ -123,6 +123,7 @@ pub async fn serve(
                 tsa: config.pdf_tsa.clone(),
                 upgrade_interval: config.pdf_upgrade_interval,
             },
+            witnesses: config.witnesses.clone(),
         },
     )
     .await?;

@@ -28,3 +28,4 @@ mod webapp_book;
 mod webapp_browser;
 mod webapp_consents;
 mod witness;
+mod witnessed_log;

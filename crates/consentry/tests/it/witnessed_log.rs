@@ -1,0 +1,266 @@
+//! A co-managed log: the service submits its checkpoints to three `consentry witness`
+//! processes on loopback (quorum 2), serves the cosigned checkpoint, anchors only
+//! witnessed checkpoints (`--anchor-unwitnessed wait`), and a verifier enforces its own
+//! witness policy on the certificate (`consentry verify --policy`).
+
+use crate::service::{add_contact, consent};
+use crate::tsa::{Alg, Pki, TsaServer};
+use crate::util::{BIN, Db, Env, Server, get, post};
+use serde_json::Value;
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ADMIN: &str = "admin-token-for-the-tests-0123456789";
+
+/// A running `consentry witness`; killed when dropped.
+struct Witness {
+    child: Child,
+    url: String,
+    vkey: String,
+}
+
+impl Witness {
+    fn start(dir: &Path, name: &str, log_vkey: &str) -> Witness {
+        let data = dir.join(name);
+        let out = Command::new(BIN)
+            .args(["witness", "--print-vkey", "--name", name, "--data-dir"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let vkey = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        let mut child = Command::new(BIN)
+            .args([
+                "witness",
+                "--listen",
+                "127.0.0.1:0",
+                "--name",
+                name,
+                "--data-dir",
+            ])
+            .arg(&data)
+            .args(["--log", log_vkey])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("consentry witness listening on ")
+            .unwrap_or_else(|| panic!("witness did not start: {line:?}"))
+            .to_owned();
+        Witness { child, url, vkey }
+    }
+
+    fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Witness {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The cosignature lines of the note `/checkpoint` serves (the log's own line excluded).
+fn cosignatures(s: &Server, log_vkey: &str) -> (u64, usize) {
+    let note = get(&s.url("/checkpoint"), None).text();
+    let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+    let log_name = log_vkey.split('+').next().unwrap();
+    let lines = note
+        .rsplit_once("\n\n")
+        .map(|(_, sigs)| {
+            sigs.lines()
+                .filter(|l| !l.starts_with(&format!("— {log_name} ")))
+                .count()
+        })
+        .unwrap_or(0);
+    (size, lines)
+}
+
+/// Waits until the served checkpoint is at least `size` with at least `n` cosignatures.
+fn wait_cosigned(s: &Server, log_vkey: &str, size: u64, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (got_size, got) = cosignatures(s, log_vkey);
+        if got_size >= size && got >= n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "checkpoint {got_size} has {got} cosignatures, waited for {n} on size {size}\n{}",
+            s.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A verifier's policy: the log, the witnesses (verifier key, URL), a quorum.
+fn policy(dir: &Path, log_vkey: &str, witnesses: &[(String, String)], quorum: usize) -> PathBuf {
+    let mut text = format!("log {log_vkey}\n");
+    for (i, (vkey, url)) in witnesses.iter().enumerate() {
+        text.push_str(&format!("witness w{i} {vkey} {url}\n"));
+    }
+    let names: Vec<String> = (0..witnesses.len()).map(|i| format!("w{i}")).collect();
+    text.push_str(&format!("group g {quorum} {}\nquorum g\n", names.join(" ")));
+    let path = dir.join(format!("policy-{quorum}.txt"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn verify(file: &Path, extra: &[&str]) -> (i32, Value) {
+    let out = Command::new(BIN)
+        .arg("verify")
+        .arg(file)
+        .arg("--json")
+        .args(extra)
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap(), report)
+}
+
+#[test]
+fn a_quorum_of_witnesses_cosigns_and_anchoring_waits_without_it() {
+    let env = Env::new(Db::Sqlite);
+    let dir = env.dir.path().to_owned();
+    // First start: the log's keys, and its verifier key for the witnesses to follow.
+    let first = env.start();
+    let well_known = get(&first.url("/.well-known/consentry.json"), None).json();
+    let log_vkey = well_known["log"]["verifier_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let seal_key = well_known["seal_keys"][0]["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    first.terminate();
+
+    let witnesses: Vec<Witness> = ["w1.test", "w2.test", "w3.test"]
+        .iter()
+        .map(|n| Witness::start(&dir, n, &log_vkey))
+        .collect();
+    let pki = Pki::new(Alg::Ec);
+    let tsa = TsaServer::start(&pki.config);
+    let root = pki.path("root.pem").display().to_string();
+    let mut args: Vec<String> = vec![
+        "--witness-quorum".into(),
+        "2".into(),
+        "--anchor-unwitnessed".into(),
+        "wait".into(),
+        "--anchor-rfc3161-url".into(),
+        tsa.url.clone(),
+        "--anchor-rfc3161-ca".into(),
+        root.clone(),
+        "--admin-token".into(),
+        ADMIN.into(),
+    ];
+    for w in &witnesses {
+        args.push("--witness".into());
+        args.push(format!("{}={}", w.vkey, w.url));
+    }
+    let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let s = Server::start(&env, &arg_refs);
+    let (_t, key) = env.tenant("ACME SAS");
+    let contact = add_contact(&s, &key, "ada@example.org");
+    let proof: Value =
+        serde_json::from_slice(&consent(&s, &key, &contact, "newsletter", "granted")).unwrap();
+    let id = proof["id"].as_str().unwrap().to_owned();
+    wait_cosigned(&s, &log_vkey, 1, 3);
+
+    // One witness down: the quorum of two is still met.
+    let all: Vec<(String, String)> = witnesses
+        .iter()
+        .map(|w| (w.vkey.clone(), w.url.clone()))
+        .collect();
+    let mut witnesses = witnesses;
+    let w3 = witnesses.pop().unwrap();
+    w3.kill9();
+    consent(&s, &key, &contact, "sms", "granted");
+    wait_cosigned(&s, &log_vkey, 2, 2);
+
+    // Anchoring takes the witnessed checkpoint; the certificate carries its cosignatures.
+    let r = post(
+        &s.url("/v1/admin/anchor"),
+        Some(ADMIN),
+        &serde_json::json!({}),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let cert = loop {
+        let r = get(&s.url(&format!("/v1/proofs/{id}/certificate")), Some(&key));
+        if r.status == 200 {
+            break r.body;
+        }
+        assert!(Instant::now() < deadline, "{}", r.text());
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let cert_path = dir.join("cert.json");
+    std::fs::write(&cert_path, &cert).unwrap();
+    let pins = [
+        "--seal-key",
+        seal_key.as_str(),
+        "--log-key",
+        log_vkey.as_str(),
+        "--tsa-ca",
+        root.as_str(),
+    ];
+    // The verifier's own policy, two of the three: valid.
+    let two = policy(&dir, &log_vkey, &all, 2).display().to_string();
+    let (code, report) = verify(&cert_path, &[pins.as_slice(), &["--policy", &two]].concat());
+    assert_eq!(code, 0, "{report:#}");
+    let check = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "witness_policy")
+        .unwrap()
+        .clone();
+    assert_eq!(check["status"], "passed", "{check}");
+    // A verifier asking for all three, one of which was down: untrusted, not valid.
+    let three = policy(&dir, &log_vkey, &all, 3).display().to_string();
+    let (code, report) = verify(
+        &cert_path,
+        &[pins.as_slice(), &["--policy", &three]].concat(),
+    );
+    assert_eq!(code, 3, "{report:#}");
+
+    // Two witnesses down: checkpoints are published unwitnessed, and anchoring waits.
+    let w2 = witnesses.pop().unwrap();
+    w2.kill9();
+    consent(&s, &key, &contact, "post", "granted");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cosignatures(&s, &log_vkey).0 < 3 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let (size, lines) = cosignatures(&s, &log_vkey);
+    assert!(size >= 3 && lines < 2, "size {size}, {lines} cosignatures");
+    let r = post(
+        &s.url("/v1/admin/anchor"),
+        Some(ADMIN),
+        &serde_json::json!({}),
+    );
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(r.text().contains("awaiting-witnesses"), "{}", r.text());
+}
