@@ -10,13 +10,13 @@
 //! A witness that fails is retried with exponential backoff (1 s to 60 s), apart from the
 //! others; metrics count cosignatures and failures per witness.
 
+use crate::clock::Clock;
 use crate::metrics::{Metrics, WitnessLabels};
 use consentry_core::checkpoint::parse_signed_checkpoint;
 use consentry_core::cosignature::CosignerVerifier;
 use consentry_core::witness_protocol::{AddCheckpoint, parse_decimal};
 use consentry_store::Store;
 use std::sync::Arc;
-use crate::clock::Clock;
 use std::time::Duration;
 use tokio::sync::{Mutex, watch};
 
