@@ -72,5 +72,14 @@ pub async fn well_known(State(state): State<AppState>) -> Json<serde_json::Value
         "anchors": state.anchoring.public_info(),
         "public_url": state.config.public_url,
         "pdf_seal": pdf_seal(&state),
+        // For information: whom this log asks to cosign. Never a policy — a verifier
+        // chooses its own witnesses and quorum (docs/witnessing.md).
+        "witnesses": state
+            .config
+            .witnesses
+            .witnesses
+            .iter()
+            .map(|w| json!({ "verifier_key": w.key.to_verifier_key(), "url": w.url }))
+            .collect::<Vec<_>>(),
     }))
 }

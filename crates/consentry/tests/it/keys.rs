@@ -799,7 +799,8 @@ fn seal_and_log_rotation(db: Db) {
             "previous_log_keys",
             "public_url",
             "rotations",
-            "seal_keys"
+            "seal_keys",
+            "witnesses"
         ]
     );
     assert_eq!(wk_before["rotations"], json!([]));

@@ -180,6 +180,12 @@ fn a_quorum_of_witnesses_cosigns_and_anchoring_waits_without_it() {
     }
     let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let s = Server::start(&env, &arg_refs);
+    let listed = get(&s.url("/.well-known/consentry.json"), None).json();
+    assert_eq!(listed["witnesses"].as_array().unwrap().len(), 3, "{listed}");
+    assert_eq!(
+        listed["witnesses"][0]["verifier_key"],
+        witnesses[0].vkey.as_str()
+    );
     let (_t, key) = env.tenant("ACME SAS");
     let contact = add_contact(&s, &key, "ada@example.org");
     let proof: Value =
