@@ -169,27 +169,29 @@ impl Anchoring {
         )
         .await?;
         let last = self.store.last_anchored_size().await?;
+        let latest = self.store.latest_checkpoint().await?;
+        let is_new = |size: u64| size > 0 && last.is_none_or(|l| size > l);
         let latest = match self.settings.witnessed {
-            None => self.store.latest_checkpoint().await?,
+            None => latest,
             Some((quorum, unwitnessed)) => {
-                let witnessed = self.store.latest_witnessed_checkpoint(quorum).await?;
-                let newer = witnessed.filter(|(size, _)| last.is_none_or(|l| *size > l));
-                match (newer, unwitnessed) {
-                    (Some(w), _) => Some(w),
-                    (None, crate::witnessing::Unwitnessed::Anchor) => {
-                        tracing::warn!(
-                            quorum,
-                            "no checkpoint reached the witness quorum: anchoring the latest, unwitnessed"
-                        );
-                        self.store.latest_checkpoint().await?
-                    }
-                    (None, crate::witnessing::Unwitnessed::Wait) => {
-                        let (size, _) = self
-                            .store
-                            .latest_checkpoint()
-                            .await?
-                            .unwrap_or((0, String::new()));
-                        if last.is_none_or(|l| size > l) {
+                let witnessed = self
+                    .store
+                    .latest_witnessed_checkpoint(quorum)
+                    .await?
+                    .filter(|(size, _)| is_new(*size));
+                match witnessed {
+                    Some(w) => Some(w),
+                    // Nothing new at all: the run below records that, witnesses or not.
+                    None if !latest.as_ref().is_some_and(|(size, _)| is_new(*size)) => latest,
+                    None => match unwitnessed {
+                        crate::witnessing::Unwitnessed::Anchor => {
+                            tracing::warn!(
+                                quorum,
+                                "no new checkpoint reached the witness quorum: anchoring the latest, unwitnessed"
+                            );
+                            latest
+                        }
+                        crate::witnessing::Unwitnessed::Wait => {
                             tracing::info!(
                                 slot,
                                 quorum,
@@ -197,8 +199,7 @@ impl Anchoring {
                             );
                             return Ok(RunStart::AwaitingWitnesses);
                         }
-                        self.store.latest_checkpoint().await?
-                    }
+                    },
                 }
             }
         };

@@ -94,10 +94,8 @@ impl Witnessing {
         metrics: Arc<Metrics>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .build()
-            .unwrap_or_default();
+        // The timeout is set per request (below), so building the client cannot fail.
+        let client = reqwest::Client::new();
         Witnessing {
             endpoints: settings.witnesses.clone(),
             states: settings
@@ -203,11 +201,13 @@ impl Witnessing {
                 s.last_size = Some(size);
                 s.retry_at = None;
                 s.failures = 0;
-                self.metrics
-                    .witness_cosignatures
-                    .get_or_create(&labels)
-                    .inc();
-                Some(line)
+                if line.is_some() {
+                    self.metrics
+                        .witness_cosignatures
+                        .get_or_create(&labels)
+                        .inc();
+                }
+                line
             }
             Err(e) => {
                 s.failures = s.failures.saturating_add(1);
@@ -231,7 +231,7 @@ impl Witnessing {
         size: u64,
         note: &str,
         body: &str,
-    ) -> Result<String, SubmitFailure> {
+    ) -> Result<Option<String>, SubmitFailure> {
         for _ in 0..2 {
             let old = s.last_size.unwrap_or(0).min(size);
             let proof = if old == 0 || old == size {
@@ -254,6 +254,7 @@ impl Witnessing {
             let answer = self
                 .client
                 .post(&url)
+                .timeout(TIMEOUT)
                 .body(request)
                 .send()
                 .await
@@ -281,7 +282,7 @@ impl Witnessing {
                             Err(e) => return Err(SubmitFailure::BadCosignature(e.to_string())),
                         }
                     }
-                    return found.ok_or_else(|| {
+                    return found.map(Some).ok_or_else(|| {
                         SubmitFailure::BadCosignature("no cosignature line in the answer".into())
                     });
                 }
@@ -302,12 +303,9 @@ impl Witnessing {
                     }
                     s.last_size = Some(theirs);
                     if theirs == size {
-                        // It cosigned this size before (we restarted): nothing to add now,
-                        // its line is already on the note if we stored it.
-                        return Err(SubmitFailure::Refused {
-                            status,
-                            body: "already cosigned this size".into(),
-                        });
+                        // It cosigned this size before (we restarted): no new line, and
+                        // not a failure; the next checkpoint gets its cosignature.
+                        return Ok(None);
                     }
                 }
                 _ => {

@@ -371,7 +371,7 @@ impl SealIdentity {
         self.key.to_pem()
     }
 
-    /// The seal certificate, DER.
+    /// The seal certificate (the first of the chain).
     pub(crate) fn seal_certificate(&self) -> &Certificate {
         &self.chain[0]
     }

@@ -86,16 +86,6 @@ pub enum Level {
     BT,
 }
 
-impl Level {
-    /// `B-B` or `B-T`, as EN 319 142-1 names them.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::BB => "B-B",
-            Level::BT => "B-T",
-        }
-    }
-}
-
 /// Where the signature sits in a sealed (or ready to seal) file.
 struct Slot {
     /// Offset of `/ByteRange [`'s value (the `[`) and the length of the text there.

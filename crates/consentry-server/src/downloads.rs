@@ -14,8 +14,9 @@ use consentry_core::anchor::rfc3161::check_rfc3161_anchor;
 use consentry_core::certificate::{Certificate, CertificateWriter};
 use consentry_core::checkpoint::parse_signed_checkpoint;
 use consentry_core::disclosure::{Ground, SealedDisclosure};
-use consentry_core::ids::ProofId;
+use consentry_core::ids::{ProofId, TenantId};
 use consentry_core::proof::SealedProof;
+use consentry_ledger::pdf_seal::PdfSeal;
 use consentry_ledger::schedule::Schedule;
 use consentry_pdf::{AnchorLine, Attachment, CertificateSummary, DisclosureSummary, ProofSummary};
 use consentry_store::{PdfDocument, PdfKey};
@@ -85,39 +86,22 @@ impl Download<'_> {
             ),
             (Document::Proof, Format::Pdf) => {
                 let key = pdf_key(PdfDocument::Proof, self.entry, self.lang);
-                let pdf = match state
-                    .ledger
-                    .pdf_seal()
-                    .kept(&key)
-                    .await
-                    .map_err(Problem::unavailable)?
-                {
-                    Some(kept) => kept.pdf,
-                    None => {
-                        let proof = parsed()?;
-                        let summary = proof_summary(
-                            state,
-                            self.sender_name,
-                            self.lang,
-                            id,
-                            &proof,
-                            self.entry,
-                        );
-                        let name = format!("{id}.json");
-                        let seal = state.ledger.pdf_seal();
-                        let sealing = seal.sealing(vec![Attachment {
-                            file_name: &name,
-                            description: t(self.lang, Text::PdfAttachedProof),
-                            media_type: "application/json",
-                            bytes: self.entry,
-                        }]);
-                        let pdf = consentry_pdf::proof_pdf(&summary, &sealing)
-                            .map_err(Problem::unavailable)?;
-                        seal.keep(&proof.body.tenant, &key, pdf)
-                            .await
-                            .map_err(Problem::unavailable)?
-                    }
-                };
+                let pdf = sealed_once(state, &key, |seal| {
+                    let proof = parsed()?;
+                    let summary =
+                        proof_summary(state, self.sender_name, self.lang, id, &proof, self.entry);
+                    let name = format!("{id}.json");
+                    let sealing = seal.sealing(vec![Attachment {
+                        file_name: &name,
+                        description: t(self.lang, Text::PdfAttachedProof),
+                        media_type: "application/json",
+                        bytes: self.entry,
+                    }]);
+                    let pdf = consentry_pdf::proof_pdf(&summary, &sealing)
+                        .map_err(Problem::unavailable)?;
+                    Ok((proof.body.tenant, pdf))
+                })
+                .await?;
                 (pdf, format!("{id}.pdf"), "application/pdf")
             }
             (Document::Certificate, format) => {
@@ -210,31 +194,46 @@ async fn certificate_pdf(
 ) -> Result<Vec<u8>, Problem> {
     let json = certificate_json(cert, d.entry)?;
     let key = pdf_key(PdfDocument::Certificate, &json, d.lang);
+    sealed_once(state, &key, |seal| {
+        let (checkpoint, _) =
+            parse_signed_checkpoint(&cert.checkpoint).map_err(Problem::unavailable)?;
+        let summary = CertificateSummary {
+            proof: proof_summary(state, d.sender_name, d.lang, d.id, proof, d.entry),
+            checkpoint_size: checkpoint.size,
+            checkpoint_root: checkpoint.root.to_base64(),
+            anchors: anchor_lines_of(
+                &cert.anchors,
+                &checkpoint.body(),
+                state.anchoring.schedule(),
+            ),
+        };
+        let name = format!("{}.certificate.json", d.id);
+        let sealing = seal.sealing(vec![Attachment {
+            file_name: &name,
+            description: t(d.lang, Text::PdfAttachedCertificate),
+            media_type: "application/json",
+            bytes: &json,
+        }]);
+        let pdf =
+            consentry_pdf::certificate_pdf(&summary, &sealing).map_err(Problem::unavailable)?;
+        Ok((proof.body.tenant.clone(), pdf))
+    })
+    .await
+}
+
+/// The PDF kept for `key`; else the one `make` seals now (with the tenant it belongs
+/// to), time-stamped and kept — or the one a concurrent download kept first.
+async fn sealed_once(
+    state: &AppState,
+    key: &PdfKey,
+    make: impl FnOnce(&PdfSeal) -> Result<(TenantId, Vec<u8>), Problem>,
+) -> Result<Vec<u8>, Problem> {
     let seal = state.ledger.pdf_seal();
-    if let Some(kept) = seal.kept(&key).await.map_err(Problem::unavailable)? {
+    if let Some(kept) = seal.kept(key).await.map_err(Problem::unavailable)? {
         return Ok(kept.pdf);
     }
-    let (checkpoint, _) =
-        parse_signed_checkpoint(&cert.checkpoint).map_err(Problem::unavailable)?;
-    let summary = CertificateSummary {
-        proof: proof_summary(state, d.sender_name, d.lang, d.id, proof, d.entry),
-        checkpoint_size: checkpoint.size,
-        checkpoint_root: checkpoint.root.to_base64(),
-        anchors: anchor_lines_of(
-            &cert.anchors,
-            &checkpoint.body(),
-            state.anchoring.schedule(),
-        ),
-    };
-    let name = format!("{}.certificate.json", d.id);
-    let sealing = seal.sealing(vec![Attachment {
-        file_name: &name,
-        description: t(d.lang, Text::PdfAttachedCertificate),
-        media_type: "application/json",
-        bytes: &json,
-    }]);
-    let pdf = consentry_pdf::certificate_pdf(&summary, &sealing).map_err(Problem::unavailable)?;
-    seal.keep(&proof.body.tenant, &key, pdf)
+    let (tenant, pdf) = make(seal)?;
+    seal.keep(&tenant, key, pdf)
         .await
         .map_err(Problem::unavailable)
 }

@@ -204,6 +204,9 @@ pub fn database(db: &DbArgs) -> anyhow::Result<(PathBuf, String)> {
 pub fn server(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
     let file = read_file(args.db.config.as_deref())?;
     let witness_settings = witnesses(args, &file)?;
+    // The signature time-stamps of the PDFs come from the anchoring TSA, with a shorter
+    // timeout: a download waits for them.
+    let pdf_tsa = tsa_config(&args.anchor, &file, std::time::Duration::from_secs(10))?;
     let (data_dir, database_url) = database(&args.db)?;
     let mut cfg = ServerConfig::with_data_dir(data_dir);
     cfg.database_url = database_url;
@@ -245,23 +248,8 @@ pub fn server(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
         (None, None) => None,
         _ => bail!("--pdf-seal-cert and --pdf-seal-key go together"),
     };
-    // The signature time-stamps of the PDFs come from the anchoring TSA.
-    if let Some(url) = args
-        .anchor
-        .anchor_rfc3161_url
-        .clone()
-        .or(file.anchor_rfc3161_url.clone())
-    {
-        let tsa = consentry_anchor::rfc3161::TsaAnchor::new(consentry_anchor::rfc3161::TsaConfig {
-            url,
-            ca_file: args
-                .anchor
-                .anchor_rfc3161_ca
-                .clone()
-                .or(file.anchor_rfc3161_ca.clone()),
-            timeout: std::time::Duration::from_secs(10),
-        })
-        .context("--anchor-rfc3161-url")?;
+    if let Some(tsa) = pdf_tsa {
+        let tsa = consentry_anchor::rfc3161::TsaAnchor::new(tsa).context("--anchor-rfc3161-url")?;
         cfg.pdf_tsa = Some(std::sync::Arc::new(tsa));
     }
     let upgrade = args
@@ -368,6 +356,7 @@ pub fn anchoring(
     use consentry_anchor::Anchor;
     use std::sync::Arc;
     let file = read_file(db.config.as_deref())?;
+    let tsa = tsa_config(args, &file, std::time::Duration::from_secs(30))?;
     let mut settings = consentry_ledger::anchoring::AnchorSettings::none();
     let at = args
         .anchor_at
@@ -426,18 +415,38 @@ pub fn anchoring(
             consentry_anchor::evm::EvmAnchor::new(cfg).context("--anchor-evm-rpc")?,
         ));
     }
-    if let Some(url) = args.anchor_rfc3161_url.clone().or(file.anchor_rfc3161_url) {
-        let cfg = consentry_anchor::rfc3161::TsaConfig {
-            url,
-            ca_file: args.anchor_rfc3161_ca.clone().or(file.anchor_rfc3161_ca),
-            timeout: std::time::Duration::from_secs(30),
-        };
+    if let Some(cfg) = tsa {
         backends.push(Arc::new(
             consentry_anchor::rfc3161::TsaAnchor::new(cfg).context("--anchor-rfc3161-url")?,
         ));
-    } else if args.anchor_rfc3161_ca.is_some() {
-        bail!("--anchor-rfc3161-ca is given without --anchor-rfc3161-url");
     }
     settings.backends = backends;
     Ok(settings)
+}
+
+/// The RFC 3161 TSA's configuration (flags, then the file), if one is given.
+fn tsa_config(
+    args: &AnchorArgs,
+    file: &FileConfig,
+    timeout: std::time::Duration,
+) -> anyhow::Result<Option<consentry_anchor::rfc3161::TsaConfig>> {
+    let ca_file = args
+        .anchor_rfc3161_ca
+        .clone()
+        .or(file.anchor_rfc3161_ca.clone());
+    match args
+        .anchor_rfc3161_url
+        .clone()
+        .or(file.anchor_rfc3161_url.clone())
+    {
+        Some(url) => Ok(Some(consentry_anchor::rfc3161::TsaConfig {
+            url,
+            ca_file,
+            timeout,
+        })),
+        None if args.anchor_rfc3161_ca.is_some() => {
+            bail!("--anchor-rfc3161-ca is given without --anchor-rfc3161-url")
+        }
+        None => Ok(None),
+    }
 }

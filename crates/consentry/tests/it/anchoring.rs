@@ -67,7 +67,8 @@ fn wait_certificate(s: &Server, key: &str, proof_id: &str, anvil: Option<&Anvil>
     }
 }
 
-fn verify(file: &Path, extra: &[&str]) -> (i32, Value) {
+/// `consentry verify FILE --json EXTRA…`: its exit status and JSON report.
+pub(crate) fn verify(file: &Path, extra: &[&str]) -> (i32, Value) {
     let out = Command::new(BIN)
         .arg("verify")
         .arg(file)

@@ -77,7 +77,7 @@ fn save(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 /// Everything a reader's tools check on a sealed PDF that does not depend on its level.
-fn assert_sealed_pdf_a(env: &Env, pdf: &Path, nss: &str) {
+fn assert_sealed_pdf_a(pdf: &Path, nss: &str) {
     let path = pdf.display().to_string();
     let (ok, out) = tool("pdfsig", &["-nssdir", nss, &path]);
     assert!(ok, "{out}");
@@ -97,7 +97,6 @@ fn assert_sealed_pdf_a(env: &Env, pdf: &Path, nss: &str) {
         // name type… encoding emb sub uni object ID: "emb" is the 5th column from the end.
         assert_eq!(cols[cols.len() - 5], "yes", "font not embedded: {line}");
     }
-    let _ = env;
 }
 
 /// The attachment `pdfdetach` extracts from `pdf`.
@@ -162,7 +161,7 @@ fn sealed_pdfs(db: Db) {
     assert_eq!(first.status, 200, "{}", first.text());
     assert_eq!(first.content_type, "application/pdf");
     let bb = save(&dir, "bb.pdf", &first.body);
-    assert_sealed_pdf_a(&env, &bb, &nss);
+    assert_sealed_pdf_a(&bb, &nss);
     assert_eq!(
         detached(&dir, &bb),
         json,
@@ -219,7 +218,7 @@ fn sealed_pdfs(db: Db) {
     };
     assert_eq!(bt.len(), first.body.len(), "upgraded in place");
     let bt_path = save(&dir, "bt.pdf", &bt);
-    assert_sealed_pdf_a(&env, &bt_path, &nss);
+    assert_sealed_pdf_a(&bt_path, &nss);
     let (code, report) = pyhanko(&bt_path, &[&ca, &root], "B-T", None);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["timestamp"]["trusted"], true, "{report:#}");
@@ -252,7 +251,7 @@ fn sealed_pdfs(db: Db) {
     );
     assert_eq!(cert_pdf.status, 200, "{}", cert_pdf.text());
     let cert_path = save(&dir, "cert.pdf", &cert_pdf.body);
-    assert_sealed_pdf_a(&env, &cert_path, &nss);
+    assert_sealed_pdf_a(&cert_path, &nss);
     assert_eq!(detached(&dir, &cert_path), cert_json);
     let (code, report) = pyhanko(&cert_path, &[&ca, &root], "B-T", None);
     assert_eq!(code, 0, "{report:#}");
@@ -272,7 +271,7 @@ fn sealed_pdfs(db: Db) {
     assert_eq!(answer.status(), 201);
     let disclosure_pdf = answer.into_body().read_to_vec().unwrap();
     let d_path = save(&dir, "disclosure.pdf", &disclosure_pdf);
-    assert_sealed_pdf_a(&env, &d_path, &nss);
+    assert_sealed_pdf_a(&d_path, &nss);
     let extracted = dir.join("extracted");
     std::fs::create_dir_all(&extracted).unwrap();
     let (code, report) = pyhanko(&d_path, &[&ca, &root], "B-T", Some(&extracted));

@@ -3,6 +3,7 @@
 //! witnessed checkpoints (`--anchor-unwitnessed wait`), and a verifier enforces its own
 //! witness policy on the certificate (`consentry verify --policy`).
 
+use crate::anchoring::verify;
 use crate::service::{add_contact, consent};
 use crate::tsa::{Alg, Pki, TsaServer};
 use crate::util::{BIN, Db, Env, Server, get, post};
@@ -118,24 +119,6 @@ fn policy(dir: &Path, log_vkey: &str, witnesses: &[(String, String)], quorum: us
     let path = dir.join(format!("policy-{quorum}.txt"));
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn verify(file: &Path, extra: &[&str]) -> (i32, Value) {
-    let out = Command::new(BIN)
-        .arg("verify")
-        .arg(file)
-        .arg("--json")
-        .args(extra)
-        .output()
-        .unwrap();
-    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap(), report)
 }
 
 #[test]
