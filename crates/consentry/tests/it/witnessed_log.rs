@@ -109,6 +109,34 @@ fn wait_cosigned(s: &Server, log_vkey: &str, size: u64, n: usize) {
 }
 
 /// A verifier's policy: the log, the witnesses (verifier key, URL), a quorum.
+/// The independent Python check of the served checkpoint's signatures
+/// (`tests/independent/verify_cosignatures.py`): its exit status and report.
+fn python_check(
+    dir: &Path,
+    note: &str,
+    log_vkey: &str,
+    witnesses: &[String],
+    quorum: Option<usize>,
+) -> (i32, String) {
+    let file = dir.join(format!("note-{:08x}.txt", rand::random::<u32>()));
+    std::fs::write(&file, note).unwrap();
+    let python = std::env::var("CONSENTRY_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/independent/verify_cosignatures.py");
+    let mut cmd = Command::new(python);
+    cmd.arg(script).arg(&file).arg(log_vkey).args(witnesses);
+    if let Some(k) = quorum {
+        cmd.args(["--quorum", &k.to_string()]);
+    }
+    let out = cmd.output().expect("run the Python cosignature check");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
 fn policy(dir: &Path, log_vkey: &str, witnesses: &[(String, String)], quorum: usize) -> PathBuf {
     let mut text = format!("log {log_vkey}\n");
     for (i, (vkey, url)) in witnesses.iter().enumerate() {
@@ -175,6 +203,26 @@ fn a_quorum_of_witnesses_cosigns_and_anchoring_waits_without_it() {
         serde_json::from_slice(&consent(&s, &key, &contact, "newsletter", "granted")).unwrap();
     let id = proof["id"].as_str().unwrap().to_owned();
     wait_cosigned(&s, &log_vkey, 1, 3);
+    // The cosignatures, checked by code this project's Rust did not write.
+    let vkeys: Vec<String> = witnesses.iter().map(|w| w.vkey.clone()).collect();
+    let note = get(&s.url("/checkpoint"), None).text();
+    let (code, out) = python_check(&dir, &note, &log_vkey, &vkeys, None);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.matches(": valid (time").count(), 3, "{out}");
+    // One byte of one cosignature changed: that witness no longer counts.
+    // (a character well inside the base64 signature, past the key ID and timestamp)
+    let last = note.trim_end_matches('\n').rfind(' ').unwrap() + 40;
+    let mut forged = note.clone().into_bytes();
+    forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+    let (code, out) = python_check(
+        &dir,
+        &String::from_utf8(forged).unwrap(),
+        &log_vkey,
+        &vkeys,
+        None,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("INVALID"), "{out}");
 
     // One witness down: the quorum of two is still met.
     let all: Vec<(String, String)> = witnesses
@@ -186,6 +234,9 @@ fn a_quorum_of_witnesses_cosigns_and_anchoring_waits_without_it() {
     w3.kill9();
     consent(&s, &key, &contact, "sms", "granted");
     wait_cosigned(&s, &log_vkey, 2, 2);
+    let note = get(&s.url("/checkpoint"), None).text();
+    assert_eq!(python_check(&dir, &note, &log_vkey, &vkeys, Some(2)).0, 0);
+    assert_eq!(python_check(&dir, &note, &log_vkey, &vkeys, None).0, 1);
 
     // Anchoring takes the witnessed checkpoint; the certificate carries its cosignatures.
     let r = post(
