@@ -13,6 +13,8 @@
 //! - [`tlog_proof`]: the C2SP `tlog-proof@v1` export of a certificate's inclusion part;
 //! - [`anchor`]: offline checks of EVM and RFC 3161 anchors;
 //! - [`verify`]: checking any of these documents and reporting each check;
+//! - [`monitor`]: a page's check that the log it is shown extends the one it saw before
+//!   and holds the person's entries;
 //! - [`cosignature`], [`witness_policy`] and [`witness_protocol`]: C2SP witness
 //!   cosignatures (`cosignature/v1`), the verifier's witness policy (`tlog-policy`) and the
 //!   `tlog-witness` request body.
@@ -30,6 +32,7 @@ pub mod history;
 pub mod ids;
 pub mod keys;
 pub mod merkle;
+pub mod monitor;
 pub mod proof;
 pub mod rotation;
 pub mod strict_json;

@@ -9,7 +9,9 @@
 //!    (`crate::verify_json`); the input buffer is left alone;
 //! 3. `verify_pinned(ptr, len, keys_ptr, keys_len) -> u64`: the same, against the keys the
 //!    second buffer names (the page pins the serving operator's, or a visitor's);
-//! 4. `dealloc(ptr, len)`: gives back each buffer, input and report, exactly once.
+//! 4. `monitor(ptr, len) -> u64`: checks a view of the log (JSON in, JSON out, see
+//!    `crate::monitor_json`), for the portal's and `/verify`'s log monitor;
+//! 5. `dealloc(ptr, len)`: gives back each buffer, input and report, exactly once.
 //!
 //! Every buffer is a `Box<[u8]>` of exactly its length, leaked with `Box::into_raw` and
 //! rebuilt with `Box::from_raw`, so `dealloc` needs only what the caller already holds.
@@ -78,6 +80,18 @@ pub unsafe extern "C" fn verify_pinned(
     // SAFETY: as above.
     let keys = unsafe { bytes(keys_ptr, keys_len) };
     pack(crate::verify_pinned_json(input, keys))
+}
+
+/// Checks a view of the log (`crate::monitor_json`): the `len` bytes at `ptr` are the
+/// page's JSON input; returns `(report_ptr << 32) | report_len`.
+///
+/// # Safety
+/// `(ptr, len)` must be as [`verify`] requires of its input.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn monitor(ptr: *const u8, len: usize) -> u64 {
+    // SAFETY: by this function's contract.
+    let input = unsafe { bytes(ptr, len) };
+    pack(crate::monitor_json(input))
 }
 
 /// The `len` bytes at `ptr` (none when `len` is 0).

@@ -151,6 +151,32 @@ pub fn verify_pinned_json(bytes: &[u8], pins: &[u8]) -> String {
 /// always receive JSON it can show.
 const SERIALISATION_FAILED: &str = r#"{"outcome":"unusable","kind":null,"proof_id":null,"leaf_hash":null,"anchored_by":null,"checks":[],"error":"the verification report could not be written as JSON"}"#;
 
+/// Checks the view of the log a page is shown (`consentry_core::monitor::check_view`):
+/// `input` is a `ViewInput` as JSON (the pinned keys, the checkpoint remembered in the
+/// browser, the latest checkpoint, the proofs the page fetched); the result is a
+/// `ViewReport` as UTF-8 JSON. Input that cannot be read gives an `invalid` report saying
+/// why.
+pub fn monitor_json(input: &[u8]) -> String {
+    use consentry_core::monitor::{Relation, ViewInput, ViewReport, check_view};
+    let report = consentry_core::strict_json::parse(input)
+        .map_err(|e| e.to_string())
+        .and_then(|v| serde_json::from_value::<ViewInput>(v).map_err(|e| e.to_string()))
+        .map(|input| check_view(&input))
+        .unwrap_or_else(|e| ViewReport {
+            relation: Relation::Invalid,
+            size: None,
+            remembered_size: None,
+            cosigned_by: Vec::new(),
+            remember: None,
+            entries: Vec::new(),
+            problem: Some(format!("the page's input could not be read: {e}")),
+        });
+    serde_json::to_string(&report).unwrap_or_else(|_| MONITOR_FAILED.to_owned())
+}
+
+/// [`monitor_json`]'s report of last resort.
+const MONITOR_FAILED: &str = r#"{"relation":"invalid","size":null,"remembered_size":null,"cosigned_by":[],"remember":null,"entries":[],"problem":"the report could not be written as JSON"}"#;
+
 /// [`verify`], serialised as the UTF-8 JSON the page reads.
 pub fn verify_json(bytes: &[u8]) -> String {
     serde_json::to_string(&verify(bytes)).unwrap_or_else(|_| SERIALISATION_FAILED.to_owned())
@@ -182,6 +208,32 @@ mod tests {
 
     fn json(bytes: &[u8]) -> Value {
         serde_json::from_slice(bytes).unwrap()
+    }
+
+    #[test]
+    fn monitor_reports_unreadable_input_as_invalid_and_checks_a_real_view() {
+        let r: Value = serde_json::from_str(&monitor_json(b"{")).unwrap();
+        assert_eq!(r["relation"], "invalid");
+        assert!(r["problem"].as_str().unwrap().contains("could not be read"));
+        // A real one-entry log: the checkpoint signed by the pinned key, the proof's leaf
+        // is the root.
+        let key =
+            consentry_core::keys::LogKey::from_seed("consentry.example/log", &[5; 32]).unwrap();
+        let entry = consentry_core::canonical::to_canonical_bytes(&json(PROOF)).unwrap();
+        let cp = consentry_core::checkpoint::Checkpoint {
+            origin: "consentry.example/log".into(),
+            size: 42,
+            root: consentry_core::merkle::leaf_hash(&entry),
+            extensions: vec![],
+        };
+        let input = serde_json::json!({
+            "log_keys": [key.verifier_key()],
+            "checkpoint": cp.sign(&key).unwrap(),
+            "latest": true,
+        });
+        let r: Value = serde_json::from_str(&monitor_json(input.to_string().as_bytes())).unwrap();
+        assert_eq!(r["relation"], "first", "{r}");
+        assert_eq!(r["size"], 42);
     }
 
     #[test]

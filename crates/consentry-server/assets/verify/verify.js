@@ -239,6 +239,23 @@
     if (focus) {
       result.focus();
     }
+    // A certificate valid under this operator's own keys carries a checkpoint of this
+    // log: the monitor (monitor.js) checks it against the one this browser remembers.
+    if (
+      report.kind === "certificate" &&
+      report.outcome === "valid" &&
+      window.consentryMonitor &&
+      document.getElementById("keys").value.trim() === ""
+    ) {
+      try {
+        const doc = JSON.parse(new TextDecoder().decode(bytes));
+        if (typeof doc.checkpoint === "string") {
+          window.consentryMonitor.certificate(doc.checkpoint);
+        }
+      } catch (e) {
+        // Not JSON (a tlog-proof text): nothing to compare.
+      }
+    }
   }
 
   function message(e) {

@@ -1112,6 +1112,38 @@ texts! {
         "Paste a document or choose a file.";
     TheVerifierStopped = "Le vérificateur s'est arrêté sur ce document : ",
         "The verifier stopped on this document: ";
+    MonitorHeading = "Le registre, vérifié par votre navigateur",
+        "The log, checked by your browser";
+    MonitorNoScript = "Avec JavaScript, votre navigateur vérifie lui-même que le registre qu'on lui montre prolonge celui qu'il a vu la dernière fois, et que vos entrées y sont.",
+        "With JavaScript, your browser checks for itself that the log it is shown extends the one it saw last time, and that your entries are in it.";
+    MonitorChecking = "Votre navigateur vérifie le registre…",
+        "Your browser is checking the log…";
+    MonitorFailed = "Votre navigateur n'a pas pu vérifier le registre : ",
+        "Your browser could not check the log: ";
+    MonitorFirst = "Votre navigateur a vérifié le registre ({size} entrées) et s'en souviendra : à votre prochaine visite, il vérifiera que rien n'a été réécrit.",
+        "Your browser checked the log ({size} entries) and will remember it: on your next visit it will check that nothing was rewritten.";
+    MonitorSame = "Le registre ({size} entrées) est celui que votre navigateur a vérifié le {date}.",
+        "The log ({size} entries) is the one your browser checked on {date}.";
+    MonitorExtends = "Le registre ({size} entrées) prolonge celui que votre navigateur a vérifié le {date} ({old} entrées) : rien n'a été réécrit ni retiré.",
+        "The log ({size} entries) extends the one your browser checked on {date} ({old} entries): nothing was rewritten or removed.";
+    MonitorOlder = "Ce certificat ({size} entrées) est contenu dans le registre que votre navigateur a vérifié le {date} ({old} entrées).",
+        "This certificate ({size} entries) is contained in the log your browser checked on {date} ({old} entries).";
+    MonitorInconsistent = "Alerte : le registre montré ne prolonge pas celui que votre navigateur a vérifié le {date}. Votre navigateur garde les deux versions signées comme preuve. Raison : {problem}",
+        "Warning: the log shown does not extend the one your browser checked on {date}. Your browser keeps both signed versions as evidence. Reason: {problem}";
+    MonitorInvalid = "Alerte : le registre montré n'a pas pu être vérifié. Raison : {problem}",
+        "Warning: the log shown could not be verified. Reason: {problem}";
+    MonitorCosigned = "Cosigné par les témoins : {names}.",
+        "Cosigned by the witnesses: {names}.";
+    MonitorNotWitnessed = "Aucun témoin n'a encore cosigné cet état du registre.",
+        "No witness has cosigned this state of the log yet.";
+    MonitorEntryIncluded = "✓ dans le registre ({size} entrées)",
+        "✓ in the log ({size} entries)";
+    MonitorEntryPending = "dans le prochain état publié du registre",
+        "in the log's next published state";
+    MonitorEntryFailed = "✗ non prouvé : ",
+        "✗ not proven: ";
+    CheckedByYourBrowser = "Vérifié par votre navigateur",
+        "Checked by your browser";
     File2 = "Fichier : ",
         "File: ";
     Valid = "Valide",

@@ -15,7 +15,7 @@ pub mod proofs;
 mod requests;
 mod reveal;
 mod tiles;
-mod verify_page;
+pub(crate) mod verify_page;
 mod webhook;
 
 pub(crate) use answer::rejection_page as answer_rejection_page;
@@ -66,6 +66,7 @@ pub fn routes() -> Routes {
         .get("/c/{token}/proof", answer::proof)
         .get("/verify", verify_page::page)
         .get("/verify/verify.js", verify_page::script)
+        .get("/verify/monitor.js", verify_page::monitor_script)
         .get("/verify/consentry_verify.wasm", verify_page::wasm)
         .get("/portal", portal::home)
         .post("/portal/login", portal::login)

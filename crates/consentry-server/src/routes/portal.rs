@@ -5,9 +5,11 @@
 //! consent, erase their data (crypto-shredding) and export everything as JSON.
 //!
 //! Plain, accessible HTML in French or English (`?lang=`, remembered in a cookie, else
-//! `Accept-Language`), escaped by construction (maud), no script and no external
-//! resource; the Content-Security-Policy allows only the page's own style (by hash) and
-//! forms posted to this origin. Every state-changing request is a POST form carrying the
+//! `Accept-Language`), escaped by construction (maud), no external resource, and no
+//! script but the log monitor on the signed-in page (`/verify/monitor.js`: the browser
+//! checks the log it is shown against the one it saw last, and the person's entries in
+//! it); every page works without it. The Content-Security-Policy allows only the page's
+//! own style (by hash), this origin's scripts and forms posted to this origin. Every state-changing request is a POST form carrying the
 //! session's synchronizer token ([`PortalAuth::check_csrf`]), checked before anything
 //! else: a missing or wrong token is a 403 and changes nothing. Sessions are
 //! [`crate::session`]'s; the sign-in limiter and the e-mail are in [`crate::portal`].
@@ -49,13 +51,17 @@ button:focus-visible,a:focus-visible,input:focus-visible{outline:3px solid #f5a6
 table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}\
 .notice{background:#eef6ee;border-left:4px solid #1d6b2f;padding:.5rem 1rem}.warn{background:#fbeeee;border-left:4px solid #8b1d1d;padding:.5rem 1rem}\
 section.sender{border:1px solid #ccc;border-radius:.5rem;padding:0 1rem 1rem;margin-top:1.5rem}code{word-break:break-all}\
-footer{margin-top:3rem;color:#555;font-size:.9rem}form.inline{display:inline}";
+footer{margin-top:3rem;color:#555;font-size:.9rem}form.inline{display:inline}\
+section.monitor{border:1px solid #ccc;border-radius:.5rem;padding:0 1rem;margin-top:1.5rem}\
+section.monitor.inconsistent,section.monitor.invalid{background:#fbeeee;border-left:4px solid #8b1d1d}";
 
-/// The policy: nothing but the inline style above (by hash), forms posted here, no script.
+/// The policy: nothing but the inline style above (by hash), forms posted here, and
+/// this origin's scripts with WebAssembly — the log monitor (`/verify/monitor.js`, with
+/// Subresource Integrity), which only the signed-in page loads; every page works without.
 static POLICY: LazyLock<page::Policy> = LazyLock::new(|| {
     page::Policy::new(
         page::Styles::Inline(CSS),
-        page::Scripts::None,
+        page::Scripts::FilesAndWasm,
         page::Forms::Here,
     )
 });
@@ -84,6 +90,18 @@ fn page(
     signed_in: bool,
     body: Markup,
 ) -> Response {
+    page_with(lang, status, title, signed_in, html! {}, body)
+}
+
+/// [`page`], with more in the document's head (the monitor's script).
+fn page_with(
+    lang: Language,
+    status: StatusCode,
+    title: &str,
+    signed_in: bool,
+    head: Markup,
+    body: Markup,
+) -> Response {
     let body = html! {
         nav.lang aria-label=(t(lang, Text::Language)) {
             @if lang == Language::Fr { a href="?lang=en" lang="en" hreflang="en" { "English" } }
@@ -100,7 +118,12 @@ fn page(
     };
     page::respond(
         status,
-        page::document(lang, title, page::inline_style(CSS), body),
+        page::document(
+            lang,
+            title,
+            html! { (page::inline_style(CSS)) (head) },
+            body,
+        ),
         &POLICY,
         page::Caching::NoStore,
     )
@@ -475,6 +498,7 @@ pub async fn me(
         Some("erased") => Some(t(lang, Text::YourDataWasErased)),
         _ => None,
     };
+    let (monitor_head, monitor_section) = crate::routes::verify_page::monitor(&state, lang, true);
     let body = html! {
         @if let Some(d) = done { p.notice role="status" { (d) } }
         p { (t(lang, Text::SignedInUntil)) (when(auth.session.expires_at)) "." }
@@ -490,6 +514,7 @@ pub async fn me(
             }
         }
         @if views.is_empty() { p { (t(lang, Text::NoSenderHoldsData)) } }
+        @else { (monitor_section) }
         @for v in &views {
             section.sender aria-labelledby={ "s-" (v.subject.as_str()) } {
                 h2 id={ "s-" (v.subject.as_str()) } { (v.tenant_name) }
@@ -551,10 +576,10 @@ pub async fn me(
                 @if !v.proofs.is_empty() {
                     h3 { (t(lang, Text::Proofs)) }
                     table {
-                        thead { tr { th scope="col" { (t(lang, Text::Date)) } th scope="col" { (t(lang, Text::Purpose2)) } th scope="col" { (t(lang, Text::Decision)) } th scope="col" { (t(lang, Text::Proof2)) } th scope="col" { (t(lang, Text::Certificate)) } } }
+                        thead { tr { th scope="col" { (t(lang, Text::Date)) } th scope="col" { (t(lang, Text::Purpose2)) } th scope="col" { (t(lang, Text::Decision)) } th scope="col" { (t(lang, Text::Proof2)) } th scope="col" { (t(lang, Text::Certificate)) } th scope="col" { (t(lang, Text::CheckedByYourBrowser)) } } }
                         tbody {
                             @for (p, anchored) in &v.proofs {
-                                tr {
+                                tr data-monitor-url={ "/portal/proofs/" (p.id.as_str()) } {
                                     td { (when(p.recorded_at)) }
                                     td { (p.purpose) }
                                     td { (decision_word(lang, p.decision.into())) }
@@ -564,6 +589,7 @@ pub async fn me(
                                             a href={ "/portal/proofs/" (p.id.as_str()) "/certificate" } { "JSON" } " · " a href={ "/portal/proofs/" (p.id.as_str()) "/certificate.pdf" } { "PDF" }
                                         } @else { (t(lang, Text::PendingTheDailyAnchor)) }
                                     }
+                                    td { span.monitor-status {} }
                                 }
                             }
                         }
@@ -573,16 +599,17 @@ pub async fn me(
                 @if v.events.is_empty() { p { (t(lang, Text::NoAccessToYour)) } }
                 @else {
                     table {
-                        thead { tr { th scope="col" { (t(lang, Text::Date)) } th scope="col" { (t(lang, Text::Event)) } th scope="col" { (t(lang, Text::Purpose2)) } th scope="col" { (t(lang, Text::Fields)) } th scope="col" { (t(lang, Text::By)) } th scope="col" { (t(lang, Text::InclusionProof)) } } }
+                        thead { tr { th scope="col" { (t(lang, Text::Date)) } th scope="col" { (t(lang, Text::Event)) } th scope="col" { (t(lang, Text::Purpose2)) } th scope="col" { (t(lang, Text::Fields)) } th scope="col" { (t(lang, Text::By)) } th scope="col" { (t(lang, Text::InclusionProof)) } th scope="col" { (t(lang, Text::CheckedByYourBrowser)) } } }
                         tbody {
                             @for (index, e) in &v.events {
-                                tr {
+                                tr data-monitor-entry=(e.entry_bytes().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()) {
                                     td { (when(e.body.recorded_at.unix_millis())) }
                                     td { (event_word(lang, e.body.kind)) }
                                     td { (e.body.purpose.clone().unwrap_or_default()) }
                                     td { (e.body.fields.join(", ")) }
                                     td { @if e.body.actor == "portal" { (t(lang, Text::You)) } @else { (v.tenant_name) " (" code { (e.body.actor) } ")" } }
                                     td { a href={ "/v1/log/proof/inclusion?index=" (index) "&size=" (size) } { (t(lang, Text::LogEntry)) (index) } }
+                                    td { span.monitor-status {} }
                                 }
                             }
                         }
@@ -600,11 +627,12 @@ pub async fn me(
             }
         }
     };
-    let res = page(
+    let res = page_with(
         lang,
         StatusCode::OK,
         t(lang, Text::YourDataAndConsents),
         true,
+        monitor_head,
         body,
     );
     Ok(remember_lang(res, &q))

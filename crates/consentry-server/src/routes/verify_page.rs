@@ -23,7 +23,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use consentry_pdf::Language;
-use maud::html;
+use maud::{Markup, html};
 use sha2::{Digest as _, Sha256};
 use std::sync::LazyLock;
 
@@ -33,11 +33,15 @@ const WASM: &[u8] = include_bytes!("../../assets/verify/consentry_verify.wasm");
 const SCRIPT: &str = include_str!("../../assets/verify/verify.js");
 /// The page's style sheet, inlined (allowed by its hash in the policy).
 const CSS: &str = include_str!("../../assets/verify/verify.css");
+/// The log monitor's script, shared by this page and the portal.
+const MONITOR: &str = include_str!("../../assets/verify/monitor.js");
 
 /// Path of the script.
 const SCRIPT_PATH: &str = "/verify/verify.js";
 /// Path of the module.
 const WASM_PATH: &str = "/verify/consentry_verify.wasm";
+/// Path of the monitor's script.
+const MONITOR_PATH: &str = "/verify/monitor.js";
 
 /// Content hashes, computed once: the `?h=` version of each asset's URL, the script's
 /// Subresource Integrity value, and the style's CSP hash.
@@ -45,6 +49,8 @@ struct Hashes {
     wasm_version: String,
     script_version: String,
     script_integrity: String,
+    monitor_version: String,
+    monitor_integrity: String,
     policy: page::Policy,
 }
 
@@ -63,6 +69,8 @@ static HASHES: LazyLock<Hashes> = LazyLock::new(|| {
         wasm_version: version(WASM),
         script_version: version(SCRIPT.as_bytes()),
         script_integrity: format!("sha256-{}", b64(SCRIPT.as_bytes())),
+        monitor_version: version(MONITOR.as_bytes()),
+        monitor_integrity: format!("sha256-{}", b64(MONITOR.as_bytes())),
         policy: page::Policy::new(
             page::Styles::Inline(CSS),
             page::Scripts::FilesAndWasm,
@@ -124,11 +132,10 @@ fn script_text(lang: Language) -> serde_json::Value {
     })
 }
 
-/// `GET /verify`: the page.
-pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let lang = language(&headers);
-    // The serving operator's keys, pinned by default (the page says so): the current and
-    // rotated-away seal keys, the log's current and retired verifier keys.
+/// The serving operator's keys, pinned by default (the page says so): the current and
+/// rotated-away seal keys (base64, fingerprint), the log's current and retired verifier
+/// keys, and both as the JSON the verifier reads.
+fn pinned(state: &AppState) -> (Vec<(String, String)>, Vec<String>, String) {
     let seal: Vec<(String, String)> = state
         .keys
         .seal_public_keys()
@@ -142,7 +149,70 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response
         "log": log,
     })
     .to_string();
+    (seal, log, pins)
+}
+
+/// The words the monitor's script shows, in the page's language (`{size}`, `{old}`,
+/// `{date}`, `{problem}`, `{names}` are filled in by the script).
+fn monitor_text(lang: Language) -> serde_json::Value {
+    let t = |text: Text| serde_json::Value::from(text.get(lang));
+    serde_json::json!({
+        "checking": t(Text::MonitorChecking),
+        "failed": t(Text::MonitorFailed),
+        "first": t(Text::MonitorFirst),
+        "same": t(Text::MonitorSame),
+        "extends": t(Text::MonitorExtends),
+        "older": t(Text::MonitorOlder),
+        "inconsistent": t(Text::MonitorInconsistent),
+        "invalid": t(Text::MonitorInvalid),
+        "cosigned": t(Text::MonitorCosigned),
+        "not_witnessed": t(Text::MonitorNotWitnessed),
+        "entry_included": t(Text::MonitorEntryIncluded),
+        "entry_pending": t(Text::MonitorEntryPending),
+        "entry_failed": t(Text::MonitorEntryFailed),
+    })
+}
+
+/// The log monitor of a page (see `assets/verify/monitor.js`): the `<script>` for the
+/// page's head, and the section that shows what the browser checked. `latest`: check the
+/// log's latest checkpoint as the page loads. The page's policy must be
+/// `Scripts::FilesAndWasm`. Entries the page wants checked carry `data-monitor-url` or
+/// `data-monitor-entry`, and a `.monitor-status` element.
+pub(crate) fn monitor(state: &AppState, lang: Language, latest: bool) -> (Markup, Markup) {
     let hashes = &*HASHES;
+    let (_, _, pins) = pinned(state);
+    let witnesses: Vec<String> = state
+        .config
+        .witnesses
+        .witnesses
+        .iter()
+        .map(|w| w.key.to_verifier_key())
+        .collect();
+    let head = html! {
+        script src={ (MONITOR_PATH) "?h=" (hashes.monitor_version) } integrity=(hashes.monitor_integrity) defer {}
+    };
+    let section = html! {
+        section #monitor.monitor
+            aria-live="polite"
+            data-wasm={ (WASM_PATH) "?h=" (hashes.wasm_version) }
+            data-keys=(pins)
+            data-witnesses=(serde_json::Value::from(witnesses).to_string())
+            data-text=(monitor_text(lang).to_string())
+            data-latest=(if latest { "true" } else { "false" }) {
+            h2 { (t(lang, Text::MonitorHeading)) }
+            p.monitor-line { (t(lang, Text::MonitorNoScript)) }
+            p.monitor-witnesses {}
+        }
+    };
+    (head, section)
+}
+
+/// `GET /verify`: the page.
+pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let lang = language(&headers);
+    let (seal, log, pins) = pinned(&state);
+    let hashes = &*HASHES;
+    let (monitor_head, monitor_section) = monitor(&state, lang, true);
     let title = t(lang, Text::VerifyAProofOr);
     let head = html! {
         // No icon: otherwise the browser fetches /favicon.ico, and the page is meant to
@@ -150,6 +220,7 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response
         link rel="icon" href="data:,";
         (page::inline_style(CSS))
         script src={ (SCRIPT_PATH) "?h=" (hashes.script_version) } integrity=(hashes.script_integrity) defer {}
+        (monitor_head)
     };
     let body = html! {
         main #app
@@ -193,6 +264,7 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response
                 ol #checks {}
             }
             p #status.status role="status" {}
+            (monitor_section)
             h2 { (t(lang, Text::WhatThePageChecks)) }
             ul {
                 li { (t(lang, Text::TheSealTheOperator)) }
@@ -249,6 +321,15 @@ pub async fn script(RawQuery(query): RawQuery) -> Response {
         "text/javascript; charset=utf-8",
         cache_control(query.as_deref(), &HASHES.script_version),
         SCRIPT.as_bytes(),
+    )
+}
+
+/// `GET /verify/monitor.js`: the log monitor's script (this page's and the portal's).
+pub async fn monitor_script(RawQuery(query): RawQuery) -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        cache_control(query.as_deref(), &HASHES.monitor_version),
+        MONITOR.as_bytes(),
     )
 }
 

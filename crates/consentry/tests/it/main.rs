@@ -11,6 +11,7 @@ mod delegated;
 mod disclosure;
 mod durability;
 mod keys;
+mod monitor;
 mod openapi;
 mod portal;
 mod release_fixtures;

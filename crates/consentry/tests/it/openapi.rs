@@ -709,6 +709,7 @@ fn real_responses_match_the_documented_schemas() {
     c.response("GET", "/verify", &page);
     for (path, versioned) in [
         ("/verify/verify.js", "/verify/verify.js?h="),
+        ("/verify/monitor.js", "/verify/monitor.js?h="),
         (
             "/verify/consentry_verify.wasm",
             "/verify/consentry_verify.wasm?h=",

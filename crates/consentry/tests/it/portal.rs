@@ -154,13 +154,13 @@ fn form_of(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-fn contact(s: &Server, key: &str, body: Value) -> String {
+pub(crate) fn contact(s: &Server, key: &str, body: Value) -> String {
     let r = post(&s.url("/v1/contacts"), Some(key), &body);
     assert_eq!(r.status, 201, "{}", r.text());
     r.json()["id"].as_str().unwrap().to_owned()
 }
 
-fn record(s: &Server, key: &str, id: &str, purpose: &str) -> Value {
+pub(crate) fn record(s: &Server, key: &str, id: &str, purpose: &str) -> Value {
     let r = post(
         &s.url(&format!("/v1/contacts/{id}/consents")),
         Some(key),
@@ -908,7 +908,7 @@ async fn shot(c: &fantoccini::Client, name: &str) {
 }
 
 /// Waits until the page's URL contains `part` and its text contains `text`.
-async fn wait_page(c: &fantoccini::Client, part: &str, text: &str) -> String {
+pub(crate) async fn wait_page(c: &fantoccini::Client, part: &str, text: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let url = c.current_url().await.unwrap().to_string();
