@@ -217,7 +217,9 @@ pub fn check_view(input: &ViewInput) -> ViewReport {
             Ok((relation, old)) => {
                 report.relation = relation;
                 report.remembered_size = Some(old.size);
-                if relation == Relation::Older || relation == Relation::Same {
+                // The larger tree is remembered; for the same tree, the note shown now
+                // (it may carry more cosignatures).
+                if relation == Relation::Older {
                     report.remember = Some(old_note.clone());
                 }
             }

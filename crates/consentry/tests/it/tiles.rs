@@ -197,6 +197,58 @@ fn a_mirror_rebuilds_the_signed_root_from_tiles_and_bundles() {
         stdout.contains("2 full tiles and bundles reused"),
         "{stdout}"
     );
+    // `consentry mirror --serve`: the checked copy, served on the log's own routes and
+    // read back with Cloudflare's tlog_tiles crate (C2SP code this project did not write).
+    let served = ServedMirror::start(&s.url(""), &log_key, &env.dir.path().join("served"));
+    served.wait_size(size);
+    let m = |path: &str| get(&format!("{}{path}", served.base), None);
+    assert_eq!(
+        m("/checkpoint").text(),
+        get(&s.url("/checkpoint"), None).text()
+    );
+    for (path, body) in &bundles {
+        assert_eq!(&m(&format!("/{path}")).body, body, "{path}");
+    }
+    // A partial width the copy does not hold is cut from the full tile, as the log does.
+    for path in ["/tile/0/000.p/5", "/tile/entries/000.p/7"] {
+        let from_mirror = m(path);
+        assert_eq!(from_mirror.status, 200, "{path}");
+        assert_eq!(from_mirror.body, get(&s.url(path), None).body, "{path}");
+    }
+    assert_eq!(m("/tile/0/../../x").status, 404);
+    assert_eq!(m("/tile/0/0000").status, 404);
+    assert_eq!(
+        cache_control(&format!("{}/tile/0/000", served.base)),
+        "public, max-age=31536000, immutable"
+    );
+    let reader = HttpTiles(served.base.clone());
+    let root = tlog_tiles::Hash(cp.root.0);
+    let hashes = tlog_tiles::TileHashReader::new(size, root, &reader);
+    assert_eq!(tlog_tiles::tree_hash(size, &hashes).unwrap(), root);
+    let bundle0 = m("/tile/entries/000").body;
+    let entries = consentry_core::tiles::bundle_entries(&bundle0).unwrap();
+    for index in [0u64, 1, 100, 255] {
+        let proof = tlog_tiles::prove_record(size, index, &hashes).unwrap();
+        let leaf = tlog_tiles::record_hash(entries[index as usize]);
+        tlog_tiles::check_record(&proof, size, root, index, leaf).unwrap();
+        assert!(
+            tlog_tiles::check_record(&proof, size, root, index + 1, leaf).is_err(),
+            "a proof for another index must fail"
+        );
+    }
+    let old = tlog_tiles::tree_hash(100, &hashes).unwrap();
+    let proof = tlog_tiles::prove_tree(size, 100, &hashes).unwrap();
+    tlog_tiles::check_tree(&proof, size, root, 100, old).unwrap();
+    // The log grows: the mirror catches up by itself, checked.
+    for i in 0..3 {
+        consent(&s, &key, &contact, &format!("late{i}"), "granted");
+    }
+    served.wait_size(size + 3);
+    let status = m("/mirror/status").json();
+    assert!(status["pulls"].as_u64().unwrap() >= 2, "{status}");
+    assert_eq!(status["refusals"], 0, "{status}");
+    drop(served);
+
     // A mirror that earlier saw another tree under the same key (a split view: a
     // checkpoint of the same log, size 10, another root) refuses to copy, and says so.
     let forked_dir = env.dir.path().join("forked");
@@ -236,4 +288,78 @@ fn a_mirror_rebuilds_the_signed_root_from_tiles_and_bundles() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not signed by the log key given"));
+}
+
+/// Cloudflare's `TileReader` over HTTP: tiles fetched from a tile server.
+struct HttpTiles(String);
+
+impl tlog_tiles::TileReader for HttpTiles {
+    fn height(&self) -> u8 {
+        8
+    }
+
+    fn read_tiles(&self, tiles: &[tlog_tiles::Tile]) -> Result<Vec<Vec<u8>>, tlog_tiles::Error> {
+        Ok(tiles
+            .iter()
+            .map(|t| {
+                // The crate writes Go sumdb paths, `tile/<H>/<L>/<N>`; C2SP tlog-tiles
+                // fixes the height at 8 and leaves it out of the path.
+                let path = t.path();
+                let c2sp = path.strip_prefix("tile/8/").expect("height 8");
+                get(&format!("{}/tile/{c2sp}", self.0), None).body
+            })
+            .collect())
+    }
+
+    fn save_tiles(&self, _tiles: &[tlog_tiles::Tile], _data: &[Vec<u8>]) {}
+}
+
+/// A running `consentry mirror --serve`; killed when dropped.
+struct ServedMirror {
+    child: std::process::Child,
+    base: String,
+}
+
+impl ServedMirror {
+    fn start(from: &str, log_key: &str, dir: &std::path::Path) -> ServedMirror {
+        use std::io::BufRead as _;
+        let mut child = std::process::Command::new(crate::util::BIN)
+            .args(["mirror", "--from", from, "--log-key", log_key])
+            .args(["--serve", "127.0.0.1:0", "--every", "1"])
+            .arg(dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("consentry mirror serving on ")
+            .unwrap_or_else(|| panic!("{line}"))
+            .to_owned();
+        ServedMirror { child, base }
+    }
+
+    fn wait_size(&self, size: u64) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let r = get(&format!("{}/mirror/status", self.base), None);
+            if r.status == 200 && r.json()["size"].as_u64() >= Some(size) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "mirror at {}", r.text());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for ServedMirror {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
