@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 /// Copies the test's SQLite database and data directory (its keys) from `from` to `to`:
 /// `to` then runs the same log, under the same keys, from this point on.
-fn fork(from: &Env, to: &Env) {
+pub(crate) fn fork(from: &Env, to: &Env) {
     for suffix in ["", "-wal", "-shm"] {
         let src = from.dir.path().join(format!("c.sqlite3{suffix}"));
         if src.exists() {

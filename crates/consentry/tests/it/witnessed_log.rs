@@ -316,3 +316,107 @@ fn a_quorum_of_witnesses_cosigns_and_anchoring_waits_without_it() {
     assert_eq!(r.status, 409, "{}", r.text());
     assert!(r.text().contains("awaiting-witnesses"), "{}", r.text());
 }
+
+/// A lying operator: a copy of the log's data (same keys, same first entry) run as a second
+/// process that takes other entries and shows its checkpoints to the same three witnesses.
+/// Every witness refuses it and keeps the evidence; the copy's checkpoint carries no
+/// cosignature; a mirror of the honest log refuses to follow the copy; the honest log goes
+/// on being cosigned.
+#[test]
+fn a_lying_copy_of_the_log_is_refused_by_every_witness_and_by_the_mirror() {
+    let env = Env::new(Db::Sqlite);
+    let dir = env.dir.path().to_owned();
+    let first = env.start();
+    let log_vkey =
+        get(&first.url("/.well-known/consentry.json"), None).json()["log"]["verifier_key"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let (_t, key) = env.tenant("ACME SAS");
+    let contact = add_contact(&first, &key, "ada@example.org");
+    consent(&first, &key, &contact, "newsletter", "granted");
+    crate::service::checkpoint_covering(&first, 1);
+    assert!(first.terminate().success());
+    let copy = Env::new(Db::Sqlite);
+    crate::monitor::fork(&env, &copy);
+
+    let witnesses: Vec<Witness> = ["w1.test", "w2.test", "w3.test"]
+        .iter()
+        .map(|n| Witness::start(&dir, n, &log_vkey))
+        .collect();
+    let mut args: Vec<String> = Vec::new();
+    for w in &witnesses {
+        args.push("--witness".into());
+        args.push(format!("{}={}", w.vkey, w.url));
+    }
+    let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let s = Server::start(&env, &arg_refs);
+    consent(&s, &key, &contact, "sms", "granted");
+    consent(&s, &key, &contact, "offers", "granted");
+    wait_cosigned(&s, &log_vkey, 3, 3);
+    let mirror = |from: &Server, into: &Path| {
+        Command::new(BIN)
+            .args(["mirror", "--from", &from.url(""), "--log-key", &log_vkey])
+            .arg(into)
+            .output()
+            .unwrap()
+    };
+    let copy_dir = dir.join("mirror");
+    let out = mirror(&s, &copy_dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The lying copy: other entries after the first, more of them.
+    let liar = Server::start(&copy, &arg_refs);
+    let stranger = add_contact(&liar, &key, "someone.else@example.org");
+    for purpose in ["newsletter", "offers", "sms", "survey"] {
+        consent(&liar, &key, &stranger, purpose, "granted");
+    }
+    crate::service::checkpoint_covering(&liar, 5);
+    // Every witness keeps evidence of it…
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for w in &witnesses {
+        loop {
+            let page = get(&format!("{}/evidence", w.url), None).json();
+            let items = page["evidence"].as_array().cloned().unwrap_or_default();
+            if !items.is_empty() {
+                for e in &items {
+                    for field in ["cosigned_checkpoint", "conflicting_checkpoint"] {
+                        consentry_core::checkpoint::verify_signed_checkpoint(
+                            e[field].as_str().unwrap(),
+                            &log_vkey,
+                        )
+                        .unwrap();
+                    }
+                }
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} kept no evidence of the lying copy\n{}",
+                w.url,
+                liar.logs()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    // …and cosigned none of its checkpoints.
+    let (size, cosigned) = cosignatures(&liar, &log_vkey);
+    assert!(size >= 5);
+    assert_eq!(cosigned, 0, "a witness cosigned the lying copy");
+    // The mirror that followed the honest log refuses the copy and keeps its copy.
+    let before = std::fs::read(copy_dir.join("checkpoint")).unwrap();
+    let out = mirror(&liar, &copy_dir);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("split view"), "{stderr}");
+    assert_eq!(std::fs::read(copy_dir.join("checkpoint")).unwrap(), before);
+    // The honest log is still cosigned as it grows.
+    consent(&s, &key, &contact, "survey", "granted");
+    wait_cosigned(&s, &log_vkey, 4, 3);
+    drop(liar);
+    drop(witnesses);
+}
