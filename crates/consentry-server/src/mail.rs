@@ -234,22 +234,32 @@ pub async fn expire(state: &AppState) {
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Sends one queued request's e-mail, as it is now, and records the attempt.
-pub async fn send_one(state: &AppState, transport: &Transport, from: &Mailbox, queued: &RequestRow) {
+pub async fn send_one(
+    state: &AppState,
+    transport: &Transport,
+    from: &Mailbox,
+    queued: &RequestRow,
+) {
     let now = state.clock.now_ms();
     // A request may have been resent (a new link) or cancelled since the queue was
     // read: send what it is now, or nothing.
     let r = match state.store.request(&queued.tenant, &queued.id).await {
-        Ok(Some(r)) if r.status == RequestStatus::Pending && r.mail_status == MailStatus::Queued => r,
+        Ok(Some(r))
+            if r.status == RequestStatus::Pending && r.mail_status == MailStatus::Queued =>
+        {
+            r
+        }
         Ok(_) => return,
         Err(e) => {
             tracing::warn!(error = %e, "re-reading a queued request failed");
             return;
         }
     };
-    let outcome = match tokio::time::timeout(SEND_TIMEOUT, deliver(state, transport, from, &r)).await {
-        Ok(outcome) => outcome,
-        Err(_) => Err("smtp timeout error".to_owned()),
-    };
+    let outcome =
+        match tokio::time::timeout(SEND_TIMEOUT, deliver(state, transport, from, &r)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err("smtp timeout error".to_owned()),
+        };
     let record = match &outcome {
         Ok(()) => {
             tracing::info!(request = %r.id, "consent request e-mail sent");

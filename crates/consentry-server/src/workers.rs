@@ -56,7 +56,10 @@ pub async fn run(
             Some(mail_wake),
             stop.clone(),
             |state: AppState, now| async move {
-                state.store.tenants_with_due_mail(now, TENANTS_PER_LOOK).await
+                state
+                    .store
+                    .tenants_with_due_mail(now, TENANTS_PER_LOOK)
+                    .await
             },
             move |state: AppState, tenant: TenantId, stop: watch::Receiver<bool>| {
                 let (transport, from) = (transport.clone(), from.clone());
@@ -149,7 +152,11 @@ impl Lanes {
     }
 
     /// A lane ended (or failed): its tenant can have one again.
-    fn finished(&mut self, done: Result<(tokio::task::Id, ()), tokio::task::JoinError>, name: &str) {
+    fn finished(
+        &mut self,
+        done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
+        name: &str,
+    ) {
         let id = match done {
             Ok((id, ())) => id,
             Err(e) => {
@@ -166,7 +173,6 @@ impl Lanes {
 /// One kind of work in per-tenant lanes: every [`TICK`] (or when woken), `due` names the
 /// tenants with work, and `lane` is started for each that has no lane running, up to
 /// `max` lanes.
-#[allow(clippy::too_many_arguments)]
 async fn lanes<D, DF, L, LF>(
     name: &'static str,
     max: usize,

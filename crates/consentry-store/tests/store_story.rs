@@ -540,7 +540,13 @@ async fn requests_story(store: Store) {
         store.tenants_with_due_mail(1000, 10).await.unwrap(),
         vec![tenant.clone()]
     );
-    assert!(store.tenants_with_due_mail(999, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .tenants_with_due_mail(999, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.due_mail_of(&tenant, 1000, 10).await.unwrap().len(), 2);
     assert_eq!(store.due_mail_of(&tenant, 1000, 1).await.unwrap().len(), 1);
     assert!(

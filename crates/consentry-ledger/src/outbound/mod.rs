@@ -425,7 +425,11 @@ mod tests {
                 rule: Rule::Loopback
             })
         );
-        assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing reached the listener");
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            0,
+            "nothing reached the listener"
+        );
     }
 
     #[tokio::test]
@@ -489,7 +493,11 @@ mod tests {
         assert!(matches!(silent, OutboundError::Timeout), "{silent:?}");
         assert_eq!(hits.load(Ordering::SeqCst), 1);
         assert_eq!(closed.tenant_text(), silent.tenant_text());
-        assert_ne!(closed.to_string(), silent.to_string(), "the operator can tell");
+        assert_ne!(
+            closed.to_string(),
+            silent.to_string(),
+            "the operator can tell"
+        );
     }
 
     #[test]

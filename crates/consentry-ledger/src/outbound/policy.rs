@@ -103,7 +103,9 @@ fn rule_of_v4(ip: Ipv4Addr) -> Option<Rule> {
         Rule::Broadcast
     } else if within([127, 0, 0, 0], 8) {
         Rule::Loopback
-    } else if within([10, 0, 0, 0], 8) || within([172, 16, 0, 0], 12) || within([192, 168, 0, 0], 16)
+    } else if within([10, 0, 0, 0], 8)
+        || within([172, 16, 0, 0], 12)
+        || within([192, 168, 0, 0], 16)
     {
         Rule::Private
     } else if within([100, 64, 0, 0], 10) {
@@ -442,10 +444,7 @@ mod tests {
             "127.0.0.1/32"
         );
         assert_eq!("::1".parse::<Cidr>().unwrap().to_string(), "::1/128");
-        assert_eq!(
-            "fd00::/8".parse::<Cidr>().unwrap().to_string(),
-            "fd00::/8"
-        );
+        assert_eq!("fd00::/8".parse::<Cidr>().unwrap().to_string(), "fd00::/8");
         assert_eq!(
             "10.1.2.3/8".parse::<Cidr>(),
             Err(CidrError::HostBits {

@@ -64,8 +64,7 @@ fn endpoint(mode: Mode) -> Endpoint {
                         if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
                             break;
                         }
-                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:")
-                        {
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
                             len = v.trim().parse().unwrap_or(0);
                         }
                     }
@@ -221,7 +220,10 @@ fn webhook_to_loopback_is_refused_unless_the_operator_allows_it() {
     answer(&env, &s, "withdrawn@example.org");
     let error = wait_delivery_error(&s, &key, Duration::from_secs(30));
     assert!(error.contains("loopback"), "{error}");
-    assert!(hook.hits.try_recv().is_err(), "the endpoint received nothing");
+    assert!(
+        hook.hits.try_recv().is_err(),
+        "the endpoint received nothing"
+    );
     assert_eq!(hook.accepted.load(Ordering::SeqCst), accepted);
 }
 
@@ -276,10 +278,18 @@ fn a_tenant_whose_webhook_never_answers_delays_only_itself() {
         ))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let closed = Instant::now();
     loop {
-        let r = get(&s.url(&format!("/v1/consent-requests/{rid}")), Some(&prompt)).json();
+        let r = get(
+            &s.url(&format!("/v1/consent-requests/{rid}")),
+            Some(&prompt),
+        )
+        .json();
         if r["status"] == "expired" {
             break;
         }
