@@ -87,7 +87,7 @@ async fn deliver(state: &AppState, d: &Delivery, now: i64) -> Result<(), String>
 }
 
 /// Attempts one queued delivery and records the outcome (delivered, retry with backoff,
-/// or failed after [`MAX_ATTEMPTS`]).
+/// or failed after `MAX_ATTEMPTS`).
 pub async fn deliver_one(state: &AppState, d: &Delivery) {
     let now = state.clock.now_ms();
     let outcome = deliver(state, d, now).await;
