@@ -18,7 +18,9 @@
 //!   chain and/or with an RFC 3161 authority, crash-safe and idempotent;
 //! - [`clock`] and [`random`]: time and randomness, passed in;
 //! - [`metrics`]: the service's Prometheus metrics;
-//! - [`webhook`]: the events senders' webhooks receive.
+//! - [`webhook`]: the events senders' webhooks receive;
+//! - [`outbound`]: the one guarded client for requests a tenant aims (webhooks): no
+//!   loopback, private or other special-purpose address unless the operator allows it.
 #![deny(missing_docs)]
 
 pub mod anchoring;
@@ -26,6 +28,7 @@ pub mod clock;
 mod commands;
 pub mod keys;
 pub mod metrics;
+pub mod outbound;
 pub mod pdf_seal;
 pub mod publisher;
 pub mod random;

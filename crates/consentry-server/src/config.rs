@@ -43,6 +43,9 @@ pub struct ServerConfig {
     /// The witnesses the log submits its checkpoints to, the quorum, and what anchoring
     /// does without a witnessed checkpoint.
     pub witnesses: consentry_ledger::witnessing::WitnessSettings,
+    /// The address rules of outbound requests a tenant aims (webhooks), with the ranges
+    /// the operator allowed (`--outbound-allow`).
+    pub outbound: consentry_ledger::outbound::AddressPolicy,
 }
 
 impl ServerConfig {
@@ -65,6 +68,7 @@ impl ServerConfig {
             pdf_tsa: None,
             pdf_upgrade_interval: Duration::from_secs(300),
             witnesses: consentry_ledger::witnessing::WitnessSettings::default(),
+            outbound: consentry_ledger::outbound::AddressPolicy::default(),
         }
     }
 }
@@ -81,6 +85,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("smtp", &self.smtp_url.is_some())
             .field("anchoring", &self.anchoring)
             .field("admin_routes", &self.admin_token.is_some())
+            .field("outbound", &self.outbound)
             .finish()
     }
 }

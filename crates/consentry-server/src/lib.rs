@@ -7,7 +7,8 @@
 //!   principals), [`i18n`] (every text, by key), [`page`] (the HTML shell and its
 //!   headers), [`downloads`] (proofs and certificates), [`disclosures`], [`consents`], [`requests`],
 //!   [`contacts`], [`problem`] (RFC 9457 problem+json), [`mail`], [`webhooks`],
-//!   [`portal`], [`route_table`];
+//!   [`workers`] (expiry, e-mails and webhooks in per-tenant lanes), [`portal`],
+//!   [`route_table`];
 //! - [`routes`]: the HTTP API, the recipient's pages, the portal and `/verify`; and
 //!   [`web`]: the sender's web application — neither imports the other;
 //! - [`service`]: every route in one router, the OpenAPI document, running the service.
@@ -35,6 +36,7 @@ pub mod session;
 pub mod state;
 pub mod web;
 pub mod webhooks;
+pub mod workers;
 
 pub use config::ServerConfig;
 pub use state::AppState;

@@ -3,8 +3,9 @@
 //!
 //! The queue holds request IDs, never addresses: the recipient's address is read from the
 //! vault at send time, and the link token is recomputed from the master key
-//! ([`consentry_vault::MasterKey::link_token`]), so neither is ever stored in clear. The
-//! same loop closes requests whose response window has passed.
+//! ([`consentry_vault::MasterKey::link_token`]), so neither is ever stored in clear.
+//! [`crate::workers`] runs the sending in per-tenant lanes and closes requests whose
+//! response window has passed ([`expire`]) on a loop of its own.
 
 use crate::config::ServerConfig;
 use crate::i18n::{Lang, Text};
@@ -17,7 +18,6 @@ use lettre::{
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor,
 };
 use std::time::Duration;
-use tokio::sync::{Notify, watch};
 
 /// Why mail cannot be set up.
 #[derive(Debug, thiserror::Error)]
@@ -210,8 +210,10 @@ async fn deliver(
     transport.send(msg).await
 }
 
-/// One round: close expired requests, then send what is due.
-pub async fn round(state: &AppState, transport: &Transport, from: &Mailbox) {
+/// Closes the requests whose response window has passed, queueing their webhook events
+/// in the same transaction. Runs on its own loop ([`crate::workers`]): it never waits on
+/// an e-mail or a webhook.
+pub async fn expire(state: &AppState) {
     let now = state.clock.now_ms();
     let expired = state.store.expire_requests(now, |id, _tenant, subject, purpose| {
         consentry_ledger::webhook::event(
@@ -225,69 +227,58 @@ pub async fn round(state: &AppState, transport: &Transport, from: &Mailbox) {
         Ok(n) => tracing::info!(expired = n, "consent requests expired"),
         Err(e) => tracing::warn!(error = %e, "expiring requests failed"),
     }
-    let due = match state.store.due_mail(now, 100).await {
-        Ok(d) => d,
+}
+
+/// How long one message may take, whatever the transport does (lettre's own SMTP timeout
+/// is per command): a worker lane waits no longer than this on one message.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Sends one queued request's e-mail, as it is now, and records the attempt.
+pub async fn send_one(
+    state: &AppState,
+    transport: &Transport,
+    from: &Mailbox,
+    queued: &RequestRow,
+) {
+    let now = state.clock.now_ms();
+    // A request may have been resent (a new link) or cancelled since the queue was
+    // read: send what it is now, or nothing.
+    let r = match state.store.request(&queued.tenant, &queued.id).await {
+        Ok(Some(r))
+            if r.status == RequestStatus::Pending && r.mail_status == MailStatus::Queued =>
+        {
+            r
+        }
+        Ok(_) => return,
         Err(e) => {
-            tracing::warn!(error = %e, "reading the mail queue failed");
+            tracing::warn!(error = %e, "re-reading a queued request failed");
             return;
         }
     };
-    for queued in due {
-        // A request may have been resent (a new link) or cancelled since the queue was
-        // read: send what it is now, or nothing.
-        let r = match state.store.request(&queued.tenant, &queued.id).await {
-            Ok(Some(r))
-                if r.status == RequestStatus::Pending && r.mail_status == MailStatus::Queued =>
-            {
-                r
-            }
-            Ok(_) => continue,
-            Err(e) => {
-                tracing::warn!(error = %e, "re-reading a queued request failed");
-                continue;
-            }
+    let outcome =
+        match tokio::time::timeout(SEND_TIMEOUT, deliver(state, transport, from, &r)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err("smtp timeout error".to_owned()),
         };
-        let outcome = deliver(state, transport, from, &r).await;
-        let record = match &outcome {
-            Ok(()) => {
-                tracing::info!(request = %r.id, "consent request e-mail sent");
-                state
-                    .store
-                    .mail_attempted(&r.id, &r.token_hash, Ok(()))
-                    .await
-            }
-            Err(e) => {
-                let attempts = r.mail_attempts + 1;
-                let next = (attempts < MAX_ATTEMPTS).then(|| now + backoff_ms(attempts));
-                tracing::warn!(request = %r.id, attempts, error = %e, "consent request e-mail not sent");
-                state
-                    .store
-                    .mail_attempted(&r.id, &r.token_hash, Err((next, e)))
-                    .await
-            }
-        };
-        if let Err(e) = record {
-            tracing::warn!(error = %e, "recording a delivery failed");
+    let record = match &outcome {
+        Ok(()) => {
+            tracing::info!(request = %r.id, "consent request e-mail sent");
+            state
+                .store
+                .mail_attempted(&r.id, &r.token_hash, Ok(()))
+                .await
         }
-    }
-}
-
-/// Runs rounds (e-mails, expiry, webhooks) every second, or at once when `wake` is
-/// notified, until `stop`.
-pub async fn run(
-    state: AppState,
-    transport: Transport,
-    from: Mailbox,
-    wake: std::sync::Arc<Notify>,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        round(&state, &transport, &from).await;
-        crate::webhooks::round(&state).await;
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = wake.notified() => {}
-            _ = stop.changed() => break,
+        Err(e) => {
+            let attempts = r.mail_attempts + 1;
+            let next = (attempts < MAX_ATTEMPTS).then(|| now + backoff_ms(attempts));
+            tracing::warn!(request = %r.id, attempts, error = %e, "consent request e-mail not sent");
+            state
+                .store
+                .mail_attempted(&r.id, &r.token_hash, Err((next, e)))
+                .await
         }
+    };
+    if let Err(e) = record {
+        tracing::warn!(error = %e, "recording a delivery failed");
     }
 }

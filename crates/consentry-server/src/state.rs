@@ -49,6 +49,8 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// Wakes the mail loop when requests are queued.
     pub mail_wake: Arc<tokio::sync::Notify>,
+    /// The one client for outbound requests a tenant aims (webhooks).
+    pub outbound: consentry_ledger::outbound::Outbound,
     /// Anchoring (certificates come from its anchors).
     pub anchoring: consentry_ledger::anchoring::Anchoring,
     /// The self-service portal's sign-in limiter and mail transport.
@@ -62,11 +64,12 @@ pub struct Shared {
 
 impl AppState {
     /// Builds the state around a running ledger; `portal` is the portal's sign-in
-    /// limiter and mail transport.
+    /// limiter and mail transport, `outbound` the client of webhook deliveries.
     pub fn new(
         ledger: Ledger,
         config: Arc<ServerConfig>,
         portal: crate::portal::Portal,
+        outbound: consentry_ledger::outbound::Outbound,
     ) -> AppState {
         AppState(Arc::new(Shared {
             anchoring: ledger.anchoring().clone(),
@@ -78,6 +81,7 @@ impl AppState {
             metrics: ledger.metrics().clone(),
             ledger,
             mail_wake: Arc::default(),
+            outbound,
             portal: Arc::new(portal),
             web_limiter: Arc::new(crate::limiter::Limiter::new(
                 crate::session::SIGN_IN_WINDOW_MS,

@@ -1,7 +1,9 @@
 //! Webhooks: the sender hears of each answer and expiry without polling.
 //!
 //! Events are queued in the database in the same transaction as what they announce, and
-//! delivered by the outbox loop with retries and backoff. Each POST carries
+//! delivered by the workers ([`crate::workers`], one lane per tenant) with retries and
+//! backoff, through the guarded outbound client: no loopback, private or other
+//! special-purpose address unless the operator allowed it, checked at each attempt. Each POST carries
 //! `Consentry-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, the
 //! HMAC key being the secret string's bytes (`whsec_…`), as Stripe-style verifiers expect.
 //! The secret is derived from the master key and the webhook's version, so it is never
@@ -11,7 +13,6 @@ use crate::state::AppState;
 use consentry_store::Delivery;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::time::Duration;
 
 /// Attempts before a delivery is marked failed.
 const MAX_ATTEMPTS: i64 = 10;
@@ -42,87 +43,65 @@ fn backoff_ms(attempts: i64) -> i64 {
     (10_000i64 << attempts.clamp(0, 8)).min(3_600_000)
 }
 
-async fn post(
-    url: String,
-    headers: Vec<(&'static str, String)>,
-    body: String,
-) -> Result<(), String> {
-    tokio::task::spawn_blocking(move || {
-        let agent: ureq_client::Agent = ureq_client::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(15)))
-            .max_redirects(0)
-            .build()
-            .into();
-        let mut req = agent
-            .post(&url)
-            .header("Content-Type", "application/json")
-            .header("User-Agent", "Consentry-Webhook/1");
-        for (k, v) in &headers {
-            req = req.header(*k, v);
-        }
-        match req.send(body.as_bytes()) {
-            Ok(res) if res.status().is_success() => Ok(()),
-            Ok(res) => Err(format!(
-                "the endpoint answered HTTP {}",
-                res.status().as_u16()
-            )),
-            Err(e) => Err(format!("delivery failed: {e}")),
-        }
-    })
-    .await
-    .map_err(|e| e.to_string())?
-}
-
+/// Delivers one event to the tenant's webhook as configured now, through the guarded
+/// client ([`consentry_ledger::outbound`]): the URL is read and its host resolved and
+/// checked again at each attempt. The error returned is the tenant's text; the precise
+/// reason goes to the operator's trace.
 async fn deliver(state: &AppState, d: &Delivery, now: i64) -> Result<(), String> {
-    let hook = state
-        .store
-        .webhook(&d.tenant)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("no webhook configured")?;
+    let hook = match state.store.webhook(&d.tenant).await {
+        Ok(Some(hook)) => hook,
+        Ok(None) => return Err("no webhook configured".into()),
+        Err(e) => {
+            tracing::warn!(delivery = %d.id, error = %e, "reading the webhook failed");
+            return Err("the delivery could not be prepared; it will be retried".into());
+        }
+    };
     let secret = secret(state, d.tenant.as_str(), hook.version);
     let t = now / 1000;
     let kind = serde_json::from_str::<serde_json::Value>(&d.event)
         .ok()
         .and_then(|v| v["type"].as_str().map(str::to_owned))
         .unwrap_or_default();
-    post(
-        hook.url,
-        vec![
-            ("Consentry-Signature", signature(&secret, t, &d.event)),
-            ("Consentry-Event", kind),
-            ("Consentry-Delivery", d.id.clone()),
-        ],
-        d.event.clone(),
-    )
-    .await
+    let signature = signature(&secret, t, &d.event);
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("User-Agent", "Consentry-Webhook/1"),
+        ("Consentry-Signature", signature.as_str()),
+        ("Consentry-Event", kind.as_str()),
+        ("Consentry-Delivery", d.id.as_str()),
+    ];
+    match state
+        .outbound
+        .post(&hook.url, &headers, d.event.clone().into_bytes())
+        .await
+    {
+        Ok(status) if (200..300).contains(&status) => Ok(()),
+        Ok(status) => Err(format!("the endpoint answered HTTP {status}")),
+        Err(e) => {
+            // The operator's side: the reason and the address, never the URL (the
+            // tenant's) nor anything of a recipient (events carry pseudonyms only).
+            tracing::warn!(tenant = %d.tenant, delivery = %d.id, reason = e.kind(), error = %e, "webhook endpoint not reached");
+            Err(e.tenant_text())
+        }
+    }
 }
 
-/// Delivers what is due.
-pub async fn round(state: &AppState) {
+/// Attempts one queued delivery and records the outcome (delivered, retry with backoff,
+/// or failed after `MAX_ATTEMPTS`).
+pub async fn deliver_one(state: &AppState, d: &Delivery) {
     let now = state.clock.now_ms();
-    let due = match state.store.due_deliveries(now, 50).await {
-        Ok(d) => d,
+    let outcome = deliver(state, d, now).await;
+    let record = match &outcome {
+        Ok(()) => state.store.delivery_attempted(&d.id, Ok(())).await,
         Err(e) => {
-            tracing::warn!(error = %e, "reading the webhook queue failed");
-            return;
+            let attempts = d.attempts + 1;
+            let next = (attempts < MAX_ATTEMPTS).then(|| now + backoff_ms(attempts));
+            tracing::warn!(delivery = %d.id, attempts, error = %e, "webhook not delivered");
+            state.store.delivery_attempted(&d.id, Err((next, e))).await
         }
     };
-    for d in due {
-        let outcome = deliver(state, &d, now).await;
-        let record = match &outcome {
-            Ok(()) => state.store.delivery_attempted(&d.id, Ok(())).await,
-            Err(e) => {
-                let attempts = d.attempts + 1;
-                let next = (attempts < MAX_ATTEMPTS).then(|| now + backoff_ms(attempts));
-                tracing::warn!(delivery = %d.id, attempts, error = %e, "webhook not delivered");
-                state.store.delivery_attempted(&d.id, Err((next, e))).await
-            }
-        };
-        if let Err(e) = record {
-            tracing::warn!(error = %e, "recording a webhook delivery failed");
-        }
+    if let Err(e) = record {
+        tracing::warn!(error = %e, "recording a webhook delivery failed");
     }
 }
 

@@ -344,6 +344,45 @@ impl Store {
         rows.into_iter().map(row).collect()
     }
 
+    /// Tenants with e-mails due now (at most `limit`): the mail workers run one lane per
+    /// tenant, so that one tenant's slow messages delay only its own.
+    pub async fn tenants_with_due_mail(
+        &self,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<TenantId>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT tenant_id FROM consent_requests WHERE mail_status = 'queued' AND mail_next_at <= $1 \
+             ORDER BY tenant_id LIMIT $2",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(t,)| TenantId::parse(&t).map_err(corrupt))
+            .collect()
+    }
+
+    /// One tenant's requests whose e-mail is due now, oldest first.
+    pub async fn due_mail_of(
+        &self,
+        tenant: &TenantId,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<RequestRow>, StoreError> {
+        let rows: Vec<Tuple> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM consent_requests WHERE mail_status = 'queued' AND mail_next_at <= $1 \
+             AND tenant_id = $2 ORDER BY mail_next_at, id LIMIT $3"
+        ))
+        .bind(now)
+        .bind(tenant.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(row).collect()
+    }
+
     /// Records a delivery of the link whose hash is `token_hash`: `Ok` sent;
     /// `Err((next_at, error))` retry at `next_at`, or give up when `next_at` is `None`.
     /// Only a row still queued with that same link is changed: a request resent (new link)

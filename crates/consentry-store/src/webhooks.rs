@@ -102,6 +102,53 @@ impl Store {
             .collect()
     }
 
+    /// Tenants with deliveries due now (at most `limit`): the delivery workers run one
+    /// lane per tenant, so that one tenant's slow endpoint delays only its own events.
+    pub async fn tenants_with_due_deliveries(
+        &self,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<TenantId>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT tenant_id FROM webhook_deliveries WHERE status = 'queued' AND next_at <= $1 \
+             ORDER BY tenant_id LIMIT $2",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(t,)| TenantId::parse(&t).map_err(corrupt))
+            .collect()
+    }
+
+    /// One tenant's deliveries due now, oldest first.
+    pub async fn due_deliveries_of(
+        &self,
+        tenant: &TenantId,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let rows: Vec<(String, i64, String)> = sqlx::query_as(
+            "SELECT id, attempts, event FROM webhook_deliveries WHERE status = 'queued' AND next_at <= $1 \
+             AND tenant_id = $2 ORDER BY next_at, id LIMIT $3",
+        )
+        .bind(now)
+        .bind(tenant.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, attempts, event)| Delivery {
+                id,
+                tenant: tenant.clone(),
+                event,
+                attempts,
+            })
+            .collect())
+    }
+
     /// Records an attempt: delivered, retry at `next`, or failed for good (`next` None).
     pub async fn delivery_attempted(
         &self,

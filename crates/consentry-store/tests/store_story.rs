@@ -535,6 +535,27 @@ async fn requests_story(store: Store) {
         .unwrap();
     assert_eq!(st[0].status, ConsentState::Pending);
     assert_eq!(store.due_mail(1000, 10).await.unwrap().len(), 2);
+    // The mail workers' per-tenant lanes: which tenants have mail due, then each one's.
+    assert_eq!(
+        store.tenants_with_due_mail(1000, 10).await.unwrap(),
+        vec![tenant.clone()]
+    );
+    assert!(
+        store
+            .tenants_with_due_mail(999, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.due_mail_of(&tenant, 1000, 10).await.unwrap().len(), 2);
+    assert_eq!(store.due_mail_of(&tenant, 1000, 1).await.unwrap().len(), 1);
+    assert!(
+        store
+            .due_mail_of(&other_tenant_probe(), 1000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // The append reads each request asked for under the log lock (the ledger decides an
     // answer on it), and an entry answering r1 closes it and queues the webhook event in
@@ -593,6 +614,27 @@ async fn requests_story(store: Store) {
         ("granted", Some(2000), Some(proof_id))
     );
     assert_eq!(store.deliveries(&tenant, 10).await.unwrap().len(), 1);
+    // The delivery workers' per-tenant lanes.
+    assert_eq!(
+        store.tenants_with_due_deliveries(2000, 10).await.unwrap(),
+        vec![tenant.clone()]
+    );
+    assert!(
+        store
+            .tenants_with_due_deliveries(1999, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let due = store.due_deliveries_of(&tenant, 2000, 10).await.unwrap();
+    assert_eq!((due.len(), &due[0].tenant), (1, &tenant));
+    assert!(
+        store
+            .due_deliveries_of(&other_tenant_probe(), 2000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Answering a request that is no longer pending is a builder's bug: the transaction
     // fails and writes nothing (neither the entry nor the webhook event).
     assert!(

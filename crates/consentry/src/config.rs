@@ -129,6 +129,16 @@ pub struct ServeArgs {
     /// once one does) or `anchor` (anchor the latest anyway) [default: wait]
     #[arg(long, env = "CONSENTRY_ANCHOR_UNWITNESSED", value_name = "wait|anchor")]
     pub anchor_unwitnessed: Option<String>,
+    /// An address range webhooks may reach although it is loopback, private, link-local
+    /// or otherwise special-purpose (e.g. `10.20.0.0/16` for an intranet, `127.0.0.1/32`
+    /// for tests); repeatable [default: public addresses only]
+    #[arg(
+        long = "outbound-allow",
+        env = "CONSENTRY_OUTBOUND_ALLOW",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    pub outbound_allow: Vec<String>,
     #[command(flatten)]
     pub anchor: AnchorArgs,
 }
@@ -162,6 +172,7 @@ struct FileConfig {
     witness: Option<Vec<String>>,
     witness_quorum: Option<usize>,
     anchor_unwitnessed: Option<String>,
+    outbound_allow: Option<Vec<String>>,
 }
 
 fn read_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -204,6 +215,7 @@ pub fn database(db: &DbArgs) -> anyhow::Result<(PathBuf, String)> {
 pub fn server(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
     let file = read_file(args.db.config.as_deref())?;
     let witness_settings = witnesses(args, &file)?;
+    let outbound = outbound_policy(args, &file)?;
     // The signature time-stamps of the PDFs come from the anchoring TSA, with a shorter
     // timeout: a download waits for them.
     let pdf_tsa = tsa_config(&args.anchor, &file, std::time::Duration::from_secs(10))?;
@@ -261,6 +273,7 @@ pub fn server(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
     }
     cfg.pdf_upgrade_interval = std::time::Duration::from_secs(upgrade);
     cfg.witnesses = witness_settings;
+    cfg.outbound = outbound;
     if let Some(url) = args
         .anchor_evm_explorer
         .clone()
@@ -282,6 +295,27 @@ pub fn server(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
         bail!("--log-format must be text or json");
     }
     Ok((cfg, format))
+}
+
+/// The outbound address rules with the operator's allowed ranges, each checked.
+fn outbound_policy(
+    args: &ServeArgs,
+    file: &FileConfig,
+) -> anyhow::Result<consentry_ledger::outbound::AddressPolicy> {
+    let list = if args.outbound_allow.is_empty() {
+        file.outbound_allow.clone().unwrap_or_default()
+    } else {
+        args.outbound_allow.clone()
+    };
+    let mut allow = Vec::new();
+    for item in list {
+        let cidr = item
+            .trim()
+            .parse::<consentry_ledger::outbound::Cidr>()
+            .with_context(|| format!("--outbound-allow {item:?} is not an address range (CIDR)"))?;
+        allow.push(cidr);
+    }
+    Ok(consentry_ledger::outbound::AddressPolicy::new(allow))
 }
 
 /// The witnesses, checked: each `VKEY=URL` a cosigner key and an http(s) URL, the quorum

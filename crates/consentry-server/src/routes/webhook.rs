@@ -6,6 +6,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use consentry_ledger::outbound::UrlError;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -26,6 +27,10 @@ fn view(state: &AppState, auth: &TenantAuth, url: &str, version: i64) -> Value {
 }
 
 /// `PUT /v1/webhook`: sets the URL events are POSTed to; answers with a new secret.
+///
+/// An address written in the URL (or `localhost`) in a range outbound requests may not
+/// reach is refused here at once (422 `forbidden-address`, naming the rule); a name is
+/// resolved and checked at each delivery, since DNS can change.
 pub async fn set(
     State(state): State<AppState>,
     auth: TenantAuth,
@@ -35,10 +40,22 @@ pub async fn set(
     let ok = (url.starts_with("https://") || url.starts_with("http://"))
         && url.len() <= 2000
         && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    let invalid = || Problem::invalid("url must be an http(s) URL of at most 2000 characters");
     if !ok {
-        return Err(Problem::invalid(
-            "url must be an http(s) URL of at most 2000 characters",
-        ));
+        return Err(invalid());
+    }
+    match state.outbound.check_url(url) {
+        Ok(()) => {}
+        Err(e @ UrlError::Forbidden { rule, .. }) => {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "forbidden-address",
+                "Forbidden address",
+                e.to_string(),
+            )
+            .with("rule", rule.name()));
+        }
+        Err(_) => return Err(invalid()),
     }
     let hook = state
         .store

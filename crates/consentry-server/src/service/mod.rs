@@ -79,6 +79,9 @@ pub enum ServeError {
     /// Mail could not be set up.
     #[error(transparent)]
     Mail(#[from] crate::mail::MailError),
+    /// The outbound HTTP client could not be built.
+    #[error(transparent)]
+    Outbound(#[from] consentry_ledger::outbound::OutboundError),
     /// Serving failed.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
@@ -129,12 +132,14 @@ pub async fn serve(
     .await?;
     let (mail_stop_tx, stop_rx_mail) = tokio::sync::watch::channel(false);
     let (transport, from) = crate::mail::Transport::from_config(&config)?;
+    let outbound = consentry_ledger::outbound::Outbound::new(config.outbound.clone())?;
     let state = AppState::new(
         ledger,
         config.clone(),
         crate::portal::Portal::new(Some((transport.clone(), from.clone()))),
+        outbound,
     );
-    let mailer = tokio::spawn(crate::mail::run(
+    let mailer = tokio::spawn(crate::workers::run(
         state.clone(),
         transport,
         from,
@@ -158,11 +163,12 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await?;
     tracing::info!("stopped accepting; draining the log sequencer");
-    // The mail loop holds a copy of the state, and with it a ledger handle: stop it
-    // first, so that every handle is dropped and the group commit drains and ends.
+    // The workers (expiry, e-mails, webhooks) hold copies of the state, and with them
+    // ledger handles: stop them first, so that every handle is dropped and the group
+    // commit drains and ends.
     let _ = mail_stop_tx.send(true);
     if let Err(e) = mailer.await {
-        tracing::error!(error = %e, "mail task failed");
+        tracing::error!(error = %e, "the workers' task failed");
     }
     // Only now that every acknowledged entry is committed, the last checkpoint.
     running.stop().await;

@@ -355,7 +355,7 @@ fn master_rotation(db: Db) {
     let hook = put(
         &s.url("/v1/webhook"),
         Some(&key),
-        &json!({"url": "http://127.0.0.1:9/hook"}),
+        &json!({"url": "https://hooks.example.org/consentry"}),
     );
     assert_eq!(hook.status, 200, "{}", hook.text());
     let secret = hook.json()["secret"].as_str().unwrap().to_owned();
@@ -603,7 +603,7 @@ fn postgres_two_services_with_their_own_data_dirs_rotate_together() {
     let hook = put(
         &two.url("/v1/webhook"),
         Some(&key),
-        &json!({"url": "http://127.0.0.1:9/hook"}),
+        &json!({"url": "https://hooks.example.org/consentry"}),
     );
     let secret = hook.json()["secret"].as_str().unwrap().to_owned();
 

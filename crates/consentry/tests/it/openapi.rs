@@ -1034,7 +1034,7 @@ fn real_responses_match_the_documented_schemas() {
 
     // The webhook.
     c.response("GET", "/v1/webhook", &get(&s.url("/v1/webhook"), k));
-    let hook = json!({"url": "http://127.0.0.1:9/hook"});
+    let hook = json!({"url": "https://hooks.example.org/consentry"});
     c.request("PUT", "/v1/webhook", &hook, true);
     let put = |body: &Value| {
         call(
@@ -1056,6 +1056,13 @@ fn real_responses_match_the_documented_schemas() {
         c.request("PUT", "/v1/webhook", &bad, false);
         c.response("PUT", "/v1/webhook", &r);
     }
+    // A well-formed URL naming an address webhooks may not reach.
+    let loopback = json!({"url": "http://127.0.0.1:9/hook"});
+    c.request("PUT", "/v1/webhook", &loopback, true);
+    let r = put(&loopback);
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["type"], "urn:consentry:problem:forbidden-address");
+    c.response("PUT", "/v1/webhook", &r);
     c.response("GET", "/v1/webhook", &get(&s.url("/v1/webhook"), k));
     let deleted = call("DELETE", &s.url("/v1/webhook"), k, None);
     assert_eq!(deleted.status, 204);
