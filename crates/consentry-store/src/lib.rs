@@ -43,12 +43,12 @@ pub use export::ExportContact;
 pub use keyring::{
     KeyedForm, KeyedInsert, RetireOutcome, RewrapRow, Rewrapped, VaultKeyRow, VaultKeyState,
 };
-pub use maintenance::{
-    AnchoredNote, EvidenceScanRow, LogCounts, Orphan, Snapshot, StoredCheckpoint, VaultScanRow,
-};
 pub use log::{
     Amendment, AppendOutcome, EntryRows, EventEffect, NewEntry, RequestAnswer, RequestState, TxAsk,
     TxReads,
+};
+pub use maintenance::{
+    AnchoredNote, EvidenceScanRow, LogCounts, Orphan, Snapshot, StoredCheckpoint, VaultScanRow,
 };
 pub use portal::{LoginState, PortalSession, PortalSubjects, SubjectProof};
 pub use requests::{CANCELLED_UNSENT, NewRequest, RequestRow};

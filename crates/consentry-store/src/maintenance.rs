@@ -284,9 +284,7 @@ impl Store {
         .bind(to_i64(end)?)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|(i, e)| Ok((to_u64(i)?, e)))
-            .collect()
+        rows.into_iter().map(|(i, e)| Ok((to_u64(i)?, e))).collect()
     }
 
     /// A page of contacts' vault columns, after subject ID `after`, by ID.

@@ -155,7 +155,10 @@ async fn check(data_dir: &Path, url: &str) -> Result<Findings, CheckError> {
         consentry_store::Backend::Sqlite => "SQLite",
         consentry_store::Backend::Postgres => "PostgreSQL",
     };
-    f.summary.push(("store", format!("{backend}, data dir {}", data_dir.display())));
+    f.summary.push((
+        "store",
+        format!("{backend}, data dir {}", data_dir.display()),
+    ));
     check_log(&store, &keys, &mut f).await?;
     check_vault(&store, &keys, &mut f).await?;
     let (orphans, rules) = store.orphans(ORPHANS_PER_RULE).await?;
@@ -353,8 +356,11 @@ async fn check_log(store: &Store, keys: &CheckKeys, f: &mut Findings) -> Result<
     let mut start = 0u64;
     while start < size {
         let end = (start + PAGE).min(size);
-        let entries: BTreeMap<u64, Vec<u8>> =
-            store.indexed_entries(start, end).await?.into_iter().collect();
+        let entries: BTreeMap<u64, Vec<u8>> = store
+            .indexed_entries(start, end)
+            .await?
+            .into_iter()
+            .collect();
         let level0: BTreeSet<TileId> = (start / TILE_WIDTH..=(end - 1) / TILE_WIDTH)
             .map(|index| TileId { level: 0, index })
             .collect();
@@ -435,10 +441,8 @@ async fn check_log(store: &Store, keys: &CheckKeys, f: &mut Findings) -> Result<
         "log",
         format!("{size} entries re-hashed, {tiles_checked} tiles rebuilt and compared"),
     ));
-    f.summary.push((
-        "seals",
-        format!("{seals_ok} of {size} entry seals valid"),
-    ));
+    f.summary
+        .push(("seals", format!("{seals_ok} of {size} entry seals valid")));
     f.summary.push((
         "checkpoints",
         format!(

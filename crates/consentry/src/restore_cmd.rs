@@ -124,7 +124,10 @@ pub fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
         bail!("{} is {:?}, not {FORMAT}", path.display(), manifest.format);
     }
     if !manifest.files.contains_key(&manifest.database) {
-        bail!("the manifest does not list the database {}", manifest.database);
+        bail!(
+            "the manifest does not list the database {}",
+            manifest.database
+        );
     }
     for (rel, want) in &manifest.files {
         if Path::new(rel).is_absolute() || rel.split('/').any(|c| c == "..") {
@@ -150,7 +153,12 @@ async fn restore(
     for path in &args.published {
         let note = std::fs::read_to_string(path)
             .with_context(|| format!("reading --published {}", path.display()))?;
-        known.push(verified(&note, &log_keys, path.display().to_string(), true)?);
+        known.push(verified(
+            &note,
+            &log_keys,
+            path.display().to_string(),
+            true,
+        )?);
     }
     for u in &args.published_url {
         let note = fetch_note(u).await?;
@@ -192,7 +200,10 @@ async fn restore_sqlite(
     known: Vec<Known>,
 ) -> anyhow::Result<()> {
     if manifest.database != SQLITE_FILE {
-        bail!("the manifest names {} as an SQLite database", manifest.database);
+        bail!(
+            "the manifest names {} as an SQLite database",
+            manifest.database
+        );
     }
     let Some(target) = crate::check_cmd::sqlite_path(url) else {
         bail!(
@@ -264,7 +275,9 @@ async fn restore_postgres(
     known: Vec<Known>,
 ) -> anyhow::Result<()> {
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-        bail!("this is a PostgreSQL backup: give --database-url postgres://… of the database it was restored into");
+        bail!(
+            "this is a PostgreSQL backup: give --database-url postgres://… of the database it was restored into"
+        );
     }
     if Store::is_blank(url).await? {
         bail!(
@@ -382,7 +395,12 @@ async fn judge_store(
 }
 
 /// A note verified against one of the log's keys, as a [`Known`] checkpoint.
-fn verified(note: &str, log_keys: &[String], source: String, external: bool) -> anyhow::Result<Known> {
+fn verified(
+    note: &str,
+    log_keys: &[String],
+    source: String,
+    external: bool,
+) -> anyhow::Result<Known> {
     let checkpoint = log_keys
         .iter()
         .find_map(|k| verify_signed_checkpoint(note, k).ok())
@@ -453,6 +471,9 @@ mod tests {
         let v = judge(10, &[known(5, 9, true)], &roots);
         assert_eq!(v.mismatched, vec![("cp5".into(), 5)]);
         let v = judge(10, &[known(5, 5, false)], &roots);
-        assert!(!v.external, "the backup's own checkpoints cannot rule out a fork");
+        assert!(
+            !v.external,
+            "the backup's own checkpoints cannot rule out a fork"
+        );
     }
 }

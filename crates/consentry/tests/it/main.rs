@@ -12,6 +12,7 @@ mod disclosure;
 mod durability;
 mod keys;
 mod openapi;
+mod operations;
 mod portal;
 mod release_fixtures;
 mod reveal;
