@@ -435,7 +435,7 @@ impl Snapshot {
 
     /// The schema the dump must name (`pg_dump --schema`): the connection's current one.
     pub async fn schema(&mut self) -> Result<String, StoreError> {
-        let (s,): (String,) = sqlx::query_as("SELECT current_schema()")
+        let (s,): (String,) = sqlx::query_as("SELECT current_schema()::text")
             .fetch_one(&mut *self.tx)
             .await?;
         Ok(s)
@@ -445,5 +445,64 @@ impl Snapshot {
     pub async fn finish(self) -> Result<(), StoreError> {
         self.tx.rollback().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_told_apart_from_other_failures() {
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            None,
+        );
+        assert!(matches!(StoreError::from(full), StoreError::StorageFull(_)));
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        );
+        assert!(matches!(StoreError::from(busy), StoreError::Sqlite(_)));
+        let enospc = sqlx::Error::Io(std::io::Error::from_raw_os_error(28));
+        assert!(matches!(
+            StoreError::from(enospc),
+            StoreError::StorageFull(_)
+        ));
+        let other = sqlx::Error::Io(std::io::Error::from_raw_os_error(5));
+        assert!(matches!(StoreError::from(other), StoreError::Database(_)));
+    }
+
+    #[tokio::test]
+    async fn an_sqlite_backup_is_a_database_with_the_same_log_and_a_fresh_store_is_blank() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("a.db").display());
+        let blank = format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display());
+        assert!(Store::is_blank(&blank).await.unwrap());
+        let store = Store::open(&url).await.unwrap();
+        assert!(!Store::is_blank(&url).await.unwrap());
+        store.set_meta("k", "v1").await.unwrap();
+        store.set_meta("k", "v2").await.unwrap();
+        let copy = dir.path().join("copy.db");
+        store.backup_sqlite(&copy).await.unwrap();
+        let copied = Store::open(&format!("sqlite://{}", copy.display()))
+            .await
+            .unwrap();
+        assert_eq!(
+            copied.log_head().await.unwrap(),
+            store.log_head().await.unwrap()
+        );
+        assert_eq!(copied.meta("k").await.unwrap().as_deref(), Some("v2"));
+        assert_eq!(
+            copied.log_counts().await.unwrap(),
+            LogCounts {
+                entries: 0,
+                last_entry: None,
+                tiles: 0
+            }
+        );
+        assert!(copied.orphans(10).await.unwrap().0.is_empty());
+        // Into a file that exists: refused, the file untouched.
+        assert!(store.backup_sqlite(&copy).await.is_err());
     }
 }

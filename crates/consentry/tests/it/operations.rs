@@ -518,3 +518,129 @@ fn ureq_post_with_headers(s: &Server, key: &str, contact: &str) -> (u16, Option<
             .map(str::to_owned),
     )
 }
+
+#[test]
+fn postgres_backup_under_writes_is_pg_dump_and_restores_the_same_log() {
+    let env = Env::new(Db::Postgres);
+    let schema = env.schema.clone().unwrap();
+    let (_, key) = env.tenant("ACME");
+    let s = env.start();
+    let (_, log_key) = well_known(&s);
+    let contacts: Vec<String> = (0..2)
+        .map(|i| add_contact(&s, &key, &format!("p{i}@example.com")))
+        .collect();
+    consent(&s, &key, &contacts[0], "news", "granted");
+    let before_file = env.dir.path().join("published-before");
+    std::fs::write(&before_file, checkpoint_covering(&s, 1)).unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers = burst(
+        vec![s.base.clone()],
+        &key,
+        &contacts,
+        4,
+        100_000,
+        stop.clone(),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let backup = env.dir.path().join("backup");
+    let out = consentry(&["backup", &path_str(&backup)], &env.db_args());
+    assert!(out.status.success(), "{}", text(&out));
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::Relaxed);
+    let acked: Vec<Vec<u8>> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(backup.join("backup.json")).unwrap()).unwrap();
+    assert_eq!(manifest["backend"], "postgres");
+    assert!(backup.join("database.pgdump").exists());
+    let size = manifest["log"]["size"].as_u64().unwrap();
+    checkpoint_covering(&s, 1 + acked.len() as u64);
+
+    // A new database; the dump brings its schema.
+    let db = format!("itdb_{:016x}", rand::random::<u64>());
+    crate::util::psql(&format!("CREATE DATABASE {db}"));
+    let base = crate::util::pg_base();
+    let server_url = base.rsplit_once('/').unwrap().0.to_owned();
+    let target = format!("{server_url}/{db}?options=-c%20search_path%3D{schema}");
+    let restored = env.dir.path().join("restored");
+    let restore = |extra: &[&str]| {
+        let mut args = vec![
+            "--data-dir".to_owned(),
+            path_str(&restored),
+            "--database-url".into(),
+            target.clone(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        consentry(&["restore", &path_str(&backup)], &args)
+    };
+    // Before pg_restore: the command says how.
+    let out = restore(&["--published", &path_str(&before_file)]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("pg_restore"), "{}", text(&out));
+    let out = Command::new("pg_restore")
+        .args(["--no-owner", "--exit-on-error", "--dbname"])
+        .arg(format!("{server_url}/{db}"))
+        .arg(backup.join("database.pgdump"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    // The live log went on: a fork, refused, no keys installed.
+    let out = restore(&["--published-url", &s.url("/checkpoint")]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("fork"), "{}", text(&out));
+    assert!(!restored.exists());
+    let out = restore(&["--published", &path_str(&before_file)]);
+    assert!(out.status.success(), "{}", text(&out));
+    drop(s);
+
+    let restored_env = Env {
+        dir: tempfile::tempdir().unwrap(),
+        db: Db::Postgres,
+        url: target.clone(),
+        schema: None,
+    };
+    let out = consentry(&["check"], &restored_env_args(&restored, &target));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = Server::start_in(&restored_env, &restored, &[]);
+    let note = checkpoint_covering(&r, size);
+    let cp = verify_signed_checkpoint(&note, &log_key)
+        .unwrap()
+        .checkpoint;
+    assert_eq!(cp.size, size);
+    assert_eq!(
+        cp.root.to_base64(),
+        manifest["log"]["root"].as_str().unwrap()
+    );
+    let mut in_backup = 0;
+    for body in &acked {
+        let p: Value = serde_json::from_slice(body).unwrap();
+        if p["log_index"].as_u64().unwrap() >= size {
+            continue;
+        }
+        in_backup += 1;
+        let got = get(
+            &r.url(&format!("/v1/proofs/{}", p["id"].as_str().unwrap())),
+            Some(&key),
+        );
+        assert_eq!(&got.body, body, "a proof in the backup changed");
+        assert_included(&r, body, &note, &log_key);
+    }
+    assert!(
+        in_backup > 0 && in_backup < acked.len(),
+        "the backup fell amid the writes"
+    );
+    drop(r);
+    crate::util::psql(&format!("DROP DATABASE {db} WITH (FORCE)"));
+}
+
+fn restored_env_args(data_dir: &Path, url: &str) -> Vec<String> {
+    vec![
+        "--data-dir".into(),
+        path_str(data_dir),
+        "--database-url".into(),
+        url.to_owned(),
+    ]
+}
