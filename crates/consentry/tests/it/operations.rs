@@ -355,14 +355,17 @@ struct SmallDisk {
 }
 
 impl SmallDisk {
-    fn new(mb: u32) -> SmallDisk {
+    fn new(mb: u32, owner: Option<(u32, u32)>) -> SmallDisk {
         let dir = tempfile::tempdir().unwrap();
+        let owner = owner
+            .map(|(u, g)| format!(",uid={u},gid={g}"))
+            .unwrap_or_default();
         let out = Command::new("mount")
             .args([
                 "-t",
                 "tmpfs",
                 "-o",
-                &format!("size={mb}m,mode=0700"),
+                &format!("size={mb}m,mode=0700{owner}"),
                 "tmpfs",
             ])
             .arg(dir.path())
@@ -410,7 +413,7 @@ impl Drop for SmallDisk {
 
 #[test]
 fn sqlite_full_disk_answers_503_loses_nothing_and_recovers() {
-    let disk = SmallDisk::new(24);
+    let disk = SmallDisk::new(24, None);
     // Database and data dir on the small disk; the server's own log beside the test.
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(disk.path().join("data")).unwrap();
@@ -421,6 +424,12 @@ fn sqlite_full_disk_answers_503_loses_nothing_and_recovers() {
         url: format!("sqlite://{}", disk.path().join("c.sqlite3").display()),
         schema: None,
     };
+    full_disk_answers_503_and_recovers(&env, &disk);
+}
+
+/// Fills `disk` under the service of `env`, checks the refusals, frees it and checks the
+/// recovery and that nothing acknowledged was lost.
+fn full_disk_answers_503_and_recovers(env: &Env, disk: &SmallDisk) {
     let (_, key) = env.tenant("ACME");
     let s = env.start();
     let (_, log_key) = well_known(&s);
@@ -490,7 +499,7 @@ fn sqlite_full_disk_answers_503_loses_nothing_and_recovers() {
         assert_included(&s, body, &note, &log_key);
     }
     drop(s);
-    let (code, out) = check(&env);
+    let (code, out) = check(env);
     assert_eq!(code, 0, "{out}");
 }
 
@@ -643,4 +652,106 @@ fn restored_env_args(data_dir: &Path, url: &str) -> Vec<String> {
         "--database-url".into(),
         url.to_owned(),
     ]
+}
+
+/// A PostgreSQL cluster of the test's own (`initdb` into `data`, its WAL in `wal`, on its
+/// own port), started with `pg_ctl` as the `postgres` user and stopped when dropped: never
+/// the machine's shared server.
+struct PrivateCluster {
+    data: PathBuf,
+    pg_ctl: PathBuf,
+    url: String,
+}
+
+impl PrivateCluster {
+    fn start(data: PathBuf, wal: &Path) -> PrivateCluster {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL's server programs (/usr/lib/postgresql/*/bin) are required")
+            .filter_map(Result::ok)
+            .map(|e| e.path().join("bin"))
+            .filter(|b| b.join("initdb").exists())
+            .max()
+            .expect("no initdb under /usr/lib/postgresql/*/bin");
+        let as_postgres = |program: &Path| {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(program);
+            c
+        };
+        let out = as_postgres(&bin.join("initdb"))
+            .arg("-D")
+            .arg(&data)
+            .arg(format!("--waldir={}", wal.join("pg_wal").display()))
+            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "initdb: {}", text(&out));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let out = as_postgres(&bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(wal.join("postgres.log"))
+            .arg("-o")
+            .arg(format!(
+                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+                wal.display()
+            ))
+            .args(["-w", "start"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "pg_ctl start: {}", text(&out));
+        PrivateCluster {
+            data,
+            pg_ctl: bin.join("pg_ctl"),
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        }
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let _ = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(&self.pg_ctl)
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+fn postgres_ids() -> (u32, u32) {
+    let id = |flag: &str| -> u32 {
+        let out = Command::new("id")
+            .args([flag, "postgres"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "no postgres user: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    };
+    (id("-u"), id("-g"))
+}
+
+#[test]
+fn postgres_full_disk_answers_503_loses_nothing_and_recovers() {
+    let (uid, gid) = postgres_ids();
+    // The private cluster's data on the small disk, its WAL beside the test: the disk
+    // filling up fails data-file extensions (what a service meets when a data volume or
+    // tablespace fills) rather than stopping the whole server, as a full WAL volume does.
+    let disk = SmallDisk::new(64, Some((uid, gid)));
+    let wal = tempfile::tempdir().unwrap();
+    std::os::unix::fs::chown(wal.path(), Some(uid), Some(gid)).unwrap();
+    let cluster = PrivateCluster::start(disk.path().join("pg"), wal.path());
+    let env = Env {
+        dir: tempfile::tempdir().unwrap(),
+        db: Db::Postgres,
+        url: cluster.url.clone(),
+        schema: None,
+    };
+    full_disk_answers_503_and_recovers(&env, &disk);
+    drop(cluster);
 }
