@@ -8,7 +8,8 @@
 //!
 //! - **SQLite**: `VACUUM INTO` copies the database inside one read transaction while the
 //!   service goes on writing (WAL): the copy is the committed state at one instant.
-//! - **PostgreSQL**: `pg_dump --format=custom --snapshot=…` of the current schema, the
+//! - **PostgreSQL**: `pg_dump --format=custom --snapshot=…` (of the service's schema, or
+//!   of the whole database when that is `public`), the
 //!   snapshot exported by a repeatable-read transaction that also reads the log's head
 //!   for the manifest, so the dump and the manifest describe the same instant. Without
 //!   `pg_dump` the command says how to take the dump by hand.
@@ -229,10 +230,17 @@ async fn backup(args: &BackupArgs, data_dir: &Path, url: &str) -> anyhow::Result
             let schema = snapshot.schema().await?;
             let latest = snapshot.latest_checkpoint().await?;
             let dest = args.dir.join(PG_DUMP_FILE);
-            let out = std::process::Command::new(&args.pg_dump)
+            let mut pg_dump = std::process::Command::new(&args.pg_dump);
+            pg_dump
                 .args(["--format=custom", "--no-owner", "--no-privileges"])
-                .arg(format!("--snapshot={}", snapshot.id))
-                .arg(format!("--schema={schema}"))
+                .arg(format!("--snapshot={}", snapshot.id));
+            // A schema of its own is dumped alone (with its CREATE SCHEMA); `public`, which
+            // every database already has, with the whole database, whose dump does not
+            // create it again (a `--schema=public` dump does, and fails to restore).
+            if schema != "public" {
+                pg_dump.arg(format!("--schema={schema}"));
+            }
+            let out = pg_dump
                 .arg("--file")
                 .arg(&dest)
                 .arg(format!("--dbname={url}"))

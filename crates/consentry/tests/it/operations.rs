@@ -753,5 +753,36 @@ fn postgres_full_disk_answers_503_loses_nothing_and_recovers() {
         schema: None,
     };
     full_disk_answers_503_and_recovers(&env, &disk);
+
+    // The schema here is `public`: its backup is the whole database, and restores into a
+    // new one (a `--schema=public` dump would not: it creates `public` again).
+    let backup = env.dir.path().join("backup");
+    let out = consentry(&["backup", &path_str(&backup)], &env.db_args());
+    assert!(out.status.success(), "{}", text(&out));
+    let server = cluster.url.rsplit_once('/').unwrap().0.to_owned();
+    let out = Command::new("psql")
+        .args([
+            &format!("{server}/postgres"),
+            "-X",
+            "-q",
+            "-c",
+            "CREATE DATABASE restored",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let target = format!("{server}/restored");
+    let out = Command::new("pg_restore")
+        .args(["--no-owner", "--exit-on-error", "--dbname", &target])
+        .arg(backup.join("database.pgdump"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let restored = env.dir.path().join("restored");
+    let args = restored_env_args(&restored, &target);
+    let out = consentry(&["restore", &path_str(&backup), "--accept-fork"], &args);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = consentry(&["check"], &args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     drop(cluster);
 }
