@@ -71,8 +71,9 @@ pub enum PdfSealError {
     Keys(#[from] crate::keys::KeyFileError),
 }
 
-/// The seal files of the self-issued seal, under the data directory.
-fn self_issued_paths(data_dir: &Path) -> (PathBuf, PathBuf) {
+/// The seal files of the self-issued seal, under the data directory: the chain and the
+/// private key (`consentry backup` copies them with the other keys).
+pub fn self_issued_paths(data_dir: &Path) -> (PathBuf, PathBuf) {
     let dir = data_dir.join("pdf-seal");
     (dir.join("seal-chain.pem"), dir.join("seal-key.pem"))
 }

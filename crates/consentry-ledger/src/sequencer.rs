@@ -47,7 +47,7 @@ use consentry_core::proof::{
 use consentry_core::time::Timestamp;
 use consentry_store::{
     Amendment, ContactRow, EntryRows, Erasure, EventEffect, EventRow, NewEntry, ProofRow,
-    RequestAnswer, StatusRow, Store, TxAsk, TxReads,
+    RequestAnswer, StatusRow, Store, StoreError, TxAsk, TxReads,
 };
 use consentry_vault::WrappedKey;
 use std::collections::{HashMap, HashSet};
@@ -266,6 +266,10 @@ pub enum SubmitError {
     /// The append transaction failed; nothing was written.
     #[error("the log append failed: {0}")]
     Append(String),
+    /// The append transaction failed because the storage is full; nothing was written,
+    /// and the same draft can be submitted again once space returns.
+    #[error("the log append failed: the storage is full")]
+    StorageFull,
     /// The service is shutting down.
     #[error("the service is shutting down")]
     Closed,
@@ -1410,7 +1414,10 @@ async fn write(ctx: &Context, chunks: Vec<Chunk>) {
             metrics.append_failures.inc();
             let drafts: usize = jobs.iter().map(Vec::len).sum();
             tracing::error!(error = %e, batch = drafts, "log append failed; nothing written");
-            let err = SubmitError::Append(e.to_string());
+            let err = match e {
+                StoreError::StorageFull(_) => SubmitError::StorageFull,
+                other => SubmitError::Append(other.to_string()),
+            };
             for job in jobs.into_iter().flatten() {
                 match job {
                     Job::Proof { reply, .. } => {

@@ -105,6 +105,9 @@ pub enum RecordError {
     /// The append failed or the service is stopping.
     #[error("{0}")]
     Unavailable(String),
+    /// The storage is full; nothing was written.
+    #[error("the storage is full")]
+    StorageFull,
 }
 
 impl From<RecordError> for Problem {
@@ -119,6 +122,7 @@ impl From<RecordError> for Problem {
                 "this contact's data was erased; no consent can be recorded for it",
             ),
             RecordError::Unavailable(m) => Problem::unavailable(m),
+            RecordError::StorageFull => Problem::storage_full("recording a consent"),
         }
     }
 }
@@ -214,6 +218,7 @@ pub async fn record_manual_as(
         .map_err(|e| match e {
             SubmitError::UnknownContact => RecordError::UnknownContact,
             SubmitError::Erased => RecordError::Erased,
+            SubmitError::StorageFull => RecordError::StorageFull,
             other => RecordError::Unavailable(other.to_string()),
         })
 }

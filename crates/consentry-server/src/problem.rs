@@ -18,6 +18,8 @@ pub struct Problem {
     title: &'static str,
     detail: String,
     extra: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Seconds for a `Retry-After` header, when the client should retry.
+    retry_after: Option<u32>,
 }
 
 impl Problem {
@@ -34,6 +36,7 @@ impl Problem {
             title,
             detail: detail.into(),
             extra: None,
+            retry_after: None,
         }
     }
 
@@ -106,15 +109,48 @@ impl Problem {
         )
     }
 
+    /// 503 because the storage is full: the transaction was rolled back, nothing was
+    /// recorded, and the same request succeeds once the operator frees space (the
+    /// service needs no restart). `Retry-After` says when to try again.
+    pub fn storage_full(cause: impl std::fmt::Display) -> Problem {
+        tracing::error!(%cause, "storage full: request refused, nothing written");
+        let mut p = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage-full",
+            "Storage full",
+            "the service's storage is full; nothing was recorded; retry later",
+        );
+        p.retry_after = Some(STORAGE_FULL_RETRY_SECONDS);
+        p
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
     }
 }
 
+/// The `Retry-After` of a storage-full answer: long enough not to hammer a full disk,
+/// short enough that clients resume soon after the operator frees space.
+pub const STORAGE_FULL_RETRY_SECONDS: u32 = 30;
+
 impl From<consentry_store::StoreError> for Problem {
     fn from(e: consentry_store::StoreError) -> Problem {
-        Problem::unavailable(e)
+        match e {
+            consentry_store::StoreError::StorageFull(_) => Problem::storage_full(e),
+            e => Problem::unavailable(e),
+        }
+    }
+}
+
+impl From<consentry_ledger::SubmitError> for Problem {
+    /// The outcomes every adapter answers alike; callers match the ones they answer
+    /// their own way (an unknown contact, an erased one) before.
+    fn from(e: consentry_ledger::SubmitError) -> Problem {
+        match e {
+            consentry_ledger::SubmitError::StorageFull => Problem::storage_full(e),
+            e => Problem::unavailable(e),
+        }
     }
 }
 
@@ -122,7 +158,7 @@ impl From<crate::contacts::ContactError> for Problem {
     fn from(e: crate::contacts::ContactError) -> Problem {
         match e {
             crate::contacts::ContactError::Invalid(m) => Problem::invalid(m),
-            crate::contacts::ContactError::Store(e) => Problem::unavailable(e),
+            crate::contacts::ContactError::Store(e) => Problem::from(e),
         }
     }
 }
@@ -145,6 +181,10 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(seconds) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         res
     }
 }

@@ -24,6 +24,7 @@ mod evidence;
 mod export;
 mod keyring;
 mod log;
+mod maintenance;
 mod portal;
 mod requests;
 mod rows;
@@ -45,6 +46,9 @@ pub use keyring::{
 pub use log::{
     Amendment, AppendOutcome, EntryRows, EventEffect, NewEntry, RequestAnswer, RequestState, TxAsk,
     TxReads,
+};
+pub use maintenance::{
+    AnchoredNote, EvidenceScanRow, LogCounts, Orphan, Snapshot, StoredCheckpoint, VaultScanRow,
 };
 pub use portal::{LoginState, PortalSession, PortalSubjects, SubjectProof};
 pub use requests::{CANCELLED_UNSENT, NewRequest, RequestRow};
@@ -69,10 +73,15 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     /// The database failed or is unreachable.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// The SQLite append connection failed.
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+    /// The disk (or the PostgreSQL server's) is full: the transaction was rolled back and
+    /// nothing was written. Not a fault of the data: the same call succeeds once space
+    /// returns, and the service answers 503 meanwhile.
+    #[error("storage full: {0}")]
+    StorageFull(String),
     /// Stored data breaks an invariant (a tile or hash of the wrong length, a gap).
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
@@ -87,6 +96,42 @@ pub enum StoreError {
     /// another version, the current version not held by this process).
     #[error("master key versions: {0}")]
     Keyring(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
+        if storage_full_sqlx(&e) {
+            StoreError::StorageFull(e.to_string())
+        } else {
+            StoreError::Database(e)
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        let full = matches!(
+            &e,
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull
+        );
+        if full {
+            StoreError::StorageFull(e.to_string())
+        } else {
+            StoreError::Sqlite(e)
+        }
+    }
+}
+
+/// Whether `e` says the storage is full: SQLite's `SQLITE_FULL` (result code 13, which
+/// SQLite also reports for a write that failed with `ENOSPC`), PostgreSQL's `disk_full`
+/// (SQLSTATE 53100), or an I/O error `ENOSPC`.
+fn storage_full_sqlx(e: &sqlx::Error) -> bool {
+    const ENOSPC: i32 = 28;
+    match e {
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("13") | Some("53100")),
+        sqlx::Error::Io(io) => io.raw_os_error() == Some(ENOSPC),
+        _ => false,
+    }
 }
 
 /// Why an entry builder refused a batch, as the builder's own error.

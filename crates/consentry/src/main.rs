@@ -2,6 +2,8 @@
 //! module; errors become a message on stderr and a non-zero exit code here, and only here.
 
 mod anchor_cmd;
+mod backup_cmd;
+mod check_cmd;
 mod config;
 mod contacts_cmd;
 mod export_tiles_cmd;
@@ -9,6 +11,7 @@ mod files;
 mod keys_cmd;
 mod mirror_cmd;
 mod pins;
+mod restore_cmd;
 mod serve_cmd;
 mod tenant_cmd;
 mod user_cmd;
@@ -60,6 +63,18 @@ enum Command {
     /// the log key given, the tiles against its root, every entry against its leaf, and
     /// consistency with the copy made before.
     Mirror(mirror_cmd::MirrorArgs),
+    /// Copy the database (online and consistent, while the service runs) and the key
+    /// files into a new directory (see docs/operations.md, "Backups").
+    Backup(backup_cmd::BackupArgs),
+    /// Restore a backup into an empty data dir, refusing one whose log is shorter than a
+    /// checkpoint already published unless --accept-fork (see docs/operations.md,
+    /// "Restoring").
+    Restore(restore_cmd::RestoreArgs),
+    /// Check the whole store: entries, tiles, published checkpoints, seals, vault rows,
+    /// references.
+    ///
+    /// Exit status: 0 clean, 1 problems found (one line each), 2 the check could not run.
+    Check(check_cmd::CheckArgs),
     /// Run a C2SP tlog-witness: cosign the checkpoints of the logs given, only when
     /// consistent with what this witness cosigned before (see docs/witnessing.md).
     Witness(witness_cmd::WitnessArgs),
@@ -120,5 +135,8 @@ fn main() -> ExitCode {
         Command::ExportTiles(args) => export_tiles_cmd::run(&args),
         Command::Mirror(args) => mirror_cmd::run(&args),
         Command::Witness(args) => report(witness_cmd::run(&args)),
+        Command::Backup(args) => report(backup_cmd::run(&args)),
+        Command::Restore(args) => report(restore_cmd::run(&args)),
+        Command::Check(args) => check_cmd::run(&args),
     }
 }

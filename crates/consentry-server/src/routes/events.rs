@@ -48,7 +48,7 @@ pub async fn erase(
     };
     let outcome = state.ledger.erase(on).await.map_err(|e| match e {
         SubmitError::UnknownContact => Problem::not_found("contact"),
-        other => Problem::unavailable(other),
+        other => Problem::from(other),
     })?;
     match outcome {
         EraseOutcome::Erased { event } => {

@@ -184,7 +184,7 @@ pub async fn reveal(
         .map_err(|e| match e {
             SubmitError::UnknownContact => Problem::not_found("contact"),
             SubmitError::Erased => erased_problem(),
-            other => Problem::unavailable(other),
+            other => Problem::from(other),
         })?;
     match outcome {
         RevealOutcome::Revealed {

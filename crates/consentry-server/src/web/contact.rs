@@ -648,6 +648,7 @@ fn record_error(lang: Lang, e: RecordError) -> WebError {
         RecordError::UnknownContact => WebError::NotFound(lang),
         RecordError::Erased => erased_error(lang),
         RecordError::Unavailable(m) => WebError::Unavailable(m),
+        RecordError::StorageFull => WebError::Unavailable("the storage is full".into()),
     }
 }
 

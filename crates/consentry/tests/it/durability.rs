@@ -13,7 +13,7 @@ use std::time::Duration;
 
 /// Posts consents from `threads` clients until `stop` (or `max` each); returns every
 /// acknowledged proof body.
-fn burst(
+pub fn burst(
     bases: Vec<String>,
     key: &str,
     contacts: &[String],

@@ -13,6 +13,7 @@ mod durability;
 mod keys;
 mod monitor;
 mod openapi;
+mod operations;
 mod outbound;
 mod portal;
 mod release_fixtures;
