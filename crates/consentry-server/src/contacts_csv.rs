@@ -23,7 +23,7 @@ use consentry_core::ids::{SubjectId, TenantId};
 use consentry_core::proof::RecipientCategory;
 use consentry_core::time::Timestamp;
 use consentry_store::{ExportContact, StatusRow, Store, StoreError};
-use consentry_vault::{TenantKeys, normalize_email};
+use consentry_vault::TenantKeys;
 use futures_util::StreamExt as _;
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -240,13 +240,11 @@ fn row(columns: &[Column], record: &csv::ByteRecord) -> Result<Option<(String, C
     if !attributes.is_empty() {
         input.attributes = Some(attributes);
     }
-    let raw_email = input.email.clone();
     let checked = contacts::check(input).map_err(|e| match e {
-        ContactError::Invalid(m) => m,
         ContactError::Store(e) => e.to_string(),
+        other => other.to_string(),
     })?;
-    let email = normalize_email(&raw_email).map_err(|e| format!("email: {e}"))?;
-    Ok(Some((email, checked)))
+    Ok(Some((checked.email().to_owned(), checked)))
 }
 
 /// Line numbers of records. The `csv` crate's own `Position::line` counts a record from
