@@ -116,6 +116,11 @@ impl Checked {
     pub fn email(&self) -> &str {
         &self.email
     }
+
+    /// The non-identifying attributes, checked.
+    pub fn attributes(&self) -> &Map<String, Value> {
+        &self.attributes
+    }
 }
 
 /// Checks every field; nothing is stored.

@@ -72,7 +72,9 @@ pub enum EmailError {
     LocalPartTooLong,
     /// Angle brackets, with or without a display name (`Bob <bob@example.org>`,
     /// `<bob@example.org>`): a mail header's form, not an address.
-    #[error("it has angle brackets or a display name: give the bare address only, as name@example.org")]
+    #[error(
+        "it has angle brackets or a display name: give the bare address only, as name@example.org"
+    )]
     AngleBrackets,
     /// A comment in parentheses (`bob(home)@example.org`).
     #[error("it has a comment in parentheses: give the bare address only, as name@example.org")]
@@ -93,7 +95,9 @@ pub enum EmailError {
     /// The domain has an empty label (a leading, trailing or doubled dot), a label
     /// beginning or ending with a hyphen, or a character other than letters, digits and
     /// hyphens.
-    #[error("the domain is not a domain name (letters, digits and inner hyphens, in labels between single dots)")]
+    #[error(
+        "the domain is not a domain name (letters, digits and inner hyphens, in labels between single dots)"
+    )]
     DomainName,
     /// A stored address is not in normalised form (not trimmed or not lower-case); only
     /// [`stored_email_violation`] reports it, [`normalize_email`] never does.
@@ -365,7 +369,10 @@ mod tests {
             ("Bob.Smith@Example.ORG", "bob.smith@example.org"),
             ("bob+news@example.org", "bob+news@example.org"),
             ("o'neil@example.ie", "o'neil@example.ie"),
-            ("a!#$%&'*+-/=?^_`{|}~z@example.org", "a!#$%&'*+-/=?^_`{|}~z@example.org"),
+            (
+                "a!#$%&'*+-/=?^_`{|}~z@example.org",
+                "a!#$%&'*+-/=?^_`{|}~z@example.org",
+            ),
             ("x@localhost", "x@localhost"),
             ("x@a-b.c-d.example", "x@a-b.c-d.example"),
             ("x@123.example", "x@123.example"),
@@ -392,7 +399,11 @@ mod tests {
             canonical_email("\"Bob\"@example.org").as_deref(),
             Ok("\"bob\"@example.org")
         );
-        for raw in ["bob@example.org", "Jürgen@Bücher.Example", "a.b+c@x.example"] {
+        for raw in [
+            "bob@example.org",
+            "Jürgen@Bücher.Example",
+            "a.b+c@x.example",
+        ] {
             assert_eq!(canonical_email(raw), normalize_email(raw), "{raw:?}");
         }
     }

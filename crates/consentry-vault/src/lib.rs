@@ -66,7 +66,8 @@ mod primitives;
 mod ring;
 
 pub use email::{
-    EmailError, MAX_EMAIL_LEN, MAX_LOCAL_LEN, canonical_email, normalize_email, stored_email_violation,
+    EmailError, MAX_EMAIL_LEN, MAX_LOCAL_LEN, canonical_email, normalize_email,
+    stored_email_violation,
 };
 pub use error::VaultError;
 pub use identity::Identity;
