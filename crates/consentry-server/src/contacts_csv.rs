@@ -15,7 +15,10 @@
 //! Export ([`Export`]) is pseudonymous: pseudonym, category, creation time, attributes
 //! and the consent status per purpose; identity never leaves the vault this way. It pages
 //! through the book in pseudonym order, so a large book is never held at once; the
-//! columns are fixed by a first pass over the book when the export starts.
+//! columns are fixed by a first pass over the book when the export starts. A cell a
+//! spreadsheet would take for a formula (`=`, `+`, `-`, `@`, tab, CR first) is written
+//! with a leading single quote and quoted (OWASP's rule), and the import takes that quote
+//! off attribute cells again, so a round trip keeps the value (docs/csv.md).
 
 use crate::contacts::{self, Checked, ContactError, ContactInput, Created};
 use consentry_core::event::ConsentState;
