@@ -863,7 +863,9 @@ fn rewrapped(row: &RewrapRow, old: &MasterKey, new: &MasterKey) -> Result<Rewrap
             let identity = key
                 .open(&row.tenant, &row.id, sealed)
                 .map_err(|e| format!("its identity does not open: {e}"))?;
-            let email = consentry_vault::normalize_email(&identity.email)
+            // The form it was indexed on, grammar or not: a row written before the
+            // address grammar keeps its index (a whole-store check reports it).
+            let email = consentry_vault::canonical_email(&identity.email)
                 .map_err(|e| format!("its stored address: {e}"))?;
             Some(new_keys.blind_index(&email))
         }

@@ -4,7 +4,7 @@
 use consentry_core::ids::{SubjectId, TenantId};
 use consentry_core::proof::RecipientCategory;
 use consentry_store::{ContactRow, KeyedForm, KeyedInsert, NewContact, Store, StoreError};
-use consentry_vault::{Identity, TenantKeys, normalize_email};
+use consentry_vault::{EmailError, Identity, TenantKeys, VaultError, normalize_email};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -44,6 +44,11 @@ pub enum ContactError {
     /// A value is not acceptable (the message names the field, never its value).
     #[error("{0}")]
     Invalid(String),
+    /// The e-mail address breaks the address grammar (`consentry_vault::normalize_email`):
+    /// its own problem type, with the rule named, since a client may act on it (strip a
+    /// display name) where it cannot on other values.
+    #[error("email: not a usable e-mail address: {0}")]
+    Email(EmailError),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -106,10 +111,24 @@ pub struct Checked {
     category: RecipientCategory,
 }
 
+impl Checked {
+    /// The address, normalised: what the blind index and the mailer use.
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+
+    /// The non-identifying attributes, checked.
+    pub fn attributes(&self) -> &Map<String, Value> {
+        &self.attributes
+    }
+}
+
 /// Checks every field; nothing is stored.
 pub fn check(input: ContactInput) -> Result<Checked, ContactError> {
-    let email =
-        normalize_email(&input.email).map_err(|e| ContactError::Invalid(format!("email: {e}")))?;
+    let email = normalize_email(&input.email).map_err(|e| match e {
+        VaultError::BadEmail(rule) => ContactError::Email(rule),
+        other => ContactError::Invalid(format!("email: {other}")),
+    })?;
     check_len("name", &input.name, 200)?;
     check_len("address", &input.address, 500)?;
     check_len("phone", &input.phone, 40)?;

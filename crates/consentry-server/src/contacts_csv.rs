@@ -15,7 +15,10 @@
 //! Export ([`Export`]) is pseudonymous: pseudonym, category, creation time, attributes
 //! and the consent status per purpose; identity never leaves the vault this way. It pages
 //! through the book in pseudonym order, so a large book is never held at once; the
-//! columns are fixed by a first pass over the book when the export starts.
+//! columns are fixed by a first pass over the book when the export starts. A cell a
+//! spreadsheet would take for a formula (`=`, `+`, `-`, `@`, tab, CR first) is written
+//! with a leading single quote and quoted (OWASP's rule), and the import takes that quote
+//! off attribute cells again, so a round trip keeps the value (docs/csv.md).
 
 use crate::contacts::{self, Checked, ContactError, ContactInput, Created};
 use consentry_core::event::ConsentState;
@@ -23,7 +26,7 @@ use consentry_core::ids::{SubjectId, TenantId};
 use consentry_core::proof::RecipientCategory;
 use consentry_core::time::Timestamp;
 use consentry_store::{ExportContact, StatusRow, Store, StoreError};
-use consentry_vault::{TenantKeys, normalize_email};
+use consentry_vault::TenantKeys;
 use futures_util::StreamExt as _;
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -230,7 +233,8 @@ fn row(columns: &[Column], record: &csv::ByteRecord) -> Result<Option<(String, C
             Column::Phone => input.phone = Some(value.to_owned()),
             Column::Category => input.category = Some(category(value)?),
             Column::Attr(n) => {
-                attributes.insert(n.clone(), Value::String(value.to_owned()));
+                // A cell the export neutralised (`'=…`) comes back as the value it was.
+                attributes.insert(n.clone(), Value::String(unneutralise(value).to_owned()));
             }
         }
     }
@@ -240,13 +244,11 @@ fn row(columns: &[Column], record: &csv::ByteRecord) -> Result<Option<(String, C
     if !attributes.is_empty() {
         input.attributes = Some(attributes);
     }
-    let raw_email = input.email.clone();
     let checked = contacts::check(input).map_err(|e| match e {
-        ContactError::Invalid(m) => m,
         ContactError::Store(e) => e.to_string(),
+        other => other.to_string(),
     })?;
-    let email = normalize_email(&raw_email).map_err(|e| format!("email: {e}"))?;
-    Ok(Some((email, checked)))
+    Ok(Some((checked.email().to_owned(), checked)))
 }
 
 /// Line numbers of records. The `csv` crate's own `Position::line` counts a record from
@@ -592,15 +594,54 @@ pub struct Export {
     rows: u64,
 }
 
-fn writer() -> csv::Writer<Vec<u8>> {
-    csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new())
+/// The characters that make a spreadsheet read a cell as a formula (OWASP's "CSV
+/// Injection" rule): `=`, `+`, `-`, `@`, tab and carriage return.
+const FORMULA_LEAD: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Whether the export neutralises a cell: it begins with a formula character, or with
+/// single quotes and then one. The second case is not a formula, but neutralising it too
+/// makes the rule reversible — [`unneutralise`] takes exactly one quote off exactly the
+/// cells this prefixed — so a re-imported export gives back the stored value.
+fn needs_neutralising(cell: &str) -> bool {
+    cell.trim_start_matches('\'').starts_with(FORMULA_LEAD)
 }
 
-fn finish(w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, ExportError> {
-    w.into_inner()
-        .map_err(|e| ExportError::Write(e.error().to_string()))
+/// An import cell as the export wrote it back to its value: one leading single quote
+/// taken off a cell that begins with quotes and then a formula character (see
+/// [`needs_neutralising`]). Any other cell is left as it is.
+fn unneutralise(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if needs_neutralising(rest) => rest,
+        _ => cell,
+    }
+}
+
+/// Appends one CSV record (RFC 4180, CRLF). A cell holding a quote, comma or line break
+/// is quoted; a cell a spreadsheet would take for a formula is prefixed with a single
+/// quote **and** quoted, as OWASP's rule asks (a spreadsheet then shows the text and
+/// evaluates nothing). Written by hand because the `csv` crate cannot quote one cell of a
+/// record and not the others.
+fn write_record(out: &mut Vec<u8>, cells: &[String]) {
+    for (i, cell) in cells.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let neutralise = needs_neutralising(cell);
+        if neutralise
+            || cell.contains(['"', ',', '\r', '\n'])
+            || (cells.len() == 1 && cell.is_empty())
+        {
+            out.push(b'"');
+            if neutralise {
+                out.push(b'\'');
+            }
+            out.extend_from_slice(cell.replace('"', "\"\"").as_bytes());
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(cell.as_bytes());
+        }
+    }
+    out.extend_from_slice(b"\r\n");
 }
 
 fn cell(v: &Value) -> String {
@@ -654,15 +695,15 @@ impl Export {
 
     /// The header row.
     pub fn header(&self) -> Result<Vec<u8>, ExportError> {
-        let mut w = writer();
+        let mut out = Vec::new();
         let mut cols: Vec<String> = ["id", "category", "created_at", "erased"]
             .iter()
             .map(|s| (*s).to_owned())
             .collect();
         cols.extend(self.attributes.iter().map(|a| format!("attr.{a}")));
         cols.extend(self.purposes.iter().map(|p| format!("consent.{p}")));
-        w.write_record(&cols)?;
-        finish(w)
+        write_record(&mut out, &cols);
+        Ok(out)
     }
 
     fn record(&self, c: &ExportContact, statuses: &[StatusRow]) -> Vec<String> {
@@ -723,12 +764,12 @@ impl Export {
         } else {
             self.store.statuses(&self.tenant, &ids).await?
         };
-        let mut w = writer();
+        let mut out = Vec::new();
         for c in &page {
-            w.write_record(self.record(c, &statuses))?;
+            write_record(&mut out, &self.record(c, &statuses));
         }
         self.rows += page.len() as u64;
-        Ok(Some(finish(w)?))
+        Ok(Some(out))
     }
 }
 
@@ -898,5 +939,77 @@ mod tests {
         let bytes = vec![b'a'; MAX_BYTES + 1];
         let e = parse(&bytes).expect_err("refused");
         assert_eq!(e[0].line, 0);
+    }
+
+    fn written(cells: &[&str]) -> String {
+        let mut out = Vec::new();
+        write_record(
+            &mut out,
+            &cells.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>(),
+        );
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn export_cells_that_lead_with_a_formula_character_are_neutralised_and_quoted() {
+        assert_eq!(
+            written(&["sub_1", "=HYPERLINK(\"http://x.example\",\"y\")", "north"]),
+            "sub_1,\"'=HYPERLINK(\"\"http://x.example\"\",\"\"y\"\")\",north\r\n"
+        );
+        for lead in ["=", "+", "-", "@", "\t", "\r"] {
+            let cell = format!("{lead}1+1");
+            let expected = format!("\"'{}\"\r\n", cell);
+            assert_eq!(
+                written(&[&cell, ""]),
+                format!("{}{}", expected.trim_end_matches("\r\n"), ",\r\n"),
+                "{lead:?}"
+            );
+        }
+        // Already quoted-and-formula-like: one more quote, so the import can undo it.
+        assert_eq!(written(&["'=1", "x"]), "\"''=1\",x\r\n");
+        // Nothing else changes.
+        assert_eq!(
+            written(&["a", "'quoted", "1=1", "a,b", ""]),
+            "a,'quoted,1=1,\"a,b\",\r\n"
+        );
+    }
+
+    #[test]
+    fn an_exported_cell_read_back_by_the_import_is_the_stored_value() {
+        let values = [
+            "=HYPERLINK(\"http://evil.example\",\"click\")",
+            "+33 1 23 45 67 89",
+            "-5",
+            "@SUM(A1:A2)",
+            "\tcmd",
+            "\r=1",
+            "'=1",
+            "''+x",
+            "'",
+            "'plain",
+            "plain",
+            "a \"quoted\" word, with a comma",
+            "",
+        ];
+        for v in values {
+            let line = written(&[v, "end"]);
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(line.as_bytes());
+            let record = reader.records().next().unwrap().unwrap();
+            let cell = &record[0];
+            assert!(!cell.starts_with(FORMULA_LEAD), "{v:?} left as {cell:?}");
+            assert_eq!(unneutralise(cell), v, "{v:?} via {line:?}");
+        }
+    }
+
+    #[test]
+    fn the_import_undoes_the_exports_neutralising_quote_in_attributes_only() {
+        let rows = ok(
+            "email,name,attr.link,attr.note\r\na@example.org,'=x,\"'=HYPERLINK(\"\"http://e.example\"\")\",'plain\r\n",
+        );
+        let attrs = rows[0].checked.attributes();
+        assert_eq!(attrs["link"], "=HYPERLINK(\"http://e.example\")");
+        assert_eq!(attrs["note"], "'plain");
     }
 }

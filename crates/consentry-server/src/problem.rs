@@ -78,6 +78,19 @@ impl Problem {
         )
     }
 
+    /// 422 `invalid-email`: the address breaks the one address grammar (a bare
+    /// addr-spec, see `consentry_vault::normalize_email`). `rule` names the rule broken
+    /// (`angle-brackets`, `quoted`, …); the detail says it in words, never with the address.
+    pub fn invalid_email(rule: consentry_vault::EmailError) -> Problem {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-email",
+            "Invalid e-mail address",
+            format!("email: not a usable e-mail address: {rule}"),
+        )
+        .with("rule", rule.rule())
+    }
+
     /// 404.
     pub fn not_found(what: &str) -> Problem {
         Problem::new(
@@ -158,6 +171,7 @@ impl From<crate::contacts::ContactError> for Problem {
     fn from(e: crate::contacts::ContactError) -> Problem {
         match e {
             crate::contacts::ContactError::Invalid(m) => Problem::invalid(m),
+            crate::contacts::ContactError::Email(rule) => Problem::invalid_email(rule),
             crate::contacts::ContactError::Store(e) => Problem::from(e),
         }
     }

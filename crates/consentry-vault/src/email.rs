@@ -1,20 +1,49 @@
-//! E-mail normalisation, the input of the blind index.
+//! E-mail addresses: the one grammar every entry point accepts, and the normalisation
+//! that is the input of the blind index.
 //!
-//! Two spellings of one mailbox must give one blind index, or the address book holds the
-//! same person twice, a portal sign-in finds no consents, and an erasure misses a copy.
-//! So the address is trimmed and lower-cased **as a whole**, local part included.
-//! RFC 5321 lets a server treat `Alice@x` and `alice@x` as different mailboxes, but no
-//! mainstream provider does, and for a consent ledger a missed duplicate is the worse
-//! error. Nothing else is rewritten: no dot or `+tag` folding (provider-specific, and it
-//! would merge mailboxes that really are different), no IDNA conversion (an
-//! internationalised domain is kept as given, lower-cased with Unicode's case rules, so
-//! `bücher.example` and `xn--bcher-kva.example` index differently).
+//! **One grammar.** An address enters the ledger through the API, CSV import, the staff
+//! forms, the portal sign-in and the CLI, and every one of them calls [`normalize_email`].
+//! It accepts a *bare* address only — RFC 5321's `Mailbox` without its quoted-string and
+//! address-literal forms, widened to UTF-8 as RFC 6531 does:
 //!
-//! The checks are deliberately few and structural (one `@`, non-empty parts, the RFC 5321
-//! length limits, no whitespace or control characters); whether the mailbox exists is
-//! learnt by sending to it.
+//! ```text
+//! address = local "@" domain
+//! local   = atom *("." atom)                   ; a dot-string: no leading, trailing
+//! atom    = 1*(ALPHA / DIGIT / "!" / "#" / "$" ; or doubled dot
+//!             / "%" / "&" / "'" / "*" / "+" / "-" / "/" / "=" / "?" / "^" / "_"
+//!             / "`" / "{" / "|" / "}" / "~" / non-ASCII)
+//! domain  = label *("." label)                 ; no trailing dot
+//! label   = (ALPHA / DIGIT / non-ASCII) [*(ALPHA / DIGIT / "-" / non-ASCII)
+//!                                        (ALPHA / DIGIT / non-ASCII)]
+//! ```
+//!
+//! So no display name (`Bob <bob@example.org>`), no angle brackets (`<bob@example.org>`),
+//! no comments (`bob(home)@example.org`), no quoted local part (`"bob"@example.org`) and
+//! no address literal (`bob@[192.0.2.1]`). Why: a mail library reads
+//! `<bob@example.org>` as the mailbox `bob@example.org` and delivers there, while the
+//! blind index is of the text as given — the book would hold bob twice, and the copy his
+//! portal sign-in cannot find would collect consents. With the grammar, the text indexed
+//! is the mailbox delivered to.
+//!
+//! **Normalisation.** Two spellings of one mailbox must give one blind index, or the
+//! address book holds the same person twice, a portal sign-in finds no consents, and an
+//! erasure misses a copy. So the address is trimmed and lower-cased **as a whole**, local
+//! part included. RFC 5321 lets a server treat `Alice@x` and `alice@x` as different
+//! mailboxes, but no mainstream provider does, and for a consent ledger a missed duplicate
+//! is the worse error. Nothing else is rewritten: no dot or `+tag` folding
+//! (provider-specific, and it would merge mailboxes that really are different), no IDNA
+//! conversion (an internationalised domain is kept as given, lower-cased with Unicode's
+//! case rules, so `bücher.example` and `xn--bcher-kva.example` index differently). Blind
+//! indexes and sealed address commitments were made on that form, so it must not change:
+//! [`canonical_email`] is that normalisation alone, for addresses already stored.
+//!
+//! Whether the mailbox exists is learnt by sending to it. Rows written before the
+//! grammar (it came after the normalisation) may break it; [`stored_email_violation`]
+//! tells which rule a stored address breaks, for a whole-store check.
 
 /// What is wrong with an e-mail address. Never includes the address.
+///
+/// [`EmailError::rule`] names the rule in a stable, machine-readable spelling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum EmailError {
     /// Nothing but whitespace.
@@ -23,7 +52,7 @@ pub enum EmailError {
     /// No `@`.
     #[error("it has no @")]
     MissingAt,
-    /// More than one `@` (quoted local parts containing `@` are not accepted).
+    /// More than one `@`.
     #[error("it has more than one @")]
     SeveralAt,
     /// Nothing before the `@`.
@@ -41,6 +70,64 @@ pub enum EmailError {
     /// Local part longer than 64 bytes once normalised (RFC 5321 §4.5.3.1.1).
     #[error("the part before @ is longer than 64 bytes")]
     LocalPartTooLong,
+    /// Angle brackets, with or without a display name (`Bob <bob@example.org>`,
+    /// `<bob@example.org>`): a mail header's form, not an address.
+    #[error(
+        "it has angle brackets or a display name: give the bare address only, as name@example.org"
+    )]
+    AngleBrackets,
+    /// A comment in parentheses (`bob(home)@example.org`).
+    #[error("it has a comment in parentheses: give the bare address only, as name@example.org")]
+    Comment,
+    /// Double quotes: a quoted local part (`"bob"@example.org`) is not accepted.
+    #[error("it has double quotes: quoted local parts are not accepted")]
+    Quoted,
+    /// An address literal in square brackets (`bob@[192.0.2.1]`) instead of a domain name.
+    #[error("its domain is an address literal in brackets, not a domain name")]
+    DomainLiteral,
+    /// The part before `@` begins or ends with a dot, or has two dots in a row.
+    #[error("the part before @ begins or ends with a dot or has two dots in a row")]
+    LocalPartDots,
+    /// The part before `@` has a character RFC 5322 allows only inside quotes
+    /// (`,`, `;`, `:`, `\`, …).
+    #[error("the part before @ has a character not allowed in an address")]
+    LocalPartCharacter,
+    /// The domain has an empty label (a leading, trailing or doubled dot), a label
+    /// beginning or ending with a hyphen, or a character other than letters, digits and
+    /// hyphens.
+    #[error(
+        "the domain is not a domain name (letters, digits and inner hyphens, in labels between single dots)"
+    )]
+    DomainName,
+    /// A stored address is not in normalised form (not trimmed or not lower-case); only
+    /// [`stored_email_violation`] reports it, [`normalize_email`] never does.
+    #[error("it is not in normalised form (trimmed and lower-case)")]
+    NotNormalised,
+}
+
+impl EmailError {
+    /// The rule broken, as a stable slug (`angle-brackets`, `quoted`, …) that clients and
+    /// reports may match on; the message may change, this does not.
+    pub fn rule(self) -> &'static str {
+        match self {
+            EmailError::Empty => "empty",
+            EmailError::MissingAt => "missing-at",
+            EmailError::SeveralAt => "several-at",
+            EmailError::EmptyLocalPart => "empty-local-part",
+            EmailError::EmptyDomain => "empty-domain",
+            EmailError::Whitespace => "whitespace",
+            EmailError::TooLong => "too-long",
+            EmailError::LocalPartTooLong => "local-part-too-long",
+            EmailError::AngleBrackets => "angle-brackets",
+            EmailError::Comment => "comment",
+            EmailError::Quoted => "quoted",
+            EmailError::DomainLiteral => "domain-literal",
+            EmailError::LocalPartDots => "local-part-dots",
+            EmailError::LocalPartCharacter => "local-part-character",
+            EmailError::DomainName => "domain-name",
+            EmailError::NotNormalised => "not-normalised",
+        }
+    }
 }
 
 /// Longest address, in bytes, once normalised.
@@ -48,18 +135,47 @@ pub const MAX_EMAIL_LEN: usize = 254;
 /// Longest local part, in bytes, once normalised.
 pub const MAX_LOCAL_LEN: usize = 64;
 
-/// Normalises an e-mail address for storage and for the blind index: trims surrounding
-/// whitespace, checks its structure and lower-cases all of it (see the module
-/// documentation for why the local part too).
+/// Checks an address against the grammar and normalises it for storage and for the blind
+/// index: trims surrounding whitespace, checks it is a bare address (see the module
+/// documentation) and lower-cases all of it. Every entry point for an address calls this.
 ///
 /// # Errors
 ///
 /// [`VaultError::BadEmail`](crate::VaultError::BadEmail) with the reason.
 pub fn normalize_email(raw: &str) -> Result<String, crate::VaultError> {
-    Ok(normalize(raw)?)
+    let normalized = canonical(raw, true)?;
+    grammar(&normalized)?;
+    Ok(normalized)
 }
 
-fn normalize(raw: &str) -> Result<String, EmailError> {
+/// The normalisation alone (trim, structural checks, lower-case), without the grammar:
+/// the form blind indexes and commitments are computed on. For addresses already stored
+/// (re-indexing them under a new master key must give what they were indexed as, even if
+/// written before the grammar); never for an address entering the ledger.
+///
+/// # Errors
+///
+/// [`VaultError::BadEmail`](crate::VaultError::BadEmail) with the reason.
+pub fn canonical_email(raw: &str) -> Result<String, crate::VaultError> {
+    Ok(canonical(raw, false)?)
+}
+
+/// Which rule a **stored** address (one written by an earlier release, already
+/// normalised) breaks, or `None` if [`normalize_email`] would accept it and give it back
+/// unchanged. For a whole-store check: rows written before the grammar existed may hold
+/// `<bob@example.org>` beside `bob@example.org`. The result never includes the address.
+pub fn stored_email_violation(stored: &str) -> Option<EmailError> {
+    match canonical(stored, true).and_then(|n| grammar(&n).map(|()| n)) {
+        Err(e) => Some(e),
+        Ok(n) if n != stored => Some(EmailError::NotNormalised),
+        Ok(_) => None,
+    }
+}
+
+/// Trims, checks the structure (and, with `forms`, the header forms first, so that
+/// `Bob <bob@example.org>` is named for its brackets rather than its space) and
+/// lower-cases.
+fn canonical(raw: &str, forms: bool) -> Result<String, EmailError> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Err(EmailError::Empty);
@@ -68,6 +184,17 @@ fn normalize(raw: &str) -> Result<String, EmailError> {
     // result; this bound only keeps absurd input from being worked on.
     if trimmed.len() > 4 * MAX_EMAIL_LEN {
         return Err(EmailError::TooLong);
+    }
+    if forms {
+        if trimmed.contains(['<', '>']) {
+            return Err(EmailError::AngleBrackets);
+        }
+        if trimmed.contains(['(', ')']) {
+            return Err(EmailError::Comment);
+        }
+        if trimmed.contains('"') {
+            return Err(EmailError::Quoted);
+        }
     }
     if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(EmailError::Whitespace);
@@ -95,6 +222,45 @@ fn normalize(raw: &str) -> Result<String, EmailError> {
         return Err(EmailError::TooLong);
     }
     Ok(format!("{local}@{domain}"))
+}
+
+/// RFC 5322 `atext`, widened to every non-ASCII character as RFC 6531/6532 do (control
+/// and whitespace characters were refused before).
+fn atext(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || !c.is_ascii()
+}
+
+/// A domain label's letter or digit: ASCII, or any non-ASCII character (a U-label is
+/// kept as given: no IDNA conversion, see the module documentation).
+fn let_dig(c: char) -> bool {
+    c.is_ascii_alphanumeric() || !c.is_ascii()
+}
+
+/// The grammar on an address [`canonical`] accepted with the header forms refused (one
+/// `@`, no whitespace, brackets, parentheses or quotes).
+fn grammar(normalized: &str) -> Result<(), EmailError> {
+    let Some((local, domain)) = normalized.split_once('@') else {
+        return Err(EmailError::MissingAt);
+    };
+    if local.split('.').any(str::is_empty) {
+        return Err(EmailError::LocalPartDots);
+    }
+    if !local.chars().all(|c| c == '.' || atext(c)) {
+        return Err(EmailError::LocalPartCharacter);
+    }
+    if domain.starts_with('[') || domain.ends_with(']') {
+        return Err(EmailError::DomainLiteral);
+    }
+    let label_ok = |label: &str| {
+        let (Some(first), Some(last)) = (label.chars().next(), label.chars().last()) else {
+            return false;
+        };
+        let_dig(first) && let_dig(last) && label.chars().all(|c| c == '-' || let_dig(c))
+    };
+    if !domain.split('.').all(label_ok) {
+        return Err(EmailError::DomainName);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -133,7 +299,7 @@ mod tests {
             ("   ", EmailError::Empty),
             ("alice.example.com", EmailError::MissingAt),
             ("a@b@example.com", EmailError::SeveralAt),
-            ("\"a@b\"@example.com", EmailError::SeveralAt),
+            ("\"a@b\"@example.com", EmailError::Quoted),
             ("@example.com", EmailError::EmptyLocalPart),
             ("alice@", EmailError::EmptyDomain),
             ("alice smith@example.com", EmailError::Whitespace),
@@ -149,6 +315,116 @@ mod tests {
                 "{raw:?}"
             );
         }
+    }
+
+    #[test]
+    fn header_forms_and_quoted_parts_are_refused_by_name() {
+        let cases = [
+            ("<bob@example.org>", EmailError::AngleBrackets),
+            ("Bob <bob@example.org>", EmailError::AngleBrackets),
+            ("\"Bob\" <bob@example.org>", EmailError::AngleBrackets),
+            ("bob@example.org>", EmailError::AngleBrackets),
+            ("<bob>@example.org", EmailError::AngleBrackets),
+            ("bob(home)@example.org", EmailError::Comment),
+            ("bob@example.org (Bob)", EmailError::Comment),
+            ("(c)bob@example.org", EmailError::Comment),
+            ("\"bob\"@example.org", EmailError::Quoted),
+            ("\"bob smith\"@example.org", EmailError::Quoted),
+            ("bob@[192.0.2.1]", EmailError::DomainLiteral),
+            ("bob@[ipv6:2001:db8::1]", EmailError::DomainLiteral),
+            (".bob@example.org", EmailError::LocalPartDots),
+            ("bob.@example.org", EmailError::LocalPartDots),
+            ("bob..smith@example.org", EmailError::LocalPartDots),
+            ("bob,smith@example.org", EmailError::LocalPartCharacter),
+            ("bob;@example.org", EmailError::LocalPartCharacter),
+            ("bob:x@example.org", EmailError::LocalPartCharacter),
+            ("bob\\x@example.org", EmailError::LocalPartCharacter),
+            ("bob[1]@example.org", EmailError::LocalPartCharacter),
+            ("bob@example..org", EmailError::DomainName),
+            ("bob@.example.org", EmailError::DomainName),
+            ("bob@example.org.", EmailError::DomainName),
+            ("bob@-example.org", EmailError::DomainName),
+            ("bob@example-.org", EmailError::DomainName),
+            ("bob@exa_mple.org", EmailError::DomainName),
+            ("bob@example.org,eve@example.net", EmailError::SeveralAt),
+            ("bob@example.org;", EmailError::DomainName),
+            ("bob@exa[mple.org", EmailError::DomainName),
+            ("mailto:bob@example.org", EmailError::LocalPartCharacter),
+        ];
+        for (raw, reason) in cases {
+            assert_eq!(
+                normalize_email(raw),
+                Err(VaultError::BadEmail(reason)),
+                "{raw:?}"
+            );
+            let shown = format!("{reason}");
+            assert!(!shown.contains("bob"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn bare_addresses_of_every_kind_are_accepted() {
+        let cases = [
+            ("bob@example.org", "bob@example.org"),
+            ("Bob.Smith@Example.ORG", "bob.smith@example.org"),
+            ("bob+news@example.org", "bob+news@example.org"),
+            ("o'neil@example.ie", "o'neil@example.ie"),
+            (
+                "a!#$%&'*+-/=?^_`{|}~z@example.org",
+                "a!#$%&'*+-/=?^_`{|}~z@example.org",
+            ),
+            ("x@localhost", "x@localhost"),
+            ("x@a-b.c-d.example", "x@a-b.c-d.example"),
+            ("x@123.example", "x@123.example"),
+            ("x@xn--bcher-kva.example", "x@xn--bcher-kva.example"),
+            // Internationalised: kept as given, lower-cased, no IDNA conversion.
+            ("Jürgen@Bücher.Example", "jürgen@bücher.example"),
+            ("用户@例子.广告", "用户@例子.广告"),
+            ("Δοκιμή@Παράδειγμα.Δοκιμή", "δοκιμή@παράδειγμα.δοκιμή"),
+        ];
+        for (raw, normalized) in cases {
+            assert_eq!(normalize_email(raw).as_deref(), Ok(normalized), "{raw:?}");
+            assert_eq!(stored_email_violation(normalized), None, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn the_canonical_form_of_old_rows_is_unchanged() {
+        // Rows written before the grammar keep the form their blind index was made on.
+        assert_eq!(
+            canonical_email(" <Bob@Example.org> ").as_deref(),
+            Ok("<bob@example.org>")
+        );
+        assert_eq!(
+            canonical_email("\"Bob\"@example.org").as_deref(),
+            Ok("\"bob\"@example.org")
+        );
+        for raw in [
+            "bob@example.org",
+            "Jürgen@Bücher.Example",
+            "a.b+c@x.example",
+        ] {
+            assert_eq!(canonical_email(raw), normalize_email(raw), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn stored_rows_that_break_the_grammar_are_named() {
+        let cases = [
+            ("<bob@example.org>", Some(EmailError::AngleBrackets)),
+            ("\"bob\"@example.org", Some(EmailError::Quoted)),
+            ("bob(x)@example.org", Some(EmailError::Comment)),
+            ("bob..x@example.org", Some(EmailError::LocalPartDots)),
+            ("bob@[192.0.2.1]", Some(EmailError::DomainLiteral)),
+            ("Bob@example.org", Some(EmailError::NotNormalised)),
+            (" bob@example.org", Some(EmailError::NotNormalised)),
+            ("bob@example.org", None),
+            ("jürgen@bücher.example", None),
+        ];
+        for (stored, rule) in cases {
+            assert_eq!(stored_email_violation(stored), rule, "{stored:?}");
+        }
+        assert_eq!(EmailError::AngleBrackets.rule(), "angle-brackets");
     }
 
     #[test]

@@ -35,7 +35,7 @@ use crate::primitives::{
     self, DEK_LABEL, DOCUMENT_LABEL, HEADER_LEN, IDENTITY_LABEL, SALT, TAG_LEN, VERSION,
     hkdf_sha256, hmac_sha256,
 };
-use crate::{VaultError, normalize_email};
+use crate::{VaultError, canonical_email};
 
 /// Length of every key in the vault.
 const KEY_LEN: usize = 32;
@@ -284,7 +284,7 @@ impl TenantKeys {
     }
 
     /// The blind index of an e-mail address already normalised with
-    /// [`normalize_email`]: HMAC-SHA256 under the tenant's blind-index key.
+    /// [`normalize_email`](crate::normalize_email) (or [`canonical_email`] for a stored one): HMAC-SHA256 under the tenant's blind-index key.
     ///
     /// Equal addresses give equal indexes within a tenant, so the address book can be
     /// de-duplicated and a portal sign-in found without decrypting anything; across
@@ -294,8 +294,8 @@ impl TenantKeys {
     /// does not neutralise it, so an erasure must delete it too.
     pub fn blind_index(&self, normalized_email: &str) -> [u8; 32] {
         debug_assert!(
-            normalize_email(normalized_email).as_deref() == Ok(normalized_email),
-            "blind_index needs an address normalised with normalize_email"
+            canonical_email(normalized_email).as_deref() == Ok(normalized_email),
+            "blind_index needs an address normalised with normalize_email or canonical_email"
         );
         hmac_sha256(&self.blind_index_key, &[normalized_email.as_bytes()])
     }
@@ -549,6 +549,7 @@ impl fmt::Debug for SubjectKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::normalize_email;
     use rand_chacha::ChaCha20Rng;
     use rand_core::SeedableRng as _;
     use std::collections::BTreeMap;

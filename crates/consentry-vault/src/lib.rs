@@ -65,7 +65,10 @@ mod keys;
 mod primitives;
 mod ring;
 
-pub use email::{EmailError, MAX_EMAIL_LEN, MAX_LOCAL_LEN, normalize_email};
+pub use email::{
+    EmailError, MAX_EMAIL_LEN, MAX_LOCAL_LEN, canonical_email, normalize_email,
+    stored_email_violation,
+};
 pub use error::VaultError;
 pub use identity::Identity;
 pub use keys::{LinkKey, MasterKey, SubjectKey, TenantKeys, WrappedKey, rewrap};

@@ -607,12 +607,13 @@ fn vault_problem(keys: &CheckKeys, row: &consentry_store::VaultScanRow) -> Optio
     }
 }
 
-/// HOOK (issue 15, item 2, "one address grammar"): rows written before the address
-/// grammar that break it are to be reported here, as "its address breaks the address
-/// grammar (RULE)" — never with the address itself. The grammar function belongs to the
-/// vault's address module and is not on this branch yet; until it is, no row is reported.
-fn address_grammar_problem(_email: &str) -> Option<String> {
-    None
+/// A row written before the address grammar (`consentry_vault::normalize_email`) whose
+/// address breaks it, or is not in its normalised form: reported by the rule's name,
+/// never with the address itself. Such a contact may duplicate another one; see
+/// docs/operations.md.
+fn address_grammar_problem(email: &str) -> Option<String> {
+    consentry_vault::stored_email_violation(email)
+        .map(|e| format!("its address breaks the address grammar ({})", e.rule()))
 }
 
 fn evidence_problem(keys: &CheckKeys, row: &consentry_store::EvidenceScanRow) -> Option<String> {

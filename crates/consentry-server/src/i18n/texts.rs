@@ -186,8 +186,8 @@ texts! {
         "We will e-mail you a link that works once, for 15 minutes.";
     NotAValidAddress = "Adresse non valable",
         "Not a valid address";
-    EnterACompleteE = "Saisissez une adresse e-mail complète, par exemple nom@exemple.fr.",
-        "Enter a complete e-mail address, for example name@example.com.";
+    EnterACompleteE = "Saisissez l'adresse e-mail seule, par exemple nom@exemple.fr, sans nom, chevrons ni guillemets.",
+        "Enter the e-mail address alone, for example name@example.com, without a name, angle brackets or quotes.";
     Back = "Retour",
         "Back";
     TooManyRequests = "Trop de demandes",

@@ -33,7 +33,7 @@ use consentry_core::ids::SubjectId;
 use consentry_core::proof::RecipientCategory;
 use consentry_ledger::{AmendOutcome, On, SubmitError};
 use consentry_store::{BookCursor, BookFilter, BookOrder, ContactRow, StatusRow};
-use consentry_vault::{WrappedKey, normalize_email};
+use consentry_vault::{WrappedKey, canonical_email};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -201,7 +201,10 @@ async fn search(
         return Ok(Ok(Search::None));
     }
     if q.contains('@') {
-        let Ok(normalized) = normalize_email(q) else {
+        // A look-up, not an entry: the canonical form without the address grammar, so
+        // that a contact stored before the grammar (`<bob@example.org>`, reported by a
+        // whole-store check) can still be found, and erased or kept knowingly.
+        let Ok(normalized) = canonical_email(q) else {
             return Ok(Err(html! {
                 (t(lang, Text::ThisIsNotA))
             }));
@@ -631,8 +634,8 @@ fn parse_attributes(
         out.insert(k.to_owned(), value);
     }
     contacts::check_attributes(&out).map_err(|e| match e {
-        ContactError::Invalid(m) => format!("{}{m}", t(lang, Text::Attributes2)),
         ContactError::Store(e) => e.to_string(),
+        other => format!("{}{other}", t(lang, Text::Attributes2)),
     })?;
     Ok(out)
 }
@@ -734,10 +737,8 @@ pub async fn create(
     };
     let checked = match contacts::check(input) {
         Ok(c) => c,
-        Err(ContactError::Invalid(m)) => {
-            return refused(format!("{}{m}", t(lang, Text::Refused2)));
-        }
         Err(ContactError::Store(e)) => return Err(e.into()),
+        Err(other) => return refused(format!("{}{other}", t(lang, Text::Refused2))),
     };
     let now = state.clock.now_ms();
     let keys = state.tenant_keys(&staff.tenant);
@@ -745,7 +746,7 @@ pub async fn create(
         .await
         .map_err(|e| match e {
             ContactError::Store(e) => WebError::from(e),
-            ContactError::Invalid(m) => WebError::bad_detail(lang, &m),
+            other => WebError::bad_detail(lang, &other.to_string()),
         })?;
     match created {
         Created::New(row) => {

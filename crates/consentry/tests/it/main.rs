@@ -4,6 +4,7 @@
 // Tests poll a real server against wall-clock deadlines.
 #![allow(clippy::disallowed_methods)]
 
+mod addresses;
 mod anchoring;
 mod chain;
 mod csv;

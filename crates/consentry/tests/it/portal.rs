@@ -663,6 +663,28 @@ fn walk(db: Db) {
         403
     );
 
+    // A request pending for it at that sender: the portal's erasure cancels it in its own
+    // transaction (as the API's does), so its link answers 410 and records nothing.
+    let r = post(
+        &s.url("/v1/consent-requests"),
+        Some(&key_b),
+        &json!({"contact_id": b, "purpose": "offers", "notice": {"text": "Offers by e-mail."}, "language": "en"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let pending = r.json()["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let request_link = loop {
+        let found = outbox(&env).iter().find_map(|m| {
+            let at = m.find("/c/")?;
+            m.get(at..at + 67).map(str::to_owned)
+        });
+        if let Some(link) = found {
+            break link;
+        }
+        assert!(Instant::now() < deadline, "no e-mail for the request");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+
     // 10. Erase at the second sender: crypto-shredding.
     let wrapped = hex_of(&env, "wrapped_key", &b);
     let sealed = hex_of(&env, "identity", &b);
@@ -697,6 +719,15 @@ fn walk(db: Db) {
     assert_eq!(r.status, 303, "{}", r.text());
     let html = c.call(&s, "GET", "/portal/me?done=erased", None).text();
     assert!(html.contains("was erased"), "{html}");
+    let answered = Client::default().call(&s, "POST", &request_link, Some("decision=granted"));
+    assert_eq!(answered.status, 410, "{}", answered.text());
+    let req = get(
+        &s.url(&format!("/v1/consent-requests/{pending}")),
+        Some(&key_b),
+    )
+    .json();
+    assert_eq!(req["status"], "cancelled", "{req}");
+    assert!(req["proof_id"].is_null(), "{req}");
     assert!(!html.contains("Claire Boulanger-Cliente"));
     assert!(
         html.contains("Claire Fontaine-Durand"),
