@@ -43,6 +43,9 @@ pub struct ServerConfig {
     /// The witnesses the log submits its checkpoints to, the quorum, and what anchoring
     /// does without a witnessed checkpoint.
     pub witnesses: consentry_ledger::witnessing::WitnessSettings,
+    /// The reverse proxies whose `Forwarded` / `X-Forwarded-For` headers name the client
+    /// (none: the peer is the client). See [`crate::client`].
+    pub trusted_proxies: crate::client::TrustedProxies,
 }
 
 impl ServerConfig {
@@ -65,6 +68,7 @@ impl ServerConfig {
             pdf_tsa: None,
             pdf_upgrade_interval: Duration::from_secs(300),
             witnesses: consentry_ledger::witnessing::WitnessSettings::default(),
+            trusted_proxies: crate::client::TrustedProxies::default(),
         }
     }
 }
@@ -81,6 +85,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("smtp", &self.smtp_url.is_some())
             .field("anchoring", &self.anchoring)
             .field("admin_routes", &self.admin_token.is_some())
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
