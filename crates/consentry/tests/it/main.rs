@@ -6,6 +6,7 @@
 
 mod anchoring;
 mod chain;
+mod clients;
 mod csv;
 mod delegated;
 mod disclosure;
