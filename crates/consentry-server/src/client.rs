@@ -71,9 +71,7 @@ pub fn limit_key(ip: IpAddr) -> String {
 /// peers) as the IPv4 address it is.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     }
 }
@@ -137,7 +135,9 @@ impl Cidr {
         match ip {
             IpAddr::V4(v4) => {
                 let bits = u32::from(v4);
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 IpAddr::V4(Ipv4Addr::from(bits & mask))
             }
             IpAddr::V6(v6) => {
@@ -358,8 +358,19 @@ mod tests {
         assert!(v6.contains(ip("2001:db8:ffff::1")) && !v6.contains(ip("2001:db9::1")));
         let all: Cidr = "0.0.0.0/0".parse().unwrap();
         assert!(all.contains(ip("203.0.113.9")));
-        for bad in ["", "10.0.0.0/33", "10.0.0.0/", "10.0.0/8", "x/8", "::/129", "10.0.0.0/+8"] {
-            assert!(matches!(bad.parse::<Cidr>(), Err(CidrError::Syntax(_))), "{bad}");
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "10.0.0.0/",
+            "10.0.0/8",
+            "x/8",
+            "::/129",
+            "10.0.0.0/+8",
+        ] {
+            assert!(
+                matches!(bad.parse::<Cidr>(), Err(CidrError::Syntax(_))),
+                "{bad}"
+            );
         }
         assert_eq!(
             "10.0.0.1/8".parse::<Cidr>(),

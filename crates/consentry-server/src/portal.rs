@@ -20,6 +20,7 @@
 //!   hashes, so it holds no address; it is per instance (several instances behind a load
 //!   balancer each apply it).
 
+use crate::client::ClientIp;
 use crate::i18n::{Text, t};
 use crate::mail::Transport;
 use crate::session::{Principal, SIGN_IN_WINDOW_MS, csrf_ok};
@@ -29,7 +30,6 @@ use consentry_pdf::Language;
 use consentry_store::PortalSession;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncTransport as _, Message};
-use crate::client::ClientIp;
 
 /// How long a sign-in link works: 15 minutes.
 pub const LOGIN_TTL_MS: i64 = 15 * 60 * 1000;
@@ -239,13 +239,19 @@ mod tests {
     #[test]
     fn an_ipv6_client_cannot_escape_its_limit_by_changing_address_in_its_64() {
         let p = Portal::new(None);
-        let client = |i: u16| ClientIp(Some(std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 2, i, 0, 0, 1).into()));
+        let client = |i: u16| {
+            ClientIp(Some(
+                std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 2, i, 0, 0, 1).into(),
+            ))
+        };
         for i in 0..PER_IP {
             assert!(p.allow_login(&format!("x{i}@example.net"), client(i as u16), 5));
         }
         assert!(!p.allow_login("fresh@example.net", client(999), 5));
         // Another /64 is another client.
-        let elsewhere = ClientIp(Some(std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 3, 0, 0, 0, 1).into()));
+        let elsewhere = ClientIp(Some(
+            std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 3, 0, 0, 0, 1).into(),
+        ));
         assert!(p.allow_login("fresh@example.net", elsewhere, 5));
     }
 }

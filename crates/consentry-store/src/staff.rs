@@ -299,9 +299,20 @@ mod tests {
         assert!(store.insert_user(&a, &[7; 32]).await.unwrap());
         assert!(store.insert_user(&b, &[7; 32]).await.unwrap());
         // Still unique within a tenant.
-        assert!(!store.insert_user(&row(&other, "usr_3"), &[7; 32]).await.unwrap());
-        assert_eq!(store.user_by_login(&tenant, &[7; 32]).await.unwrap(), Some(a));
-        assert_eq!(store.user_by_login(&other, &[7; 32]).await.unwrap(), Some(b));
+        assert!(
+            !store
+                .insert_user(&row(&other, "usr_3"), &[7; 32])
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.user_by_login(&tenant, &[7; 32]).await.unwrap(),
+            Some(a)
+        );
+        assert_eq!(
+            store.user_by_login(&other, &[7; 32]).await.unwrap(),
+            Some(b)
+        );
         let third = TenantId::parse("ten_c3").unwrap();
         assert_eq!(store.user_by_login(&third, &[7; 32]).await.unwrap(), None);
     }

@@ -73,8 +73,10 @@ pub async fn home(headers: HeaderMap) -> Response {
     } else {
         index()
     };
-    res.headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("Accept, Accept-Language"));
+    res.headers_mut().insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Accept-Language"),
+    );
     res
 }
 

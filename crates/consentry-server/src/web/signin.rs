@@ -154,7 +154,10 @@ pub async fn login(
         )
     };
     let Ok(normalized) = normalize_email(&form.email) else {
-        return Ok(failed(StatusCode::UNAUTHORIZED, Text::WrongOrganisationAddressOr));
+        return Ok(failed(
+            StatusCode::UNAUTHORIZED,
+            Text::WrongOrganisationAddressOr,
+        ));
     };
     let now = state.clock.now_ms();
     let client_key = client.limit_key();
@@ -175,7 +178,10 @@ pub async fn login(
     let tenant = match sign_in_tenant(&state, &form.tenant).await? {
         SignInTenant::Named(t) => Some(t),
         SignInTenant::Missing => {
-            return Ok(failed(StatusCode::BAD_REQUEST, Text::EnterYourOrganisationS));
+            return Ok(failed(
+                StatusCode::BAD_REQUEST,
+                Text::EnterYourOrganisationS,
+            ));
         }
         SignInTenant::Malformed => None,
     };
@@ -198,7 +204,10 @@ pub async fn login(
         .unwrap_or(false);
     let Some(user) = user.filter(|u| matched && u.disabled_at.is_none()) else {
         tracing::info!(client = ?client_key, "staff sign-in refused");
-        return Ok(failed(StatusCode::UNAUTHORIZED, Text::WrongOrganisationAddressOr));
+        return Ok(failed(
+            StatusCode::UNAUTHORIZED,
+            Text::WrongOrganisationAddressOr,
+        ));
     };
     let new = NewSession::mint();
     let expires = now + Principal::Staff.ttl_ms();

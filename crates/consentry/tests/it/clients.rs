@@ -93,7 +93,11 @@ fn an_untrusted_peers_forwarding_headers_are_ignored() {
         assert_eq!(status, 200);
         passed += 1;
     }
-    assert_eq!(passed, consentry_server::portal::PER_IP, "one bucket: the peer's");
+    assert_eq!(
+        passed,
+        consentry_server::portal::PER_IP,
+        "one bucket: the peer's"
+    );
     assert!(s.logs().contains("127.0.0.1"), "the peer is the client");
 }
 
@@ -101,13 +105,22 @@ fn an_untrusted_peers_forwarding_headers_are_ignored() {
 fn a_bad_trusted_proxy_range_is_refused_at_start() {
     let env = Env::new(Db::Sqlite);
     let out = std::process::Command::new(crate::util::BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--trusted-proxy", "10.0.0.1/8"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--trusted-proxy",
+            "10.0.0.1/8",
+        ])
         .args(env.db_args())
         .output()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--trusted-proxy") && err.contains("after its prefix"), "{err}");
+    assert!(
+        err.contains("--trusted-proxy") && err.contains("after its prefix"),
+        "{err}"
+    );
 }
 
 /// A web-application client: the staff cookie, pages in English.
@@ -117,7 +130,13 @@ struct Staff {
 }
 
 impl Staff {
-    fn call(&mut self, s: &Server, method: &str, path: &str, form: Option<&[(&str, &str)]>) -> crate::util::Page {
+    fn call(
+        &mut self,
+        s: &Server,
+        method: &str,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> crate::util::Page {
         let body = form.map(|f| {
             (
                 "application/x-www-form-urlencoded",
@@ -127,7 +146,12 @@ impl Staff {
         crate::util::staff_send(&mut self.cookie, s, method, path, body, &[])
     }
 
-    fn sign_in(s: &Server, tenant: &str, email: &str, password: &str) -> (Staff, crate::util::Page) {
+    fn sign_in(
+        s: &Server,
+        tenant: &str,
+        email: &str,
+        password: &str,
+    ) -> (Staff, crate::util::Page) {
         let mut w = Staff::default();
         let r = w.call(
             s,
@@ -158,7 +182,13 @@ fn one_address_is_staff_in_two_tenants(db: Db) {
     add_staff(&env, &acme, shared, "admin", PASSWORD);
     // The CLI adds the same address to another tenant, with another password.
     let other_password = "another long password for globex";
-    add_staff(&env, &globex, "pat.shared@EXAMPLE.net", "operator", other_password);
+    add_staff(
+        &env,
+        &globex,
+        "pat.shared@EXAMPLE.net",
+        "operator",
+        other_password,
+    );
     add_staff(&env, &globex, "gus.admin@example.net", "admin", PASSWORD);
     let s = env.start();
 
@@ -167,8 +197,10 @@ fn one_address_is_staff_in_two_tenants(db: Db) {
     assert_eq!(r.status, 303, "{}", r.text());
     assert!(tenant_name_shown(&mut in_acme, &s).contains("Acme Widgets"));
     assert!(
-        r.headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("set-cookie")
-            && v.starts_with(&format!("consentry_tenant={acme};"))),
+        r.headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("set-cookie")
+                && v.starts_with(&format!("consentry_tenant={acme};"))),
         "the organisation is remembered for the form"
     );
     let (mut in_globex, r) = Staff::sign_in(&s, &globex, shared, other_password);
@@ -194,7 +226,11 @@ fn one_address_is_staff_in_two_tenants(db: Db) {
     }
     // The sign-in page fills the organisation in from the link an admin passes on.
     let r = Staff::default().call(&s, "GET", &format!("/app/login?tenant={globex}"), None);
-    assert!(r.text().contains(&format!("value=\"{globex}\"")), "{}", r.text());
+    assert!(
+        r.text().contains(&format!("value=\"{globex}\"")),
+        "{}",
+        r.text()
+    );
 
     // An admin of Globex adding an address that is staff at Acme: added like any other,
     // the same page as for an address nobody holds.
@@ -204,7 +240,9 @@ fn one_address_is_staff_in_two_tenants(db: Db) {
         let users = w.call(&s, "GET", "/app/users", None);
         assert_eq!(users.status, 200, "{}", users.text());
         assert!(
-            users.text().contains(&format!("/app/login?tenant={globex}")),
+            users
+                .text()
+                .contains(&format!("/app/login?tenant={globex}")),
             "the users page gives the sign-in link"
         );
         let csrf = csrf_of(&users.text());
@@ -218,7 +256,11 @@ fn one_address_is_staff_in_two_tenants(db: Db) {
     let elsewhere = add(&mut gus, "pat.shared@example.net");
     // (Pat is already at Globex too: the tenant's own duplicate is refused.)
     assert_eq!(elsewhere.status, 400, "{}", elsewhere.text());
-    assert!(elsewhere.text().contains("A user of your organisation already has"));
+    assert!(
+        elsewhere
+            .text()
+            .contains("A user of your organisation already has")
+    );
     add_staff(&env, &acme, "only.acme@example.net", "operator", PASSWORD);
     let staff_elsewhere = add(&mut gus, "only.acme@example.net");
     let fresh = add(&mut gus, "nobody.yet@example.net");
@@ -268,17 +310,31 @@ fn the_root_is_a_page_for_a_browser_and_an_index_for_an_api_client() {
         .send(&s, "GET", "/", Some(lang), None, &[("Accept", accept)])
     };
     let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
-    for (lang, words) in [("fr-FR,fr;q=0.9", "Connexion du personnel"), ("en-GB", "Staff sign-in")] {
+    for (lang, words) in [
+        ("fr-FR,fr;q=0.9", "Connexion du personnel"),
+        ("en-GB", "Staff sign-in"),
+    ] {
         let r = page(browser, lang);
         assert_eq!(r.status, 200);
-        assert!(r.content_type().starts_with("text/html"), "{}", r.content_type());
+        assert!(
+            r.content_type().starts_with("text/html"),
+            "{}",
+            r.content_type()
+        );
         let html = r.text();
         assert!(html.contains(words), "{html}");
-        for link in ["href=\"/app/login\"", "href=\"/portal\"", "href=\"/verify\""] {
+        for link in [
+            "href=\"/app/login\"",
+            "href=\"/portal\"",
+            "href=\"/verify\"",
+        ] {
             assert!(html.contains(link), "{link}: {html}");
         }
         let csp = r.header("content-security-policy").unwrap_or("");
-        assert!(csp.contains("default-src 'none'") && !csp.contains("script-src"), "{csp}");
+        assert!(
+            csp.contains("default-src 'none'") && !csp.contains("script-src"),
+            "{csp}"
+        );
         assert!(r.header("vary").unwrap_or("").contains("Accept"));
     }
     assert!(page(browser, "fr").text().contains("lang=\"fr\""));

@@ -2043,13 +2043,21 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
     let r = seen!(
         "POST",
         "/app/contacts/search",
-        w.form(s, "/app/contacts/search", &json!({"csrf": csrf, "q": "not@an@address"}))
+        w.form(
+            s,
+            "/app/contacts/search",
+            &json!({"csrf": csrf, "q": "not@an@address"})
+        )
     );
     assert_eq!(r.status, 400);
     let r = seen!(
         "POST",
         "/app/contacts/search",
-        w.form(s, "/app/contacts/search", &json!({"csrf": "wrong", "q": "x"}))
+        w.form(
+            s,
+            "/app/contacts/search",
+            &json!({"csrf": "wrong", "q": "x"})
+        )
     );
     assert_eq!(r.status, 403);
     seen!(

@@ -786,7 +786,10 @@ fn users_are_added_disabled_and_change_their_password() {
     let mut stale = Web { cookie: old_cookie };
     assert_eq!(stale.get(&s, "/app/dashboard").status, 303);
     assert_eq!(elsewhere.get(&s, "/app/dashboard").status, 303);
-    assert_eq!(sign_in(&s, &tenant, "operator@acme.example", PASSWORD).1, 401);
+    assert_eq!(
+        sign_in(&s, &tenant, "operator@acme.example", PASSWORD).1,
+        401
+    );
     let (mut again, status) = sign_in(&s, &tenant, "operator@acme.example", new_password);
     assert_eq!(status, 303);
     assert_eq!(again.get(&s, "/app/dashboard").status, 200);

@@ -358,13 +358,13 @@ fn walk(db: Db) {
     let r = admin.get(&s, "/app/contacts?q=ZOE.quartz%40example.ORG");
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(r.body.contains("id=\"search-error\""));
-    assert!(rows_of(&r.body).is_empty(), "nothing is searched by a URL's address");
+    assert!(
+        rows_of(&r.body).is_empty(),
+        "nothing is searched by a URL's address"
+    );
     assert!(!r.body.contains("quartz@"), "nor is it shown back");
     // Any other search is sent on to the listing it stands for, which can be bookmarked.
-    let r = admin.search(
-        &s,
-        &[("q", &zoe[..12].to_uppercase()), ("order", "oldest")],
-    );
+    let r = admin.search(&s, &[("q", &zoe[..12].to_uppercase()), ("order", "oldest")]);
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(
         r.location(),
