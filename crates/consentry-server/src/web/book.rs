@@ -331,7 +331,7 @@ async fn render(
 ) -> Result<Response, WebError> {
     let lang = staff.lang;
     let now = state.clock.now_ms();
-    let purposes = purposes(&state, &staff).await?;
+    let purposes = purposes(state, staff).await?;
     let mut filter = BookFilter {
         now,
         ..BookFilter::default()
@@ -341,7 +341,7 @@ async fn render(
     }
     let searched_for = match refused {
         Some(message) => Err(message),
-        None => search(&state, staff, &listing.q).await?,
+        None => search(state, staff, &listing.q).await?,
     };
     let (search_error, searched) = match searched_for {
         Ok(Search::None) => (None, false),
@@ -478,7 +478,7 @@ async fn render(
                         }
                     }
                 }
-                td.optional { (local_time(&state, c.created_at)) }
+                td.optional { (local_time(state, c.created_at)) }
                 td {
                     @if shown.is_empty() {
                         span.muted { "—" }
@@ -590,7 +590,7 @@ async fn render(
     } else {
         StatusCode::OK
     };
-    Ok(page(&staff, Section::Contacts, status, title, body))
+    Ok(page(staff, Section::Contacts, status, title, body))
 }
 
 /// `GET /app/contacts/export`: the same pseudonymous CSV as `GET /v1/contacts/export`.
