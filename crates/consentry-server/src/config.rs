@@ -46,6 +46,9 @@ pub struct ServerConfig {
     /// The address rules of outbound requests a tenant aims (webhooks), with the ranges
     /// the operator allowed (`--outbound-allow`).
     pub outbound: consentry_ledger::outbound::AddressPolicy,
+    /// The reverse proxies whose `Forwarded` / `X-Forwarded-For` headers name the client
+    /// (none: the peer is the client). See [`crate::client`].
+    pub trusted_proxies: crate::client::TrustedProxies,
 }
 
 impl ServerConfig {
@@ -69,6 +72,7 @@ impl ServerConfig {
             pdf_upgrade_interval: Duration::from_secs(300),
             witnesses: consentry_ledger::witnessing::WitnessSettings::default(),
             outbound: consentry_ledger::outbound::AddressPolicy::default(),
+            trusted_proxies: crate::client::TrustedProxies::default(),
         }
     }
 }
@@ -86,6 +90,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("anchoring", &self.anchoring)
             .field("admin_routes", &self.admin_token.is_some())
             .field("outbound", &self.outbound)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }

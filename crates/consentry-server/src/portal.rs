@@ -13,12 +13,14 @@
 //! - **Sessions** are [`crate::session`]'s, for [`Principal::Person`] (one hour), with a
 //!   synchronizer token that every form must send back ([`PortalAuth::check_csrf`]).
 //! - **Rate limiting** is in process: at most [`PER_ADDRESS`] sign-in requests per
-//!   address and [`PER_IP`] per client IP in any
-//!   [`SIGN_IN_WINDOW_MS`]. The limiter keys are
+//!   address and [`PER_IP`] per client in any [`SIGN_IN_WINDOW_MS`], so the look-ups a
+//!   sign-in starts are bounded both ways. The client is [`crate::client::ClientIp`]'s
+//!   (behind `--trusted-proxy`, the address the proxy forwarded) and counts by
+//!   [`crate::client::limit_key`] (an IPv6 client by its /64). The limiter keys are
 //!   hashes, so it holds no address; it is per instance (several instances behind a load
-//!   balancer each apply it) and sees the peer's address (behind a reverse proxy, the
-//!   proxy's: limit there as well).
+//!   balancer each apply it).
 
+use crate::client::ClientIp;
 use crate::i18n::{Text, t};
 use crate::mail::Transport;
 use crate::session::{Principal, SIGN_IN_WINDOW_MS, csrf_ok};
@@ -28,7 +30,6 @@ use consentry_pdf::Language;
 use consentry_store::PortalSession;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncTransport as _, Message};
-use std::net::IpAddr;
 
 /// How long a sign-in link works: 15 minutes.
 pub const LOGIN_TTL_MS: i64 = 15 * 60 * 1000;
@@ -61,13 +62,13 @@ impl Portal {
         }
     }
 
-    /// Counts a sign-in request for `address` (normalised) from `ip`; `false` if either
-    /// is over its limit (the request is then not counted).
-    pub fn allow_login(&self, address: &str, ip: Option<IpAddr>, now: i64) -> bool {
-        let ip = ip.map(|ip| ip.to_string());
+    /// Counts a sign-in request for `address` (normalised) from `client`; `false` if
+    /// either is over its limit (the request is then not counted).
+    pub fn allow_login(&self, address: &str, client: ClientIp, now: i64) -> bool {
+        let client = client.limit_key();
         let mut keys = vec![("address", address.as_bytes(), PER_ADDRESS)];
-        if let Some(ip) = &ip {
-            keys.push(("ip", ip.as_bytes(), PER_IP));
+        if let Some(client) = &client {
+            keys.push(("ip", client.as_bytes(), PER_IP));
         }
         self.limiter.allow(&keys, now)
     }
@@ -218,20 +219,39 @@ mod tests {
     #[test]
     fn the_limiter_counts_per_address_and_per_ip_within_the_window() {
         let p = Portal::new(None);
-        let ip: IpAddr = [192, 0, 2, 1].into();
+        let ip = ClientIp(Some([192, 0, 2, 1].into()));
         for _ in 0..PER_ADDRESS {
-            assert!(p.allow_login("a@example.net", Some(ip), 1_000));
+            assert!(p.allow_login("a@example.net", ip, 1_000));
         }
-        assert!(!p.allow_login("a@example.net", Some(ip), 1_000));
+        assert!(!p.allow_login("a@example.net", ip, 1_000));
         // Another address from the same IP still passes…
-        assert!(p.allow_login("b@example.net", Some(ip), 1_000));
+        assert!(p.allow_login("b@example.net", ip, 1_000));
         // …and the first one again once the window has passed.
-        assert!(p.allow_login("a@example.net", Some(ip), 1_000 + SIGN_IN_WINDOW_MS));
+        assert!(p.allow_login("a@example.net", ip, 1_000 + SIGN_IN_WINDOW_MS));
         // The IP's own limit.
-        let other: IpAddr = [192, 0, 2, 2].into();
+        let other = ClientIp(Some([192, 0, 2, 2].into()));
         for i in 0..PER_IP {
-            assert!(p.allow_login(&format!("x{i}@example.net"), Some(other), 5));
+            assert!(p.allow_login(&format!("x{i}@example.net"), other, 5));
         }
-        assert!(!p.allow_login("fresh@example.net", Some(other), 5));
+        assert!(!p.allow_login("fresh@example.net", other, 5));
+    }
+
+    #[test]
+    fn an_ipv6_client_cannot_escape_its_limit_by_changing_address_in_its_64() {
+        let p = Portal::new(None);
+        let client = |i: u16| {
+            ClientIp(Some(
+                std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 2, i, 0, 0, 1).into(),
+            ))
+        };
+        for i in 0..PER_IP {
+            assert!(p.allow_login(&format!("x{i}@example.net"), client(i as u16), 5));
+        }
+        assert!(!p.allow_login("fresh@example.net", client(999), 5));
+        // Another /64 is another client.
+        let elsewhere = ClientIp(Some(
+            std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 3, 0, 0, 0, 1).into(),
+        ));
+        assert!(p.allow_login("fresh@example.net", elsewhere, 5));
     }
 }

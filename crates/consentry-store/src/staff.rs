@@ -88,7 +88,9 @@ fn user(row: UserTuple) -> Result<UserRow, StoreError> {
 }
 
 impl Store {
-    /// Adds a user; `false` (and nothing written) if the login index is taken.
+    /// Adds a user; `false` (and nothing written) if the login index is taken in the
+    /// user's tenant. The same address may be staff in several tenants: a user is
+    /// (tenant, login index), so adding one never depends on other tenants' users.
     pub async fn insert_user(
         &self,
         user: &UserRow,
@@ -97,7 +99,7 @@ impl Store {
         let _turn = self.write_turn().await;
         let done = sqlx::query(
             "INSERT INTO users (id, tenant_id, login_index, role, password_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (login_index) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, login_index) DO NOTHING",
         )
         .bind(user.id.as_str())
         .bind(user.tenant.as_str())
@@ -110,14 +112,17 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// The user whose login index is `login_index`, disabled or not.
+    /// The user of `tenant` whose login index is `login_index`, disabled or not.
     pub async fn user_by_login(
         &self,
+        tenant: &TenantId,
         login_index: &[u8; 32],
     ) -> Result<Option<UserRow>, StoreError> {
         let row: Option<UserTuple> = sqlx::query_as(
-            "SELECT id, tenant_id, role, password_hash, created_at, disabled_at FROM users WHERE login_index = $1",
+            "SELECT id, tenant_id, role, password_hash, created_at, disabled_at FROM users \
+             WHERE tenant_id = $1 AND login_index = $2",
         )
+        .bind(tenant.as_str())
         .bind(login_index.to_vec())
         .fetch_optional(&self.pool)
         .await?;
@@ -285,6 +290,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn one_address_may_be_staff_in_several_tenants_each_its_own_user() {
+        let (store, tenant, _dir) = store_with_tenant().await;
+        let other = TenantId::parse("ten_b2").unwrap();
+        store.create_tenant(&other, "Other", 1).await.unwrap();
+        let a = row(&tenant, "usr_1");
+        let b = row(&other, "usr_2");
+        assert!(store.insert_user(&a, &[7; 32]).await.unwrap());
+        assert!(store.insert_user(&b, &[7; 32]).await.unwrap());
+        // Still unique within a tenant.
+        assert!(
+            !store
+                .insert_user(&row(&other, "usr_3"), &[7; 32])
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.user_by_login(&tenant, &[7; 32]).await.unwrap(),
+            Some(a)
+        );
+        assert_eq!(
+            store.user_by_login(&other, &[7; 32]).await.unwrap(),
+            Some(b)
+        );
+        let third = TenantId::parse("ten_c3").unwrap();
+        assert_eq!(store.user_by_login(&third, &[7; 32]).await.unwrap(), None);
+    }
+
+    #[tokio::test]
     async fn a_login_index_names_one_user_and_disabling_ends_sessions() {
         let (store, tenant, _dir) = store_with_tenant().await;
         let u = row(&tenant, "usr_1");
@@ -296,10 +329,10 @@ mod tests {
                 .unwrap()
         );
         assert_eq!(
-            store.user_by_login(&[7; 32]).await.unwrap(),
+            store.user_by_login(&tenant, &[7; 32]).await.unwrap(),
             Some(u.clone())
         );
-        assert_eq!(store.user_by_login(&[8; 32]).await.unwrap(), None);
+        assert_eq!(store.user_by_login(&tenant, &[8; 32]).await.unwrap(), None);
         store
             .insert_staff_session(&[1; 32], &u, "tok", 10, 100)
             .await

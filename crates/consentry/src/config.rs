@@ -139,6 +139,16 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub outbound_allow: Vec<String>,
+    /// A reverse proxy (address range, e.g. `10.0.0.0/8`, or one address) whose
+    /// `Forwarded` / `X-Forwarded-For` headers name the client, for per-client limits and
+    /// logs; repeatable [default: none, the peer is the client]
+    #[arg(
+        long = "trusted-proxy",
+        env = "CONSENTRY_TRUSTED_PROXY",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    pub trusted_proxy: Vec<String>,
     #[command(flatten)]
     pub anchor: AnchorArgs,
 }
@@ -173,6 +183,7 @@ struct FileConfig {
     witness_quorum: Option<usize>,
     anchor_unwitnessed: Option<String>,
     outbound_allow: Option<Vec<String>>,
+    trusted_proxy: Option<Vec<String>>,
 }
 
 fn read_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -216,6 +227,7 @@ pub fn server(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
     let file = read_file(args.db.config.as_deref())?;
     let witness_settings = witnesses(args, &file)?;
     let outbound = outbound_policy(args, &file)?;
+    let trusted_proxies = trusted_proxies(args, &file)?;
     // The signature time-stamps of the PDFs come from the anchoring TSA, with a shorter
     // timeout: a download waits for them.
     let pdf_tsa = tsa_config(&args.anchor, &file, std::time::Duration::from_secs(10))?;
@@ -274,6 +286,7 @@ pub fn server(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
     cfg.pdf_upgrade_interval = std::time::Duration::from_secs(upgrade);
     cfg.witnesses = witness_settings;
     cfg.outbound = outbound;
+    cfg.trusted_proxies = trusted_proxies;
     if let Some(url) = args
         .anchor_evm_explorer
         .clone()
@@ -316,6 +329,26 @@ fn outbound_policy(
         allow.push(cidr);
     }
     Ok(consentry_ledger::outbound::AddressPolicy::new(allow))
+}
+
+/// The trusted reverse proxies, each range checked (flags, else the file).
+fn trusted_proxies(
+    args: &ServeArgs,
+    file: &FileConfig,
+) -> anyhow::Result<consentry_server::client::TrustedProxies> {
+    let list = if args.trusted_proxy.is_empty() {
+        file.trusted_proxy.clone().unwrap_or_default()
+    } else {
+        args.trusted_proxy.clone()
+    };
+    let mut ranges = Vec::new();
+    for item in &list {
+        let range = item
+            .parse::<consentry_server::client::Cidr>()
+            .with_context(|| format!("--trusted-proxy {item:?}"))?;
+        ranges.push(range);
+    }
+    Ok(consentry_server::client::TrustedProxies(ranges))
 }
 
 /// The witnesses, checked: each `VKEY=URL` a cosigner key and an http(s) URL, the quorum

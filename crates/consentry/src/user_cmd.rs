@@ -137,7 +137,7 @@ fn add(
                 .insert_user(&user, &login_index(&keys.master, &normalized))
                 .await?
             {
-                bail!("a user with this e-mail address already exists");
+                bail!("a user of this tenant already has this e-mail address");
             }
             anyhow::Ok(user)
         }

@@ -428,6 +428,8 @@ texts! {
         "Show";
     Clear2 = "Tout effacer",
         "Clear";
+    ToSearchByEMail = "Pour chercher par adresse e-mail, utilisez le champ de recherche : l'adresse n'est alors jamais mise dans un lien.",
+        "To search by e-mail address, use the search box: the address is then never put in a link.";
     SearchingByEMail = "La recherche par adresse e-mail ne trouve que l'adresse exacte (majuscules indifférentes) : les adresses ne sont conservées que chiffrées.",
         "Searching by e-mail address finds the exact address only (any letter case): addresses are only kept encrypted.";
     AddAContact = "Ajouter un contact",
@@ -1026,8 +1028,14 @@ texts! {
         "E-mail address";
     AccountsAreCreatedBy = "Les comptes sont créés par l'exploitant : consentry user add.",
         "Accounts are created by the operator: consentry user add.";
-    WrongAddressOrPassword = "Adresse ou mot de passe incorrect.",
-        "Wrong address or password.";
+    WrongOrganisationAddressOr = "Organisation, adresse ou mot de passe incorrect.",
+        "Wrong organisation, address or password.";
+    OrganisationItsIdentifier = "Organisation (son identifiant, ten_…)",
+        "Organisation (its identifier, ten_…)";
+    GivenByYourOrganisation = "Donné par l'administrateur de votre organisation, et retenu par ce navigateur après la connexion.",
+        "Given by your organisation's admin, and remembered by this browser once you have signed in.";
+    EnterYourOrganisationS = "Indiquez l'identifiant de votre organisation (ten_…) : ce service en sert plusieurs.",
+        "Enter your organisation's identifier (ten_…): this service serves several.";
     TooManyRecentAttempts = "Trop de tentatives récentes pour ce compte ou depuis votre connexion. Réessayez dans 15 minutes.",
         "Too many recent attempts for this account or from your connection. Try again in 15 minutes.";
 
@@ -1096,8 +1104,12 @@ texts! {
         "This is not an e-mail address.";
     TheRoleMustBe = "Le rôle doit être administrateur, opérateur ou auditeur.",
         "The role must be admin, operator or auditor.";
-    AUserWithThis = "Un utilisateur existe déjà avec cette adresse e-mail (chez vous ou chez un autre expéditeur).",
-        "A user with this e-mail address already exists (in this or another sender's account).";
+    AUserOfYour = "Un utilisateur de votre organisation a déjà cette adresse e-mail.",
+        "A user of your organisation already has this e-mail address.";
+    TheySignInAt = "Connexion : {link} (organisation {tenant}), avec leur adresse e-mail et ce mot de passe.",
+        "They sign in at {link} (organisation {tenant}) with their e-mail address and this password.";
+    YourColleaguesSignIn = "Vos collègues se connectent à {link} (organisation {tenant}).",
+        "Your colleagues sign in at {link} (organisation {tenant}).";
     YouCannotDisableYourself = "Vous ne pouvez pas vous désactiver vous-même : demandez à un autre administrateur.",
         "You cannot disable yourself: ask another admin.";
 
@@ -1310,6 +1322,20 @@ texts! {
         "Hello,\n\nTo see and manage the data and consents senders hold about you, open this \
          link within 15 minutes:\n{link}\n\n\
          The link works once. If you did not ask for it, ignore this message.\n\n-- \nConsentry\n";
+
+    // First used in routes/home.rs.
+    ConsentLedger = "Registre des consentements",
+        "Consent ledger";
+    ThisServiceRecordsConsents = "Ce service enregistre des consentements, les scelle dans un journal public et vérifiable, et ne garde les données personnelles que chiffrées.",
+        "This service records consents, seals them in a public, verifiable log, and keeps personal data only encrypted.";
+    StaffSignIn = "Connexion du personnel",
+        "Staff sign-in";
+    ForTheSendersStaff = "Pour le personnel des expéditeurs : carnet d'adresses, consentements, demandes, preuves.",
+        "For senders' staff: address book, consents, requests, proofs.";
+    ForPeopleASender = "Pour les personnes qu'un expéditeur a enregistrées : voir, corriger, retirer un consentement, effacer, exporter.",
+        "For people a sender holds: see, correct, withdraw a consent, erase, export.";
+    ForAnyoneHoldingA = "Pour quiconque détient une preuve ou un certificat : le vérifier dans son navigateur, sans rien envoyer.",
+        "For anyone holding a proof or certificate: check it in the browser, sending nothing.";
 }
 
 #[cfg(test)]

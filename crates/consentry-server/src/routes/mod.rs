@@ -8,6 +8,7 @@ mod contacts;
 mod contacts_csv;
 mod disclosure;
 mod events;
+mod home;
 mod log;
 mod meta;
 mod portal;
@@ -27,6 +28,7 @@ use crate::route_table::Routes;
 /// Every route.
 pub fn routes() -> Routes {
     Routes::new()
+        .get("/", home::home)
         .get("/healthz", meta::healthz)
         .get("/metrics", meta::metrics)
         .get("/.well-known/consentry.json", meta::well_known)

@@ -225,7 +225,7 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ClientIp(ip): ClientIp,
+    client: ClientIp,
     ApiForm(form): ApiForm<LoginForm>,
 ) -> Result<Response, Problem> {
     let lang = language(&headers, None);
@@ -242,7 +242,8 @@ pub async fn login(
         ));
     };
     let now = state.clock.now_ms();
-    if !state.portal.allow_login(&normalized, ip, now) {
+    if !state.portal.allow_login(&normalized, client, now) {
+        tracing::info!(client = ?client.limit_key(), "portal sign-in throttled");
         let mut res = page(
             lang,
             StatusCode::TOO_MANY_REQUESTS,

@@ -5,7 +5,12 @@
 //! Staff see pseudonyms and non-identifying attributes only. Identity data goes one way:
 //! typed into the add and edit forms, straight into the vault, never shown back. A search
 //! by e-mail address finds the contact by its blind index, as the portal's sign-in does;
-//! the address itself is not stored or logged.
+//! the address itself is not stored or logged, and never put in a URL: the search form
+//! posts (`POST /app/contacts/search`, with the session's token), a search by address is
+//! answered there with the result page (no redirect, so no `Location` holding it), and
+//! any other search is sent on to `GET /app/contacts?…` so that it can be bookmarked.
+//! `GET /app/contacts?q=` with an address is refused with the search form (400), and the
+//! pager's links never carry an address.
 //!
 //! The list stays fast on a large book: its pages are keyset pages on the pseudonym
 //! (creation order) read through the store's indexes, never an `OFFSET`, and the number of
@@ -49,6 +54,7 @@ pub fn routes() -> Routes {
     Routes::new()
         .get("/app/contacts", list)
         .post("/app/contacts", create)
+        .post("/app/contacts/search", search_post)
         .get("/app/contacts/new", new_form)
         .get("/app/contacts/export", export)
         .get("/app/contacts/{id}/edit", edit_form)
@@ -99,7 +105,8 @@ impl Listing {
     /// The query string of this listing with another cursor (`None`: the first page).
     fn href(&self, cursor: Option<&BookCursor>) -> String {
         let mut parts = Vec::new();
-        if !self.q.is_empty() {
+        // An address is never put in a link (an address search has no further page).
+        if !self.q.is_empty() && !is_address_search(&self.q) {
             parts.push(format!("q={}", urlencode(&self.q)));
         }
         if let Some(p) = &self.purpose {
@@ -182,6 +189,12 @@ fn check_listing(lang: Lang, q: ListQuery) -> Result<Listing, WebError> {
     })
 }
 
+/// Whether the search box holds an e-mail address (anything with an `@`): such a search
+/// is only ever sent by POST.
+fn is_address_search(q: &str) -> bool {
+    q.contains('@')
+}
+
 /// What the search box asked for.
 enum Search {
     None,
@@ -200,7 +213,7 @@ async fn search(
     if q.is_empty() {
         return Ok(Ok(Search::None));
     }
-    if q.contains('@') {
+    if is_address_search(q) {
         // A look-up, not an entry: the canonical form without the address grammar, so
         // that a contact stored before the grammar (`<bob@example.org>`, reported by a
         // whole-store check) can still be found, and erased or kept knowingly.
@@ -280,16 +293,48 @@ fn matches_text(lang: Lang, n: u64) -> String {
     }
 }
 
-/// `GET /app/contacts`: the address book.
+/// `GET /app/contacts`: the address book. A search by address in the URL is refused
+/// (it belongs in the form, which posts it).
 pub async fn list(
     State(state): State<AppState>,
     staff: Staff,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, WebError> {
     let lang = staff.lang;
-    let listing = check_listing(lang, q)?;
+    let mut listing = check_listing(lang, q)?;
+    if is_address_search(&listing.q) {
+        listing.q.clear();
+        let refused = html! { (t(lang, Text::ToSearchByEMail)) };
+        return render(&state, &staff, listing, Some(refused)).await;
+    }
+    render(&state, &staff, listing, None).await
+}
+
+/// `POST /app/contacts/search`: the search form. An address is answered here, with the
+/// result page; anything else is sent on to the `GET` listing it stands for.
+pub async fn search_post(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(q): Form<ListQuery>,
+) -> Result<Response, WebError> {
+    let listing = check_listing(staff.lang, q)?;
+    if is_address_search(&listing.q) {
+        return render(&state, &staff, listing, None).await;
+    }
+    Ok(Redirect::to(&listing.href(None)).into_response())
+}
+
+/// The address book page for `listing`; `refused` is shown as the search's error (and
+/// then nothing is searched).
+async fn render(
+    state: &AppState,
+    staff: &Staff,
+    listing: Listing,
+    refused: Option<Markup>,
+) -> Result<Response, WebError> {
+    let lang = staff.lang;
     let now = state.clock.now_ms();
-    let purposes = purposes(&state, &staff).await?;
+    let purposes = purposes(state, staff).await?;
     let mut filter = BookFilter {
         now,
         ..BookFilter::default()
@@ -297,7 +342,11 @@ pub async fn list(
     if let (Some(p), Some(s)) = (&listing.purpose, listing.status) {
         filter.consent = Some((p.clone(), s));
     }
-    let (search_error, searched) = match search(&state, &staff, &listing.q).await? {
+    let searched_for = match refused {
+        Some(message) => Err(message),
+        None => search(state, staff, &listing.q).await?,
+    };
+    let (search_error, searched) = match searched_for {
         Ok(Search::None) => (None, false),
         Ok(Search::Email(ids)) => {
             filter.ids = Some(ids);
@@ -333,7 +382,8 @@ pub async fn list(
     let title = t(lang, Text::AddressBook);
 
     let filters = html! {
-        form.filters.card #book-filter method="get" action="/app/contacts" role="search" {
+        form.filters.card #book-filter method="post" action="/app/contacts/search" role="search" {
+            (csrf_field(staff))
             div {
                 label for="q" { (t(lang, Text::Search)) }
                 input #q type="search" name="q" value=(listing.q) maxlength="254"
@@ -431,7 +481,7 @@ pub async fn list(
                         }
                     }
                 }
-                td.optional { (local_time(&state, c.created_at)) }
+                td.optional { (local_time(state, c.created_at)) }
                 td {
                     @if shown.is_empty() {
                         span.muted { "—" }
@@ -543,7 +593,7 @@ pub async fn list(
     } else {
         StatusCode::OK
     };
-    Ok(page(&staff, Section::Contacts, status, title, body))
+    Ok(page(staff, Section::Contacts, status, title, body))
 }
 
 /// `GET /app/contacts/export`: the same pseudonymous CSV as `GET /v1/contacts/export`.

@@ -10,18 +10,39 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use consentry_core::ids::TenantId;
 use consentry_vault::normalize_email;
 use maud::html;
 use serde::Deserialize;
 
-/// `?next=` of the sign-in page.
+/// `?next=` and `?tenant=` of the sign-in page.
 #[derive(Deserialize, Default)]
 pub struct NextQuery {
     #[serde(default)]
     next: Option<String>,
+    #[serde(default)]
+    tenant: Option<String>,
 }
 
-fn login_form(lang: Lang, status: StatusCode, next: Option<&str>, error: Option<&str>) -> Response {
+/// The cookie remembering the organisation last signed in to, to fill the form's field.
+const TENANT_COOKIE: &str = "consentry_tenant";
+
+/// The organisation to show in the form: `?tenant=`, else the remembered one. Only a
+/// well-formed tenant ID is shown back.
+fn shown_tenant(headers: &HeaderMap, given: Option<&str>) -> Option<String> {
+    given
+        .or_else(|| crate::session::cookie(headers, TENANT_COOKIE))
+        .and_then(|t| TenantId::parse(t.trim()).ok())
+        .map(|t| t.to_string())
+}
+
+fn login_form(
+    lang: Lang,
+    status: StatusCode,
+    next: Option<&str>,
+    tenant: Option<&str>,
+    error: Option<&str>,
+) -> Response {
     public_page(
         lang,
         status,
@@ -30,6 +51,10 @@ fn login_form(lang: Lang, status: StatusCode, next: Option<&str>, error: Option<
             @if let Some(e) = error { p.error role="alert" #login-error { (e) } }
             form.card method="post" action="/app/login" {
                 @if let Some(n) = next { input type="hidden" name="next" value=(n); }
+                label for="tenant" { (t(lang, Text::OrganisationItsIdentifier)) }
+                input #tenant type="text" name="tenant" value=[tenant] maxlength="80"
+                    autocomplete="organization" spellcheck="false" aria-describedby="tenant-help";
+                p.muted #tenant-help { (t(lang, Text::GivenByYourOrganisation)) }
                 label for="email" { (t(lang, Text::EMailAddress)) }
                 input #email type="email" name="email" required autocomplete="username" maxlength="254" autofocus;
                 label for="password" { (t(lang, Text::Password)) }
@@ -51,10 +76,12 @@ pub async fn login_page(
         return Ok(Redirect::to("/app").into_response());
     }
     let next = q.next.filter(|n| safe_next(n));
+    let tenant = shown_tenant(&headers, q.tenant.as_deref());
     Ok(login_form(
         layout::language(&headers),
         StatusCode::OK,
         next.as_deref(),
+        tenant.as_deref(),
         None,
     ))
 }
@@ -63,6 +90,8 @@ pub async fn login_page(
 #[derive(Deserialize)]
 struct LoginForm {
     #[serde(default)]
+    tenant: String,
+    #[serde(default)]
     email: String,
     #[serde(default)]
     password: String,
@@ -70,12 +99,39 @@ struct LoginForm {
     next: Option<String>,
 }
 
-/// `POST /app/login`: checks the password and opens a session. Every failure (unknown
-/// address, wrong password, disabled user) gets the same page.
+/// The tenant a sign-in is for: the one the form names, or, when the field is empty and
+/// the service holds exactly one tenant, that one. Never found from the address: the
+/// same address may be staff in several tenants, and which ones must not show.
+enum SignInTenant {
+    Named(TenantId),
+    /// The field is empty and the service holds several tenants.
+    Missing,
+    /// The field does not hold a tenant ID (answered like a wrong password).
+    Malformed,
+}
+
+async fn sign_in_tenant(state: &AppState, given: &str) -> Result<SignInTenant, WebError> {
+    let given = given.trim();
+    if !given.is_empty() {
+        return Ok(match TenantId::parse(given) {
+            Ok(t) => SignInTenant::Named(t),
+            Err(_) => SignInTenant::Malformed,
+        });
+    }
+    let mut all = state.store.tenant_ids().await?;
+    Ok(match (all.pop(), all.is_empty()) {
+        (Some(only), true) => SignInTenant::Named(only),
+        _ => SignInTenant::Missing,
+    })
+}
+
+/// `POST /app/login`: checks the password of the address in the named organisation and
+/// opens a session. Every failure (unknown organisation or address, wrong password,
+/// disabled user) gets the same page, after the same work (one password check).
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ClientIp(ip): ClientIp,
+    client: ClientIp,
     body: Bytes,
 ) -> Result<Response, WebError> {
     let lang = layout::language(&headers);
@@ -85,49 +141,73 @@ pub async fn login(
     let form: LoginForm = serde_html_form::from_bytes(&body)
         .map_err(|_| WebError::bad(lang, Text::UnreadableForm))?;
     let next = form.next.filter(|n| safe_next(n));
-    let failed = |status| {
+    let shown = TenantId::parse(form.tenant.trim())
+        .ok()
+        .map(|t| t.to_string());
+    let failed = |status, text| {
         login_form(
             lang,
             status,
             next.as_deref(),
-            Some(t(lang, Text::WrongAddressOrPassword)),
+            shown.as_deref(),
+            Some(t(lang, text)),
         )
     };
     let Ok(normalized) = normalize_email(&form.email) else {
-        return Ok(failed(StatusCode::UNAUTHORIZED));
+        return Ok(failed(
+            StatusCode::UNAUTHORIZED,
+            Text::WrongOrganisationAddressOr,
+        ));
     };
     let now = state.clock.now_ms();
-    let ip = ip.map(|ip| ip.to_string());
+    let client_key = client.limit_key();
     let mut keys: Vec<(&str, &[u8], usize)> =
         vec![("staff-address", normalized.as_bytes(), session::PER_ACCOUNT)];
-    if let Some(ip) = &ip {
-        keys.push(("staff-ip", ip.as_bytes(), session::PER_IP));
+    if let Some(key) = &client_key {
+        keys.push(("staff-ip", key.as_bytes(), session::PER_IP));
     }
     if !state.web_limiter.allow(&keys, now) {
-        let mut res = login_form(
-            lang,
-            StatusCode::TOO_MANY_REQUESTS,
-            next.as_deref(),
-            Some(t(lang, Text::TooManyRecentAttempts)),
-        );
+        tracing::info!(client = ?client_key, "staff sign-in throttled");
+        let mut res = failed(StatusCode::TOO_MANY_REQUESTS, Text::TooManyRecentAttempts);
         res.headers_mut().insert(
             header::RETRY_AFTER,
             HeaderValue::from(session::SIGN_IN_WINDOW_MS / 1000),
         );
         return Ok(res);
     }
-    let user = state
-        .store
-        .user_by_login(&session::login_index(&state.keys.master, &normalized))
-        .await?;
+    let tenant = match sign_in_tenant(&state, &form.tenant).await? {
+        SignInTenant::Named(t) => Some(t),
+        SignInTenant::Missing => {
+            return Ok(failed(
+                StatusCode::BAD_REQUEST,
+                Text::EnterYourOrganisationS,
+            ));
+        }
+        SignInTenant::Malformed => None,
+    };
+    let user = match &tenant {
+        Some(tenant) => {
+            state
+                .store
+                .user_by_login(
+                    tenant,
+                    &session::login_index(&state.keys.master, &normalized),
+                )
+                .await?
+        }
+        None => None,
+    };
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password = form.password;
     let matched = session::hashing(move || session::verify_password(&password, hash.as_deref()))
         .await
         .unwrap_or(false);
     let Some(user) = user.filter(|u| matched && u.disabled_at.is_none()) else {
-        tracing::info!("staff sign-in refused");
-        return Ok(failed(StatusCode::UNAUTHORIZED));
+        tracing::info!(client = ?client_key, "staff sign-in refused");
+        return Ok(failed(
+            StatusCode::UNAUTHORIZED,
+            Text::WrongOrganisationAddressOr,
+        ));
     };
     let new = NewSession::mint();
     let expires = now + Principal::Staff.ttl_ms();
@@ -138,7 +218,15 @@ pub async fn login(
     tracing::info!(user = %user.id, tenant = %user.tenant, "staff signed in");
     let mut res = Redirect::to(next.as_deref().unwrap_or("/app")).into_response();
     if let Ok(v) = HeaderValue::from_str(&Principal::Staff.set_cookie(&state, Some(&new.id))) {
-        res.headers_mut().insert(header::SET_COOKIE, v);
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    // The organisation is remembered for the form (not a credential: any tenant ID
+    // typed there is checked with the address and password).
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{TENANT_COOKIE}={}; Path=/app; Max-Age=31536000; SameSite=Lax; HttpOnly",
+        user.tenant
+    )) {
+        res.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(res)
 }

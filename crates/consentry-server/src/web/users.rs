@@ -48,6 +48,15 @@ pub fn generated_password() -> String {
         .join("-")
 }
 
+/// The sign-in page with the staff's organisation filled in.
+fn sign_in_link(state: &AppState, staff: &Staff) -> String {
+    format!(
+        "{}/app/login?tenant={}",
+        state.config.public_url.trim_end_matches('/'),
+        staff.tenant
+    )
+}
+
 fn role_name(lang: Lang, role: Role) -> &'static str {
     t(
         lang,
@@ -70,6 +79,7 @@ pub async fn list(
         p.muted #users-no-address {
             (t(lang, Text::UsersEMailAddresses))
         }
+        p #users-sign-in { (Text::YourColleaguesSignIn.fill(lang, &[("link", &sign_in_link(&state, &staff)), ("tenant", &staff.tenant)])) }
         div.table-wrap {
             table #users-table {
                 caption.visually-hidden { (t(lang, Text::Users)) }
@@ -178,7 +188,7 @@ pub async fn add(
         .insert_user(&user, &login_index(&state.keys.master, &normalized))
         .await?
     {
-        return Err(WebError::bad(lang, Text::AUserWithThis));
+        return Err(WebError::bad(lang, Text::AUserOfYour));
     }
     tracing::info!(user = %staff.user, tenant = %staff.tenant, added = %user.id, role = role.as_str(), "staff user added");
     let body = html! {
@@ -190,6 +200,7 @@ pub async fn add(
             p { (t(lang, Text::InitialPasswordShownThis)) }
             p { code #new-password { (password) } }
             p { (t(lang, Text::PassItOnThrough)) }
+            p #new-user-sign-in { (Text::TheySignInAt.fill(lang, &[("link", &sign_in_link(&state, &staff)), ("tenant", &staff.tenant)])) }
         }
         p { a href="/app/users" { (t(lang, Text::BackToUsers)) } }
     };

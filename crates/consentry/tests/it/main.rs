@@ -7,6 +7,7 @@
 mod addresses;
 mod anchoring;
 mod chain;
+mod clients;
 mod csv;
 mod delegated;
 mod disclosure;

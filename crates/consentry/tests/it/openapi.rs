@@ -19,7 +19,7 @@ const METHODS: [&str; 8] = [
 fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/healthz"
+        "/" | "/healthz"
             | "/metrics"
             | "/.well-known/consentry.json"
             | "/openapi.json"
@@ -702,6 +702,17 @@ fn real_responses_match_the_documented_schemas() {
         &get(&s.url("/.well-known/consentry.json"), None),
     );
     c.response("GET", "/openapi.json", &get(&s.url("/openapi.json"), None));
+    // The root: an index for an API client, a page for a browser.
+    let index = get(&s.url("/"), None);
+    assert_eq!(index.content_type, "application/json", "{}", index.text());
+    c.response("GET", "/", &index);
+    let home = crate::util::CookieJar {
+        name: "none",
+        cookie: None,
+    }
+    .send(&s, "GET", "/", Some("fr"), None, &[("Accept", "text/html")]);
+    assert!(home.content_type().starts_with("text/html"));
+    c.response("GET", "/", &page_res(&home));
 
     // The verification page and its assets (the browser test drives them for real).
     let page = get(&s.url("/verify"), None);
@@ -2022,6 +2033,52 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
     }
     seen!("GET", "/app/contacts", aud.get(s, "/app/contacts"));
     seen!("GET", "/app/contacts", anon.get(s, "/app/contacts?q=x"));
+    // The search form: an address is answered there, anything else sent on to the list.
+    let by_address = json!({"csrf": csrf, "q": "WEB.PERSON@openapi.example"});
+    let r = seen!(
+        "POST",
+        "/app/contacts/search",
+        w.form(s, "/app/contacts/search", &by_address)
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains(&sub), "{}", r.text());
+    took(c, "/app/contacts/search", FORM, &by_address);
+    let other = json!({"csrf": csrf, "q": "sub_", "order": "oldest", "per": "25"});
+    let r = seen!(
+        "POST",
+        "/app/contacts/search",
+        w.form(s, "/app/contacts/search", &other)
+    );
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/app/contacts?q=sub_&order=oldest&per=25"))
+    );
+    took(c, "/app/contacts/search", FORM, &other);
+    let r = seen!(
+        "POST",
+        "/app/contacts/search",
+        w.form(
+            s,
+            "/app/contacts/search",
+            &json!({"csrf": csrf, "q": "not@an@address"})
+        )
+    );
+    assert_eq!(r.status, 400);
+    let r = seen!(
+        "POST",
+        "/app/contacts/search",
+        w.form(
+            s,
+            "/app/contacts/search",
+            &json!({"csrf": "wrong", "q": "x"})
+        )
+    );
+    assert_eq!(r.status, 403);
+    seen!(
+        "POST",
+        "/app/contacts/search",
+        anon.form(s, "/app/contacts/search", &json!({"csrf": "x", "q": "x"}))
+    );
     let export = seen!(
         "GET",
         "/app/contacts/export",

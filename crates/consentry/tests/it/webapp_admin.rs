@@ -48,19 +48,24 @@ fn form(pairs: &[(&str, &str)]) -> String {
     crate::util::form_encode(pairs)
 }
 
-fn sign_in(s: &Server, email: &str, password: &str) -> (Web, u16) {
+/// Signs in to `tenant` (the organisation field of the form).
+fn sign_in(s: &Server, tenant: &str, email: &str, password: &str) -> (Web, u16) {
     let mut w = Web::default();
     let r = w.call(
         s,
         "POST",
         "/app/login",
-        Some(&form(&[("email", email), ("password", password)])),
+        Some(&form(&[
+            ("tenant", tenant),
+            ("email", email),
+            ("password", password),
+        ])),
     );
     (w, r.status)
 }
 
-fn signed_in(s: &Server, email: &str) -> Web {
-    let (w, status) = sign_in(s, email, PASSWORD);
+fn signed_in(s: &Server, tenant: &str, email: &str) -> Web {
+    let (w, status) = sign_in(s, tenant, email, PASSWORD);
     assert_eq!(status, 303, "sign-in of {email}");
     assert!(w.cookie.is_some());
     w
@@ -152,7 +157,7 @@ fn catalog_walk(db: Db) {
     add_user(&env, &tenant, "operator@acme.example", "operator");
     add_user(&env, &tenant, "auditor@acme.example", "auditor");
     let s = env.start();
-    let mut admin = signed_in(&s, "admin@acme.example");
+    let mut admin = signed_in(&s, &tenant, "admin@acme.example");
 
     let p = admin.get(&s, "/app/purposes");
     assert_eq!(p.status, 200);
@@ -324,7 +329,7 @@ fn catalog_walk(db: Db) {
 
     // Operators and auditors read the notices, without the forms, and may not write.
     for email in ["operator@acme.example", "auditor@acme.example"] {
-        let mut w = signed_in(&s, email);
+        let mut w = signed_in(&s, &tenant, email);
         let html = w.get(&s, "/app/purposes").text();
         assert!(html.contains(&sha256_hex(v2)) && html.contains(&sha256_hex(&v1)));
         assert!(!html.contains("id=\"purpose-form\"") && !html.contains("id=\"notice-form\""));
@@ -453,7 +458,7 @@ fn dashboard_counts_chart_log_and_pending_anchor() {
     let other = add_contact(&s, &other_key, "z@example.net");
     consent(&s, &other_key, &other, "newsletter", "granted");
 
-    let mut w = signed_in(&s, "auditor@acme.example");
+    let mut w = signed_in(&s, &tenant, "auditor@acme.example");
     let p = w.get(&s, "/app/dashboard");
     assert_eq!(p.status, 200);
     let html = p.text();
@@ -558,7 +563,7 @@ fn dashboard_shows_the_latest_anchors_with_an_explorer_link() {
     let contact = add_contact(&s, &key, "ada@example.org");
     let proof: Value =
         serde_json::from_slice(&consent(&s, &key, &contact, "newsletter", "granted")).unwrap();
-    let mut w = signed_in(&s, "auditor@acme.example");
+    let mut w = signed_in(&s, &tenant, "auditor@acme.example");
     let html = w.get(&s, "/app/dashboard").text();
     assert!(html.contains("id=\"dash-anchor-pending\""));
     assert!(
@@ -629,8 +634,8 @@ fn users_are_added_disabled_and_change_their_password() {
     let admin_id = add_user(&env, &tenant, "admin@acme.example", "admin");
     add_user(&env, &tenant, "operator@acme.example", "operator");
     let s = env.start();
-    let mut admin = signed_in(&s, "admin@acme.example");
-    let mut operator = signed_in(&s, "operator@acme.example");
+    let mut admin = signed_in(&s, &tenant, "admin@acme.example");
+    let mut operator = signed_in(&s, &tenant, "operator@acme.example");
 
     let html = admin.get(&s, "/app/users").text();
     assert!(html.contains("id=\"users-table\"") && html.contains("id=\"user-form\""));
@@ -667,7 +672,7 @@ fn users_are_added_disabled_and_change_their_password() {
     assert!(new_id.starts_with("usr_"));
     assert_eq!(password.len(), 35, "{password}");
     assert!(!admin.get(&s, "/app/users").text().contains(&password));
-    let (mut newcomer, status) = sign_in(&s, "new.person@acme.example", &password);
+    let (mut newcomer, status) = sign_in(&s, &tenant, "new.person@acme.example", &password);
     assert_eq!(status, 303);
     assert_eq!(newcomer.get(&s, "/app/dashboard").status, 200);
     assert_eq!(newcomer.get(&s, "/app/users").status, 403, "an auditor");
@@ -704,7 +709,7 @@ fn users_are_added_disabled_and_change_their_password() {
     assert_eq!(r.status, 303);
     assert!(location(&r).starts_with("/app/login"));
     assert_eq!(
-        sign_in(&s, "new.person@acme.example", &password).1,
+        sign_in(&s, &tenant, "new.person@acme.example", &password).1,
         401,
         "a disabled user cannot sign in"
     );
@@ -764,7 +769,7 @@ fn users_are_added_disabled_and_change_their_password() {
     );
     assert_eq!(r.status, 403);
     // A second session of the operator's, which the change must end too.
-    let mut elsewhere = signed_in(&s, "operator@acme.example");
+    let mut elsewhere = signed_in(&s, &tenant, "operator@acme.example");
     let old_cookie = operator.cookie.clone();
     let r = operator.submit(
         &s,
@@ -781,8 +786,11 @@ fn users_are_added_disabled_and_change_their_password() {
     let mut stale = Web { cookie: old_cookie };
     assert_eq!(stale.get(&s, "/app/dashboard").status, 303);
     assert_eq!(elsewhere.get(&s, "/app/dashboard").status, 303);
-    assert_eq!(sign_in(&s, "operator@acme.example", PASSWORD).1, 401);
-    let (mut again, status) = sign_in(&s, "operator@acme.example", new_password);
+    assert_eq!(
+        sign_in(&s, &tenant, "operator@acme.example", PASSWORD).1,
+        401
+    );
+    let (mut again, status) = sign_in(&s, &tenant, "operator@acme.example", new_password);
     assert_eq!(status, 303);
     assert_eq!(again.get(&s, "/app/dashboard").status, 200);
 }

@@ -171,7 +171,7 @@ fn webapp_in_chromium_sign_in_import_bulk_request_answer_and_proof_pdf() {
         fill(&c, "#email", "claire.admin@acme.example").await;
         fill(&c, "#password", "not the password").await;
         click(&c, "form[action='/app/login'] button").await;
-        wait_page(&c, "/app/login", "Wrong address or password").await;
+        wait_page(&c, "/app/login", "Wrong organisation, address or password").await;
         shot(&c, "signin-refused").await;
         fill(&c, "#email", "Claire.Admin@acme.example").await;
         fill(&c, "#password", PASSWORD).await;

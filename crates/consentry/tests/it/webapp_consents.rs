@@ -90,9 +90,14 @@ fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &str, &[u8])]) -> (S
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-fn signed_in(s: &Server, email: &str) -> Web {
+/// Signs in to `tenant` (the organisation field of the form).
+fn signed_in(s: &Server, tenant: &str, email: &str) -> Web {
     let mut w = Web::default();
-    let r = w.post_form(s, "/app/login", &[("email", email), ("password", PASSWORD)]);
+    let r = w.post_form(
+        s,
+        "/app/login",
+        &[("tenant", tenant), ("email", email), ("password", PASSWORD)],
+    );
     assert_eq!(r.status, 303, "sign-in of {email}: {}", r.text());
     assert!(w.cookie.is_some());
     w
@@ -286,7 +291,7 @@ fn walk(db: Db, anchored: bool) {
     let foreign_proof = foreign["id"].as_str().unwrap().to_owned();
 
     // The admin writes the purpose (365 days by default) and its notice.
-    let mut admin = signed_in(&s, "adele.admin@acme.example");
+    let mut admin = signed_in(&s, &tenant, "adele.admin@acme.example");
     let t = admin.token(&s);
     let r = admin.post_form(
         &s,
@@ -312,7 +317,7 @@ fn walk(db: Db, anchored: bool) {
     assert_eq!(r.status, 303, "{}", r.text());
 
     // --- The contact's page, and a consent recorded by hand with an evidence file. ---
-    let mut op = signed_in(&s, "oscar.operator@acme.example");
+    let mut op = signed_in(&s, &tenant, "oscar.operator@acme.example");
     let p = op.get(&s, &format!("/app/contacts/{c1}"));
     assert_eq!(p.status, 200, "{}", p.text());
     let html = p.text();
@@ -777,7 +782,7 @@ fn walk(db: Db, anchored: bool) {
     assert_eq!(r.status, 400, "not twice");
 
     // --- The auditor reads and downloads, and may change nothing. ---
-    let mut au = signed_in(&s, "aude.auditor@acme.example");
+    let mut au = signed_in(&s, &tenant, "aude.auditor@acme.example");
     let page = au.get(&s, &format!("/app/contacts/{c1}"));
     assert_eq!(page.status, 200);
     assert!(!page.text().contains("id=\"consent-form\""));
@@ -844,7 +849,7 @@ fn walk(db: Db, anchored: bool) {
     ] {
         assert_eq!(op.get(&s, &path).status, 404, "{path}");
     }
-    let mut olga = signed_in(&s, "olga.operator@other.example");
+    let mut olga = signed_in(&s, &other_tenant, "olga.operator@other.example");
     assert_eq!(olga.get(&s, &format!("/app/proofs/{pid}")).status, 404);
     assert_eq!(
         olga.get(&s, &format!("/app/proofs/{pid}/evidence")).status,
@@ -901,7 +906,7 @@ fn an_oversized_evidence_file_is_refused() {
     add_user(&env, &tenant, "oscar.operator@acme.example", "operator");
     let s = env.start();
     let c = add_contact(&s, &key, "ann@example.org");
-    let mut op = signed_in(&s, "oscar.operator@acme.example");
+    let mut op = signed_in(&s, &tenant, "oscar.operator@acme.example");
     let token = csrf_of(&op.get(&s, &format!("/app/contacts/{c}")).text());
     let big = vec![b'x'; 10 * 1024 * 1024 + 300 * 1024];
     let (ct, body) = multipart(
@@ -983,7 +988,7 @@ fn a_book_filter_larger_than_one_bulk_is_asked_in_chunks() {
     let decided = add_contact(&s, &key, "decided@example.org");
     consent(&s, &key, &decided, "newsletter", "refused");
 
-    let mut w = signed_in(&s, "adele.admin@acme.example");
+    let mut w = signed_in(&s, &tenant, "adele.admin@acme.example");
     let t = w.token(&s);
     for (path, pairs) in [
         (
