@@ -8,6 +8,11 @@
 //! of its parser (a panic here *is* the finding). Nothing calls them outside fuzzing and
 //! that replay.
 
+#![allow(
+    clippy::expect_used,
+    reason = "a broken expectation is exactly the finding the fuzzer reports"
+)]
+
 use crate::anchor::rfc3161::{TsaChain, check_token, parse_response, pem_certificates};
 use crate::checkpoint::{Checkpoint, parse_signed_checkpoint, verify_signed_checkpoint};
 use crate::proof::{SealedProof, verify_seal};
@@ -105,8 +110,18 @@ pub fn rfc3161(data: &[u8]) {
         assert!(matches!(pinned.chain, TsaChain::Trusted { .. }));
         let loose = loose.expect("a token that checks against its CA checks on its own");
         assert_eq!(
-            (&loose.gen_time, &loose.serial, &loose.tsa_name, &loose.policy),
-            (&pinned.gen_time, &pinned.serial, &pinned.tsa_name, &pinned.policy)
+            (
+                &loose.gen_time,
+                &loose.serial,
+                &loose.tsa_name,
+                &loose.policy
+            ),
+            (
+                &pinned.gen_time,
+                &pinned.serial,
+                &pinned.tsa_name,
+                &pinned.policy
+            )
         );
     }
 }

@@ -398,7 +398,10 @@ pub fn fuzz_parse(bytes: &[u8]) -> Result<usize, usize> {
                 assert!(r.line > last, "row lines increase: {} after {last}", r.line);
                 assert!(r.line <= lines);
                 last = r.line;
-                assert!(emails.insert(r.email.as_str()), "duplicate address accepted");
+                assert!(
+                    emails.insert(r.email.as_str()),
+                    "duplicate address accepted"
+                );
             }
             Ok(rows.len())
         }

@@ -7,6 +7,7 @@
 //!
 //! It fails on a target without a corpus directory, on an empty one, and on a target of
 //! `fuzz/Cargo.toml` this file does not know: nothing is skipped silently.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use consentry_core::fuzz;
 use consentry_core::verify::Verdict;
@@ -38,12 +39,13 @@ const TARGETS: &[(&str, Body)] = &[
         fuzz::rfc3161(d);
         "ok".into()
     }),
-    ("contacts_csv", |d| {
-        match consentry_server::contacts_csv::fuzz_parse(d) {
+    (
+        "contacts_csv",
+        |d| match consentry_server::contacts_csv::fuzz_parse(d) {
             Ok(rows) => format!("{rows} rows"),
             Err(bad) => format!("{bad} bad lines"),
-        }
-    }),
+        },
+    ),
 ];
 
 fn fuzz_dir() -> PathBuf {
@@ -116,14 +118,17 @@ fn fuzz_seeds_are_accepted_where_they_should_be() {
         consentry_server::contacts_csv::fuzz_parse(&read("contacts_csv", "bom.csv")),
         Ok(1)
     );
-    assert!(consentry_server::contacts_csv::fuzz_parse(&read("contacts_csv", "semicolon.csv")).is_err());
+    assert!(
+        consentry_server::contacts_csv::fuzz_parse(&read("contacts_csv", "semicolon.csv")).is_err()
+    );
     let token = read("rfc3161", "token-ec.der");
     let imprint: [u8; 32] =
         <sha2::Sha256 as sha2::Digest>::digest(b"example.org/log\n42\nAAAA\n").into();
     let facts = consentry_core::anchor::rfc3161::check_token(&token, &imprint, None, &[]).unwrap();
     assert_eq!(facts.serial.len() % 2, 0);
     assert_eq!(
-        consentry_core::anchor::rfc3161::parse_response(&read("rfc3161", "response-granted.der")).unwrap(),
+        consentry_core::anchor::rfc3161::parse_response(&read("rfc3161", "response-granted.der"))
+            .unwrap(),
         token
     );
 }
