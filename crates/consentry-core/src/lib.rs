@@ -13,6 +13,7 @@
 //! - [`tlog_proof`]: the C2SP `tlog-proof@v1` export of a certificate's inclusion part;
 //! - [`anchor`]: offline checks of EVM and RFC 3161 anchors;
 //! - [`verify`]: checking any of these documents and reporting each check;
+//! - [`fuzz`]: the bodies of the cargo-fuzz targets, shared with the corpus replay;
 //! - [`monitor`]: a page's check that the log it is shown extends the one it saw before
 //!   and holds the person's entries;
 //! - [`cosignature`], [`witness_policy`] and [`witness_protocol`]: C2SP witness
@@ -28,6 +29,7 @@ pub mod consent;
 pub mod cosignature;
 pub mod disclosure;
 pub mod event;
+pub mod fuzz;
 pub mod history;
 pub mod ids;
 pub mod keys;

@@ -382,6 +382,42 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Row>, Vec<LineError>> {
     }
 }
 
+/// The body of the `contacts_csv` fuzz target (`fuzz/`), shared with the corpus replay
+/// of the normal test suite (`crates/consentry/tests/fuzz_corpus.rs`) so both run the
+/// same code: [`parse`] on untrusted upload bytes never panics, and asserts what the
+/// import relies on. Accepted rows keep the file's order, with line numbers from 2 on
+/// (line 1 at least is the header), unique addresses and at most [`MAX_ROWS`] of them;
+/// a refused file lists at least one line, each with a reason and a line number no
+/// larger than the file has lines.
+pub fn fuzz_parse(bytes: &[u8]) -> Result<usize, usize> {
+    let lines = 1 + bytes.iter().filter(|&&b| b == b'\n' || b == b'\r').count() as u64;
+    match parse(bytes) {
+        Ok(rows) => {
+            assert!(rows.len() <= MAX_ROWS);
+            let mut last = 1;
+            let mut emails = BTreeSet::new();
+            for r in &rows {
+                assert!(r.line > last, "row lines increase: {} after {last}", r.line);
+                assert!(r.line <= lines);
+                last = r.line;
+                assert!(
+                    emails.insert(r.email.as_str()),
+                    "duplicate address accepted"
+                );
+            }
+            Ok(rows.len())
+        }
+        Err(errors) => {
+            assert!(!errors.is_empty());
+            for e in &errors {
+                assert!(!e.reason.is_empty());
+                assert!(e.line <= lines, "line {} of a {lines}-line file", e.line);
+            }
+            Err(errors.len())
+        }
+    }
+}
+
 /// What an import did (or, in a dry run, would do).
 #[derive(Debug, Default)]
 pub struct Outcome {
