@@ -344,6 +344,7 @@ fn trusted_proxies(
     let mut ranges = Vec::new();
     for item in &list {
         let range = item
+            .trim()
             .parse::<consentry_server::client::Cidr>()
             .with_context(|| format!("--trusted-proxy {item:?}"))?;
         ranges.push(range);

@@ -118,7 +118,7 @@ fn a_bad_trusted_proxy_range_is_refused_at_start() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("--trusted-proxy") && err.contains("after its prefix"),
+        err.contains("--trusted-proxy") && err.contains("bits set after the prefix"),
         "{err}"
     );
 }
