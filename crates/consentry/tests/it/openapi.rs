@@ -1405,6 +1405,10 @@ fn portal_cases(c: &mut Cases, env: &Env, s: &Server, key: &str, contact: &str, 
         "/portal",
         &res(anon.call(s, "GET", "/portal?lang=fr", None)),
     );
+    // A parameter given twice (found by scripts/schemathesis): an HTML page, 400.
+    let twice = anon.call(s, "GET", "/portal?lang=fr&lang=en", None);
+    assert_eq!(twice.status, 400, "{}", twice.text());
+    c.response("GET", "/portal", &res(twice));
     let asked = anon.call(
         s,
         "POST",
@@ -1461,6 +1465,9 @@ fn portal_cases(c: &mut Cases, env: &Env, s: &Server, key: &str, contact: &str, 
     assert_eq!(page.status, 200);
     let csrf = csrf_of(&page.text());
     c.response("GET", "/portal/me", &res(page));
+    let twice = me.call(s, "GET", "/portal/me?lang=fr&lang=fr", None);
+    assert_eq!(twice.status, 400, "{}", twice.text());
+    c.response("GET", "/portal/me", &res(twice));
     let who = format!("csrf={csrf}&tenant={tenant}&subject={contact}");
     c.response(
         "POST",
