@@ -639,6 +639,21 @@ mod tests {
     use super::*;
     use consentry_core::merkle::root_of_leaf_hashes;
 
+    #[test]
+    fn rows_that_break_the_address_grammar_are_named_by_rule_never_by_address() {
+        assert_eq!(address_grammar_problem("bob@example.org"), None);
+        for (stored, rule) in [
+            ("<bob@example.org>", "angle-brackets"),
+            ("\"bob\"@example.org", "quoted"),
+            ("Bob@Example.org", "not-normalised"),
+        ] {
+            let problem = address_grammar_problem(stored)
+                .unwrap_or_else(|| panic!("{stored} passed the grammar"));
+            assert!(problem.contains(rule), "{stored}: {problem}");
+            assert!(!problem.contains("bob"), "{stored}: {problem}");
+        }
+    }
+
     fn leaves(n: u64) -> Vec<Hash> {
         (0..n).map(|i| leaf_hash(&i.to_be_bytes())).collect()
     }
