@@ -377,7 +377,9 @@ struct SenderView {
     attributes: Value,
     statuses: Vec<StatusRow>,
     proofs: Vec<(SubjectProof, bool)>,
-    events: Vec<(u64, SealedEvent)>,
+    /// Each event: its log index, the event, and its entry as stored (the exact bytes the
+    /// browser's monitor hashes into the log's leaf).
+    events: Vec<(u64, SealedEvent, String)>,
 }
 
 async fn sender_views(state: &AppState, auth: &PortalAuth) -> Result<Vec<SenderView>, Problem> {
@@ -426,7 +428,8 @@ async fn sender_views(state: &AppState, auth: &PortalAuth) -> Result<Vec<SenderV
         {
             let sealed: SealedEvent =
                 serde_json::from_slice(&e.entry).map_err(Problem::unavailable)?;
-            events.push((e.log_index, sealed));
+            let entry = String::from_utf8(e.entry).map_err(Problem::unavailable)?;
+            events.push((e.log_index, sealed, entry));
         }
         out.push(SenderView {
             tenant: tenant.clone(),
@@ -602,8 +605,8 @@ pub async fn me(
                     table {
                         thead { tr { th scope="col" { (t(lang, Text::Date)) } th scope="col" { (t(lang, Text::Event)) } th scope="col" { (t(lang, Text::Purpose2)) } th scope="col" { (t(lang, Text::Fields)) } th scope="col" { (t(lang, Text::By)) } th scope="col" { (t(lang, Text::InclusionProof)) } th scope="col" { (t(lang, Text::CheckedByYourBrowser)) } } }
                         tbody {
-                            @for (index, e) in &v.events {
-                                tr data-monitor-entry=(e.entry_bytes().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()) {
+                            @for (index, e, entry) in &v.events {
+                                tr data-monitor-entry=(entry) {
                                     td { (when(e.body.recorded_at.unix_millis())) }
                                     td { (event_word(lang, e.body.kind)) }
                                     td { (e.body.purpose.clone().unwrap_or_default()) }
@@ -922,7 +925,7 @@ pub async fn export(
         let history: Vec<Value> = v
             .events
             .iter()
-            .map(|(index, e)| {
+            .map(|(index, e, _)| {
                 json!({
                     "event": e,
                     "inclusion_proof": format!("/v1/log/proof/inclusion?index={index}&size={size}"),

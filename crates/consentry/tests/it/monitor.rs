@@ -4,7 +4,7 @@
 //! extends it — and catches a log that shows another history: a real fork, made by
 //! running a copy of the operator's data (same keys) that took other entries.
 
-use crate::portal::{browser, contact, record, wait_links, wait_page};
+use crate::portal::{browser, contact, record, sign_in};
 use crate::service::checkpoint_covering;
 use crate::util::{Db, Env, get, post};
 use crate::verify_page::{Driver, js, wait_for};
@@ -89,32 +89,8 @@ fn the_portal_checks_the_log_in_the_browser_and_catches_another_history() {
         .build()
         .unwrap();
     rt.block_on(async {
-        use fantoccini::Locator;
         let c = browser(&driver, profile.path(), &downloads).await;
-        c.goto(&s.url("/portal")).await.unwrap();
-        c.find(Locator::Id("email"))
-            .await
-            .unwrap()
-            .send_keys(email)
-            .await
-            .unwrap();
-        c.find(Locator::Css("form[action='/portal/login'] button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        wait_page(&c, "/portal/login", "Check your e-mail").await;
-        let link = wait_links(&env, 1).remove(0);
-        c.goto(&s.url(&link)).await.unwrap();
-        wait_page(&c, "/portal/session/", "Sign in to your space").await;
-        c.find(Locator::Css("main form button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        wait_page(&c, "/portal/me", "Your data and consents").await;
+        sign_in(&c, &s, &env, email, None).await;
 
         // First visit: every entry about Ada (three proofs, one event) is checked.
         wait_for(&c, CHECKED, "the monitor").await;

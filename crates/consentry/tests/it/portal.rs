@@ -962,6 +962,52 @@ pub(crate) async fn wait_page(c: &fantoccini::Client, part: &str, text: &str) ->
     }
 }
 
+/// Signs in to the portal in the browser: the form, the e-mailed link from `env`'s
+/// outbox, the confirmation; returns the text of `/portal/me`. With `shots`, screenshots
+/// of each step are saved under that prefix.
+pub(crate) async fn sign_in(
+    c: &fantoccini::Client,
+    s: &Server,
+    env: &Env,
+    email: &str,
+    shots: Option<&str>,
+) -> String {
+    use fantoccini::Locator;
+    let shot_as = |name: &'static str| async move {
+        if let Some(prefix) = shots {
+            shot(c, &format!("{prefix}{name}")).await;
+        }
+    };
+    c.goto(&s.url("/portal")).await.unwrap();
+    wait_page(c, "/portal", "Your personal space").await;
+    shot_as("signin").await;
+    c.find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/portal/login'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_page(c, "/portal/login", "Check your e-mail").await;
+    shot_as("link-sent").await;
+    let link = wait_links(env, 1).remove(0);
+    c.goto(&s.url(&link)).await.unwrap();
+    wait_page(c, "/portal/session/", "Sign in to your space").await;
+    shot_as("link").await;
+    c.find(Locator::Css("main form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_page(c, "/portal/me", "Your data and consents").await
+}
+
 #[test]
 fn portal_in_chromium_sign_in_from_the_outbox_revoke_and_export() {
     use fantoccini::Locator;
@@ -986,34 +1032,7 @@ fn portal_in_chromium_sign_in_from_the_outbox_revoke_and_export() {
     rt.block_on(async {
         let c = browser(&driver, profile.path(), &downloads).await;
         // Sign in: the form, then the link from the outbox.
-        c.goto(&s.url("/portal")).await.unwrap();
-        wait_page(&c, "/portal", "Your personal space").await;
-        shot(&c, "signin").await;
-        c.find(Locator::Id("email"))
-            .await
-            .unwrap()
-            .send_keys(email)
-            .await
-            .unwrap();
-        c.find(Locator::Css("form[action='/portal/login'] button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        wait_page(&c, "/portal/login", "Check your e-mail").await;
-        shot(&c, "link-sent").await;
-        let link = wait_links(&env, 1).remove(0);
-        c.goto(&s.url(&link)).await.unwrap();
-        wait_page(&c, "/portal/session/", "Sign in to your space").await;
-        shot(&c, "link").await;
-        c.find(Locator::Css("main form button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        let text = wait_page(&c, "/portal/me", "Your data and consents").await;
+        let text = sign_in(&c, &s, &env, email, Some("")).await;
         for want in [
             "ACME SAS",
             "Ada Lovelace",
