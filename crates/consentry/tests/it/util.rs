@@ -308,8 +308,17 @@ pub fn get(url: &str, key: Option<&str>) -> Res {
     finish(req.call())
 }
 
+/// Bodies from this size on are sent as HTTP/1.1 says a large body should be: with
+/// `Expect: 100-continue`, so that a refusal (413) reaches the client before the body is
+/// written. Without it, a server that answers 413 and closes leaves the client writing into
+/// a reset connection (EPIPE) on a loaded machine — the answer is then lost, not wrong.
+const EXPECT_CONTINUE_FROM: usize = 64 * 1024;
+
 pub fn post_raw(url: &str, key: Option<&str>, content_type: &str, body: &[u8]) -> Res {
     let mut req = agent().post(url).header("Content-Type", content_type);
+    if body.len() >= EXPECT_CONTINUE_FROM {
+        req = req.header("Expect", "100-continue");
+    }
     if let Some(k) = key {
         req = req.header("Authorization", &format!("Bearer {k}"));
     }
