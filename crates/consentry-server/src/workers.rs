@@ -9,7 +9,9 @@
 //! e-mails). A tenant whose endpoint never answers keeps only its own lane busy; other
 //! tenants' lanes start beside it. At most [`WEBHOOK_LANES`] / [`MAIL_LANES`] lanes run at
 //! once, so a burst of tenants cannot open unbounded connections; a lane waits at most
-//! [`LANE_BATCH`] × its timeout, after which the next tenants get their turn. Expiry is
+//! [`LANE_BATCH`] × its timeout, after which the next tenants get their turn: each look
+//! at the queue starts after the last tenant given a lane (round robin), so tenants beyond
+//! the first `max` by id are not starved when more have work than there are lanes. Expiry is
 //! one statement on its own loop and never waits on a delivery.
 
 use crate::mail::Transport;
@@ -193,15 +195,20 @@ async fn lanes<D, DF, L, LF>(
         tasks: JoinSet::new(),
         max,
     };
+    // The last tenant given a lane: the next look starts after it, so that when more
+    // tenants have work than there are lanes, each gets its turn (round robin) instead
+    // of the first ones by id taking every lane again at every tick.
+    let mut last_started: Option<TenantId> = None;
     'outer: loop {
         match due(state.clone(), state.clock.now_ms()).await {
             Ok(tenants) => {
-                for tenant in tenants {
+                for tenant in round_robin(tenants, last_started.as_ref()) {
                     if lanes.tasks.len() >= lanes.max {
                         break;
                     }
                     if !lanes.busy.contains(&tenant) {
                         let work = lane(state.clone(), tenant.clone(), stop.clone());
+                        last_started = Some(tenant.clone());
                         lanes.start(tenant, work);
                     }
                 }
@@ -242,5 +249,65 @@ async fn lanes<D, DF, L, LF>(
             "stopping: lanes still busy were cut off"
         );
         lanes.tasks.shutdown().await;
+    }
+}
+
+/// The tenants with work due, in the order they get lanes: those after `last` (the last
+/// one given a lane) first, in id order, then from the start up to `last` itself.
+fn round_robin(mut due: Vec<TenantId>, last: Option<&TenantId>) -> Vec<TenantId> {
+    due.sort();
+    due.dedup();
+    if let Some(last) = last {
+        let split = due.partition_point(|t| t <= last);
+        due.rotate_left(split);
+    }
+    due
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(names: &[&str]) -> Vec<TenantId> {
+        names.iter().map(|n| TenantId::parse(n).unwrap()).collect()
+    }
+
+    #[test]
+    fn the_first_look_takes_tenants_in_id_order() {
+        let t = ids(&["ten_b", "ten_a", "ten_c"]);
+        assert_eq!(round_robin(t, None), ids(&["ten_a", "ten_b", "ten_c"]));
+    }
+
+    #[test]
+    fn the_next_look_starts_after_the_last_tenant_given_a_lane() {
+        let t = ids(&["ten_a", "ten_b", "ten_c", "ten_d"]);
+        let last = TenantId::parse("ten_b").unwrap();
+        assert_eq!(
+            round_robin(t, Some(&last)),
+            ids(&["ten_c", "ten_d", "ten_a", "ten_b"])
+        );
+        // The last one may have no work left: the order still goes on after it.
+        let t = ids(&["ten_a", "ten_d"]);
+        assert_eq!(round_robin(t, Some(&last)), ids(&["ten_d", "ten_a"]));
+    }
+
+    /// More tenants with endless work than lanes: with lanes that each end after one
+    /// look (as a lane ends after `LANE_BATCH` items), every tenant gets a lane within
+    /// `ceil(tenants / lanes)` looks — in id order alone the same first ones would take
+    /// every lane at every look.
+    #[test]
+    fn no_tenant_waits_more_than_its_turn() {
+        let all = ids(&["ten_a", "ten_b", "ten_c", "ten_d", "ten_e"]);
+        let max = 2;
+        let mut last = None;
+        let mut served = HashSet::new();
+        for _ in 0..all.len().div_ceil(max) {
+            let order = round_robin(all.clone(), last.as_ref());
+            for t in order.into_iter().take(max) {
+                served.insert(t.clone());
+                last = Some(t);
+            }
+        }
+        assert_eq!(served.len(), all.len());
     }
 }

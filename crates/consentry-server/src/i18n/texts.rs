@@ -764,8 +764,8 @@ texts! {
         "Contacts by status and purpose";
     ExpiredAGrantedConsent = "« Expiré » : un consentement accordé dont la validité est passée, ou une demande restée sans réponse. « Aucun » : contacts sans statut pour cette finalité.",
         "\u{201c}Expired\u{201d}: a granted consent past its validity, or a request left unanswered. \u{201c}None\u{201d}: contacts with no status for this purpose.";
-    EachDayIsA = "Chaque jour est un jour civil dans le fuseau du calendrier d'ancrage ci-dessus.",
-        "Each day is a calendar day in the anchoring schedule's time zone above.";
+    EachDayIsA = "Chaque jour est un jour civil dans le fuseau horaire {zone}.",
+        "Each day is a calendar day in the {zone} time zone.";
     Blank = " : ",
         ": ";
     TheChartSFigures = "Les chiffres du graphique",
@@ -796,8 +796,10 @@ texts! {
         "Anchor history (JSON)";
     AnchoringInProgressFor = "Ancrage en cours pour le point de contrôle de ",
         "Anchoring in progress for the checkpoint of ";
-    NoAnchorIsConfigured = "Aucun ancrage n'est configuré : les preuves restent « en attente » et sans certificat tant que l'exploitant n'a pas réglé --anchor-evm-rpc ou --anchor-rfc3161-url.",
-        "No anchor is configured: proofs stay pending, without a certificate, until the operator sets --anchor-evm-rpc or --anchor-rfc3161-url.";
+    NoAnchorIsConfigured = "L'ancrage quotidien n'est pas activé sur ce service. Vos preuves sont scellées et valables dès leur enregistrement ; l'ancrage, qui les rattache chaque jour à un registre public indépendant et donne à chacune un certificat, dépend de l'exploitant du service.",
+        "Daily anchoring is not enabled on this service. Your proofs are sealed and valid as soon as they are recorded; anchoring, which ties them each day to an independent public register and gives each one a certificate, is up to the service's operator.";
+    AnchoringNoLongerConfigured = "L'ancrage quotidien n'est plus activé sur ce service : les preuves enregistrées depuis le dernier ancrage n'auront pas de certificat tant qu'il ne l'est pas de nouveau.",
+        "Daily anchoring is no longer enabled on this service: proofs recorded since the last anchor get no certificate until it is again.";
     EvmChain = "Chaîne EVM",
         "EVM chain";
     ChainId = "ID de chaîne ",
@@ -1372,6 +1374,44 @@ mod tests {
                 panic!("{text:?} and {other:?} are the same text");
             }
         }
+    }
+
+    /// Texts written alike in French and English. Any other text whose two columns are
+    /// equal is a translation forgotten (an English word left on a French page, or the
+    /// reverse): add it here only when the word is the same in both languages.
+    const SAME_IN_BOTH: &[Text] = &[
+        Text::EMail,
+        Text::Action,
+        Text::Date,
+        Text::Pages,
+        Text::Contact,
+        Text::Description,
+        Text::Notices,
+        Text::VersionS,
+        Text::Version,
+        Text::Contact2,
+        Text::Notice2,
+        Text::Transaction,
+    ];
+
+    #[test]
+    fn every_text_is_translated_unless_listed_as_the_same_in_both() {
+        let untranslated: Vec<_> = Text::ALL
+            .iter()
+            .filter(|t| t.fr() == t.en() && !SAME_IN_BOTH.contains(t))
+            .map(|t| format!("{t:?} = {:?}", t.fr()))
+            .collect();
+        assert!(
+            untranslated.is_empty(),
+            "French and English are the same: translate them, or list them in SAME_IN_BOTH \
+             if the word is the same in both languages:\n{}",
+            untranslated.join("\n")
+        );
+        let listed: Vec<_> = SAME_IN_BOTH.iter().filter(|t| t.fr() != t.en()).collect();
+        assert!(
+            listed.is_empty(),
+            "listed in SAME_IN_BOTH but translated: {listed:?}"
+        );
     }
 
     #[test]

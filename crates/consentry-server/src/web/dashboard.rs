@@ -253,7 +253,7 @@ fn chart_section(state: &AppState, lang: Lang, days: &[Day]) -> Markup {
     html! {
         section.card #dash-chart aria-labelledby="dash-chart-h" {
             h2 #dash-chart-h { (title) }
-            p.muted { (t(lang, Text::EachDayIsA)) }
+            p.muted { (Text::EachDayIsA.fill(lang, &[("zone", &zone)])) }
             figure.chart {
                 svg xmlns="http://www.w3.org/2000/svg" viewBox={"0 0 " (W) " " (H)} role="img"
                     aria-labelledby="dash-chart-title dash-chart-desc" focusable="false" {
@@ -346,10 +346,17 @@ fn anchor_section(
     let next = schedule
         .slot_after(now)
         .map(|s| format!("{} ({})", schedule.local(s.at), schedule.zone_name()));
+    // One status, never two that contradict: not configured (then no schedule and no
+    // "pending" promise), configured with nothing anchored yet, or anchored.
+    let configured = state.anchoring.configured();
     html! {
         section.card #dash-anchor aria-labelledby="dash-anchor-h" {
             h2 #dash-anchor-h { (t(lang, Text::Anchoring)) }
-            @if anchors.is_empty() {
+            @if !configured && anchors.is_empty() {
+                p #dash-anchor-none data-state="none" {
+                    (t(lang, Text::NoAnchorIsConfigured))
+                }
+            } @else if anchors.is_empty() {
                 p.pending-anchor #dash-anchor-pending data-state="pending" {
                     (t(lang, Text::PendingNextAnchorAt))
                     (schedule.describe())
@@ -366,20 +373,20 @@ fn anchor_section(
                     @for a in anchors { li data-kind=(a.kind) { (anchor_item(state, lang, a)) } }
                 }
                 p.muted {
-                    (t(lang, Text::NextAnchor)) (schedule.describe())
-                    @if let Some(n) = &next { " — " (n) }
-                    ". " a href="/v1/log/anchors" { (t(lang, Text::AnchorHistoryJson)) }
+                    @if configured {
+                        (t(lang, Text::NextAnchor)) (schedule.describe())
+                        @if let Some(n) = &next { " — " (n) }
+                        ". "
+                    } @else {
+                        span #dash-anchor-none data-state="stopped" { (t(lang, Text::AnchoringNoLongerConfigured)) } " "
+                    }
+                    a href="/v1/log/anchors" { (t(lang, Text::AnchorHistoryJson)) }
                 }
             }
             @if !in_progress.is_empty() {
                 p #dash-anchor-progress {
                     (t(lang, Text::AnchoringInProgressFor))
                     (in_progress.iter().map(|a| a.size).max().unwrap_or(0)) " " (t(lang, Text::Entries)) "."
-                }
-            }
-            @if !state.anchoring.configured() {
-                p.muted #dash-anchor-none {
-                    (t(lang, Text::NoAnchorIsConfigured))
                 }
             }
         }

@@ -501,11 +501,17 @@ fn dashboard_counts_chart_log_and_pending_anchor() {
         .unwrap();
     assert!(size >= 6, "{size}");
     let anchor = &html[html.find("id=\"dash-anchor\"").unwrap()..];
+    // No anchoring configured: one status saying so, and no promise of a next anchor.
+    assert!(anchor.contains("id=\"dash-anchor-none\""), "{anchor}");
     assert!(
-        anchor.contains("Pending: next anchor at 00:00 Europe/Paris"),
+        anchor.contains("Daily anchoring is not enabled on this service"),
         "{anchor}"
     );
-    assert!(anchor.contains("id=\"dash-anchor-none\""));
+    let anchor_card = &anchor[..anchor.find("</section>").unwrap()];
+    assert!(
+        !anchor_card.contains("dash-anchor-pending") && !anchor_card.contains("next anchor"),
+        "{anchor_card}"
+    );
 
     // The French page.
     let mut fr = w.clone();
@@ -520,7 +526,8 @@ fn dashboard_counts_chart_log_and_pending_anchor() {
         .to_owned();
     fr.cookie = Some(format!("{}; {cookie}", w.cookie.clone().unwrap()));
     let html = fr.get(&s, "/app/dashboard").text();
-    assert!(html.contains("En attente : prochain ancrage à 00:00 Europe/Paris"));
+    assert!(html.contains("L'ancrage quotidien n'est pas activé sur ce service"));
+    assert!(!html.contains("prochain ancrage"));
     assert!(html.contains("Consentements par finalité"));
 }
 
