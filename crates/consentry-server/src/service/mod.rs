@@ -111,6 +111,19 @@ pub async fn serve(
         u64::try_from(clock.now_ms() / 1000).unwrap_or(0),
     )?;
     let metrics = Arc::new(Metrics::new());
+    // Listen first: the default public URL (the listening address's) must name the port
+    // actually bound, which `--listen …:0` leaves to the system.
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr()?;
+    let mut config = config;
+    if config.public_url == format!("http://{}", config.listen) {
+        config.public_url = format!("http://{addr}");
+    }
     let config = Arc::new(config);
     let (ledger, running) = Ledger::start(
         store.clone(),
@@ -146,13 +159,6 @@ pub async fn serve(
         state.mail_wake.clone(),
         stop_rx_mail,
     ));
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| ServeError::Listen {
-            addr: config.listen,
-            source,
-        })?;
-    let addr = listener.local_addr()?;
     tracing::info!(%addr, origin = %state.origin, backend = ?store.backend(), "consentry listening");
     ready(addr);
     // The peer's address reaches handlers (the portal's per-IP sign-in limit).

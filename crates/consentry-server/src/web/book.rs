@@ -503,7 +503,7 @@ async fn render(
     };
 
     let table = html! {
-        div.table-wrap {
+        div.table-wrap tabindex="0" {
             table #contacts-table {
                 caption.visually-hidden { (title) }
                 thead {

@@ -94,7 +94,7 @@ pub async fn show(
         @if purposes.is_empty() {
             p #no-purposes { (t(lang, Text::NoPurposeDefinedYet)) }
         } @else {
-            div.table-wrap {
+            div.table-wrap tabindex="0" {
                 table #purposes-table {
                     caption.visually-hidden { (t(lang, Text::Purposes)) }
                     thead { tr {
@@ -163,7 +163,7 @@ fn purpose_notices(
                 @let versions: Vec<&&NoticeRow> = mine.iter().filter(|n| n.language == language).collect();
                 @if !versions.is_empty() {
                     h4 lang=(language) { (language_name(lang, language)) }
-                    div.table-wrap {
+                    div.table-wrap tabindex="0" {
                         table id={"notices-" (p.name) "-" (language)} {
                             caption.visually-hidden {
                                 (t(lang, Text::NoticeVersionsNewestFirst))

@@ -349,7 +349,7 @@ pub async fn show(
         }
         section.card {
             h2 { (t(lang, Text::Consents)) }
-            div.table-wrap {
+            div.table-wrap tabindex="0" {
                 table #consent-status {
                     thead { tr {
                         th scope="col" { (t(lang, Text::Purpose2)) }

@@ -188,7 +188,7 @@ fn counts_section<'a>(
             @if purposes.is_empty() {
                 p.muted { (t(lang, Text::NoConsentRecordedAnd)) }
             } @else {
-                div.table-wrap {
+                div.table-wrap tabindex="0" {
                     table #dash-counts-table {
                         caption.visually-hidden { (t(lang, Text::ContactsByStatusAnd)) }
                         thead { tr {
@@ -289,7 +289,7 @@ fn chart_section(state: &AppState, lang: Lang, days: &[Day]) -> Markup {
             }
             details {
                 summary { (t(lang, Text::TheChartSFigures)) }
-                div.table-wrap {
+                div.table-wrap tabindex="0" {
                     table #dash-chart-table {
                         caption.visually-hidden { (title) }
                         thead { tr {

@@ -130,7 +130,7 @@ fn refused_page(staff: &Staff, errors: &[LineError]) -> Response {
             " — "
             (t(lang, Text::NothingWasImportedAnd))
         }
-        div.table-wrap {
+        div.table-wrap tabindex="0" {
             table #import-errors {
                 caption { (t(lang, Text::RefusedLinesTheReason)) }
                 thead { tr {
@@ -166,7 +166,7 @@ fn refused_page(staff: &Staff, errors: &[LineError]) -> Response {
 fn existing_table(lang: Lang, outcome: &Outcome) -> Markup {
     html! {
         @if !outcome.existing.is_empty() {
-            div.table-wrap {
+            div.table-wrap tabindex="0" {
                 table #import-existing {
                     caption { (t(lang, Text::LinesWhoseAddressThe)) }
                     thead { tr {

@@ -449,7 +449,7 @@ pub async fn create(
                 p #request-refused-count {
                     (refused.len()) (t(lang, Text::ContactSNotAsked))
                 }
-                div.table-wrap {
+                div.table-wrap tabindex="0" {
                     table #request-errors {
                         thead { tr {
                             th scope="col" { (t(lang, Text::Contact2)) }

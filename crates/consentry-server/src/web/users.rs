@@ -80,7 +80,7 @@ pub async fn list(
             (t(lang, Text::UsersEMailAddresses))
         }
         p #users-sign-in { (Text::YourColleaguesSignIn.fill(lang, &[("link", &sign_in_link(&state, &staff)), ("tenant", &staff.tenant)])) }
-        div.table-wrap {
+        div.table-wrap tabindex="0" {
             table #users-table {
                 caption.visually-hidden { (t(lang, Text::Users)) }
                 thead { tr {

@@ -17,6 +17,7 @@ mod monitor;
 mod openapi;
 mod operations;
 mod outbound;
+mod pages;
 mod portal;
 mod release_fixtures;
 mod reveal;

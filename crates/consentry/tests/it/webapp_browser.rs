@@ -125,7 +125,7 @@ fn answer_links(env: &Env) -> Vec<String> {
         .collect()
 }
 
-fn wait_answer_links(env: &Env, n: usize) -> Vec<String> {
+pub(crate) fn wait_answer_links(env: &Env, n: usize) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let links = answer_links(env);
