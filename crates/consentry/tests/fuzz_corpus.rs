@@ -131,4 +131,23 @@ fn fuzz_seeds_are_accepted_where_they_should_be() {
             .unwrap(),
         token
     );
+    // The RSA-signed token (openssl ts, over the same body with the same nonce) reaches
+    // the RSA signature check and passes it.
+    let rsa = read("rfc3161", "token-rsa.der");
+    let facts = consentry_core::anchor::rfc3161::check_token(
+        &rsa,
+        &imprint,
+        Some(&[0x89, 0xaa, 0xb1, 0xe7, 0x91, 0xa6, 0x26, 0x47]),
+        &[],
+    )
+    .unwrap();
+    assert!(!facts.serial.is_empty());
+    assert_eq!(
+        consentry_core::anchor::rfc3161::parse_response(&read(
+            "rfc3161",
+            "response-granted-rsa.der"
+        ))
+        .unwrap(),
+        rsa
+    );
 }
