@@ -1042,8 +1042,8 @@ texts! {
         "Too many recent attempts for this account or from your connection. Try again in 15 minutes.";
 
     // First used in web/users.rs.
-    UsersEMailAddresses = "Les adresses e-mail des utilisateurs ne sont pas enregistrées : seul un index à clé, que la connexion consulte, l'est. La liste montre donc les identifiants ; notez de votre côté qui est qui.",
-        "Users' e-mail addresses are not stored: only a keyed index, which sign-in looks up. The list therefore shows IDs; keep your own note of who is who.";
+    UsersEMailAddresses = "Pour protéger vos collègues, leur adresse e-mail n'est pas conservée en clair : elle sert à se connecter, mais la liste ne peut pas l'afficher. Chacun y figure sous un identifiant ; notez de votre côté qui est qui.",
+        "To protect your colleagues, their e-mail addresses are not kept in readable form: they are used to sign in, but the list cannot show them. Each one appears under an ID; keep your own note of who is who.";
     Id = "Identifiant",
         "ID";
     Role = "Rôle",
