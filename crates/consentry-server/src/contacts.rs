@@ -1,6 +1,7 @@
 //! Creating contacts: validation, then identity into the vault. Shared by the HTTP API,
 //! CSV import and the CLI, so that every path checks and encrypts the same way.
 
+use crate::i18n::{Lang, Text, t};
 use consentry_core::ids::{SubjectId, TenantId};
 use consentry_core::proof::RecipientCategory;
 use consentry_store::{ContactRow, KeyedForm, KeyedInsert, NewContact, Store, StoreError};
@@ -44,6 +45,9 @@ pub enum ContactError {
     /// A value is not acceptable (the message names the field, never its value).
     #[error("{0}")]
     Invalid(String),
+    /// A field breaks its rule: typed, so that a page can say it in its language.
+    #[error("{0}")]
+    Field(FieldError),
     /// The e-mail address breaks the address grammar (`consentry_vault::normalize_email`):
     /// its own problem type, with the rule named, since a client may act on it (strip a
     /// display name) where it cannot on other values.
@@ -63,14 +67,144 @@ pub enum Created {
     Duplicate(SubjectId),
 }
 
-fn check_len(what: &str, v: &Option<String>, max: usize) -> Result<(), ContactError> {
+impl ContactError {
+    /// What is wrong, in `lang`, for a page or an import report (the API keeps the
+    /// English `Display`). Storage failures are not the person's to fix: they are
+    /// reported as errors, never with this.
+    pub fn text(&self, lang: Lang) -> String {
+        match self {
+            ContactError::Field(f) => f.text(lang),
+            ContactError::Email(rule) => {
+                Text::EmailUnusable.fill(lang, &[("rule", &email_rule_text(lang, *rule))])
+            }
+            ContactError::Invalid(m) => m.clone(),
+            ContactError::Store(e) => e.to_string(),
+        }
+    }
+}
+
+/// An address rule, in `lang`.
+pub fn email_rule_text(lang: Lang, rule: EmailError) -> &'static str {
+    let text = match rule {
+        EmailError::Empty => Text::EmailRuleEmpty,
+        EmailError::MissingAt => Text::EmailRuleMissingAt,
+        EmailError::SeveralAt => Text::EmailRuleSeveralAt,
+        EmailError::EmptyLocalPart => Text::EmailRuleEmptyLocalPart,
+        EmailError::EmptyDomain => Text::EmailRuleEmptyDomain,
+        EmailError::Whitespace => Text::EmailRuleWhitespace,
+        EmailError::TooLong => Text::EmailRuleTooLong,
+        EmailError::LocalPartTooLong => Text::EmailRuleLocalPartTooLong,
+        EmailError::AngleBrackets => Text::EmailRuleAngleBrackets,
+        EmailError::Comment => Text::EmailRuleComment,
+        EmailError::Quoted => Text::EmailRuleQuoted,
+        EmailError::DomainLiteral => Text::EmailRuleDomainLiteral,
+        EmailError::LocalPartDots => Text::EmailRuleLocalPartDots,
+        EmailError::LocalPartCharacter => Text::EmailRuleLocalPartCharacter,
+        EmailError::DomainName => Text::EmailRuleDomainName,
+        EmailError::NotNormalised => Text::EmailRuleNotNormalised,
+    };
+    t(lang, text)
+}
+
+impl FieldError {
+    /// The rule, in `lang`.
+    pub fn text(&self, lang: Lang) -> String {
+        let field = |f: &IdentityField| {
+            t(
+                lang,
+                match f {
+                    IdentityField::Name => Text::FieldName,
+                    IdentityField::Address => Text::FieldPostalAddress,
+                    IdentityField::Phone => Text::FieldPhone,
+                },
+            )
+        };
+        match self {
+            FieldError::TooLong { field: f, max } => {
+                Text::FieldTooLong.fill(lang, &[("field", &field(f)), ("max", max)])
+            }
+            FieldError::ControlCharacters { field: f } => {
+                Text::FieldControlCharacters.fill(lang, &[("field", &field(f))])
+            }
+            FieldError::TooManyAttributes => t(lang, Text::AtMost32Attributes).to_owned(),
+            FieldError::AttributeName { name } => {
+                Text::AttributeNameRule.fill(lang, &[("name", name)])
+            }
+            FieldError::AttributeValue { name } => {
+                Text::AttributeValueRule.fill(lang, &[("name", name)])
+            }
+        }
+    }
+}
+
+/// An identity field of a contact, as a rule names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityField {
+    /// The name.
+    Name,
+    /// The postal address.
+    Address,
+    /// The phone number.
+    Phone,
+}
+
+impl IdentityField {
+    /// Its name in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityField::Name => "name",
+            IdentityField::Address => "address",
+            IdentityField::Phone => "phone",
+        }
+    }
+}
+
+/// A rule a contact's field breaks. The English text (`Display`) is the API's; pages
+/// render the variant in their language. None holds a value of the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FieldError {
+    /// Longer than allowed.
+    #[error("{} is longer than {max} characters", .field.as_str())]
+    TooLong {
+        /// Which field.
+        field: IdentityField,
+        /// Its most characters.
+        max: usize,
+    },
+    /// Holds control characters.
+    #[error("{} contains control characters", .field.as_str())]
+    ControlCharacters {
+        /// Which field.
+        field: IdentityField,
+    },
+    /// More than 32 attributes.
+    #[error("at most 32 attributes")]
+    TooManyAttributes,
+    /// An attribute name breaks `[a-z0-9_]{1,40}`.
+    #[error("attribute name {name:?} must be 1 to 40 of a-z 0-9 _")]
+    AttributeName {
+        /// The name (a column name, not personal data).
+        name: String,
+    },
+    /// An attribute value is neither a short string, a number nor a boolean.
+    #[error("attribute {name:?} must be a string of at most 200 characters, a number or a boolean")]
+    AttributeValue {
+        /// The attribute's name.
+        name: String,
+    },
+}
+
+fn check_len(what: IdentityField, v: &Option<String>, max: usize) -> Result<(), ContactError> {
     match v {
-        Some(s) if s.chars().count() > max => Err(ContactError::Invalid(format!(
-            "{what} is longer than {max} characters"
-        ))),
-        Some(s) if s.chars().any(|c| c.is_control() && c != '\n') => Err(ContactError::Invalid(
-            format!("{what} contains control characters"),
-        )),
+        Some(s) if s.chars().count() > max => Err(ContactError::Field(FieldError::TooLong {
+            field: what,
+            max,
+        })),
+        Some(s) if s.chars().any(|c| c.is_control() && c != '\n') => {
+            Err(ContactError::Field(FieldError::ControlCharacters {
+                field: what,
+            }))
+        }
         _ => Ok(()),
     }
 }
@@ -79,24 +213,24 @@ fn check_len(what: &str, v: &Option<String>, max: usize) -> Result<(), ContactEr
 /// short strings, numbers or booleans.
 pub fn check_attributes(attrs: &Map<String, Value>) -> Result<(), ContactError> {
     if attrs.len() > 32 {
-        return Err(ContactError::Invalid("at most 32 attributes".into()));
+        return Err(ContactError::Field(FieldError::TooManyAttributes));
     }
     for (k, v) in attrs {
         let key_ok = (1..=40).contains(&k.len())
             && k.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !key_ok {
-            return Err(ContactError::Invalid(format!(
-                "attribute name {k:?} must be 1 to 40 of a-z 0-9 _"
-            )));
+            return Err(ContactError::Field(FieldError::AttributeName {
+                name: k.clone(),
+            }));
         }
         match v {
             Value::String(s) if s.chars().count() <= 200 => {}
             Value::Number(_) | Value::Bool(_) => {}
             _ => {
-                return Err(ContactError::Invalid(format!(
-                    "attribute {k:?} must be a string of at most 200 characters, a number or a boolean"
-                )));
+                return Err(ContactError::Field(FieldError::AttributeValue {
+                    name: k.clone(),
+                }));
             }
         }
     }
@@ -117,6 +251,11 @@ impl Checked {
         &self.email
     }
 
+    /// The fields as given, checked (identity included: never logged).
+    pub fn input(&self) -> &ContactInput {
+        &self.input
+    }
+
     /// The non-identifying attributes, checked.
     pub fn attributes(&self) -> &Map<String, Value> {
         &self.attributes
@@ -129,9 +268,9 @@ pub fn check(input: ContactInput) -> Result<Checked, ContactError> {
         VaultError::BadEmail(rule) => ContactError::Email(rule),
         other => ContactError::Invalid(format!("email: {other}")),
     })?;
-    check_len("name", &input.name, 200)?;
-    check_len("address", &input.address, 500)?;
-    check_len("phone", &input.phone, 40)?;
+    check_len(IdentityField::Name, &input.name, 200)?;
+    check_len(IdentityField::Address, &input.address, 500)?;
+    check_len(IdentityField::Phone, &input.phone, 40)?;
     let attributes = input.attributes.clone().unwrap_or_default();
     check_attributes(&attributes)?;
     let category = input.category.unwrap_or(RecipientCategory::Unspecified);

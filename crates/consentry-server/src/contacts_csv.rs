@@ -21,6 +21,7 @@
 //! off attribute cells again, so a round trip keeps the value (docs/csv.md).
 
 use crate::contacts::{self, Checked, ContactError, ContactInput, Created};
+use crate::i18n::{Lang, Text, t};
 use consentry_core::event::ConsentState;
 use consentry_core::ids::{SubjectId, TenantId};
 use consentry_core::proof::RecipientCategory;
@@ -43,23 +44,188 @@ const EXPORT_PAGE: u32 = 500;
 const SCAN_PAGE: u32 = 2000;
 
 /// A line the import does not accept. The reason names the column and the rule, never
-/// the value.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// the value. Serialised (the API's answer) with the reason in English; pages show
+/// [`LineError::text`] in their language.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineError {
     /// The line number in the file, from 1 (the header is line 1 in a file that starts
     /// with it); 0 stands for the file as a whole.
     pub line: u64,
     /// Why.
-    pub reason: String,
+    pub reason: Reason,
 }
 
 impl LineError {
-    fn new(line: u64, reason: impl Into<String>) -> LineError {
-        LineError {
-            line,
-            reason: reason.into(),
+    fn new(line: u64, reason: Reason) -> LineError {
+        LineError { line, reason }
+    }
+
+    /// The reason in `lang`.
+    pub fn text(&self, lang: Lang) -> String {
+        self.reason.text(lang)
+    }
+}
+
+impl serde::Serialize for LineError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("LineError", 2)?;
+        st.serialize_field("line", &self.line)?;
+        st.serialize_field("reason", &self.reason.text(Lang::En))?;
+        st.end()
+    }
+}
+
+/// The field separator of an import file, found from its header row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delimiter {
+    /// `,` (RFC 4180, and English-language spreadsheets).
+    Comma,
+    /// `;` (spreadsheets in French and other languages whose decimal mark is a comma).
+    Semicolon,
+    /// A tab (Excel's "Unicode text").
+    Tab,
+}
+
+impl Delimiter {
+    fn byte(self) -> u8 {
+        match self {
+            Delimiter::Comma => b',',
+            Delimiter::Semicolon => b';',
+            Delimiter::Tab => b'\t',
         }
     }
+
+    fn text(self, lang: Lang) -> &'static str {
+        t(
+            lang,
+            match self {
+                Delimiter::Comma => Text::DelimiterComma,
+                Delimiter::Semicolon => Text::DelimiterSemicolon,
+                Delimiter::Tab => Text::DelimiterTab,
+            },
+        )
+    }
+
+    /// The separator of a file whose first line is `text`'s: of `,` `;` and tab, the one
+    /// found most often outside double quotes on the first line (a comma if none is, or
+    /// on a tie, as RFC 4180 says).
+    fn detect(text: &[u8]) -> Delimiter {
+        let (mut comma, mut semicolon, mut tab) = (0usize, 0usize, 0usize);
+        let mut quoted = false;
+        for &b in text {
+            match b {
+                b'"' => quoted = !quoted,
+                b'\n' | b'\r' if !quoted => break,
+                b',' if !quoted => comma += 1,
+                b';' if !quoted => semicolon += 1,
+                b'\t' if !quoted => tab += 1,
+                _ => {}
+            }
+        }
+        if semicolon > comma && semicolon >= tab {
+            Delimiter::Semicolon
+        } else if tab > comma && tab > semicolon {
+            Delimiter::Tab
+        } else {
+            Delimiter::Comma
+        }
+    }
+}
+
+/// Why a line (or the file) is refused: typed, so that each page says it in its language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// Over [`MAX_BYTES`].
+    FileTooLarge,
+    /// No header row.
+    Empty,
+    /// The header row is not readable CSV.
+    HeaderUnreadable,
+    /// A header cell is empty (its column number, from 1).
+    ColumnWithoutName(usize),
+    /// An `attr.` column whose name breaks the attribute rule (the header cell, shown).
+    AttributeColumn(String),
+    /// A column the import does not know (the header cell, shown).
+    UnknownColumn(String),
+    /// The first row holds an e-mail address: it is data, the header row is missing.
+    HeaderIsData,
+    /// A column named twice (its label).
+    ColumnTwice(String),
+    /// No e-mail column: the columns read (shown) and the separator used.
+    NoEmailColumn(Vec<String>, Delimiter),
+    /// Another number of fields than the header (this line's, the header's).
+    FieldCount(usize, usize, Delimiter),
+    /// A category value not known.
+    Category,
+    /// A value breaks a contact rule.
+    Contact(ContactRule),
+    /// Over [`MAX_ROWS`].
+    TooManyRows,
+    /// The address of an earlier line of the file (its number).
+    SameAddress(u64),
+    /// Not readable CSV.
+    NotReadable,
+}
+
+impl std::fmt::Display for Reason {
+    /// In English (the API's language).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text(Lang::En))
+    }
+}
+
+impl Reason {
+    /// The reason in `lang`.
+    pub fn text(&self, lang: Lang) -> String {
+        match self {
+            Reason::FileTooLarge => {
+                Text::CsvFileTooLarge.fill(lang, &[("mib", &(MAX_BYTES / (1024 * 1024)))])
+            }
+            Reason::Empty => t(lang, Text::CsvEmpty).to_owned(),
+            Reason::HeaderUnreadable => t(lang, Text::CsvHeaderUnreadable).to_owned(),
+            Reason::ColumnWithoutName(n) => Text::CsvColumnNoName.fill(lang, &[("n", n)]),
+            Reason::AttributeColumn(name) => Text::CsvAttributeColumn.fill(lang, &[("name", name)]),
+            Reason::UnknownColumn(name) => Text::CsvUnknownColumn.fill(lang, &[("name", name)]),
+            Reason::HeaderIsData => t(lang, Text::CsvHeaderIsData).to_owned(),
+            Reason::ColumnTwice(name) => Text::CsvColumnTwice.fill(lang, &[("name", name)]),
+            Reason::NoEmailColumn(columns, d) => Text::CsvNoEmailColumn.fill(
+                lang,
+                &[
+                    ("columns", &columns.join(", ")),
+                    ("delimiter", &d.text(lang)),
+                ],
+            ),
+            Reason::FieldCount(has, header, d) => Text::CsvFieldCount.fill(
+                lang,
+                &[
+                    ("has", has),
+                    ("header", header),
+                    ("delimiter", &d.text(lang)),
+                ],
+            ),
+            Reason::Category => t(lang, Text::CsvCategory).to_owned(),
+            Reason::Contact(ContactRule::Field(f)) => f.text(lang),
+            Reason::Contact(ContactRule::Email(rule)) => {
+                Text::EmailUnusable.fill(lang, &[("rule", &contacts::email_rule_text(lang, *rule))])
+            }
+            Reason::Contact(ContactRule::Other(m)) => m.clone(),
+            Reason::TooManyRows => Text::CsvTooManyRows.fill(lang, &[("max", &MAX_ROWS)]),
+            Reason::SameAddress(line) => Text::CsvSameAddress.fill(lang, &[("line", line)]),
+            Reason::NotReadable => t(lang, Text::CsvNotReadable).to_owned(),
+        }
+    }
+}
+
+/// The contact rule a line breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContactRule {
+    /// A field's rule.
+    Field(contacts::FieldError),
+    /// The address grammar.
+    Email(consentry_vault::EmailError),
+    /// Any other (English only: none is expected from a file's values).
+    Other(String),
 }
 
 /// A checked line, ready to store.
@@ -82,7 +248,10 @@ impl std::fmt::Debug for Row {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Column {
     Email,
+    /// The full name, or the family name when a first-name column is there too.
     Name,
+    /// The first name: put before the name.
+    FirstName,
     Address,
     Phone,
     Category,
@@ -90,35 +259,59 @@ enum Column {
 }
 
 impl Column {
-    fn label(&self) -> String {
-        match self {
-            Column::Email => "email".into(),
-            Column::Name => "name".into(),
-            Column::Address => "address".into(),
-            Column::Phone => "phone".into(),
-            Column::Category => "category".into(),
-            Column::Attr(n) => format!("attr.{n}"),
-        }
+    /// The column a header cell names, in French or English, whatever its case, accents,
+    /// spaces, hyphens and apostrophes (docs/csv.md lists them).
+    fn named(cell: &str) -> Option<Column> {
+        Some(match fold(cell).as_str() {
+            "email"
+            | "mail"
+            | "courriel"
+            | "adressemail"
+            | "adresseemail"
+            | "adressecourriel"
+            | "adresseelectronique"
+            | "emailaddress"
+            | "mailaddress" => Column::Email,
+            "name" | "nom" | "nomcomplet" | "fullname" | "nomprenom" | "prenomnom"
+            | "nometprenom" | "prenometnom" | "lastname" | "surname" | "familyname"
+            | "nomdefamille" => Column::Name,
+            "prenom" | "firstname" | "givenname" => Column::FirstName,
+            "address" | "adresse" | "adressepostale" | "postaladdress" => Column::Address,
+            "phone" | "telephone" | "tel" | "phonenumber" | "numerodetelephone" | "mobile"
+            | "portable" | "telephoneportable" => Column::Phone,
+            "category" | "categorie" | "type" | "typedecontact" => Column::Category,
+            _ => return None,
+        })
     }
 }
 
-/// A column name as an error message may show it: trimmed to 60 characters and escaped.
-/// A header cell as an error message shows it: quoted if it looks like a column name (no
-/// space, no `@`: ASCII letters, digits, `_ . -`), else described — a file whose header
-/// row is missing has a person's data there, and an error report holds no personal data.
+/// A header cell or a value as the import compares it: lower case, accents off, and
+/// spaces, hyphens, underscores, dots, apostrophes and `°` dropped.
+fn fold(s: &str) -> String {
+    s.trim()
+        .chars()
+        .flat_map(char::to_lowercase)
+        .filter_map(|c| match c {
+            'à' | 'á' | 'â' | 'ä' | 'ã' => Some('a'),
+            'é' | 'è' | 'ê' | 'ë' => Some('e'),
+            'î' | 'ï' | 'í' => Some('i'),
+            'ô' | 'ö' | 'ó' => Some('o'),
+            'ù' | 'û' | 'ü' | 'ú' => Some('u'),
+            'ç' => Some('c'),
+            'ÿ' => Some('y'),
+            ' ' | '-' | '_' | '.' | '\'' | '\u{2019}' | '°' | '\u{a0}' | '\u{202f}' => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// A header cell as an error message shows it: trimmed to 60 characters, quoted.
 fn shown(name: &str) -> String {
-    let column_like = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if !column_like {
-        return "(a header cell that is not a column name: is the header row missing?)".to_owned();
-    }
-    let mut s: String = name.chars().take(60).collect();
-    if name.chars().count() > 60 {
+    let mut s: String = name.trim().chars().take(60).collect();
+    if name.trim().chars().count() > 60 {
         s.push('…');
     }
-    format!("{s:?}")
+    format!("\u{ab}\u{a0}{s}\u{a0}\u{bb}")
 }
 
 fn attr_name_ok(n: &str) -> bool {
@@ -127,68 +320,59 @@ fn attr_name_ok(n: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
-fn header(record: &csv::ByteRecord, line: u64) -> Result<Vec<Column>, Vec<LineError>> {
-    let mut columns = Vec::with_capacity(record.len());
+fn header(
+    record: &csv::ByteRecord,
+    line: u64,
+    delimiter: Delimiter,
+) -> Result<Vec<Column>, Vec<LineError>> {
+    // The text was decoded to UTF-8 before reading: every cell is valid UTF-8.
+    let cells: Vec<&str> = record
+        .iter()
+        .map(|raw| std::str::from_utf8(raw).unwrap_or(""))
+        .collect();
+    // A first row holding an address is data: the header row is missing. Said so, and
+    // no cell of it is shown (they are a person's data).
+    if cells.iter().any(|c| c.contains('@')) {
+        return Err(vec![LineError::new(line, Reason::HeaderIsData)]);
+    }
+    let mut columns = Vec::with_capacity(cells.len());
     let mut errors = Vec::new();
-    for (i, raw) in record.iter().enumerate() {
-        let Ok(name) = std::str::from_utf8(raw) else {
-            errors.push(LineError::new(
-                line,
-                format!("column {} of the header is not valid UTF-8", i + 1),
-            ));
+    for (i, cell) in cells.iter().enumerate() {
+        let name = cell.trim();
+        let column = if name.is_empty() {
+            errors.push(LineError::new(line, Reason::ColumnWithoutName(i + 1)));
+            continue;
+        } else if let Some(attr) = name
+            .get(..5)
+            .filter(|p| p.eq_ignore_ascii_case("attr."))
+            .map(|_| &name[5..])
+        {
+            if !attr_name_ok(attr) {
+                errors.push(LineError::new(line, Reason::AttributeColumn(shown(name))));
+                continue;
+            }
+            Column::Attr(attr.to_owned())
+        } else if let Some(c) = Column::named(name) {
+            c
+        } else {
+            errors.push(LineError::new(line, Reason::UnknownColumn(shown(name))));
             continue;
         };
-        let name = name.trim();
-        let lower = name.to_ascii_lowercase();
-        let column = match lower.as_str() {
-            "" => {
-                errors.push(LineError::new(
-                    line,
-                    format!("column {} of the header has no name", i + 1),
-                ));
-                continue;
-            }
-            "email" => Column::Email,
-            "name" => Column::Name,
-            "address" => Column::Address,
-            "phone" => Column::Phone,
-            "category" => Column::Category,
-            _ if lower.starts_with("attr.") => {
-                let attr = &name["attr.".len()..];
-                if !attr_name_ok(attr) {
-                    errors.push(LineError::new(
-                        line,
-                        format!(
-                            "column {}: an attribute name is 1 to 40 of a-z 0-9 _",
-                            shown(name)
-                        ),
-                    ));
-                    continue;
-                }
-                Column::Attr(attr.to_owned())
-            }
-            _ => {
-                errors.push(LineError::new(
-                    line,
-                    format!(
-                        "unknown column {}: the columns are email, name, address, phone, category and attr.<name>",
-                        shown(name)
-                    ),
-                ));
-                continue;
-            }
-        };
         if columns.contains(&column) {
-            errors.push(LineError::new(
-                line,
-                format!("column {} appears more than once", shown(&column.label())),
-            ));
+            errors.push(LineError::new(line, Reason::ColumnTwice(shown(name))));
             continue;
         }
         columns.push(column);
     }
-    if errors.is_empty() && !columns.contains(&Column::Email) {
-        errors.push(LineError::new(line, "the header has no email column"));
+    if !columns.contains(&Column::Email) && !cells.is_empty() {
+        // Said first: a missing address column is the mistake to fix, whatever else.
+        errors.insert(
+            0,
+            LineError::new(
+                line,
+                Reason::NoEmailColumn(cells.iter().map(|c| shown(c)).collect(), delimiter),
+            ),
+        );
     }
     if errors.is_empty() {
         Ok(columns)
@@ -197,31 +381,34 @@ fn header(record: &csv::ByteRecord, line: u64) -> Result<Vec<Column>, Vec<LineEr
     }
 }
 
-fn category(v: &str) -> Result<RecipientCategory, String> {
-    match v.to_ascii_lowercase().as_str() {
-        "private" => Ok(RecipientCategory::Private),
-        "professional" => Ok(RecipientCategory::Professional),
-        "unspecified" => Ok(RecipientCategory::Unspecified),
-        _ => Err("category must be private, professional or unspecified".into()),
+fn category(v: &str) -> Result<RecipientCategory, Reason> {
+    match fold(v).as_str() {
+        "private" | "particulier" | "particuliere" | "prive" | "privee" | "personnephysique"
+        | "individual" | "consumer" => Ok(RecipientCategory::Private),
+        "professional" | "professionnel" | "professionnelle" | "pro" | "entreprise" | "societe"
+        | "business" | "company" => Ok(RecipientCategory::Professional),
+        "unspecified" | "nonprecise" | "nonprecisee" | "inconnu" | "nonrenseigne" => {
+            Ok(RecipientCategory::Unspecified)
+        }
+        _ => Err(Reason::Category),
     }
 }
 
 /// One data line: `None` if every cell is empty (such lines are skipped).
-fn row(columns: &[Column], record: &csv::ByteRecord) -> Result<Option<(String, Checked)>, String> {
+fn row(
+    columns: &[Column],
+    record: &csv::ByteRecord,
+    delimiter: Delimiter,
+) -> Result<Option<(String, Checked)>, Reason> {
     if record.len() != columns.len() {
-        return Err(format!(
-            "has {} fields where the header has {}",
-            record.len(),
-            columns.len()
-        ));
+        return Err(Reason::FieldCount(record.len(), columns.len(), delimiter));
     }
     let mut input = ContactInput::default();
     let mut attributes = Map::new();
+    let mut first_name = None;
     let mut empty = true;
     for (column, raw) in columns.iter().zip(record.iter()) {
-        let value = std::str::from_utf8(raw)
-            .map_err(|_| format!("{} is not valid UTF-8", column.label()))?
-            .trim();
+        let value = std::str::from_utf8(raw).unwrap_or("").trim();
         if value.is_empty() {
             continue;
         }
@@ -229,6 +416,7 @@ fn row(columns: &[Column], record: &csv::ByteRecord) -> Result<Option<(String, C
         match column {
             Column::Email => input.email = value.to_owned(),
             Column::Name => input.name = Some(value.to_owned()),
+            Column::FirstName => first_name = Some(value.to_owned()),
             Column::Address => input.address = Some(value.to_owned()),
             Column::Phone => input.phone = Some(value.to_owned()),
             Column::Category => input.category = Some(category(value)?),
@@ -241,12 +429,21 @@ fn row(columns: &[Column], record: &csv::ByteRecord) -> Result<Option<(String, C
     if empty {
         return Ok(None);
     }
+    if let Some(first) = first_name {
+        input.name = Some(match input.name.take() {
+            Some(last) => format!("{first} {last}"),
+            None => first,
+        });
+    }
     if !attributes.is_empty() {
         input.attributes = Some(attributes);
     }
-    let checked = contacts::check(input).map_err(|e| match e {
-        ContactError::Store(e) => e.to_string(),
-        other => other.to_string(),
+    let checked = contacts::check(input).map_err(|e| {
+        Reason::Contact(match e {
+            ContactError::Field(f) => ContactRule::Field(f),
+            ContactError::Email(rule) => ContactRule::Email(rule),
+            other => ContactRule::Other(other.to_string()),
+        })
     })?;
     Ok(Some((checked.email().to_owned(), checked)))
 }
@@ -292,37 +489,51 @@ impl<'a> LineCounter<'a> {
     }
 }
 
+/// The file's text. A byte order mark says the encoding (UTF-8, or UTF-16 as Excel's
+/// "Unicode text" writes it) and is taken off; without one, UTF-8 if the bytes are valid
+/// UTF-8, else Windows-1252 (what Excel's "CSV" writes on a French or English Windows).
+/// The two cannot be confused in practice: accented Windows-1252 text is never valid
+/// UTF-8, and plain ASCII is the same in both.
+fn decode(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(bytes) {
+        return encoding.decode_without_bom_handling(&bytes[bom..]).0;
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => {
+            encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(bytes)
+                .0
+        }
+    }
+}
+
 /// Reads and checks a whole import file. Either every line is good and all of them are
 /// returned, or the answer lists every bad line.
 pub fn parse(bytes: &[u8]) -> Result<Vec<Row>, Vec<LineError>> {
     if bytes.len() > MAX_BYTES {
-        return Err(vec![LineError::new(
-            0,
-            format!("the file is larger than {} MiB", MAX_BYTES / (1024 * 1024)),
-        )]);
+        return Err(vec![LineError::new(0, Reason::FileTooLarge)]);
     }
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = decode(bytes);
+    let bytes = text.as_bytes();
+    let delimiter = Delimiter::detect(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .delimiter(delimiter.byte())
         .from_reader(bytes);
     let mut records = reader.byte_records();
     let mut lines = LineCounter::new(bytes);
     let mut line_of = |r: &csv::ByteRecord| lines.record_line(r);
     let first = match records.next() {
-        None => {
-            return Err(vec![LineError::new(
-                1,
-                "the file is empty: a header row is required",
-            )]);
-        }
+        None => return Err(vec![LineError::new(1, Reason::Empty)]),
         Some(Err(e)) => {
             let line = e.position().map_or(1, csv::Position::line);
-            return Err(vec![LineError::new(line, "the header is not readable CSV")]);
+            return Err(vec![LineError::new(line, Reason::HeaderUnreadable)]);
         }
         Some(Ok(r)) => r,
     };
-    let columns = header(&first, line_of(&first))?;
+    let columns = header(&first, line_of(&first), delimiter)?;
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
@@ -332,27 +543,25 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Row>, Vec<LineError>> {
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, csv::Position::line);
-                errors.push(LineError::new(line, "not readable CSV"));
+                errors.push(LineError::new(line, Reason::NotReadable));
                 break;
             }
         };
         let line = line_of(&record);
-        match row(&columns, &record) {
-            Ok(None) => continue,
+        let outcome = row(&columns, &record, delimiter);
+        if matches!(outcome, Ok(None)) {
+            continue;
+        }
+        count += 1;
+        if count > MAX_ROWS {
+            errors.push(LineError::new(line, Reason::TooManyRows));
+            break;
+        }
+        match outcome {
+            Ok(None) => {}
             Ok(Some((email, checked))) => {
-                count += 1;
-                if count > MAX_ROWS {
-                    errors.push(LineError::new(
-                        line,
-                        format!("more than {MAX_ROWS} rows: split the file"),
-                    ));
-                    break;
-                }
                 if let Some(first) = seen.get(&email) {
-                    errors.push(LineError::new(
-                        line,
-                        format!("email: the same address as line {first}"),
-                    ));
+                    errors.push(LineError::new(line, Reason::SameAddress(*first)));
                 } else {
                     seen.insert(email.clone(), line);
                     rows.push(Row {
@@ -362,17 +571,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Row>, Vec<LineError>> {
                     });
                 }
             }
-            Err(reason) => {
-                count += 1;
-                if count > MAX_ROWS {
-                    errors.push(LineError::new(
-                        line,
-                        format!("more than {MAX_ROWS} rows: split the file"),
-                    ));
-                    break;
-                }
-                errors.push(LineError::new(line, reason));
-            }
+            Err(reason) => errors.push(LineError::new(line, reason)),
         }
     }
     if errors.is_empty() {
@@ -410,7 +609,7 @@ pub fn fuzz_parse(bytes: &[u8]) -> Result<usize, usize> {
         Err(errors) => {
             assert!(!errors.is_empty());
             for e in &errors {
-                assert!(!e.reason.is_empty());
+                assert!(!e.text(Lang::En).is_empty() && !e.text(Lang::Fr).is_empty());
                 assert!(e.line <= lines, "line {} of a {lines}-line file", e.line);
             }
             Err(errors.len())
@@ -831,15 +1030,15 @@ mod tests {
     #[test]
     fn a_missing_header_row_is_reported_without_the_data_in_it() {
         let e = errors("ann@example.org,Ann Martin\nbob@example.org,Bob\n");
-        let all: String = e.iter().map(|x| x.reason.clone()).collect();
+        let all: String = e.iter().map(|x| x.reason.to_string()).collect();
         assert!(
             !all.contains("ann@") && !all.contains("Ann Martin"),
             "{all}"
         );
-        assert!(all.contains("header row missing"), "{all}");
+        assert!(all.contains("Add a header row"), "{all}");
         // A misspelt column name is still named.
         let e = errors("emial,name\na@example.org,A\n");
-        assert!(e[0].reason.contains("\"emial\""), "{e:?}");
+        assert!(e[0].reason.to_string().contains("emial"), "{e:?}");
     }
 
     #[test]
@@ -864,7 +1063,13 @@ mod tests {
         let e = errors("email,address\n\"a@example.org\",\"x\ny\nz\"\n\nnot-an-address,\n");
         assert_eq!(e.len(), 1, "{e:?}");
         assert_eq!(e[0].line, 6);
-        assert!(e[0].reason.starts_with("email"), "{}", e[0].reason);
+        assert!(
+            e[0].reason
+                .to_string()
+                .starts_with("unusable e-mail address"),
+            "{}",
+            e[0].reason
+        );
     }
 
     #[test]
@@ -886,12 +1091,20 @@ mod tests {
         assert_eq!(rows.len(), 1);
         let e = errors("email,attr.Region\na@example.org,north\n");
         assert_eq!(e[0].line, 1);
-        assert!(e[0].reason.contains("attr.Region"), "{}", e[0].reason);
+        assert!(
+            e[0].reason.to_string().contains("attr.Region"),
+            "{}",
+            e[0].reason
+        );
         let long = "v".repeat(201);
         let e = errors(&format!("email,attr.x\na@example.org,{long}\n"));
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].line, 2);
-        assert!(e[0].reason.contains("\"x\""), "{}", e[0].reason);
+        assert!(
+            e[0].reason.to_string().contains("\u{201c}x\u{201d}"),
+            "{}",
+            e[0].reason
+        );
     }
 
     #[test]
@@ -899,18 +1112,42 @@ mod tests {
         let e = errors("email,nickname,shoe_size\na@example.org,x,y\n");
         assert_eq!(e.len(), 2);
         assert!(e.iter().all(|e| e.line == 1));
-        assert!(e[0].reason.contains("\"nickname\""), "{}", e[0].reason);
-        assert!(e[1].reason.contains("\"shoe_size\""), "{}", e[1].reason);
+        assert!(
+            e[0].reason.to_string().contains("nickname"),
+            "{}",
+            e[0].reason
+        );
+        assert!(
+            e[1].reason.to_string().contains("shoe_size"),
+            "{}",
+            e[1].reason
+        );
     }
 
     #[test]
     fn a_missing_email_column_is_refused() {
         let e = errors("name,phone\nAnn,123\n");
-        assert_eq!(e, [LineError::new(1, "the header has no email column")]);
+        assert_eq!(
+            e,
+            [LineError::new(
+                1,
+                Reason::NoEmailColumn(
+                    vec![
+                        "\u{ab}\u{a0}name\u{a0}\u{bb}".into(),
+                        "\u{ab}\u{a0}phone\u{a0}\u{bb}".into()
+                    ],
+                    Delimiter::Comma
+                )
+            )]
+        );
         let e = errors("");
         assert_eq!(e[0].line, 1);
         let e = errors("email,Email\n");
-        assert!(e[0].reason.contains("more than once"), "{}", e[0].reason);
+        assert!(
+            e[0].reason.to_string().contains("more than once"),
+            "{}",
+            e[0].reason
+        );
     }
 
     #[test]
@@ -925,10 +1162,18 @@ mod tests {
         let e = errors(text);
         let lines: Vec<u64> = e.iter().map(|e| e.line).collect();
         assert_eq!(lines, [3, 4, 5, 6, 7], "{e:?}");
-        assert!(e[1].reason.contains("category"));
-        assert!(e[2].reason.contains("line 2"), "{}", e[2].reason);
-        assert!(e[3].reason.contains("fields"), "{}", e[3].reason);
-        assert!(e[4].reason.contains("name"), "{}", e[4].reason);
+        assert!(e[1].reason.to_string().contains("Category"));
+        assert!(
+            e[2].reason.to_string().contains("line 2"),
+            "{}",
+            e[2].reason
+        );
+        assert!(
+            e[3].reason.to_string().contains("field(s)"),
+            "{}",
+            e[3].reason
+        );
+        assert!(e[4].reason.to_string().contains("name"), "{}", e[4].reason);
         for err in &e {
             for value in [
                 "secret-value",
@@ -938,7 +1183,11 @@ mod tests {
                 "Ed",
                 "d@example",
             ] {
-                assert!(!err.reason.contains(value), "{value} in {}", err.reason);
+                assert!(
+                    !err.reason.to_string().contains(value),
+                    "{value} in {}",
+                    err.reason
+                );
             }
         }
     }
@@ -951,11 +1200,131 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_is_a_line_error() {
-        let mut bytes = b"email,name\na@example.org,".to_vec();
-        bytes.extend([0xff, 0xfe, b'\n']);
-        let e = parse(&bytes).expect_err("refused");
-        assert_eq!(e, [LineError::new(2, "name is not valid UTF-8")]);
+    fn bytes_that_are_not_utf8_are_read_as_windows_1252() {
+        // "Hélène" as Excel writes it on a French Windows: é is 0xE9, è 0xE8.
+        let mut bytes = b"email,name\na@example.org,H".to_vec();
+        bytes.extend([0xe9, b'l', 0xe8, b'n', b'e', b'\n']);
+        let rows = parse(&bytes).expect("read as Windows-1252");
+        assert_eq!(rows[0].checked.input().name.as_deref(), Some("Hélène"));
+    }
+
+    #[test]
+    fn utf8_with_or_without_bom_and_utf16_with_bom_are_read() {
+        let text = "courriel;nom\nhelene@example.org;Hélène Durand\n";
+        for bytes in [
+            text.as_bytes().to_vec(),
+            [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat(),
+            std::iter::once(0xfeffu16)
+                .chain(text.encode_utf16())
+                .flat_map(u16::to_le_bytes)
+                .collect(),
+        ] {
+            let rows = parse(&bytes).expect("read");
+            assert_eq!(rows[0].email, "helene@example.org");
+            assert_eq!(
+                rows[0].checked.input().name.as_deref(),
+                Some("Hélène Durand")
+            );
+        }
+    }
+
+    #[test]
+    fn the_separator_is_found_from_the_header_row() {
+        assert_eq!(Delimiter::detect(b"email,name\n"), Delimiter::Comma);
+        assert_eq!(
+            Delimiter::detect(b"email;name;phone\n"),
+            Delimiter::Semicolon
+        );
+        assert_eq!(Delimiter::detect(b"email\tname\n"), Delimiter::Tab);
+        assert_eq!(Delimiter::detect(b"email\n"), Delimiter::Comma);
+        // Separators inside quotes do not count; the first line only.
+        assert_eq!(
+            Delimiter::detect(b"\"a;b;c\",email\nx;y;z;w\n"),
+            Delimiter::Comma
+        );
+        // A semicolon file whose addresses hold commas in quoted cells.
+        let rows = ok("email;name;address\nann@example.org;Ann;\"1, rue de la Paix\"\n");
+        assert_eq!(
+            rows[0].checked.input().address.as_deref(),
+            Some("1, rue de la Paix")
+        );
+        let rows = ok("email\tname\nann@example.org\tAnn\n");
+        assert_eq!(rows[0].checked.input().name.as_deref(), Some("Ann"));
+    }
+
+    #[test]
+    fn french_and_english_headers_and_values_are_understood() {
+        let rows = ok("Nom;Prénom;Courriel;Téléphone;Catégorie;Adresse postale\n\
+             Durand;Hélène;helene@example.org;01 23 45 67 89;particulier;1 rue X\n\
+             Martin;;paul@example.net;;Professionnel;\n\
+             ;;zoe@example.com;;non précisé;\n");
+        assert_eq!(rows.len(), 3);
+        let c = &rows[0].checked;
+        assert_eq!(c.input().name.as_deref(), Some("Hélène Durand"));
+        assert_eq!(c.input().phone.as_deref(), Some("01 23 45 67 89"));
+        assert_eq!(c.input().address.as_deref(), Some("1 rue X"));
+        assert_eq!(c.input().category, Some(RecipientCategory::Private));
+        assert_eq!(rows[1].checked.input().name.as_deref(), Some("Martin"));
+        assert_eq!(
+            rows[1].checked.input().category,
+            Some(RecipientCategory::Professional)
+        );
+        assert_eq!(
+            rows[2].checked.input().category,
+            Some(RecipientCategory::Unspecified)
+        );
+        for header in [
+            "E-mail",
+            "adresse e-mail",
+            "Adresse électronique",
+            "MAIL",
+            "email",
+        ] {
+            let rows = ok(&format!("{header}\nann@example.org\n"));
+            assert_eq!(rows[0].email, "ann@example.org", "{header}");
+        }
+    }
+
+    #[test]
+    fn reasons_are_said_in_the_page_language_without_values() {
+        let e = errors("nom;courriel;catégorie\nDurand;helene@example.org;client fidèle\n");
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].line, 2);
+        let fr = e[0].text(Lang::Fr);
+        assert!(
+            fr.starts_with("Catégorie : particulier, professionnel"),
+            "{fr}"
+        );
+        assert!(!fr.contains("fidèle"));
+        let e = errors("nom;prenom;tel\nDurand;Hélène;0123\n");
+        let fr = e[0].text(Lang::Fr);
+        assert!(fr.contains("Aucune colonne d'adresses e-mail"), "{fr}");
+        assert!(
+            fr.contains("point-virgule") && fr.contains("\u{ab}\u{a0}nom\u{a0}\u{bb}"),
+            "{fr}"
+        );
+        let en = e[0].text(Lang::En);
+        assert!(en.contains("semicolon"), "{en}");
+        // A first row of data is said to be data, and none of it is shown.
+        let e = errors("helene@example.org;Hélène Durand\n");
+        assert_eq!(e[0].reason, Reason::HeaderIsData);
+        assert!(!e[0].text(Lang::Fr).contains("Hélène"));
+        // An address rule, in French.
+        let e = errors("courriel\n<bob@example.org>\n");
+        let fr = e[0].text(Lang::Fr);
+        assert!(
+            fr.starts_with("adresse e-mail inutilisable : elle a des chevrons"),
+            "{fr}"
+        );
+        assert!(!fr.contains("bob"));
+        // The API's answer keeps English.
+        let json = serde_json::to_value(&e[0]).unwrap();
+        assert!(
+            json["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("unusable e-mail address")
+        );
     }
 
     #[test]
@@ -967,7 +1336,7 @@ mod tests {
         let e = errors(&text);
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].line, MAX_ROWS as u64 + 2);
-        assert!(e[0].reason.contains("more than"));
+        assert!(e[0].reason.to_string().contains("More than"));
     }
 
     #[test]

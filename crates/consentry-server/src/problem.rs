@@ -171,6 +171,7 @@ impl From<crate::contacts::ContactError> for Problem {
     fn from(e: crate::contacts::ContactError) -> Problem {
         match e {
             crate::contacts::ContactError::Invalid(m) => Problem::invalid(m),
+            crate::contacts::ContactError::Field(f) => Problem::invalid(f.to_string()),
             crate::contacts::ContactError::Email(rule) => Problem::invalid_email(rule),
             crate::contacts::ContactError::Store(e) => Problem::from(e),
         }

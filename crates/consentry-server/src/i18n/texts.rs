@@ -816,8 +816,10 @@ texts! {
     // First used in web/import.rs.
     FileFormat = "Format du fichier",
         "File format";
-    Utf8CsvRfc = "CSV en UTF-8 (RFC 4180 : virgules, guillemets doubles autour d'un champ qui contient une virgule, un guillemet ou un saut de ligne), au plus 100 000 lignes et 20 Mo.",
-        "UTF-8 CSV (RFC 4180: commas, double quotes around a field holding a comma, a quote or a line break), at most 100,000 lines and 20 MiB.";
+    Utf8CsvRfc = "Un fichier CSV tel qu'Excel, LibreOffice ou Google Sheets l'enregistre : séparé par des points-virgules, des virgules ou des tabulations, en UTF-8 ou en Windows-1252 (« CSV » d'Excel) ; au plus 100 000 lignes et 20 Mo.",
+        "A CSV file as Excel, LibreOffice or Google Sheets saves it: separated by semicolons, commas or tabs, in UTF-8 or Windows-1252 (Excel's \u{201c}CSV\u{201d}); at most 100,000 lines and 20 MiB.";
+    ColumnNamesInFrenchOrEnglish = "Les noms de colonnes et les catégories peuvent être écrits en français ou en anglais, avec ou sans accents : courriel ou e-mail, nom, prénom, adresse, téléphone, catégorie (particulier, professionnel).",
+        "Column names and categories may be written in English or French, with or without accents: email or courriel, name or nom, first name, address, phone, category (private, professional).";
     FirstLineTheColumn = "Première ligne : les noms des colonnes. ",
         "First line: the column names. ";
     IsRequired = " est obligatoire ; ",
@@ -1324,6 +1326,76 @@ texts! {
         "Hello,\n\nTo see and manage the data and consents senders hold about you, open this \
          link within 15 minutes:\n{link}\n\n\
          The link works once. If you did not ask for it, ignore this message.\n\n-- \nConsentry\n";
+
+    // Contact rules and the CSV import's reasons, in the page's language (contacts.rs,
+    // contacts_csv.rs).
+    FieldControlCharacters = "{field} : pas de caractère de contrôle.",
+        "{field}: no control characters.";
+    AtMost32Attributes = "attributs : 32 au plus.",
+        "attributes: at most 32.";
+    AttributeNameRule = "nom d'attribut « {name} » : 1 à 40 caractères parmi a-z, 0-9 et _.",
+        "attribute name \u{201c}{name}\u{201d}: 1 to 40 of a-z, 0-9 and _.";
+    AttributeValueRule = "attribut « {name} » : un texte de 200 caractères au plus, un nombre ou un booléen.",
+        "attribute \u{201c}{name}\u{201d}: a text of at most 200 characters, a number or a boolean.";
+    EmailUnusable = "adresse e-mail inutilisable : {rule}",
+        "unusable e-mail address: {rule}";
+    EmailRuleEmpty = "elle est vide.", "it is empty.";
+    EmailRuleMissingAt = "il manque le @.", "it has no @.";
+    EmailRuleSeveralAt = "elle contient plusieurs @.", "it has more than one @.";
+    EmailRuleEmptyLocalPart = "rien avant le @.", "nothing before the @.";
+    EmailRuleEmptyDomain = "rien après le @.", "nothing after the @.";
+    EmailRuleWhitespace = "elle contient des espaces ou des caractères de contrôle.",
+        "it contains spaces or control characters.";
+    EmailRuleTooLong = "elle dépasse 254 octets.", "it is longer than 254 bytes.";
+    EmailRuleLocalPartTooLong = "la partie avant le @ dépasse 64 octets.",
+        "the part before the @ is longer than 64 bytes.";
+    EmailRuleAngleBrackets = "elle a des chevrons ou un nom affiché : donnez l'adresse seule, comme nom@exemple.fr.",
+        "it has angle brackets or a display name: give the bare address only, as name@example.org.";
+    EmailRuleComment = "elle a un commentaire entre parenthèses : donnez l'adresse seule, comme nom@exemple.fr.",
+        "it has a comment in parentheses: give the bare address only, as name@example.org.";
+    EmailRuleQuoted = "elle contient des guillemets, qui ne sont pas acceptés.",
+        "it has double quotes, which are not accepted.";
+    EmailRuleDomainLiteral = "après le @ vient une adresse entre crochets, pas un nom de domaine.",
+        "after the @ comes an address in brackets, not a domain name.";
+    EmailRuleLocalPartDots = "la partie avant le @ commence ou finit par un point, ou a deux points de suite.",
+        "the part before the @ begins or ends with a dot, or has two dots in a row.";
+    EmailRuleLocalPartCharacter = "la partie avant le @ contient un caractère interdit dans une adresse.",
+        "the part before the @ has a character not allowed in an address.";
+    EmailRuleDomainName = "après le @ ne vient pas un nom de domaine (lettres, chiffres et tirets, entre des points).",
+        "after the @ comes no domain name (letters, digits and hyphens, between dots).";
+    EmailRuleNotNormalised = "elle n'est pas sous forme normalisée (sans espaces autour, en minuscules).",
+        "it is not in normalised form (trimmed, lower case).";
+    CsvFileTooLarge = "Le fichier dépasse {mib} Mio.",
+        "The file is larger than {mib} MiB.";
+    CsvEmpty = "Le fichier est vide : il faut au moins la ligne d'en-tête (les noms des colonnes).",
+        "The file is empty: a header row (the column names) is required.";
+    CsvHeaderUnreadable = "La ligne d'en-tête n'est pas lisible (guillemet non fermé ?).",
+        "The header row is not readable (an unclosed quote?).";
+    CsvColumnNoName = "La colonne {n} de l'en-tête n'a pas de nom.",
+        "Column {n} of the header has no name.";
+    CsvAttributeColumn = "Colonne {name} : un nom d'attribut fait 1 à 40 caractères parmi a-z, 0-9 et _.",
+        "Column {name}: an attribute name is 1 to 40 of a-z, 0-9 and _.";
+    CsvUnknownColumn = "Colonne {name} inconnue. Colonnes reconnues : courriel (ou e-mail), nom, prénom, adresse, téléphone, catégorie et attr.<nom>.",
+        "Unknown column {name}. Known columns: email, name, first name, address, phone, category and attr.<name>.";
+    CsvHeaderIsData = "La première ligne contient une adresse e-mail : elle doit donner les noms des colonnes (courriel, nom…). Ajoutez une ligne d'en-tête au début du fichier.",
+        "The first line holds an e-mail address: it must give the column names (email, name…). Add a header row at the top of the file.";
+    CsvColumnTwice = "La colonne {name} apparaît plusieurs fois.",
+        "Column {name} appears more than once.";
+    CsvNoEmailColumn = "Aucune colonne d'adresses e-mail (courriel, e-mail…). Colonnes lues : {columns} ; séparateur : {delimiter}.",
+        "No e-mail address column (email, e-mail…). Columns read: {columns}; separator: {delimiter}.";
+    CsvFieldCount = "{has} champ(s) alors que l'en-tête en a {header} (séparateur : {delimiter}).",
+        "{has} field(s) where the header has {header} (separator: {delimiter}).";
+    CsvCategory = "Catégorie : particulier, professionnel ou non précisé (ou private, professional, unspecified).",
+        "Category: private, professional or unspecified (or particulier, professionnel, non précisé).";
+    CsvTooManyRows = "Plus de {max} lignes : découpez le fichier.",
+        "More than {max} rows: split the file.";
+    CsvSameAddress = "Courriel : la même adresse qu'à la ligne {line}.",
+        "Email: the same address as line {line}.";
+    CsvNotReadable = "Ligne illisible (guillemet non fermé ?).",
+        "Unreadable line (an unclosed quote?).";
+    DelimiterComma = "virgule", "comma";
+    DelimiterSemicolon = "point-virgule", "semicolon";
+    DelimiterTab = "tabulation", "tab";
 
     // First used in routes/home.rs.
     ConsentLedger = "Registre des consentements",

@@ -685,7 +685,7 @@ fn parse_attributes(
     }
     contacts::check_attributes(&out).map_err(|e| match e {
         ContactError::Store(e) => e.to_string(),
-        other => format!("{}{other}", t(lang, Text::Attributes2)),
+        other => format!("{}{}", t(lang, Text::Attributes2), other.text(lang)),
     })?;
     Ok(out)
 }
@@ -788,7 +788,7 @@ pub async fn create(
     let checked = match contacts::check(input) {
         Ok(c) => c,
         Err(ContactError::Store(e)) => return Err(e.into()),
-        Err(other) => return refused(format!("{}{other}", t(lang, Text::Refused2))),
+        Err(other) => return refused(format!("{}{}", t(lang, Text::Refused2), other.text(lang))),
     };
     let now = state.clock.now_ms();
     let keys = state.tenant_keys(&staff.tenant);
@@ -796,7 +796,7 @@ pub async fn create(
         .await
         .map_err(|e| match e {
             ContactError::Store(e) => WebError::from(e),
-            other => WebError::bad_detail(lang, &other.to_string()),
+            other => WebError::bad_detail(lang, &other.text(lang)),
         })?;
     match created {
         Created::New(row) => {

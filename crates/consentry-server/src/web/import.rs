@@ -56,6 +56,7 @@ fn format_help(lang: Lang) -> Markup {
             ul {
                 li { (t(lang, Text::Utf8CsvRfc)) }
                 li { (t(lang, Text::FirstLineTheColumn)) code { "email" } (t(lang, Text::IsRequired)) code { "name" } ", " code { "address" } ", " code { "phone" } ", " code { "category" } " (" code { "private" } ", " code { "professional" } ", " code { "unspecified" } ") " (t(lang, Text::And)) code { "attr." (t(lang, Text::Name2)) } (t(lang, Text::NonIdentifyingAttributesAre)) }
+                li { (t(lang, Text::ColumnNamesInFrenchOrEnglish)) }
                 li { (t(lang, Text::EveryLineGoesThrough)) }
                 li { (t(lang, Text::NothingIsWrittenBefore)) }
             }
@@ -143,7 +144,7 @@ fn refused_page(staff: &Staff, errors: &[LineError]) -> Response {
                             td {
                                 @if e.line == 0 { (t(lang, Text::File)) } @else { (e.line) }
                             }
-                            td { (e.reason) }
+                            td { (e.text(lang)) }
                         }
                     }
                 }

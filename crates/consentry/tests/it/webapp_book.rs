@@ -796,6 +796,57 @@ fn walk(db: Db) {
     assert!(r.body.contains("2,031 contacts match."), "{}", r.body);
     assert_eq!(rows_of(&r.body).len(), 200);
 
+    // A French Excel file (semicolons, Windows-1252, French headers and values), on the
+    // page in French: a bad value is said in French, naming the column, not the value;
+    // the good file is previewed and stored.
+    let before_fr = api_contacts(&s, &key).len();
+    let mut fr = Browser {
+        cookie: Some(format!(
+            "{}; consentry_lang=fr",
+            admin.cookie.clone().unwrap()
+        )),
+    };
+    let bad_fr = crate::csv::windows_1252(
+        "nom;courriel;cat\u{e9}gorie\r\nDurand;h.durand@example.org;client fid\u{e8}le\r\n",
+    );
+    let r = fr.multipart(
+        &s,
+        "/app/contacts/import",
+        &[("csrf", &csrf)],
+        Some(("file", bad_fr.as_slice())),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body
+            .contains("Catégorie : particulier, professionnel ou non précisé"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("fid") && !r.body.contains("Durand"));
+    let good_fr = crate::csv::windows_1252(
+        "Nom;Pr\u{e9}nom;Courriel;T\u{e9}l\u{e9}phone;Cat\u{e9}gorie\r\n\
+         Durand;H\u{e9}l\u{e8}ne;helene.durand@example.org;01 23 45 67 89;particulier\r\n\
+         Martin;Paul;paul.martin@example.net;;professionnel\r\n",
+    );
+    let r = fr.multipart(
+        &s,
+        "/app/contacts/import",
+        &[("csrf", &csrf)],
+        Some(("file", good_fr.as_slice())),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("id=\"import-confirm\""), "{}", r.body);
+    let carried = hidden(&r.body, "csv");
+    let r = fr.multipart(
+        &s,
+        "/app/contacts/import/confirm",
+        &[("csrf", &csrf), ("csv", &carried)],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("2 contacts créés"), "{}", r.body);
+    assert_eq!(api_contacts(&s, &key).len(), before_fr + 2);
+
     // The database holds none of the personal data typed in.
     drop(s);
     let raw = env.raw_database();
@@ -812,6 +863,8 @@ fn walk(db: Db) {
         "revived name",
         "bulk.person",
         "larchmont",
+        "helene.durand",
+        "paul.martin",
     ] {
         assert!(!hay.contains(needle), "{needle} found in the raw database");
     }
