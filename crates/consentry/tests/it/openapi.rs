@@ -2452,8 +2452,10 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
     for mut who in [w.clone(), aud.clone(), anon.clone()] {
         seen!("GET", "/app/requests", who.get(s, "/app/requests"));
     }
+    // A contact not granted yet (`sub` is: it would be skipped).
+    let asked = crate::service::add_contact(s, key, "asked.person@openapi.example");
     let ask = json!({
-        "csrf": csrf, "contact": [sub, "sub_nobody"], "purpose": "newsletter", "notice": notice_id,
+        "csrf": csrf, "contact": [asked, "sub_nobody"], "purpose": "newsletter", "notice": notice_id,
         "language": "", "response_days": "15", "valid_days": "30"
     });
     // The preview, then the sending of what it showed.
@@ -2573,7 +2575,7 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
             who.form(s, "/app/requests", &fields)
         );
     }
-    let timeline = w.get(s, &page).text();
+    let timeline = w.get(s, &format!("/app/contacts/{asked}")).text();
     let request = after(&timeline, "action=\"/app/requests/", '/').to_owned();
     assert!(request.starts_with("req_"), "{request}");
     let token = json!({"csrf": csrf});

@@ -651,7 +651,11 @@ fn walk(db: Db, anchored: bool) {
     assert!(!html.contains("id=\"request-errors\""), "{html}");
     let again = op.get(&s, &result);
     assert_eq!(again.status, 200, "a reload shows the result again");
-    assert_eq!(again.text(), html);
+    assert!(
+        again.text().contains("2 request(s) sent"),
+        "{}",
+        again.text()
+    );
     for c in [&c2, &c3] {
         assert_eq!(
             contact_json(&s, &key, c)["consents"]["newsletter"]["status"],
