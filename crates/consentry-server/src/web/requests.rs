@@ -303,11 +303,11 @@ fn terms_block(
             } @else {
                 fieldset #request-notices {
                     legend { (t(lang, Text::NoticeVersion)) }
-                    @for nt in &current { (choice(*nt)) }
+                    @for nt in &current { (choice(nt)) }
                     @if !older.is_empty() {
                         details #request-older-notices open[older.iter().any(|n| Some(&n.id) == preselected.as_ref())] {
                             summary { (Text::EarlierVersionsOfThe.fill(lang, &[("n", &older.len())])) }
-                            @for nt in &older { (choice(*nt)) }
+                            @for nt in &older { (choice(nt)) }
                         }
                     }
                 }
