@@ -14,6 +14,7 @@
 //! - [`service`]: every route in one router, the OpenAPI document, running the service.
 #![deny(missing_docs)]
 
+pub mod answer_page;
 pub mod auth;
 pub mod client;
 pub mod config;

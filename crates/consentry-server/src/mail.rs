@@ -143,6 +143,43 @@ fn backoff_ms(attempts: i64) -> i64 {
     (30_000i64 << attempts.clamp(0, 7)).min(3_600_000)
 }
 
+/// What a request e-mail says, apart from its link: the staff's preview renders a message
+/// from this as the mail loop does, before any request exists.
+#[derive(Debug, Clone, Copy)]
+pub struct MailContent<'a> {
+    /// `fr` or `en`: the request's language.
+    pub language: &'a str,
+    /// The sender's name.
+    pub sender: &'a str,
+    /// Purpose key.
+    pub purpose: &'a str,
+    /// The notice's exact text.
+    pub notice_text: &'a str,
+    /// When the response window closes (Unix ms).
+    pub expires_at: i64,
+}
+
+/// A request e-mail's subject and body, as the recipient gets them, with `link` as its
+/// answer link. The one rendering of the message: the mail loop sends it, the web
+/// application's preview shows it.
+pub fn render(state: &AppState, m: &MailContent<'_>, link: &str) -> (String, String) {
+    let until = state.anchoring.schedule().long_local(m.expires_at);
+    let until = until.split(' ').next().unwrap_or("").to_owned();
+    let lang = crate::i18n::parse_lang(m.language).unwrap_or(Lang::En);
+    let subject = Text::SenderAsksForConsent.fill(lang, &[("sender", &m.sender)]);
+    let body = Text::RequestMailBody.fill(
+        lang,
+        &[
+            ("sender", &m.sender),
+            ("purpose", &m.purpose),
+            ("notice", &m.notice_text),
+            ("until", &until),
+            ("link", &link),
+        ],
+    );
+    (subject, body)
+}
+
 fn build(
     state: &AppState,
     from: &Mailbox,
@@ -151,19 +188,16 @@ fn build(
     to: &str,
 ) -> Result<Message, String> {
     let link = request_link(state, r)?;
-    let until = state.anchoring.schedule().long_local(r.expires_at);
-    let until = until.split(' ').next().unwrap_or("").to_owned();
-    let lang = crate::i18n::parse_lang(&r.language).unwrap_or(Lang::En);
-    let subject = Text::SenderAsksForConsent.fill(lang, &[("sender", &tenant_name)]);
-    let body = Text::RequestMailBody.fill(
-        lang,
-        &[
-            ("sender", &tenant_name),
-            ("purpose", &r.purpose),
-            ("notice", &r.notice_text),
-            ("until", &until),
-            ("link", &link),
-        ],
+    let (subject, body) = render(
+        state,
+        &MailContent {
+            language: &r.language,
+            sender: tenant_name,
+            purpose: &r.purpose,
+            notice_text: &r.notice_text,
+            expires_at: r.expires_at,
+        },
+        &link,
     );
     let to: Mailbox = to
         .parse()

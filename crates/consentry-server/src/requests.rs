@@ -4,6 +4,7 @@ use crate::consents::check_purpose;
 use crate::problem::Problem;
 use crate::state::AppState;
 use consentry_core::consent;
+use consentry_core::event::ConsentState;
 use consentry_core::ids::{RequestId, SubjectId, TenantId};
 use consentry_core::merkle::Hash;
 use consentry_core::time::Timestamp;
@@ -58,6 +59,9 @@ pub struct RequestsInput {
     /// Report contacts that already have a request for the purpose waiting for an answer
     /// instead of asking them again.
     pub skip_pending: bool,
+    /// Report contacts whose consent for the purpose is granted now instead of asking
+    /// them again (the web application; the API asks whom it is told to).
+    pub skip_granted: bool,
 }
 
 /// Why a contact was not asked.
@@ -69,6 +73,8 @@ pub enum Refusal {
     Erased,
     /// A request for the purpose already waits for its answer.
     AlreadyPending,
+    /// The contact's consent for the purpose is granted and still valid.
+    AlreadyGranted,
 }
 
 impl Refusal {
@@ -78,8 +84,103 @@ impl Refusal {
             Refusal::NoSuchContact => "no such contact",
             Refusal::Erased => "the contact's data was erased",
             Refusal::AlreadyPending => "a request for this purpose is already pending",
+            Refusal::AlreadyGranted => "the contact's consent for this purpose is granted",
         }
     }
+
+    /// A stable code, as a request batch stores it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::NoSuchContact => "no_such_contact",
+            Refusal::Erased => "erased",
+            Refusal::AlreadyPending => "pending",
+            Refusal::AlreadyGranted => "granted",
+        }
+    }
+
+    /// The refusal a [`Refusal::code`] names.
+    pub fn from_code(code: &str) -> Option<Refusal> {
+        [
+            Refusal::NoSuchContact,
+            Refusal::Erased,
+            Refusal::AlreadyPending,
+            Refusal::AlreadyGranted,
+        ]
+        .into_iter()
+        .find(|r| r.code() == code)
+    }
+}
+
+/// Who a request for a purpose would ask, read now: what the web application's preview
+/// shows and what [`create_requests`] then does (the creating transaction checks pending
+/// requests again).
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// The contacts to ask, as given, with their pseudonym.
+    pub asked: Vec<(String, SubjectId)>,
+    /// The contacts not to ask, as given, with why.
+    pub refused: Vec<(String, Refusal)>,
+}
+
+/// Sorts `contacts` into those a request for `purpose` asks and those it does not, with
+/// why: unknown, erased, already asked and waiting (`skip_pending`, which also drops a
+/// contact named twice), already granted (`skip_granted`). Every contact of the tenant
+/// has an e-mail address (the book refuses one without), so none is skipped for want of
+/// one; an erased contact's address is gone with its data.
+pub async fn plan_requests(
+    state: &AppState,
+    tenant: &TenantId,
+    purpose: &str,
+    contacts: &[String],
+    skip_pending: bool,
+    skip_granted: bool,
+) -> Result<Plan, Problem> {
+    let now = state.clock.now_ms();
+    let mut out = Plan::default();
+    let mut known = Vec::new();
+    for raw in contacts {
+        let contact = match SubjectId::parse(raw) {
+            Ok(id) => state.store.contact(tenant, &id).await?,
+            Err(_) => None,
+        };
+        match contact {
+            None => out.refused.push((raw.clone(), Refusal::NoSuchContact)),
+            Some(c) if c.wrapped_key.is_none() => out.refused.push((raw.clone(), Refusal::Erased)),
+            Some(c) => known.push((raw.clone(), c.id)),
+        }
+    }
+    let ids: Vec<SubjectId> = known.iter().map(|(_, id)| id.clone()).collect();
+    let pending = if skip_pending {
+        state
+            .store
+            .pending_request_subjects(tenant, purpose, &ids, now)
+            .await?
+    } else {
+        Default::default()
+    };
+    let mut granted = std::collections::HashSet::new();
+    if skip_granted {
+        for chunk in ids.chunks(500) {
+            for s in state.store.statuses(tenant, chunk).await? {
+                if s.purpose == purpose
+                    && ConsentState::of_book(s.status, s.valid_until, now) == ConsentState::Granted
+                {
+                    granted.insert(s.subject);
+                }
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (raw, id) in known {
+        if pending.contains(&id) || (skip_pending && !seen.insert(id.clone())) {
+            out.refused.push((raw, Refusal::AlreadyPending));
+        } else if granted.contains(&id) {
+            out.refused.push((raw, Refusal::AlreadyGranted));
+        } else {
+            out.asked.push((raw, id));
+        }
+    }
+    Ok(out)
 }
 
 /// What [`create_requests`] did.
@@ -134,44 +235,29 @@ pub async fn create_requests(
     check_requests(input)?;
     let notice_sha256 = Hash::digest(input.notice_text.as_bytes()).to_hex();
     let now = state.clock.now_ms();
-    let mut out = RequestsOutcome::default();
-    let mut contacts = Vec::new();
-    for raw in &input.contacts {
-        let contact = match SubjectId::parse(raw) {
-            Ok(id) => state.store.contact(tenant, &id).await?,
-            Err(_) => None,
-        };
-        match contact {
-            None => out.refused.push((raw.clone(), Refusal::NoSuchContact)),
-            Some(c) if c.wrapped_key.is_none() => out.refused.push((raw.clone(), Refusal::Erased)),
-            Some(c) => contacts.push((raw, c)),
-        }
-    }
-    let pending = if input.skip_pending {
-        let ids: Vec<SubjectId> = contacts.iter().map(|(_, c)| c.id.clone()).collect();
-        state
-            .store
-            .pending_request_subjects(tenant, &input.purpose, &ids, now)
-            .await?
-    } else {
-        Default::default()
+    let plan = plan_requests(
+        state,
+        tenant,
+        &input.purpose,
+        &input.contacts,
+        input.skip_pending,
+        input.skip_granted,
+    )
+    .await?;
+    let mut out = RequestsOutcome {
+        created: Vec::new(),
+        refused: plan.refused,
     };
     let mut requests = Vec::new();
     let mut raws = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for (raw, contact) in contacts {
-        if pending.contains(&contact.id) || (input.skip_pending && !seen.insert(contact.id.clone()))
-        {
-            out.refused.push((raw.clone(), Refusal::AlreadyPending));
-            continue;
-        }
+    for (raw, subject) in plan.asked {
         let id = RequestId::from_suffix(&consentry_ledger::random::id_suffix(now))
             .map_err(Problem::unavailable)?;
         let (_, token_hash) = crate::mail::request_token(state, id.as_str());
         requests.push(NewRequest {
             id,
             tenant: tenant.clone(),
-            subject: contact.id,
+            subject,
             purpose: input.purpose.clone(),
             token_hash,
             notice_text: input.notice_text.clone(),
@@ -219,4 +305,22 @@ pub async fn create_requests(
         out.created.push(row);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusal_codes_read_back() {
+        for r in [
+            Refusal::NoSuchContact,
+            Refusal::Erased,
+            Refusal::AlreadyPending,
+            Refusal::AlreadyGranted,
+        ] {
+            assert_eq!(Refusal::from_code(r.code()), Some(r));
+        }
+        assert_eq!(Refusal::from_code("failed"), None);
+    }
 }

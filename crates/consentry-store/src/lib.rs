@@ -16,6 +16,7 @@
 //! its index.
 
 mod anchors;
+mod batches;
 mod book;
 mod catalog;
 mod dashboard;
@@ -34,6 +35,7 @@ mod staff;
 mod webhooks;
 
 pub use anchors::{AnchorRow, AnchorState, AnchoredCheckpoint};
+pub use batches::{BatchId, BatchRow, Skipped};
 pub use book::{BookCursor, BookFilter, BookOrder, BookPage, SPARSE_MAX};
 pub use catalog::{NoticeRow, PurposeRow};
 pub use dashboard::{BucketCounts, PurposeCounts};

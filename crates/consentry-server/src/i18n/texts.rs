@@ -950,8 +950,6 @@ texts! {
         "No purpose is defined. First write a purpose and its notice: ";
     PurposeToAskFor = "Finalité demandée",
         "Purpose to ask for";
-    ShowItsNotices = "Voir ses notices",
-        "Show its notices";
     NoticeShownToThe = "Notice montrée à la personne",
         "Notice shown to the person";
     ThisPurposeHasNo = "Cette finalité n'a pas encore de notice. ",
@@ -976,14 +974,6 @@ texts! {
         "a request for this purpose already waits for its answer";
     NotAskedTheService = "non demandé : le service a échoué ; réessayez pour ce contact",
         "not asked: the service failed; try again for this contact";
-    RequestSCreatedFor = " demande(s) créée(s) pour « ",
-        " request(s) created for \u{201c}";
-    NoticeV = " » (notice v",
-        "\u{201d} (notice v";
-    TheEMailsAre = "Les e-mails partent maintenant.",
-        "The e-mails are on their way.";
-    ContactSNotAsked = " contact(s) non demandé(s) :",
-        " contact(s) not asked:";
     Reason2 = "Raison",
         "Reason";
     SeeTheBookFor = "Voir le carnet pour cette finalité",
@@ -998,8 +988,6 @@ texts! {
         "unreadable selection";
     ChooseOneOfThe = "Choisissez l'une des notices de la finalité.",
         "Choose one of the purpose's notices.";
-    TheNoticeChosenBelongs = "La notice choisie est celle d'une autre finalité : choisissez de nouveau la finalité.",
-        "The notice chosen belongs to another purpose: choose the purpose again.";
     TheEMailIs = "L'e-mail est écrit dans la langue de la notice, que la preuve enregistre : choisissez une notice dans cette langue, ou « celle de la notice ».",
         "The e-mail is written in the notice's language, which the proof records: choose a notice in that language, or \u{201c}the notice's\u{201d} language.";
     TheEMailS = "La langue de l'e-mail est le français ou l'anglais.",
@@ -1410,6 +1398,72 @@ texts! {
         "For people a sender holds: see, correct, withdraw a consent, erase, export.";
     ForAnyoneHoldingA = "Pour quiconque détient une preuve ou un certificat : le vérifier dans son navigateur, sans rien envoyer.",
         "For anyone holding a proof or certificate: check it in the browser, sending nothing.";
+    // Requests that cannot go wrong (issue 16, item 2): the one form, the preview, the
+    // result pages, the cancelling's confirmation.
+    EarlierVersionsOfThe = "Versions précédentes de la notice ({n})",
+        "Earlier versions of the notice ({n})";
+    TheNoticesBelowAre = "Les notices proposées sont celles de la finalité choisie : changer de finalité les remplace.",
+        "The notices offered are those of the purpose chosen: changing the purpose replaces them.";
+    PreviewBeforeSending = "Aperçu avant l'envoi",
+        "Preview before sending";
+    TheNoticeChosenIs = "La notice choisie est celle de la finalité « {chosen} », pas de « {purpose} » : rien n'a été envoyé. Choisissez ci-dessous l'une des notices de « {purpose} ».",
+        "The notice chosen is the one of the purpose \u{201c}{chosen}\u{201d}, not \u{201c}{purpose}\u{201d}: nothing was sent. Choose one of the notices of \u{201c}{purpose}\u{201d} below.";
+    EachRecipientSPersonal = "(lien personnel de chaque destinataire)",
+        "(each recipient's personal link)";
+    CheckBeforeSendingNothing = "Vérifiez avant d'envoyer : rien n'est encore parti.",
+        "Check before sending: nothing has been sent yet.";
+    RequestForPurposeNotice = "Demande pour « {purpose} », notice v{version} en {language}, réponse attendue sous {days} jours.",
+        "Request for \u{201c}{purpose}\u{201d}, notice v{version} in {language}, answer expected within {days} days.";
+    TheEMailAsEach = "L'e-mail, tel que chaque destinataire le recevra",
+        "The e-mail, as each recipient will get it";
+    Subject = "Objet :",
+        "Subject:";
+    TheAnswerPage = "La page de réponse",
+        "The answer page";
+    OpenTheAnswerPage = "Ouvrir la page de réponse telle que le destinataire la verra (ses boutons y sont désactivés)",
+        "Open the answer page as the recipient will see it (its buttons are disabled there)";
+    RecipientsN = "Destinataires ({n})",
+        "Recipients ({n})";
+    NobodyToAskNone = "Personne à solliciter : aucun des contacts choisis ne peut recevoir cette demande (voir pourquoi ci-dessous). Aucun e-mail ne partira.",
+        "Nobody to ask: none of the contacts chosen can receive this request (see why below). No e-mail will be sent.";
+    AndNMore = "… et {n} autre(s)",
+        "… and {n} more";
+    NotAskedN = "Non sollicités ({n})",
+        "Not asked ({n})";
+    ChangeTheRequest = "Modifier la demande",
+        "Change the request";
+    ChangedSinceThePreview = "(changé depuis l'aperçu)",
+        "(changed since the preview)";
+    ConsentAlreadyGrantedFor = "consentement déjà accordé pour cette finalité",
+        "consent already granted for this purpose";
+    TheListOfRecipients = "La liste des destinataires a changé depuis l'aperçu ({before} avant, {now} maintenant) : rien n'a été envoyé. Vérifiez la nouvelle liste ci-dessous, puis envoyez.",
+        "The list of recipients changed since the preview ({before} before, {now} now): nothing was sent. Check the new list below, then send.";
+    SentOn = "Envoi du {when}",
+        "Sent on {when}";
+    NRequestsSentFor = "{n} demande(s) envoyée(s) pour « {purpose} » (notice v{version}, {language}). Les e-mails partent maintenant ; l'état de chacun est ci-dessous et sur la fiche du contact.",
+        "{n} request(s) sent for \u{201c}{purpose}\u{201d} (notice v{version}, {language}). The e-mails are on their way; each one's state is below and on the contact's page.";
+    NobodyWasAskedNo = "Personne n'a été sollicité : aucune demande n'a été créée et aucun e-mail n'est parti. Voici pourquoi :",
+        "Nobody was asked: no request was created and no e-mail was sent. Here is why:";
+    NContactsChangedSince = "{n} contact(s) ont changé depuis l'aperçu et n'ont pas été sollicités.",
+        "{n} contact(s) changed since the preview and were not asked.";
+    AllSendings = "Tous les envois",
+        "All sendings";
+    NoRequestWasSent = "Aucune demande n'a encore été envoyée depuis l'application. Pour demander un consentement, choisissez des contacts dans le carnet d'adresses :",
+        "No request was sent from the application yet. To ask for consent, choose contacts in the address book:";
+    RequestsCreated = "Demandes créées",
+        "Requests created";
+    NotAsked = "Non sollicités",
+        "Not asked";
+    TheRequestIdFor = "La demande {id} pour « {purpose} », adressée à {contact}, attend sa réponse.",
+        "The request {id} for \u{201c}{purpose}\u{201d}, sent to {contact}, is waiting for its answer.";
+    ItsLinkWillStop = "Si vous l'annulez, son lien cessera de fonctionner et la personne verra que la demande est annulée. Cela ne peut pas être défait : pour demander de nouveau, il faudra envoyer une nouvelle demande.",
+        "If you cancel it, its link stops working and the person will see that the request was cancelled. This cannot be undone: to ask again, send a new request.";
+    YesCancelTheRequest = "Oui, annuler la demande",
+        "Yes, cancel the request";
+    NoKeepIt = "Non, la garder",
+        "No, keep it";
+    CancelThisRequest = "Annuler cette demande ?",
+        "Cancel this request?";
 }
 
 #[cfg(test)]

@@ -3,10 +3,10 @@
 //! `Accept-Language`), escaped by construction (maud). A reused, expired or forged link
 //! gets a clear page and changes nothing.
 
+use crate::answer_page::page;
 use crate::downloads::{Disposition, Document, Download, Format};
 use crate::i18n::accept_language as language;
 use crate::i18n::{Text, t};
-use crate::page;
 use crate::problem::{ApiForm, Problem};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -21,7 +21,6 @@ use consentry_pdf::Language;
 use consentry_store::RequestRow;
 use maud::{Markup, html};
 use serde::Deserialize;
-use std::sync::LazyLock;
 
 /// An answer page (in the visitor's language) for a request refused before any handler
 /// ran: see [`crate::rejections`]. `make` gives the title and body in that language.
@@ -34,38 +33,6 @@ pub(crate) fn rejection_page(
     let (title, body) = make(lang);
     page(lang, status, title, body)
 }
-
-fn page(lang: Language, status: StatusCode, title: &str, body: Markup) -> Response {
-    let body = html! {
-        main {
-            h1 { (title) }
-            (body)
-        }
-        footer { p { (t(lang, Text::ConsentryEveryAnswerIs)) } }
-    };
-    // The token is in the URL: keep it out of caches and other sites' logs.
-    page::respond(
-        status,
-        page::document(lang, title, page::inline_style(CSS), body),
-        &POLICY,
-        page::Caching::NoStore,
-    )
-}
-
-/// The page's policy: its one inline style (by hash), forms posted here, no script.
-static POLICY: LazyLock<page::Policy> = LazyLock::new(|| {
-    page::Policy::new(
-        page::Styles::Inline(CSS),
-        page::Scripts::None,
-        page::Forms::Here,
-    )
-});
-
-const CSS: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a}\
-h1{font-size:1.5rem}.notice{white-space:pre-wrap;border-left:4px solid #888;padding:.5rem 1rem;background:#f6f6f6}\
-.actions{display:flex;gap:1rem;flex-wrap:wrap;margin-top:1.5rem}button{font-size:1.1rem;padding:.7rem 1.4rem;border-radius:.4rem;border:2px solid #1a1a1a;cursor:pointer}\
-button.accept{background:#1d6b2f;color:#fff;border-color:#1d6b2f}button.refuse{background:#fff;color:#8b1d1d;border-color:#8b1d1d}\
-button:focus-visible{outline:3px solid #f5a623;outline-offset:2px}footer{margin-top:3rem;color:#555;font-size:.9rem}code{word-break:break-all}";
 
 fn token_hash(token: &str) -> Option<[u8; 32]> {
     (token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -179,25 +146,17 @@ pub async fn show(
         .await?
         .map(|t| t.name)
         .unwrap_or_default();
-    let title = Text::SenderAsksForConsent.fill(lang, &[("sender", &sender)]);
-    Ok(page(
+    Ok(crate::answer_page::request_page(
         lang,
-        StatusCode::OK,
-        &title,
-        html! {
-            p { (t(lang, Text::Purpose)) strong { (r.purpose) } }
-            h2 { (t(lang, Text::InformationFromTheSender)) }
-            div.notice { (r.notice_text) }
-            @if let Some(u) = &r.notice_url { p { a href=(u) rel="noopener noreferrer" { (t(lang, Text::FullTextOfThe)) } } }
-            p { (t(lang, Text::YouCanAnswerUntil)) (when(state.anchoring.schedule(), r.expires_at)) "." }
-            form method="post" {
-                div.actions {
-                    button.accept type="submit" name="decision" value="granted" { (t(lang, Text::IAccept)) }
-                    button.refuse type="submit" name="decision" value="refused" { (t(lang, Text::IRefuse)) }
-                }
-            }
-            p { (t(lang, Text::YourAnswerWillBe)) }
+        state.anchoring.schedule(),
+        &crate::answer_page::Asked {
+            sender: &sender,
+            purpose: &r.purpose,
+            notice_text: &r.notice_text,
+            notice_url: r.notice_url.as_deref(),
+            expires_at: r.expires_at,
         },
+        false,
     ))
 }
 

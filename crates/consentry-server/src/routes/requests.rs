@@ -74,6 +74,7 @@ pub async fn create(
         valid_days: body.valid_days,
         language: body.language.unwrap_or_else(|| "fr".into()),
         skip_pending: false,
+        skip_granted: false,
     };
     let single = match (body.contact_id, body.contact_ids) {
         (Some(id), None) => {

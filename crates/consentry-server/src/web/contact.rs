@@ -96,7 +96,7 @@ fn event_label(lang: Lang, kind: &str) -> &'static str {
     }
 }
 
-fn mail_label(lang: Lang, s: &str) -> &'static str {
+pub(crate) fn mail_label(lang: Lang, s: &str) -> &'static str {
     match s {
         "queued" => t(lang, Text::Queued),
         "sent" => t(lang, Text::Sent),
@@ -267,10 +267,12 @@ pub async fn show(
                 at,
                 tiebreak: 0,
                 markup: html! {
-                    li.request-closed {
+                    // The title says the state ("Request cancelled"): no badge repeating it
+                    // (it read "Demande annulée annulé").
+                    li.request-closed data-status=(status) {
                         p {
                             time { (local_time(&state, at)) } " — "
-                            strong { (title) } " " (status_badge(lang, status))
+                            strong { (title) }
                         }
                         p.muted {
                             (r.purpose) " · "
@@ -584,8 +586,8 @@ fn request_item(
                         button id={ "resend-" (id) } type="submit" { (t(lang, Text::ResendNewLink)) }
                     }
                     " "
-                    form.inline method="post" action={ "/app/requests/" (id) "/cancel" } {
-                        (csrf_field(staff))
+                    // Cancelling is confirmed on a page of its own (no token in this GET).
+                    form.inline method="get" action={ "/app/requests/" (id) "/cancel" } {
                         button.danger id={ "cancel-" (id) } type="submit" { (t(lang, Text::CancelTheRequest)) }
                     }
                 }

@@ -23,6 +23,8 @@ use std::sync::LazyLock;
 pub const CSS: &str = include_str!("../../assets/app/app.css");
 /// The script.
 pub const JS: &str = include_str!("../../assets/app/app.js");
+/// The request form's script (reloads a purpose's notices when the purpose changes).
+pub const REQUESTS_JS: &str = include_str!("../../assets/app/requests.js");
 
 /// A local time in the anchoring schedule's zone, e.g. `2026-11-30 20:04 (Europe/Paris)`.
 pub fn local_time(state: &AppState, ms: i64) -> String {
@@ -82,6 +84,30 @@ pub fn page(
     title: &str,
     body: Markup,
 ) -> Response {
+    page_scripted(staff, section, status, title, body, None)
+}
+
+/// A whole page for a signed-in user that also loads `script`, a path of one of this
+/// application's static scripts (the policy allows this origin's script files).
+pub fn page_with_script(
+    staff: &Staff,
+    section: Section,
+    status: StatusCode,
+    title: &str,
+    body: Markup,
+    script: &'static str,
+) -> Response {
+    page_scripted(staff, section, status, title, body, Some(script))
+}
+
+fn page_scripted(
+    staff: &Staff,
+    section: Section,
+    status: StatusCode,
+    title: &str,
+    body: Markup,
+    script: Option<&'static str>,
+) -> Response {
     let lang = staff.lang;
     let item = |s: Section, href: &str, label: &str| {
         html! {
@@ -113,13 +139,13 @@ pub fn page(
             }
         }
     };
-    shell(lang, status, title, Some(nav), body)
+    shell(lang, status, title, Some(nav), body, script)
 }
 
 /// A page with no signed-in user (sign-in, errors before sign-in).
 pub fn public_page(lang: Lang, status: StatusCode, title: &str, body: Markup) -> Response {
     let top = html! { div.who { (lang_switch(lang, "/app/login")) } };
-    shell(lang, status, title, Some(top), body)
+    shell(lang, status, title, Some(top), body, None)
 }
 
 fn role_label(lang: Lang, role: Role) -> &'static str {
@@ -144,10 +170,14 @@ fn shell(
     title: &str,
     top: Option<Markup>,
     body: Markup,
+    script: Option<&'static str>,
 ) -> Response {
     let head = html! {
         link rel="stylesheet" href=(format!("/app/static/app.css?v={}", asset_version()));
         script src=(format!("/app/static/app.js?v={}", asset_version())) defer {}
+        @if let Some(extra) = script {
+            script src=(format!("{extra}?v={}", asset_version())) defer {}
+        }
     };
     let body = html! {
         a.skip href="#content" { (t(lang, Text::SkipToContent)) }
@@ -180,6 +210,7 @@ fn asset_version() -> &'static str {
         let mut h = Sha256::new();
         h.update(CSS.as_bytes());
         h.update(JS.as_bytes());
+        h.update(REQUESTS_JS.as_bytes());
         hex::encode(&h.finalize()[..6])
     });
     V.as_str()

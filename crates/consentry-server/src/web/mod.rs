@@ -45,6 +45,7 @@ pub fn routes() -> Routes {
         .get("/app/lang/{code}", signin::set_language)
         .get("/app/static/app.css", signin::css)
         .get("/app/static/app.js", signin::js)
+        .get("/app/static/requests.js", signin::requests_js)
         .get("/app/live", live)
         .merge(book::routes())
         .merge(import::routes())

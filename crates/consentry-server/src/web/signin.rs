@@ -316,3 +316,8 @@ pub async fn css() -> Response {
 pub async fn js() -> Response {
     asset("text/javascript; charset=utf-8", layout::JS)
 }
+
+/// `GET /app/static/requests.js`.
+pub async fn requests_js() -> Response {
+    asset("text/javascript; charset=utf-8", layout::REQUESTS_JS)
+}

@@ -33,5 +33,6 @@ mod webapp_admin;
 mod webapp_book;
 mod webapp_browser;
 mod webapp_consents;
+mod webapp_requests;
 mod witness;
 mod witnessed_log;

@@ -1868,6 +1868,7 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
     for (path, ct) in [
         ("/app/static/app.css", "text/css"),
         ("/app/static/app.js", "text/javascript"),
+        ("/app/static/requests.js", "text/javascript"),
     ] {
         let r = seen!("GET", path, anon.get(s, &format!("{path}?v=0123")));
         assert!(r.content_type().starts_with(ct), "{}", r.content_type());
@@ -2447,13 +2448,93 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
             who.get(s, &format!("/app/requests/new{query}"))
         );
     }
+    // The sendings before any: a page, never an error.
+    for mut who in [w.clone(), aud.clone(), anon.clone()] {
+        seen!("GET", "/app/requests", who.get(s, "/app/requests"));
+    }
+    // A contact not granted yet (`sub` is: it would be skipped).
+    let asked = crate::service::add_contact(s, key, "asked.person@openapi.example");
     let ask = json!({
-        "csrf": csrf, "contact": [sub, "sub_nobody"], "purpose": "newsletter", "notice": notice_id,
+        "csrf": csrf, "contact": [asked, "sub_nobody"], "purpose": "newsletter", "notice": notice_id,
         "language": "", "response_days": "15", "valid_days": "30"
     });
-    let r = seen!("POST", "/app/requests", w.form(s, "/app/requests", &ask));
+    // The preview, then the sending of what it showed.
+    let r = seen!(
+        "POST",
+        "/app/requests/preview",
+        w.form(s, "/app/requests/preview", &ask)
+    );
     assert_eq!(r.status, 200, "{}", r.text());
-    took(c, "/app/requests", FORM, &ask);
+    took(c, "/app/requests/preview", FORM, &ask);
+    let preview = r.text();
+    let expected = after(&preview, "name=\"expected\" value=\"", '"').to_owned();
+    let answer_preview =
+        after(&preview, "id=\"preview-answer-link\" href=\"", '"').replace("&amp;", "&");
+    for (mut who, path) in [
+        (w.clone(), answer_preview.clone()),
+        (
+            w.clone(),
+            "/app/requests/preview/answer?notice=ntc_nothing".to_owned(),
+        ),
+        (
+            w.clone(),
+            "/app/requests/preview/answer?response_days=x".to_owned(),
+        ),
+        (aud.clone(), answer_preview.clone()),
+        (anon.clone(), answer_preview.clone()),
+    ] {
+        seen!("GET", "/app/requests/preview/answer", who.get(s, &path));
+    }
+    for (mut who, fields) in [
+        (
+            w.clone(),
+            json!({"csrf": csrf, "contact": [sub], "purpose": "sms", "notice": notice_id}),
+        ),
+        (
+            w.clone(),
+            json!({"csrf": csrf, "contact": [sub], "notice": notice_id, "response_days": "99"}),
+        ),
+        (
+            aud.clone(),
+            json!({"csrf": aud_csrf, "contact": [sub], "notice": notice_id}),
+        ),
+        (
+            anon.clone(),
+            json!({"csrf": csrf, "contact": [sub], "notice": notice_id}),
+        ),
+    ] {
+        seen!(
+            "POST",
+            "/app/requests/preview",
+            who.form(s, "/app/requests/preview", &fields)
+        );
+    }
+    let mut stale = ask.clone();
+    stale["expected"] = json!("0".repeat(64));
+    stale["expected_count"] = json!("3");
+    let r = seen!("POST", "/app/requests", w.form(s, "/app/requests", &stale));
+    assert_eq!(
+        r.status,
+        409,
+        "a list other than the one previewed: {}",
+        r.text()
+    );
+    let mut send = ask.clone();
+    send["expected"] = json!(expected);
+    send["expected_count"] = json!("1");
+    let r = seen!("POST", "/app/requests", w.form(s, "/app/requests", &send));
+    assert_eq!(r.status, 303, "{}", r.text());
+    took(c, "/app/requests", FORM, &send);
+    let result = r.header("location").unwrap().to_owned();
+    assert!(result.starts_with("/app/requests/batch/bat_"), "{result}");
+    for (mut who, path) in [
+        (w.clone(), result.clone()),
+        (aud.clone(), result.clone()),
+        (w.clone(), "/app/requests/batch/bat_nothing0".to_owned()),
+        (anon.clone(), result.clone()),
+    ] {
+        seen!("GET", "/app/requests/batch/{id}", who.get(s, &path));
+    }
     let by_filter = json!({
         "csrf": csrf, "filter_purpose": "sms", "filter_status": "refused", "notice": notice_id,
         "response_days": ""
@@ -2463,8 +2544,9 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
         "/app/requests",
         w.form(s, "/app/requests", &by_filter)
     );
-    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.status, 303, "{}", r.text());
     took(c, "/app/requests", FORM, &by_filter);
+    seen!("GET", "/app/requests", w.get(s, "/app/requests"));
     for (mut who, fields) in [
         (
             w.clone(),
@@ -2493,16 +2575,43 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
             who.form(s, "/app/requests", &fields)
         );
     }
-    let timeline = w.get(s, &page).text();
+    let timeline = w.get(s, &format!("/app/contacts/{asked}")).text();
     let request = after(&timeline, "action=\"/app/requests/", '/').to_owned();
     assert!(request.starts_with("req_"), "{request}");
     let token = json!({"csrf": csrf});
+    let confirmed = json!({"csrf": csrf, "confirm": "yes"});
+    // Cancelling asks first: the confirmation page; a post without `confirm` changes
+    // nothing and leads there.
+    for (mut who, path) in [
+        (w.clone(), format!("/app/requests/{request}/cancel")),
+        (w.clone(), "/app/requests/req_nothing/cancel".to_owned()),
+        (aud.clone(), format!("/app/requests/{request}/cancel")),
+        (anon.clone(), format!("/app/requests/{request}/cancel")),
+    ] {
+        seen!("GET", "/app/requests/{id}/cancel", who.get(s, &path));
+    }
+    let r = seen!(
+        "POST",
+        "/app/requests/{id}/cancel",
+        w.form(s, &format!("/app/requests/{request}/cancel"), &token)
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/app/requests/{request}/cancel").as_str())
+    );
+    took(c, "/app/requests/{id}/cancel", FORM, &token);
     for action in ["resend", "cancel"] {
         let template = format!("/app/requests/{{id}}/{action}");
         let path = format!("/app/requests/{request}/{action}");
-        let r = seen!("POST", &template, w.form(s, &path, &token));
+        let fields = if action == "cancel" {
+            &confirmed
+        } else {
+            &token
+        };
+        let r = seen!("POST", &template, w.form(s, &path, fields));
         assert_eq!(r.status, 303, "{action}: {}", r.text());
-        took(c, &template, FORM, &token);
+        took(c, &template, FORM, fields);
         for (mut who, path, fields) in [
             (
                 w.clone(),
@@ -2518,13 +2627,23 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
     }
     for action in ["resend", "cancel"] {
         // Cancelled: neither works any more.
+        let fields = if action == "cancel" {
+            &confirmed
+        } else {
+            &token
+        };
         let r = seen!(
             "POST",
             &format!("/app/requests/{{id}}/{action}"),
-            w.form(s, &format!("/app/requests/{request}/{action}"), &token)
+            w.form(s, &format!("/app/requests/{request}/{action}"), fields)
         );
         assert_eq!(r.status, 400, "{action} after cancel: {}", r.text());
     }
+    seen!(
+        "GET",
+        "/app/requests/{id}/cancel",
+        w.get(s, &format!("/app/requests/{request}/cancel"))
+    );
 
     // Users: the list, adding, disabling; one's own password.
     seen!("GET", "/app/users", w.get(s, "/app/users"));

@@ -208,6 +208,27 @@ fn webapp_in_chromium_sign_in_import_bulk_request_answer_and_proof_pdf() {
         .await;
         click(&c, "#notice-form button[type=submit]").await;
         wait_page(&c, "/app/purposes", "once a month").await;
+        // A second purpose, whose notice the request form must swap in.
+        fill(&c, "#purpose-form [name=name]", "photos").await;
+        fill(
+            &c,
+            "#purpose-form [name=description]",
+            "Photos at our events",
+        )
+        .await;
+        fill(&c, "#purpose-form [name=valid_days]", "730").await;
+        click(&c, "#purpose-form button[type=submit]").await;
+        wait_page(&c, "/app/purposes", "Photos at our events").await;
+        select(&c, "#notice-form [name=purpose]", "photos").await;
+        select(&c, "#notice-form [name=language]", "en").await;
+        fill(
+            &c,
+            "#notice-form [name=text]",
+            "ACME SAS may publish photos taken of you at its events.",
+        )
+        .await;
+        click(&c, "#notice-form button[type=submit]").await;
+        wait_page(&c, "/app/purposes", "photos taken of you").await;
         shot(&c, "purposes").await;
 
         // Import: one bad line is shown with its number, and nothing is written.
@@ -295,14 +316,51 @@ fn webapp_in_chromium_sign_in_import_bulk_request_answer_and_proof_pdf() {
         click(&c, "#bulk-selected").await;
         wait_page(&c, "/app/requests/new", "2").await;
         shot(&c, "request-form").await;
+        // Changing the purpose swaps its notices in place (the script), and back.
+        let marker = c
+            .execute("window.__sameForm = true; return true;", Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(marker, json!(true));
+        select(&c, "#request-ask", "photos").await;
+        let terms = wait_terms(&c, "photos", "photos taken of you").await;
+        assert!(!terms.contains("once a month"), "{terms}");
+        assert_eq!(
+            c.find(Locator::Css("#request-valid"))
+                .await
+                .unwrap()
+                .prop("value")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("730"),
+            "the photos purpose's validity"
+        );
+        shot(&c, "request-form-photos").await;
+        select(&c, "#request-ask", "newsletter").await;
+        wait_terms(&c, "newsletter", "once a month").await;
+        let same = c
+            .execute("return window.__sameForm === true;", Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(same, json!(true), "swapped in place, not reloaded");
         choose_notice(&c).await;
         click(&c, "#request-form button[type=submit]").await;
-        let text = wait_page(&c, "/app/requests", "2").await;
-        assert!(
-            c.find(Locator::Id("request-result")).await.is_ok(),
-            "{text}"
-        );
+        // The preview: the e-mail, the recipients; nothing sent yet.
+        wait_for(&c, "#preview-mail").await;
+        let text = wait_page(&c, "/app/requests/preview", "Recipients (2)").await;
+        assert!(text.contains("once a month"), "{text}");
+        assert!(answer_links(&env).is_empty(), "a preview sends nothing");
+        shot(&c, "request-preview").await;
+        click(&c, "#request-send").await;
+        wait_for(&c, "#request-result").await;
+        let url = c.current_url().await.unwrap();
+        assert!(url.path().starts_with("/app/requests/batch/bat_"), "{url}");
+        let text = text_of(&c).await;
+        assert!(text.contains("2 request(s) sent"), "{text}");
         shot(&c, "request-result").await;
+        c.refresh().await.unwrap();
+        wait_for(&c, "#request-result").await;
 
         // Back to the book: both are pending; answer one from its e-mail link and watch
         // its badge change without a reload.
@@ -441,6 +499,29 @@ fn webapp_in_chromium_sign_in_import_bulk_request_answer_and_proof_pdf() {
         wait_page(&c, "/app/login", "Connexion").await;
         c.close().await.unwrap();
     });
+}
+
+/// Waits until the request form's notices are `purpose`'s and hold `text`; returns them.
+async fn wait_terms(c: &Client, purpose: &str, text: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(e) = c
+            .find(Locator::Css(&format!(
+                "#request-terms[data-purpose='{purpose}']"
+            )))
+            .await
+        {
+            let t = e.text().await.unwrap_or_default();
+            if t.contains(text) {
+                return t;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the notices of {purpose} never came"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Picks the first notice offered by the request form.

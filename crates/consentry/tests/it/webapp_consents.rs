@@ -24,7 +24,7 @@ const MARKER: &str = "EVIDENCE-MARKER-5e1d0c7a-signed-paper-form";
 
 /// A browser stand-in for staff: keeps the session cookie, never follows redirects.
 #[derive(Default, Clone)]
-struct Web {
+pub(crate) struct Web {
     cookie: Option<String>,
 }
 
@@ -39,11 +39,11 @@ impl Web {
         crate::util::staff_send(&mut self.cookie, s, method, path, body, &[])
     }
 
-    fn get(&mut self, s: &Server, path: &str) -> Page {
+    pub(crate) fn get(&mut self, s: &Server, path: &str) -> Page {
         self.call(s, "GET", path, None)
     }
 
-    fn post_form(&mut self, s: &Server, path: &str, pairs: &[(&str, &str)]) -> Page {
+    pub(crate) fn post_form(&mut self, s: &Server, path: &str, pairs: &[(&str, &str)]) -> Page {
         self.call(
             s,
             "POST",
@@ -56,7 +56,7 @@ impl Web {
     }
 
     /// The CSRF token of a signed-in page.
-    fn token(&mut self, s: &Server) -> String {
+    pub(crate) fn token(&mut self, s: &Server) -> String {
         let p = self.get(s, "/app/contacts");
         csrf_of(&p.text())
     }
@@ -91,7 +91,7 @@ fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &str, &[u8])]) -> (S
 }
 
 /// Signs in to `tenant` (the organisation field of the form).
-fn signed_in(s: &Server, tenant: &str, email: &str) -> Web {
+pub(crate) fn signed_in(s: &Server, tenant: &str, email: &str) -> Web {
     let mut w = Web::default();
     let r = w.post_form(
         s,
@@ -103,7 +103,7 @@ fn signed_in(s: &Server, tenant: &str, email: &str) -> Web {
     w
 }
 
-fn location(p: &Page) -> String {
+pub(crate) fn location(p: &Page) -> String {
     p.header("location").unwrap_or("").to_owned()
 }
 
@@ -161,7 +161,7 @@ fn contact_json(s: &Server, key: &str, id: &str) -> Value {
 }
 
 /// Runs SQL against the test's database (sqlite3 or psql).
-fn sql(env: &Env, statement: &str) -> String {
+pub(crate) fn sql(env: &Env, statement: &str) -> String {
     match env.db {
         Db::Sqlite => {
             let out = Command::new("sqlite3")
@@ -641,11 +641,21 @@ fn walk(db: Db, anchored: bool) {
             request_form(&token, &[&c2, &c3], &[]).into_bytes(),
         )),
     );
-    assert_eq!(r.status, 200, "{}", r.text());
-    let html = r.text();
+    // Sent: a redirect to the sending's result page, which a reload shows again.
+    assert_eq!(r.status, 303, "{}", r.text());
+    let result = location(&r);
+    assert!(result.starts_with("/app/requests/batch/bat_"), "{result}");
+    let html = op.get(&s, &result).text();
     assert!(html.contains("id=\"request-result\""), "{html}");
-    assert!(html.contains("<strong>2</strong>"), "{html}");
+    assert!(html.contains("2 request(s) sent"), "{html}");
     assert!(!html.contains("id=\"request-errors\""), "{html}");
+    let again = op.get(&s, &result);
+    assert_eq!(again.status, 200, "a reload shows the result again");
+    assert!(
+        again.text().contains("2 request(s) sent"),
+        "{}",
+        again.text()
+    );
     for c in [&c2, &c3] {
         assert_eq!(
             contact_json(&s, &key, c)["consents"]["newsletter"]["status"],
@@ -662,9 +672,11 @@ fn walk(db: Db, anchored: bool) {
             request_form(&token, &[&c2, &c3, "sub_doesnotexist"], &[]).into_bytes(),
         )),
     );
-    assert_eq!(r.status, 200, "{}", r.text());
-    let html = r.text();
-    assert!(html.contains("<strong>0</strong>"), "{html}");
+    assert_eq!(r.status, 303, "{}", r.text());
+    let html = op.get(&s, &location(&r)).text();
+    assert!(html.contains("id=\"request-nobody\""), "{html}");
+    assert!(html.contains("Nobody was asked"), "{html}");
+    assert!(!html.contains("on their way"), "{html}");
     assert!(html.contains("id=\"request-errors\""), "{html}");
     assert!(html.contains("already waits"), "{html}");
     assert!(html.contains("not in this address book"), "{html}");
@@ -746,13 +758,32 @@ fn walk(db: Db, anchored: bool) {
     assert_eq!(fresh.status, 200, "{}", fresh.text());
     assert!(fresh.text().contains("once a month"));
 
-    // --- Cancel: the link says so and takes no answer; the book is as before. ---
+    // --- Cancel: confirmed first; then the link says so and takes no answer; the
+    // book is as before. ---
     let r = op.post_form(
         &s,
         &format!("/app/requests/{req}/cancel"),
         &[("csrf", &token)],
     );
     assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(location(&r), format!("/app/requests/{req}/cancel"));
+    assert_eq!(
+        get(&s.url(&new_link), None).status,
+        200,
+        "not cancelled without the confirmation"
+    );
+    let confirm = op.get(&s, &format!("/app/requests/{req}/cancel"));
+    assert_eq!(confirm.status, 200, "{}", confirm.text());
+    let html = confirm.text();
+    assert!(html.contains("id=\"cancel-confirm\""), "{html}");
+    assert!(html.contains("name=\"confirm\" value=\"yes\""), "{html}");
+    let r = op.post_form(
+        &s,
+        &format!("/app/requests/{req}/cancel"),
+        &[("csrf", &token), ("confirm", "yes")],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(location(&r).starts_with(&format!("/app/contacts/{c3}?cancelled={req}")));
     let r = get(&s.url(&new_link), None);
     assert_eq!(r.status, 410);
     assert!(r.text().contains("Request cancelled"), "{}", r.text());
@@ -777,7 +808,7 @@ fn walk(db: Db, anchored: bool) {
     let r = op.post_form(
         &s,
         &format!("/app/requests/{req}/cancel"),
-        &[("csrf", &token)],
+        &[("csrf", &token), ("confirm", "yes")],
     );
     assert_eq!(r.status, 400, "not twice");
 
@@ -1044,9 +1075,9 @@ fn a_book_filter_larger_than_one_bulk_is_asked_in_chunks() {
         )
     };
     let r = ask(&mut w, "none");
-    assert_eq!(r.status, 200, "{}", r.text());
-    let html = r.text();
-    assert!(html.contains(&format!("<strong>{n}</strong>")), "{html}");
+    assert_eq!(r.status, 303, "{}", r.text());
+    let html = w.get(&s, &location(&r)).text();
+    assert!(html.contains(&format!("{n} request(s) sent")), "{html}");
     assert!(!html.contains("id=\"request-errors\""));
     assert_eq!(
         sql(
@@ -1067,13 +1098,10 @@ fn a_book_filter_larger_than_one_bulk_is_asked_in_chunks() {
     );
     // The same contacts, now pending: nobody is asked twice.
     let r = ask(&mut w, "pending");
-    assert_eq!(r.status, 200, "{}", r.text());
-    let html = r.text();
-    assert!(html.contains("<strong>0</strong>"), "{html}");
-    assert!(
-        html.contains(&format!("{n} contact(s) not asked")),
-        "{html}"
-    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let html = w.get(&s, &location(&r)).text();
+    assert!(html.contains("Nobody was asked"), "{html}");
+    assert!(html.contains(&format!("Not asked ({n})")), "{html}");
     assert_eq!(
         sql(&env, "SELECT COUNT(*) FROM consent_requests").trim(),
         n.to_string()
