@@ -30,6 +30,7 @@ pub mod portal;
 pub mod problem;
 pub mod requests;
 pub mod route_table;
+pub mod sender;
 pub mod routes;
 pub mod service;
 pub mod session;

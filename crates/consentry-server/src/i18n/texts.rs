@@ -598,8 +598,8 @@ texts! {
         "Save a new version";
     ThePurposeNameMust = "Le nom de la finalité doit faire 1 à 64 caractères parmi a-z 0-9 . _ -, en commençant par une lettre ou un chiffre.",
         "The purpose name must be 1 to 64 of a-z 0-9 . _ -, starting with a letter or digit.";
-    TheDescriptionMustBe = "La description doit faire de 1 à 2 000 caractères.",
-        "The description must be 1 to 2,000 characters.";
+    TheDescriptionMustBe = "Écrivez la description en français, en anglais ou dans les deux langues, 2 000 caractères au plus chacune.",
+        "Write the description in French, in English or both, 2,000 characters at most each.";
     TheDefaultValidityMust = "La validité par défaut doit être vide ou un nombre entier de jours de 1 à 3 650.",
         "The default validity must be empty or a whole number of days from 1 to 3,650.";
     ChooseOneOfYour = "Choisissez l'une de vos finalités (créez-la d'abord).",
@@ -1304,6 +1304,32 @@ texts! {
         " will be created.";
     WillBeCreatedMany = " seront créés.",
         " will be created.";
+    // Issue 16, item 5: the recipient side (purposes described per language, the
+    // sender's contact, the answer page and e-mail, the portal, /verify's summary).
+    DescriptionInFrench = "Description en français",
+        "Description in French";
+    DescriptionInEnglish = "Description en anglais",
+        "Description in English";
+    DescriptionInFrench2000 = "Description en français (2 000 caractères au plus)",
+        "Description in French (2,000 characters at most)";
+    DescriptionInEnglish2000 = "Description en anglais (2 000 caractères au plus)",
+        "Description in English (2,000 characters at most)";
+    DescriptionsAreWhatThe = "La description est ce que lit la personne sollicitée, dans l'e-mail et sur la page de réponse : écrivez-la pour elle, en une phrase claire. Elle lit celle de sa langue, sinon l'autre ; remplissez-en au moins une.",
+        "The description is what the person asked reads, in the e-mail and on the answer page: write it for them, in one clear sentence. They read the one in their language, else the other; fill in at least one.";
+    UsedButNotDescribed = "Utilisée (par l'API ou une demande) mais pas encore décrite : les destinataires voient son nom technique. Enregistrez-la ci-dessous avec ce nom pour la décrire.",
+        "In use (through the API or a request) but not described yet: recipients see its technical name. Save it below under this name to describe it.";
+    Organisation = "Organisation",
+        "Organisation";
+    OrganisationName = "Nom de l'organisation : ",
+        "Organisation name: ";
+    SettingsSaved = "Réglages enregistrés.",
+        "Settings saved.";
+    ContactForRecipients = "Contact pour les destinataires",
+        "Contact for recipients";
+    ContactForRecipientsHelp = "Une adresse e-mail (par exemple rgpd@votre-entreprise.fr) ou une adresse de site en https:// où vous joindre au sujet de leurs données. Elle figure dans chaque e-mail et sur chaque page de réponse : donnez une adresse de service, pas celle d'une personne. Laissez vide pour la retirer.",
+        "An e-mail address (for example privacy@your-company.com) or an https:// web address where people can reach you about their data. It appears in every e-mail and on every answer page: give a service address, not a person's own. Leave empty to remove it.";
+    TheContactMustBe = "Le contact doit être une adresse e-mail ou une adresse de site commençant par https:// (254 caractères au plus). Rien n'a été modifié.",
+        "The contact must be an e-mail address or a web address starting with https:// (254 characters at most). Nothing was changed.";
     SenderAsksForConsent = "{sender} vous demande votre consentement",
         "{sender} asks for your consent";
     RequestMailBody = "Bonjour,\n\n{sender} souhaite obtenir votre consentement pour : {purpose}.\n\n{notice}\n\n\

@@ -3,6 +3,7 @@
 
 mod admin;
 mod answer;
+mod catalog;
 mod consents;
 mod contacts;
 mod contacts_csv;
@@ -60,6 +61,10 @@ pub fn routes() -> Routes {
         .post("/v1/admin/anchor", admin::anchor)
         .post("/v1/consent-requests", requests::create)
         .get("/v1/consent-requests/{id}", requests::show)
+        .get("/v1/purposes", catalog::list)
+        .put("/v1/purposes/{name}", catalog::set)
+        .get("/v1/tenant", catalog::show_tenant)
+        .put("/v1/tenant", catalog::set_tenant)
         .get("/v1/webhook", webhook::show)
         .put("/v1/webhook", webhook::set)
         .delete("/v1/webhook", webhook::delete)

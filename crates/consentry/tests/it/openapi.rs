@@ -1090,6 +1090,62 @@ fn real_responses_match_the_documented_schemas() {
         &call("DELETE", &s.url("/v1/webhook"), k, None),
     );
 
+    // Purposes and the tenant's contact, as recipients are shown them.
+    let set_purpose = json!({"description": {"fr": "Notre lettre mensuelle.", "en": "Our monthly letter."}, "valid_days": 365});
+    c.request("PUT", "/v1/purposes/{name}", &set_purpose, true);
+    let put_to = |path: &str, body: &Value| {
+        call(
+            "PUT",
+            &s.url(path),
+            k,
+            Some(("application/json", body.to_string().as_bytes())),
+        )
+    };
+    let r = put_to("/v1/purposes/newsletter", &set_purpose);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["description"]["en"], "Our monthly letter.");
+    c.response("PUT", "/v1/purposes/{name}", &r);
+    for (path, bad) in [
+        ("/v1/purposes/newsletter", json!({"description": {"fr": " ", "en": ""}})),
+        ("/v1/purposes/newsletter", json!({"description": {"de": "x"}})),
+        ("/v1/purposes/newsletter", json!({"description": {"fr": "x"}, "valid_days": 0})),
+        ("/v1/purposes/News", json!({"description": {"fr": "x"}})),
+    ] {
+        let r = put_to(path, &bad);
+        assert_eq!(r.status, 422, "{path} {bad}: {}", r.text());
+        c.response("PUT", "/v1/purposes/{name}", &r);
+    }
+    c.request("PUT", "/v1/purposes/{name}", &json!({"description": {"de": "x"}}), false);
+    let listed = get(&s.url("/v1/purposes"), k);
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    assert!(
+        listed.json()["purposes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "newsletter" && p["defined"] == true),
+        "{}",
+        listed.text()
+    );
+    c.response("GET", "/v1/purposes", &listed);
+    c.response("GET", "/v1/purposes", &get(&s.url("/v1/purposes"), None));
+    c.response("GET", "/v1/tenant", &get(&s.url("/v1/tenant"), k));
+    let contact = json!({"contact": "https://openapi.example/privacy"});
+    c.request("PUT", "/v1/tenant", &contact, true);
+    let r = put_to("/v1/tenant", &contact);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["contact"], "https://openapi.example/privacy");
+    c.response("PUT", "/v1/tenant", &r);
+    for bad in [
+        json!({"contact": "javascript:alert(1)"}),
+        json!({"contact": "x", "name": "y"}),
+    ] {
+        let r = put_to("/v1/tenant", &bad);
+        assert_eq!(r.status, 422, "{bad}: {}", r.text());
+        c.response("PUT", "/v1/tenant", &r);
+    }
+    c.request("PUT", "/v1/tenant", &json!({"contact": 3}), false);
+
     // CSV import and export, when the router has them.
     let routes = router_routes();
     if routes.contains(&("POST".into(), "/v1/contacts/import".into())) {
@@ -1903,8 +1959,7 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
     );
     assert_eq!(r.status, 303, "{}", r.text());
     took(c, "/app/purposes", FORM, &purpose);
-    let offers =
-        json!({"csrf": csrf, "name": "offers", "description": "Offers.", "valid_days": ""});
+    let offers = json!({"csrf": csrf, "name": "offers", "description": "", "description_en": "Offers.", "valid_days": ""});
     let r = seen!("POST", "/app/purposes", w.form(s, "/app/purposes", &offers));
     assert_eq!(r.status, 303, "{}", r.text());
     took(c, "/app/purposes", FORM, &offers);
@@ -1916,6 +1971,10 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
         (
             w.clone(),
             json!({"csrf": "wrong", "name": "news", "description": "x"}),
+        ),
+        (
+            w.clone(),
+            json!({"csrf": csrf, "name": "news", "description": " ", "description_en": ""}),
         ),
         (
             aud.clone(),
@@ -2524,6 +2583,28 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
             w.form(s, &format!("/app/requests/{request}/{action}"), &token)
         );
         assert_eq!(r.status, 400, "{action} after cancel: {}", r.text());
+    }
+
+    // The organisation's settings: its contact for recipients (admins only).
+    seen!("GET", "/app/settings", w.get(s, "/app/settings"));
+    seen!("GET", "/app/settings", w.get(s, "/app/settings?saved=a&saved=b"));
+    seen!("GET", "/app/settings", aud.get(s, "/app/settings"));
+    seen!("GET", "/app/settings", anon.get(s, "/app/settings"));
+    let settings = json!({"csrf": csrf, "contact": "privacy@openapi.example"});
+    let r = seen!("POST", "/app/settings", w.form(s, "/app/settings", &settings));
+    assert_eq!(r.status, 303, "{}", r.text());
+    took(c, "/app/settings", FORM, &settings);
+    let r = seen!("GET", "/app/settings", w.get(s, "/app/settings?saved=1"));
+    assert!(r.text().contains("privacy@openapi.example"), "{}", r.text());
+    for (mut who, fields) in [
+        (
+            w.clone(),
+            json!({"csrf": csrf, "contact": "http://openapi.example/privacy"}),
+        ),
+        (aud.clone(), json!({"csrf": aud_csrf, "contact": ""})),
+        (anon.clone(), settings.clone()),
+    ] {
+        seen!("POST", "/app/settings", who.form(s, "/app/settings", &fields));
     }
 
     // Users: the list, adding, disabling; one's own password.
