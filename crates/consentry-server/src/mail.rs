@@ -143,26 +143,79 @@ fn backoff_ms(attempts: i64) -> i64 {
     (30_000i64 << attempts.clamp(0, 7)).min(3_600_000)
 }
 
+/// The greeting of an e-mail: by name when the vault holds one (read at send time, kept
+/// in memory only for the message), else the plain one. Control characters of a stored
+/// name become spaces, so a name cannot add lines to the message.
+pub fn greeting(lang: Lang, name: Option<&str>) -> String {
+    let name = name
+        .map(|n| {
+            n.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect::<String>()
+        })
+        .filter(|n| !n.trim().is_empty());
+    match name {
+        Some(n) => Text::MailGreetingNamed.fill(lang, &[("name", &n.trim())]),
+        None => Text::MailGreeting.get(lang).to_owned(),
+    }
+}
+
+/// What a granted consent's validity will be, as the recipient reads it before answering.
+pub fn validity_sentence(lang: Lang, valid_days: Option<u32>) -> String {
+    match valid_days {
+        Some(days) => Text::ValidityDays.fill(lang, &[("days", &days)]),
+        None => Text::ValidityNoEnd.get(lang).to_owned(),
+    }
+}
+
+/// The portal's address, where a recipient withdraws later and finds their proofs.
+pub fn portal_url(state: &AppState) -> String {
+    format!("{}/portal", state.config.public_url.trim_end_matches('/'))
+}
+
+/// What a request's e-mail says about the sender and the purpose, read at send time.
+pub struct MailContext<'a> {
+    /// The sender's name.
+    pub sender: &'a str,
+    /// The sender's contact for recipients.
+    pub contact: Option<crate::sender::SenderContact>,
+    /// The purpose as the recipient reads it (its description, else its name).
+    pub purpose: String,
+    /// The recipient's name from the vault, if any (never stored or logged).
+    pub name: Option<&'a str>,
+}
+
 fn build(
     state: &AppState,
     from: &Mailbox,
     r: &RequestRow,
-    tenant_name: &str,
+    cx: &MailContext<'_>,
     to: &str,
 ) -> Result<Message, String> {
     let link = request_link(state, r)?;
     let until = state.anchoring.schedule().long_local(r.expires_at);
     let until = until.split(' ').next().unwrap_or("").to_owned();
     let lang = crate::i18n::parse_lang(&r.language).unwrap_or(Lang::En);
-    let subject = Text::SenderAsksForConsent.fill(lang, &[("sender", &tenant_name)]);
+    let subject = Text::SenderAsksForConsent.fill(lang, &[("sender", &cx.sender)]);
+    let contact = cx
+        .contact
+        .as_ref()
+        .map(|c| {
+            Text::MailContactLine.fill(lang, &[("sender", &cx.sender), ("contact", &c.as_str())])
+        })
+        .unwrap_or_default();
     let body = Text::RequestMailBody.fill(
         lang,
         &[
-            ("sender", &tenant_name),
-            ("purpose", &r.purpose),
+            ("greeting", &greeting(lang, cx.name)),
+            ("sender", &cx.sender),
+            ("purpose", &cx.purpose),
             ("notice", &r.notice_text),
+            ("validity", &validity_sentence(lang, r.valid_days)),
             ("until", &until),
             ("link", &link),
+            ("portal", &portal_url(state)),
+            ("contact", &contact),
         ],
     );
     let to: Mailbox = to
@@ -206,7 +259,18 @@ async fn deliver(
     let identity = key
         .open(&r.tenant, &r.subject, &sealed)
         .map_err(|e| e.to_string())?;
-    let msg = build(state, from, r, &tenant.name, &identity.email)?;
+    let purpose = state
+        .store
+        .purpose(&r.tenant, &r.purpose)
+        .await
+        .map_err(|e| e.to_string())?;
+    let cx = MailContext {
+        sender: &tenant.name,
+        contact: crate::sender::SenderContact::stored(tenant.contact.as_deref()),
+        purpose: crate::sender::purpose_label(&r.purpose, purpose.as_ref(), &r.language),
+        name: identity.name.as_deref(),
+    };
+    let msg = build(state, from, r, &cx, &identity.email)?;
     transport.send(msg).await
 }
 
@@ -280,5 +344,24 @@ pub async fn send_one(
     };
     if let Err(e) = record {
         tracing::warn!(error = %e, "recording a delivery failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_greeting_names_the_person_on_one_line_or_no_one() {
+        assert_eq!(greeting(Lang::Fr, Some("Claire Fontaine")), "Bonjour Claire Fontaine,");
+        assert_eq!(greeting(Lang::En, Some(" Ann\r\nBcc: x ")), "Hello Ann  Bcc: x,");
+        assert_eq!(greeting(Lang::Fr, Some(" \n")), "Bonjour,");
+        assert_eq!(greeting(Lang::En, None), "Hello,");
+    }
+
+    #[test]
+    fn the_validity_is_said_in_days_or_as_no_end() {
+        assert!(validity_sentence(Lang::Fr, Some(365)).contains("365 jours"));
+        assert!(validity_sentence(Lang::En, None).contains("until you withdraw"));
     }
 }

@@ -1330,16 +1330,42 @@ texts! {
         "An e-mail address (for example privacy@your-company.com) or an https:// web address where people can reach you about their data. It appears in every e-mail and on every answer page: give a service address, not a person's own. Leave empty to remove it.";
     TheContactMustBe = "Le contact doit être une adresse e-mail ou une adresse de site commençant par https:// (254 caractères au plus). Rien n'a été modifié.",
         "The contact must be an e-mail address or a web address starting with https:// (254 characters at most). Nothing was changed.";
+    MailGreeting = "Bonjour,",
+        "Hello,";
+    MailGreetingNamed = "Bonjour {name},",
+        "Hello {name},";
+    MailContactLine = "Pour toute question sur vos données, contactez {sender} : {contact}\n\n",
+        "For any question about your data, contact {sender}: {contact}\n\n";
+    ValidityDays = "Si vous acceptez, votre consentement vaudra {days} jours à compter de votre réponse, sauf si vous le retirez avant.",
+        "If you accept, your consent lasts {days} days from your answer, unless you withdraw it sooner.";
+    ValidityNoEnd = "Si vous acceptez, votre consentement vaudra jusqu'à ce que vous le retiriez.",
+        "If you accept, your consent lasts until you withdraw it.";
+    QuestionsAboutYourData = "Pour toute question sur vos données, contactez {sender} : ",
+        "For any question about your data, contact {sender}: ";
+    WithdrawLaterInYour = "Pour retirer votre réponse plus tard, ou retrouver vos preuves : ",
+        "To withdraw your answer later, or find your proofs: ";
+    YourPersonalSpaceLink = "votre espace personnel",
+        "your personal space";
+    DownloadTheProofPdf = "Télécharger la preuve (PDF)",
+        "Download the proof (PDF)";
+    DownloadPdf = "télécharger (PDF)",
+        "download (PDF)";
+    LinkReplaced = "Lien remplacé",
+        "Link replaced";
+    ThisLinkWasReplaced = "{sender} vous a envoyé un e-mail plus récent pour cette demande : ce lien a été remplacé par celui du nouvel e-mail. Ouvrez le lien du dernier e-mail reçu. Rien n'a été enregistré.",
+        "{sender} sent you a newer e-mail for this request: this link was replaced by the one in that e-mail. Open the link in the latest e-mail you received. Nothing was recorded.";
     SenderAsksForConsent = "{sender} vous demande votre consentement",
         "{sender} asks for your consent";
-    RequestMailBody = "Bonjour,\n\n{sender} souhaite obtenir votre consentement pour : {purpose}.\n\n{notice}\n\n\
+    RequestMailBody = "{greeting}\n\n{sender} souhaite obtenir votre consentement pour : {purpose}.\n\n{notice}\n\n{validity}\n\n\
          Pour répondre (accepter ou refuser), ouvrez ce lien avant le {until} :\n{link}\n\n\
          Ce lien vous est personnel et ne sert qu'une fois. Sans réponse, aucun consentement n'est enregistré.\n\n\
-         -- \nEnvoyé par Consentry pour le compte de {sender}.\n",
-        "Hello,\n\n{sender} would like your consent for: {purpose}.\n\n{notice}\n\n\
+         Vous pourrez retirer votre réponse à tout moment, et retrouver vos preuves, sur votre espace personnel :\n{portal}\n\n\
+         {contact}-- \nEnvoyé par Consentry pour le compte de {sender}.\n",
+        "{greeting}\n\n{sender} would like your consent for: {purpose}.\n\n{notice}\n\n{validity}\n\n\
          To answer (accept or refuse), open this link before {until}:\n{link}\n\n\
          This link is personal and works once. If you do not answer, no consent is recorded.\n\n\
-         -- \nSent by Consentry on behalf of {sender}.\n";
+         You can withdraw your answer at any time, and find your proofs, in your personal space:\n{portal}\n\n\
+         {contact}-- \nSent by Consentry on behalf of {sender}.\n";
     SignInMailSubject = "Votre lien de connexion à l'espace personnel Consentry",
         "Your Consentry sign-in link";
     SignInMailBody = "Bonjour,\n\nPour voir et gérer les données et les consentements que des expéditeurs \

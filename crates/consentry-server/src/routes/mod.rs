@@ -71,6 +71,7 @@ pub fn routes() -> Routes {
         .get("/c/{token}", answer::show)
         .post("/c/{token}", answer::answer)
         .get("/c/{token}/proof", answer::proof)
+        .get("/c/{token}/proof.pdf", answer::proof_pdf)
         .get("/verify", verify_page::page)
         .get("/verify/verify.js", verify_page::script)
         .get("/verify/monitor.js", verify_page::monitor_script)

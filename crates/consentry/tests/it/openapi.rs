@@ -1031,6 +1031,11 @@ fn real_responses_match_the_documented_schemas() {
         "/c/{token}/proof",
         &get(&s.url(&format!("{link}/proof")), None),
     );
+    c.response(
+        "GET",
+        "/c/{token}/proof.pdf",
+        &get(&s.url(&format!("{link}/proof.pdf")), None),
+    );
     c.response("POST", "/c/{token}", &form(&s, &link, "decision=perhaps"));
     c.response(
         "POST",
@@ -1045,6 +1050,10 @@ fn real_responses_match_the_documented_schemas() {
     let kept = get(&s.url(&format!("{link}/proof")), None);
     assert_eq!(kept.status, 200, "{}", kept.text());
     c.response("GET", "/c/{token}/proof", &kept);
+    let kept_pdf = get(&s.url(&format!("{link}/proof.pdf")), None);
+    assert_eq!(kept_pdf.status, 200, "{}", kept_pdf.text());
+    assert!(kept_pdf.body.starts_with(b"%PDF-"));
+    c.response("GET", "/c/{token}/proof.pdf", &kept_pdf);
     let done = get(&s.url(&request_path), k);
     assert_eq!(done.json()["status"], "granted");
     c.response("GET", "/v1/consent-requests/{id}", &done);
