@@ -1330,6 +1330,20 @@ texts! {
         "An e-mail address (for example privacy@your-company.com) or an https:// web address where people can reach you about their data. It appears in every e-mail and on every answer page: give a service address, not a person's own. Leave empty to remove it.";
     TheContactMustBe = "Le contact doit être une adresse e-mail ou une adresse de site commençant par https:// (254 caractères au plus). Rien n'a été modifié.",
         "The contact must be an e-mail address or a web address starting with https:// (254 characters at most). Nothing was changed.";
+    WhatThisDocumentProves = "Ce que prouve ce document",
+        "What this document proves";
+    ProvenSender = "Expéditeur (son identifiant chez l'opérateur — registre)",
+        "Sender (its identifier at the operator — log)";
+    ProvenGranted = "consentement donné",
+        "consent given";
+    ProvenRefused = "consentement refusé",
+        "consent refused";
+    ProvenRevoked = "consentement retiré",
+        "consent withdrawn";
+    ProofFromTheLink = "la preuve contenue dans le lien",
+        "the proof carried in the link";
+    TheLinkCarriesNo = "Le lien ne contient pas de preuve lisible : ",
+        "The link carries no readable proof: ";
     MailGreeting = "Bonjour,",
         "Hello,";
     MailGreetingNamed = "Bonjour {name},",
