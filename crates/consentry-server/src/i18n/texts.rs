@@ -1344,6 +1344,16 @@ texts! {
         "the proof carried in the link";
     TheLinkCarriesNo = "Le lien ne contient pas de preuve lisible : ",
         "The link carries no readable proof: ";
+    TheSenderAsksAgain = "L'expéditeur vous demande votre consentement pour cette finalité, jusqu'au ",
+        "The sender asks for your consent for this purpose, until ";
+    GrantMyConsent = "Donner mon consentement",
+        "Give my consent";
+    YourConsentWasGranted = "Votre consentement a été enregistré.",
+        "Your consent was recorded.";
+    NothingToGrant = "Rien à accorder",
+        "Nothing to grant";
+    TheSenderDoesNotAsk = "L'expéditeur ne vous demande pas (ou plus) votre consentement pour cette finalité : rien n'a été enregistré.",
+        "The sender does not (or no longer) ask for your consent for this purpose: nothing was recorded.";
     MailGreeting = "Bonjour,",
         "Hello,";
     MailGreetingNamed = "Bonjour {name},",

@@ -83,6 +83,7 @@ pub fn routes() -> Routes {
         .get("/portal/me", portal::me)
         .post("/portal/amend", portal::amend)
         .post("/portal/revoke", portal::revoke)
+        .post("/portal/grant", portal::grant)
         .post("/portal/erase", portal::erase)
         .post("/portal/export", portal::export)
         .post("/portal/logout", portal::logout)

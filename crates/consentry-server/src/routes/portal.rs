@@ -28,13 +28,14 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use consentry_core::consent::RequestStatus;
 use consentry_core::event::ConsentState;
 use consentry_core::event::{EventType, SealedEvent};
 use consentry_core::ids::{ProofId, SubjectId, TenantId};
 use consentry_core::proof::{Decision, Method};
 use consentry_ledger::{AmendOutcome, EraseOutcome, On, ProofDraft, SubmitError};
 use consentry_pdf::Language;
-use consentry_store::{LoginState, StatusRow, SubjectProof};
+use consentry_store::{LoginState, RequestRow, StatusRow, SubjectProof};
 use consentry_vault::{Identity, WrappedKey, normalize_email};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -370,6 +371,8 @@ pub async fn session_open(
 
 /// Everything shown for one sender.
 struct SenderView {
+    /// The sender's pending requests to this person (window open).
+    asking: Vec<RequestRow>,
     tenant: TenantId,
     tenant_name: String,
     subject: SubjectId,
@@ -412,7 +415,10 @@ async fn sender_views(state: &AppState, auth: &PortalAuth) -> Result<Vec<SenderV
             .statuses(tenant, std::slice::from_ref(subject))
             .await?;
         let mut proofs = Vec::new();
-        for p in state.store.subject_proofs(tenant, subject).await? {
+        let mut stored = state.store.subject_proofs(tenant, subject).await?;
+        // Newest first: the decision that stands now at the top.
+        stored.sort_by(|a, b| b.log_index.cmp(&a.log_index));
+        for p in stored {
             let anchored = state
                 .store
                 .anchored_checkpoint_for(p.log_index)
@@ -431,7 +437,18 @@ async fn sender_views(state: &AppState, auth: &PortalAuth) -> Result<Vec<SenderV
             let entry = String::from_utf8(e.entry).map_err(Problem::unavailable)?;
             events.push((e.log_index, sealed, entry));
         }
+        // What the sender asks now: its pending requests, window open (the purposes the
+        // person may grant again from here).
+        let now = state.clock.now_ms();
+        let asking: Vec<RequestRow> = state
+            .store
+            .subject_requests(tenant, subject)
+            .await?
+            .into_iter()
+            .filter(|r| r.status == RequestStatus::Pending && r.expires_at > now)
+            .collect();
         out.push(SenderView {
+            asking,
             tenant: tenant.clone(),
             tenant_name,
             subject: subject.clone(),
@@ -499,6 +516,7 @@ pub async fn me(
     let done = match q.done.as_deref() {
         Some("amended") => Some(t(lang, Text::YourDataWasAmended)),
         Some("revoked") => Some(t(lang, Text::YourConsentWasWithdrawn)),
+        Some("granted") => Some(t(lang, Text::YourConsentWasGranted)),
         Some("erased") => Some(t(lang, Text::YourDataWasErased)),
         _ => None,
     };
@@ -564,6 +582,16 @@ pub async fn me(
                                     td { (decision_word(lang, st.status)) @if let Some(u) = st.valid_until { br; small { (t(lang, Text::Until)) (when(u)) } } }
                                     td { (when(st.updated_at)) }
                                     td {
+                                        @if st.status != ConsentState::Granted && v.identity.is_some() {
+                                            @if let Some(r) = v.asking.iter().find(|r| r.purpose == st.purpose) {
+                                                form method="post" action="/portal/grant" {
+                                                    (hidden(&auth, v))
+                                                    input type="hidden" name="purpose" value=(st.purpose);
+                                                    p.muted { (t(lang, Text::TheSenderAsksAgain)) (zone.long_local(r.expires_at)) "." }
+                                                    button.primary type="submit" data-grant=(st.purpose) { (t(lang, Text::GrantMyConsent)) }
+                                                }
+                                            }
+                                        }
                                         @if st.status == ConsentState::Granted && v.identity.is_some() {
                                             form method="post" action="/portal/revoke" {
                                                 (hidden(&auth, v))
@@ -843,6 +871,74 @@ pub async fn revoke(
             tracing::info!(%subject, proof = %id, index = sealed.proof.body.log_index, "portal: consent revoked");
             Ok(Redirect::to("/portal/me?done=revoked").into_response())
         }
+        Err(SubmitError::Erased) => Ok(erased_page(lang)),
+        Err(SubmitError::UnknownContact) => Ok(forbidden(lang)),
+        Err(e) => Err(Problem::unavailable(e)),
+    }
+}
+
+/// `POST /portal/grant`: grants a purpose the sender currently asks for — one of its
+/// requests to this person is pending, its window open. The rule is the simplest sound
+/// one: the person answers that request here as from the e-mail's link (a delegated
+/// answer naming the request, claimed in the append transaction: still pending, window
+/// open), so the request closes, the book follows and the sender's webhook fires. No
+/// pending request for the purpose: 409, nothing recorded.
+pub async fn grant(
+    State(state): State<AppState>,
+    Session(auth, lang): Session,
+    ApiForm(form): ApiForm<ActionForm>,
+) -> Result<Response, Problem> {
+    let Some((tenant, subject)) = authorise(&auth, &form) else {
+        return Ok(forbidden(lang));
+    };
+    let now = state.clock.now_ms();
+    let asked = state
+        .store
+        .subject_requests(&tenant, &subject)
+        .await?
+        .into_iter()
+        .find(|r| {
+            r.purpose == form.purpose && r.status == RequestStatus::Pending && r.expires_at > now
+        });
+    let not_asked = || {
+        page(
+            lang,
+            StatusCode::CONFLICT,
+            t(lang, Text::NothingToGrant),
+            true,
+            html! { p { (t(lang, Text::TheSenderDoesNotAsk)) } p { a href="/portal/me" { (t(lang, Text::BackToYourSpace)) } } },
+        )
+    };
+    let Some(r) = asked else {
+        return Ok(not_asked());
+    };
+    let id = ProofId::from_suffix(&consentry_ledger::random::id_suffix(now))
+        .map_err(Problem::unavailable)?;
+    let draft = ProofDraft {
+        id: id.clone(),
+        tenant,
+        subject: subject.clone(),
+        purpose: r.purpose.clone(),
+        decision: Decision::Granted,
+        method: Method::Delegated,
+        recipient: None,
+        notice: Some(consentry_core::proof::Notice {
+            sha256: r.notice_sha256.clone(),
+            version: r.notice_version.clone(),
+            language: Some(r.language.clone()),
+            url: r.notice_url.clone(),
+        }),
+        evidence: None,
+        request: Some(r.id.clone()),
+        link: None,
+        valid_days: r.valid_days,
+    };
+    match state.ledger.record(draft).await {
+        Ok(sealed) => {
+            tracing::info!(%subject, request = %r.id, proof = %id, index = sealed.proof.body.log_index, "portal: consent granted");
+            Ok(Redirect::to("/portal/me?done=granted").into_response())
+        }
+        Err(SubmitError::NotPending) => Ok(not_asked()),
         Err(SubmitError::Erased) => Ok(erased_page(lang)),
         Err(SubmitError::UnknownContact) => Ok(forbidden(lang)),
         Err(e) => Err(Problem::unavailable(e)),

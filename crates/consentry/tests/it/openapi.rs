@@ -1614,6 +1614,15 @@ fn portal_cases(c: &mut Cases, env: &Env, s: &Server, key: &str, contact: &str, 
     );
     assert_eq!(revoked.status, 303, "{}", revoked.text());
     c.response("POST", "/portal/revoke", &res(revoked));
+    // Nothing asked for this purpose: 409 (a grant is offered only where a request is pending).
+    let not_asked = me.call(
+        s,
+        "POST",
+        "/portal/grant",
+        Some(&format!("{who}&purpose=newsletter")),
+    );
+    assert_eq!(not_asked.status, 409, "{}", not_asked.text());
+    c.response("POST", "/portal/grant", &res(not_asked));
     c.response(
         "POST",
         "/portal/revoke",
