@@ -68,13 +68,13 @@ mod civil;
 mod font;
 mod identity;
 mod labels;
-mod page;
 mod link;
+mod page;
 mod qr;
 mod seal;
 
-pub use link::{MAX_LINK_BYTES, verify_link};
 pub use identity::{IdentityError, SealIdentity};
+pub use link::{MAX_LINK_BYTES, verify_link};
 pub use seal::{Level, SealError, add_signature_timestamp, level, signature_timestamp_imprint};
 
 /// A file attached to the PDF as a PDF/A-3 *associated file* (the sealed JSON documents

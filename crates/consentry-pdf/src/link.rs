@@ -59,7 +59,11 @@ mod tests {
         assert!(link.len() < 900, "{}", link.len());
         // It fits a QR code at the level the PDF draws.
         let code = crate::qr::encode(&link).unwrap();
-        assert!(code.width() <= 4 * 27 + 17, "version {}", (code.width() - 17) / 4);
+        assert!(
+            code.width() <= 4 * 27 + 17,
+            "version {}",
+            (code.width() - 17) / 4
+        );
     }
 
     #[test]

@@ -353,8 +353,14 @@ mod tests {
 
     #[test]
     fn the_greeting_names_the_person_on_one_line_or_no_one() {
-        assert_eq!(greeting(Lang::Fr, Some("Claire Fontaine")), "Bonjour Claire Fontaine,");
-        assert_eq!(greeting(Lang::En, Some(" Ann\r\nBcc: x ")), "Hello Ann  Bcc: x,");
+        assert_eq!(
+            greeting(Lang::Fr, Some("Claire Fontaine")),
+            "Bonjour Claire Fontaine,"
+        );
+        assert_eq!(
+            greeting(Lang::En, Some(" Ann\r\nBcc: x ")),
+            "Hello Ann  Bcc: x,"
+        );
         assert_eq!(greeting(Lang::Fr, Some(" \n")), "Bonjour,");
         assert_eq!(greeting(Lang::En, None), "Hello,");
     }

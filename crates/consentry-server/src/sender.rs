@@ -52,7 +52,9 @@ impl SenderContact {
             let authority = &rest[..end];
             let host = match authority.rsplit_once(':') {
                 Some((h, port))
-                    if !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()) =>
+                    if !port.is_empty()
+                        && port.len() <= 5
+                        && port.bytes().all(|b| b.is_ascii_digit()) =>
                 {
                     h
                 }
@@ -180,7 +182,9 @@ mod tests {
             SenderContact::Url("https://acme.example/privacy?x=1#c".into())
         );
         assert_eq!(
-            SenderContact::parse("https://acme.example:8443").unwrap().href(),
+            SenderContact::parse("https://acme.example:8443")
+                .unwrap()
+                .href(),
             "https://acme.example:8443"
         );
         assert_eq!(
@@ -203,7 +207,11 @@ mod tests {
             "dpo@@acme.example",
             "https://acme.example/\"><script>",
         ] {
-            assert_eq!(SenderContact::parse(bad), Err(ContactError::Invalid), "{bad}");
+            assert_eq!(
+                SenderContact::parse(bad),
+                Err(ContactError::Invalid),
+                "{bad}"
+            );
         }
         let long = format!("https://acme.example/{}", "a".repeat(240));
         assert!(SenderContact::parse(&long).is_err());
@@ -220,8 +228,14 @@ mod tests {
             created_at: 0,
             updated_at: 0,
         };
-        assert_eq!(purpose_label("newsletter", Some(&row), "en"), "Our monthly letter");
-        assert_eq!(purpose_label("newsletter", Some(&row), "fr"), "Our monthly letter");
+        assert_eq!(
+            purpose_label("newsletter", Some(&row), "en"),
+            "Our monthly letter"
+        );
+        assert_eq!(
+            purpose_label("newsletter", Some(&row), "fr"),
+            "Our monthly letter"
+        );
         assert_eq!(purpose_label("newsletter", None, "fr"), "newsletter");
     }
 }

@@ -130,16 +130,18 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(name, description, description_en, valid_days, created_at, updated_at)| {
-                Ok(PurposeRow {
-                    name,
-                    description,
-                    description_en,
-                    valid_days: days(valid_days)?,
-                    created_at,
-                    updated_at,
-                })
-            })
+            .map(
+                |(name, description, description_en, valid_days, created_at, updated_at)| {
+                    Ok(PurposeRow {
+                        name,
+                        description,
+                        description_en,
+                        valid_days: days(valid_days)?,
+                        created_at,
+                        updated_at,
+                    })
+                },
+            )
             .collect()
     }
 

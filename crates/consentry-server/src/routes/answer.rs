@@ -93,7 +93,11 @@ fn replaced(lang: Language, sender: &str) -> Response {
 
 /// A token that matches no live link: the "replaced" page if a resend superseded it,
 /// else the invalid-link page.
-async fn unknown_link(state: &AppState, lang: Language, hash: &[u8; 32]) -> Result<Response, Problem> {
+async fn unknown_link(
+    state: &AppState,
+    lang: Language,
+    hash: &[u8; 32],
+) -> Result<Response, Problem> {
     let Some((tenant, _request)) = state.store.superseded_link(hash).await? else {
         return Ok(invalid_link(lang));
     };

@@ -31,9 +31,9 @@ pub async fn list(State(state): State<AppState>, auth: TenantAuth) -> Result<Jso
     let defined = state.store.purposes(&auth.tenant.id).await?;
     let undefined = state.store.undefined_purposes(&auth.tenant.id).await?;
     let mut purposes: Vec<Value> = defined.iter().map(purpose_json).collect();
-    purposes.extend(undefined.iter().map(|name| {
-        json!({ "name": name, "defined": false, "description": null, "valid_days": null })
-    }));
+    purposes.extend(undefined.iter().map(
+        |name| json!({ "name": name, "defined": false, "description": null, "valid_days": null }),
+    ));
     Ok(Json(json!({ "purposes": purposes })))
 }
 

@@ -13,9 +13,9 @@
 //! request shows and the hash its proof records agree byte for byte.
 
 use crate::consents::check_purpose;
-use crate::sender::{CheckedPurpose, PurposeError, check_purpose_fields};
 use crate::i18n::{Text, t};
 use crate::route_table::Routes;
+use crate::sender::{CheckedPurpose, PurposeError, check_purpose_fields};
 use crate::state::AppState;
 use crate::web::layout::{Section, WebError, csrf_field, local_time, page};
 use crate::web::session::{Admin, Form, Role, Staff};

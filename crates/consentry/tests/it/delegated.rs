@@ -168,7 +168,10 @@ fn walk(env: &Env, s: &Server, key: &str, mails: &Path) {
     );
     assert!(!body.contains("pour : newsletter"), "{body}");
     assert!(body.contains("vaudra 365 jours"), "{body}");
-    assert!(body.contains("contactez ACME SAS : rgpd@acme.example"), "{body}");
+    assert!(
+        body.contains("contactez ACME SAS : rgpd@acme.example"),
+        "{body}"
+    );
     assert!(
         body.contains("/portal\n") || body.contains("/portal\r\n"),
         "{body}"
@@ -192,16 +195,14 @@ fn walk(env: &Env, s: &Server, key: &str, mails: &Path) {
         "{html}"
     );
     assert!(html.contains("vaudra 365 jours"), "{html}");
-    assert!(
-        html.contains("href=\"mailto:rgpd@acme.example\""),
-        "{html}"
-    );
+    assert!(html.contains("href=\"mailto:rgpd@acme.example\""), "{html}");
     assert!(html.contains("/portal\""), "{html}");
     let (status, html_en) = page(s, &link, "en-GB,en;q=0.8", None);
     assert_eq!(status, 200);
     assert!(html_en.contains("asks for your consent"));
     assert!(
-        html_en.contains("Our monthly letter about the workshops") && html_en.contains("lasts 365 days"),
+        html_en.contains("Our monthly letter about the workshops")
+            && html_en.contains("lasts 365 days"),
         "{html_en}"
     );
 
@@ -216,7 +217,10 @@ fn walk(env: &Env, s: &Server, key: &str, mails: &Path) {
     let (status, html) = page(s, &link, "fr", Some("decision=granted"));
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("Merci"), "{html}");
-    assert!(html.contains(&format!("href=\"{link}/proof.pdf\"")), "{html}");
+    assert!(
+        html.contains(&format!("href=\"{link}/proof.pdf\"")),
+        "{html}"
+    );
     assert!(html.contains("/portal\""), "{html}");
     let pdf = get(&s.url(&format!("{link}/proof.pdf")), None);
     assert_eq!(pdf.status, 200, "{}", pdf.text());

@@ -1115,16 +1115,30 @@ fn real_responses_match_the_documented_schemas() {
     assert_eq!(r.json()["description"]["en"], "Our monthly letter.");
     c.response("PUT", "/v1/purposes/{name}", &r);
     for (path, bad) in [
-        ("/v1/purposes/newsletter", json!({"description": {"fr": " ", "en": ""}})),
-        ("/v1/purposes/newsletter", json!({"description": {"de": "x"}})),
-        ("/v1/purposes/newsletter", json!({"description": {"fr": "x"}, "valid_days": 0})),
+        (
+            "/v1/purposes/newsletter",
+            json!({"description": {"fr": " ", "en": ""}}),
+        ),
+        (
+            "/v1/purposes/newsletter",
+            json!({"description": {"de": "x"}}),
+        ),
+        (
+            "/v1/purposes/newsletter",
+            json!({"description": {"fr": "x"}, "valid_days": 0}),
+        ),
         ("/v1/purposes/News", json!({"description": {"fr": "x"}})),
     ] {
         let r = put_to(path, &bad);
         assert_eq!(r.status, 422, "{path} {bad}: {}", r.text());
         c.response("PUT", "/v1/purposes/{name}", &r);
     }
-    c.request("PUT", "/v1/purposes/{name}", &json!({"description": {"de": "x"}}), false);
+    c.request(
+        "PUT",
+        "/v1/purposes/{name}",
+        &json!({"description": {"de": "x"}}),
+        false,
+    );
     let listed = get(&s.url("/v1/purposes"), k);
     assert_eq!(listed.status, 200, "{}", listed.text());
     assert!(
@@ -2605,11 +2619,19 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
 
     // The organisation's settings: its contact for recipients (admins only).
     seen!("GET", "/app/settings", w.get(s, "/app/settings"));
-    seen!("GET", "/app/settings", w.get(s, "/app/settings?saved=a&saved=b"));
+    seen!(
+        "GET",
+        "/app/settings",
+        w.get(s, "/app/settings?saved=a&saved=b")
+    );
     seen!("GET", "/app/settings", aud.get(s, "/app/settings"));
     seen!("GET", "/app/settings", anon.get(s, "/app/settings"));
     let settings = json!({"csrf": csrf, "contact": "privacy@openapi.example"});
-    let r = seen!("POST", "/app/settings", w.form(s, "/app/settings", &settings));
+    let r = seen!(
+        "POST",
+        "/app/settings",
+        w.form(s, "/app/settings", &settings)
+    );
     assert_eq!(r.status, 303, "{}", r.text());
     took(c, "/app/settings", FORM, &settings);
     let r = seen!("GET", "/app/settings", w.get(s, "/app/settings?saved=1"));
@@ -2622,7 +2644,11 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
         (aud.clone(), json!({"csrf": aud_csrf, "contact": ""})),
         (anon.clone(), settings.clone()),
     ] {
-        seen!("POST", "/app/settings", who.form(s, "/app/settings", &fields));
+        seen!(
+            "POST",
+            "/app/settings",
+            who.form(s, "/app/settings", &fields)
+        );
     }
 
     // Users: the list, adding, disabling; one's own password.
