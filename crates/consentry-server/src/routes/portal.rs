@@ -42,26 +42,25 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::LazyLock;
 
-const CSS: &str = "body{font-family:system-ui,sans-serif;max-width:52rem;margin:1.5rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a}\
-h1{font-size:1.6rem}h2{font-size:1.3rem;margin-top:2rem;border-bottom:2px solid #ddd}h3{font-size:1.1rem}\
-nav.lang{text-align:right}label{display:block;margin-top:.6rem;font-weight:600}\
-input[type=text],input[type=email]{font-size:1rem;padding:.4rem;width:100%;max-width:30rem;box-sizing:border-box}\
-button{font-size:1rem;padding:.5rem 1.1rem;margin-top:.6rem;border-radius:.4rem;border:2px solid #1a1a1a;background:#fff;cursor:pointer}\
-button.primary{background:#1d4f91;color:#fff;border-color:#1d4f91}button.danger{color:#8b1d1d;border-color:#8b1d1d}\
-button:focus-visible,a:focus-visible,input:focus-visible{outline:3px solid #f5a623;outline-offset:2px}\
-table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}\
-.notice{background:#eef6ee;border-left:4px solid #1d6b2f;padding:.5rem 1rem}.warn{background:#fbeeee;border-left:4px solid #8b1d1d;padding:.5rem 1rem}\
-section.sender{border:1px solid #ccc;border-radius:.5rem;padding:0 1rem 1rem;margin-top:1.5rem}code{word-break:break-all}\
-footer{margin-top:3rem;color:#555;font-size:.9rem}form.inline{display:inline}\
-section.monitor{border:1px solid #ccc;border-radius:.5rem;padding:0 1rem;margin-top:1.5rem}\
-section.monitor.inconsistent,section.monitor.invalid{background:#fbeeee;border-left:4px solid #8b1d1d}";
+/// The portal's look is the web application's: the same style sheet (served at
+/// `/app/static/app.css`, addressed here by its content hash) and the same header.
+const APP_CSS: &str = include_str!("../../assets/app/app.css");
 
-/// The policy: nothing but the inline style above (by hash), forms posted here, and
+/// The style sheet's URL: versioned by its content, so that it can be cached for long.
+static STYLESHEET: LazyLock<String> = LazyLock::new(|| {
+    use sha2::{Digest as _, Sha256};
+    format!(
+        "/app/static/app.css?v={}",
+        hex::encode(&Sha256::digest(APP_CSS.as_bytes())[..6])
+    )
+});
+
+/// The policy: this origin's style sheet (the app's), forms posted here, and
 /// this origin's scripts with WebAssembly — the log monitor (`/verify/monitor.js`, with
 /// Subresource Integrity), which only the signed-in page loads; every page works without.
 static POLICY: LazyLock<page::Policy> = LazyLock::new(|| {
     page::Policy::new(
-        page::Styles::Inline(CSS),
+        page::Styles::Files,
         page::Scripts::FilesAndWasm,
         page::Forms::Here,
     )
@@ -104,15 +103,18 @@ fn page_with(
     body: Markup,
 ) -> Response {
     let body = html! {
-        nav.lang aria-label=(t(lang, Text::Language)) {
-            @if lang == Language::Fr { a href="?lang=en" lang="en" hreflang="en" { "English" } }
-            @else { a href="?lang=fr" lang="fr" hreflang="fr" { "Français" } }
+        header.top {
+            a.brand href="/portal" { "Consentry" }
+            nav.lang aria-label=(t(lang, Text::Language)) {
+                @if lang == Language::Fr { a href="?lang=en" lang="en" hreflang="en" { "English" } }
+                @else { a href="?lang=fr" lang="fr" hreflang="fr" { "Français" } }
+            }
         }
-        main {
+        main.portal {
             h1 { (title) }
             (body)
         }
-        footer {
+        footer.portal-footer {
             @if !signed_in { p { a href="/portal" { (t(lang, Text::ConsentryPersonalSpace)) } } }
             p { (t(lang, Text::ConsentryYourConsentsSealed)) }
         }
@@ -122,7 +124,7 @@ fn page_with(
         page::document(
             lang,
             title,
-            html! { (page::inline_style(CSS)) (head) },
+            html! { link rel="stylesheet" href=(STYLESHEET.as_str()); (head) },
             body,
         ),
         &POLICY,
@@ -415,10 +417,7 @@ async fn sender_views(state: &AppState, auth: &PortalAuth) -> Result<Vec<SenderV
             .statuses(tenant, std::slice::from_ref(subject))
             .await?;
         let mut proofs = Vec::new();
-        let mut stored = state.store.subject_proofs(tenant, subject).await?;
-        // Newest first: the decision that stands now at the top.
-        stored.sort_by(|a, b| b.log_index.cmp(&a.log_index));
-        for p in stored {
+        for p in state.store.subject_proofs(tenant, subject).await? {
             let anchored = state
                 .store
                 .anchored_checkpoint_for(p.log_index)
@@ -610,7 +609,9 @@ pub async fn me(
                     table {
                         thead { tr { th scope="col" { (t(lang, Text::Date)) } th scope="col" { (t(lang, Text::Purpose2)) } th scope="col" { (t(lang, Text::Decision)) } th scope="col" { (t(lang, Text::Proof2)) } th scope="col" { (t(lang, Text::Certificate)) } th scope="col" { (t(lang, Text::CheckedByYourBrowser)) } } }
                         tbody {
-                            @for (p, anchored) in &v.proofs {
+                            // Newest first: the decision that stands now at the top (the
+                            // export keeps the log's order).
+                            @for (p, anchored) in v.proofs.iter().rev() {
                                 tr data-monitor-url={ "/portal/proofs/" (p.id.as_str()) } {
                                     td { (when(p.recorded_at)) }
                                     td { (p.purpose) }

@@ -379,6 +379,19 @@ fn walk(db: Db) {
         html.contains("pending the daily anchor"),
         "no anchor: certificates pending"
     );
+    // The app's look: its style sheet (the very file /app serves) and its header.
+    let sheet = &html[html
+        .find("href=\"/app/static/app.css?v=")
+        .expect("the app's style sheet")..];
+    let sheet = &sheet[6..sheet[6..].find('"').unwrap() + 6];
+    let css = get(&s.url(sheet), None);
+    assert_eq!(css.status, 200);
+    assert!(
+        css.text().contains("section.sender"),
+        "the portal's rules are in it"
+    );
+    assert!(html.contains("<header class=\"top\">"), "{html}");
+    assert!(!html.contains("<style"), "no inline style left: {html}");
     let csrf = csrf_of(&html);
 
     // 5. CSRF: a missing or wrong token is a 403 and changes nothing.
