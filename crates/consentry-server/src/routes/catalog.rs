@@ -106,13 +106,22 @@ fn tenant_json(id: &str, name: &str, contact: Option<&str>) -> Value {
     json!({ "id": id, "name": name, "contact": contact })
 }
 
-/// `GET /v1/tenant`: the sender as recipients see it (name and contact).
-pub async fn show_tenant(auth: TenantAuth) -> Json<Value> {
-    Json(tenant_json(
-        auth.tenant.id.as_str(),
-        &auth.tenant.name,
-        auth.tenant.contact.as_deref(),
-    ))
+/// `GET /v1/tenant`: the sender as recipients see it (name and contact), read from the
+/// store (the key's cached tenant row may predate a change made in `/app`).
+pub async fn show_tenant(
+    State(state): State<AppState>,
+    auth: TenantAuth,
+) -> Result<Json<Value>, Problem> {
+    let tenant = state
+        .store
+        .tenant(&auth.tenant.id)
+        .await?
+        .ok_or_else(|| Problem::not_found("tenant"))?;
+    Ok(Json(tenant_json(
+        tenant.id.as_str(),
+        &tenant.name,
+        tenant.contact.as_deref(),
+    )))
 }
 
 /// Body of `PUT /v1/tenant`.
