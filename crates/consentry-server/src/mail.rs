@@ -209,7 +209,8 @@ fn build(
         &[
             ("greeting", &greeting(lang, cx.name)),
             ("sender", &cx.sender),
-            ("purpose", &cx.purpose),
+            // The sentence ends with its own full stop.
+            ("purpose", &cx.purpose.trim_end().trim_end_matches('.')),
             ("notice", &r.notice_text),
             ("validity", &validity_sentence(lang, r.valid_days)),
             ("until", &until),

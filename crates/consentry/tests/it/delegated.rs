@@ -129,7 +129,7 @@ fn walk(env: &Env, s: &Server, key: &str, mails: &Path) {
     let r = put(
         &s.url("/v1/purposes/newsletter"),
         Some(key),
-        &json!({"description": {"fr": "Recevoir notre lettre mensuelle sur les ateliers", "en": "Our monthly letter about the workshops"}}),
+        &json!({"description": {"fr": "Recevoir notre lettre mensuelle sur les ateliers.", "en": "Our monthly letter about the workshops"}}),
     );
     assert_eq!(r.status, 200, "{}", r.text());
     let r = put(
