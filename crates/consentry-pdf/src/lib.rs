@@ -68,11 +68,13 @@ mod civil;
 mod font;
 mod identity;
 mod labels;
+mod link;
 mod page;
 mod qr;
 mod seal;
 
 pub use identity::{IdentityError, SealIdentity};
+pub use link::{MAX_LINK_BYTES, verify_link};
 pub use seal::{Level, SealError, add_signature_timestamp, level, signature_timestamp_imprint};
 
 /// A file attached to the PDF as a PDF/A-3 *associated file* (the sealed JSON documents
@@ -142,7 +144,9 @@ pub struct ProofSummary {
     pub seal_key_fingerprint: String,
     /// The proof's leaf hash in the log, 64 lowercase hex digits.
     pub leaf_hash: String,
-    /// The public verify page for this proof; also encoded in the QR code.
+    /// The public verify page for this proof, as the QR code and its link open it: it may
+    /// carry the proof in its fragment ([`verify_link`]); the page prints it without the
+    /// fragment.
     pub verify_url: String,
 }
 

@@ -469,11 +469,13 @@ impl Page<'_> {
         );
         l.y += 2.0;
         let url_top = l.y;
+        // The page's address as people read it; the link opens it with the proof.
+        let printed = p.verify_url.split('#').next().unwrap_or_default();
         let url_lines = l.paragraph(
             MARGIN_X + 12.0,
             CONTENT_WIDTH - 12.0,
             (Style::Regular, m.body, LINK),
-            &p.verify_url,
+            printed,
         );
         for (baseline, line) in &url_lines {
             let width = l.canvas.width(Style::Regular, m.body, line);

@@ -5,6 +5,7 @@
 
 use crate::i18n::{Lang, Text, t};
 use crate::page;
+use crate::sender::SenderContact;
 use axum::http::StatusCode;
 use axum::response::Response;
 use consentry_ledger::schedule::Schedule;
@@ -49,19 +50,26 @@ button:focus-visible{outline:3px solid #f5a623;outline-offset:2px}footer{margin-
 pub struct Asked<'a> {
     /// The sender's name.
     pub sender: &'a str,
-    /// Purpose key.
+    /// The sender's contact for recipients.
+    pub contact: Option<&'a SenderContact>,
+    /// The purpose as the recipient reads it (its description, else its name).
     pub purpose: &'a str,
     /// The notice's exact text.
     pub notice_text: &'a str,
     /// Where the notice is published.
     pub notice_url: Option<&'a str>,
+    /// How long a grant is valid, in days (`None`: until withdrawn).
+    pub valid_days: Option<u32>,
     /// When the response window closes (Unix ms).
     pub expires_at: i64,
+    /// The portal's address, where the person withdraws later.
+    pub portal: &'a str,
 }
 
-/// The page of a request waiting for its answer: who asks, for what, the notice, until
-/// when, and the two answers. `preview`: the staff's preview, whose buttons are disabled
-/// (there is no request to answer).
+/// The page of a request waiting for its answer: who asks, for what and for how long, the
+/// notice, until when, the two answers, where to withdraw later and whom to ask.
+/// `preview`: the staff's preview, whose buttons are disabled (there is no request to
+/// answer).
 pub fn request_page(lang: Lang, zone: &Schedule, a: &Asked<'_>, preview: bool) -> Response {
     let title = Text::SenderAsksForConsent.fill(lang, &[("sender", &a.sender)]);
     page(
@@ -69,10 +77,11 @@ pub fn request_page(lang: Lang, zone: &Schedule, a: &Asked<'_>, preview: bool) -
         StatusCode::OK,
         &title,
         html! {
-            p { (t(lang, Text::Purpose)) strong { (a.purpose) } }
+            p #purpose { (t(lang, Text::Purpose)) strong { (a.purpose) } }
             h2 { (t(lang, Text::InformationFromTheSender)) }
             div.notice { (a.notice_text) }
             @if let Some(u) = a.notice_url { p { a href=(u) rel="noopener noreferrer" { (t(lang, Text::FullTextOfThe)) } } }
+            p #validity { (crate::mail::validity_sentence(lang, a.valid_days)) }
             p { (t(lang, Text::YouCanAnswerUntil)) (zone.long_local(a.expires_at)) "." }
             form method="post" {
                 div.actions {
@@ -81,6 +90,13 @@ pub fn request_page(lang: Lang, zone: &Schedule, a: &Asked<'_>, preview: bool) -
                 }
             }
             p { (t(lang, Text::YourAnswerWillBe)) }
+            p #portal { (t(lang, Text::WithdrawLaterInYour)) a href=(a.portal) { (t(lang, Text::YourPersonalSpaceLink)) } }
+            @if let Some(c) = a.contact {
+                p #sender-contact {
+                    (Text::QuestionsAboutYourData.fill(lang, &[("sender", &a.sender)]))
+                    a href=(c.href()) rel="noopener noreferrer" { (c.as_str()) }
+                }
+            }
         },
     )
 }

@@ -346,7 +346,11 @@ fn proof_summary(
         .map(|k| k.fingerprint())
         .unwrap_or_else(|_| state.keys.seal.public().fingerprint()),
         leaf_hash: leaf.to_hex(),
-        verify_url: format!("{}/verify", state.config.public_url.trim_end_matches('/')),
+        // The QR code opens /verify with this proof in the fragment (consentry_pdf::link).
+        verify_url: consentry_pdf::verify_link(
+            &format!("{}/verify", state.config.public_url.trim_end_matches('/')),
+            entry,
+        ),
     }
 }
 

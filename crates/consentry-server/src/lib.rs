@@ -32,6 +32,7 @@ pub mod problem;
 pub mod requests;
 pub mod route_table;
 pub mod routes;
+pub mod sender;
 pub mod service;
 pub mod session;
 pub mod state;

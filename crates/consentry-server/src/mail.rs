@@ -145,16 +145,21 @@ fn backoff_ms(attempts: i64) -> i64 {
 
 /// What a request e-mail says, apart from its link: the staff's preview renders a message
 /// from this as the mail loop does, before any request exists.
-#[derive(Debug, Clone, Copy)]
 pub struct MailContent<'a> {
     /// `fr` or `en`: the request's language.
     pub language: &'a str,
     /// The sender's name.
     pub sender: &'a str,
-    /// Purpose key.
+    /// The sender's contact for recipients.
+    pub contact: Option<&'a crate::sender::SenderContact>,
+    /// The purpose as the recipient reads it (its description, else its name).
     pub purpose: &'a str,
+    /// The recipient's name from the vault, if any (never stored or logged).
+    pub name: Option<&'a str>,
     /// The notice's exact text.
     pub notice_text: &'a str,
+    /// How long a grant is valid, in days (`None`: until withdrawn).
+    pub valid_days: Option<u32>,
     /// When the response window closes (Unix ms).
     pub expires_at: i64,
 }
@@ -167,38 +172,69 @@ pub fn render(state: &AppState, m: &MailContent<'_>, link: &str) -> (String, Str
     let until = until.split(' ').next().unwrap_or("").to_owned();
     let lang = crate::i18n::parse_lang(m.language).unwrap_or(Lang::En);
     let subject = Text::SenderAsksForConsent.fill(lang, &[("sender", &m.sender)]);
+    let contact = m
+        .contact
+        .map(|c| {
+            Text::MailContactLine.fill(lang, &[("sender", &m.sender), ("contact", &c.as_str())])
+        })
+        .unwrap_or_default();
     let body = Text::RequestMailBody.fill(
         lang,
         &[
+            ("greeting", &greeting(lang, m.name)),
             ("sender", &m.sender),
-            ("purpose", &m.purpose),
+            // The sentence ends with its own full stop.
+            ("purpose", &m.purpose.trim_end().trim_end_matches('.')),
             ("notice", &m.notice_text),
+            ("validity", &validity_sentence(lang, m.valid_days)),
             ("until", &until),
             ("link", &link),
+            ("portal", &portal_url(state)),
+            ("contact", &contact),
         ],
     );
     (subject, body)
+}
+
+/// The greeting of an e-mail: by name when the vault holds one (read at send time, kept
+/// in memory only for the message), else the plain one. Control characters of a stored
+/// name become spaces, so a name cannot add lines to the message.
+pub fn greeting(lang: Lang, name: Option<&str>) -> String {
+    let name = name
+        .map(|n| {
+            n.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect::<String>()
+        })
+        .filter(|n| !n.trim().is_empty());
+    match name {
+        Some(n) => Text::MailGreetingNamed.fill(lang, &[("name", &n.trim())]),
+        None => Text::MailGreeting.get(lang).to_owned(),
+    }
+}
+
+/// What a granted consent's validity will be, as the recipient reads it before answering.
+pub fn validity_sentence(lang: Lang, valid_days: Option<u32>) -> String {
+    match valid_days {
+        Some(days) => Text::ValidityDays.fill(lang, &[("days", &days)]),
+        None => Text::ValidityNoEnd.get(lang).to_owned(),
+    }
+}
+
+/// The portal's address, where a recipient withdraws later and finds their proofs.
+pub fn portal_url(state: &AppState) -> String {
+    format!("{}/portal", state.config.public_url.trim_end_matches('/'))
 }
 
 fn build(
     state: &AppState,
     from: &Mailbox,
     r: &RequestRow,
-    tenant_name: &str,
+    m: &MailContent<'_>,
     to: &str,
 ) -> Result<Message, String> {
     let link = request_link(state, r)?;
-    let (subject, body) = render(
-        state,
-        &MailContent {
-            language: &r.language,
-            sender: tenant_name,
-            purpose: &r.purpose,
-            notice_text: &r.notice_text,
-            expires_at: r.expires_at,
-        },
-        &link,
-    );
+    let (subject, body) = render(state, m, &link);
     let to: Mailbox = to
         .parse()
         .map_err(|_| "the recipient's stored address is not deliverable".to_owned())?;
@@ -240,7 +276,24 @@ async fn deliver(
     let identity = key
         .open(&r.tenant, &r.subject, &sealed)
         .map_err(|e| e.to_string())?;
-    let msg = build(state, from, r, &tenant.name, &identity.email)?;
+    let purpose = state
+        .store
+        .purpose(&r.tenant, &r.purpose)
+        .await
+        .map_err(|e| e.to_string())?;
+    let contact = crate::sender::SenderContact::stored(tenant.contact.as_deref());
+    let label = crate::sender::purpose_label(&r.purpose, purpose.as_ref(), &r.language);
+    let m = MailContent {
+        language: &r.language,
+        sender: &tenant.name,
+        contact: contact.as_ref(),
+        purpose: &label,
+        name: identity.name.as_deref(),
+        notice_text: &r.notice_text,
+        valid_days: r.valid_days,
+        expires_at: r.expires_at,
+    };
+    let msg = build(state, from, r, &m, &identity.email)?;
     transport.send(msg).await
 }
 
@@ -314,5 +367,30 @@ pub async fn send_one(
     };
     if let Err(e) = record {
         tracing::warn!(error = %e, "recording a delivery failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_greeting_names_the_person_on_one_line_or_no_one() {
+        assert_eq!(
+            greeting(Lang::Fr, Some("Claire Fontaine")),
+            "Bonjour Claire Fontaine,"
+        );
+        assert_eq!(
+            greeting(Lang::En, Some(" Ann\r\nBcc: x ")),
+            "Hello Ann  Bcc: x,"
+        );
+        assert_eq!(greeting(Lang::Fr, Some(" \n")), "Bonjour,");
+        assert_eq!(greeting(Lang::En, None), "Hello,");
+    }
+
+    #[test]
+    fn the_validity_is_said_in_days_or_as_no_end() {
+        assert!(validity_sentence(Lang::Fr, Some(365)).contains("365 jours"));
+        assert!(validity_sentence(Lang::En, None).contains("until you withdraw"));
     }
 }

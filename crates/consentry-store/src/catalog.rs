@@ -19,14 +19,33 @@ fn corrupt(e: impl std::fmt::Display) -> StoreError {
 pub struct PurposeRow {
     /// Its name, as proofs carry it.
     pub name: String,
-    /// What it is for, as staff and notices describe it.
+    /// What it is for, in French, as the person asked reads it (may be empty when
+    /// `description_en` is not).
     pub description: String,
+    /// What it is for, in English (may be empty when `description` is not).
+    pub description_en: String,
     /// Default validity of a granted consent, in days (`None`: no end).
     pub valid_days: Option<u32>,
     /// Created, Unix milliseconds.
     pub created_at: i64,
     /// Last changed, Unix milliseconds.
     pub updated_at: i64,
+}
+
+impl PurposeRow {
+    /// The description a recipient reading `language` (`fr` or `en`) is shown: theirs,
+    /// else the other language's, else `None` (the caller shows the purpose's name).
+    pub fn description_for(&self, language: &str) -> Option<&str> {
+        let (mine, other) = if language == "en" {
+            (&self.description_en, &self.description)
+        } else {
+            (&self.description, &self.description_en)
+        };
+        [mine, other]
+            .into_iter()
+            .map(|d| d.trim())
+            .find(|d| !d.is_empty())
+    }
 }
 
 /// One version of a notice.
@@ -70,20 +89,23 @@ fn days(v: Option<i64>) -> Result<Option<u32>, StoreError> {
 }
 
 impl Store {
-    /// Creates or updates a purpose (description and default validity).
+    /// Creates or updates a purpose (its descriptions, French and English, and default
+    /// validity).
     pub async fn upsert_purpose(
         &self,
         tenant: &TenantId,
         name: &str,
         description: &str,
+        description_en: &str,
         valid_days: Option<u32>,
         now: i64,
     ) -> Result<(), StoreError> {
         let _turn = self.write_turn().await;
         sqlx::query(
-            "INSERT INTO purposes (tenant_id, name, description, valid_days, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) \
+            "INSERT INTO purposes (tenant_id, name, description, description_en, valid_days, created_at, updated_at) \
+             VALUES ($1, $2, $3, $6, $4, $5, $5) \
              ON CONFLICT (tenant_id, name) DO UPDATE SET description = excluded.description, \
+             description_en = excluded.description_en, \
              valid_days = excluded.valid_days, updated_at = excluded.updated_at",
         )
         .bind(tenant.as_str())
@@ -91,6 +113,7 @@ impl Store {
         .bind(description)
         .bind(valid_days.map(i64::from))
         .bind(now)
+        .bind(description_en)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -98,23 +121,27 @@ impl Store {
 
     /// A tenant's purposes, by name.
     pub async fn purposes(&self, tenant: &TenantId) -> Result<Vec<PurposeRow>, StoreError> {
-        let rows: Vec<(String, String, Option<i64>, i64, i64)> = sqlx::query_as(
-            "SELECT name, description, valid_days, created_at, updated_at FROM purposes \
+        type Row = (String, String, String, Option<i64>, i64, i64);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT name, description, description_en, valid_days, created_at, updated_at FROM purposes \
              WHERE tenant_id = $1 ORDER BY name",
         )
         .bind(tenant.as_str())
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(name, description, valid_days, created_at, updated_at)| {
-                Ok(PurposeRow {
-                    name,
-                    description,
-                    valid_days: days(valid_days)?,
-                    created_at,
-                    updated_at,
-                })
-            })
+            .map(
+                |(name, description, description_en, valid_days, created_at, updated_at)| {
+                    Ok(PurposeRow {
+                        name,
+                        description,
+                        description_en,
+                        valid_days: days(valid_days)?,
+                        created_at,
+                        updated_at,
+                    })
+                },
+            )
             .collect()
     }
 
@@ -129,6 +156,20 @@ impl Store {
             .await?
             .into_iter()
             .find(|p| p.name == name))
+    }
+
+    /// The purposes a tenant uses without having defined them: named by a consent record
+    /// or a request (the API takes any purpose name) but absent from its catalogue.
+    pub async fn undefined_purposes(&self, tenant: &TenantId) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT purpose FROM consent_status WHERE tenant_id = $1 \
+             UNION SELECT purpose FROM consent_requests WHERE tenant_id = $1 \
+             EXCEPT SELECT name FROM purposes WHERE tenant_id = $1 ORDER BY 1",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(p,)| p).collect())
     }
 
     /// Adds the next version of the notice of `purpose` in `language`, with the SHA-256 of
@@ -231,11 +272,11 @@ mod tests {
         let t = TenantId::parse("ten_a1").unwrap();
         store.create_tenant(&t, "Acme", 1).await.unwrap();
         store
-            .upsert_purpose(&t, "newsletter", "Monthly news", Some(365), 2)
+            .upsert_purpose(&t, "newsletter", "Monthly news", "", Some(365), 2)
             .await
             .unwrap();
         store
-            .upsert_purpose(&t, "newsletter", "Weekly news", None, 3)
+            .upsert_purpose(&t, "newsletter", "Nouvelles", "Weekly news", None, 3)
             .await
             .unwrap();
         let p = store.purpose(&t, "newsletter").await.unwrap().unwrap();
@@ -246,8 +287,20 @@ mod tests {
                 p.created_at,
                 p.updated_at
             ),
-            ("Weekly news", None, 2, 3)
+            ("Nouvelles", None, 2, 3)
         );
+        assert_eq!(p.description_for("en"), Some("Weekly news"));
+        assert_eq!(p.description_for("fr"), Some("Nouvelles"));
+        let only_fr = PurposeRow {
+            description_en: " ".into(),
+            ..p.clone()
+        };
+        assert_eq!(only_fr.description_for("en"), Some("Nouvelles"));
+        let none = PurposeRow {
+            description: String::new(),
+            ..only_fr
+        };
+        assert_eq!(none.description_for("fr"), None);
         let id = |s: &str| NoticeId::parse(s).unwrap();
         let a = store
             .add_notice(&t, &id("ntc_1"), "newsletter", "fr", "v1", 4)

@@ -531,6 +531,19 @@ impl Store {
         now: i64,
     ) -> Result<Option<RequestRow>, StoreError> {
         let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await?;
+        // The link being replaced is remembered (its hash), so that it can say so.
+        sqlx::query(
+            "INSERT INTO superseded_links (token_hash, tenant_id, request_id, superseded_at) \
+             SELECT token_hash, tenant_id, id, $3 FROM consent_requests \
+             WHERE tenant_id = $1 AND id = $2 AND status = 'pending' AND expires_at > $3 \
+             ON CONFLICT (token_hash) DO NOTHING",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         let done = sqlx::query(
             "UPDATE consent_requests SET token_hash = $3, mail_status = 'queued', mail_attempts = 0, \
              mail_next_at = $4, mail_error = NULL, expires_at = $4 + COALESCE(response_ms, expires_at - created_at) \
@@ -540,12 +553,35 @@ impl Store {
         .bind(id.as_str())
         .bind(token_hash.to_vec())
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
+            tx.rollback().await?;
             return Ok(None);
         }
+        tx.commit().await?;
         self.request(tenant, id).await
+    }
+
+    /// Whether a link token's hash is one a resend replaced (see
+    /// [`Store::resend_request`]): its request's ID if so.
+    pub async fn superseded_link(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<(TenantId, RequestId)>, StoreError> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT tenant_id, request_id FROM superseded_links WHERE token_hash = $1",
+        )
+        .bind(token_hash.to_vec())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(t, r)| {
+            Ok((
+                TenantId::parse(&t).map_err(corrupt)?,
+                RequestId::parse(&r).map_err(corrupt)?,
+            ))
+        })
+        .transpose()
     }
 
     /// Cancels a pending request (window still open at `now`): it becomes `cancelled`, its

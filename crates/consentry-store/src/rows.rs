@@ -14,6 +14,9 @@ pub struct TenantRow {
     pub id: TenantId,
     /// Its display name.
     pub name: String,
+    /// Its contact for recipients (an e-mail address or an https URL of the
+    /// organisation, checked when set), shown on its e-mails and answer pages.
+    pub contact: Option<String>,
 }
 
 /// What an API key grants.
@@ -334,18 +337,35 @@ impl Store {
 
     /// A tenant by ID.
     pub async fn tenant(&self, id: &TenantId) -> Result<Option<TenantRow>, StoreError> {
-        let row: Option<(String, String)> =
-            sqlx::query_as("SELECT id, name FROM tenants WHERE id = $1")
+        let row: Option<(String, String, Option<String>)> =
+            sqlx::query_as("SELECT id, name, contact FROM tenants WHERE id = $1")
                 .bind(id.as_str())
                 .fetch_optional(&self.pool)
                 .await?;
-        row.map(|(id, name)| {
+        row.map(|(id, name, contact)| {
             Ok(TenantRow {
                 id: TenantId::parse(&id).map_err(corrupt)?,
                 name,
+                contact,
             })
         })
         .transpose()
+    }
+
+    /// Sets (or, with `None`, removes) a tenant's contact for recipients; the caller has
+    /// checked it. `false` if there is no such tenant.
+    pub async fn set_tenant_contact(
+        &self,
+        id: &TenantId,
+        contact: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
+        let done = sqlx::query("UPDATE tenants SET contact = $2 WHERE id = $1")
+            .bind(id.as_str())
+            .bind(contact)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Stores an API key's hash for a tenant.
@@ -371,19 +391,20 @@ impl Store {
 
     /// The live (unrevoked) key with this hash, and its tenant.
     pub async fn api_key(&self, key_hash: &[u8; 32]) -> Result<Option<ApiKeyRow>, StoreError> {
-        let row: Option<(String, String, String)> = sqlx::query_as(
-            "SELECT k.id, t.id, t.name FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
+        let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT k.id, t.id, t.name, t.contact FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
              WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
         )
         .bind(key_hash.to_vec())
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|(key_id, tid, name)| {
+        row.map(|(key_id, tid, name, contact)| {
             Ok(ApiKeyRow {
                 key_id,
                 tenant: TenantRow {
                     id: TenantId::parse(&tid).map_err(corrupt)?,
                     name,
+                    contact,
                 },
             })
         })

@@ -30,6 +30,8 @@
   const summary = $("summary");
   const meta = $("meta");
   const checks = $("checks");
+  const proven = $("proven");
+  const provenList = $("proven-list");
 
   // Larger documents are refused by the verifier (MAX_DOCUMENT_BYTES); show at most this
   // much of a chosen file in the text box.
@@ -135,9 +137,61 @@
 
   const MARKS = { passed: "\u2713", failed: "\u2717", not_checked: "\u2013", untrusted: "?" };
 
+  // The proof a verified document carries: itself, or a certificate's proof.
+  function proofIn(bytes, kind) {
+    try {
+      const doc = JSON.parse(new TextDecoder().decode(bytes));
+      if (kind === "proof") {
+        return doc;
+      }
+      if (kind === "certificate" && doc.proof && typeof doc.proof === "object") {
+        return doc.proof;
+      }
+    } catch (e) {
+      // Not JSON: nothing to summarise.
+    }
+    return null;
+  }
+
+  // What a valid proof proves, in plain words and the page's language, before the
+  // technical checks: who asked (the sender's identifier at the operator, and the log),
+  // for what, the decision, when, and until when. Only for a valid verdict: the
+  // members of anything else are not vouched for.
+  function renderProven(report, bytes) {
+    provenList.replaceChildren();
+    const doc = report.outcome === "valid" && bytes ? proofIn(bytes, report.kind) : null;
+    if (!doc) {
+      proven.hidden = true;
+      return;
+    }
+    const words = text.proven;
+    const lang = document.documentElement.lang || undefined;
+    const date = (iso) => {
+      const d = new Date(iso);
+      return isNaN(d.getTime())
+        ? String(iso)
+        : d.toLocaleString(lang, { dateStyle: "long", timeStyle: "short" });
+    };
+    const rows = [
+      ["sender", words.sender, String(doc.tenant) + " \u2014 " + String(doc.log)],
+      ["purpose", words.purpose, String(doc.purpose)],
+      ["decision", words.decision, words.decisions[doc.decision] || String(doc.decision)],
+      ["date", words.date, date(doc.recorded_at)],
+    ];
+    if (doc.valid_until) {
+      rows.push(["valid_until", words.valid_until, date(doc.valid_until)]);
+    }
+    rows.forEach(([field, label, value]) => {
+      const dd = el("dd", null, value);
+      dd.dataset.field = field;
+      provenList.append(el("dt", null, label), dd);
+    });
+    proven.hidden = false;
+  }
+
   // Everything from the report is shown with textContent: details can quote the
   // document, which is untrusted.
-  function render(report, source) {
+  function render(report, source, bytes) {
     result.className = report.outcome;
     verdict.textContent =
       (text[report.outcome] || report.outcome) +
@@ -156,6 +210,7 @@
     } else {
       summary.textContent = text.unusable_detail + (report.error || "");
     }
+    renderProven(report, bytes);
     meta.replaceChildren();
     const lines = [];
     if (source) {
@@ -235,7 +290,7 @@
       return;
     }
     status.textContent = "";
-    render(report, source);
+    render(report, source, bytes);
     if (focus) {
       result.focus();
     }
@@ -336,6 +391,38 @@
     });
   }
 
+  // A proof carried in the address's fragment (the QR code of a proof PDF):
+  // #proof=<unpadded base64url of the raw-DEFLATE-compressed proof JSON>
+  // (docs/formats.md). The fragment never reaches a server; the proof is decompressed
+  // here and verified like a pasted one. null when the address carries none.
+  async function fromFragment() {
+    const m = /^#proof=([A-Za-z0-9_-]+)$/.exec(location.hash);
+    if (!m) {
+      return null;
+    }
+    const b64 = m[1].replace(/-/g, "+").replace(/_/g, "/");
+    const binary = atob(b64 + "===".slice((b64.length + 3) % 4));
+    const packed = Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+    const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  }
+
+  async function verifyFragment() {
+    let bytes;
+    try {
+      bytes = await fromFragment();
+    } catch (e) {
+      status.textContent = text.bad_link + message(e);
+      return;
+    }
+    if (bytes) {
+      textarea.value = new TextDecoder().decode(bytes);
+      await verifyAndShow(bytes, text.from_link, true);
+    }
+  }
+
+  window.addEventListener("hashchange", verifyFragment);
+
   // Fetch and compile the verifier at once, so that the first check is quick.
   status.textContent = text.loading;
   loadModule().then(
@@ -344,6 +431,7 @@
         status.textContent = "";
       }
       app.dataset.ready = "true";
+      verifyFragment();
     },
     (e) => {
       status.textContent = text.load_failed + message(e);

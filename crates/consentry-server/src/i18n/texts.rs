@@ -598,8 +598,8 @@ texts! {
         "Save a new version";
     ThePurposeNameMust = "Le nom de la finalité doit faire 1 à 64 caractères parmi a-z 0-9 . _ -, en commençant par une lettre ou un chiffre.",
         "The purpose name must be 1 to 64 of a-z 0-9 . _ -, starting with a letter or digit.";
-    TheDescriptionMustBe = "La description doit faire de 1 à 2 000 caractères.",
-        "The description must be 1 to 2,000 characters.";
+    TheDescriptionMustBe = "Écrivez la description en français, en anglais ou dans les deux langues, 2 000 caractères au plus chacune.",
+        "Write the description in French, in English or both, 2,000 characters at most each.";
     TheDefaultValidityMust = "La validité par défaut doit être vide ou un nombre entier de jours de 1 à 3 650.",
         "The default validity must be empty or a whole number of days from 1 to 3,650.";
     ChooseOneOfYour = "Choisissez l'une de vos finalités (créez-la d'abord).",
@@ -1296,16 +1296,92 @@ texts! {
         " will be created.";
     WillBeCreatedMany = " seront créés.",
         " will be created.";
+    // Issue 16, item 5: the recipient side (purposes described per language, the
+    // sender's contact, the answer page and e-mail, the portal, /verify's summary).
+    DescriptionInFrench = "Description en français",
+        "Description in French";
+    DescriptionInEnglish = "Description en anglais",
+        "Description in English";
+    DescriptionInFrench2000 = "Description en français (2 000 caractères au plus)",
+        "Description in French (2,000 characters at most)";
+    DescriptionInEnglish2000 = "Description en anglais (2 000 caractères au plus)",
+        "Description in English (2,000 characters at most)";
+    DescriptionsAreWhatThe = "La description est ce que lit la personne sollicitée, dans l'e-mail et sur la page de réponse : écrivez-la pour elle, en une phrase claire. Elle lit celle de sa langue, sinon l'autre ; remplissez-en au moins une.",
+        "The description is what the person asked reads, in the e-mail and on the answer page: write it for them, in one clear sentence. They read the one in their language, else the other; fill in at least one.";
+    UsedButNotDescribed = "Utilisée (par l'API ou une demande) mais pas encore décrite : les destinataires voient son nom technique. Enregistrez-la ci-dessous avec ce nom pour la décrire.",
+        "In use (through the API or a request) but not described yet: recipients see its technical name. Save it below under this name to describe it.";
+    Organisation = "Organisation",
+        "Organisation";
+    OrganisationName = "Nom de l'organisation : ",
+        "Organisation name: ";
+    SettingsSaved = "Réglages enregistrés.",
+        "Settings saved.";
+    ContactForRecipients = "Contact pour les destinataires",
+        "Contact for recipients";
+    ContactForRecipientsHelp = "Une adresse e-mail (par exemple rgpd@votre-entreprise.fr) ou une adresse de site en https:// où vous joindre au sujet de leurs données. Elle figure dans chaque e-mail et sur chaque page de réponse : donnez une adresse de service, pas celle d'une personne. Laissez vide pour la retirer.",
+        "An e-mail address (for example privacy@your-company.com) or an https:// web address where people can reach you about their data. It appears in every e-mail and on every answer page: give a service address, not a person's own. Leave empty to remove it.";
+    TheContactMustBe = "Le contact doit être une adresse e-mail ou une adresse de site commençant par https:// (254 caractères au plus). Rien n'a été modifié.",
+        "The contact must be an e-mail address or a web address starting with https:// (254 characters at most). Nothing was changed.";
+    WhatThisDocumentProves = "Ce que prouve ce document",
+        "What this document proves";
+    ProvenSender = "Expéditeur (son identifiant chez l'opérateur — registre)",
+        "Sender (its identifier at the operator — log)";
+    ProvenGranted = "consentement donné",
+        "consent given";
+    ProvenRefused = "consentement refusé",
+        "consent refused";
+    ProvenRevoked = "consentement retiré",
+        "consent withdrawn";
+    ProofFromTheLink = "la preuve contenue dans le lien",
+        "the proof carried in the link";
+    TheLinkCarriesNo = "Le lien ne contient pas de preuve lisible : ",
+        "The link carries no readable proof: ";
+    TheSenderAsksAgain = "L'expéditeur vous demande votre consentement pour cette finalité, jusqu'au ",
+        "The sender asks for your consent for this purpose, until ";
+    GrantMyConsent = "Donner mon consentement",
+        "Give my consent";
+    YourConsentWasGranted = "Votre consentement a été enregistré.",
+        "Your consent was recorded.";
+    NothingToGrant = "Rien à accorder",
+        "Nothing to grant";
+    TheSenderDoesNotAsk = "L'expéditeur ne vous demande pas (ou plus) votre consentement pour cette finalité : rien n'a été enregistré.",
+        "The sender does not (or no longer) ask for your consent for this purpose: nothing was recorded.";
+    MailGreeting = "Bonjour,",
+        "Hello,";
+    MailGreetingNamed = "Bonjour {name},",
+        "Hello {name},";
+    MailContactLine = "Pour toute question sur vos données, contactez {sender} : {contact}\n\n",
+        "For any question about your data, contact {sender}: {contact}\n\n";
+    ValidityDays = "Si vous acceptez, votre consentement vaudra {days} jours à compter de votre réponse, sauf si vous le retirez avant.",
+        "If you accept, your consent lasts {days} days from your answer, unless you withdraw it sooner.";
+    ValidityNoEnd = "Si vous acceptez, votre consentement vaudra jusqu'à ce que vous le retiriez.",
+        "If you accept, your consent lasts until you withdraw it.";
+    QuestionsAboutYourData = "Pour toute question sur vos données, contactez {sender} : ",
+        "For any question about your data, contact {sender}: ";
+    WithdrawLaterInYour = "Pour retirer votre réponse plus tard, ou retrouver vos preuves : ",
+        "To withdraw your answer later, or find your proofs: ";
+    YourPersonalSpaceLink = "votre espace personnel",
+        "your personal space";
+    DownloadTheProofPdf = "Télécharger la preuve (PDF)",
+        "Download the proof (PDF)";
+    DownloadPdf = "télécharger (PDF)",
+        "download (PDF)";
+    LinkReplaced = "Lien remplacé",
+        "Link replaced";
+    ThisLinkWasReplaced = "{sender} vous a envoyé un e-mail plus récent pour cette demande : ce lien a été remplacé par celui du nouvel e-mail. Ouvrez le lien du dernier e-mail reçu. Rien n'a été enregistré.",
+        "{sender} sent you a newer e-mail for this request: this link was replaced by the one in that e-mail. Open the link in the latest e-mail you received. Nothing was recorded.";
     SenderAsksForConsent = "{sender} vous demande votre consentement",
         "{sender} asks for your consent";
-    RequestMailBody = "Bonjour,\n\n{sender} souhaite obtenir votre consentement pour : {purpose}.\n\n{notice}\n\n\
+    RequestMailBody = "{greeting}\n\n{sender} souhaite obtenir votre consentement pour : {purpose}.\n\n{notice}\n\n{validity}\n\n\
          Pour répondre (accepter ou refuser), ouvrez ce lien avant le {until} :\n{link}\n\n\
          Ce lien vous est personnel et ne sert qu'une fois. Sans réponse, aucun consentement n'est enregistré.\n\n\
-         -- \nEnvoyé par Consentry pour le compte de {sender}.\n",
-        "Hello,\n\n{sender} would like your consent for: {purpose}.\n\n{notice}\n\n\
+         Vous pourrez retirer votre réponse à tout moment, et retrouver vos preuves, sur votre espace personnel :\n{portal}\n\n\
+         {contact}-- \nEnvoyé par Consentry pour le compte de {sender}.\n",
+        "{greeting}\n\n{sender} would like your consent for: {purpose}.\n\n{notice}\n\n{validity}\n\n\
          To answer (accept or refuse), open this link before {until}:\n{link}\n\n\
          This link is personal and works once. If you do not answer, no consent is recorded.\n\n\
-         -- \nSent by Consentry on behalf of {sender}.\n";
+         You can withdraw your answer at any time, and find your proofs, in your personal space:\n{portal}\n\n\
+         {contact}-- \nSent by Consentry on behalf of {sender}.\n";
     SignInMailSubject = "Votre lien de connexion à l'espace personnel Consentry",
         "Your Consentry sign-in link";
     SignInMailBody = "Bonjour,\n\nPour voir et gérer les données et les consentements que des expéditeurs \

@@ -1,13 +1,21 @@
-//! The recipient's answer page: `GET /c/{token}` shows who asks, for what, and the notice;
-//! `POST /c/{token}` accepts or refuses. Plain, accessible HTML in French or English (by
-//! `Accept-Language`), escaped by construction (maud). A reused, expired or forged link
-//! gets a clear page and changes nothing.
+//! The recipient's answer page: `GET /c/{token}` shows who asks (the sender's name and
+//! contact), for what (the purpose's description in the visitor's language, else the
+//! other one, else its name), the notice, how long a consent would last, and where to
+//! withdraw it later (the portal); `POST /c/{token}` accepts or refuses, and the page that
+//! answers links the proof as JSON and as PDF (`/c/{token}/proof`, `/c/{token}/proof.pdf`).
+//! Plain, accessible HTML in French or English (by `Accept-Language`), escaped by
+//! construction (maud). A reused, expired or forged link gets a clear page and changes
+//! nothing; a link a resend replaced says so (410, "replaced by a newer e-mail").
+//!
+//! The page does not greet the person by name, unlike the e-mail: a link can be
+//! forwarded, and the page would hand the name from the vault to whoever holds it.
 
 use crate::answer_page::page;
 use crate::downloads::{Disposition, Document, Download, Format};
 use crate::i18n::accept_language as language;
 use crate::i18n::{Text, t};
 use crate::problem::{ApiForm, Problem};
+use crate::sender::{SenderContact, purpose_label};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -37,6 +45,36 @@ pub(crate) fn rejection_page(
 fn token_hash(token: &str) -> Option<[u8; 32]> {
     (token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()))
         .then(|| crate::auth::key_hash(&token.to_ascii_lowercase()))
+}
+
+/// The page of a link a resend replaced: 410, it is dead for good and records nothing;
+/// the person is sent to the newer e-mail.
+fn replaced(lang: Language, sender: &str) -> Response {
+    page(
+        lang,
+        StatusCode::GONE,
+        t(lang, Text::LinkReplaced),
+        html! { p { (Text::ThisLinkWasReplaced.fill(lang, &[("sender", &sender)])) } },
+    )
+}
+
+/// A token that matches no live link: the "replaced" page if a resend superseded it,
+/// else the invalid-link page.
+async fn unknown_link(
+    state: &AppState,
+    lang: Language,
+    hash: &[u8; 32],
+) -> Result<Response, Problem> {
+    let Some((tenant, _request)) = state.store.superseded_link(hash).await? else {
+        return Ok(invalid_link(lang));
+    };
+    let sender = state
+        .store
+        .tenant(&tenant)
+        .await?
+        .map(|t| t.name)
+        .unwrap_or_default();
+    Ok(replaced(lang, &sender))
 }
 
 fn invalid_link(lang: Language) -> Response {
@@ -80,7 +118,11 @@ fn closed(lang: Language, zone: &Schedule, r: &RequestRow, now: i64, token: &str
             html! {
                 p { (t(lang, Text::YourAnswerToThis)) }
                 p { (t(lang, Text::Answer)) strong { (decision_word(lang, r.status)) } " — " (r.answered_at.map(|at| when(zone, at)).unwrap_or_default()) }
-                @if let Some(p) = &r.proof_id { p { (t(lang, Text::Proof)) code { (p.as_str()) } " — " a href={ "/c/" (token) "/proof" } { (t(lang, Text::DownloadJson)) } } }
+                @if let Some(p) = &r.proof_id { p {
+                    (t(lang, Text::Proof)) code { (p.as_str()) } " — "
+                    a href={ "/c/" (token) "/proof" } { (t(lang, Text::DownloadJson)) } " · "
+                    a href={ "/c/" (token) "/proof.pdf" } { (t(lang, Text::DownloadPdf)) }
+                } }
             },
         ),
         "pending" if r.expires_at <= now => expired(lang, zone, r),
@@ -131,7 +173,7 @@ pub async fn show(
         return Ok(invalid_link(lang));
     };
     let Some(r) = state.store.request_by_token(&hash).await? else {
-        return Ok(invalid_link(lang));
+        return unknown_link(&state, lang, &hash).await;
     };
     let now = state.clock.now_ms();
     if contact_erased(&state, &r).await? {
@@ -140,21 +182,26 @@ pub async fn show(
     if r.status != RequestStatus::Pending || r.expires_at <= now {
         return Ok(closed(lang, state.anchoring.schedule(), &r, now, &token));
     }
-    let sender = state
-        .store
-        .tenant(&r.tenant)
-        .await?
-        .map(|t| t.name)
-        .unwrap_or_default();
+    let tenant = state.store.tenant(&r.tenant).await?;
+    let sender = tenant.as_ref().map(|t| t.name.clone()).unwrap_or_default();
+    let contact = tenant
+        .as_ref()
+        .and_then(|t| SenderContact::stored(t.contact.as_deref()));
+    let purpose_row = state.store.purpose(&r.tenant, &r.purpose).await?;
+    let purpose = purpose_label(&r.purpose, purpose_row.as_ref(), crate::i18n::code(lang));
+    let portal = crate::mail::portal_url(&state);
     Ok(crate::answer_page::request_page(
         lang,
         state.anchoring.schedule(),
         &crate::answer_page::Asked {
             sender: &sender,
-            purpose: &r.purpose,
+            contact: contact.as_ref(),
+            purpose: &purpose,
             notice_text: &r.notice_text,
             notice_url: r.notice_url.as_deref(),
+            valid_days: r.valid_days,
             expires_at: r.expires_at,
+            portal: &portal,
         },
         false,
     ))
@@ -190,7 +237,7 @@ pub async fn answer(
         return Ok(invalid_link(lang));
     };
     let Some(r) = state.store.request_by_token(&hash).await? else {
-        return Ok(invalid_link(lang));
+        return unknown_link(&state, lang, &hash).await;
     };
     let now = state.clock.now_ms();
     let proof_id = ProofId::from_suffix(&consentry_ledger::random::id_suffix(now))
@@ -229,6 +276,8 @@ pub async fn answer(
                     p { (t(lang, Text::YourAnswer)) strong { (decision_word(lang, RequestStatus::answered_with(decision).unwrap_or(RequestStatus::Refused))) } "." }
                     p { (t(lang, Text::ItIsSealedIn)) code { (proof_id.as_str()) } " (" (t(lang, Text::LogEntry)) (index) ")." }
                     p { a href={ "/c/" (token) "/proof" } { (t(lang, Text::DownloadTheProofJson)) } }
+                    p { a href={ "/c/" (token) "/proof.pdf" } { (t(lang, Text::DownloadTheProofPdf)) } }
+                    p #portal { (t(lang, Text::WithdrawLaterInYour)) a href=(crate::mail::portal_url(&state)) { (t(lang, Text::YourPersonalSpaceLink)) } }
                 },
             ))
         }
@@ -249,8 +298,27 @@ pub async fn proof(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<Response, Problem> {
-    let lang = language(&headers);
-    let Some(hash) = token_hash(&token) else {
+    kept_proof(&state, &headers, &token, Format::Json).await
+}
+
+/// `GET /c/{token}/proof.pdf`: the same proof as a sealed PDF (the JSON attached), in the
+/// visitor's language.
+pub async fn proof_pdf(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Result<Response, Problem> {
+    kept_proof(&state, &headers, &token, Format::Pdf).await
+}
+
+async fn kept_proof(
+    state: &AppState,
+    headers: &HeaderMap,
+    token: &str,
+    format: Format,
+) -> Result<Response, Problem> {
+    let lang = language(headers);
+    let Some(hash) = token_hash(token) else {
         return Ok(invalid_link(lang));
     };
     let Some(r) = state.store.request_by_token(&hash).await? else {
@@ -262,15 +330,21 @@ pub async fn proof(
     let Some((_, entry)) = state.store.proof(&r.tenant, &pid).await? else {
         return Ok(invalid_link(lang));
     };
+    let sender = state
+        .store
+        .tenant(&r.tenant)
+        .await?
+        .map(|t| t.name)
+        .unwrap_or_default();
     Download {
         id: &pid,
         entry: &entry,
-        sender_name: "",
+        sender_name: &sender,
         document: Document::Proof,
-        format: Format::Json,
+        format,
         lang,
         disposition: Disposition::Inline,
     }
-    .respond(&state)
+    .respond(state)
     .await
 }

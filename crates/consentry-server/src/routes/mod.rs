@@ -3,6 +3,7 @@
 
 mod admin;
 mod answer;
+mod catalog;
 mod consents;
 mod contacts;
 mod contacts_csv;
@@ -60,12 +61,17 @@ pub fn routes() -> Routes {
         .post("/v1/admin/anchor", admin::anchor)
         .post("/v1/consent-requests", requests::create)
         .get("/v1/consent-requests/{id}", requests::show)
+        .get("/v1/purposes", catalog::list)
+        .put("/v1/purposes/{name}", catalog::set)
+        .get("/v1/tenant", catalog::show_tenant)
+        .put("/v1/tenant", catalog::set_tenant)
         .get("/v1/webhook", webhook::show)
         .put("/v1/webhook", webhook::set)
         .delete("/v1/webhook", webhook::delete)
         .get("/c/{token}", answer::show)
         .post("/c/{token}", answer::answer)
         .get("/c/{token}/proof", answer::proof)
+        .get("/c/{token}/proof.pdf", answer::proof_pdf)
         .get("/verify", verify_page::page)
         .get("/verify/verify.js", verify_page::script)
         .get("/verify/monitor.js", verify_page::monitor_script)
@@ -77,6 +83,7 @@ pub fn routes() -> Routes {
         .get("/portal/me", portal::me)
         .post("/portal/amend", portal::amend)
         .post("/portal/revoke", portal::revoke)
+        .post("/portal/grant", portal::grant)
         .post("/portal/erase", portal::erase)
         .post("/portal/export", portal::export)
         .post("/portal/logout", portal::logout)

@@ -28,39 +28,39 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use consentry_core::consent::RequestStatus;
 use consentry_core::event::ConsentState;
 use consentry_core::event::{EventType, SealedEvent};
 use consentry_core::ids::{ProofId, SubjectId, TenantId};
 use consentry_core::proof::{Decision, Method};
 use consentry_ledger::{AmendOutcome, EraseOutcome, On, ProofDraft, SubmitError};
 use consentry_pdf::Language;
-use consentry_store::{LoginState, StatusRow, SubjectProof};
+use consentry_store::{LoginState, RequestRow, StatusRow, SubjectProof};
 use consentry_vault::{Identity, WrappedKey, normalize_email};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::LazyLock;
 
-const CSS: &str = "body{font-family:system-ui,sans-serif;max-width:52rem;margin:1.5rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a}\
-h1{font-size:1.6rem}h2{font-size:1.3rem;margin-top:2rem;border-bottom:2px solid #ddd}h3{font-size:1.1rem}\
-nav.lang{text-align:right}label{display:block;margin-top:.6rem;font-weight:600}\
-input[type=text],input[type=email]{font-size:1rem;padding:.4rem;width:100%;max-width:30rem;box-sizing:border-box}\
-button{font-size:1rem;padding:.5rem 1.1rem;margin-top:.6rem;border-radius:.4rem;border:2px solid #1a1a1a;background:#fff;cursor:pointer}\
-button.primary{background:#1d4f91;color:#fff;border-color:#1d4f91}button.danger{color:#8b1d1d;border-color:#8b1d1d}\
-button:focus-visible,a:focus-visible,input:focus-visible{outline:3px solid #f5a623;outline-offset:2px}\
-table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}\
-.notice{background:#eef6ee;border-left:4px solid #1d6b2f;padding:.5rem 1rem}.warn{background:#fbeeee;border-left:4px solid #8b1d1d;padding:.5rem 1rem}\
-section.sender{border:1px solid #ccc;border-radius:.5rem;padding:0 1rem 1rem;margin-top:1.5rem}code{word-break:break-all}\
-footer{margin-top:3rem;color:#555;font-size:.9rem}form.inline{display:inline}\
-section.monitor{border:1px solid #ccc;border-radius:.5rem;padding:0 1rem;margin-top:1.5rem}\
-section.monitor.inconsistent,section.monitor.invalid{background:#fbeeee;border-left:4px solid #8b1d1d}";
+/// The portal's look is the web application's: the same style sheet (served at
+/// `/app/static/app.css`, addressed here by its content hash) and the same header.
+const APP_CSS: &str = include_str!("../../assets/app/app.css");
 
-/// The policy: nothing but the inline style above (by hash), forms posted here, and
+/// The style sheet's URL: versioned by its content, so that it can be cached for long.
+static STYLESHEET: LazyLock<String> = LazyLock::new(|| {
+    use sha2::{Digest as _, Sha256};
+    format!(
+        "/app/static/app.css?v={}",
+        hex::encode(&Sha256::digest(APP_CSS.as_bytes())[..6])
+    )
+});
+
+/// The policy: this origin's style sheet (the app's), forms posted here, and
 /// this origin's scripts with WebAssembly — the log monitor (`/verify/monitor.js`, with
 /// Subresource Integrity), which only the signed-in page loads; every page works without.
 static POLICY: LazyLock<page::Policy> = LazyLock::new(|| {
     page::Policy::new(
-        page::Styles::Inline(CSS),
+        page::Styles::Files,
         page::Scripts::FilesAndWasm,
         page::Forms::Here,
     )
@@ -103,15 +103,18 @@ fn page_with(
     body: Markup,
 ) -> Response {
     let body = html! {
-        nav.lang aria-label=(t(lang, Text::Language)) {
-            @if lang == Language::Fr { a href="?lang=en" lang="en" hreflang="en" { "English" } }
-            @else { a href="?lang=fr" lang="fr" hreflang="fr" { "Français" } }
+        header.top {
+            a.brand href="/portal" { "Consentry" }
+            nav.lang aria-label=(t(lang, Text::Language)) {
+                @if lang == Language::Fr { a href="?lang=en" lang="en" hreflang="en" { "English" } }
+                @else { a href="?lang=fr" lang="fr" hreflang="fr" { "Français" } }
+            }
         }
-        main {
+        main.portal {
             h1 { (title) }
             (body)
         }
-        footer {
+        footer.portal-footer {
             @if !signed_in { p { a href="/portal" { (t(lang, Text::ConsentryPersonalSpace)) } } }
             p { (t(lang, Text::ConsentryYourConsentsSealed)) }
         }
@@ -121,7 +124,7 @@ fn page_with(
         page::document(
             lang,
             title,
-            html! { (page::inline_style(CSS)) (head) },
+            html! { link rel="stylesheet" href=(STYLESHEET.as_str()); (head) },
             body,
         ),
         &POLICY,
@@ -370,6 +373,8 @@ pub async fn session_open(
 
 /// Everything shown for one sender.
 struct SenderView {
+    /// The sender's pending requests to this person (window open).
+    asking: Vec<RequestRow>,
     tenant: TenantId,
     tenant_name: String,
     subject: SubjectId,
@@ -431,7 +436,18 @@ async fn sender_views(state: &AppState, auth: &PortalAuth) -> Result<Vec<SenderV
             let entry = String::from_utf8(e.entry).map_err(Problem::unavailable)?;
             events.push((e.log_index, sealed, entry));
         }
+        // What the sender asks now: its pending requests, window open (the purposes the
+        // person may grant again from here).
+        let now = state.clock.now_ms();
+        let asking: Vec<RequestRow> = state
+            .store
+            .subject_requests(tenant, subject)
+            .await?
+            .into_iter()
+            .filter(|r| r.status == RequestStatus::Pending && r.expires_at > now)
+            .collect();
         out.push(SenderView {
+            asking,
             tenant: tenant.clone(),
             tenant_name,
             subject: subject.clone(),
@@ -499,6 +515,7 @@ pub async fn me(
     let done = match q.done.as_deref() {
         Some("amended") => Some(t(lang, Text::YourDataWasAmended)),
         Some("revoked") => Some(t(lang, Text::YourConsentWasWithdrawn)),
+        Some("granted") => Some(t(lang, Text::YourConsentWasGranted)),
         Some("erased") => Some(t(lang, Text::YourDataWasErased)),
         _ => None,
     };
@@ -564,6 +581,16 @@ pub async fn me(
                                     td { (decision_word(lang, st.status)) @if let Some(u) = st.valid_until { br; small { (t(lang, Text::Until)) (when(u)) } } }
                                     td { (when(st.updated_at)) }
                                     td {
+                                        @if st.status != ConsentState::Granted && v.identity.is_some() {
+                                            @if let Some(r) = v.asking.iter().find(|r| r.purpose == st.purpose) {
+                                                form method="post" action="/portal/grant" {
+                                                    (hidden(&auth, v))
+                                                    input type="hidden" name="purpose" value=(st.purpose);
+                                                    p.muted { (t(lang, Text::TheSenderAsksAgain)) (zone.long_local(r.expires_at)) "." }
+                                                    button.primary type="submit" data-grant=(st.purpose) { (t(lang, Text::GrantMyConsent)) }
+                                                }
+                                            }
+                                        }
                                         @if st.status == ConsentState::Granted && v.identity.is_some() {
                                             form method="post" action="/portal/revoke" {
                                                 (hidden(&auth, v))
@@ -582,7 +609,9 @@ pub async fn me(
                     table {
                         thead { tr { th scope="col" { (t(lang, Text::Date)) } th scope="col" { (t(lang, Text::Purpose2)) } th scope="col" { (t(lang, Text::Decision)) } th scope="col" { (t(lang, Text::Proof2)) } th scope="col" { (t(lang, Text::Certificate)) } th scope="col" { (t(lang, Text::CheckedByYourBrowser)) } } }
                         tbody {
-                            @for (p, anchored) in &v.proofs {
+                            // Newest first: the decision that stands now at the top (the
+                            // export keeps the log's order).
+                            @for (p, anchored) in v.proofs.iter().rev() {
                                 tr data-monitor-url={ "/portal/proofs/" (p.id.as_str()) } {
                                     td { (when(p.recorded_at)) }
                                     td { (p.purpose) }
@@ -843,6 +872,74 @@ pub async fn revoke(
             tracing::info!(%subject, proof = %id, index = sealed.proof.body.log_index, "portal: consent revoked");
             Ok(Redirect::to("/portal/me?done=revoked").into_response())
         }
+        Err(SubmitError::Erased) => Ok(erased_page(lang)),
+        Err(SubmitError::UnknownContact) => Ok(forbidden(lang)),
+        Err(e) => Err(Problem::unavailable(e)),
+    }
+}
+
+/// `POST /portal/grant`: grants a purpose the sender currently asks for — one of its
+/// requests to this person is pending, its window open. The rule is the simplest sound
+/// one: the person answers that request here as from the e-mail's link (a delegated
+/// answer naming the request, claimed in the append transaction: still pending, window
+/// open), so the request closes, the book follows and the sender's webhook fires. No
+/// pending request for the purpose: 409, nothing recorded.
+pub async fn grant(
+    State(state): State<AppState>,
+    Session(auth, lang): Session,
+    ApiForm(form): ApiForm<ActionForm>,
+) -> Result<Response, Problem> {
+    let Some((tenant, subject)) = authorise(&auth, &form) else {
+        return Ok(forbidden(lang));
+    };
+    let now = state.clock.now_ms();
+    let asked = state
+        .store
+        .subject_requests(&tenant, &subject)
+        .await?
+        .into_iter()
+        .find(|r| {
+            r.purpose == form.purpose && r.status == RequestStatus::Pending && r.expires_at > now
+        });
+    let not_asked = || {
+        page(
+            lang,
+            StatusCode::CONFLICT,
+            t(lang, Text::NothingToGrant),
+            true,
+            html! { p { (t(lang, Text::TheSenderDoesNotAsk)) } p { a href="/portal/me" { (t(lang, Text::BackToYourSpace)) } } },
+        )
+    };
+    let Some(r) = asked else {
+        return Ok(not_asked());
+    };
+    let id = ProofId::from_suffix(&consentry_ledger::random::id_suffix(now))
+        .map_err(Problem::unavailable)?;
+    let draft = ProofDraft {
+        id: id.clone(),
+        tenant,
+        subject: subject.clone(),
+        purpose: r.purpose.clone(),
+        decision: Decision::Granted,
+        method: Method::Delegated,
+        recipient: None,
+        notice: Some(consentry_core::proof::Notice {
+            sha256: r.notice_sha256.clone(),
+            version: r.notice_version.clone(),
+            language: Some(r.language.clone()),
+            url: r.notice_url.clone(),
+        }),
+        evidence: None,
+        request: Some(r.id.clone()),
+        link: None,
+        valid_days: r.valid_days,
+    };
+    match state.ledger.record(draft).await {
+        Ok(sealed) => {
+            tracing::info!(%subject, request = %r.id, proof = %id, index = sealed.proof.body.log_index, "portal: consent granted");
+            Ok(Redirect::to("/portal/me?done=granted").into_response())
+        }
+        Err(SubmitError::NotPending) => Ok(not_asked()),
         Err(SubmitError::Erased) => Ok(erased_page(lang)),
         Err(SubmitError::UnknownContact) => Ok(forbidden(lang)),
         Err(e) => Err(Problem::unavailable(e)),

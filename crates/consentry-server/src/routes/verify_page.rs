@@ -105,6 +105,20 @@ fn script_text(lang: Language) -> serde_json::Value {
             "anchor_history": t(Text::AnchorHistory),
             "event": t(Text::LogEvent),
         },
+        "from_link": t(Text::ProofFromTheLink),
+        "bad_link": t(Text::TheLinkCarriesNo),
+        "proven": {
+            "sender": t(Text::ProvenSender),
+            "purpose": t(Text::Purpose2),
+            "decision": t(Text::Decision),
+            "date": t(Text::Date),
+            "valid_until": t(Text::ValidUntil),
+            "decisions": {
+                "granted": t(Text::ProvenGranted),
+                "refused": t(Text::ProvenRefused),
+                "revoked": t(Text::ProvenRevoked),
+            },
+        },
         "proof_id": t(Text::Proof7),
         "event_id": t(Text::Event2),
         "leaf_hash": t(Text::LogEntryHash),
@@ -259,6 +273,10 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response
             }
             section #result aria-live="polite" aria-atomic="true" tabindex="-1" hidden {
                 h2 #verdict {}
+                section #proven hidden {
+                    h3 { (t(lang, Text::WhatThisDocumentProves)) }
+                    dl #proven-list {}
+                }
                 p #summary {}
                 p #meta.meta {}
                 ol #checks {}

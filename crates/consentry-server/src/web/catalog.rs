@@ -2,7 +2,10 @@
 //! /app/purposes` and `POST /app/notices` (admins).
 //!
 //! A purpose is named as proofs name it (the API's rules, [`check_purpose`]), with a
-//! description and a default validity. A notice is the text a recipient reads before
+//! description per language — what the person asked reads in the e-mail and on the
+//! answer page (their language's, else the other's, else the name) — and a default
+//! validity. Purposes in use but never defined here (the API takes any name) are listed
+//! too, so that an admin can describe them. A notice is the text a recipient reads before
 //! answering a request; it is versioned per purpose and language, and **a new version
 //! never edits an old one**: proofs keep the SHA-256 of the exact text they showed, so an
 //! old version must stay readable as it was. Line endings are normalised to `\n` before
@@ -12,6 +15,7 @@
 use crate::consents::check_purpose;
 use crate::i18n::{Text, t};
 use crate::route_table::Routes;
+use crate::sender::{CheckedPurpose, PurposeError, check_purpose_fields};
 use crate::state::AppState;
 use crate::web::layout::{Section, WebError, csrf_field, local_time, page};
 use crate::web::session::{Admin, Form, Role, Staff};
@@ -25,8 +29,7 @@ use serde::Deserialize;
 
 /// Longest notice text, in characters (the API's limit for a request's notice).
 pub const MAX_NOTICE_CHARS: usize = 20_000;
-/// Longest purpose description, in characters.
-pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+pub use crate::sender::MAX_DESCRIPTION_CHARS;
 
 /// This module's routes.
 pub fn routes() -> Routes {
@@ -64,6 +67,7 @@ pub async fn show(
 ) -> Result<Response, WebError> {
     let lang = staff.lang;
     let purposes = state.store.purposes(&staff.tenant).await?;
+    let undefined = state.store.undefined_purposes(&staff.tenant).await?;
     let notices = state.store.notices(&staff.tenant, None).await?;
     let added = match done.notice.as_deref().map(NoticeId::parse) {
         Some(Ok(id)) => state.store.notice(&staff.tenant, &id).await?,
@@ -91,7 +95,7 @@ pub async fn show(
             (t(lang, Text::ANewNoticeVersion))
         }
         h2 { (t(lang, Text::Purposes)) }
-        @if purposes.is_empty() {
+        @if purposes.is_empty() && undefined.is_empty() {
             p #no-purposes { (t(lang, Text::NoPurposeDefinedYet)) }
         } @else {
             div.table-wrap tabindex="0" {
@@ -99,7 +103,8 @@ pub async fn show(
                     caption.visually-hidden { (t(lang, Text::Purposes)) }
                     thead { tr {
                         th scope="col" { (t(lang, Text::Name)) }
-                        th scope="col" { (t(lang, Text::Description)) }
+                        th scope="col" { (t(lang, Text::DescriptionInFrench)) }
+                        th scope="col" { (t(lang, Text::DescriptionInEnglish)) }
                         th scope="col" { (t(lang, Text::DefaultValidity)) }
                         th scope="col" { (t(lang, Text::Notices)) }
                     } }
@@ -107,12 +112,21 @@ pub async fn show(
                         @for p in &purposes {
                             tr data-purpose=(p.name) {
                                 td { code { (p.name) } }
-                                td { (p.description) }
+                                td lang="fr" { (p.description) }
+                                td lang="en" { (p.description_en) }
                                 td { (validity(lang, p.valid_days)) }
                                 td { a href={"#purpose-" (p.name)} {
                                     (notices.iter().filter(|n| n.purpose == p.name).count())
                                     " " (t(lang, Text::VersionS))
                                 } }
+                            }
+                        }
+                        @for name in &undefined {
+                            tr.undefined data-purpose=(name) {
+                                td { code { (name) } }
+                                td colspan="2" { em { (t(lang, Text::UsedButNotDescribed)) } }
+                                td { "—" }
+                                td { "—" }
                             }
                         }
                     }
@@ -214,8 +228,11 @@ fn purpose_form(staff: &Staff) -> Markup {
             label for="purpose-name" { (t(lang, Text::NameAZ0)) }
             input #purpose-name type="text" name="name" required maxlength="64"
                 pattern="[a-z0-9][a-z0-9._\\-]{0,63}" autocomplete="off";
-            label for="purpose-description" { (t(lang, Text::Description2000Characters)) }
-            textarea #purpose-description name="description" required maxlength="2000" {}
+            p.muted #purpose-description-help { (t(lang, Text::DescriptionsAreWhatThe)) }
+            label for="purpose-description" { (t(lang, Text::DescriptionInFrench2000)) }
+            textarea #purpose-description name="description" lang="fr" maxlength="2000" aria-describedby="purpose-description-help" {}
+            label for="purpose-description-en" { (t(lang, Text::DescriptionInEnglish2000)) }
+            textarea #purpose-description-en name="description_en" lang="en" maxlength="2000" aria-describedby="purpose-description-help" {}
             label for="purpose-valid-days" { (t(lang, Text::DefaultValidityOfA)) }
             input #purpose-valid-days type="number" name="valid_days" min=(consentry_core::consent::VALID_DAYS.start()) max=(consentry_core::consent::VALID_DAYS.end()) step="1";
             div { button.primary #purpose-submit type="submit" { (t(lang, Text::SaveThePurpose)) } }
@@ -254,34 +271,35 @@ pub struct PurposeForm {
     #[serde(default)]
     description: String,
     #[serde(default)]
+    description_en: String,
+    #[serde(default)]
     valid_days: String,
 }
 
-/// Checks a purpose form: the name, the trimmed description, the validity.
+/// Checks a purpose form: the name, the trimmed descriptions, the validity.
 fn check_purpose_form(
     lang: crate::web::layout::Lang,
     f: &PurposeForm,
-) -> Result<(String, String, Option<u32>), WebError> {
-    let name = f.name.trim();
-    if check_purpose(name).is_err() {
-        return Err(WebError::bad(lang, Text::ThePurposeNameMust));
-    }
-    let description = f.description.trim();
-    if description.is_empty() || description.chars().count() > MAX_DESCRIPTION_CHARS {
-        return Err(WebError::bad(lang, Text::TheDescriptionMustBe));
-    }
+) -> Result<CheckedPurpose, WebError> {
     let days = f.valid_days.trim();
     let valid_days = if days.is_empty() {
         None
     } else {
         match days.parse::<u32>() {
-            Ok(d) if consentry_core::consent::VALID_DAYS.contains(&d) => Some(d),
-            _ => {
-                return Err(WebError::bad(lang, Text::TheDefaultValidityMust));
-            }
+            Ok(d) => Some(d),
+            Err(_) => return Err(WebError::bad(lang, Text::TheDefaultValidityMust)),
         }
     };
-    Ok((name.to_owned(), description.to_owned(), valid_days))
+    check_purpose_fields(&f.name, &f.description, &f.description_en, valid_days).map_err(|e| {
+        WebError::bad(
+            lang,
+            match e {
+                PurposeError::Name => Text::ThePurposeNameMust,
+                PurposeError::Description => Text::TheDescriptionMustBe,
+                PurposeError::Validity => Text::TheDefaultValidityMust,
+            },
+        )
+    })
 }
 
 /// `POST /app/purposes` (admins): creates or updates a purpose.
@@ -290,13 +308,19 @@ pub async fn save_purpose(
     Admin(staff): Admin,
     Form(form): Form<PurposeForm>,
 ) -> Result<Response, WebError> {
-    let (name, description, valid_days) = check_purpose_form(staff.lang, &form)?;
+    let CheckedPurpose {
+        name,
+        description_fr,
+        description_en,
+        valid_days,
+    } = check_purpose_form(staff.lang, &form)?;
     state
         .store
         .upsert_purpose(
             &staff.tenant,
             &name,
-            &description,
+            &description_fr,
+            &description_en,
             valid_days,
             state.clock.now_ms(),
         )
@@ -371,18 +395,39 @@ mod tests {
         let f = |name: &str, d: &str, v: &str| PurposeForm {
             name: name.into(),
             description: d.into(),
+            description_en: String::new(),
             valid_days: v.into(),
         };
         assert_eq!(
-            check_purpose_form(lang, &f(" news ", " Monthly ", "")).unwrap(),
-            ("news".into(), "Monthly".into(), None)
+            check_purpose_form(lang, &f(" news ", " Mensuel ", "")).unwrap(),
+            CheckedPurpose {
+                name: "news".into(),
+                description_fr: "Mensuel".into(),
+                description_en: String::new(),
+                valid_days: None
+            }
         );
         assert_eq!(
             check_purpose_form(lang, &f("a.b_c-1", "x", "3650"))
                 .unwrap()
-                .2,
+                .valid_days,
             Some(3650)
         );
+        let english_only = PurposeForm {
+            description_en: " Monthly ".into(),
+            ..f("news", "", "")
+        };
+        assert_eq!(
+            check_purpose_form(lang, &english_only)
+                .unwrap()
+                .description_en,
+            "Monthly"
+        );
+        let long_english = PurposeForm {
+            description_en: "x".repeat(2001),
+            ..f("news", "x", "")
+        };
+        assert!(check_purpose_form(lang, &long_english).is_err());
         for bad in [
             f("News", "x", ""),
             f("", "x", ""),

@@ -48,6 +48,8 @@ pub enum Section {
     Purposes,
     /// Staff users.
     Users,
+    /// The organisation's settings.
+    Settings,
     /// Sign-in and errors.
     None,
 }
@@ -125,6 +127,7 @@ fn page_scripted(
                 (item(Section::Purposes, "/app/purposes", t(lang, Text::PurposesAndNotices)))
                 @if staff.role == Role::Admin {
                     (item(Section::Users, "/app/users", t(lang, Text::Users)))
+                    (item(Section::Settings, "/app/settings", t(lang, Text::Organisation)))
                 }
             }
         }

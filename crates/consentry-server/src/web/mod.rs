@@ -21,6 +21,7 @@ pub mod layout;
 pub mod proofs;
 pub mod requests;
 pub mod session;
+pub mod settings;
 pub mod signin;
 pub mod users;
 
@@ -55,6 +56,7 @@ pub fn routes() -> Routes {
         .merge(catalog::routes())
         .merge(dashboard::routes())
         .merge(users::routes())
+        .merge(settings::routes())
 }
 
 /// `?ids=` of `/app/live`.

@@ -478,6 +478,10 @@ struct Terms {
     language: String,
     response_days: u32,
     valid_days: Option<u32>,
+    /// The purpose as the recipient reads it, in the request's language.
+    purpose_label: String,
+    /// The sender's contact for recipients.
+    sender_contact: Option<crate::sender::SenderContact>,
 }
 
 /// Why a form's terms are refused: the form is shown again for `purpose`, with `message`.
@@ -553,11 +557,21 @@ async fn terms(
             _ => return refuse(id, t(lang, Text::TheValidityIs1).to_owned()),
         },
     };
+    let purpose_row = state.store.purpose(tenant, &notice.purpose).await?;
+    let purpose_label =
+        crate::sender::purpose_label(&notice.purpose, purpose_row.as_ref(), &language);
+    let sender_contact = state
+        .store
+        .tenant(tenant)
+        .await?
+        .and_then(|t| crate::sender::SenderContact::stored(t.contact.as_deref()));
     Ok(Ok(Terms {
         notice,
         language,
         response_days,
         valid_days,
+        purpose_label,
+        sender_contact,
     }))
 }
 
@@ -643,16 +657,25 @@ fn preview_page(
         &MailContent {
             language: &terms.language,
             sender: &staff.tenant_name,
-            purpose: &terms.notice.purpose,
+            contact: terms.sender_contact.as_ref(),
+            purpose: &terms.purpose_label,
+            // The recipient's own name is filled in at sending; the preview shows the
+            // greeting without one.
+            name: None,
             notice_text: &terms.notice.body,
+            valid_days: terms.valid_days,
             expires_at,
         },
         &link,
     );
     let answer_url = format!(
-        "/app/requests/preview/answer?notice={}&response_days={}",
+        "/app/requests/preview/answer?notice={}&response_days={}{}",
         urlencode(terms.notice.id.as_str()),
-        terms.response_days
+        terms.response_days,
+        terms
+            .valid_days
+            .map(|d| format!("&valid_days={d}"))
+            .unwrap_or_default()
     );
     let n = plan.asked.len();
     let body = html! {
@@ -796,9 +819,11 @@ pub struct AnswerPreviewQuery {
     notice: String,
     #[serde(default)]
     response_days: Option<u32>,
+    #[serde(default)]
+    valid_days: Option<u32>,
 }
 
-/// `GET /app/requests/preview/answer?notice=…&response_days=…`: the answer page
+/// `GET /app/requests/preview/answer?notice=…&response_days=…&valid_days=…`: the answer page
 /// (`/c/{token}`) a request with this notice will show its recipient, rendered by the
 /// answer page's own code, in the notice's language, its buttons disabled. No request and
 /// no link exist; nothing is written.
@@ -820,15 +845,32 @@ pub async fn preview_answer(
         .filter(|d| consent::RESPONSE_DAYS.contains(d))
         .unwrap_or(15);
     let expires_at = state.clock.now_ms() + i64::from(days) * DAY_MS;
+    let query_valid_days = q.valid_days.filter(|d| consent::VALID_DAYS.contains(d));
+    let page_lang = parse_lang(&notice.language).unwrap_or(lang);
+    let purpose_row = state.store.purpose(&staff.tenant, &notice.purpose).await?;
+    let purpose = crate::sender::purpose_label(
+        &notice.purpose,
+        purpose_row.as_ref(),
+        crate::i18n::code(page_lang),
+    );
+    let contact = state
+        .store
+        .tenant(&staff.tenant)
+        .await?
+        .and_then(|t| crate::sender::SenderContact::stored(t.contact.as_deref()));
+    let portal = crate::mail::portal_url(&state);
     Ok(crate::answer_page::request_page(
-        parse_lang(&notice.language).unwrap_or(lang),
+        page_lang,
         state.anchoring.schedule(),
         &crate::answer_page::Asked {
             sender: &staff.tenant_name,
-            purpose: &notice.purpose,
+            contact: contact.as_ref(),
+            purpose: &purpose,
             notice_text: &notice.body,
             notice_url: None,
+            valid_days: query_valid_days,
             expires_at,
+            portal: &portal,
         },
         true,
     ))

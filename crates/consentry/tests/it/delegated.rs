@@ -2,7 +2,7 @@
 //! the answer page, the proof it makes, and links that are reused or forged.
 
 use crate::service::{add_contact, well_known};
-use crate::util::{Db, Env, Server, get, post, post_raw};
+use crate::util::{Db, Env, Server, get, post, post_raw, put};
 use consentry_core::merkle::Hash;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -125,6 +125,19 @@ pub(crate) fn page(s: &Server, path: &str, lang: &str, form: Option<&str>) -> (u
 
 /// Requests a consent, answers it from the e-mail's link, and checks everything that follows.
 fn walk(env: &Env, s: &Server, key: &str, mails: &Path) {
+    // What the recipient is shown about the sender and the purpose.
+    let r = put(
+        &s.url("/v1/purposes/newsletter"),
+        Some(key),
+        &json!({"description": {"fr": "Recevoir notre lettre mensuelle sur les ateliers.", "en": "Our monthly letter about the workshops"}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = put(
+        &s.url("/v1/tenant"),
+        Some(key),
+        &json!({"contact": "rgpd@acme.example"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
     let contact = add_contact(s, key, "claire.fontaine@example.net");
     let r = post(
         &s.url("/v1/consent-requests"),
@@ -145,11 +158,25 @@ fn walk(env: &Env, s: &Server, key: &str, mails: &Path) {
         "the e-mail goes to the contact"
     );
     let body = mail_body(raw);
+    assert!(body.contains("ACME SAS"), "{body}");
+    assert!(body.contains("lettre d'information mensuelle"), "{body}");
+    // The purpose's French description, not its code word; the validity; the sender's
+    // contact; the portal; the greeting by the name the vault holds.
     assert!(
-        body.contains("ACME SAS") && body.contains("newsletter"),
+        body.contains("pour : Recevoir notre lettre mensuelle sur les ateliers."),
         "{body}"
     );
-    assert!(body.contains("lettre d'information mensuelle"), "{body}");
+    assert!(!body.contains("pour : newsletter"), "{body}");
+    assert!(body.contains("vaudra 365 jours"), "{body}");
+    assert!(
+        body.contains("contactez ACME SAS : rgpd@acme.example"),
+        "{body}"
+    );
+    assert!(
+        body.contains("/portal\n") || body.contains("/portal\r\n"),
+        "{body}"
+    );
+    assert!(body.starts_with("Bonjour Test Person,"), "{body}");
     let link = link_path(&body);
 
     let (status, html) = page(s, &link, "fr-FR,fr;q=0.9", None);
@@ -163,9 +190,21 @@ fn walk(env: &Env, s: &Server, key: &str, mails: &Path) {
         "{html}"
     );
     assert!(html.contains("name=\"decision\" value=\"granted\""));
+    assert!(
+        html.contains("Recevoir notre lettre mensuelle sur les ateliers"),
+        "{html}"
+    );
+    assert!(html.contains("vaudra 365 jours"), "{html}");
+    assert!(html.contains("href=\"mailto:rgpd@acme.example\""), "{html}");
+    assert!(html.contains("/portal\""), "{html}");
     let (status, html_en) = page(s, &link, "en-GB,en;q=0.8", None);
     assert_eq!(status, 200);
     assert!(html_en.contains("asks for your consent"));
+    assert!(
+        html_en.contains("Our monthly letter about the workshops")
+            && html_en.contains("lasts 365 days"),
+        "{html_en}"
+    );
 
     // A bad answer changes nothing.
     let (status, _) = page(s, &link, "fr", Some("decision=maybe"));
@@ -178,6 +217,14 @@ fn walk(env: &Env, s: &Server, key: &str, mails: &Path) {
     let (status, html) = page(s, &link, "fr", Some("decision=granted"));
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("Merci"), "{html}");
+    assert!(
+        html.contains(&format!("href=\"{link}/proof.pdf\"")),
+        "{html}"
+    );
+    assert!(html.contains("/portal\""), "{html}");
+    let pdf = get(&s.url(&format!("{link}/proof.pdf")), None);
+    assert_eq!(pdf.status, 200, "{}", pdf.text());
+    assert!(pdf.body.starts_with(b"%PDF-"));
 
     let req = get(&s.url(&format!("/v1/consent-requests/{rid}")), Some(key)).json();
     assert_eq!(req["status"], "granted");

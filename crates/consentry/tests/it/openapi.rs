@@ -1031,6 +1031,11 @@ fn real_responses_match_the_documented_schemas() {
         "/c/{token}/proof",
         &get(&s.url(&format!("{link}/proof")), None),
     );
+    c.response(
+        "GET",
+        "/c/{token}/proof.pdf",
+        &get(&s.url(&format!("{link}/proof.pdf")), None),
+    );
     c.response("POST", "/c/{token}", &form(&s, &link, "decision=perhaps"));
     c.response(
         "POST",
@@ -1045,6 +1050,10 @@ fn real_responses_match_the_documented_schemas() {
     let kept = get(&s.url(&format!("{link}/proof")), None);
     assert_eq!(kept.status, 200, "{}", kept.text());
     c.response("GET", "/c/{token}/proof", &kept);
+    let kept_pdf = get(&s.url(&format!("{link}/proof.pdf")), None);
+    assert_eq!(kept_pdf.status, 200, "{}", kept_pdf.text());
+    assert!(kept_pdf.body.starts_with(b"%PDF-"));
+    c.response("GET", "/c/{token}/proof.pdf", &kept_pdf);
     let done = get(&s.url(&request_path), k);
     assert_eq!(done.json()["status"], "granted");
     c.response("GET", "/v1/consent-requests/{id}", &done);
@@ -1089,6 +1098,76 @@ fn real_responses_match_the_documented_schemas() {
         "/v1/webhook",
         &call("DELETE", &s.url("/v1/webhook"), k, None),
     );
+
+    // Purposes and the tenant's contact, as recipients are shown them.
+    let set_purpose = json!({"description": {"fr": "Notre lettre mensuelle.", "en": "Our monthly letter."}, "valid_days": 365});
+    c.request("PUT", "/v1/purposes/{name}", &set_purpose, true);
+    let put_to = |path: &str, body: &Value| {
+        call(
+            "PUT",
+            &s.url(path),
+            k,
+            Some(("application/json", body.to_string().as_bytes())),
+        )
+    };
+    let r = put_to("/v1/purposes/newsletter", &set_purpose);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["description"]["en"], "Our monthly letter.");
+    c.response("PUT", "/v1/purposes/{name}", &r);
+    for (path, bad) in [
+        (
+            "/v1/purposes/newsletter",
+            json!({"description": {"fr": " ", "en": ""}}),
+        ),
+        (
+            "/v1/purposes/newsletter",
+            json!({"description": {"de": "x"}}),
+        ),
+        (
+            "/v1/purposes/newsletter",
+            json!({"description": {"fr": "x"}, "valid_days": 0}),
+        ),
+        ("/v1/purposes/News", json!({"description": {"fr": "x"}})),
+    ] {
+        let r = put_to(path, &bad);
+        assert_eq!(r.status, 422, "{path} {bad}: {}", r.text());
+        c.response("PUT", "/v1/purposes/{name}", &r);
+    }
+    c.request(
+        "PUT",
+        "/v1/purposes/{name}",
+        &json!({"description": {"de": "x"}}),
+        false,
+    );
+    let listed = get(&s.url("/v1/purposes"), k);
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    assert!(
+        listed.json()["purposes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "newsletter" && p["defined"] == true),
+        "{}",
+        listed.text()
+    );
+    c.response("GET", "/v1/purposes", &listed);
+    c.response("GET", "/v1/purposes", &get(&s.url("/v1/purposes"), None));
+    c.response("GET", "/v1/tenant", &get(&s.url("/v1/tenant"), k));
+    let contact = json!({"contact": "https://openapi.example/privacy"});
+    c.request("PUT", "/v1/tenant", &contact, true);
+    let r = put_to("/v1/tenant", &contact);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["contact"], "https://openapi.example/privacy");
+    c.response("PUT", "/v1/tenant", &r);
+    for bad in [
+        json!({"contact": "javascript:alert(1)"}),
+        json!({"contact": "x", "name": "y"}),
+    ] {
+        let r = put_to("/v1/tenant", &bad);
+        assert_eq!(r.status, 422, "{bad}: {}", r.text());
+        c.response("PUT", "/v1/tenant", &r);
+    }
+    c.request("PUT", "/v1/tenant", &json!({"contact": 3}), false);
 
     // CSV import and export, when the router has them.
     let routes = router_routes();
@@ -1549,6 +1628,15 @@ fn portal_cases(c: &mut Cases, env: &Env, s: &Server, key: &str, contact: &str, 
     );
     assert_eq!(revoked.status, 303, "{}", revoked.text());
     c.response("POST", "/portal/revoke", &res(revoked));
+    // Nothing asked for this purpose: 409 (a grant is offered only where a request is pending).
+    let not_asked = me.call(
+        s,
+        "POST",
+        "/portal/grant",
+        Some(&format!("{who}&purpose=newsletter")),
+    );
+    assert_eq!(not_asked.status, 409, "{}", not_asked.text());
+    c.response("POST", "/portal/grant", &res(not_asked));
     c.response(
         "POST",
         "/portal/revoke",
@@ -1904,8 +1992,7 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
     );
     assert_eq!(r.status, 303, "{}", r.text());
     took(c, "/app/purposes", FORM, &purpose);
-    let offers =
-        json!({"csrf": csrf, "name": "offers", "description": "Offers.", "valid_days": ""});
+    let offers = json!({"csrf": csrf, "name": "offers", "description": "", "description_en": "Offers.", "valid_days": ""});
     let r = seen!("POST", "/app/purposes", w.form(s, "/app/purposes", &offers));
     assert_eq!(r.status, 303, "{}", r.text());
     took(c, "/app/purposes", FORM, &offers);
@@ -1917,6 +2004,10 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
         (
             w.clone(),
             json!({"csrf": "wrong", "name": "news", "description": "x"}),
+        ),
+        (
+            w.clone(),
+            json!({"csrf": csrf, "name": "news", "description": " ", "description_en": ""}),
         ),
         (
             aud.clone(),
@@ -2644,6 +2735,40 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
         "/app/requests/{id}/cancel",
         w.get(s, &format!("/app/requests/{request}/cancel"))
     );
+
+    // The organisation's settings: its contact for recipients (admins only).
+    seen!("GET", "/app/settings", w.get(s, "/app/settings"));
+    seen!(
+        "GET",
+        "/app/settings",
+        w.get(s, "/app/settings?saved=a&saved=b")
+    );
+    seen!("GET", "/app/settings", aud.get(s, "/app/settings"));
+    seen!("GET", "/app/settings", anon.get(s, "/app/settings"));
+    let settings = json!({"csrf": csrf, "contact": "privacy@openapi.example"});
+    let r = seen!(
+        "POST",
+        "/app/settings",
+        w.form(s, "/app/settings", &settings)
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    took(c, "/app/settings", FORM, &settings);
+    let r = seen!("GET", "/app/settings", w.get(s, "/app/settings?saved=1"));
+    assert!(r.text().contains("privacy@openapi.example"), "{}", r.text());
+    for (mut who, fields) in [
+        (
+            w.clone(),
+            json!({"csrf": csrf, "contact": "http://openapi.example/privacy"}),
+        ),
+        (aud.clone(), json!({"csrf": aud_csrf, "contact": ""})),
+        (anon.clone(), settings.clone()),
+    ] {
+        seen!(
+            "POST",
+            "/app/settings",
+            who.form(s, "/app/settings", &fields)
+        );
+    }
 
     // Users: the list, adding, disabling; one's own password.
     seen!("GET", "/app/users", w.get(s, "/app/users"));

@@ -379,6 +379,19 @@ fn walk(db: Db) {
         html.contains("pending the daily anchor"),
         "no anchor: certificates pending"
     );
+    // The app's look: its style sheet (the very file /app serves) and its header.
+    let sheet = &html[html
+        .find("href=\"/app/static/app.css?v=")
+        .expect("the app's style sheet")..];
+    let sheet = &sheet[6..sheet[6..].find('"').unwrap() + 6];
+    let css = get(&s.url(sheet), None);
+    assert_eq!(css.status, 200);
+    assert!(
+        css.text().contains("section.sender"),
+        "the portal's rules are in it"
+    );
+    assert!(html.contains("<header class=\"top\">"), "{html}");
+    assert!(!html.contains("<style"), "no inline style left: {html}");
     let csrf = csrf_of(&html);
 
     // 5. CSRF: a missing or wrong token is a 403 and changes nothing.
@@ -684,6 +697,59 @@ fn walk(db: Db) {
         assert!(Instant::now() < deadline, "no e-mail for the request");
         std::thread::sleep(Duration::from_millis(50));
     };
+
+    // 9b. Grant again where the sender asks: nothing to grant without a pending request;
+    // with one, the portal answers it (a delegated answer naming the request), the
+    // request closes and the proofs list the newest first.
+    let grant = |c: &mut Client| {
+        c.call(
+            &s,
+            "POST",
+            "/portal/grant",
+            Some(&form_of(&[
+                ("csrf", &csrf),
+                ("tenant", &_ta),
+                ("subject", &a),
+                ("purpose", "newsletter"),
+            ])),
+        )
+    };
+    let r = grant(&mut c);
+    assert_eq!(r.status, 409, "the sender does not ask: {}", r.text());
+    assert_eq!(status_of(&s, &key_a, &a, "newsletter"), "revoked");
+    let html = c.call(&s, "GET", "/portal/me", None).text();
+    assert!(!html.contains("data-grant=\"newsletter\""), "{html}");
+    // The other sender's pending request (offers, just above) is offered to grant.
+    assert!(html.contains("data-grant=\"offers\""), "{html}");
+    let r = post(
+        &s.url("/v1/consent-requests"),
+        Some(&key_a),
+        &json!({"contact_id": a, "purpose": "newsletter", "notice": "Our monthly letter.", "language": "en", "valid_days": 30}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let rid = r.json()["id"].as_str().unwrap().to_owned();
+    let html = c.call(&s, "GET", "/portal/me", None).text();
+    assert!(html.contains("data-grant=\"newsletter\""), "{html}");
+    let r = grant(&mut c);
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/portal/me?done=granted"));
+    assert_eq!(status_of(&s, &key_a, &a, "newsletter"), "granted");
+    let req = get(&s.url(&format!("/v1/consent-requests/{rid}")), Some(&key_a)).json();
+    assert_eq!(req["status"], "granted", "{req}");
+    let granted_id = req["proof_id"].as_str().unwrap().to_owned();
+    let granted = get(&s.url(&format!("/v1/proofs/{granted_id}")), Some(&key_a)).json();
+    assert_eq!(granted["method"], "delegated");
+    assert_eq!(granted["request"], rid.as_str());
+    assert_eq!(granted["decision"], "granted");
+    assert!(granted["valid_until"].is_string(), "{granted}");
+    let html = c.call(&s, "GET", "/portal/me?done=granted", None).text();
+    assert!(html.contains("Your consent was recorded."), "{html}");
+    let first = &html[html.find("data-monitor-url=\"/portal/proofs/").unwrap()..];
+    assert!(
+        first.starts_with(&format!("data-monitor-url=\"/portal/proofs/{granted_id}\"")),
+        "the newest proof first: {html}"
+    );
+    assert_eq!(grant(&mut c).status, 409, "answered: asked no more");
 
     // 10. Erase at the second sender: crypto-shredding.
     let wrapped = hex_of(&env, "wrapped_key", &b);

@@ -363,6 +363,34 @@ fn served_certificate(s: &Server, key: &str, proof_id: &str, anvil: &Anvil) -> V
     }
 }
 
+/// The link in the QR code of a proof's PDF, as zbarimg (Debian's zbar-tools) reads it
+/// from the page rendered at 300 dpi by pdftoppm.
+fn qr_of_proof_pdf(env: &Env, s: &Server, key: &str, proof_id: &str) -> String {
+    let pdf = get(&s.url(&format!("/v1/proofs/{proof_id}.pdf")), Some(key));
+    assert_eq!(pdf.status, 200, "{}", pdf.text());
+    let file = env.dir.path().join("qr-proof.pdf");
+    std::fs::write(&file, &pdf.body).unwrap();
+    let png = env.dir.path().join("qr-proof");
+    let out = std::process::Command::new("pdftoppm")
+        .args(["-r", "300", "-png", "-singlefile"])
+        .arg(&file)
+        .arg(&png)
+        .output()
+        .expect("pdftoppm (poppler-utils)");
+    assert!(out.status.success(), "{out:?}");
+    let zbarimg = tool("CONSENTRY_TEST_ZBARIMG", "/usr/bin/zbarimg", "zbarimg");
+    let out = std::process::Command::new(zbarimg)
+        .args(["--raw", "-q", "-Sdisable", "-Sqrcode.enable"])
+        .arg(png.with_extension("png"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "zbarimg found no QR code: {out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one QR code: {text}");
+    lines[0].to_owned()
+}
+
 #[test]
 fn the_verify_page_checks_proofs_and_certificates_in_the_browser_and_uploads_nothing() {
     let env = Env::new(Db::Sqlite);
@@ -715,6 +743,49 @@ fn the_verify_page_checks_proofs_and_certificates_in_the_browser_and_uploads_not
             assert!(fetched.iter().any(|(p, _)| p == want), "{want}: {fetched:?}");
         }
         assert_eq!(c.current_url().await.unwrap().as_str(), s.url("/verify"));
+
+        // The proof PDF's QR code, read by a real decoder, opens this page with the proof
+        // in the fragment; the page verifies it on load and says what it proves first.
+        let pid = proof["id"].as_str().unwrap();
+        let qr = qr_of_proof_pdf(&env, &s, &key, pid);
+        // The service's public URL (here the unbound listen address, port 0), then the
+        // page and the proof: opened on the port the test server got.
+        let (page_url, fragment) = qr.split_once('#').expect("a fragment");
+        assert!(
+            page_url.starts_with("http://127.0.0.1:") && page_url.ends_with("/verify"),
+            "{qr}"
+        );
+        assert!(fragment.starts_with("proof="), "{qr}");
+        c.goto("about:blank").await.unwrap();
+        c.goto(&format!("{}#{fragment}", s.url("/verify"))).await.unwrap();
+        let seen = shown(&c).await;
+        assert_eq!(seen.outcome, "valid", "{seen:#?}");
+        assert!(seen.verdict.starts_with("Valid"), "{seen:#?}");
+        let summary = js(
+            &c,
+            "const p = document.getElementById('proven');
+             const f = (n) => p.querySelector('dd[data-field=' + n + ']').textContent;
+             return {hidden: p.hidden, sender: f('sender'), purpose: f('purpose'),
+                     decision: f('decision'), date: f('date'),
+                     first: !!(p.compareDocumentPosition(document.getElementById('checks'))
+                               & Node.DOCUMENT_POSITION_FOLLOWING),
+                     doc: document.getElementById('doc').value};",
+        )
+        .await;
+        assert_eq!(summary["hidden"], false, "{summary}");
+        assert_eq!(summary["purpose"], "newsletter", "{summary}");
+        assert_eq!(summary["decision"], "consent given", "{summary}");
+        assert!(
+            summary["sender"]
+                .as_str()
+                .unwrap()
+                .starts_with(proof["tenant"].as_str().unwrap()),
+            "{summary}"
+        );
+        assert!(!summary["date"].as_str().unwrap().is_empty(), "{summary}");
+        assert_eq!(summary["first"], true, "the summary comes before the checks");
+        assert_eq!(summary["doc"].as_str().unwrap(), proof_text, "the proof, byte for byte");
+        screenshot(&c, "verify-from-qr").await;
         c.close().await.unwrap();
     });
 }

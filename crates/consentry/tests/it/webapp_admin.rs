@@ -198,6 +198,79 @@ fn catalog_walk(db: Db) {
     assert!(!html.contains("Monthly news<"));
     assert!(html.contains("id=\"notice-form\""));
 
+    // A purpose used only through the API is listed, marked as not described yet, and
+    // the English description saved from the form is what the API reads back.
+    let c = add_contact(&s, &key, "api.person@example.net");
+    consent(&s, &key, &c, "api-only", "granted");
+    let html = admin.get(&s, "/app/purposes").text();
+    assert!(
+        html.contains("data-purpose=\"api-only\"") && html.contains("class=\"undefined\""),
+        "{html}"
+    );
+    assert!(!html.contains("id=\"no-purposes\""));
+    let r = admin.submit(
+        &s,
+        "/app/purposes",
+        "/app/purposes",
+        &[
+            ("name", "api-only"),
+            ("description", ""),
+            ("description_en", "Offers from our partners"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let listed = get(&s.url("/v1/purposes"), Some(&key)).json();
+    let api_only = listed["purposes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "api-only")
+        .unwrap()
+        .clone();
+    assert_eq!(api_only["defined"], true, "{listed}");
+    assert_eq!(api_only["description"]["en"], "Offers from our partners");
+    let html = admin.get(&s, "/app/purposes").text();
+    assert!(!html.contains("class=\"undefined\""), "{html}");
+    // Both descriptions empty: refused, nothing changed.
+    let r = admin.submit(
+        &s,
+        "/app/purposes",
+        "/app/purposes",
+        &[
+            ("name", "api-only"),
+            ("description", " "),
+            ("description_en", ""),
+        ],
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+
+    // The organisation's contact: admins only, checked, read back by the API.
+    let r = admin.submit(
+        &s,
+        "/app/settings",
+        "/app/settings",
+        &[("contact", "https://acme.example/privacy")],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(
+        get(&s.url("/v1/tenant"), Some(&key)).json()["contact"],
+        "https://acme.example/privacy"
+    );
+    let r = admin.submit(
+        &s,
+        "/app/settings",
+        "/app/settings",
+        &[("contact", "not a contact")],
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        get(&s.url("/v1/tenant"), Some(&key)).json()["contact"],
+        "https://acme.example/privacy",
+        "a refused contact changes nothing"
+    );
+    let mut operator = signed_in(&s, &tenant, "operator@acme.example");
+    assert_eq!(operator.get(&s, "/app/settings").status, 403);
+
     // Two versions of the French notice; the browser sends CRLF line endings.
     let v1_sent = "Nous vous écrirons une fois par mois.\r\nDésinscription : <lien> & réponse.";
     let v1 = v1_sent.replace("\r\n", "\n");
@@ -301,7 +374,8 @@ fn catalog_walk(db: Db) {
     }
     let html = admin.get(&s, "/app/purposes").text();
     assert_eq!(html.matches("data-version=").count(), 2);
-    assert_eq!(html.matches("<tr data-purpose=").count(), 1);
+    // newsletter, and api-only described above.
+    assert_eq!(html.matches("<tr data-purpose=").count(), 2);
 
     // A wrong or missing token is refused.
     let r = admin.call(

@@ -739,8 +739,13 @@ fn walk(db: Db, anchored: bool) {
     let old = get(&s.url(&carl_link), None);
     assert_eq!(
         old.status,
-        404,
-        "the old link stops working: {}",
+        410,
+        "the old link stops working, and says it was replaced: {}",
+        old.text()
+    );
+    assert!(
+        old.text().contains("Link replaced") && old.text().contains("newer e-mail"),
+        "{}",
         old.text()
     );
     let r = post_raw(
@@ -749,7 +754,8 @@ fn walk(db: Db, anchored: bool) {
         "application/x-www-form-urlencoded",
         b"decision=granted",
     );
-    assert_eq!(r.status, 404);
+    assert_eq!(r.status, 410);
+    assert!(r.text().contains("Link replaced"), "{}", r.text());
     assert_eq!(
         contact_json(&s, &key, &c3)["consents"]["newsletter"]["status"],
         "pending"
