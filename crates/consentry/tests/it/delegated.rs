@@ -290,14 +290,14 @@ fn postgres_delegated_consent_through_the_outbox() {
 }
 
 /// A real SMTP server on loopback: Python's aiosmtpd writing a maildir.
-struct Smtp {
+pub(crate) struct Smtp {
     child: Child,
-    port: u16,
-    maildir: PathBuf,
+    pub(crate) port: u16,
+    pub(crate) maildir: PathBuf,
 }
 
 impl Smtp {
-    fn start(dir: &Path) -> Smtp {
+    pub(crate) fn start(dir: &Path) -> Smtp {
         let python = std::env::var("CONSENTRY_TEST_PYTHON").unwrap_or_else(|_| {
             panic!(
                 "CONSENTRY_TEST_PYTHON must name a python with aiosmtpd (scripts/test sets it up)"
