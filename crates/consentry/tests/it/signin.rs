@@ -48,13 +48,20 @@ fn ask_reset(s: &Server, tenant: &str, email: &str) -> Page {
     )
 }
 
-/// Every message the SMTP server received, as text (plain English bodies: 7-bit).
+/// Every message the SMTP server received, as text (quoted-printable undone).
 fn mails(smtp: &Smtp) -> Vec<String> {
     std::fs::read_dir(smtp.maildir.join("new"))
         .into_iter()
         .flatten()
         .flatten()
-        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .map(|e| {
+            // Quoted-printable: soft line breaks and `=` itself.
+            std::fs::read_to_string(e.path())
+                .unwrap_or_default()
+                .replace("=\r\n", "")
+                .replace("=\n", "")
+                .replace("=3D", "=")
+        })
         .collect()
 }
 
@@ -78,7 +85,11 @@ fn next_link(smtp: &Smtp, seen: &[String]) -> String {
         if let Some(l) = reset_links(smtp).into_iter().find(|l| !seen.contains(l)) {
             return l;
         }
-        assert!(Instant::now() < deadline, "no new reset e-mail");
+        assert!(
+            Instant::now() < deadline,
+            "no new reset e-mail: {:?}",
+            mails(smtp)
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
