@@ -76,7 +76,10 @@ impl Limiter {
         }
         Some(Attempt {
             limiter: self,
-            keys: keys.iter().map(|(kind, value, _)| key(kind, value)).collect(),
+            keys: keys
+                .iter()
+                .map(|(kind, value, _)| key(kind, value))
+                .collect(),
             at: now,
         })
     }
@@ -110,7 +113,9 @@ pub struct Attempt<'a> {
 
 impl std::fmt::Debug for Attempt<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Attempt").field("at", &self.at).finish_non_exhaustive()
+        f.debug_struct("Attempt")
+            .field("at", &self.at)
+            .finish_non_exhaustive()
     }
 }
 
@@ -172,7 +177,10 @@ mod tests {
         let burst: &[(&str, &[u8], usize)] = &[("a", b"z", 2)];
         let first = l.attempt(burst, 30).expect("1");
         let second = l.attempt(burst, 30).expect("2");
-        assert!(l.attempt(burst, 30).is_none(), "two in flight: the third waits");
+        assert!(
+            l.attempt(burst, 30).is_none(),
+            "two in flight: the third waits"
+        );
         first.succeeded();
         let third = l.attempt(burst, 31).expect("one given back");
         drop((second, third));

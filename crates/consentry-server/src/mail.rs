@@ -67,7 +67,7 @@ impl Transport {
 
     /// Sends one plain-text message now, outside the request queue (the staff's password
     /// reset links, whose answer never waits for it). `to` is a normalised address; the
-    /// error names no address (see [`Transport::send`]).
+    /// error names no address (a category and the SMTP reply code only).
     pub async fn send_now(
         &self,
         from: &Mailbox,

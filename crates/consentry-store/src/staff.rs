@@ -148,7 +148,9 @@ impl Store {
         token_hash: &[u8; 32],
         now: i64,
     ) -> Result<Option<ResetState>, StoreError> {
-        let row: Option<(i64, Option<i64>, Option<i64>, Option<i64>)> = sqlx::query_as(
+        // (expires_at, used_at, replaced_at, the user's disabled_at)
+        type ResetRow = (i64, Option<i64>, Option<i64>, Option<i64>);
+        let row: Option<ResetRow> = sqlx::query_as(
             "SELECT r.expires_at, r.used_at, r.replaced_at, u.disabled_at \
              FROM staff_password_resets r JOIN users u ON u.id = r.user_id \
              WHERE r.token_hash = $1",
@@ -523,10 +525,16 @@ mod tests {
             store.password_reset_state(&[3; 32], 1_000).await.unwrap(),
             Some(ResetState::Expired)
         );
-        assert_eq!(store.password_reset_state(&[9; 32], 500).await.unwrap(), None);
+        assert_eq!(
+            store.password_reset_state(&[9; 32], 500).await.unwrap(),
+            None
+        );
         // Expired: nothing changes.
         assert_eq!(
-            store.use_password_reset(&[3; 32], "new", 1_000).await.unwrap(),
+            store
+                .use_password_reset(&[3; 32], "new", 1_000)
+                .await
+                .unwrap(),
             Err(Some(ResetState::Expired))
         );
         // A newer link replaces it.
@@ -535,26 +543,45 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            store.use_password_reset(&[3; 32], "new", 300).await.unwrap(),
+            store
+                .use_password_reset(&[3; 32], "new", 300)
+                .await
+                .unwrap(),
             Err(Some(ResetState::Replaced))
         );
         assert_eq!(
-            store.user_by_login(&tenant, &[7; 32]).await.unwrap().unwrap().password_hash,
+            store
+                .user_by_login(&tenant, &[7; 32])
+                .await
+                .unwrap()
+                .unwrap()
+                .password_hash,
             u.password_hash,
             "a refused link changes nothing"
         );
         // The newest works once: the password is replaced and both sessions end.
         assert_eq!(
-            store.use_password_reset(&[4; 32], "new", 300).await.unwrap(),
+            store
+                .use_password_reset(&[4; 32], "new", 300)
+                .await
+                .unwrap(),
             Ok((u.id.clone(), 2))
         );
         assert_eq!(
-            store.user_by_login(&tenant, &[7; 32]).await.unwrap().unwrap().password_hash,
+            store
+                .user_by_login(&tenant, &[7; 32])
+                .await
+                .unwrap()
+                .unwrap()
+                .password_hash,
             "new"
         );
         assert_eq!(store.staff_session(&[1; 32], 400).await.unwrap(), None);
         assert_eq!(
-            store.use_password_reset(&[4; 32], "again", 400).await.unwrap(),
+            store
+                .use_password_reset(&[4; 32], "again", 400)
+                .await
+                .unwrap(),
             Err(Some(ResetState::Used))
         );
         // A disabled user's link resets nothing.

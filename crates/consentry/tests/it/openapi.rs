@@ -1861,7 +1861,11 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
 
     // A forgotten password: the request form, the same answer for any address, a link
     // that matches nothing (the whole walk is in signin.rs).
-    seen!("GET", "/app/reset", anon.get(s, &format!("/app/reset?tenant={tenant}")));
+    seen!(
+        "GET",
+        "/app/reset",
+        anon.get(s, &format!("/app/reset?tenant={tenant}"))
+    );
     let ask = json!({"tenant": tenant, "email": "nobody@openapi.example"});
     let r = seen!("POST", "/app/reset", anon.form(s, "/app/reset", &ask));
     assert_eq!(r.status, 200, "{}", r.text());

@@ -135,7 +135,11 @@ fn walk(db: Db) {
     let (_, r) = sign_in(&s, &tenant, "limit@acme.example", PASSWORD);
     assert_eq!(r.status, 429, "{}", r.text());
     assert_eq!(r.header("retry-after"), Some("900"));
-    assert!(r.text().contains("Too many recent attempts"), "{}", r.text());
+    assert!(
+        r.text().contains("Too many recent attempts"),
+        "{}",
+        r.text()
+    );
 
     // A forgotten password. The sign-in page links to the request form.
     let r = staff_send(&mut None, &s, "GET", "/app/login", None, &[]);
@@ -160,10 +164,17 @@ fn walk(db: Db) {
     let known = ask_reset(&s, &tenant, "BOSS@acme.example");
     assert_eq!((unknown.status, known.status), (200, 200));
     assert_eq!(unknown.text(), known.text());
-    assert!(known.text().contains("id=\"reset-sent\""), "{}", known.text());
+    assert!(
+        known.text().contains("id=\"reset-sent\""),
+        "{}",
+        known.text()
+    );
     let link = next_link(&smtp, &[]);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !s.logs().contains("password reset asked for no enabled user") {
+    while !s
+        .logs()
+        .contains("password reset asked for no enabled user")
+    {
         assert!(Instant::now() < deadline, "{}", s.logs());
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -186,7 +197,12 @@ fn walk(db: Db) {
         &[("new", NEW_PASSWORD), ("again", "something else entirely")],
     );
     assert_eq!(r.status, 400, "{}", r.text());
-    let r = post(&mut None, &s, &link, &[("new", "short"), ("again", "short")]);
+    let r = post(
+        &mut None,
+        &s,
+        &link,
+        &[("new", "short"), ("again", "short")],
+    );
     assert_eq!(r.status, 400, "{}", r.text());
     // Another site's page cannot post it.
     let r = staff_send(
@@ -228,7 +244,10 @@ fn walk(db: Db) {
         &mut None,
         &s,
         &link,
-        &[("new", "yet another password"), ("again", "yet another password")],
+        &[
+            ("new", "yet another password"),
+            ("again", "yet another password"),
+        ],
     );
     assert_eq!(r.status, 410, "{}", r.text());
     let (_, r) = sign_in(&s, &tenant, EMAIL, NEW_PASSWORD);
@@ -241,12 +260,15 @@ fn walk(db: Db) {
     let newer = next_link(&smtp, &[link.clone(), older.clone()]);
     let r = staff_send(&mut None, &s, "GET", &older, None, &[]);
     assert_eq!(r.status, 410, "{}", r.text());
-    assert!(r.text().contains("A newer link was asked for"), "{}", r.text());
+    assert!(
+        r.text().contains("A newer link was asked for"),
+        "{}",
+        r.text()
+    );
     // An expired link (its stored expiry moved back past now) is refused too.
-    let hash = consentry_core::merkle::Hash::digest(
-        newer.trim_start_matches("/app/reset/").as_bytes(),
-    )
-    .to_hex();
+    let hash =
+        consentry_core::merkle::Hash::digest(newer.trim_start_matches("/app/reset/").as_bytes())
+            .to_hex();
     let lit = match db {
         Db::Sqlite => format!("X'{hash}'"),
         Db::Postgres => format!("'\\x{hash}'::bytea"),
@@ -264,7 +286,10 @@ fn walk(db: Db) {
         &mut None,
         &s,
         &newer,
-        &[("new", "yet another password"), ("again", "yet another password")],
+        &[
+            ("new", "yet another password"),
+            ("again", "yet another password"),
+        ],
     );
     assert_eq!(r.status, 410, "{}", r.text());
     // Reset requests are limited per address like sign-ins (five so far for this one).
@@ -278,8 +303,16 @@ fn walk(db: Db) {
     // link back; the API keeps problem+json.
     let r = staff_send(&mut None, &s, "GET", "/app/no/such/page", None, &[]);
     assert_eq!(r.status, 404);
-    assert!(r.content_type().starts_with("text/html"), "{}", r.content_type());
-    assert!(r.text().contains("There is no page at this address"), "{}", r.text());
+    assert!(
+        r.content_type().starts_with("text/html"),
+        "{}",
+        r.content_type()
+    );
+    assert!(
+        r.text().contains("There is no page at this address"),
+        "{}",
+        r.text()
+    );
     assert!(r.text().contains("href=\"/app\""), "{}", r.text());
     let mut jar = crate::util::CookieJar {
         name: "consentry_staff",
@@ -287,20 +320,38 @@ fn walk(db: Db) {
     };
     let r = jar.send(&s, "GET", "/app/nope", Some("fr-FR,fr;q=0.9"), None, &[]);
     assert_eq!(r.status, 404);
-    assert!(r.text().contains("Aucune page ne se trouve"), "{}", r.text());
+    assert!(
+        r.text().contains("Aucune page ne se trouve"),
+        "{}",
+        r.text()
+    );
     let r = jar.send(&s, "GET", "/portal/nope", Some("fr-FR"), None, &[]);
     assert_eq!(r.status, 404);
-    assert!(r.content_type().starts_with("text/html"), "{}", r.content_type());
-    assert!(r.text().contains("Aucune page ne se trouve"), "{}", r.text());
+    assert!(
+        r.content_type().starts_with("text/html"),
+        "{}",
+        r.content_type()
+    );
+    assert!(
+        r.text().contains("Aucune page ne se trouve"),
+        "{}",
+        r.text()
+    );
     assert!(r.text().contains("href=\"/portal\""), "{}", r.text());
     let r = get(&s.url("/v1/no-such-thing"), None);
-    assert_eq!((r.status, r.content_type.as_str()), (404, "application/problem+json"));
+    assert_eq!(
+        (r.status, r.content_type.as_str()),
+        (404, "application/problem+json")
+    );
     // GET /app/ as GET /app.
     let r = staff_send(&mut None, &s, "GET", "/app/", None, &[]);
     assert_eq!((r.status, r.header("location")), (303, Some("/app/login")));
     let (mut signed_in, _) = sign_in(&s, &tenant, EMAIL, NEW_PASSWORD);
     let r = staff_send(&mut signed_in, &s, "GET", "/app/", None, &[]);
-    assert_eq!((r.status, r.header("location")), (303, Some("/app/dashboard")));
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/app/dashboard"))
+    );
 
     // The favicon: a real SVG, cacheable.
     for path in ["/favicon.ico", "/favicon.svg"] {
