@@ -65,6 +65,29 @@ impl Transport {
         Ok((t, from))
     }
 
+    /// Sends one plain-text message now, outside the request queue (the staff's password
+    /// reset links, whose answer never waits for it). `to` is a normalised address; the
+    /// error names no address (a category and the SMTP reply code only).
+    pub async fn send_now(
+        &self,
+        from: &Mailbox,
+        to: &str,
+        subject: String,
+        body: String,
+    ) -> Result<(), String> {
+        let to: Mailbox = to
+            .parse()
+            .map_err(|_| "the address is not deliverable".to_owned())?;
+        let msg = Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|e| format!("building the e-mail failed: {e}"))?;
+        self.send(msg).await
+    }
+
     /// Sends `msg`. The error is a category and the SMTP reply code only: a server's
     /// reply text often quotes the recipient's address, and the error is stored with the
     /// request, shown by the API and logged.

@@ -100,7 +100,8 @@ pub fn inline_style(css: &'static str) -> Markup {
 }
 
 /// A whole HTML document: its language, the usual `<head>` (`charset`, `viewport`, no
-/// referrer, the title followed by " — Consentry") plus `head`, then `body`.
+/// referrer, the title followed by " — Consentry", the service's icon) plus `head`, then
+/// `body`.
 pub fn document(lang: Lang, title: &str, head: Markup, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
@@ -110,6 +111,7 @@ pub fn document(lang: Lang, title: &str, head: Markup, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="referrer" content="no-referrer";
                 title { (title) " — Consentry" }
+                link rel="icon" href="/favicon.svg" type="image/svg+xml";
                 (head)
             }
             body { (body) }
@@ -192,5 +194,14 @@ mod tests {
         assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
         assert_eq!(h[header::REFERRER_POLICY], "no-referrer");
         assert_eq!(h[header::CONTENT_SECURITY_POLICY], policy.as_str());
+    }
+
+    #[test]
+    fn every_document_names_the_icon() {
+        let doc = document(Lang::En, "T", html! {}, html! {}).into_string();
+        assert!(
+            doc.contains(r#"<link rel="icon" href="/favicon.svg" type="image/svg+xml">"#),
+            "{doc}"
+        );
     }
 }

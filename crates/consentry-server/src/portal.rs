@@ -14,7 +14,9 @@
 //!   synchronizer token that every form must send back ([`PortalAuth::check_csrf`]).
 //! - **Rate limiting** is in process: at most [`PER_ADDRESS`] sign-in requests per
 //!   address and [`PER_IP`] per client in any [`SIGN_IN_WINDOW_MS`], so the look-ups a
-//!   sign-in starts are bounded both ways. The client is [`crate::client::ClientIp`]'s
+//!   sign-in starts are bounded both ways. Every request counts (unlike the staff's
+//!   password sign-ins, where only failures do): each may send an e-mail, and the answer
+//!   cannot tell a "success" without saying whether the address is known. The client is [`crate::client::ClientIp`]'s
 //!   (behind `--trusted-proxy`, the address the proxy forwarded) and counts by
 //!   [`crate::client::limit_key`] (an IPv6 client by its /64). The limiter keys are
 //!   hashes, so it holds no address; it is per instance (several instances behind a load

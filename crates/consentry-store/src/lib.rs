@@ -56,7 +56,7 @@ pub use portal::{LoginState, PortalSession, PortalSubjects, SubjectProof};
 pub use requests::{CANCELLED_UNSENT, NewRequest, RequestRow};
 pub use rows::*;
 pub use sealed_pdfs::{PdfDocument, PdfKey, SealedPdf};
-pub use staff::{StaffSessionRow, UserRow};
+pub use staff::{ResetState, StaffSessionRow, UserRow};
 pub use webhooks::{Delivery, Webhook};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -172,6 +172,10 @@ const ORPHAN_QUERIES: &[(&str, &str)] = &[
         "SELECT user_id FROM staff_sessions s WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = s.user_id)",
     ),
     (
+        "staff_password_resets.user_id -> users",
+        "SELECT user_id FROM staff_password_resets r WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id)",
+    ),
+    (
         "webhook_deliveries.tenant_id -> tenants",
         "SELECT id FROM webhook_deliveries d WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = d.tenant_id)",
     ),

@@ -87,7 +87,144 @@ fn user(row: UserTuple) -> Result<UserRow, StoreError> {
     })
 }
 
+/// Where a password reset link stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetState {
+    /// Unused, unexpired, the user's newest, and the user is enabled.
+    Valid,
+    /// Already used for a reset.
+    Used,
+    /// A newer link was asked for, or another link reset the password.
+    Replaced,
+    /// Past its expiry.
+    Expired,
+    /// Its user has been disabled since.
+    Disabled,
+}
+
 impl Store {
+    /// Stores a password reset link (by its token's hash) for `user`, valid until
+    /// `expires_at`: the user's older unused links are replaced by it, and links that
+    /// expired before `now` are deleted.
+    pub async fn insert_password_reset(
+        &self,
+        token_hash: &[u8; 32],
+        user: &UserId,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM staff_password_resets WHERE expires_at < $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE staff_password_resets SET replaced_at = $1 \
+             WHERE user_id = $2 AND used_at IS NULL AND replaced_at IS NULL",
+        )
+        .bind(now)
+        .bind(user.as_str())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO staff_password_resets (token_hash, user_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash.to_vec())
+        .bind(user.as_str())
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The state of a password reset link, without using it; `None` if there is no such
+    /// link.
+    pub async fn password_reset_state(
+        &self,
+        token_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<Option<ResetState>, StoreError> {
+        // (expires_at, used_at, replaced_at, the user's disabled_at)
+        type ResetRow = (i64, Option<i64>, Option<i64>, Option<i64>);
+        let row: Option<ResetRow> = sqlx::query_as(
+            "SELECT r.expires_at, r.used_at, r.replaced_at, u.disabled_at \
+             FROM staff_password_resets r JOIN users u ON u.id = r.user_id \
+             WHERE r.token_hash = $1",
+        )
+        .bind(token_hash.to_vec())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(expires_at, used_at, replaced_at, disabled_at)| {
+            if used_at.is_some() {
+                ResetState::Used
+            } else if replaced_at.is_some() {
+                ResetState::Replaced
+            } else if expires_at <= now {
+                ResetState::Expired
+            } else if disabled_at.is_some() {
+                ResetState::Disabled
+            } else {
+                ResetState::Valid
+            }
+        }))
+    }
+
+    /// Uses a password reset link, in one transaction: the link must be valid (see
+    /// [`ResetState::Valid`]); it is marked used, the user's other links replaced, the
+    /// password hash replaced and every session of the user ended. Returns the user and
+    /// how many sessions were ended, or why the link reset nothing (`None`: no such link).
+    pub async fn use_password_reset(
+        &self,
+        token_hash: &[u8; 32],
+        password_hash: &str,
+        now: i64,
+    ) -> Result<Result<(UserId, u64), Option<ResetState>>, StoreError> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await?;
+        let used = sqlx::query(
+            "UPDATE staff_password_resets SET used_at = $1 \
+             WHERE token_hash = $2 AND used_at IS NULL AND replaced_at IS NULL AND expires_at > $1 \
+             AND user_id IN (SELECT id FROM users WHERE disabled_at IS NULL)",
+        )
+        .bind(now)
+        .bind(token_hash.to_vec())
+        .execute(&mut *tx)
+        .await?;
+        if used.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(Err(self.password_reset_state(token_hash, now).await?));
+        }
+        let (user,): (String,) =
+            sqlx::query_as("SELECT user_id FROM staff_password_resets WHERE token_hash = $1")
+                .bind(token_hash.to_vec())
+                .fetch_one(&mut *tx)
+                .await?;
+        sqlx::query(
+            "UPDATE staff_password_resets SET replaced_at = $1 \
+             WHERE user_id = $2 AND used_at IS NULL AND replaced_at IS NULL",
+        )
+        .bind(now)
+        .bind(&user)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(&user)
+            .execute(&mut *tx)
+            .await?;
+        let ended = sqlx::query("DELETE FROM staff_sessions WHERE user_id = $1")
+            .bind(&user)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(Ok((UserId::parse(&user).map_err(corrupt)?, ended)))
+    }
+
     /// Adds a user; `false` (and nothing written) if the login index is taken in the
     /// user's tenant. The same address may be staff in several tenants: a user is
     /// (tenant, login index), so adding one never depends on other tenants' users.
@@ -361,5 +498,101 @@ mod tests {
         assert!(!store.disable_user(&other, &u.id, 60).await.unwrap());
         assert!(!store.disable_user(&other, &v.id, 60).await.unwrap());
         assert!(store.staff_session(&[2; 32], 50).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_reset_link_works_once_until_it_expires_or_a_newer_one_is_asked() {
+        let (store, tenant, _dir) = store_with_tenant().await;
+        let u = row(&tenant, "usr_1");
+        assert!(store.insert_user(&u, &[7; 32]).await.unwrap());
+        store
+            .insert_staff_session(&[1; 32], &u, "tok", 10, 10_000)
+            .await
+            .unwrap();
+        store
+            .insert_staff_session(&[2; 32], &u, "tok", 10, 10_000)
+            .await
+            .unwrap();
+        store
+            .insert_password_reset(&[3; 32], &u.id, 100, 1_000)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.password_reset_state(&[3; 32], 500).await.unwrap(),
+            Some(ResetState::Valid)
+        );
+        assert_eq!(
+            store.password_reset_state(&[3; 32], 1_000).await.unwrap(),
+            Some(ResetState::Expired)
+        );
+        assert_eq!(
+            store.password_reset_state(&[9; 32], 500).await.unwrap(),
+            None
+        );
+        // Expired: nothing changes.
+        assert_eq!(
+            store
+                .use_password_reset(&[3; 32], "new", 1_000)
+                .await
+                .unwrap(),
+            Err(Some(ResetState::Expired))
+        );
+        // A newer link replaces it.
+        store
+            .insert_password_reset(&[4; 32], &u.id, 200, 1_200)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .use_password_reset(&[3; 32], "new", 300)
+                .await
+                .unwrap(),
+            Err(Some(ResetState::Replaced))
+        );
+        assert_eq!(
+            store
+                .user_by_login(&tenant, &[7; 32])
+                .await
+                .unwrap()
+                .unwrap()
+                .password_hash,
+            u.password_hash,
+            "a refused link changes nothing"
+        );
+        // The newest works once: the password is replaced and both sessions end.
+        assert_eq!(
+            store
+                .use_password_reset(&[4; 32], "new", 300)
+                .await
+                .unwrap(),
+            Ok((u.id.clone(), 2))
+        );
+        assert_eq!(
+            store
+                .user_by_login(&tenant, &[7; 32])
+                .await
+                .unwrap()
+                .unwrap()
+                .password_hash,
+            "new"
+        );
+        assert_eq!(store.staff_session(&[1; 32], 400).await.unwrap(), None);
+        assert_eq!(
+            store
+                .use_password_reset(&[4; 32], "again", 400)
+                .await
+                .unwrap(),
+            Err(Some(ResetState::Used))
+        );
+        // A disabled user's link resets nothing.
+        store
+            .insert_password_reset(&[5; 32], &u.id, 500, 5_000)
+            .await
+            .unwrap();
+        assert!(store.disable_user(&tenant, &u.id, 600).await.unwrap());
+        assert_eq!(
+            store.use_password_reset(&[5; 32], "x", 700).await.unwrap(),
+            Err(Some(ResetState::Disabled))
+        );
     }
 }

@@ -1031,6 +1031,48 @@ texts! {
     TooManyRecentAttempts = "Trop de tentatives récentes pour ce compte ou depuis votre connexion. Réessayez dans 15 minutes.",
         "Too many recent attempts for this account or from your connection. Try again in 15 minutes.";
 
+    // First used in web/reset.rs (and the sign-in page's link to it).
+    ForgotYourPassword = "Mot de passe oublié ?",
+        "Forgot your password?";
+    ResetYourPassword = "Réinitialiser votre mot de passe",
+        "Reset your password";
+    GiveYourOrganisationAnd = "Indiquez votre organisation et votre adresse e-mail : si un compte leur correspond, nous vous envoyons un lien pour choisir un nouveau mot de passe.",
+        "Give your organisation and your e-mail address: if an account matches them, we send you a link to choose a new password.";
+    SendTheLink = "Envoyer le lien",
+        "Send the link";
+    IfAnActiveAccount = "Si un compte actif correspond à cette organisation et à cette adresse, un e-mail vient d'y être envoyé avec un lien pour choisir un nouveau mot de passe. Le lien fonctionne une seule fois, pendant une heure, et seul le dernier lien demandé fonctionne.",
+        "If an active account matches this organisation and address, an e-mail has just been sent to it with a link to choose a new password. The link works once, for one hour, and only the latest link asked for works.";
+    NothingArrivedCheckSpam = "Rien reçu après quelques minutes ? Vérifiez les indésirables, l'organisation et l'adresse, ou demandez à l'administrateur de votre organisation.",
+        "Nothing after a few minutes? Check your spam folder, the organisation and the address, or ask your organisation's admin.";
+    BackToSignIn = "Retour à la connexion",
+        "Back to sign-in";
+    ResetMailSubject = "Choisir un nouveau mot de passe Consentry",
+        "Choose a new Consentry password";
+    ResetMailBody = "Bonjour,\n\nUne réinitialisation du mot de passe de votre compte Consentry a été demandée. Pour choisir un nouveau mot de passe, ouvrez ce lien dans l'heure :\n\n{link}\n\nLe lien ne fonctionne qu'une fois. Si vous n'avez rien demandé, ignorez ce message : votre mot de passe ne change pas.\n",
+        "Hello,\n\nA reset of your Consentry account's password was asked for. To choose a new password, open this link within the hour:\n\n{link}\n\nThe link works only once. If you did not ask for anything, ignore this message: your password does not change.\n";
+    ChooseANewPassword = "Choisir un nouveau mot de passe",
+        "Choose a new password";
+    SaveTheNewPassword = "Enregistrer le nouveau mot de passe",
+        "Save the new password";
+    AfterTheResetEvery = "Une fois le mot de passe changé, toutes les sessions ouvertes sur ce compte sont fermées.",
+        "Once the password is changed, every session open on this account is closed.";
+    PasswordChanged = "Mot de passe modifié",
+        "Password changed";
+    YourPasswordHasBeenChanged = "Votre mot de passe a été modifié. Sessions fermées sur ce compte : {n}. Connectez-vous avec le nouveau mot de passe.",
+        "Your password has been changed. Sessions closed on this account: {n}. Sign in with the new password.";
+    ResetLinkUsed = "Ce lien a déjà servi à choisir un nouveau mot de passe : il ne fonctionne qu'une fois. Si besoin, demandez un nouveau lien.",
+        "This link has already been used to choose a new password: it works only once. If need be, ask for a new link.";
+    ResetLinkReplaced = "Un lien plus récent a été demandé pour ce compte, ou son mot de passe a été réinitialisé entre-temps : seul le dernier lien reçu fonctionne.",
+        "A newer link was asked for this account, or its password was reset in the meantime: only the latest link received works.";
+    ResetLinkExpired = "Ce lien a expiré : il ne fonctionne qu'une heure. Demandez un nouveau lien.",
+        "This link has expired: it works for one hour only. Ask for a new link.";
+    ResetLinkUnknown = "Ce lien ne correspond à aucune demande en cours (ou le compte a été désactivé). Vérifiez qu'il a été copié en entier, ou demandez un nouveau lien.",
+        "This link matches no pending request (or the account has been disabled). Check that it was copied whole, or ask for a new link.";
+
+    // First used in service/rejections.rs (pages at unknown addresses).
+    NoPageAtThisAddress = "Aucune page ne se trouve à cette adresse. Le lien suivi est peut-être ancien ou incomplet.",
+        "There is no page at this address. The link followed may be old or incomplete.";
+
     // First used in web/users.rs.
     UsersEMailAddresses = "Pour protéger vos collègues, leur adresse e-mail n'est pas conservée en clair : elle sert à se connecter, mais la liste ne peut pas l'afficher. Chacun y figure sous un identifiant ; notez de votre côté qui est qui.",
         "To protect your colleagues, their e-mail addresses are not kept in readable form: they are used to sign in, but the list cannot show them. Each one appears under an ID; keep your own note of who is who.";

@@ -31,6 +31,8 @@ pub fn routes() -> Routes {
     Routes::new()
         .get("/", home::home)
         .get("/healthz", meta::healthz)
+        .get("/favicon.ico", meta::favicon)
+        .get("/favicon.svg", meta::favicon)
         .get("/metrics", meta::metrics)
         .get("/.well-known/consentry.json", meta::well_known)
         .get("/v1/log/checkpoint", log::checkpoint)

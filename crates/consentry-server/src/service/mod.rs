@@ -43,7 +43,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     routes()
         .into_router()
-        .fallback(crate::routes::not_found)
+        .fallback(rejections::not_found)
         .layer(axum::middleware::from_fn(rejections::uniform))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -86,6 +86,35 @@ pub async fn uniform(req: Request, next: Next) -> Response {
     Response::from_parts(parts, new_body)
 }
 
+/// The answer at an address no route serves: under `/app`, a page of the web application
+/// and under `/portal` a portal page, each in the visitor's language with a link back; the
+/// API's problem+json everywhere else (programs read it).
+pub async fn not_found(req: Request) -> Response {
+    match surface(&req) {
+        Surface::Web(lang) => public_page(
+            lang,
+            StatusCode::NOT_FOUND,
+            t(lang, Text::NotFound),
+            html! {
+                p #not-found { (t(lang, Text::NoPageAtThisAddress)) }
+                p { a href="/app" { (t(lang, Text::BackToTheApplication)) } }
+            },
+        ),
+        Surface::Portal(headers) => {
+            crate::routes::portal_rejection_page(&headers, StatusCode::NOT_FOUND, |lang| {
+                (
+                    t(lang, Text::NotFound),
+                    html! {
+                        p #not-found { (t(lang, Text::NoPageAtThisAddress)) }
+                        p { a href="/portal" { (t(lang, Text::Back)) } }
+                    },
+                )
+            })
+        }
+        Surface::Answer(_) | Surface::Api => crate::routes::not_found().await.into_response(),
+    }
+}
+
 /// A plain-text or empty answer: axum's own, never one of the service's.
 fn is_plain(headers: &HeaderMap) -> bool {
     match headers.get(header::CONTENT_TYPE) {

@@ -6,6 +6,7 @@
 //!   ([`session::Form`], [`session::Upload`]);
 //! - [`layout`]: the page shell, French and English, errors as pages;
 //! - [`signin`]: sign-in, sign-out, the language switch, the static assets;
+//! - [`reset`]: a forgotten password, reset by an e-mailed single-use link;
 //! - the pages: the address book, a contact's timeline, consents and requests, CSV import
 //!   and export, purposes and notices, the dashboard.
 //!
@@ -20,6 +21,7 @@ pub mod import;
 pub mod layout;
 pub mod proofs;
 pub mod requests;
+pub mod reset;
 pub mod session;
 pub mod settings;
 pub mod signin;
@@ -40,9 +42,14 @@ use serde_json::{Map, Value, json};
 pub fn routes() -> Routes {
     Routes::new()
         .get("/app", signin::home)
+        .get("/app/", signin::home)
         .get("/app/login", signin::login_page)
         .post("/app/login", signin::login)
         .post("/app/logout", signin::logout)
+        .get("/app/reset", reset::request_page)
+        .post("/app/reset", reset::request)
+        .get("/app/reset/{token}", reset::link_page)
+        .post("/app/reset/{token}", reset::reset)
         .get("/app/lang/{code}", signin::set_language)
         .get("/app/static/app.css", signin::css)
         .get("/app/static/app.js", signin::js)

@@ -11,8 +11,9 @@
 //! - **CSRF**: every state-changing request is a POST whose body is read through [`Form`]
 //!   or [`Upload`], which refuse a cross-site origin and check the session's token before
 //!   the handler runs: a handler that takes one cannot forget it.
-//! - **Rate limits**: [`PER_ACCOUNT`] sign-in attempts per address and [`PER_IP`] per
-//!   client IP in any [`SIGN_IN_WINDOW_MS`].
+//! - **Rate limits**: [`PER_ACCOUNT`] failed sign-ins per address and [`PER_IP`] per
+//!   client IP in any [`SIGN_IN_WINDOW_MS`]; a successful sign-in is given back
+//!   ([`crate::limiter::Attempt::succeeded`]), so it never counts.
 
 use crate::i18n::Text;
 pub use crate::session::{Principal, SIGN_IN_WINDOW_MS};
@@ -28,9 +29,9 @@ use consentry_core::ids::{TenantId, UserId};
 use serde::de::DeserializeOwned;
 use std::sync::LazyLock;
 
-/// Sign-in attempts per address per window.
+/// Failed sign-ins per address per window.
 pub const PER_ACCOUNT: usize = 10;
-/// Sign-in attempts per client IP per window.
+/// Failed sign-ins per client IP per window.
 pub const PER_IP: usize = 50;
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 12;

@@ -36,13 +36,21 @@ fn shown_tenant(headers: &HeaderMap, given: Option<&str>) -> Option<String> {
         .map(|t| t.to_string())
 }
 
-fn login_form(
-    lang: Lang,
-    status: StatusCode,
-    next: Option<&str>,
-    tenant: Option<&str>,
-    error: Option<&str>,
-) -> Response {
+/// What the sign-in form shows back: the page to go to after, and the organisation and
+/// address typed (never the password).
+#[derive(Default, Clone, Copy)]
+struct Shown<'a> {
+    next: Option<&'a str>,
+    tenant: Option<&'a str>,
+    email: Option<&'a str>,
+}
+
+fn login_form(lang: Lang, status: StatusCode, shown: &Shown<'_>, error: Option<&str>) -> Response {
+    let Shown {
+        next,
+        tenant,
+        email,
+    } = *shown;
     public_page(
         lang,
         status,
@@ -56,11 +64,18 @@ fn login_form(
                     autocomplete="organization" spellcheck="false" aria-describedby="tenant-help";
                 p.muted #tenant-help { (t(lang, Text::GivenByYourOrganisation)) }
                 label for="email" { (t(lang, Text::EMailAddress)) }
-                input #email type="email" name="email" required autocomplete="username" maxlength="254" autofocus;
-                label for="password" { (t(lang, Text::Password)) }
-                input #password type="password" name="password" required autocomplete="current-password" maxlength="1024";
+                @if email.is_some() {
+                    input #email type="email" name="email" value=[email] required autocomplete="username" maxlength="254";
+                    label for="password" { (t(lang, Text::Password)) }
+                    input #password type="password" name="password" required autocomplete="current-password" maxlength="1024" autofocus;
+                } @else {
+                    input #email type="email" name="email" required autocomplete="username" maxlength="254" autofocus;
+                    label for="password" { (t(lang, Text::Password)) }
+                    input #password type="password" name="password" required autocomplete="current-password" maxlength="1024";
+                }
                 div { button.primary type="submit" { (t(lang, Text::SignIn)) } }
             }
+            p { a #forgot href=(forgot_link(tenant)) { (t(lang, Text::ForgotYourPassword)) } }
             p.muted { (t(lang, Text::AccountsAreCreatedBy)) }
         },
     )
@@ -80,10 +95,22 @@ pub async fn login_page(
     Ok(login_form(
         layout::language(&headers),
         StatusCode::OK,
-        next.as_deref(),
-        tenant.as_deref(),
+        &Shown {
+            next: next.as_deref(),
+            tenant: tenant.as_deref(),
+            email: None,
+        },
         None,
     ))
+}
+
+/// The "forgotten password" link, carrying the organisation shown (a tenant ID, never
+/// personal data) so that the reset form is filled in too.
+fn forgot_link(tenant: Option<&str>) -> String {
+    match tenant {
+        Some(t) => format!("/app/reset?tenant={}", layout::urlencode(t)),
+        None => "/app/reset".to_owned(),
+    }
 }
 
 /// The sign-in form.
@@ -144,12 +171,20 @@ pub async fn login(
     let shown = TenantId::parse(form.tenant.trim())
         .ok()
         .map(|t| t.to_string());
+    // The address typed is shown back (trimmed, and only if it fits the field), so a
+    // wrong password costs only the password.
+    let typed = form.email.trim();
+    let typed = (!typed.is_empty() && typed.len() <= 254 && !typed.chars().any(char::is_control))
+        .then_some(typed);
     let failed = |status, text| {
         login_form(
             lang,
             status,
-            next.as_deref(),
-            shown.as_deref(),
+            &Shown {
+                next: next.as_deref(),
+                tenant: shown.as_deref(),
+                email: typed,
+            },
             Some(t(lang, text)),
         )
     };
@@ -166,7 +201,8 @@ pub async fn login(
     if let Some(key) = &client_key {
         keys.push(("staff-ip", key.as_bytes(), session::PER_IP));
     }
-    if !state.web_limiter.allow(&keys, now) {
+    // Only failures count: the attempt is given back once the password proved right.
+    let Some(attempt) = state.web_limiter.attempt(&keys, now) else {
         tracing::info!(client = ?client_key, "staff sign-in throttled");
         let mut res = failed(StatusCode::TOO_MANY_REQUESTS, Text::TooManyRecentAttempts);
         res.headers_mut().insert(
@@ -174,7 +210,7 @@ pub async fn login(
             HeaderValue::from(session::SIGN_IN_WINDOW_MS / 1000),
         );
         return Ok(res);
-    }
+    };
     let tenant = match sign_in_tenant(&state, &form.tenant).await? {
         SignInTenant::Named(t) => Some(t),
         SignInTenant::Missing => {
@@ -215,6 +251,7 @@ pub async fn login(
         .store
         .insert_staff_session(&new.id_hash, &user, &new.csrf, now, expires)
         .await?;
+    attempt.succeeded();
     tracing::info!(user = %user.id, tenant = %user.tenant, "staff signed in");
     let mut res = Redirect::to(next.as_deref().unwrap_or("/app")).into_response();
     if let Ok(v) = HeaderValue::from_str(&Principal::Staff.set_cookie(&state, Some(&new.id))) {
@@ -286,7 +323,7 @@ pub struct BackQuery {
     back: Option<String>,
 }
 
-/// `GET /app`: the dashboard, or the sign-in page.
+/// `GET /app` and `GET /app/`: the dashboard, or the sign-in page.
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<Redirect, WebError> {
     Ok(match Staff::from_headers(&state, &headers).await? {
         Some(_) => Redirect::to("/app/dashboard"),

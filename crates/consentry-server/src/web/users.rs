@@ -295,14 +295,15 @@ pub async fn change_password(
 ) -> Result<Response, WebError> {
     let lang = staff.lang;
     let now = state.clock.now_ms();
-    if !state.web_limiter.allow(
+    // Only wrong current passwords count: the attempt is given back once it matched.
+    let Some(attempt) = state.web_limiter.attempt(
         &[(
             "staff-password",
             staff.user.as_str().as_bytes(),
             session::PER_ACCOUNT,
         )],
         now,
-    ) {
+    ) else {
         let mut res = password_form(
             &staff,
             StatusCode::TOO_MANY_REQUESTS,
@@ -313,7 +314,7 @@ pub async fn change_password(
             axum::http::HeaderValue::from(crate::session::SIGN_IN_WINDOW_MS / 1000),
         );
         return Ok(res);
-    }
+    };
     let user = state
         .store
         .users(&staff.tenant)
@@ -333,6 +334,7 @@ pub async fn change_password(
             Some(t(lang, Text::TheCurrentPasswordIs)),
         ));
     }
+    attempt.succeeded();
     if form.new != form.again {
         return Ok(password_form(
             &staff,

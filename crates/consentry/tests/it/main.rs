@@ -23,6 +23,7 @@ mod release_fixtures;
 mod reveal;
 mod sealed_pdf;
 mod service;
+mod signin;
 mod tiles;
 // OpenSSL's TSA and test PKIs, shared with consentry-anchor's tests.
 #[path = "../../../consentry-anchor/tests/tsa/mod.rs"]

@@ -20,6 +20,8 @@ fn is_public(path: &str) -> bool {
     matches!(
         path,
         "/" | "/healthz"
+            | "/favicon.ico"
+            | "/favicon.svg"
             | "/metrics"
             | "/.well-known/consentry.json"
             | "/openapi.json"
@@ -695,6 +697,11 @@ fn real_responses_match_the_documented_schemas() {
 
     // Meta and the public log.
     c.response("GET", "/healthz", &get(&s.url("/healthz"), None));
+    for icon in ["/favicon.ico", "/favicon.svg"] {
+        let r = get(&s.url(icon), None);
+        assert_eq!((r.status, r.content_type.as_str()), (200, "image/svg+xml"));
+        c.response("GET", icon, &r);
+    }
     c.response("GET", "/metrics", &get(&s.url("/metrics"), None));
     c.response(
         "GET",
@@ -1936,7 +1943,39 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
     );
     assert_eq!(r.status, 303, "{}", r.text());
     seen!("GET", "/app", w.get(s, "/app"));
+    seen!("GET", "/app/", w.get(s, "/app/"));
+    seen!("GET", "/app/", anon.get(s, "/app/"));
     seen!("GET", "/app/login", w.get(s, "/app/login"));
+
+    // A forgotten password: the request form, the same answer for any address, a link
+    // that matches nothing (the whole walk is in signin.rs).
+    seen!(
+        "GET",
+        "/app/reset",
+        anon.get(s, &format!("/app/reset?tenant={tenant}"))
+    );
+    let ask = json!({"tenant": tenant, "email": "nobody@openapi.example"});
+    let r = seen!("POST", "/app/reset", anon.form(s, "/app/reset", &ask));
+    assert_eq!(r.status, 200, "{}", r.text());
+    took(c, "/app/reset", FORM, &ask);
+    let r = seen!(
+        "POST",
+        "/app/reset",
+        anon.send(
+            s,
+            "POST",
+            "/app/reset",
+            Some((FORM, urlencoded(&ask).into_bytes())),
+            &[("Origin", "https://evil.example")],
+        )
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    let nowhere = format!("/app/reset/{}", "ab".repeat(32));
+    let r = seen!("GET", "/app/reset/{token}", anon.get(s, &nowhere));
+    assert_eq!(r.status, 404, "{}", r.text());
+    let twice = json!({"new": "a new long password", "again": "a new long password"});
+    let r = seen!("POST", "/app/reset/{token}", anon.form(s, &nowhere, &twice));
+    assert_eq!(r.status, 404, "{}", r.text());
     let csrf = crate::portal::csrf_of(&w.get(s, "/app/dashboard").text());
     let aud_csrf = crate::portal::csrf_of(&aud.get(s, "/app/dashboard").text());
 

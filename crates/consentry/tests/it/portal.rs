@@ -103,7 +103,7 @@ pub fn wait_links(env: &Env, n: usize) -> Vec<String> {
 }
 
 /// Runs SQL against the test's database (sqlite3 or psql).
-fn sql(env: &Env, statement: &str) -> String {
+pub(crate) fn sql(env: &Env, statement: &str) -> String {
     match env.db {
         Db::Sqlite => {
             let out = std::process::Command::new("sqlite3")

@@ -173,6 +173,23 @@ fn webapp_in_chromium_sign_in_import_bulk_request_answer_and_proof_pdf() {
         click(&c, "form[action='/app/login'] button").await;
         wait_page(&c, "/app/login", "Wrong organisation, address or password").await;
         shot(&c, "signin-refused").await;
+        // The address typed is kept; the password is not.
+        let kept = |css: &'static str| {
+            let c = c.clone();
+            async move {
+                c.find(Locator::Css(css))
+                    .await
+                    .unwrap()
+                    .prop("value")
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(
+            kept("#email").await.as_deref(),
+            Some("claire.admin@acme.example")
+        );
+        assert_eq!(kept("#password").await.as_deref(), Some(""));
         fill(&c, "#email", "Claire.Admin@acme.example").await;
         fill(&c, "#password", PASSWORD).await;
         click(&c, "form[action='/app/login'] button").await;
