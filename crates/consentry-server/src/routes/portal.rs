@@ -544,12 +544,14 @@ pub async fn me(
                 @match &v.identity {
                     None => p.warn { (t(lang, Text::YourIdentityDataAt)) }
                     Some(id) => {
-                        table {
-                            tr { th scope="row" { (t(lang, Text::EMail)) } td { (id.email) } }
-                            tr { th scope="row" { (t(lang, Text::Name)) } td { (id.name.clone().unwrap_or_default()) } }
-                            tr { th scope="row" { (t(lang, Text::PostalAddress)) } td { (id.address.clone().unwrap_or_default()) } }
-                            tr { th scope="row" { (t(lang, Text::Phone)) } td { (id.phone.clone().unwrap_or_default()) } }
-                            @for (k, val) in &id.fields { tr { th scope="row" { (k) } td { (val) } } }
+                        div.table-wrap tabindex="0" {
+                            table {
+                                tr { th scope="row" { (t(lang, Text::EMail)) } td { (id.email) } }
+                                tr { th scope="row" { (t(lang, Text::Name)) } td { (id.name.clone().unwrap_or_default()) } }
+                                tr { th scope="row" { (t(lang, Text::PostalAddress)) } td { (id.address.clone().unwrap_or_default()) } }
+                                tr { th scope="row" { (t(lang, Text::Phone)) } td { (id.phone.clone().unwrap_or_default()) } }
+                                @for (k, val) in &id.fields { tr { th scope="row" { (k) } td { (val) } } }
+                            }
                         }
                         @if v.attributes.as_object().is_some_and(|m| !m.is_empty()) {
                             p { (t(lang, Text::OtherAttributes)) code { (v.attributes.to_string()) } }
@@ -572,30 +574,32 @@ pub async fn me(
                 h3 { (t(lang, Text::Consents)) }
                 @if v.statuses.is_empty() { p { (t(lang, Text::NoConsentRecorded)) } }
                 @else {
-                    table {
-                        thead { tr { th scope="col" { (t(lang, Text::Purpose2)) } th scope="col" { (t(lang, Text::State)) } th scope="col" { (t(lang, Text::Since)) } th scope="col" { (t(lang, Text::Action)) } } }
-                        tbody {
-                            @for st in &v.statuses {
-                                tr {
-                                    td { (st.purpose) }
-                                    td { (decision_word(lang, st.status)) @if let Some(u) = st.valid_until { br; small { (t(lang, Text::Until)) (when(u)) } } }
-                                    td { (when(st.updated_at)) }
-                                    td {
-                                        @if st.status != ConsentState::Granted && v.identity.is_some() {
-                                            @if let Some(r) = v.asking.iter().find(|r| r.purpose == st.purpose) {
-                                                form method="post" action="/portal/grant" {
-                                                    (hidden(&auth, v))
-                                                    input type="hidden" name="purpose" value=(st.purpose);
-                                                    p.muted { (t(lang, Text::TheSenderAsksAgain)) (zone.long_local(r.expires_at)) "." }
-                                                    button.primary type="submit" data-grant=(st.purpose) { (t(lang, Text::GrantMyConsent)) }
+                    div.table-wrap tabindex="0" {
+                        table {
+                            thead { tr { th scope="col" { (t(lang, Text::Purpose2)) } th scope="col" { (t(lang, Text::State)) } th scope="col" { (t(lang, Text::Since)) } th scope="col" { (t(lang, Text::Action)) } } }
+                            tbody {
+                                @for st in &v.statuses {
+                                    tr {
+                                        td { (st.purpose) }
+                                        td { (decision_word(lang, st.status)) @if let Some(u) = st.valid_until { br; small { (t(lang, Text::Until)) (when(u)) } } }
+                                        td { (when(st.updated_at)) }
+                                        td {
+                                            @if st.status != ConsentState::Granted && v.identity.is_some() {
+                                                @if let Some(r) = v.asking.iter().find(|r| r.purpose == st.purpose) {
+                                                    form method="post" action="/portal/grant" {
+                                                        (hidden(&auth, v))
+                                                        input type="hidden" name="purpose" value=(st.purpose);
+                                                        p.muted { (t(lang, Text::TheSenderAsksAgain)) (zone.long_local(r.expires_at)) "." }
+                                                        button.primary type="submit" data-grant=(st.purpose) { (t(lang, Text::GrantMyConsent)) }
+                                                    }
                                                 }
                                             }
-                                        }
-                                        @if st.status == ConsentState::Granted && v.identity.is_some() {
-                                            form method="post" action="/portal/revoke" {
-                                                (hidden(&auth, v))
-                                                input type="hidden" name="purpose" value=(st.purpose);
-                                                button.danger type="submit" data-purpose=(st.purpose) { (t(lang, Text::WithdrawMyConsent)) }
+                                            @if st.status == ConsentState::Granted && v.identity.is_some() {
+                                                form method="post" action="/portal/revoke" {
+                                                    (hidden(&auth, v))
+                                                    input type="hidden" name="purpose" value=(st.purpose);
+                                                    button.danger type="submit" data-purpose=(st.purpose) { (t(lang, Text::WithdrawMyConsent)) }
+                                                }
                                             }
                                         }
                                     }
@@ -606,23 +610,25 @@ pub async fn me(
                 }
                 @if !v.proofs.is_empty() {
                     h3 { (t(lang, Text::Proofs)) }
-                    table {
-                        thead { tr { th scope="col" { (t(lang, Text::Date)) } th scope="col" { (t(lang, Text::Purpose2)) } th scope="col" { (t(lang, Text::Decision)) } th scope="col" { (t(lang, Text::Proof2)) } th scope="col" { (t(lang, Text::Certificate)) } th scope="col" { (t(lang, Text::CheckedByYourBrowser)) } } }
-                        tbody {
-                            // Newest first: the decision that stands now at the top (the
-                            // export keeps the log's order).
-                            @for (p, anchored) in v.proofs.iter().rev() {
-                                tr data-monitor-url={ "/portal/proofs/" (p.id.as_str()) } {
-                                    td { (when(p.recorded_at)) }
-                                    td { (p.purpose) }
-                                    td { (decision_word(lang, p.decision.into())) }
-                                    td { a href={ "/portal/proofs/" (p.id.as_str()) } { "JSON" } " · " a href={ "/portal/proofs/" (p.id.as_str()) ".pdf" } { "PDF" } }
-                                    td {
-                                        @if *anchored {
-                                            a href={ "/portal/proofs/" (p.id.as_str()) "/certificate" } { "JSON" } " · " a href={ "/portal/proofs/" (p.id.as_str()) "/certificate.pdf" } { "PDF" }
-                                        } @else { (t(lang, Text::PendingTheDailyAnchor)) }
+                    div.table-wrap tabindex="0" {
+                        table {
+                            thead { tr { th scope="col" { (t(lang, Text::Date)) } th scope="col" { (t(lang, Text::Purpose2)) } th scope="col" { (t(lang, Text::Decision)) } th scope="col" { (t(lang, Text::Proof2)) } th scope="col" { (t(lang, Text::Certificate)) } th scope="col" { (t(lang, Text::CheckedByYourBrowser)) } } }
+                            tbody {
+                                // Newest first: the decision that stands now at the top (the
+                                // export keeps the log's order).
+                                @for (p, anchored) in v.proofs.iter().rev() {
+                                    tr data-monitor-url={ "/portal/proofs/" (p.id.as_str()) } {
+                                        td { (when(p.recorded_at)) }
+                                        td { (p.purpose) }
+                                        td { (decision_word(lang, p.decision.into())) }
+                                        td { a href={ "/portal/proofs/" (p.id.as_str()) } { "JSON" } " · " a href={ "/portal/proofs/" (p.id.as_str()) ".pdf" } { "PDF" } }
+                                        td {
+                                            @if *anchored {
+                                                a href={ "/portal/proofs/" (p.id.as_str()) "/certificate" } { "JSON" } " · " a href={ "/portal/proofs/" (p.id.as_str()) "/certificate.pdf" } { "PDF" }
+                                            } @else { (t(lang, Text::PendingTheDailyAnchor)) }
+                                        }
+                                        td { span.monitor-status {} }
                                     }
-                                    td { span.monitor-status {} }
                                 }
                             }
                         }
@@ -631,18 +637,20 @@ pub async fn me(
                 h3 { (t(lang, Text::AccessHistory)) }
                 @if v.events.is_empty() { p { (t(lang, Text::NoAccessToYour)) } }
                 @else {
-                    table {
-                        thead { tr { th scope="col" { (t(lang, Text::Date)) } th scope="col" { (t(lang, Text::Event)) } th scope="col" { (t(lang, Text::Purpose2)) } th scope="col" { (t(lang, Text::Fields)) } th scope="col" { (t(lang, Text::By)) } th scope="col" { (t(lang, Text::InclusionProof)) } th scope="col" { (t(lang, Text::CheckedByYourBrowser)) } } }
-                        tbody {
-                            @for (index, e, entry) in &v.events {
-                                tr data-monitor-entry=(entry) {
-                                    td { (when(e.body.recorded_at.unix_millis())) }
-                                    td { (event_word(lang, e.body.kind)) }
-                                    td { (e.body.purpose.clone().unwrap_or_default()) }
-                                    td { (e.body.fields.join(", ")) }
-                                    td { @if e.body.actor == "portal" { (t(lang, Text::You)) } @else { (v.tenant_name) " (" code { (e.body.actor) } ")" } }
-                                    td { a href={ "/v1/log/proof/inclusion?index=" (index) "&size=" (size) } { (t(lang, Text::LogEntry)) (index) } }
-                                    td { span.monitor-status {} }
+                    div.table-wrap tabindex="0" {
+                        table {
+                            thead { tr { th scope="col" { (t(lang, Text::Date)) } th scope="col" { (t(lang, Text::Event)) } th scope="col" { (t(lang, Text::Purpose2)) } th scope="col" { (t(lang, Text::Fields)) } th scope="col" { (t(lang, Text::By)) } th scope="col" { (t(lang, Text::InclusionProof)) } th scope="col" { (t(lang, Text::CheckedByYourBrowser)) } } }
+                            tbody {
+                                @for (index, e, entry) in &v.events {
+                                    tr data-monitor-entry=(entry) {
+                                        td { (when(e.body.recorded_at.unix_millis())) }
+                                        td { (event_word(lang, e.body.kind)) }
+                                        td { (e.body.purpose.clone().unwrap_or_default()) }
+                                        td { (e.body.fields.join(", ")) }
+                                        td { @if e.body.actor == "portal" { (t(lang, Text::You)) } @else { (v.tenant_name) " (" code { (e.body.actor) } ")" } }
+                                        td { a href={ "/v1/log/proof/inclusion?index=" (index) "&size=" (size) } { (t(lang, Text::LogEntry)) (index) } }
+                                        td { span.monitor-status {} }
+                                    }
                                 }
                             }
                         }

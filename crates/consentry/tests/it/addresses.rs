@@ -109,7 +109,7 @@ fn one_grammar_everywhere(db: Db) {
     assert_eq!(errors[0]["line"], 3);
     let reason = errors[0]["reason"].as_str().unwrap();
     assert!(
-        reason.starts_with("email: ") && reason.contains("angle brackets"),
+        reason.starts_with("unusable e-mail address: ") && reason.contains("angle brackets"),
         "{reason}"
     );
     assert_eq!(errors[1]["line"], 4);

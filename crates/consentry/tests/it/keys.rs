@@ -694,6 +694,10 @@ fn tsa_args(pki: &crate::tsa::Pki, tsa: &crate::tsa::TsaServer) -> Vec<String> {
         "1".into(),
         "--admin-token".into(),
         ADMIN.into(),
+        // The service's published address, the same across the restarts (by default it is
+        // the address listened on, a new port at each start here).
+        "--public-url".into(),
+        "https://consentry.example".into(),
     ]
 }
 

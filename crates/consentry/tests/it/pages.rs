@@ -282,6 +282,40 @@ fn data(env: &Env, s: &Server, key: &str) -> Data {
     }
 }
 
+/// Signs in to the portal as `email`, whatever the page's language: the form, the newest
+/// link of the outbox, the confirmation.
+async fn portal_sign_in(c: &Client, s: &Server, env: &Env, email: &str) {
+    let before = crate::portal::login_links(env);
+    c.goto(&s.url("/portal")).await.unwrap();
+    settle(c).await;
+    c.find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/portal/login'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The link e-mailed now: the one the outbox did not hold before.
+    let link = crate::portal::wait_links(env, before.len() + 1)
+        .into_iter()
+        .find(|l| !before.contains(l))
+        .expect("a new sign-in link");
+    c.goto(&s.url(&link)).await.unwrap();
+    settle(c).await;
+    c.find(Locator::Css("main form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    crate::portal::wait_page(c, "/portal/me", "").await;
+}
+
 async fn staff_sign_in(c: &Client, s: &Server, tenant: &str) {
     c.goto(&s.url(&format!("/app/login?tenant={tenant}")))
         .await
@@ -333,6 +367,9 @@ fn every_page_at_desk_and_phone_width_in_both_languages() {
             "certificate",
             format!("/app/proofs/{}/certificate", d.proof),
         ),
+        ("sendings", "/app/requests".into()),
+        ("settings", "/app/settings".into()),
+        ("not-found", "/app/no-such-page".into()),
     ];
     let public_pages: Vec<(&str, String)> = vec![
         ("home", "/".into()),
@@ -340,6 +377,8 @@ fn every_page_at_desk_and_phone_width_in_both_languages() {
         ("portal", "/portal".into()),
         ("verify", "/verify".into()),
         ("answer", answer),
+        ("reset", "/app/reset".into()),
+        ("portal-not-found", "/portal/no-such-page".into()),
     ];
     let mut problems = Vec::new();
     rt.block_on(async {
@@ -352,6 +391,13 @@ fn every_page_at_desk_and_phone_width_in_both_languages() {
                     c.goto(&s.url(path)).await.unwrap();
                     problems.extend(check(&c, &axe, lang, width, name).await);
                 }
+            }
+            // The person's own space, signed in from the e-mailed link.
+            portal_sign_in(&c, &s, &env, "helene.durand@example.org").await;
+            for (w, h, width) in WIDTHS {
+                viewport(&c, w, h).await;
+                c.goto(&s.url("/portal/me")).await.unwrap();
+                problems.extend(check(&c, &axe, lang, width, "portal-me").await);
             }
             staff_sign_in(&c, &s, &tenant).await;
             for (w, h, width) in WIDTHS {

@@ -732,6 +732,8 @@ fn the_verify_page_checks_proofs_and_certificates_in_the_browser_and_uploads_not
             ("/verify/consentry_verify.wasm", "fetch"),
             ("/checkpoint", "fetch"),
             ("/v1/log/proof/consistency", "fetch"),
+            // The site's icon (a static image, no query): the browser's own request.
+            ("/favicon.svg", "other"),
         ];
         for (path, initiator) in &fetched {
             assert!(

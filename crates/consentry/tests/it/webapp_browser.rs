@@ -268,7 +268,7 @@ fn webapp_in_chromium_sign_in_import_bulk_request_answer_and_proof_pdf() {
             .unwrap();
         click(&c, "#import-form button[type=submit]").await;
         wait_for(&c, "#import-errors").await;
-        let text = wait_page(&c, "/app/contacts/import", "email").await;
+        let text = wait_page(&c, "/app/contacts/import", "e-mail address").await;
         let errors = c
             .find(Locator::Id("import-errors"))
             .await
