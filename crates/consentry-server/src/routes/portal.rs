@@ -837,6 +837,7 @@ pub async fn revoke(
         request: None,
         link: None,
         valid_days: None,
+        given_at: None,
     };
     match state.ledger.record(draft).await {
         Ok(sealed) => {
