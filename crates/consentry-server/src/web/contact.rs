@@ -442,6 +442,8 @@ async fn render(
         }
         @if writer && !erased {
             (consent_form(staff, &subject, &purposes, &notices, form))
+        } @else if let Some(e) = &form.error {
+            p.error #consent-error role="alert" { (t(lang, Text::ConsentNotRecorded)) (e) }
         }
         section {
             h2 { (t(lang, Text::Timeline)) }

@@ -599,6 +599,9 @@ fn walk(db: Db, anchored: bool) {
     assert_eq!(pdf.content_type(), "application/pdf");
     let text = pdf_text(&env, "proof.pdf", &pdf.body);
     assert!(text.contains("newsletter"), "{text}");
+    // And the date the consent was given, apart from the recording.
+    assert!(text.contains("Given on (local time)"), "{text}");
+    assert!(text.contains("15/01/2026 00:00:00"), "{text}");
 
     // The certificate is pending: a page saying until when, for JSON and PDF alike.
     for path in [
