@@ -1786,7 +1786,6 @@ mod tests {
                 notice_url: None,
                 language: "fr".into(),
                 valid_days: None,
-                given_at: None,
                 created_at: 1,
                 expires_at: until,
             }])

@@ -230,7 +230,7 @@ async fn render(
 ) -> Result<Response, WebError> {
     let state = state.clone();
     let lang = staff.lang;
-    let subject = SubjectId::parse(&id).map_err(|_| WebError::NotFound(lang))?;
+    let subject = SubjectId::parse(id).map_err(|_| WebError::NotFound(lang))?;
     let tenant = &staff.tenant;
     let contact = state
         .store
