@@ -35,6 +35,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import datetime
 import hashlib
 import hmac
 import json
@@ -480,6 +481,31 @@ def main(argv: list[str]) -> int:
     # ---- seal -------------------------------------------------------------
     r.check("seal: Ed25519 (RFC 8032) signature over JCS(proof without seal) verifies",
             lambda: check_seal(proof))
+
+    # A manual proof with the date the consent was given (`given_at`, docs/formats.md §4):
+    # an ordinary sealed member; never after recorded_at, at most 3650 days before it.
+    manual_path = ex / "proof-manual.json"
+    if manual_path.exists():
+        manual = load_json(manual_path)
+        r.check("seal: the manual proof with given_at verifies", lambda: check_seal(manual))
+
+        def given_at_bounds():
+            def ms(s: str) -> int:
+                t = datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ")
+                return int(t.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
+            require(manual.get("method") == "manual", "proof-manual.json is not manual")
+            given, recorded = ms(manual["given_at"]), ms(manual["recorded_at"])
+            require(given <= recorded, "given_at is after recorded_at")
+            require(recorded - given <= 3650 * 86_400_000, "given_at is more than 3650 days old")
+            require(manual["seal"]["public_key"] == seal_pub_b64, "another seal key")
+        r.check("proof: given_at is no later than recorded_at, at most 10 years before",
+                given_at_bounds)
+
+        def given_at_moved():
+            forged = dict(manual)
+            forged["given_at"] = forged["recorded_at"]
+            check_seal(forged)
+        r.reject("seal: the manual proof with given_at changed", given_at_moved)
 
     def seal_key_id():
         pub = b64d(proof["seal"]["public_key"])

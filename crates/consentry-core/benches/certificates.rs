@@ -40,6 +40,7 @@ fn proof(i: u64, origin: &str, seal: &SealKey) -> SealedProof {
         evidence: Some("cd".repeat(32)),
         request: None,
         valid_until: None,
+        given_at: None,
         recorded_at: Timestamp::from_unix_millis(1_795_460_645_000 + i as i64).unwrap(),
         log_index: i,
     }

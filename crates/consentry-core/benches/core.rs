@@ -157,6 +157,7 @@ fn certificate_bytes() -> Vec<u8> {
                 evidence: Some("cd".repeat(32)),
                 request: None,
                 valid_until: None,
+                given_at: None,
                 recorded_at: Timestamp::parse("2026-11-23T19:04:05.123Z").unwrap(),
                 log_index: i,
             }

@@ -169,6 +169,7 @@ mod tests {
                 evidence: None,
                 request: None,
                 valid_until: None,
+                given_at: None,
                 recorded_at: Timestamp::from_unix_millis(1_795_460_645_000).unwrap(),
                 log_index: i,
             }

@@ -28,6 +28,35 @@ pub enum RuleError {
     /// A purpose key that breaks [`Purpose`]'s rule.
     #[error("purpose must be 1 to 64 of a-z 0-9 . _ -, starting with a letter or digit")]
     Purpose,
+    /// A date of consent after the recording.
+    #[error("given_at is in the future")]
+    GivenAtFuture,
+    /// A date of consent older than [`GIVEN_AT_MAX_AGE_DAYS`].
+    #[error("given_at is more than 10 years old")]
+    GivenAtTooOld,
+}
+
+/// How far back a stated date of consent (`given_at`) may go, in days: ten years, the
+/// longest validity a consent may have ([`VALID_DAYS`]), so that no consent is recorded
+/// that could no longer be valid at any validity, and a typo in the year (1926) is caught.
+pub const GIVEN_AT_MAX_AGE_DAYS: u32 = 3650;
+
+/// `given` (Unix ms) if it is an acceptable date of consent for a decision recorded at
+/// `recorded` (Unix ms): not after it, and not more than [`GIVEN_AT_MAX_AGE_DAYS`] before.
+pub fn given_at(given: i64, recorded: i64) -> Result<i64, RuleError> {
+    if given > recorded {
+        Err(RuleError::GivenAtFuture)
+    } else if given < recorded.saturating_sub(i64::from(GIVEN_AT_MAX_AGE_DAYS) * DAY_MS) {
+        Err(RuleError::GivenAtTooOld)
+    } else {
+        Ok(given)
+    }
+}
+
+/// The instant a validity counts from: the date the consent was given if stated, else
+/// the recording.
+pub fn validity_start(given_at: Option<i64>, recorded: i64) -> i64 {
+    given_at.unwrap_or(recorded)
 }
 
 /// `days` if it is an allowed validity of a granted consent.
@@ -256,6 +285,27 @@ mod tests {
         assert_eq!(response_days(31), Err(RuleError::ResponseDays));
         assert_eq!(lapses_at(1_000, 2), 1_000 + 2 * 86_400_000);
         assert_eq!(lapses_at(i64::MAX - 1, 3650), i64::MAX);
+    }
+
+    #[test]
+    fn a_date_of_consent_is_never_after_the_recording_nor_older_than_ten_years() {
+        let now = 1_800_000_000_000;
+        assert_eq!(given_at(now, now), Ok(now));
+        assert_eq!(given_at(now - 5 * DAY_MS, now), Ok(now - 5 * DAY_MS));
+        assert_eq!(given_at(now + 1, now), Err(RuleError::GivenAtFuture));
+        let oldest = now - 3650 * DAY_MS;
+        assert_eq!(given_at(oldest, now), Ok(oldest));
+        assert_eq!(given_at(oldest - 1, now), Err(RuleError::GivenAtTooOld));
+        // The validity counts from the date given, else from the recording.
+        let given = now - 30 * DAY_MS;
+        assert_eq!(
+            lapses_at(validity_start(Some(given), now), 365),
+            now + 335 * DAY_MS
+        );
+        assert_eq!(
+            lapses_at(validity_start(None, now), 365),
+            now + 365 * DAY_MS
+        );
     }
 
     #[test]

@@ -157,9 +157,17 @@ pub struct ProofBody {
     /// The delegated consent request this answers, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<RequestId>,
-    /// When a granted consent stops being valid, if the purpose has a validity period.
+    /// When a granted consent stops being valid, if the purpose has a validity period
+    /// (counted from `given_at` when there is one, else from `recorded_at`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<Timestamp>,
+    /// When the person gave the decision, if the sender states it and it is earlier than
+    /// the recording (a paper form signed before it was entered): the sender's claim,
+    /// checked only to be no later than `recorded_at` and no older than
+    /// [`crate::consent::GIVEN_AT_MAX_AGE_DAYS`]. Absent, the member is omitted, so
+    /// proofs without it keep their exact canonical bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_at: Option<Timestamp>,
     /// When the decision was recorded.
     pub recorded_at: Timestamp,
     /// The proof's index in the log.
@@ -316,6 +324,7 @@ pub(crate) mod tests {
             evidence: Some("cd".repeat(32)),
             request: None,
             valid_until: None,
+            given_at: None,
             recorded_at: Timestamp::parse("2026-11-23T19:04:05.123Z").unwrap(),
             log_index: index,
         }
@@ -352,6 +361,45 @@ pub(crate) mod tests {
             verify_seal(&obj, &other_key),
             Err(ProofError::KeyIdMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn given_at_is_a_sealed_member_and_absent_changes_no_byte() {
+        let key = SealKey::from_seed(&[9; 32]);
+        let without = sample_body(7).seal(&key).unwrap();
+        let text = String::from_utf8(without.entry_bytes().unwrap()).unwrap();
+        assert!(!text.contains("given_at"), "{text}");
+        // The exact bytes of a proof without the member, as before it existed.
+        assert_eq!(
+            Hash::digest(&without.entry_bytes().unwrap()).to_hex(),
+            Hash::digest(
+                &to_canonical_bytes(&serde_json::json!({
+                    "type": PROOF_TYPE, "log": "consentry.example/log", "id": "prf_01jd7x4k3m",
+                    "tenant": "ten_acme", "subject": "sub_9f2c1e", "purpose": "newsletter",
+                    "decision": "granted", "method": "manual",
+                    "recipient": {"address_commitment": "ab".repeat(32), "category": "private"},
+                    "evidence": "cd".repeat(32),
+                    "recorded_at": "2026-11-23T19:04:05.123Z", "log_index": 7,
+                    "seal": serde_json::to_value(&without.seal).unwrap(),
+                }))
+                .unwrap()
+            )
+            .to_hex()
+        );
+        let mut body = sample_body(7);
+        body.given_at = Some(Timestamp::parse("2026-11-02T00:00:00.000Z").unwrap());
+        let with = body.seal(&key).unwrap();
+        let obj = as_object(&with);
+        assert_eq!(obj["given_at"], "2026-11-02T00:00:00.000Z");
+        assert_eq!(verify_seal(&obj, &with.seal).unwrap(), key.public());
+        let mut moved = obj.clone();
+        moved.insert("given_at".into(), "2026-11-01T00:00:00.000Z".into());
+        assert_eq!(
+            verify_seal(&moved, &with.seal),
+            Err(ProofError::BadSignature)
+        );
+        let reparsed: SealedProof = serde_json::from_value(serde_json::Value::Object(obj)).unwrap();
+        assert_eq!(reparsed, with);
     }
 
     #[test]

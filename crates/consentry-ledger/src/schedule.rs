@@ -71,6 +71,11 @@ impl Schedule {
         format!("{} {}", self.at.strftime("%H:%M"), self.tz_name)
     }
 
+    /// The zone the web application reads and shows dates in.
+    pub fn zone(&self) -> &TimeZone {
+        &self.tz
+    }
+
     /// The zone's IANA name.
     pub fn zone_name(&self) -> &str {
         &self.tz_name

@@ -82,8 +82,11 @@ pub struct ProofDraft {
     pub request: Option<RequestId>,
     /// SHA-256 of the link token a delegated answer came through.
     pub link: Option<[u8; 32]>,
-    /// Validity of a granted consent, in days.
+    /// Validity of a granted consent, in days (counted from `given_at` when stated).
     pub valid_days: Option<u32>,
+    /// When the person gave the decision, as the sender states it (checked by the caller
+    /// with [`consentry_core::consent::given_at`]); the proof's `given_at`.
+    pub given_at: Option<Timestamp>,
 }
 
 /// Evidence the sender holds about a decision.
@@ -902,13 +905,14 @@ impl Batch<'_> {
 }
 
 /// When a granted consent of `d` recorded at `now` lapses, in Unix milliseconds: the
-/// instant given, or `valid_days` after `now`.
+/// instant given, or `valid_days` after the date it was given (`given_at`, else `now`).
 fn valid_until(d: &ProofDraft, until: Option<Timestamp>, now: i64) -> Option<i64> {
     match (d.decision, until, d.valid_days) {
         (Decision::Granted, Some(t), _) => Some(t.unix_millis()),
-        (Decision::Granted, None, Some(days)) => {
-            Some(consentry_core::consent::lapses_at(now, days))
-        }
+        (Decision::Granted, None, Some(days)) => Some(consentry_core::consent::lapses_at(
+            consentry_core::consent::validity_start(d.given_at.map(|t| t.unix_millis()), now),
+            days,
+        )),
         _ => None,
     }
 }
@@ -947,6 +951,7 @@ fn seal_proof(
         },
         request: d.request.clone(),
         valid_until,
+        given_at: d.given_at,
         recorded_at,
         log_index,
     };
@@ -1499,6 +1504,7 @@ mod tests {
             request: None,
             link: None,
             valid_days: None,
+            given_at: None,
         };
         let job = Job::Proof {
             draft,

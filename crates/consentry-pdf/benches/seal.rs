@@ -18,6 +18,7 @@ fn summary() -> ProofSummary {
         method: "delegated".into(),
         recorded_at_utc: "2026-11-23T19:04:05.123Z".into(),
         recorded_at_local: "23/11/2026 20:04:05 (Europe/Paris)".into(),
+        given_at_local: None,
         proof_id: "prf_01JD2K3M4N5P6Q7R8S9T0V1W2X".into(),
         log_index: 4242,
         log_origin: "consentry.example/log".into(),

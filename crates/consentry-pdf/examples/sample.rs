@@ -44,6 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             method: "delegated".to_owned(),
             recorded_at_utc: "2026-11-23T19:04:05.123Z".to_owned(),
             recorded_at_local: "23/11/2026 20:04:05 (Europe/Paris)".to_owned(),
+            given_at_local: None,
             proof_id: "prf_01JD2K3M4N5P6Q7R8S9T0V1W2X".to_owned(),
             log_index: 4242,
             log_origin: "consentry.example/log".to_owned(),

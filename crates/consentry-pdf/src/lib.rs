@@ -47,6 +47,7 @@
 //!     method: "manual".into(),
 //!     recorded_at_utc: "2026-11-23T19:04:05.123Z".into(),
 //!     recorded_at_local: "23/11/2026 20:04:05 (Europe/Paris)".into(),
+//!     given_at_local: None,
 //!     proof_id: "prf_01JD2K3M4N5P6Q7R8S9T0V1W2X".into(),
 //!     log_index: 7,
 //!     log_origin: "consentry.example/log".into(),
@@ -134,6 +135,9 @@ pub struct ProofSummary {
     /// The same instant in the sender's time zone, formatted by the caller
     /// (`23/11/2026 20:04:05 (Europe/Paris)`).
     pub recorded_at_local: String,
+    /// When the person gave the decision, if the proof states it (`given_at`), in the
+    /// same local form: shown apart from the recording.
+    pub given_at_local: Option<String>,
     /// The proof's ID.
     pub proof_id: String,
     /// The proof's index (leaf number) in the log.
@@ -303,6 +307,7 @@ mod tests {
             method: "delegated".to_owned(),
             recorded_at_utc: "2026-11-23T19:04:05.123Z".to_owned(),
             recorded_at_local: "23/11/2026 20:04:05 (Europe/Paris)".to_owned(),
+            given_at_local: None,
             proof_id: "prf_01JD2K3M4N5P6Q7R8S9T0V1W2X".to_owned(),
             log_index: 4242,
             log_origin: "consentry.example/log".to_owned(),

@@ -392,6 +392,10 @@ impl Page<'_> {
         l.row(words.decision, v);
         let v = l.text_lines(Style::Regular, INK, words.method_word[self.method]);
         l.row(words.method, v);
+        if let Some(given) = &p.given_at_local {
+            let v = l.text_lines(Style::Regular, INK, given);
+            l.row(words.given_local, v);
+        }
         let v = l.text_lines(Style::Regular, INK, &p.recorded_at_local);
         l.row(words.recorded_local, v);
         let v = l.mono_lines(&p.recorded_at_utc);

@@ -48,6 +48,7 @@ fn proof(language: Language, decision: &str) -> ProofSummary {
         method: "delegated".to_owned(),
         recorded_at_utc: "2026-11-23T19:04:05.123Z".to_owned(),
         recorded_at_local: "23/11/2026 20:04:05 (Europe/Paris)".to_owned(),
+        given_at_local: None,
         proof_id: PROOF_ID.to_owned(),
         log_index: 4242,
         log_origin: "consentry.example/log".to_owned(),

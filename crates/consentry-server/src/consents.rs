@@ -88,6 +88,9 @@ pub struct ManualConsent {
     pub valid_days: Option<u32>,
     /// Or the instant it lapses.
     pub valid_until: Option<Timestamp>,
+    /// When the person gave the decision, if earlier than now (checked by
+    /// [`check_given_at`]); `valid_days` then count from it.
+    pub given_at: Option<Timestamp>,
 }
 
 /// Why a manual decision was not recorded; nothing was written.
@@ -170,6 +173,17 @@ pub fn check_terms(
     Ok(())
 }
 
+/// Checks a stated date of consent against `now`: not in the future, not more than
+/// [`consentry_core::consent::GIVEN_AT_MAX_AGE_DAYS`] old.
+pub fn check_given_at(given_at: Option<Timestamp>, now: i64) -> Result<(), RecordError> {
+    match given_at {
+        Some(g) => consentry_core::consent::given_at(g.unix_millis(), now)
+            .map(|_| ())
+            .map_err(|e| RecordError::Invalid(e.to_string())),
+        None => Ok(()),
+    }
+}
+
 /// Longest evidence text: 16 KiB.
 pub const MAX_EVIDENCE_TEXT: usize = 16 * 1024;
 
@@ -195,6 +209,7 @@ pub async fn record_manual_as(
     m: ManualConsent,
 ) -> Result<Sealed, RecordError> {
     check_manual(&m)?;
+    check_given_at(m.given_at, state.clock.now_ms())?;
     let draft = ProofDraft {
         id,
         tenant: m.tenant,
@@ -208,6 +223,7 @@ pub async fn record_manual_as(
         request: None,
         link: None,
         valid_days: m.valid_days,
+        given_at: m.given_at,
     };
     // A valid_until in the past records a consent that has already lapsed (say, a paper
     // record imported late): the book shows it as expired and it allows no reveal.

@@ -336,6 +336,10 @@ fn proof_summary(
             .anchoring
             .schedule()
             .long_local(proof.body.recorded_at.unix_millis()),
+        given_at_local: proof
+            .body
+            .given_at
+            .map(|g| state.anchoring.schedule().long_local(g.unix_millis())),
         proof_id: id.to_string(),
         log_index: proof.body.log_index,
         log_origin: proof.body.log.clone(),

@@ -52,6 +52,7 @@ fn fixture() -> Fixture {
             evidence: None,
             request: None,
             valid_until: None,
+            given_at: None,
             recorded_at: Timestamp::from_unix_millis(1_795_460_645_000 + i as i64).unwrap(),
             log_index: i,
         };

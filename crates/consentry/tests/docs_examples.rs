@@ -59,6 +59,7 @@ fn examples() -> Vec<(&'static str, String)> {
         evidence: None,
         request: Some(RequestId::parse("req_7h2k9d3f").unwrap()),
         valid_until: Some(Timestamp::parse("2029-11-23T19:04:05.123Z").unwrap()),
+        given_at: None,
         recorded_at: Timestamp::parse("2026-11-23T19:04:05.123Z").unwrap(),
         log_index: 41,
     }
@@ -127,6 +128,47 @@ fn examples() -> Vec<(&'static str, String)> {
     }
     .seal(&seal)
     .unwrap();
+    // A consent recorded by hand from a paper form signed three weeks before it was
+    // entered (`given_at`), with the notice shown and a validity counted from the
+    // signature. Sealed by the same key; it stands alone (seal only, not in the example
+    // log under the checkpoint).
+    let manual_notice = "Nous vous enverrons des photos de l'événement.";
+    let manual = ProofBody {
+        kind: PROOF_TYPE.into(),
+        log: ORIGIN.into(),
+        id: ProofId::parse("prf_01jd9m2p7q").unwrap(),
+        tenant: TenantId::parse("ten_acme").unwrap(),
+        subject: SubjectId::parse("sub_4f1c9e2a7b3d").unwrap(),
+        purpose: "photos".into(),
+        decision: Decision::Granted,
+        method: Method::Manual,
+        recipient: Recipient {
+            address_commitment: consentry_core::disclosure::commitment(
+                &COMMITMENT_KEY,
+                "address",
+                ADDRESS.as_bytes(),
+            ),
+            category: RecipientCategory::Private,
+        },
+        notice: Some(Notice {
+            sha256: Hash::digest(manual_notice.as_bytes()).to_hex(),
+            version: Some("1".into()),
+            language: Some("fr".into()),
+            url: None,
+        }),
+        evidence: Some(consentry_core::disclosure::commitment(
+            &COMMITMENT_KEY,
+            "evidence",
+            b"formulaire papier n 42",
+        )),
+        request: None,
+        valid_until: Some(Timestamp::parse("2027-11-02T23:00:00.000Z").unwrap()),
+        given_at: Some(Timestamp::parse("2026-11-02T23:00:00.000Z").unwrap()),
+        recorded_at: Timestamp::parse("2026-11-23T19:04:05.123Z").unwrap(),
+        log_index: 40,
+    }
+    .seal(&seal)
+    .unwrap();
     let keys = format!(
         "seal public key (base64): {}\nseal key fingerprint (sha256): {}\nlog verifier key: {}\n",
         seal.public().to_base64(),
@@ -137,6 +179,10 @@ fn examples() -> Vec<(&'static str, String)> {
         (
             "proof.json",
             serde_json::to_string_pretty(&proof).unwrap() + "\n",
+        ),
+        (
+            "proof-manual.json",
+            serde_json::to_string_pretty(&manual).unwrap() + "\n",
         ),
         (
             "proof.canonical.json",
@@ -226,6 +272,7 @@ fn docs_examples_are_current_and_verify() {
     );
     for file in [
         "proof.json",
+        "proof-manual.json",
         "certificate.json",
         "certificate.tlog-proof",
         "event.json",

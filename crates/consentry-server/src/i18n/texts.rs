@@ -1582,6 +1582,32 @@ texts! {
         "No, keep it";
     CancelThisRequest = "Annuler cette demande ?",
         "Cancel this request?";
+    DateTheConsentWasGiven = "Date à laquelle le consentement a été donné",
+        "Date the consent was given";
+    ForExampleTheDateSigned = "Par exemple le jour où le formulaire papier a été signé. Laissée vide : le moment de l'enregistrement. La validité compte à partir de cette date ; elle ne peut être ni dans le futur ni remonter à plus de 10 ans.",
+        "For example the day the paper form was signed. Left empty: the moment it is recorded. The validity counts from this date; it cannot be in the future nor more than 10 years ago.";
+    TheDateOfConsentIsNotADate = "La date du consentement n'est pas une date valide.",
+        "The date of consent is not a valid date.";
+    TheDateOfConsentIsInTheFuture = "La date du consentement ne peut pas être dans le futur.",
+        "The date of consent cannot be in the future.";
+    TheDateOfConsentIsTooOld = "La date du consentement remonte à plus de 10 ans : vérifiez l'année.",
+        "The date of consent is more than 10 years ago: check the year.";
+    NoticeThePersonRead = "Notice que la personne a lue",
+        "Notice the person read";
+    NoNoticeOrNotKnown = "Aucune, ou inconnue",
+        "None, or not known";
+    CurrentVersion = "version actuelle",
+        "current version";
+    TheNoticeIsOfAnotherPurpose = "La notice choisie est celle d'une autre finalité : choisissez une notice de la finalité enregistrée, ou « Aucune, ou inconnue ».",
+        "The notice chosen belongs to another purpose: choose a notice of the purpose recorded, or \"None, or not known\".";
+    TheNoticeChosenDoesNotExist = "La notice choisie n'existe pas.",
+        "The notice chosen does not exist.";
+    ChooseTheFileAgain = "Le fichier n'a pas été gardé : choisissez-le de nouveau.",
+        "The file was not kept: choose it again.";
+    ConsentNotRecorded = "Consentement non enregistré : ",
+        "Consent not recorded: ";
+    GivenOn = "donné le ",
+        "given on ";
 }
 
 #[cfg(test)]

@@ -263,6 +263,7 @@ pub async fn answer(
         request: Some(r.id.clone()),
         link: Some(hash),
         valid_days: r.valid_days,
+        given_at: None,
     };
     match state.ledger.record(draft).await {
         Ok(sealed) => {

@@ -3,7 +3,8 @@
 
 use crate::auth::TenantAuth;
 use crate::consents::{
-    ManualConsent, NoticeIn, check_purpose, check_terms, new_proof_id, notice, record_manual_as,
+    ManualConsent, NoticeIn, check_given_at, check_purpose, check_terms, new_proof_id, notice,
+    record_manual_as,
 };
 use crate::downloads::proof_response;
 use crate::problem::{ApiJson, Problem};
@@ -31,6 +32,9 @@ pub struct RecordConsent {
     valid_days: Option<u32>,
     #[serde(default)]
     valid_until: Option<Timestamp>,
+    /// When the person gave the decision (never in the future, at most ten years ago).
+    #[serde(default)]
+    given_at: Option<Timestamp>,
 }
 
 /// `POST /v1/contacts/{id}/consents`: records a decision and answers with its proof once
@@ -48,6 +52,7 @@ pub async fn record(
         body.valid_until,
         body.evidence.as_ref().map_or(0, String::len),
     )?;
+    check_given_at(body.given_at, state.clock.now_ms())?;
     let notice = body.notice.map(notice).transpose()?;
     let subject = SubjectId::parse(&id).map_err(|_| Problem::not_found("contact"))?;
     let m = ManualConsent {
@@ -59,6 +64,7 @@ pub async fn record(
         notice,
         valid_days: body.valid_days,
         valid_until: body.valid_until,
+        given_at: body.given_at,
     };
     let proof_id = new_proof_id(&state)?;
     let sealed = record_manual_as(&state, proof_id.clone(), m).await?;

@@ -874,6 +874,7 @@ pub async fn revoke(
         request: None,
         link: None,
         valid_days: None,
+        given_at: None,
     };
     match state.ledger.record(draft).await {
         Ok(sealed) => {
@@ -941,6 +942,7 @@ pub async fn grant(
         request: Some(r.id.clone()),
         link: None,
         valid_days: r.valid_days,
+        given_at: None,
     };
     match state.ledger.record(draft).await {
         Ok(sealed) => {

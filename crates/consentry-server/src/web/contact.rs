@@ -27,14 +27,18 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use consentry_core::checkpoint::parse_signed_checkpoint;
 use consentry_core::consent::RequestStatus;
+use consentry_core::consent::RuleError;
 use consentry_core::event::ConsentState;
 use consentry_core::event::SealedEvent;
+use consentry_core::ids::NoticeId;
 use consentry_core::ids::{ProofId, RequestId, SubjectId};
-use consentry_core::proof::{Decision, Method, SealedProof};
+use consentry_core::merkle::Hash;
+use consentry_core::proof::{Decision, Method, Notice, SealedProof};
+use consentry_core::time::Timestamp;
 use consentry_ledger::Evidence;
 use consentry_ledger::schedule::Schedule;
 use consentry_pdf::AnchorLine;
-use consentry_store::{AnchoredCheckpoint, NewEvidence, RequestRow, StatusRow};
+use consentry_store::{AnchoredCheckpoint, NewEvidence, NoticeRow, RequestRow, StatusRow};
 use consentry_vault::WrappedKey;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -171,8 +175,62 @@ pub async fn show(
     Path(id): Path<String>,
     Query(flash): Query<Flash>,
 ) -> Result<Response, WebError> {
+    render(
+        &state,
+        &staff,
+        &id,
+        &flash,
+        &ConsentValues::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// What the consent form holds: nothing on a fresh page; what was typed, with why it was
+/// refused, when it comes back (the evidence file excepted: browsers do not let a page
+/// fill a file input).
+#[derive(Default)]
+struct ConsentValues {
+    purpose: String,
+    purpose_other: String,
+    decision: String,
+    valid_days: String,
+    given_on: String,
+    notice: String,
+    note: String,
+    had_file: bool,
+    error: Option<String>,
+}
+
+impl ConsentValues {
+    fn of(upload: &Upload) -> ConsentValues {
+        let f = |name| upload.field(name).unwrap_or("").to_owned();
+        ConsentValues {
+            purpose: f("purpose"),
+            purpose_other: f("purpose_other"),
+            decision: f("decision"),
+            valid_days: f("valid_days"),
+            given_on: f("given_on"),
+            notice: f("notice"),
+            note: f("evidence_note"),
+            had_file: upload.file("evidence_file").is_some(),
+            error: None,
+        }
+    }
+}
+
+/// The contact's page, with the consent form holding `form`.
+async fn render(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+    flash: &Flash,
+    form: &ConsentValues,
+    code: StatusCode,
+) -> Result<Response, WebError> {
+    let state = state.clone();
     let lang = staff.lang;
-    let subject = SubjectId::parse(&id).map_err(|_| WebError::NotFound(lang))?;
+    let subject = SubjectId::parse(id).map_err(|_| WebError::NotFound(lang))?;
     let tenant = &staff.tenant;
     let contact = state
         .store
@@ -187,6 +245,11 @@ pub async fn show(
         .statuses(tenant, std::slice::from_ref(&subject))
         .await?;
     let purposes = state.store.purposes(tenant).await?;
+    let notices = if writer && !erased {
+        state.store.notices(tenant, None).await?
+    } else {
+        Vec::new()
+    };
     let proofs = state.store.subject_proofs(tenant, &subject).await?;
     let requests = state.store.subject_requests(tenant, &subject).await?;
     let events = state
@@ -236,7 +299,7 @@ pub async fn show(
                 with_file.contains(&p.id),
                 &anchor,
                 &pending_sentence,
-                (staff.role == Role::Admin && !erased).then(|| disclose_form(&staff, &p.id)),
+                (staff.role == Role::Admin && !erased).then(|| disclose_form(staff, &p.id)),
             ),
         });
     }
@@ -244,7 +307,7 @@ pub async fn show(
         items.push(Item {
             at: r.created_at,
             tiebreak: 0,
-            markup: request_item(&state, &staff, r, now, writer && !erased),
+            markup: request_item(&state, staff, r, now, writer && !erased),
         });
         let closed = match r.status.as_str() {
             "cancelled" => r
@@ -319,7 +382,7 @@ pub async fn show(
 
     let attributes: BTreeMap<String, serde_json::Value> =
         serde_json::from_str(&contact.attributes).unwrap_or_default();
-    let flash_markup = flash_message(lang, &flash);
+    let flash_markup = flash_message(lang, flash);
     let title = format!("{} {}", t(lang, Text::Contact2), subject.as_str());
     let body = html! {
         (flash_markup)
@@ -380,7 +443,9 @@ pub async fn show(
             }
         }
         @if writer && !erased {
-            (consent_form(&staff, &subject, &purposes))
+            (consent_form(staff, &subject, &purposes, &notices, form))
+        } @else if let Some(e) = &form.error {
+            p.error #consent-error role="alert" { (t(lang, Text::ConsentNotRecorded)) (e) }
         }
         section {
             h2 { (t(lang, Text::Timeline)) }
@@ -392,13 +457,7 @@ pub async fn show(
             }
         }
     };
-    Ok(page(
-        &staff,
-        Section::Contacts,
-        StatusCode::OK,
-        &title,
-        body,
-    ))
+    Ok(page(staff, Section::Contacts, code, &title, body))
 }
 
 fn flash_message(lang: Lang, f: &Flash) -> Markup {
@@ -493,6 +552,9 @@ fn proof_item(
                     @if let Some(l) = &n.language { "(" (l) ") " }
                     "SHA-256 " code { (n.sha256.get(..16).unwrap_or(&n.sha256)) "…" }
                 }
+            }
+            @if let Some(given) = &b.given_at {
+                p.muted.given-at { (t(lang, Text::GivenOn)) (local_time(state, given.unix_millis())) }
             }
             @if let Some(until) = &b.valid_until {
                 p.muted { (t(lang, Text::ValidUntil2)) (local_time(state, until.unix_millis())) }
@@ -596,23 +658,67 @@ fn request_item(
     }
 }
 
+/// The notice preselected: the one typed back, else the current version (in the
+/// staff's language if there is one) of the purpose chosen or first listed.
+fn preselected_notice(
+    lang: Lang,
+    purposes: &[consentry_store::PurposeRow],
+    notices: &[NoticeRow],
+    form: &ConsentValues,
+) -> Option<String> {
+    if form.error.is_some() {
+        return Some(form.notice.clone());
+    }
+    let purpose = purposes.first().map(|p| p.name.as_str())?;
+    let of_purpose = notices.iter().filter(|n| n.purpose == purpose);
+    let current = |l: Option<&str>| {
+        of_purpose
+            .clone()
+            .filter(|n| l.is_none_or(|l| n.language == l))
+            .max_by_key(|n| n.version)
+    };
+    current(Some(crate::i18n::code(lang)))
+        .or_else(|| current(None))
+        .map(|n| n.id.as_str().to_owned())
+}
+
 fn consent_form(
     staff: &Staff,
     subject: &SubjectId,
     purposes: &[consentry_store::PurposeRow],
+    notices: &[NoticeRow],
+    form: &ConsentValues,
 ) -> Markup {
     let lang = staff.lang;
+    let chosen_notice = preselected_notice(lang, purposes, notices, form);
+    // The newest version of each purpose and language, marked as current.
+    let mut newest: HashMap<(&str, &str), u32> = HashMap::new();
+    for n in notices {
+        let v = newest.entry((&n.purpose, &n.language)).or_insert(n.version);
+        *v = (*v).max(n.version);
+    }
+    let mut by_purpose: BTreeMap<&str, Vec<&NoticeRow>> = BTreeMap::new();
+    for n in notices {
+        by_purpose.entry(&n.purpose).or_default().push(n);
+    }
+    let refused = form.decision == "refused";
     html! {
-        section.card {
+        section.card #record-consent {
             h2 { (t(lang, Text::RecordAConsent)) }
             p.muted { (t(lang, Text::ForADecisionCollected)) }
+            @if let Some(e) = &form.error {
+                p.error #consent-error role="alert" {
+                    (t(lang, Text::ConsentNotRecorded)) (e)
+                    @if form.had_file { " " (t(lang, Text::ChooseTheFileAgain)) }
+                }
+            }
             form #consent-form method="post" action={ "/app/contacts/" (subject.as_str()) "/consents" } enctype="multipart/form-data" {
                 (csrf_field(staff))
                 @if !purposes.is_empty() {
                     label for="consent-purpose" { (t(lang, Text::Purpose2)) }
                     select #consent-purpose name="purpose" {
                         @for p in purposes {
-                            option value=(p.name) {
+                            option value=(p.name) selected[p.name == form.purpose] {
                                 (p.name) " — " (p.description)
                                 @if let Some(d) = p.valid_days { " (" (d) " " (t(lang, Text::Days)) ")" }
                             }
@@ -623,18 +729,39 @@ fn consent_form(
                     @if purposes.is_empty() { (t(lang, Text::Purpose2)) }
                     @else { (t(lang, Text::OrAnotherPurpose)) }
                 }
-                input #consent-purpose-other type="text" name="purpose_other" maxlength="64" required[purposes.is_empty()] aria-describedby="consent-purpose-help";
+                input #consent-purpose-other type="text" name="purpose_other" maxlength="64" required[purposes.is_empty()] aria-describedby="consent-purpose-help" value=(form.purpose_other);
                 p.muted #consent-purpose-help { (t(lang, Text::AZ09)) }
                 fieldset {
                     legend { (t(lang, Text::Decision)) }
-                    label { input type="radio" name="decision" value="granted" checked; " " (status_label(lang, "granted")) }
-                    label { input type="radio" name="decision" value="refused"; " " (status_label(lang, "refused")) }
+                    label { input type="radio" name="decision" value="granted" checked[!refused]; " " (status_label(lang, "granted")) }
+                    label { input type="radio" name="decision" value="refused" checked[refused]; " " (status_label(lang, "refused")) }
+                }
+                label for="consent-given-on" { (t(lang, Text::DateTheConsentWasGiven)) }
+                input #consent-given-on type="date" name="given_on" value=(form.given_on) aria-describedby="consent-given-help";
+                p.muted #consent-given-help { (t(lang, Text::ForExampleTheDateSigned)) }
+                @if !notices.is_empty() {
+                    label for="consent-notice" { (t(lang, Text::NoticeThePersonRead)) }
+                    select #consent-notice name="notice" {
+                        option value="" selected[chosen_notice.as_deref().is_none_or(str::is_empty)] { (t(lang, Text::NoNoticeOrNotKnown)) }
+                        @for (purpose, versions) in &by_purpose {
+                            optgroup label=(purpose) {
+                                @for n in versions {
+                                    option value=(n.id.as_str()) selected[chosen_notice.as_deref() == Some(n.id.as_str())] {
+                                        (purpose) " — v" (n.version) " (" (n.language) ")"
+                                        @if newest.get(&(n.purpose.as_str(), n.language.as_str())) == Some(&n.version) {
+                                            " — " (t(lang, Text::CurrentVersion))
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
                 label for="consent-valid-days" { (t(lang, Text::ValidityInDaysIf)) }
-                input #consent-valid-days type="number" name="valid_days" min=(consentry_core::consent::VALID_DAYS.start()) max=(consentry_core::consent::VALID_DAYS.end()) aria-describedby="consent-valid-help";
+                input #consent-valid-days type="number" name="valid_days" min=(consentry_core::consent::VALID_DAYS.start()) max=(consentry_core::consent::VALID_DAYS.end()) aria-describedby="consent-valid-help" value=(form.valid_days);
                 p.muted #consent-valid-help { (t(lang, Text::EmptyThePurposeS)) }
                 label for="consent-note" { (t(lang, Text::EvidenceANote)) }
-                textarea #consent-note name="evidence_note" rows="3" maxlength=(MAX_EVIDENCE_TEXT) {}
+                textarea #consent-note name="evidence_note" rows="3" maxlength=(MAX_EVIDENCE_TEXT) { (form.note) }
                 label for="consent-file" { (t(lang, Text::OrAFile10)) }
                 input #consent-file type="file" name="evidence_file";
                 p.muted { (t(lang, Text::ANoteOrA)) }
@@ -659,15 +786,67 @@ fn erased_error(lang: Lang) -> WebError {
 }
 
 /// `POST /app/contacts/{id}/consents` (multipart): records a decision with its evidence,
-/// then back to the contact's page.
+/// then back to the contact's page. Refused input shows the page again with the form as
+/// typed and the reason in it (422); nothing is written.
 pub async fn record(
     State(state): State<AppState>,
     Writer(staff): Writer,
     Path(id): Path<String>,
     upload: Upload,
 ) -> Result<Response, WebError> {
+    match record_checked(&state, &staff, &id, &upload).await {
+        Err(WebError::BadRequest { message, .. }) => {
+            let form = ConsentValues {
+                error: Some(message),
+                ..ConsentValues::of(&upload)
+            };
+            render(
+                &state,
+                &staff,
+                &id,
+                &Flash::default(),
+                &form,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        other => other,
+    }
+}
+
+/// The date typed in the form (`YYYY-MM-DD`, a day in the web application's zone) as the
+/// instant that day starts there: a paper form carries a day, not a time.
+fn given_on(state: &AppState, lang: Lang, typed: &str) -> Result<Option<Timestamp>, WebError> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Ok(None);
+    }
+    let start = typed
+        .parse::<jiff::civil::Date>()
+        .ok()
+        .and_then(|d| {
+            d.to_datetime(jiff::civil::Time::midnight())
+                .to_zoned_datetime(state.anchoring.schedule().zone().clone())
+                .ok()
+        })
+        .and_then(|z| Timestamp::from_unix_millis(z.timestamp().as_millisecond()).ok())
+        .ok_or_else(|| WebError::bad(lang, Text::TheDateOfConsentIsNotADate))?;
+    match consentry_core::consent::given_at(start.unix_millis(), state.clock.now_ms()) {
+        Ok(_) => Ok(Some(start)),
+        Err(RuleError::GivenAtTooOld) => Err(WebError::bad(lang, Text::TheDateOfConsentIsTooOld)),
+        Err(_) => Err(WebError::bad(lang, Text::TheDateOfConsentIsInTheFuture)),
+    }
+}
+
+async fn record_checked(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+    upload: &Upload,
+) -> Result<Response, WebError> {
+    let state = state.clone();
     let lang = staff.lang;
-    let subject = SubjectId::parse(&id).map_err(|_| WebError::NotFound(lang))?;
+    let subject = SubjectId::parse(id).map_err(|_| WebError::NotFound(lang))?;
     let contact = state
         .store
         .contact(&staff.tenant, &subject)
@@ -710,6 +889,35 @@ pub async fn record(
             .and_then(|p| p.valid_days),
     };
     let valid_days = valid_days.filter(|_| decision == Decision::Granted);
+    let given_at = given_on(&state, lang, upload.field("given_on").unwrap_or(""))?;
+    let notice = match upload.field("notice").map(str::trim).unwrap_or("") {
+        "" => None,
+        typed => {
+            let row = match NoticeId::parse(typed) {
+                Ok(nid) => state.store.notice(&staff.tenant, &nid).await?,
+                Err(_) => None,
+            };
+            let Some(row) = row else {
+                return Err(WebError::bad(lang, Text::TheNoticeChosenDoesNotExist));
+            };
+            if row.purpose != purpose {
+                return Err(WebError::bad(lang, Text::TheNoticeIsOfAnotherPurpose));
+            }
+            if Hash::digest(row.body.as_bytes()).to_hex() != row.sha256 {
+                return Err(WebError::Unavailable(format!(
+                    "notice {} does not match its stored SHA-256",
+                    row.id
+                )));
+            }
+            // As a delegated request records it: the hash of the text, its version, language.
+            Some(Notice {
+                sha256: row.sha256,
+                version: Some(row.version.to_string()),
+                language: Some(row.language),
+                url: None,
+            })
+        }
+    };
     let note = upload
         .field("evidence_note")
         .map(str::trim)
@@ -766,9 +974,10 @@ pub async fn record(
         purpose: purpose.to_owned(),
         decision,
         evidence,
-        notice: None,
+        notice,
         valid_days,
         valid_until: None,
+        given_at,
     };
     match record_manual_as(&state, proof_id.clone(), m).await {
         Ok(_) => {

@@ -835,7 +835,7 @@ fn real_responses_match_the_documented_schemas() {
     let consent_body = json!({
         "purpose": "newsletter", "decision": "granted", "evidence": "signed form #42",
         "notice": {"text": "Monthly news.", "version": "v3", "language": "en", "url": "https://example.org/n"},
-        "valid_days": 365
+        "valid_days": 365, "given_at": "2026-01-15T09:30:00.000Z"
     });
     c.request("POST", "/v1/contacts/{id}/consents", &consent_body, true);
     let consents = format!("/v1/contacts/{id}/consents");
@@ -861,6 +861,12 @@ fn real_responses_match_the_documented_schemas() {
         c.request("POST", "/v1/contacts/{id}/consents", &bad, false);
         c.response("POST", "/v1/contacts/{id}/consents", &r);
     }
+    // A date of consent in the future: well-formed (the schema cannot say "not after
+    // now"), refused with a 422 problem.
+    let future = json!({"purpose": "newsletter", "decision": "granted", "given_at": "2999-01-01T00:00:00.000Z"});
+    let r = post(&s.url(&consents), k, &future);
+    assert_eq!(r.status, 422, "{}", r.text());
+    c.response("POST", "/v1/contacts/{id}/consents", &r);
     c.response(
         "POST",
         "/v1/contacts/{id}/consents",
@@ -2397,7 +2403,7 @@ fn webapp_cases(c: &mut Cases, env: &Env, s: &Server, tenant: &str, key: &str, p
     sent["evidence_file"] = json!(String::from_utf8_lossy(evidence));
     took(c, "/app/contacts/{id}/consents", MULTIPART, &sent);
     let filed = after(r.header("location").unwrap(), "recorded=", '&').to_owned();
-    let with_note = json!({"csrf": csrf, "purpose_other": "sms", "decision": "refused", "evidence_note": "Said no on the phone."});
+    let with_note = json!({"csrf": csrf, "purpose_other": "sms", "decision": "refused", "given_on": "2026-01-15", "notice": "", "evidence_note": "Said no on the phone."});
     let r = seen!(
         "POST",
         "/app/contacts/{id}/consents",

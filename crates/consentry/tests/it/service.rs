@@ -160,6 +160,59 @@ fn walk(db: Db) {
     assert_eq!(inc["leaf_hash"], leaf.to_base64());
     verify_inclusion(index, cp.size, &leaf, &path, &cp.root).unwrap();
 
+    // A paper form signed earlier, with the notice it showed: the proof says when the
+    // consent was given, apart from when it was recorded, and the validity counts from it.
+    let day_ms = 86_400_000;
+    let now_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let given = consentry_core::time::Timestamp::from_unix_millis(now_ms - 40 * day_ms).unwrap();
+    let paper = add_contact(&s, &key, "irene.curie@example.org");
+    let r = post(
+        &s.url(&format!("/v1/contacts/{paper}/consents")),
+        Some(&key),
+        &json!({"purpose": "newsletter", "decision": "granted", "given_at": given.to_string(),
+                "valid_days": 365,
+                "notice": {"text": "Notre lettre mensuelle.", "version": "3", "language": "fr"}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let dated = r.json();
+    assert_eq!(dated["given_at"], given.to_string(), "{dated:#}");
+    let at = |m: &str| {
+        consentry_core::time::Timestamp::parse(dated[m].as_str().unwrap())
+            .unwrap()
+            .unix_millis()
+    };
+    assert!(at("recorded_at") >= now_ms, "{dated:#}");
+    assert_eq!(
+        at("valid_until"),
+        given.unix_millis() + 365 * day_ms,
+        "{dated:#}"
+    );
+    assert_eq!(dated["notice"]["version"], "3");
+    assert_eq!(
+        dated["notice"]["sha256"],
+        consentry_core::merkle::Hash::digest("Notre lettre mensuelle.".as_bytes()).to_hex()
+    );
+    let file = env.dir.path().join("dated.json");
+    std::fs::write(&file, &r.body).unwrap();
+    let out = Command::new(crate::util::BIN)
+        .args(["verify", "--seal-key", &seal_key])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A decision without a date has no `given_at` member at all.
+    assert!(proof.get("given_at").is_none(), "{proof:#}");
+
     // A second decision changes the status; the first proof stays.
     consent(&s, &key, &contact, "newsletter", "revoked");
     let c = get(&s.url(&format!("/v1/contacts/{contact}")), Some(&key)).json();
@@ -411,6 +464,22 @@ fn bad_input(db: Db) {
             s.url("/v1/contacts"),
             "application/json",
             br#"{"email":"not-an-address"}"#.to_vec(),
+            422,
+        ),
+        (
+            "consent given in the future",
+            consents.clone(),
+            "application/json",
+            br#"{"purpose":"x","decision":"granted","given_at":"2999-01-01T00:00:00.000Z"}"#
+                .to_vec(),
+            422,
+        ),
+        (
+            "consent given more than ten years ago",
+            consents.clone(),
+            "application/json",
+            br#"{"purpose":"x","decision":"granted","given_at":"1999-01-01T00:00:00.000Z"}"#
+                .to_vec(),
             422,
         ),
         (

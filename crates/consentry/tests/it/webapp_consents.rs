@@ -364,6 +364,26 @@ fn walk(db: Db, anchored: bool) {
             vec![("evidence_note", "paper form 12")],
             true,
         ),
+        (
+            "a date of consent in the future",
+            vec![("given_on", "2999-01-01")],
+            false,
+        ),
+        (
+            "a date of consent more than ten years ago",
+            vec![("given_on", "1926-05-01")],
+            false,
+        ),
+        (
+            "a date that is not one",
+            vec![("given_on", "2026-02-30")],
+            false,
+        ),
+        (
+            "a notice that does not exist",
+            vec![("notice", "ntc_zzzz")],
+            false,
+        ),
     ] {
         let mut all = as_refs(&fields_ok(&token));
         for (k, v) in fields {
@@ -378,8 +398,26 @@ fn walk(db: Db, anchored: bool) {
         };
         let (ct, body) = multipart(&pairs, &file_part);
         let r = op.call(&s, "POST", &consent_path, Some((&ct, body)));
-        assert_eq!(r.status, 400, "{what}: {}", r.text());
-        assert!(r.text().contains("Nothing was changed"), "{what}");
+        // The contact's page again, with its menu, the reason in the form and what was
+        // typed kept.
+        assert_eq!(r.status, 422, "{what}: {}", r.text());
+        let page = r.text();
+        assert!(page.contains("id=\"consent-error\""), "{what}: {page}");
+        assert!(page.contains("Consent not recorded: "), "{what}: {page}");
+        assert!(page.contains("class=\"main\""), "{what}: the menu: {page}");
+        assert!(page.contains("id=\"timeline\""), "{what}: {page}");
+        if let Some((_, typed)) = all.iter().find(|(k, _)| k == "given_on") {
+            assert!(
+                page.contains(&format!("value=\"{typed}\"")),
+                "{what}: {page}"
+            );
+        }
+        if what.starts_with("a date of consent in the future") {
+            assert!(page.contains("cannot be in the future"), "{page}");
+        }
+        if files {
+            assert!(page.contains("choose it again"), "{what}: {page}");
+        }
     }
     // A forged form (wrong token) is refused before anything is read.
     let pairs: Vec<(String, String)> = fields_ok(&"0".repeat(64));
@@ -396,8 +434,23 @@ fn walk(db: Db, anchored: bool) {
     assert_eq!(sql(&env, "SELECT COUNT(*) FROM proofs"), proofs_before);
     assert_eq!(sql(&env, "SELECT COUNT(*) FROM evidence_files").trim(), "0");
 
-    // The real one.
-    let pairs: Vec<(String, String)> = fields_ok(&token);
+    // The real one: the paper form was signed on 15 January 2026, after reading the
+    // purpose's notice (offered and preselected).
+    let notice_id = {
+        let at = html
+            .find("<option value=\"ntc_")
+            .unwrap_or_else(|| panic!("the purpose's notice is offered: {html}"));
+        let rest = &html[at + "<option value=\"".len()..];
+        let id = &rest[..rest.find('"').unwrap()];
+        assert!(
+            rest[id.len()..].starts_with("\" selected"),
+            "the current notice is preselected: {rest}"
+        );
+        id.to_owned()
+    };
+    let mut pairs: Vec<(String, String)> = fields_ok(&token);
+    pairs.push(("given_on".into(), "2026-01-15".into()));
+    pairs.push(("notice".into(), notice_id.clone()));
     let pairs: Vec<(&str, &str)> = pairs
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -431,6 +484,10 @@ fn walk(db: Db, anchored: bool) {
         assert!(page.contains(&format!("id=\"{id}\"")), "{id} in {page}");
     }
     assert!(page.contains("class=\"pending-anchor\""), "{page}");
+    assert!(
+        page.contains("class=\"muted given-at\">given on 2026-01-15 00:00"),
+        "{page}"
+    );
     if anchored {
         assert!(
             page.contains("Pending anchor until 00:00 Europe/Paris"),
@@ -467,6 +524,27 @@ fn walk(db: Db, anchored: bool) {
     assert!(
         proof["valid_until"].is_string(),
         "the purpose's 365 days by default: {proof}"
+    );
+    // The date given (that day's start in the application's zone) and the validity from it.
+    let ms = |m: &str| {
+        consentry_core::time::Timestamp::parse(proof[m].as_str().unwrap())
+            .unwrap()
+            .unix_millis()
+    };
+    let given = ms("given_at");
+    let jan15 = 1_768_435_200_000; // 2026-01-15T00:00:00Z
+    assert!(
+        (jan15 - 14 * 3_600_000..=jan15 + 14 * 3_600_000).contains(&given),
+        "{proof}"
+    );
+    assert_eq!(ms("valid_until"), given + 365 * 86_400_000, "{proof}");
+    assert!(ms("recorded_at") > given + 300 * 86_400_000, "{proof}");
+    assert_eq!(proof["notice"]["version"], "1", "{proof}");
+    assert_eq!(proof["notice"]["language"], "en", "{proof}");
+    assert_eq!(
+        proof["notice"]["sha256"],
+        consentry_core::merkle::Hash::digest(NOTICE.as_bytes()).to_hex(),
+        "{proof}"
     );
     // Pinned to the keys the service publishes (trust on first use, a store of the
     // test's own): valid.
@@ -521,6 +599,9 @@ fn walk(db: Db, anchored: bool) {
     assert_eq!(pdf.content_type(), "application/pdf");
     let text = pdf_text(&env, "proof.pdf", &pdf.body);
     assert!(text.contains("newsletter"), "{text}");
+    // And the date the consent was given, apart from the recording.
+    assert!(text.contains("Given on (local time)"), "{text}");
+    assert!(text.contains("15/01/2026 00:00:00"), "{text}");
 
     // The certificate is pending: a page saying until when, for JSON and PDF alike.
     for path in [
