@@ -1274,6 +1274,7 @@ mod tests {
         let purpose = PurposeRow {
             name: "photos".to_owned(),
             description: "Photos".to_owned(),
+            description_en: String::new(),
             valid_days: Some(365),
             created_at: 0,
             updated_at: 0,
