@@ -298,6 +298,8 @@ texts! {
         "Certificate";
     PendingTheDailyAnchor = "en attente de l'ancrage quotidien",
         "pending the daily anchor";
+    NoCertificateOnThisService = "pas d'ancrage sur ce service",
+        "no anchoring on this service";
     AccessHistory = "Historique des accès à vos données",
         "Access history";
     NoAccessToYour = "Aucun accès à vos données n'a été enregistré.",
@@ -1662,6 +1664,7 @@ mod tests {
         Text::Contact2,
         Text::Notice2,
         Text::Transaction,
+        Text::Organisation,
     ];
 
     #[test]

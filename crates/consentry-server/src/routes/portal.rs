@@ -625,7 +625,12 @@ pub async fn me(
                                         td {
                                             @if *anchored {
                                                 a href={ "/portal/proofs/" (p.id.as_str()) "/certificate" } { "JSON" } " · " a href={ "/portal/proofs/" (p.id.as_str()) "/certificate.pdf" } { "PDF" }
-                                            } @else { (t(lang, Text::PendingTheDailyAnchor)) }
+                                            } @else if state.anchoring.configured() {
+                                                (t(lang, Text::PendingTheDailyAnchor))
+                                            } @else {
+                                                // No anchoring on this service: no promise of a certificate.
+                                                (t(lang, Text::NoCertificateOnThisService))
+                                            }
                                         }
                                         td { span.monitor-status {} }
                                     }

@@ -530,6 +530,8 @@ fn proof_item(
     let b = &proof.body;
     let id = b.id.as_str();
     let at = b.recorded_at.unix_millis();
+    let certificates =
+        matches!(anchor, AnchorState::Anchored { .. }) || state.anchoring.configured();
     html! {
         li.proof id={ "proof-" (id) } {
             p {
@@ -574,13 +576,17 @@ fn proof_item(
                 a id={ "proof-json-" (id) } href={ "/app/proofs/" (id) } download { (t(lang, Text::ProofJson)) }
                 " · "
                 a id={ "proof-pdf-" (id) } href={ "/app/proofs/" (id) "/pdf" } download { (t(lang, Text::ProofPdf)) }
-                " · "
-                a id={ "cert-json-" (id) } href={ "/app/proofs/" (id) "/certificate" } { (t(lang, Text::CertificateJson)) }
-                " · "
-                a id={ "cert-pdf-" (id) } href={ "/app/proofs/" (id) "/certificate.pdf" } { (t(lang, Text::CertificatePdf)) }
+                // A certificate only where one is or will be: anchored, or anchoring on.
+                @if certificates {
+                    " · "
+                    a id={ "cert-json-" (id) } href={ "/app/proofs/" (id) "/certificate" } { (t(lang, Text::CertificateJson)) }
+                    " · "
+                    a id={ "cert-pdf-" (id) } href={ "/app/proofs/" (id) "/certificate.pdf" } { (t(lang, Text::CertificatePdf)) }
+                }
             }
             @if let Some(form) = disclose { (form) }
             @match anchor {
+                AnchorState::Pending if !certificates => {}
                 AnchorState::Pending => {
                     p.pending-anchor { (pending_sentence) }
                 }

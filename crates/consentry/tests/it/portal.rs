@@ -375,10 +375,12 @@ fn walk(db: Db) {
     ] {
         assert!(html.contains(want), "{want} missing from the page");
     }
+    // No anchoring on this service: no certificate link and no promise of one.
     assert!(
-        html.contains("pending the daily anchor"),
-        "no anchor: certificates pending"
+        html.contains("no anchoring on this service") && !html.contains("pending the daily anchor"),
+        "no anchor: no certificate promised"
     );
+    assert!(!html.contains("/certificate\""), "no certificate link");
     // The app's look: its style sheet (the very file /app serves) and its header.
     let sheet = &html[html
         .find("href=\"/app/static/app.css?v=")
