@@ -688,6 +688,10 @@ texts! {
         "Valid until ";
     EvidenceCommitment = "Justificatif : engagement ",
         "Evidence: commitment ";
+    EvidenceKept = "Justificatif enregistré avec la preuve",
+        "Evidence recorded with the proof";
+    TechnicalDetails = "Détails techniques",
+        "Technical details";
     DownloadTheFile = "télécharger le fichier",
         "download the file";
     ProofJson = "Preuve JSON",

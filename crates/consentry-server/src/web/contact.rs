@@ -544,15 +544,12 @@ fn proof_item(
                 @if let Some(r) = &b.request {
                     " · " (t(lang, Text::Request2)) a href={ "#request-" (r.as_str()) } { (r.as_str()) }
                 }
-                " · " (t(lang, Text::Proof4)) code { (id) }
-                " · " (t(lang, Text::LogEntry)) (b.log_index)
             }
             @if let Some(n) = &b.notice {
                 p.muted {
                     (t(lang, Text::Notice))
                     @if let Some(v) = &n.version { "v" (v) " " }
-                    @if let Some(l) = &n.language { "(" (l) ") " }
-                    "SHA-256 " code { (n.sha256.get(..16).unwrap_or(&n.sha256)) "…" }
+                    @if let Some(l) = &n.language { "(" (l) ")" }
                 }
             }
             @if let Some(given) = &b.given_at {
@@ -561,14 +558,30 @@ fn proof_item(
             @if let Some(until) = &b.valid_until {
                 p.muted { (t(lang, Text::ValidUntil2)) (local_time(state, until.unix_millis())) }
             }
-            @if let Some(c) = &b.evidence {
+            @if b.evidence.is_some() {
                 p.muted {
-                    (t(lang, Text::EvidenceCommitment))
-                    code.evidence-commitment { (c.get(..16).unwrap_or(c)) "…" }
+                    (t(lang, Text::EvidenceKept))
                     @if has_file {
                         " · " a id={ "evidence-" (id) } href={ "/app/proofs/" (id) "/evidence" } download {
                             (t(lang, Text::DownloadTheFile))
                         }
+                    }
+                }
+            }
+            // What a verifier or an auditor reads, not the office: folded.
+            details.tech {
+                summary { (t(lang, Text::TechnicalDetails)) }
+                p.muted {
+                    (t(lang, Text::Proof4)) code { (id) }
+                    " · " (t(lang, Text::LogEntry)) (b.log_index)
+                }
+                @if let Some(n) = &b.notice {
+                    p.muted { (t(lang, Text::Notice)) "SHA-256 " code { (n.sha256.get(..16).unwrap_or(&n.sha256)) "…" } }
+                }
+                @if let Some(c) = &b.evidence {
+                    p.muted {
+                        (t(lang, Text::EvidenceCommitment))
+                        code.evidence-commitment { (c.get(..16).unwrap_or(c)) "…" }
                     }
                 }
             }
