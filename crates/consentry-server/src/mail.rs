@@ -277,12 +277,6 @@ async fn deliver(
     from: &Mailbox,
     r: &RequestRow,
 ) -> Result<(), String> {
-    let tenant = state
-        .store
-        .tenant(&r.tenant)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("tenant gone")?;
     let contact = state
         .store
         .contact(&r.tenant, &r.subject)
@@ -299,18 +293,17 @@ async fn deliver(
     let identity = key
         .open(&r.tenant, &r.subject, &sealed)
         .map_err(|e| e.to_string())?;
-    let purpose = state
-        .store
-        .purpose(&r.tenant, &r.purpose)
+    let told = crate::sender::Told::load(&state.store, &r.tenant, &r.purpose, &r.language)
         .await
         .map_err(|e| e.to_string())?;
-    let contact = crate::sender::SenderContact::stored(tenant.contact.as_deref());
-    let label = crate::sender::purpose_label(&r.purpose, purpose.as_ref(), &r.language);
+    if told.sender.is_empty() {
+        return Err("tenant gone".into());
+    }
     let m = MailContent {
         language: &r.language,
-        sender: &tenant.name,
-        contact: contact.as_ref(),
-        purpose: &label,
+        sender: &told.sender,
+        contact: told.contact.as_ref(),
+        purpose: &told.purpose,
         name: identity.name.as_deref(),
         notice_text: &r.notice_text,
         valid_days: r.valid_days,

@@ -307,6 +307,40 @@ pub async fn create_requests(
     Ok(out)
 }
 
+/// The proof a person's answer to request `r` is sealed as: delegated, naming the request
+/// and the notice it showed, with its validity. The one draft for every way a request is
+/// answered — its e-mailed link (`link`: the link's hash, checked to be the current one)
+/// and the portal's "grant again" (`None`). The recipient's commitment and category are
+/// taken from the contact in the append transaction, where the request is also claimed
+/// (still pending, window open).
+pub fn answer_draft(
+    r: &RequestRow,
+    id: consentry_core::ids::ProofId,
+    decision: consentry_core::proof::Decision,
+    link: Option<[u8; 32]>,
+) -> consentry_ledger::ProofDraft {
+    consentry_ledger::ProofDraft {
+        id,
+        tenant: r.tenant.clone(),
+        subject: r.subject.clone(),
+        purpose: r.purpose.clone(),
+        decision,
+        method: consentry_core::proof::Method::Delegated,
+        recipient: None,
+        notice: Some(consentry_core::proof::Notice {
+            sha256: r.notice_sha256.clone(),
+            version: r.notice_version.clone(),
+            language: Some(r.language.clone()),
+            url: r.notice_url.clone(),
+        }),
+        evidence: None,
+        request: Some(r.id.clone()),
+        link,
+        valid_days: r.valid_days,
+        given_at: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

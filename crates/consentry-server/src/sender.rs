@@ -105,6 +105,37 @@ impl SenderContact {
     }
 }
 
+/// What a recipient is told about a request's sender and purpose: the sender's name and
+/// contact, the purpose as they read it. One reading for the e-mail, the answer page and
+/// the staff's preview of both.
+#[derive(Debug, Clone)]
+pub struct Told {
+    /// The sender's name (empty if the tenant is gone).
+    pub sender: String,
+    /// The sender's contact for recipients, if set and still acceptable.
+    pub contact: Option<SenderContact>,
+    /// The purpose's description in `language`, else the other, else its name.
+    pub purpose: String,
+}
+
+impl Told {
+    /// Reads it for `tenant`'s `purpose`, for a reader of `language` (`fr`, `en`).
+    pub async fn load(
+        store: &consentry_store::Store,
+        tenant: &consentry_core::ids::TenantId,
+        purpose: &str,
+        language: &str,
+    ) -> Result<Told, consentry_store::StoreError> {
+        let row = store.tenant(tenant).await?;
+        let described = store.purpose(tenant, purpose).await?;
+        Ok(Told {
+            sender: row.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+            contact: row.and_then(|t| SenderContact::stored(t.contact.as_deref())),
+            purpose: purpose_label(purpose, described.as_ref(), language),
+        })
+    }
+}
+
 /// What a recipient reading `language` is shown for `purpose`: its description in their
 /// language, else in the other one, else the purpose's name as proofs carry it.
 pub fn purpose_label(purpose: &str, row: Option<&PurposeRow>, language: &str) -> String {

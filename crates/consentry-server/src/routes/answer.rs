@@ -15,16 +15,16 @@ use crate::downloads::{Disposition, Document, Download, Format};
 use crate::i18n::accept_language as language;
 use crate::i18n::{Text, t};
 use crate::problem::{ApiForm, Problem};
-use crate::sender::{SenderContact, purpose_label};
+use crate::sender::Told;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use consentry_core::consent::RequestStatus;
 use consentry_core::ids::ProofId;
-use consentry_core::proof::{Decision, Method, Notice};
+use consentry_core::proof::Decision;
+use consentry_ledger::SubmitError;
 use consentry_ledger::schedule::Schedule;
-use consentry_ledger::{ProofDraft, SubmitError};
 use consentry_pdf::Language;
 use consentry_store::RequestRow;
 use maud::{Markup, html};
@@ -182,21 +182,15 @@ pub async fn show(
     if r.status != RequestStatus::Pending || r.expires_at <= now {
         return Ok(closed(lang, state.anchoring.schedule(), &r, now, &token));
     }
-    let tenant = state.store.tenant(&r.tenant).await?;
-    let sender = tenant.as_ref().map(|t| t.name.clone()).unwrap_or_default();
-    let contact = tenant
-        .as_ref()
-        .and_then(|t| SenderContact::stored(t.contact.as_deref()));
-    let purpose_row = state.store.purpose(&r.tenant, &r.purpose).await?;
-    let purpose = purpose_label(&r.purpose, purpose_row.as_ref(), crate::i18n::code(lang));
+    let told = Told::load(&state.store, &r.tenant, &r.purpose, crate::i18n::code(lang)).await?;
     let portal = crate::mail::portal_url(&state);
     Ok(crate::answer_page::request_page(
         lang,
         state.anchoring.schedule(),
         &crate::answer_page::Asked {
-            sender: &sender,
-            contact: contact.as_ref(),
-            purpose: &purpose,
+            sender: &told.sender,
+            contact: told.contact.as_ref(),
+            purpose: &told.purpose,
             notice_text: &r.notice_text,
             notice_url: r.notice_url.as_deref(),
             valid_days: r.valid_days,
@@ -242,29 +236,8 @@ pub async fn answer(
     let now = state.clock.now_ms();
     let proof_id = ProofId::from_suffix(&consentry_ledger::random::id_suffix(now))
         .map_err(Problem::unavailable)?;
-    // The recipient's commitment and category are taken from the contact as the append
-    // transaction reads it, and the request is claimed there: still pending, its window
-    // open, this link its current one.
-    let draft = ProofDraft {
-        id: proof_id.clone(),
-        tenant: r.tenant.clone(),
-        subject: r.subject.clone(),
-        purpose: r.purpose.clone(),
-        decision,
-        method: Method::Delegated,
-        recipient: None,
-        notice: Some(Notice {
-            sha256: r.notice_sha256.clone(),
-            version: r.notice_version.clone(),
-            language: Some(r.language.clone()),
-            url: r.notice_url.clone(),
-        }),
-        evidence: None,
-        request: Some(r.id.clone()),
-        link: Some(hash),
-        valid_days: r.valid_days,
-        given_at: None,
-    };
+    // Sealed on the contact and the request as the append transaction reads them.
+    let draft = crate::requests::answer_draft(&r, proof_id.clone(), decision, Some(hash));
     match state.ledger.record(draft).await {
         Ok(sealed) => {
             let index = sealed.proof.body.log_index;

@@ -929,26 +929,7 @@ pub async fn grant(
     };
     let id = ProofId::from_suffix(&consentry_ledger::random::id_suffix(now))
         .map_err(Problem::unavailable)?;
-    let draft = ProofDraft {
-        id: id.clone(),
-        tenant,
-        subject: subject.clone(),
-        purpose: r.purpose.clone(),
-        decision: Decision::Granted,
-        method: Method::Delegated,
-        recipient: None,
-        notice: Some(consentry_core::proof::Notice {
-            sha256: r.notice_sha256.clone(),
-            version: r.notice_version.clone(),
-            language: Some(r.language.clone()),
-            url: r.notice_url.clone(),
-        }),
-        evidence: None,
-        request: Some(r.id.clone()),
-        link: None,
-        valid_days: r.valid_days,
-        given_at: None,
-    };
+    let draft = crate::requests::answer_draft(&r, id.clone(), Decision::Granted, None);
     match state.ledger.record(draft).await {
         Ok(sealed) => {
             tracing::info!(%subject, request = %r.id, proof = %id, index = sealed.proof.body.log_index, "portal: consent granted");

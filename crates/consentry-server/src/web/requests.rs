@@ -478,10 +478,9 @@ struct Terms {
     language: String,
     response_days: u32,
     valid_days: Option<u32>,
-    /// The purpose as the recipient reads it, in the request's language.
-    purpose_label: String,
-    /// The sender's contact for recipients.
-    sender_contact: Option<crate::sender::SenderContact>,
+    /// What the recipient is told of the sender and the purpose, in the request's
+    /// language.
+    told: crate::sender::Told,
 }
 
 /// Why a form's terms are refused: the form is shown again for `purpose`, with `message`.
@@ -557,21 +556,13 @@ async fn terms(
             _ => return refuse(id, t(lang, Text::TheValidityIs1).to_owned()),
         },
     };
-    let purpose_row = state.store.purpose(tenant, &notice.purpose).await?;
-    let purpose_label =
-        crate::sender::purpose_label(&notice.purpose, purpose_row.as_ref(), &language);
-    let sender_contact = state
-        .store
-        .tenant(tenant)
-        .await?
-        .and_then(|t| crate::sender::SenderContact::stored(t.contact.as_deref()));
+    let told = crate::sender::Told::load(&state.store, tenant, &notice.purpose, &language).await?;
     Ok(Ok(Terms {
         notice,
         language,
         response_days,
         valid_days,
-        purpose_label,
-        sender_contact,
+        told,
     }))
 }
 
@@ -657,8 +648,8 @@ fn preview_page(
         &MailContent {
             language: &terms.language,
             sender: &staff.tenant_name,
-            contact: terms.sender_contact.as_ref(),
-            purpose: &terms.purpose_label,
+            contact: terms.told.contact.as_ref(),
+            purpose: &terms.told.purpose,
             // The recipient's own name is filled in at sending; the preview shows the
             // greeting without one.
             name: None,
@@ -847,25 +838,21 @@ pub async fn preview_answer(
     let expires_at = state.clock.now_ms() + i64::from(days) * DAY_MS;
     let query_valid_days = q.valid_days.filter(|d| consent::VALID_DAYS.contains(d));
     let page_lang = parse_lang(&notice.language).unwrap_or(lang);
-    let purpose_row = state.store.purpose(&staff.tenant, &notice.purpose).await?;
-    let purpose = crate::sender::purpose_label(
+    let told = crate::sender::Told::load(
+        &state.store,
+        &staff.tenant,
         &notice.purpose,
-        purpose_row.as_ref(),
         crate::i18n::code(page_lang),
-    );
-    let contact = state
-        .store
-        .tenant(&staff.tenant)
-        .await?
-        .and_then(|t| crate::sender::SenderContact::stored(t.contact.as_deref()));
+    )
+    .await?;
     let portal = crate::mail::portal_url(&state);
     Ok(crate::answer_page::request_page(
         page_lang,
         state.anchoring.schedule(),
         &crate::answer_page::Asked {
             sender: &staff.tenant_name,
-            contact: contact.as_ref(),
-            purpose: &purpose,
+            contact: told.contact.as_ref(),
+            purpose: &told.purpose,
             notice_text: &notice.body,
             notice_url: None,
             valid_days: query_valid_days,
